@@ -1,0 +1,118 @@
+//! Encoding many texts on all cores. The pool is the crate's own (not rayon's global one), sized
+//! on demand and rebuilt after `fork()`, whose child inherits no threads.
+
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+use crate::tokenizer::{EncodeOptions, Tokenizer};
+
+struct Pool {
+    pid: u32,
+    threads: usize,
+    pool: Arc<ThreadPool>,
+}
+
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+
+/// The number of threads used when the caller does not say: all cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn pool(threads: usize) -> Arc<ThreadPool> {
+    let pid = std::process::id();
+    let mut slot = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match slot.as_ref() {
+        Some(p) if p.pid == pid && p.threads == threads => return p.pool.clone(),
+        Some(p) if p.pid != pid => {
+            // A forked child: the parent's workers do not exist here. Dropping the pool would try to
+            // talk to them, so it is leaked instead (once per fork).
+            std::mem::forget(slot.take());
+        }
+        _ => {}
+    }
+    let built = ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("llamatok-{i}"))
+        .build()
+        .expect("spawning worker threads");
+    let built = Arc::new(built);
+    *slot = Some(Pool { pid, threads, pool: built.clone() });
+    built
+}
+
+/// Runs `f` inside the pool when more than one thread is wanted.
+fn run<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if threads <= 1 {
+        f()
+    } else {
+        pool(threads).install(f)
+    }
+}
+
+/// Texts are handed out in runs of about this many bytes, so small texts do not cost a task each.
+const TASK_BYTES: usize = 64 * 1024;
+
+fn task_ranges(texts: &[&str]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, t) in texts.iter().enumerate() {
+        bytes += t.len() + 16;
+        if bytes >= TASK_BYTES {
+            ranges.push((start, i + 1));
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < texts.len() {
+        ranges.push((start, texts.len()));
+    }
+    ranges
+}
+
+/// Every text's ids, in order.
+pub fn encode_batch(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> Vec<Vec<u32>> {
+    run(threads, || {
+        let parts: Vec<Vec<Vec<u32>>> = task_ranges(texts)
+            .into_par_iter()
+            .map(|(a, b)| texts[a..b].iter().map(|t| tok.encode(t, opts)).collect())
+            .collect();
+        parts.into_iter().flatten().collect()
+    })
+}
+
+/// All ids in one flat vector, and `offsets` with `offsets[i]..offsets[i + 1]` = text `i`.
+pub fn encode_batch_flat(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> (Vec<u32>, Vec<u64>) {
+    run(threads, || {
+        let parts: Vec<(Vec<u32>, Vec<u64>)> = task_ranges(texts)
+            .into_par_iter()
+            .map(|(a, b)| {
+                let mut ids = Vec::new();
+                let mut lens = Vec::with_capacity(b - a);
+                for t in &texts[a..b] {
+                    let before = ids.len();
+                    tok.encode_into(t, opts, &mut ids);
+                    lens.push((ids.len() - before) as u64);
+                }
+                (ids, lens)
+            })
+            .collect();
+        let total = parts.iter().map(|(ids, _)| ids.len()).sum();
+        let mut ids = Vec::with_capacity(total);
+        let mut offsets = Vec::with_capacity(texts.len() + 1);
+        offsets.push(0u64);
+        for (part, lens) in parts {
+            ids.extend_from_slice(&part);
+            for len in lens {
+                offsets.push(offsets.last().copied().unwrap_or(0) + len);
+            }
+        }
+        (ids, offsets)
+    })
+}
+
+/// Runs `f` over `items` on `threads` threads, keeping order.
+pub fn map_ordered<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    run(threads, || items.par_iter().with_min_len(16).map(&f).collect())
+}

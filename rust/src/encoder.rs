@@ -1,0 +1,150 @@
+//! Encoding plain text (no special tokens): normalize, cut into chunks, merge each chunk, and
+//! fall back to bytes for characters that are not pieces. SPEC §2.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::bpe::{self, Symbol};
+use crate::cache::{with_cache, ChunkCache};
+use crate::chunker::{Chunk, Chunks};
+use crate::merges::MergeTable;
+use crate::vocab::Vocab;
+
+static NEXT_UID: AtomicU64 = AtomicU64::new(1);
+
+/// The plain-text encoder of one vocabulary. Immutable and shareable across threads.
+pub struct Encoder {
+    pub vocab: Vocab,
+    pub table: MergeTable,
+    /// Identifies this encoder's per-thread caches.
+    uid: u64,
+}
+
+/// Scratch buffers reused across the chunks of one call.
+#[derive(Default)]
+struct Scratch {
+    key: Vec<u8>,
+    symbols: Vec<Symbol>,
+    ids: Vec<u32>,
+}
+
+impl Encoder {
+    pub fn new(vocab: Vocab) -> Encoder {
+        let table = MergeTable::new(&vocab);
+        Encoder { vocab, table, uid: NEXT_UID.fetch_add(1, Ordering::Relaxed) }
+    }
+
+    /// Appends the ids of `text` to `out`. `dummy_prefix` prepends `▁` (when the model asks for it).
+    /// `use_cache` = false runs every chunk through the merge loop (for tests and measurements).
+    pub fn encode(&self, text: &str, dummy_prefix: bool, use_cache: bool, out: &mut Vec<u32>) {
+        if text.is_empty() {
+            return;
+        }
+        let first = out.len();
+        let dummy_prefix = dummy_prefix && self.vocab.add_dummy_prefix;
+        let mut scratch = Scratch::default();
+        if use_cache {
+            with_cache(self.uid, |cache| {
+                for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+                    self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out);
+                }
+            });
+        } else {
+            for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+                self.encode_chunk(text, chunk, None, &mut scratch, out);
+            }
+        }
+        if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
+            fuse_unknowns(&mut *out, first, self.vocab.unk_id);
+        }
+    }
+
+    #[inline]
+    fn encode_chunk(
+        &self,
+        text: &str,
+        chunk: Chunk,
+        cache: Option<&mut ChunkCache>,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) {
+        let bytes = &text.as_bytes()[chunk.start..chunk.end];
+        // One ASCII character that is a piece: nothing to merge, nothing to remember.
+        if !chunk.prefixed && bytes.len() == 1 {
+            let symbol = self.table.ascii_symbol(bytes[0]);
+            if self.table.is_piece(symbol) {
+                out.push(symbol);
+                return;
+            }
+        }
+        // The normalized chunk: the dummy `▁` (written as a space) and then the text.
+        let key: &[u8] = if chunk.prefixed {
+            scratch.key.clear();
+            scratch.key.push(b' ');
+            scratch.key.extend_from_slice(bytes);
+            &scratch.key
+        } else {
+            bytes
+        };
+        match cache {
+            Some(cache) => {
+                if cache.get_into(key, out) {
+                    return;
+                }
+                scratch.ids.clear();
+                self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
+                cache.insert(key, &scratch.ids);
+                out.extend_from_slice(&scratch.ids);
+            }
+            None => self.merge_chunk(key, &mut scratch.symbols, out),
+        }
+    }
+
+    /// Runs the merge loop on one normalized chunk and appends its ids.
+    fn merge_chunk(&self, chunk: &[u8], symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
+        let text = std::str::from_utf8(chunk).expect("chunks are cut on character boundaries");
+        symbols.clear();
+        for (start, c) in text.char_indices() {
+            let end = start + c.len_utf8();
+            symbols.push(Symbol { id: self.table.symbol(c), start: start as u32, end: end as u32 });
+        }
+        bpe::merge(&self.table, symbols);
+        for s in symbols.iter() {
+            if self.table.is_piece(s.id) {
+                out.push(s.id);
+            } else {
+                self.push_fallback(&text[s.start as usize..s.end as usize], out);
+            }
+        }
+    }
+
+    /// A character that is not a piece: its UTF-8 bytes as `<0xXX>` pieces, or `<unk>`.
+    fn push_fallback(&self, text: &str, out: &mut Vec<u32>) {
+        for c in text.chars() {
+            // A space stands for `▁` here; the normalized text never holds a plain space.
+            let c = if c == ' ' { '\u{2581}' } else { c };
+            let mut buf = [0u8; 4];
+            if self.vocab.has_byte_fallback() {
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    out.push(self.vocab.byte_id(b).expect("byte fallback has all 256 bytes"));
+                }
+            } else if let Some(unk) = self.vocab.unk_id {
+                out.push(unk);
+            }
+        }
+    }
+}
+
+/// SentencePiece merges a run of unknown pieces into one.
+fn fuse_unknowns(out: &mut Vec<u32>, first: usize, unk: Option<u32>) {
+    let Some(unk) = unk else { return };
+    let mut write = first;
+    for read in first..out.len() {
+        let id = out[read];
+        if id == unk && write > first && out[write - 1] == unk {
+            continue;
+        }
+        out[write] = id;
+        write += 1;
+    }
+    out.truncate(write);
+}

@@ -1,0 +1,281 @@
+//! Reads a Hugging Face `tokenizer.json` holding a SentencePiece-style BPE (byte fallback, `▁` for
+//! spaces), as the Hub's Llama and Code Llama files do. Anything that would change the ids in a way
+//! this project does not reproduce is refused with a message, never ignored.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{read_file, Error, Result};
+use crate::vocab::{parse_byte_piece, AddedToken, MergeOrder, Piece, PieceKind, Template, Vocab};
+
+type Res<T> = std::result::Result<T, String>;
+
+fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+fn as_str<'a>(v: &'a Value, what: &str) -> Res<&'a str> {
+    v.as_str().ok_or_else(|| format!("{what} is not a string"))
+}
+
+fn flag(obj: &Value, key: &str) -> bool {
+    field(obj, key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Whether the text gets a `▁` in front: the legacy normalizer (Prepend + Replace) or a
+/// Metaspace pre-tokenizer that does not split.
+fn read_dummy_prefix(root: &Value) -> Res<bool> {
+    let normalizer = field(root, "normalizer");
+    let pre = field(root, "pre_tokenizer");
+    let kind = |v: &Value| v.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    match (normalizer, pre) {
+        (Some(n), None) => {
+            let steps: Vec<&Value> = match kind(n).as_str() {
+                "Sequence" => n.get("normalizers").and_then(Value::as_array).ok_or("normalizer Sequence without a list")?.iter().collect(),
+                _ => vec![n],
+            };
+            let mut prepend = false;
+            let mut replace = false;
+            for step in steps {
+                match kind(step).as_str() {
+                    "Prepend" if step.get("prepend").and_then(Value::as_str) == Some("\u{2581}") => prepend = true,
+                    "Replace"
+                        if step.pointer("/pattern/String").and_then(Value::as_str) == Some(" ")
+                            && step.get("content").and_then(Value::as_str) == Some("\u{2581}") =>
+                    {
+                        replace = true
+                    }
+                    other => return Err(format!("normalizer step {other:?} is not supported (only Prepend \"▁\" and Replace \" \"→\"▁\")")),
+                }
+            }
+            if !replace {
+                return Err("the normalizer does not replace spaces with ▁".into());
+            }
+            Ok(prepend)
+        }
+        (None, Some(p)) if kind(p) == "Metaspace" => {
+            if p.get("replacement").and_then(Value::as_str) != Some("\u{2581}") {
+                return Err("Metaspace with a replacement other than ▁ is not supported".into());
+            }
+            if flag(p, "split") {
+                return Err("Metaspace with split=true is not supported (it changes SentencePiece's ids)".into());
+            }
+            match p.get("prepend_scheme").and_then(Value::as_str) {
+                Some("always") => Ok(true),
+                // Files from before prepend_scheme existed say add_prefix_space (true by default).
+                None => Ok(p.get("add_prefix_space").and_then(Value::as_bool).unwrap_or(true)),
+                Some("never") => Ok(false),
+                Some(other) => Err(format!("Metaspace prepend_scheme {other:?} is not supported yet")),
+            }
+        }
+        (None, None) => Err("no normalizer and no pre-tokenizer: spaces would not become ▁".into()),
+        (Some(_), Some(p)) => Err(format!("a pre-tokenizer ({}) next to a normalizer is not supported", kind(p))),
+        (None, Some(p)) => Err(format!("pre-tokenizer {} is not supported", kind(p))),
+    }
+}
+
+fn read_merges(model: &Value, ids: &dyn Fn(&str) -> Option<u32>) -> Res<Vec<(u32, u32)>> {
+    let list = model.get("merges").and_then(Value::as_array).ok_or("model.merges is missing")?;
+    let mut out = Vec::with_capacity(list.len());
+    for (rank, m) in list.iter().enumerate() {
+        let (left, right) = match m {
+            Value::String(s) => s.split_once(' ').ok_or_else(|| format!("merge {rank} {s:?} is not \"left right\""))?,
+            Value::Array(pair) if pair.len() == 2 => (as_str(&pair[0], "a merge")?, as_str(&pair[1], "a merge")?),
+            _ => return Err(format!("merge {rank} is neither \"a b\" nor [\"a\", \"b\"]")),
+        };
+        let lookup = |t: &str| ids(t).ok_or_else(|| format!("merge {rank} ({left:?} {right:?}) names {t:?}, which is not in the vocabulary"));
+        let (l, r) = (lookup(left)?, lookup(right)?);
+        lookup(&format!("{left}{right}"))?;
+        out.push((l, r));
+    }
+    Ok(out)
+}
+
+fn read_template(root: &Value, ids: &dyn Fn(&str) -> Option<u32>) -> Res<Template> {
+    let Some(post) = field(root, "post_processor") else { return Ok(Template::default()) };
+    if post.get("type").and_then(Value::as_str) != Some("TemplateProcessing") {
+        return Ok(Template::default());
+    }
+    let single = post.get("single").and_then(Value::as_array).ok_or("post_processor.single is missing")?;
+    let mut template = Template::default();
+    let mut seen_sequence = false;
+    for item in single {
+        if item.get("Sequence").is_some() {
+            seen_sequence = true;
+        } else if let Some(name) = item.pointer("/SpecialToken/id").and_then(Value::as_str) {
+            let id = post
+                .pointer(&format!("/special_tokens/{}/ids/0", name.replace('~', "~0").replace('/', "~1")))
+                .and_then(Value::as_u64)
+                .map(|i| i as u32)
+                .or_else(|| ids(name))
+                .ok_or_else(|| format!("post_processor names {name:?}, which has no id"))?;
+            if seen_sequence { template.after.push(id) } else { template.before.push(id) }
+        }
+    }
+    Ok(template)
+}
+
+/// Decodes a `tokenizer.json` text into a vocabulary.
+pub fn parse(text: &[u8]) -> Res<Vocab> {
+    let root: Value = serde_json::from_slice(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let model = root.get("model").ok_or("no \"model\" section")?;
+    match model.get("type").and_then(Value::as_str) {
+        Some("BPE") => {}
+        Some(other) => return Err(format!("model type {other:?}: only BPE is supported")),
+        None => return Err("model has no \"type\" (expected \"BPE\")".into()),
+    }
+    if field(model, "dropout").and_then(Value::as_f64).is_some_and(|p| p > 0.0) {
+        return Err("BPE dropout is not supported (it makes encoding random)".into());
+    }
+    for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+        if field(model, key).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+            return Err(format!("model.{key} is not supported"));
+        }
+    }
+    if flag(model, "ignore_merges") {
+        return Err("model.ignore_merges=true is not supported".into());
+    }
+    let vocab_map = model.get("vocab").and_then(Value::as_object).ok_or("model.vocab is missing")?;
+    let n = vocab_map.len();
+    let mut texts: Vec<Option<String>> = vec![None; n];
+    for (text, id) in vocab_map {
+        let id = id.as_u64().ok_or_else(|| format!("the id of {text:?} is not a non-negative integer"))? as usize;
+        let slot = texts.get_mut(id).ok_or_else(|| format!("id {id} of {text:?} is out of range: the vocabulary has {n} entries, ids must be 0..{n}"))?;
+        if slot.is_some() {
+            return Err(format!("id {id} is used twice"));
+        }
+        *slot = Some(text.clone());
+    }
+    let mut texts: Vec<String> = texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
+
+    // Added tokens: either an existing vocabulary entry or a new id right after the vocabulary.
+    let mut added = Vec::new();
+    for tok in field(&root, "added_tokens").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let content = as_str(tok.get("content").ok_or("an added token has no content")?, "added token content")?.to_string();
+        let id = tok.get("id").and_then(Value::as_u64).ok_or_else(|| format!("added token {content:?} has no id"))? as usize;
+        for key in ["lstrip", "rstrip", "single_word"] {
+            if flag(tok, key) {
+                return Err(format!("added token {content:?} has {key}=true, which is not supported yet"));
+            }
+        }
+        if flag(tok, "normalized") {
+            return Err(format!("added token {content:?} has normalized=true, which is not supported yet"));
+        }
+        match id.cmp(&texts.len()) {
+            std::cmp::Ordering::Less if texts[id] == content => {}
+            std::cmp::Ordering::Less => return Err(format!("added token {content:?} has id {id}, which the vocabulary gives to {:?}", texts[id])),
+            std::cmp::Ordering::Equal => texts.push(content.clone()),
+            std::cmp::Ordering::Greater => return Err(format!("added token {content:?} has id {id}, leaving a gap after the last id {}", texts.len() - 1)),
+        }
+        added.push(AddedToken { content, id: id as u32, special: flag(tok, "special") });
+    }
+
+    let byte_fallback = flag(model, "byte_fallback");
+    let unk_token = field(model, "unk_token").map(|v| as_str(v, "model.unk_token")).transpose()?;
+    let index: rustc_hash::FxHashMap<&str, u32> = texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    let ids = |t: &str| index.get(t).copied();
+    let merges = read_merges(model, &ids)?;
+    let template = read_template(&root, &ids)?;
+    let unk_id = match unk_token {
+        Some(t) => Some(ids(t).ok_or_else(|| format!("model.unk_token {t:?} is not in the vocabulary"))?),
+        None => None,
+    };
+    let special_ids: rustc_hash::FxHashSet<u32> = added.iter().filter(|a| a.special).map(|a| a.id).collect();
+    let mut rank_of = vec![f32::NEG_INFINITY; texts.len()];
+    for (rank, &(l, r)) in merges.iter().enumerate() {
+        let merged = ids(&format!("{}{}", texts[l as usize], texts[r as usize])).expect("checked by read_merges");
+        if rank_of[merged as usize] == f32::NEG_INFINITY {
+            rank_of[merged as usize] = -(rank as f32);
+        }
+    }
+    drop(index);
+    let pieces: Vec<Piece> = texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let id = i as u32;
+            let kind = if Some(id) == unk_id {
+                PieceKind::Unknown
+            } else if special_ids.contains(&id) {
+                PieceKind::Control
+            } else if byte_fallback && parse_byte_piece(&text).is_some() {
+                PieceKind::Byte
+            } else {
+                PieceKind::Normal
+            };
+            // tokenizer.json has no scores; the merge rank stands in for reading and display.
+            let score = if rank_of[i].is_finite() { rank_of[i] } else { 0.0 };
+            Piece { text, score, kind }
+        })
+        .collect();
+    for &(l, r) in &merges {
+        for side in [l, r] {
+            if pieces[side as usize].kind == PieceKind::Byte {
+                return Err(format!("a merge uses the byte piece {:?}, which is not supported", pieces[side as usize].text));
+            }
+        }
+    }
+    if let Some(p) = pieces.iter().find(|p| p.kind == PieceKind::Normal && p.text.contains(' ')) {
+        return Err(format!("piece {:?} contains a plain space, which this normalizer never produces", p.text));
+    }
+    if !byte_fallback && unk_id.is_none() {
+        return Err("no byte fallback and no unk_token: unknown characters would be dropped".into());
+    }
+    let add_dummy_prefix = read_dummy_prefix(&root)?;
+    let mut vocab = Vocab::new(pieces, MergeOrder::MergeList(merges), byte_fallback)?;
+    vocab.unk_id = unk_id;
+    vocab.add_dummy_prefix = add_dummy_prefix;
+    vocab.fuse_unk = flag(model, "fuse_unk");
+    vocab.bos_id = template.before.first().copied().or_else(|| vocab.id("<s>"));
+    vocab.eos_id = vocab.id("</s>");
+    vocab.template = template;
+    vocab.added_tokens = added;
+    Ok(vocab)
+}
+
+/// Reads and checks a `tokenizer.json` file.
+pub fn load(path: &Path) -> Result<Vocab> {
+    let bytes = read_file(path)?;
+    parse(&bytes).map_err(|message| Error::model_file(path, format!("not a usable tokenizer.json: {message}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{
+        "added_tokens": [{"id": 0, "content": "<unk>", "special": true, "normalized": false},
+                         {"id": 1, "content": "<s>", "special": true, "normalized": false}],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+        "pre_tokenizer": null,
+        "post_processor": {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+        "model": {"type": "BPE", "byte_fallback": false, "unk_token": "<unk>",
+                  "vocab": {"<unk>": 0, "<s>": 1, "▁": 2, "a": 3, "▁a": 4},
+                  "merges": ["▁ a"]}
+    }"#;
+
+    #[test]
+    fn reads_a_minimal_file() {
+        let v = parse(MINIMAL.as_bytes()).unwrap();
+        assert_eq!(v.len(), 5);
+        assert_eq!(v.unk_id, Some(0));
+        assert_eq!(v.template.before, vec![1]);
+        assert_eq!(v.piece(1).unwrap().kind, PieceKind::Control);
+        assert!(matches!(&v.merge_order, MergeOrder::MergeList(m) if m == &vec![(2, 3)]));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_reproduce() {
+        let broken = MINIMAL.replace("\"▁ a\"", "\"▁ b\"");
+        assert!(parse(broken.as_bytes()).unwrap_err().contains("not in the vocabulary"));
+        let unigram = MINIMAL.replace("\"BPE\"", "\"Unigram\"");
+        assert!(parse(unigram.as_bytes()).unwrap_err().contains("only BPE"));
+        let gap = MINIMAL.replace("\"▁a\": 4", "\"▁a\": 7");
+        assert!(parse(gap.as_bytes()).unwrap_err().contains("out of range"));
+        assert!(parse(&MINIMAL.as_bytes()[..100]).unwrap_err().contains("JSON"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The merge table: which adjacent symbol pairs may merge, into what, and with which priority.
+//! Built once from the vocabulary; both SentencePiece's score order and a Hugging Face merge list
+//! become the same thing here: `(left symbol, right symbol) -> (rank, merged piece)`, lowest rank first.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::vocab::{MergeOrder, Vocab};
+
+/// A character that is no symbol at all: it can never merge and is emitted as bytes.
+pub const NO_SYMBOL: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Merge {
+    pub rank: u32,
+    pub merged: u32,
+}
+
+/// `▁` and the plain space are the same symbol: the normalizer turns every space into `▁`.
+#[inline]
+pub fn canonical(c: char) -> char {
+    if c == '\u{2581}' {
+        ' '
+    } else {
+        c
+    }
+}
+
+#[inline]
+fn pair_key(left: u32, right: u32) -> u64 {
+    (u64::from(left) << 32) | u64::from(right)
+}
+
+pub struct MergeTable {
+    pairs: FxHashMap<u64, Merge>,
+    /// Symbol of each ASCII character (`b' '` is `▁`).
+    ascii: [u32; 128],
+    /// Symbol of every other character that has one.
+    chars: FxHashMap<char, u32>,
+    /// Symbols `>= n_pieces` stand for characters that are not pieces but occur inside one
+    /// (SentencePiece can still merge them); they are emitted as bytes if they stay alone.
+    n_pieces: u32,
+    /// `joins_ascii[a] >> b & 1`: some mergeable piece holds ASCII `a` right before ASCII `b`.
+    joins_ascii: Box<[u128; 128]>,
+    /// The same for pairs where either character is not ASCII.
+    joins_other: FxHashSet<u64>,
+}
+
+impl MergeTable {
+    pub fn new(vocab: &Vocab) -> MergeTable {
+        let n_pieces = vocab.len() as u32;
+        let mut table = MergeTable {
+            pairs: FxHashMap::default(),
+            ascii: [NO_SYMBOL; 128],
+            chars: FxHashMap::default(),
+            n_pieces,
+            joins_ascii: Box::new([0; 128]),
+            joins_other: FxHashSet::default(),
+        };
+        for (id, piece) in vocab.pieces().iter().enumerate() {
+            let mut it = piece.text.chars();
+            if let (Some(c), None) = (it.next(), it.next()) {
+                table.set_symbol(canonical(c), id as u32);
+            }
+        }
+        match &vocab.merge_order {
+            MergeOrder::PieceScore => table.add_score_merges(vocab),
+            MergeOrder::MergeList(list) => table.add_list_merges(vocab, list),
+        }
+        let merged: Vec<u32> = table.pairs.values().map(|m| m.merged).collect();
+        for id in merged {
+            let text = &vocab.pieces()[id as usize].text;
+            let chars: Vec<char> = text.chars().map(canonical).collect();
+            for w in chars.windows(2) {
+                table.mark_join(w[0], w[1]);
+            }
+        }
+        table
+    }
+
+    fn set_symbol(&mut self, c: char, symbol: u32) {
+        if c.is_ascii() {
+            self.ascii[c as usize] = symbol;
+        } else {
+            self.chars.insert(c, symbol);
+        }
+    }
+
+    fn mark_join(&mut self, a: char, b: char) {
+        if a.is_ascii() && b.is_ascii() {
+            self.joins_ascii[a as usize] |= 1u128 << (b as u32);
+        } else {
+            self.joins_other.insert(pair_key(a as u32, b as u32));
+        }
+    }
+
+    /// SentencePiece: every split of a mergeable piece into two symbols is a pair; its priority is
+    /// the merged piece's score (equal scores share a rank, so the leftmost pair wins the tie).
+    fn add_score_merges(&mut self, vocab: &Vocab) {
+        let mut scores: Vec<f32> =
+            vocab.pieces().iter().filter(|p| p.kind.is_mergeable()).map(|p| p.score).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        scores.dedup();
+        let rank_of = |score: f32| scores.partition_point(|&s| s > score) as u32;
+        // Characters that occur inside mergeable pieces but are not pieces get virtual symbols.
+        let mut next_virtual = self.n_pieces;
+        for piece in vocab.pieces().iter().filter(|p| p.kind.is_mergeable()) {
+            for c in piece.text.chars().map(canonical) {
+                if self.symbol(c) == NO_SYMBOL {
+                    self.set_symbol(c, next_virtual);
+                    next_virtual += 1;
+                }
+            }
+        }
+        for (id, piece) in vocab.pieces().iter().enumerate() {
+            if !piece.kind.is_mergeable() {
+                continue;
+            }
+            let text = &piece.text;
+            let rank = rank_of(piece.score);
+            for (split, _) in text.char_indices().skip(1) {
+                let (left, right) = text.split_at(split);
+                let (Some(l), Some(r)) = (self.operand(vocab, left), self.operand(vocab, right)) else {
+                    continue;
+                };
+                self.pairs.insert(pair_key(l, r), Merge { rank, merged: id as u32 });
+            }
+        }
+    }
+
+    /// A substring can be a symbol if it is one character, or a piece that merges can produce.
+    fn operand(&self, vocab: &Vocab, text: &str) -> Option<u32> {
+        let mut it = text.chars();
+        match (it.next(), it.next()) {
+            (Some(c), None) => Some(self.symbol(canonical(c))).filter(|&s| s != NO_SYMBOL),
+            _ => vocab.id(text).filter(|&id| vocab.pieces()[id as usize].kind.is_mergeable()),
+        }
+    }
+
+    /// Hugging Face BPE: the merge list's order is the priority (a repeated pair keeps its last rank,
+    /// as `tokenizers` does when it collects the list into a map).
+    fn add_list_merges(&mut self, vocab: &Vocab, list: &[(u32, u32)]) {
+        for (rank, &(l, r)) in list.iter().enumerate() {
+            let text = format!("{}{}", vocab.pieces()[l as usize].text, vocab.pieces()[r as usize].text);
+            let merged = vocab.id(&text).expect("the reader checked every merge result");
+            self.pairs.insert(pair_key(l, r), Merge { rank: rank as u32, merged });
+        }
+    }
+
+    /// The initial symbol of a character.
+    #[inline]
+    pub fn symbol(&self, c: char) -> u32 {
+        let c = canonical(c);
+        if c.is_ascii() {
+            self.ascii[c as usize]
+        } else {
+            self.chars.get(&c).copied().unwrap_or(NO_SYMBOL)
+        }
+    }
+
+    #[inline]
+    pub fn ascii_symbol(&self, b: u8) -> u32 {
+        self.ascii[b as usize]
+    }
+
+    #[inline]
+    pub fn get(&self, left: u32, right: u32) -> Option<Merge> {
+        self.pairs.get(&pair_key(left, right)).copied()
+    }
+
+    /// True when `symbol` is a vocabulary id (not a virtual character or `NO_SYMBOL`).
+    #[inline]
+    pub fn is_piece(&self, symbol: u32) -> bool {
+        symbol < self.n_pieces
+    }
+
+    /// Whether a merge could ever produce a piece holding `a` immediately followed by `b`.
+    /// When it cannot, text may be cut between them without changing any id.
+    #[inline]
+    pub fn joins(&self, a: char, b: char) -> bool {
+        let (a, b) = (canonical(a), canonical(b));
+        if a.is_ascii() && b.is_ascii() {
+            self.joins_ascii[a as usize] >> (b as u32) & 1 != 0
+        } else {
+            self.joins_other.contains(&pair_key(a as u32, b as u32))
+        }
+    }
+
+    #[inline]
+    pub fn joins_ascii(&self, a: u8, b: u8) -> bool {
+        self.joins_ascii[a as usize] >> b & 1 != 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}

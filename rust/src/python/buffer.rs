@@ -1,0 +1,106 @@
+//! Ids handed to Python without a copy: an object that owns the Rust vector and exposes it through
+//! the buffer protocol, so `numpy.frombuffer` / `memoryview` read it in place.
+
+use std::ffi::{c_int, c_void, CStr};
+
+use pyo3::exceptions::PyBufferError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+enum Data {
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+}
+
+/// A read-only, one-dimensional buffer of unsigned integers owned by Rust.
+#[pyclass(frozen, module = "llamatok._native")]
+pub struct IdBuffer {
+    data: Data,
+    /// `shape[0]` for the buffer protocol; lives as long as the object, as the protocol needs.
+    shape: [ffi::Py_ssize_t; 1],
+}
+
+impl IdBuffer {
+    pub fn u32(ids: Vec<u32>) -> IdBuffer {
+        let n = ids.len() as ffi::Py_ssize_t;
+        IdBuffer { data: Data::U32(ids), shape: [n] }
+    }
+
+    pub fn u64(values: Vec<u64>) -> IdBuffer {
+        let n = values.len() as ffi::Py_ssize_t;
+        IdBuffer { data: Data::U64(values), shape: [n] }
+    }
+
+    /// Narrows to 16 bits; the caller has checked every id fits.
+    pub fn u16_from(ids: &[u32]) -> IdBuffer {
+        let narrow: Vec<u16> = ids.iter().map(|&i| i as u16).collect();
+        IdBuffer { shape: [narrow.len() as ffi::Py_ssize_t], data: Data::U16(narrow) }
+    }
+
+    fn raw(&self) -> (*const c_void, usize, &'static CStr) {
+        match &self.data {
+            Data::U16(v) => (v.as_ptr().cast(), 2, c"H"),
+            Data::U32(v) => (v.as_ptr().cast(), 4, c"I"),
+            Data::U64(v) => (v.as_ptr().cast(), 8, c"Q"),
+        }
+    }
+}
+
+#[pymethods]
+impl IdBuffer {
+    fn __len__(&self) -> usize {
+        self.shape[0] as usize
+    }
+
+    /// The numpy dtype string of the items: `"uint16"`, `"uint32"` or `"uint64"`.
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        match self.data {
+            Data::U16(_) => "uint16",
+            Data::U32(_) => "uint32",
+            Data::U64(_) => "uint64",
+        }
+    }
+
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("a null Py_buffer was passed"));
+        }
+        if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
+            return Err(PyBufferError::new_err("llamatok id buffers are read-only"));
+        }
+        let this = slf.get();
+        let (ptr, itemsize, format) = this.raw();
+        // SAFETY: `view` is a valid Py_buffer from the interpreter; every pointer stored in it
+        // (data, shape, format) lives as long as `slf`, which the view keeps alive through `obj`.
+        unsafe {
+            (*view).obj = slf.clone().into_any().into_ptr();
+            (*view).buf = ptr as *mut c_void;
+            (*view).len = this.shape[0] * itemsize as ffi::Py_ssize_t;
+            (*view).readonly = 1;
+            (*view).itemsize = itemsize as ffi::Py_ssize_t;
+            (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT {
+                format.as_ptr() as *mut _
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).ndim = 1;
+            (*view).shape = if flags & ffi::PyBUF_ND == ffi::PyBUF_ND {
+                this.shape.as_ptr() as *mut _
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).strides = if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES {
+                &mut (*view).itemsize
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = std::ptr::null_mut();
+        }
+        Ok(())
+    }
+
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
+}

@@ -1,0 +1,53 @@
+//! The Python extension `llamatok._native`. Every binding converts its arguments into Rust data,
+//! runs the core (without the GIL for anything sizeable), and converts the result back.
+//! Core errors become Python exceptions in exactly one place: [`to_py_err`].
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::error::Error;
+
+mod buffer;
+mod tokenizer;
+
+create_exception!(
+    _native,
+    ModelFileError,
+    PyValueError,
+    "A tokenizer file is malformed, truncated, or of a kind llamatok does not support."
+);
+create_exception!(
+    _native,
+    TokenIdError,
+    PyIndexError,
+    "A token id is outside the vocabulary."
+);
+
+pub(crate) fn to_py_err(err: Error) -> PyErr {
+    let message = err.to_string();
+    match err {
+        Error::NotFound { path } => PyFileNotFoundError::new_err((2, message, path.display().to_string())),
+        Error::Io { .. } => PyOSError::new_err(message),
+        Error::ModelFile { .. } => ModelFileError::new_err(message),
+        Error::InvalidArgument(_) if message.contains("out of range") => TokenIdError::new_err(message),
+        Error::InvalidArgument(_) => PyValueError::new_err(message),
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<tokenizer::Tokenizer>()?;
+    m.add_class::<buffer::IdBuffer>()?;
+    m.add("ModelFileError", m.py().get_type::<ModelFileError>())?;
+    m.add("TokenIdError", m.py().get_type::<TokenIdError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    Ok(())
+}
+
+/// The number of threads batch calls use when not told: all cores.
+#[pyfunction]
+fn default_threads() -> usize {
+    crate::batch::default_threads()
+}
