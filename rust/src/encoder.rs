@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bpe::{self, Symbol};
-use crate::cache::{with_cache, ChunkCache};
+use crate::cache::{pack, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
 use crate::merges::MergeTable;
 use crate::vocab::Vocab;
@@ -76,6 +76,7 @@ impl Encoder {
                 return;
             }
         }
+        let packed = cache.as_ref().and_then(|_| pack(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed));
         // The normalized chunk: the dummy `▁` (written as a space) and then the text.
         let key: &[u8] = if chunk.prefixed {
             scratch.key.clear();
@@ -85,17 +86,24 @@ impl Encoder {
         } else {
             bytes
         };
-        match cache {
-            Some(cache) => {
-                if cache.get_into(key, out) {
-                    return;
+        match (cache, packed) {
+            (Some(cache), Some(packed)) => {
+                if !cache.get_short(packed, out) {
+                    scratch.ids.clear();
+                    self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
+                    cache.insert_short(packed, &scratch.ids);
+                    out.extend_from_slice(&scratch.ids);
                 }
-                scratch.ids.clear();
-                self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
-                cache.insert(key, &scratch.ids);
-                out.extend_from_slice(&scratch.ids);
             }
-            None => self.merge_chunk(key, &mut scratch.symbols, out),
+            (Some(cache), None) => {
+                if !cache.get_long(key, out) {
+                    scratch.ids.clear();
+                    self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
+                    cache.insert_long(key, &scratch.ids);
+                    out.extend_from_slice(&scratch.ids);
+                }
+            }
+            (None, _) => self.merge_chunk(key, &mut scratch.symbols, out),
         }
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 if importlib.util.find_spec("llamatok") is None:  # not installed: use the source tree
     sys.path.insert(0, str(ROOT / "python"))
+try:
+    import llamatok  # noqa: F401
+except ImportError:
+    # The native module is not built. The reference is pure Python and needs none of it: make
+    # `llamatok` a bare package so that `llamatok.reference` can still be imported.
+    _package = types.ModuleType("llamatok")
+    _package.__path__ = [str(ROOT / "python" / "llamatok")]
+    sys.modules["llamatok"] = _package
 
 FIXTURES = Path(os.environ.get("LLAMATOK_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 MODEL_FILE = FIXTURES / "llama2-tokenizer.model"

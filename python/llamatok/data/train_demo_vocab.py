@@ -368,10 +368,11 @@ def write_readme(out: Path, proto, stats: dict) -> None:
     pieces = piece_table(proto)
     ids = {p: i for i, (p, _, _) in enumerate(pieces)}
     first = ids[INFILL_PIECES[0]]
-    table = "\n".join(
-        f"| `{name}` | {len((out / name).read_bytes())} | `{hashlib.sha256((out / name).read_bytes()).hexdigest()}` |"
-        for name in DEMO_FILES
-    )
+    rows = []
+    for name in DEMO_FILES:
+        data = (out / name).read_bytes()
+        rows.append(f"| `{name}` | {len(data)} | `{hashlib.sha256(data).hexdigest()}` |")
+    table = "\n".join(rows)
     text = README.format(
         last_base=first - 1, first_infill=first, last_infill=len(pieces) - 1,
         pre=ids["▁<PRE>"], suf=ids["▁<SUF>"], mid=ids["▁<MID>"], eot=ids["▁<EOT>"],
@@ -600,7 +601,8 @@ def check(folder: Path) -> None:
         structure = check_structure(folder, proto)
         print(f"structure: {structure['vocab']} ids, infill pieces from id {structure['infill_first_id']}, "
               f"{structure['merges']} merges for {structure['merged_pieces']} pieces "
-              f"(up to {structure['max_merges_per_piece']} per piece); infill merges: {structure['infill_merges']}")
+              f"(up to {structure['max_merges_per_piece']} per piece); "
+              f"infill merges: {structure['infill_merges']}")
         oracles = check_against_oracles(folder)
         print(f"sentencepiece vs tokenizers on {oracles['files']} standard-library files "
               f"({oracles['tokens']} tokens): {oracles['identical']} identical, "

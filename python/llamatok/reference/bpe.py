@@ -11,9 +11,10 @@ sentencepiece (``bpe::Model::SampleEncode`` without dropout)
   entries; scanning every pair each time picks the same pair.) User-defined pieces are cut out whole
   before merging (longest match first) and never merged further. An unused piece that comes out of the
   loop is split back into the two symbols it was last seen formed from, recursively.
-  Then each final symbol gives its id (sentencepiece looks reserved pieces up first); a symbol that is
-  no piece is unknown: with byte fallback it becomes one ``<0xXX>`` id per UTF-8 byte, otherwise
-  ``<unk>``, and consecutive unknown symbols give a single ``<unk>``.
+  Then each final symbol gives its id (sentencepiece looks reserved pieces up first). A symbol that is
+  no piece is unknown, and so is an unused piece that could not be split back (a single character):
+  with byte fallback it becomes one ``<0xXX>`` id per UTF-8 byte, otherwise ``<unk>``, and
+  consecutive unknown symbols give a single ``<unk>``.
 
 Hugging Face (``tokenizers`` ``BPE``, ``Word::merge_all`` without dropout)
   Each character is looked up in the vocabulary; one that is missing becomes its byte pieces (byte
@@ -56,7 +57,9 @@ def split_before_space_runs(normalized: str) -> list[str]:
 def has_space_after_other_char(pieces: Iterable[str]) -> bool:
     """Whether some piece has a ``▁`` right after a character that is not ``▁``."""
     return any(
-        text[i] == SPACE_SYMBOL and text[i - 1] != SPACE_SYMBOL for text in pieces for i in range(1, len(text))
+        text[i] == SPACE_SYMBOL and text[i - 1] != SPACE_SYMBOL
+        for text in pieces
+        for i in range(1, len(text))
     )
 
 
@@ -165,7 +168,9 @@ class SentencePieceBpe:
         previous_was_unknown = False
         for symbol in symbols:
             piece_id = self.piece_to_id(symbol)
-            is_unknown = self.pieces[piece_id][2] == UNKNOWN
+            # An unused piece still here could not be split back (a single character): sentencepiece
+            # 0.2.3 treats it as unknown.
+            is_unknown = self.pieces[piece_id][2] in (UNKNOWN, UNUSED)
             if is_unknown and self.byte_fallback:
                 ids.extend(self.piece_to_id(byte_piece(b)) for b in symbol.encode("utf-8"))
             elif not (is_unknown and previous_was_unknown):

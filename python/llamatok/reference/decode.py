@@ -7,6 +7,7 @@
       of this kind loses one leading ``▁`` if nothing has been output before it (this undoes the dummy
       prefix; only when the model adds one or removes extra whitespace). Once a piece has lost its
       ``▁`` or any text has been output, no later piece loses one: ``[▁, ▁Hello]`` -> ``" Hello"``.
+      (With ``remove_extra_whitespaces``, every piece loses one leading ``▁`` until some text is out.)
     - A run of byte pieces is decoded as UTF-8 one character at a time: a well-formed character is
       kept, and each byte that does not start a well-formed character gives one U+FFFD.
       ``F0 9F 98 80 E2`` -> ``"😀\\ufffd"``. Bytes never lose a leading space: ``<0x20>`` -> ``" "``.
@@ -34,11 +35,12 @@ def decode_sentencepiece(
     ids: list[int],
     *,
     unk_surface: str,
-    strip_dummy_prefix: bool,
+    add_dummy_prefix: bool,
+    remove_extra_whitespaces: bool,
 ) -> str:
     out: list[str] = []
     pending_bytes = bytearray()
-    may_strip = strip_dummy_prefix  # may the next non-byte piece still lose its leading "▁"?
+    may_strip = add_dummy_prefix or remove_extra_whitespaces  # may the next piece lose a leading "▁"?
     previous_stripped = False
     for i in ids:
         text, _score, kind = pieces[i]
@@ -57,7 +59,9 @@ def decode_sentencepiece(
             continue
         if may_strip and text.startswith(SPACE_SYMBOL):
             text = text[1:]
-            previous_stripped = True
+            # Without extra whitespace removal only one "▁" is taken off; with it, sentencepiece
+            # goes on taking one off each following piece until some text has been output.
+            previous_stripped = not remove_extra_whitespaces
         out.append(text.replace(SPACE_SYMBOL, " "))
     out.append(_decode_utf8_per_character(pending_bytes))
     return "".join(out)

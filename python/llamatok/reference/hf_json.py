@@ -16,8 +16,8 @@ rather than tokenized differently from ``tokenizers``:
 - ``post_processor`` is not read: adding BOS/EOS is the caller's business.
 
 Kinds (there are no piece types in this format): the ``unk_token`` is ``unknown``; added tokens are
-``control`` when marked special, else ``user_defined``; ``<0xXX>`` pieces are ``byte`` when byte
-fallback is on; everything else is ``normal``. There are no scores either: every score is 0.0.
+``control`` when marked special, else ``user_defined``; the 256 ``<0xXX>`` pieces are ``byte`` when
+byte fallback is on; everything else is ``normal``. There are no scores either: every score is 0.0.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFileError
-from .pieces import BYTE, CONTROL, NORMAL, SPACE_SYMBOL, UNKNOWN, USER_DEFINED, byte_piece, hf_byte_value
+from .pieces import BYTE, CONTROL, NORMAL, SPACE_SYMBOL, UNKNOWN, USER_DEFINED, byte_piece
 
 # The decoder chain of every Llama tokenizer.json, written the way `tokenizers` serializes it.
 LLAMA_DECODER = [
@@ -80,6 +80,9 @@ class _Reader:
     def read(self, document: Any) -> HuggingFaceModel:
         if not isinstance(document, dict):
             raise self.fail("the top level is not a JSON object")
+        model = document.get("model")
+        if not isinstance(model, dict):
+            raise self.fail("'model' is missing or not an object: this is not a tokenizer.json")
         for key in ("truncation", "padding"):
             if document.get(key) is not None:
                 raise self.fail(f"'{key}' is set; the reference does not truncate or pad")
@@ -92,9 +95,6 @@ class _Reader:
             )
         add_dummy_prefix = self.read_normalizer(document.get("normalizer"))
 
-        model = document.get("model")
-        if not isinstance(model, dict):
-            raise self.fail("'model' is missing or not an object")
         if model.get("type", "BPE") != "BPE":
             raise self.fail(f"model type is {model.get('type')!r}; only BPE is supported")
         if model.get("dropout") not in (None, 0, 0.0):
@@ -123,21 +123,21 @@ class _Reader:
             if len(byte_ids) != 256:
                 raise self.fail(f"byte_fallback is on but only {len(byte_ids)} of the 256 byte pieces exist")
         elif unk_id is None:
-            raise self.fail("there is neither byte_fallback nor an unk_token: unknown characters would be lost")
+            raise self.fail(
+                "there is neither byte_fallback nor an unk_token: unknown characters would be lost"
+            )
 
         merges = self.read_merges(model.get("merges"), vocab)
 
         kinds = [NORMAL] * len(vocab)
         for i in byte_ids.values():
             kinds[i] = BYTE
-        if byte_fallback:  # the decoder also treats any other <0xXX>-looking piece as a byte
-            for i, text in enumerate(texts):
-                if hf_byte_value(text) is not None:
-                    kinds[i] = BYTE
         if unk_id is not None:
             kinds[unk_id] = UNKNOWN
 
-        added_tokens, special_ids = self.read_added_tokens(document.get("added_tokens", []), vocab, texts, kinds)
+        added_tokens, special_ids = self.read_added_tokens(
+            document.get("added_tokens", []), vocab, texts, kinds
+        )
         pieces = [(text, 0.0, kind) for text, kind in zip(texts, kinds)]
         return HuggingFaceModel(
             path=self.path,
@@ -210,7 +210,10 @@ class _Reader:
     def read_added_tokens(
         self, entries: Any, vocab: dict[str, int], texts: list[str], kinds: list[str]
     ) -> tuple[dict[str, int], set[int]]:
-        """Checks the added tokens, appends the new ones to ``texts``/``kinds``; returns them and the special ids."""
+        """Checks the added tokens and appends new ones to ``texts``/``kinds``.
+
+        Returns content -> id for all of them, and the ids of those marked special.
+        """
         if not isinstance(entries, list):
             raise self.fail("'added_tokens' is not a list")
         checked = []
@@ -218,10 +221,14 @@ class _Reader:
             i = entry.get("id") if isinstance(entry, dict) else None
             content = entry.get("content") if isinstance(entry, dict) else None
             if not isinstance(i, int) or isinstance(i, bool) or not isinstance(content, str) or not content:
-                raise self.fail(f"added token {_short(entry)} needs an integer 'id' and a non-empty 'content'")
+                raise self.fail(
+                    f"added token {_short(entry)} needs an integer 'id' and a non-empty 'content'"
+                )
             for flag in ("normalized", "lstrip", "rstrip", "single_word"):
                 if entry.get(flag, False):
-                    raise self.fail(f"added token {content!r} sets '{flag}'; the reference does not implement it")
+                    raise self.fail(
+                        f"added token {content!r} sets '{flag}'; the reference does not implement it"
+                    )
             checked.append((i, content, bool(entry.get("special", False))))
 
         added: dict[str, int] = {}
@@ -231,7 +238,9 @@ class _Reader:
                 raise self.fail(f"added token {content!r} is listed twice")
             if content in vocab:
                 if vocab[content] != i:
-                    raise self.fail(f"added token {content!r} has id {i} but the vocabulary gives it {vocab[content]}")
+                    raise self.fail(
+                        f"added token {content!r} has id {i} but the vocabulary gives it {vocab[content]}"
+                    )
             elif i == len(texts):
                 texts.append(content)
                 kinds.append(NORMAL)

@@ -82,7 +82,7 @@ class _Fields:
             key, pos = self._varint(data, pos)
             number, wire_type = key >> 3, key & 7
             if number == 0:
-                self._fail(f"field number 0 at byte {pos}")
+                raise self._error(f"field number 0 at byte {pos}")
             if wire_type == WIRE_VARINT:
                 value, pos = self._varint(data, pos)
             elif wire_type == WIRE_FIXED64:
@@ -92,38 +92,41 @@ class _Fields:
             elif wire_type == WIRE_LENGTH_DELIMITED:
                 length, pos = self._varint(data, pos)
                 if pos + length > len(data):
-                    self._fail(f"field {number} claims {length} bytes but only {len(data) - pos} remain (truncated?)")
+                    raise self._error(
+                        f"field {number} claims {length} bytes but only {len(data) - pos} remain (truncated?)"
+                    )
                 value, pos = data[pos : pos + length], pos + length
             else:
-                self._fail(f"field {number} uses wire type {wire_type}, which protobuf no longer allows")
+                raise self._error(
+                    f"field {number} uses wire type {wire_type}, which protobuf no longer allows"
+                )
             self.by_number.setdefault(number, []).append((wire_type, value))
 
-    def _fail(self, problem: str) -> None:
-        raise ModelFileError(self.path, f"not a valid SentencePiece model: {self.message_name}: {problem}")
+    def _error(self, problem: str) -> ModelFileError:
+        return ModelFileError(self.path, f"not a valid SentencePiece model: {self.message_name}: {problem}")
 
     def _varint(self, data: bytes, pos: int) -> tuple[int, int]:
         value = 0
         for i in range(10):
             if pos >= len(data):
-                self._fail("a varint runs past the end of the data (truncated?)")
+                raise self._error("a varint runs past the end of the data (truncated?)")
             byte = data[pos]
             pos += 1
             value |= (byte & 0x7F) << (7 * i)
             if byte < 0x80:
                 return value, pos
-        self._fail("a varint is longer than 10 bytes")
-        raise AssertionError("unreachable")
+        raise self._error("a varint is longer than 10 bytes")
 
     def _fixed(self, data: bytes, pos: int, size: int) -> tuple[int, int]:
         if pos + size > len(data):
-            self._fail("a fixed-size field runs past the end of the data (truncated?)")
+            raise self._error("a fixed-size field runs past the end of the data (truncated?)")
         return int.from_bytes(data[pos : pos + size], "little"), pos + size
 
     def _values(self, number: int, name: str, wire_type: int) -> list[int | bytes]:
         values = []
         for found_type, value in self.by_number.get(number, []):
             if found_type != wire_type:
-                self._fail(f"field {name} ({number}) has wire type {found_type}, expected {wire_type}")
+                raise self._error(f"field {name} ({number}) has wire type {found_type}, expected {wire_type}")
             values.append(value)
         return values
 
@@ -147,8 +150,7 @@ class _Fields:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
-            self._fail(f"field {name} ({number}) is not valid UTF-8: {raw!r}")
-            raise AssertionError("unreachable")
+            raise self._error(f"field {name} ({number}) is not valid UTF-8: {raw!r}") from None
 
     def uint(self, number: int, name: str, default: int) -> int:
         values = self._values(number, name, WIRE_VARINT)
@@ -229,7 +231,9 @@ def _check_pieces(path: str, pieces: list[tuple[str, float, str]], byte_fallback
         if "\0" in text:
             raise ModelFileError(path, f"piece #{i} {text!r} contains a NUL character")
         if len(text.encode("utf-8")) >= MAX_PIECE_BYTES:
-            raise ModelFileError(path, f"piece #{i} is {len(text.encode('utf-8'))} bytes long; the limit is 7999")
+            raise ModelFileError(
+                path, f"piece #{i} is {len(text.encode('utf-8'))} bytes long; the limit is 7999"
+            )
         key = (kind in MERGEABLE_KINDS, text)
         if key in seen:
             raise ModelFileError(path, f"piece {text!r} is defined twice (ids {seen[key]} and {i})")
@@ -238,12 +242,18 @@ def _check_pieces(path: str, pieces: list[tuple[str, float, str]], byte_fallback
             unknown_ids.append(i)
         if kind == BYTE:
             if not byte_fallback:
-                raise ModelFileError(path, f"byte piece {text!r} (id {i}) is present but byte_fallback is off")
+                raise ModelFileError(
+                    path, f"byte piece {text!r} (id {i}) is present but byte_fallback is off"
+                )
             value = sentencepiece_byte_value(text)
             if value is None:
                 raise ModelFileError(path, f"piece #{i} {text!r} has type BYTE but is not named <0xXX>")
             bytes_found.add(value)
     if len(unknown_ids) != 1:
-        raise ModelFileError(path, f"the model must have exactly one UNKNOWN piece, it has {len(unknown_ids)}")
+        raise ModelFileError(
+            path, f"the model must have exactly one UNKNOWN piece, it has {len(unknown_ids)}"
+        )
     if byte_fallback and len(bytes_found) != 256:
-        raise ModelFileError(path, f"byte_fallback is on but only {len(bytes_found)} of the 256 byte pieces exist")
+        raise ModelFileError(
+            path, f"byte_fallback is on but only {len(bytes_found)} of the 256 byte pieces exist"
+        )

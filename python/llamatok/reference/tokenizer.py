@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from pathlib import Path
 
 from . import decode as decoding
@@ -19,12 +20,12 @@ DECODE_STYLES = ("sentencepiece", "transformers")
 def load(path: str | Path) -> ReferenceTokenizer:
     """Loads a ``tokenizer.model`` (SentencePiece) or a ``tokenizer.json`` (Hugging Face).
 
-    The format is recognised from the content: a JSON document starts with ``{``; anything else is
-    read as a SentencePiece ``ModelProto``. Raises FileNotFoundError if there is no such file and
+    The format is recognised from the content: text starting with ``{`` or ``[`` is read as JSON;
+    anything else as a SentencePiece ``ModelProto``. Raises FileNotFoundError if there is no such file and
     ModelFileError if the file is malformed or of an unsupported kind.
     """
     head = Path(path).read_bytes()[:64]
-    if head.lstrip().startswith(b"{"):
+    if head.lstrip().startswith((b"{", b"[")):
         return ReferenceTokenizer(read_hf_json(path))
     return ReferenceTokenizer(read_model_proto(path))
 
@@ -34,11 +35,11 @@ class ReferenceTokenizer:
 
     def __init__(self, model: SentencePieceModel | HuggingFaceModel) -> None:
         self._pieces = list(model.pieces)
-        self._piece_ids: dict[str, int] = {}
-        self._unk_piece: str | None = None
         if isinstance(model, SentencePieceModel):
             self._bpe: SentencePieceBpe | HuggingFaceBpe = SentencePieceBpe(
-                self._pieces, byte_fallback=model.byte_fallback, whitespace_is_escaped=model.escape_whitespaces
+                self._pieces,
+                byte_fallback=model.byte_fallback,
+                whitespace_is_escaped=model.escape_whitespaces,
             )
             self._normalizer_flags = {
                 "remove_extra_whitespaces": model.remove_extra_whitespaces,
@@ -46,9 +47,6 @@ class ReferenceTokenizer:
             }
             self._file_adds_dummy_prefix = model.add_dummy_prefix
             self._unk_surface = model.unk_surface
-            # sentencepiece strips the first leading "▁" on decode when the model adds one or
-            # removes extra whitespace.
-            self._decode_strips_dummy_prefix = model.add_dummy_prefix or model.remove_extra_whitespaces
             self._default_special_tokens = {
                 text: i for i, (text, _s, kind) in enumerate(self._pieces) if kind in (CONTROL, UNKNOWN)
             }
@@ -66,12 +64,11 @@ class ReferenceTokenizer:
             self._normalizer_flags = {"remove_extra_whitespaces": False, "escape_whitespaces": True}
             self._file_adds_dummy_prefix = model.add_dummy_prefix
             self._unk_surface = " \u2047 "
-            self._decode_strips_dummy_prefix = model.add_dummy_prefix
             self._default_special_tokens = dict(model.added_tokens)
             self._special_ids = model.special_ids
             self._piece_to_id = _HuggingFacePieceIds(self._pieces, model.unk_id)
         unknown = [text for text, _s, kind in self._pieces if kind == UNKNOWN]
-        self._unk_piece = unknown[0] if unknown else None
+        self._unk_piece: str | None = unknown[0] if unknown else None
         self._space_piece_id = self._lookup_exact(SPACE_SYMBOL)
 
     # --- the vocabulary -------------------------------------------------------------------------
@@ -159,29 +156,39 @@ class ReferenceTokenizer:
                 self._pieces,
                 ids,
                 unk_surface=self._unk_surface,
-                strip_dummy_prefix=self._decode_strips_dummy_prefix,
+                add_dummy_prefix=self._file_adds_dummy_prefix,
+                remove_extra_whitespaces=self._normalizer_flags["remove_extra_whitespaces"],
             )
         return decoding.decode_transformers(self._pieces, ids)
 
     # --- argument checks ------------------------------------------------------------------------
 
     def _check_id(self, i: object) -> int:
-        if not isinstance(i, int) or isinstance(i, bool):
-            raise TypeError(f"token ids must be ints, got {type(i).__name__}")
+        if isinstance(i, bool):
+            raise TypeError("token ids must be ints, got bool")
+        try:
+            i = operator.index(i)  # int, or an integer type such as numpy.int64
+        except TypeError:
+            raise TypeError(f"token ids must be ints, got {type(i).__name__}") from None
         if not 0 <= i < len(self._pieces):
-            raise ValueError(f"token id {i} is out of range: the vocabulary has ids 0..{len(self._pieces) - 1}")
+            raise ValueError(
+                f"token id {i} is out of range: the vocabulary has ids 0..{len(self._pieces) - 1}"
+            )
         return i
 
     def _check_special_tokens(self, special_tokens: dict[str, int] | None) -> dict[str, int]:
         if special_tokens is None:
             return self._default_special_tokens
         if not isinstance(special_tokens, dict):
-            raise TypeError(f"special_tokens must be a dict of str to int, got {type(special_tokens).__name__}")
+            raise TypeError(
+                f"special_tokens must be a dict of str to int, got {type(special_tokens).__name__}"
+            )
+        checked = {}
         for text, i in special_tokens.items():
             if not isinstance(text, str) or not text:
                 raise ValueError(f"special token strings must be non-empty str, got {text!r}")
-            self._check_id(i)
-        return dict(special_tokens)
+            checked[text] = self._check_id(i)
+        return checked
 
     def _lookup_exact(self, text: str) -> int | None:
         for i, (piece, _s, _k) in enumerate(self._pieces):

@@ -1,0 +1,126 @@
+"""The ``llamatok`` command line.
+
+    llamatok encode "def f(x):" --tokenizer PATH     ids of each text, one line per input
+    llamatok encode -f a.py -f b.py --count          token counts per file and in total
+    cat x.py | llamatok encode --tokens              pieces of standard input
+    llamatok decode 1 822 285                         text of ids
+
+Bad options exit with status 2 and a message; errors on input exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+from llamatok.code_llama import CodeLlamaTokenizerFast
+from llamatok.demo import demo_path
+
+
+def load_tokenizer(spec: Optional[str], quiet: bool = False, **kwargs: object) -> CodeLlamaTokenizerFast:
+    """The tokenizer named on the command line, or the demo vocabulary with a notice."""
+    if spec is None:
+        if not quiet:
+            print(
+                "llamatok: no --tokenizer given, using the built-in DEMO vocabulary "
+                "(not a model's; pass --tokenizer FOLDER|tokenizer.json|tokenizer.model)",
+                file=sys.stderr,
+            )
+        spec = str(demo_path())
+    return CodeLlamaTokenizerFast.from_pretrained(spec, **kwargs)
+
+
+def _inputs(args: argparse.Namespace) -> List[Tuple[str, str]]:
+    """(name, text) pairs from positional texts, --file options, or standard input."""
+    inputs = [(f"text {i + 1}", t) for i, t in enumerate(args.text)]
+    for path in args.file:
+        with open(path, encoding="utf-8") as f:
+            inputs.append((path, f.read()))
+    if not inputs:
+        inputs.append(("<stdin>", sys.stdin.read()))
+    return inputs
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    split = args.mode == "literal"
+    legacy = False if args.mode == "non_legacy" else None
+    tok = load_tokenizer(args.tokenizer, args.quiet, split_special_tokens=split, legacy=legacy,
+                         add_bos_token=not args.no_bos, add_eos_token=args.eos)
+    total = 0
+    for name, text in _inputs(args):
+        ids = tok.encode(text)
+        total += len(ids)
+        if args.count:
+            print(f"{len(ids)}\t{name}")
+        elif args.tokens:
+            print(json.dumps(tok.convert_ids_to_tokens(ids), ensure_ascii=False))
+        else:
+            print(" ".join(map(str, ids)))
+    if args.count and (len(args.file) + len(args.text)) > 1:
+        print(f"{total}\ttotal")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    tok = load_tokenizer(args.tokenizer, args.quiet)
+    raw = args.ids or sys.stdin.read().split()
+    try:
+        ids = [int(x) for x in raw]
+    except ValueError as e:
+        raise UsageError(f"ids must be integers: {e}") from None
+    print(tok.decode(ids, skip_special_tokens=args.skip_special_tokens, style=args.style))
+    return 0
+
+
+class UsageError(Exception):
+    """A bad option or argument: exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llamatok", description="Exact Code Llama tokenizer.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tokenizer", "-t", help="folder, tokenizer.json or tokenizer.model (default: demo vocabulary)")
+        p.add_argument("--quiet", "-q", action="store_true", help="no notices on stderr")
+
+    enc = sub.add_parser("encode", help="text, files or stdin to ids, pieces or counts")
+    common(enc)
+    enc.add_argument("text", nargs="*", help="texts to encode (default: standard input)")
+    enc.add_argument("--file", "-f", action="append", default=[], help="a UTF-8 file to encode (repeatable)")
+    enc.add_argument("--mode", choices=["legacy", "non_legacy", "literal"], default="legacy",
+                     help="special-token text in the input: legacy (transformers 4.x default), "
+                          "non_legacy (legacy=False), literal (plain text, like sentencepiece)")
+    enc.add_argument("--no-bos", action="store_true", help="do not add <s>")
+    enc.add_argument("--eos", action="store_true", help="add </s>")
+    out = enc.add_mutually_exclusive_group()
+    out.add_argument("--count", action="store_true", help="print token counts instead of ids")
+    out.add_argument("--tokens", action="store_true", help="print pieces (JSON) instead of ids")
+    enc.set_defaults(run=cmd_encode)
+
+    dec = sub.add_parser("decode", help="ids (arguments or stdin) to text")
+    common(dec)
+    dec.add_argument("ids", nargs="*", help="token ids (default: read from standard input)")
+    dec.add_argument("--skip-special-tokens", action="store_true")
+    dec.add_argument("--style", choices=["transformers", "sentencepiece"], default="transformers")
+    dec.set_defaults(run=cmd_decode)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as e:
+        parser.error(str(e))  # exits with status 2
+    except (OSError, ValueError, TypeError, IndexError) as e:
+        print(f"llamatok: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

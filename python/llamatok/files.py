@@ -1,0 +1,93 @@
+"""Finding a tokenizer's files: a folder, a ``tokenizer.json`` or a ``tokenizer.model``, plus the
+transformers config files next to them."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+#: Config keys that name special tokens; their values may be AddedToken dicts.
+TOKEN_KEYS = (
+    "unk_token", "bos_token", "eos_token", "pad_token",
+    "prefix_token", "middle_token", "suffix_token", "eot_token", "fill_token",
+)
+#: Config keys passed on to the tokenizer's constructor.
+FLAG_KEYS = (
+    "add_bos_token", "add_eos_token", "legacy", "clean_up_tokenization_spaces",
+    "additional_special_tokens", "suffix_first", "use_default_system_prompt", "split_special_tokens",
+    "model_max_length", "padding_side",
+)
+
+
+@dataclass
+class TokenizerFiles:
+    tokenizer_file: Optional[str] = None
+    vocab_file: Optional[str] = None
+    config: Dict[str, Any] = field(default_factory=dict)
+
+    def init_kwargs(self) -> Dict[str, Any]:
+        kwargs: Dict[str, Any] = {"tokenizer_file": self.tokenizer_file, "vocab_file": self.vocab_file}
+        for key in TOKEN_KEYS:
+            if key in self.config:
+                kwargs[key] = token_content(self.config[key])
+        for key in FLAG_KEYS:
+            if key in self.config:
+                value = self.config[key]
+                if key == "additional_special_tokens":
+                    value = [token_content(v) for v in value or []]
+                kwargs[key] = value
+        return kwargs
+
+
+def token_content(value: Any) -> Optional[str]:
+    """``"<s>"`` or ``{"__type": "AddedToken", "content": "<s>", ...}`` → ``"<s>"``."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    raise ValueError(f"a special token must be a string or an AddedToken dict, not {value!r}")
+
+
+def _read_json(path: Path) -> Dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
+def locate(path: Union[str, "os.PathLike[str]"]) -> TokenizerFiles:
+    """The files behind ``path``: a folder (tokenizer.json preferred over tokenizer.model), or one
+    of the two files itself. Config files are read from the folder when present."""
+    p = Path(os.fspath(path))
+    if p.is_dir():
+        folder = p
+        json_file, model_file = folder / "tokenizer.json", folder / "tokenizer.model"
+        files = TokenizerFiles(
+            tokenizer_file=str(json_file) if json_file.is_file() else None,
+            vocab_file=str(model_file) if model_file.is_file() else None,
+        )
+        if files.tokenizer_file is None and files.vocab_file is None:
+            raise FileNotFoundError(f"{p} holds neither tokenizer.json nor tokenizer.model")
+    elif p.is_file():
+        folder = p.parent
+        if p.suffix == ".json":
+            files = TokenizerFiles(tokenizer_file=str(p))
+        else:
+            files = TokenizerFiles(vocab_file=str(p))
+    else:
+        raise FileNotFoundError(
+            f"no tokenizer at {p}: pass a folder holding tokenizer.json or tokenizer.model, or one of those files"
+        )
+    config: Dict[str, Any] = {}
+    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+        if (folder / name).is_file():
+            config.update(_read_json(folder / name))
+    files.config = config
+    return files
