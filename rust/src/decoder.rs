@@ -69,6 +69,7 @@ pub fn decode_sentencepiece(vocab: &Vocab, ids: &[u32], skip: &dyn Fn(u32) -> bo
     check_ids(vocab, ids)?;
     let mut out = String::with_capacity(ids.len() * 4);
     let mut bytes = Vec::new();
+    let mut dropped_prefix = false;
     for &id in ids.iter().filter(|&&id| !skip(id)) {
         let piece = vocab.piece(id).expect("checked");
         if piece.kind == PieceKind::Byte {
@@ -81,12 +82,15 @@ pub fn decode_sentencepiece(vocab: &Vocab, ids: &[u32], skip: &dyn Fn(u32) -> bo
             PieceKind::Control => {}
             PieceKind::Unknown => out.push_str(&vocab.unk_surface),
             _ => {
-                // Until something is printed, a leading `▁` is the dummy prefix: drop it.
-                let text = if out.is_empty() && vocab.add_dummy_prefix {
-                    piece.text.strip_prefix('\u{2581}').unwrap_or(&piece.text)
-                } else {
-                    &piece.text
-                };
+                // The dummy prefix: one leading `▁` is dropped, from the first piece that has one,
+                // as long as nothing has been printed yet.
+                let mut text = piece.text.as_str();
+                if !dropped_prefix && out.is_empty() && vocab.add_dummy_prefix {
+                    if let Some(rest) = text.strip_prefix('\u{2581}') {
+                        text = rest;
+                        dropped_prefix = true;
+                    }
+                }
                 push_piece(text, &mut out);
             }
         }

@@ -5,20 +5,131 @@ Oracles: sentencepiece 0.2 on ``tokenizer.model`` (literal mode, sentencepiece d
 decoding); transformers' slow ``LlamaTokenizer(legacy=False)`` (non_legacy mode); llama.cpp's test
 vectors. Variants of the model (unused and user-defined pieces, no byte fallback, other normalizer
 flags) are built with sentencepiece's own protobuf module and checked against sentencepiece too.
+
+The model files are not part of the repository (Llama 2 Community License). They are looked for in
+``$LLAMATOK_FIXTURES``, else in ``../shared/fixtures`` seen from the project root; a test whose file
+is absent is skipped and names the file (it fails instead when LLAMATOK_REQUIRE_FIXTURES=1, as in CI).
+The fixtures live in this module rather than in a ``conftest.py``: ``tests/conftest.py`` is imported
+by name (``from conftest import ...``), which a second ``conftest`` module would shadow.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
+import sys
 import sysconfig
+import types
 from pathlib import Path
 
 import pytest
-from conftest import INFILL_TOKENS, LLAMA_CPP_INPUTS, LLAMA_CPP_OUTPUTS, require
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from llamatok.reference import ModelFileError, ReferenceTokenizer, load
+
+ROOT = Path(__file__).resolve().parents[2]
+if importlib.util.find_spec("llamatok") is None:  # not installed: use the source tree
+    sys.path.insert(0, str(ROOT / "python"))
+try:
+    import llamatok  # noqa: F401
+except ImportError:
+    # The native module is not built. The reference is pure Python and needs none of it: make
+    # `llamatok` a bare package so that `llamatok.reference` can still be imported.
+    _package = types.ModuleType("llamatok")
+    _package.__path__ = [str(ROOT / "python" / "llamatok")]
+    sys.modules["llamatok"] = _package
+
+from llamatok.reference import ModelFileError, ReferenceTokenizer, load  # noqa: E402
+
+FIXTURES = Path(os.environ.get("LLAMATOK_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+MODEL_FILE = FIXTURES / "llama2-tokenizer.model"
+HF_DIR = FIXTURES / "codellama-7b-hf"
+JSON_FILE = HF_DIR / "tokenizer.json"
+LLAMA_CPP_INPUTS = FIXTURES / "ggml-vocab-llama-spm.gguf.inp"
+LLAMA_CPP_OUTPUTS = FIXTURES / "ggml-vocab-llama-spm.gguf.out"
+
+
+def require(path: Path) -> Path:
+    """``path`` if it exists; otherwise skip, or fail when LLAMATOK_REQUIRE_FIXTURES=1 (CI)."""
+    if not path.exists():
+        message = f"fixture file {path} is absent (set LLAMATOK_FIXTURES to the fixtures folder)"
+        if os.environ.get("LLAMATOK_REQUIRE_FIXTURES") == "1":
+            pytest.fail(message + " and LLAMATOK_REQUIRE_FIXTURES=1 forbids skipping")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    return require(MODEL_FILE)
+
+
+@pytest.fixture(scope="session")
+def json_path() -> Path:
+    return require(JSON_FILE)
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_files() -> tuple[Path, Path]:
+    """llama.cpp's test vectors for the Llama SPM vocabulary: inputs and expected ids."""
+    return require(LLAMA_CPP_INPUTS), require(LLAMA_CPP_OUTPUTS)
+
+
+@pytest.fixture(scope="session")
+def ref_model(model_path):
+    """The reference tokenizer on Llama 2's tokenizer.model."""
+    return load(model_path)
+
+
+@pytest.fixture(scope="session")
+def ref_json(json_path):
+    """The reference tokenizer on Code Llama's tokenizer.json."""
+    return load(json_path)
+
+
+@pytest.fixture(scope="session")
+def sp(model_path):
+    """Oracle: sentencepiece on the tokenizer.model."""
+    import sentencepiece
+
+    return sentencepiece.SentencePieceProcessor(model_file=str(model_path))
+
+
+@pytest.fixture(scope="session")
+def hf(json_path):
+    """Oracle: tokenizers on the tokenizer.json."""
+    import tokenizers
+
+    return tokenizers.Tokenizer.from_file(str(json_path))
+
+
+@pytest.fixture(scope="session")
+def slow_non_legacy(model_path):
+    """Oracle: transformers' slow LlamaTokenizer with legacy=False."""
+    import transformers
+
+    return transformers.LlamaTokenizer(vocab_file=str(model_path), legacy=False)
+
+
+@pytest.fixture(scope="session")
+def slow_code_llama(model_path):
+    """Oracle: transformers' slow CodeLlamaTokenizer with legacy=False (infill tokens get ids 32000..)."""
+    import transformers
+
+    return transformers.CodeLlamaTokenizer(vocab_file=str(model_path), legacy=False)
+
+
+@pytest.fixture(scope="session")
+def fast_code_llama(json_path):
+    """Oracle: transformers 4.x CodeLlamaTokenizerFast on the Hub files (legacy, infill tokens special)."""
+    import transformers
+
+    return transformers.CodeLlamaTokenizerFast.from_pretrained(str(json_path.parent))
+
+
+# Code Llama's infill tokens, which transformers registers as additional special tokens.
+INFILL_TOKENS = {"\u2581<PRE>": 32007, "\u2581<SUF>": 32008, "\u2581<MID>": 32009, "\u2581<EOT>": 32010}
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -183,19 +294,20 @@ def test_model_and_json_agree_on_plain_text(ref_model, ref_json, text):
 # --- golden vectors -------------------------------------------------------------------------------
 
 
-def llama_cpp_cases() -> list[tuple[str, list[int]]]:
-    inputs = require(LLAMA_CPP_INPUTS).read_text(encoding="utf-8").split("\n__ggml_vocab_test__\n")
+def llama_cpp_cases(inputs_path: Path, outputs_path: Path) -> list[tuple[str, list[int]]]:
+    """Inputs are separated by the line ``__ggml_vocab_test__``; one line of ids per input, no BOS."""
+    inputs = inputs_path.read_text(encoding="utf-8").split("\n__ggml_vocab_test__\n")
     if inputs and inputs[-1] == "":
         inputs.pop()
-    outputs = require(LLAMA_CPP_OUTPUTS).read_text(encoding="utf-8").split("\n")
+    outputs = outputs_path.read_text(encoding="utf-8").split("\n")
     if outputs and outputs[-1] == "":
         outputs.pop()
     assert len(inputs) == len(outputs) == 46
     return [(text, [int(t) for t in line.split()]) for text, line in zip(inputs, outputs)]
 
 
-def test_llama_cpp_vectors(ref_model, ref_json, sp):
-    for text, expected in llama_cpp_cases():
+def test_llama_cpp_vectors(ref_model, ref_json, sp, llama_cpp_files):
+    for text, expected in llama_cpp_cases(*llama_cpp_files):
         assert sp.encode(text) == expected, text  # the file is read the way llama.cpp reads it
         assert ref_model.encode(text, mode="literal") == expected, text
         assert ref_json.encode(text, mode="legacy") == expected, text
