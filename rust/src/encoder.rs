@@ -107,15 +107,20 @@ impl Encoder {
         }
     }
 
-    /// Runs the merge loop on one normalized chunk and appends its ids.
-    fn merge_chunk(&self, chunk: &[u8], symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
-        let text = std::str::from_utf8(chunk).expect("chunks are cut on character boundaries");
+    /// Runs the merge loop on one normalized chunk (spans of `symbols` index into `chunk`).
+    fn merge_symbols(&self, chunk: &str, symbols: &mut Vec<Symbol>) {
         symbols.clear();
-        for (start, c) in text.char_indices() {
+        for (start, c) in chunk.char_indices() {
             let end = start + c.len_utf8();
             symbols.push(Symbol { id: self.table.symbol(c), start: start as u32, end: end as u32 });
         }
         bpe::merge(&self.table, symbols);
+    }
+
+    /// Runs the merge loop on one normalized chunk and appends its ids.
+    fn merge_chunk(&self, chunk: &[u8], symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
+        let text = std::str::from_utf8(chunk).expect("chunks are cut on character boundaries");
+        self.merge_symbols(text, symbols);
         for s in symbols.iter() {
             if self.table.is_piece(s.id) {
                 out.push(s.id);
@@ -137,6 +142,58 @@ impl Encoder {
                 }
             } else if let Some(unk) = self.vocab.unk_id {
                 out.push(unk);
+            }
+        }
+    }
+
+    /// Like [`Encoder::encode`], and also the byte span of `text` each id comes from. The dummy
+    /// `▁` has no span of its own: a piece starting with it spans from its first real character
+    /// (and the lone `▁` an empty span at the start). Each `<0xXX>` id spans its whole character.
+    /// Uses no cache: offsets are for inspection, not bulk work.
+    pub fn encode_with_spans(&self, text: &str, dummy_prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>) {
+        if text.is_empty() {
+            return;
+        }
+        let first = ids.len();
+        let dummy_prefix = dummy_prefix && self.vocab.add_dummy_prefix;
+        let mut key = String::new();
+        let mut symbols = Vec::new();
+        for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+            key.clear();
+            if chunk.prefixed {
+                key.push(' ');
+            }
+            key.push_str(&text[chunk.start..chunk.end]);
+            let shift = usize::from(chunk.prefixed);
+            // Key offset k is text offset chunk.start + k - shift (the prefix maps to chunk.start).
+            let to_text = |k: u32| chunk.start + (k as usize).saturating_sub(shift);
+            self.merge_symbols(&key, &mut symbols);
+            for s in &symbols {
+                let span = (to_text(s.start), to_text(s.end));
+                if self.table.is_piece(s.id) {
+                    ids.push(s.id);
+                    spans.push(span);
+                } else {
+                    let before = ids.len();
+                    self.push_fallback(&key[s.start as usize..s.end as usize], ids);
+                    spans.extend(std::iter::repeat(span).take(ids.len() - before));
+                }
+            }
+        }
+        if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
+            if let Some(unk) = self.vocab.unk_id {
+                let mut write = first;
+                for read in first..ids.len() {
+                    if ids[read] == unk && write > first && ids[write - 1] == unk {
+                        spans[write - 1].1 = spans[read].1;
+                        continue;
+                    }
+                    ids[write] = ids[read];
+                    spans[write] = spans[read];
+                    write += 1;
+                }
+                ids.truncate(write);
+                spans.truncate(write);
             }
         }
     }

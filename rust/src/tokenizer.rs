@@ -16,6 +16,9 @@ use crate::{hf_json, model_proto};
 #[derive(Clone)]
 pub struct Tokenizer {
     encoder: Arc<Encoder>,
+    /// The file the vocabulary was read from, kept so a tokenizer can be shipped to another
+    /// process (pickling) and rebuilt exactly.
+    source: Arc<Vec<u8>>,
     specials: Arc<SpecialTokens>,
     special_ids: Arc<FxHashSet<u32>>,
     use_cache: bool,
@@ -36,18 +39,19 @@ impl Default for EncodeOptions {
 }
 
 impl Tokenizer {
-    /// A tokenizer over `vocab`, matching the file's own special tokens.
-    pub fn new(vocab: Vocab) -> Tokenizer {
+    /// A tokenizer over `vocab` (read from `source`), matching the file's own special tokens.
+    fn new(vocab: Vocab, source: Vec<u8>) -> Tokenizer {
         let specials: Vec<(String, u32)> =
             vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
         let encoder = Arc::new(Encoder::new(vocab));
-        Tokenizer::assemble(encoder, specials)
+        Tokenizer::assemble(encoder, Arc::new(source), specials)
     }
 
-    fn assemble(encoder: Arc<Encoder>, specials: Vec<(String, u32)>) -> Tokenizer {
+    fn assemble(encoder: Arc<Encoder>, source: Arc<Vec<u8>>, specials: Vec<(String, u32)>) -> Tokenizer {
         let special_ids = specials.iter().map(|(_, id)| *id).collect();
         Tokenizer {
             encoder,
+            source,
             specials: Arc::new(SpecialTokens::new(specials)),
             special_ids: Arc::new(special_ids),
             use_cache: true,
@@ -57,7 +61,11 @@ impl Tokenizer {
     /// Reads a `tokenizer.json` or a SentencePiece `tokenizer.model` (told apart by content).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Tokenizer> {
         let path = path.as_ref();
-        let bytes = read_file(path)?;
+        Tokenizer::from_bytes(read_file(path)?, path)
+    }
+
+    /// Builds from the bytes of a `tokenizer.json` or `tokenizer.model`; `path` names them in errors.
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Tokenizer> {
         let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let vocab = if looks_like_json {
             hf_json::parse(&bytes)
@@ -66,7 +74,12 @@ impl Tokenizer {
             model_proto::parse(&bytes)
                 .map_err(|m| Error::model_file(path, format!("not a usable SentencePiece model: {m}")))?
         };
-        Ok(Tokenizer::new(vocab))
+        Ok(Tokenizer::new(vocab, bytes))
+    }
+
+    /// The bytes of the file this tokenizer was read from.
+    pub fn source(&self) -> &[u8] {
+        &self.source
     }
 
     /// The same vocabulary matching exactly these special-token strings (shares the vocabulary).
@@ -77,7 +90,7 @@ impl Tokenizer {
                 self.vocab().len()
             )));
         }
-        let mut tok = Tokenizer::assemble(self.encoder.clone(), tokens);
+        let mut tok = Tokenizer::assemble(self.encoder.clone(), self.source.clone(), tokens);
         tok.use_cache = self.use_cache;
         Ok(tok)
     }
@@ -85,6 +98,10 @@ impl Tokenizer {
     /// The same tokenizer with the chunk cache on or off (results are identical either way).
     pub fn with_cache(&self, use_cache: bool) -> Tokenizer {
         Tokenizer { use_cache, ..self.clone() }
+    }
+
+    pub fn uses_cache(&self) -> bool {
+        self.use_cache
     }
 
     pub fn vocab(&self) -> &Vocab {
@@ -121,6 +138,34 @@ impl Tokenizer {
         let mut out = Vec::with_capacity(text.len() / 3 + 4);
         self.encode_into(text, opts, &mut out);
         out
+    }
+
+    /// The ids of `text` with, for each, the byte span of `text` it comes from (special tokens:
+    /// their match; see [`Encoder::encode_with_spans`] for the rest). Slower than `encode`.
+    pub fn encode_with_spans(&self, text: &str, opts: EncodeOptions) -> (Vec<u32>, Vec<(usize, usize)>) {
+        let enc = &*self.encoder;
+        let (mut ids, mut spans) = (Vec::new(), Vec::new());
+        let plain = |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
+            let from = spans.len();
+            enc.encode_with_spans(segment, prefix, ids, spans);
+            for span in &mut spans[from..] {
+                *span = (span.0 + offset, span.1 + offset);
+            }
+        };
+        match opts.mode {
+            SpecialMode::Literal => plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans),
+            mode => self.specials.split(text, |seg| match seg {
+                Segment::Text { text: segment, start } => {
+                    let prefix = opts.dummy_prefix && (mode == SpecialMode::Legacy || start == 0);
+                    plain(segment, start, prefix, &mut ids, &mut spans);
+                }
+                Segment::Special { id, start, end } => {
+                    ids.push(id);
+                    spans.push((start, end));
+                }
+            }),
+        }
+        (ids, spans)
     }
 
     /// Decodes ids; `skip_special` drops the special tokens this tokenizer matches.

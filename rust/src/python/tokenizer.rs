@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use super::buffer::IdBuffer;
 use super::to_py_err;
@@ -53,6 +53,37 @@ impl Tokenizer {
         Ok(Tokenizer { inner })
     }
 
+    /// Builds from the bytes of a tokenizer.json or tokenizer.model (`name` appears in errors).
+    #[staticmethod]
+    #[pyo3(signature = (data, name = "<bytes>"))]
+    fn from_bytes(py: Python<'_>, data: Vec<u8>, name: &str) -> PyResult<Tokenizer> {
+        let path = PathBuf::from(name);
+        let inner = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
+        Ok(Tokenizer { inner })
+    }
+
+    /// The bytes of the file this tokenizer was read from.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.source())
+    }
+
+    /// Pickles as the source file's bytes plus the special tokens and cache setting, so a copy in
+    /// another process (multiprocessing, Ray, datasets) is exactly the same tokenizer.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<(String, u32)>, bool))> {
+        let py = slf.py();
+        let this = slf.get();
+        let restore = py.get_type::<Tokenizer>().getattr("_restore")?;
+        Ok((restore, (this.to_bytes(py), this.inner.special_tokens().to_vec(), this.inner.uses_cache())))
+    }
+
+    #[staticmethod]
+    fn _restore(py: Python<'_>, data: Vec<u8>, special_tokens: Vec<(String, u32)>, use_cache: bool) -> PyResult<Tokenizer> {
+        let path = PathBuf::from("<pickle>");
+        let base = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
+        let inner = base.with_special_tokens(special_tokens).map_err(to_py_err)?.with_cache(use_cache);
+        Ok(Tokenizer { inner })
+    }
+
     /// The same vocabulary, matching exactly these `(text, id)` special tokens in text.
     fn with_special_tokens(&self, tokens: Vec<(String, u32)>) -> PyResult<Tokenizer> {
         Ok(Tokenizer { inner: self.inner.with_special_tokens(tokens).map_err(to_py_err)? })
@@ -70,6 +101,24 @@ impl Tokenizer {
             return Ok(self.inner.encode(text, opts));
         }
         Ok(py.detach(|| self.inner.encode(text, opts)))
+    }
+
+    /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
+    #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
+    fn encode_with_offsets(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<(Vec<u32>, Vec<(usize, usize)>)> {
+        let opts = options(mode, dummy_prefix)?;
+        let (ids, spans) = self.inner.encode_with_spans(text, opts);
+        // Byte offsets to character offsets: Python indexes str by code point.
+        let mut char_at_byte = vec![0usize; text.len() + 1];
+        let mut chars = 0;
+        for (i, c) in text.char_indices() {
+            for b in i..i + c.len_utf8() {
+                char_at_byte[b] = chars;
+            }
+            chars += 1;
+        }
+        char_at_byte[text.len()] = chars;
+        Ok((ids, spans.into_iter().map(|(a, b)| (char_at_byte[a], char_at_byte[b])).collect()))
     }
 
     /// The number of ids `encode` would return, without building them in Python.
