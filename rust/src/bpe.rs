@@ -37,36 +37,49 @@ fn rank_between(table: &MergeTable, left: &Symbol, right: &Symbol) -> (u32, u32)
     }
 }
 
-/// O(n²) but cache-friendly: keeps the rank of every adjacent pair and rescans for the minimum.
+/// O(n²) but cache-friendly and allocation-free: keeps the rank of every adjacent pair in a stack
+/// array, merges the first minimum, and shifts the tail down by hand (tiny moves are cheaper
+/// inline than through `memmove`).
 pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
-    if symbols.len() < 2 {
+    let mut len = symbols.len();
+    if len < 2 {
         return;
     }
+    debug_assert!(len <= SCAN_LIMIT);
     // pairs[i] = (rank, merged) of symbols[i] + symbols[i + 1]
-    let mut pairs: Vec<(u32, u32)> =
-        symbols.windows(2).map(|w| rank_between(table, &w[0], &w[1])).collect();
+    let mut pairs = [(NO_RANK, 0u32); SCAN_LIMIT];
+    for i in 0..len - 1 {
+        pairs[i] = rank_between(table, &symbols[i], &symbols[i + 1]);
+    }
     loop {
         let mut best = 0;
-        for i in 1..pairs.len() {
+        for i in 1..len - 1 {
             if pairs[i].0 < pairs[best].0 {
                 best = i;
             }
         }
-        let Some(&(rank, merged)) = pairs.get(best) else { return };
+        let (rank, merged) = pairs[best];
         if rank == NO_RANK {
-            return;
+            break;
         }
         symbols[best].id = merged;
         symbols[best].end = symbols[best + 1].end;
-        symbols.remove(best + 1);
-        pairs.remove(best);
-        if best + 1 < symbols.len() {
+        for i in best + 1..len - 1 {
+            symbols[i] = symbols[i + 1];
+            pairs[i] = pairs[i + 1];
+        }
+        len -= 1;
+        if len < 2 {
+            break;
+        }
+        if best + 1 < len {
             pairs[best] = rank_between(table, &symbols[best], &symbols[best + 1]);
         }
         if best > 0 {
             pairs[best - 1] = rank_between(table, &symbols[best - 1], &symbols[best]);
         }
     }
+    symbols.truncate(len);
 }
 
 const NIL: u32 = u32::MAX;

@@ -1,44 +1,52 @@
-//! A bounded memo of chunk → ids, one per thread and tokenizer, so the shared tokenizer stays
+//! A fixed-size memo of chunk → ids, one per thread and tokenizer, so the shared tokenizer stays
 //! immutable and lock-free. Chunks repeat heavily in code: on the standard library, 106k distinct
 //! chunks make up 8.4M, and the 4096 most common cover 90% of them.
 //!
-//! Two levels keep the common case in the CPU's L2 cache: a small direct-mapped table of recent
-//! short chunks in front of hash maps holding everything seen (up to a cap).
+//! Every table is allocated once at its full size and entries are overwritten, never freed: the
+//! memory of a cache is constant (about 6 MiB), nothing is allocated while encoding, and random
+//! text that never repeats costs no rehashing. Three tables:
+//! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
+//! - `short`: 4-way set-associative, 256k slots, behind `hot`, same keys;
+//! - `long`: 4-way set-associative, 32k slots, chunks of 9 to 32 bytes stored inline.
+//!
+//! A value holds up to three ids inline, so results longer than that are not cached.
 
 use std::cell::RefCell;
 
-use rustc_hash::FxHashMap;
-
-/// Entries per cache before it is emptied. About 32 bytes each with the arena, so the cache of
-/// one tokenizer in one thread stays under ~10 MiB.
-pub const MAX_ENTRIES: usize = 1 << 18;
-/// Chunks longer than this are not remembered (rare, and they would bloat the cache).
-pub const MAX_KEY_BYTES: usize = 64;
-/// Slots of the direct-mapped front table (16 bytes each: 256 KiB, half a core's L2 here).
-const HOT_SLOTS: usize = 1 << 14;
+const HOT_BITS: u32 = 14;
+const SHORT_SETS_BITS: u32 = 14;
+const LONG_SETS_BITS: u32 = 13;
+const WAYS: usize = 4;
+/// Chunks longer than this are not remembered (rare, and they seldom repeat).
+pub const MAX_KEY_BYTES: usize = 32;
+/// Ids must fit 20 bits to be packed three to a value.
+pub const MAX_CACHEABLE_ID: u32 = (1 << ID_BITS) - 1;
+const ID_BITS: u32 = 20;
 /// Tokenizers remembered per thread; the least recently used beyond this is dropped.
 const PER_THREAD: usize = 4;
 
-/// A cached value: one id inline (top bit set), or `len << 32 | arena start`.
-const INLINE: u64 = 1 << 63;
-
-pub struct ChunkCache {
-    /// `(packed key, value)`; key 0 marks an empty slot (a packed key is never 0).
-    hot: Box<[(u64, u64)]>,
-    /// Chunks of up to 8 bytes without a NUL, packed little-endian into a u64.
-    short: FxHashMap<u64, u64>,
-    long: FxHashMap<Box<[u8]>, u64>,
-    /// Ids of results longer than one token.
-    arena: Vec<u32>,
+/// Packs 1 to 3 ids (each below 2^20) into a non-zero u64: the count in the top 2 bits.
+#[inline]
+fn pack_ids(ids: &[u32]) -> Option<u64> {
+    if ids.is_empty() || ids.len() > 3 || ids.iter().any(|&id| id > MAX_CACHEABLE_ID) {
+        return None;
+    }
+    let mut v = (ids.len() as u64) << 62;
+    for (i, &id) in ids.iter().enumerate() {
+        v |= u64::from(id) << (ID_BITS * i as u32);
+    }
+    Some(v)
 }
 
-impl Default for ChunkCache {
-    fn default() -> Self {
-        ChunkCache {
-            hot: vec![(0, 0); HOT_SLOTS].into_boxed_slice(),
-            short: FxHashMap::default(),
-            long: FxHashMap::default(),
-            arena: Vec::new(),
+#[inline]
+fn unpack_ids(v: u64, out: &mut Vec<u32>) {
+    let n = (v >> 62) as u32;
+    let mask = (1u64 << ID_BITS) - 1;
+    out.push((v & mask) as u32);
+    if n > 1 {
+        out.push((v >> ID_BITS & mask) as u32);
+        if n > 2 {
+            out.push((v >> (2 * ID_BITS) & mask) as u32);
         }
     }
 }
@@ -69,94 +77,121 @@ pub fn pack(text: &[u8], start: usize, end: usize, prefixed: bool) -> Option<u64
 }
 
 #[inline]
-fn hot_slot(packed: u64) -> usize {
-    (packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HOT_SLOTS.trailing_zeros())) as usize
+fn mix(x: u64) -> u64 {
+    x.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[derive(Clone, Copy, Default)]
+struct LongEntry {
+    len: u8,
+    key: [u8; MAX_KEY_BYTES],
+    value: u64,
+}
+
+pub struct ChunkCache {
+    /// `(packed key, value)`; key 0 marks an empty slot.
+    hot: Box<[(u64, u64)]>,
+    short: Box<[(u64, u64)]>,
+    long: Box<[LongEntry]>,
+    /// Round-robin victim within a set, so a new key does not always evict the same way.
+    victim: usize,
+}
+
+impl Default for ChunkCache {
+    fn default() -> Self {
+        ChunkCache {
+            hot: vec![(0, 0); 1 << HOT_BITS].into_boxed_slice(),
+            short: vec![(0, 0); WAYS << SHORT_SETS_BITS].into_boxed_slice(),
+            long: vec![LongEntry::default(); WAYS << LONG_SETS_BITS].into_boxed_slice(),
+            victim: 0,
+        }
+    }
 }
 
 impl ChunkCache {
+    /// Bytes held by one cache.
+    pub const BYTES: usize = (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS)
+        + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
+
     #[inline]
-    fn emit(&self, value: u64, out: &mut Vec<u32>) {
-        if value & INLINE != 0 {
-            out.push(value as u32);
-        } else {
-            let (start, len) = ((value & 0xffff_ffff) as usize, (value >> 32) as usize);
-            out.extend_from_slice(&self.arena[start..start + len]);
-        }
+    fn next_victim(&mut self) -> usize {
+        self.victim = (self.victim + 1) % WAYS;
+        self.victim
     }
 
     /// Appends the cached ids of a packed short chunk to `out`; false when absent.
     #[inline]
     pub fn get_short(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
-        let slot = hot_slot(packed);
+        let h = mix(packed);
+        let slot = (h >> (64 - HOT_BITS)) as usize;
         let (k, v) = self.hot[slot];
-        let value = if k == packed {
-            v
-        } else if let Some(&v) = self.short.get(&packed) {
-            self.hot[slot] = (packed, v);
-            v
-        } else {
-            return false;
-        };
-        self.emit(value, out);
-        true
+        if k == packed {
+            unpack_ids(v, out);
+            return true;
+        }
+        let set = (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << SHORT_SETS_BITS) - 1)) as usize * WAYS;
+        for &(k, v) in &self.short[set..set + WAYS] {
+            if k == packed {
+                self.hot[slot] = (packed, v);
+                unpack_ids(v, out);
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn insert_short(&mut self, packed: u64, ids: &[u32]) {
+        let Some(value) = pack_ids(ids) else { return };
+        let h = mix(packed);
+        self.hot[(h >> (64 - HOT_BITS)) as usize] = (packed, value);
+        let set = (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << SHORT_SETS_BITS) - 1)) as usize * WAYS;
+        let way = self.next_victim();
+        self.short[set + way] = (packed, value);
+    }
+
+    #[inline]
+    fn long_set(key: &[u8]) -> usize {
+        let mut h = key.len() as u64;
+        for part in key.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..part.len()].copy_from_slice(part);
+            h = mix(h ^ u64::from_le_bytes(buf)).rotate_left(23);
+        }
+        (mix(h) >> (64 - LONG_SETS_BITS)) as usize * WAYS
     }
 
     /// Appends the cached ids of a longer chunk (its normalized bytes) to `out`.
     #[inline]
     pub fn get_long(&self, key: &[u8], out: &mut Vec<u32>) -> bool {
-        match self.long.get(key) {
-            Some(&v) => {
-                self.emit(v, out);
-                true
+        if key.len() > MAX_KEY_BYTES {
+            return false;
+        }
+        let set = Self::long_set(key);
+        for e in &self.long[set..set + WAYS] {
+            if usize::from(e.len) == key.len() && &e.key[..key.len()] == key {
+                unpack_ids(e.value, out);
+                return true;
             }
-            None => false,
         }
-    }
-
-    fn make_room(&mut self, ids: &[u32]) -> u64 {
-        if self.len() >= MAX_ENTRIES || self.arena.len() >= MAX_ENTRIES * 4 {
-            self.clear();
-        }
-        if ids.len() == 1 {
-            INLINE | u64::from(ids[0])
-        } else {
-            let start = self.arena.len() as u64;
-            self.arena.extend_from_slice(ids);
-            (ids.len() as u64) << 32 | start
-        }
-    }
-
-    pub fn insert_short(&mut self, packed: u64, ids: &[u32]) {
-        let value = self.make_room(ids);
-        self.short.insert(packed, value);
-        self.hot[hot_slot(packed)] = (packed, value);
+        false
     }
 
     pub fn insert_long(&mut self, key: &[u8], ids: &[u32]) {
-        if key.len() <= MAX_KEY_BYTES {
-            let value = self.make_room(ids);
-            self.long.insert(key.into(), value);
+        if key.len() > MAX_KEY_BYTES {
+            return;
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.short.len() + self.long.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn clear(&mut self) {
-        self.hot.fill((0, 0));
-        self.short.clear();
-        self.long.clear();
-        self.arena.clear();
+        let Some(value) = pack_ids(ids) else { return };
+        let set = Self::long_set(key);
+        let way = self.next_victim();
+        let e = &mut self.long[set + way];
+        e.len = key.len() as u8;
+        e.key[..key.len()].copy_from_slice(key);
+        e.value = value;
     }
 }
 
 thread_local! {
-    static CACHES: RefCell<Vec<(u64, ChunkCache)>> = const { RefCell::new(Vec::new()) };
+    static CACHES: RefCell<Vec<(u64, Box<ChunkCache>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with this thread's cache for the tokenizer `owner`.
@@ -169,7 +204,7 @@ pub fn with_cache<R>(owner: u64, f: impl FnOnce(&mut ChunkCache) -> R) -> R {
                 if caches.len() >= PER_THREAD {
                     caches.remove(0);
                 }
-                caches.push((owner, ChunkCache::default()));
+                caches.push((owner, Box::default()));
                 caches.len() - 1
             }
         };
@@ -196,24 +231,34 @@ mod tests {
     }
 
     #[test]
-    fn short_and_long_entries_round_trip() {
+    fn entries_round_trip_and_overflow_is_not_cached() {
         let mut cache = ChunkCache::default();
         let ab = pack(b"ab", 0, 2, false).unwrap();
         cache.insert_short(ab, &[1]);
         cache.insert_long(b"abcdefghij", &[4, 5, 6]);
+        cache.insert_long(b"abcdefghijk", &[4, 5, 6, 7]); // four ids: not cached
+        cache.insert_short(pack(b"xyz", 0, 3, false).unwrap(), &[MAX_CACHEABLE_ID + 1]);
         let mut out = Vec::new();
         assert!(cache.get_short(ab, &mut out));
         assert!(cache.get_long(b"abcdefghij", &mut out));
+        assert!(!cache.get_long(b"abcdefghijk", &mut out));
         assert!(!cache.get_short(pack(b"abc", 0, 3, false).unwrap(), &mut out));
+        assert!(!cache.get_short(pack(b"xyz", 0, 3, false).unwrap(), &mut out));
         assert_eq!(out, vec![1, 4, 5, 6]);
     }
 
     #[test]
-    fn the_cap_empties_instead_of_growing() {
+    fn many_keys_never_return_a_wrong_value() {
         let mut cache = ChunkCache::default();
-        for i in 0..(MAX_ENTRIES as u64 + 10) {
-            cache.insert_short(i + 1, &[7]);
+        for i in 1..200_000u64 {
+            cache.insert_short(i, &[(i % 1000) as u32, 7]);
         }
-        assert!(cache.len() <= MAX_ENTRIES);
+        let mut out = Vec::new();
+        for i in 1..200_000u64 {
+            out.clear();
+            if cache.get_short(i, &mut out) {
+                assert_eq!(out, vec![(i % 1000) as u32, 7]);
+            }
+        }
     }
 }

@@ -23,18 +23,19 @@ pub struct Chunks<'a> {
     prefix_pending: bool,
 }
 
-/// The character starting at byte `i` of valid UTF-8, and its length.
+/// The character starting at byte `i` of valid UTF-8, and its length (decoded by hand: the text
+/// is a `str`, so validating it again would only cost time).
 #[inline(always)]
-fn char_at(text: &[u8], i: usize) -> (char, usize) {
-    let b = text[i];
-    let len = match b {
-        0x00..=0x7F => return (b as char, 1),
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
+pub(crate) fn char_at(text: &[u8], i: usize) -> (char, usize) {
+    let b0 = u32::from(text[i]);
+    let cont = |k: usize| u32::from(text[i + k]) & 0x3F;
+    let (code, len) = match b0 {
+        0x00..=0x7F => return (b0 as u8 as char, 1),
+        0xC0..=0xDF => ((b0 & 0x1F) << 6 | cont(1), 2),
+        0xE0..=0xEF => ((b0 & 0x0F) << 12 | cont(1) << 6 | cont(2), 3),
+        _ => ((b0 & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3), 4),
     };
-    let s = std::str::from_utf8(&text[i..i + len]).expect("the text is a str, cut on characters");
-    (s.chars().next().expect("non-empty"), len)
+    (char::from_u32(code).expect("the text is valid UTF-8"), len)
 }
 
 impl<'a> Chunks<'a> {

@@ -22,7 +22,7 @@ pub struct Encoder {
 /// Scratch buffers reused across the chunks of one call.
 #[derive(Default)]
 struct Scratch {
-    key: Vec<u8>,
+    key: String,
     symbols: Vec<Symbol>,
     ids: Vec<u32>,
 }
@@ -67,27 +67,34 @@ impl Encoder {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) {
-        let bytes = &text.as_bytes()[chunk.start..chunk.end];
-        // One ASCII character that is a piece: nothing to merge, nothing to remember.
-        if !chunk.prefixed && bytes.len() == 1 {
-            let symbol = self.table.ascii_symbol(bytes[0]);
-            if self.table.is_piece(symbol) {
-                out.push(symbol);
+        let body = &text[chunk.start..chunk.end];
+        // One character: nothing to merge, nothing to remember.
+        if !chunk.prefixed {
+            let mut chars = body.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                let symbol = self.table.symbol(c);
+                if self.table.is_piece(symbol) {
+                    out.push(symbol);
+                } else {
+                    self.push_fallback(body, out);
+                }
                 return;
             }
         }
-        let packed = cache.as_ref().and_then(|_| pack(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed));
         // The normalized chunk: the dummy `▁` (written as a space) and then the text.
-        let key: &[u8] = if chunk.prefixed {
+        let key: &str = if chunk.prefixed {
             scratch.key.clear();
-            scratch.key.push(b' ');
-            scratch.key.extend_from_slice(bytes);
+            scratch.key.push(' ');
+            scratch.key.push_str(body);
             &scratch.key
         } else {
-            bytes
+            body
         };
-        match (cache, packed) {
-            (Some(cache), Some(packed)) => {
+        let Some(cache) = cache else {
+            return self.merge_chunk(key, &mut scratch.symbols, out);
+        };
+        match pack(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed) {
+            Some(packed) => {
                 if !cache.get_short(packed, out) {
                     scratch.ids.clear();
                     self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
@@ -95,15 +102,14 @@ impl Encoder {
                     out.extend_from_slice(&scratch.ids);
                 }
             }
-            (Some(cache), None) => {
-                if !cache.get_long(key, out) {
+            None => {
+                if !cache.get_long(key.as_bytes(), out) {
                     scratch.ids.clear();
                     self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
-                    cache.insert_long(key, &scratch.ids);
+                    cache.insert_long(key.as_bytes(), &scratch.ids);
                     out.extend_from_slice(&scratch.ids);
                 }
             }
-            (None, _) => self.merge_chunk(key, &mut scratch.symbols, out),
         }
     }
 
@@ -118,8 +124,7 @@ impl Encoder {
     }
 
     /// Runs the merge loop on one normalized chunk and appends its ids.
-    fn merge_chunk(&self, chunk: &[u8], symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
-        let text = std::str::from_utf8(chunk).expect("chunks are cut on character boundaries");
+    fn merge_chunk(&self, text: &str, symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
         self.merge_symbols(text, symbols);
         for s in symbols.iter() {
             if self.table.is_piece(s.id) {
@@ -130,25 +135,27 @@ impl Encoder {
         }
     }
 
-    /// A character that is not a piece: its UTF-8 bytes as `<0xXX>` pieces, or `<unk>`.
+    /// Characters that are not pieces: their UTF-8 bytes as `<0xXX>` pieces, or `<unk>` each.
     fn push_fallback(&self, text: &str, out: &mut Vec<u32>) {
+        if !self.vocab.has_byte_fallback() {
+            if let Some(unk) = self.vocab.unk_id {
+                out.extend(text.chars().map(|_| unk));
+            }
+            return;
+        }
         for c in text.chars() {
             // A space stands for `▁` here; the normalized text never holds a plain space.
             let c = if c == ' ' { '\u{2581}' } else { c };
             let mut buf = [0u8; 4];
-            if self.vocab.has_byte_fallback() {
-                for &b in c.encode_utf8(&mut buf).as_bytes() {
-                    out.push(self.vocab.byte_id(b).expect("byte fallback has all 256 bytes"));
-                }
-            } else if let Some(unk) = self.vocab.unk_id {
-                out.push(unk);
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                out.push(self.vocab.byte_id(b).expect("byte fallback has all 256 bytes"));
             }
         }
     }
 
     /// Like [`Encoder::encode`], and also the byte span of `text` each id comes from. The dummy
-    /// `▁` has no span of its own: a piece starting with it spans from its first real character
-    /// (and the lone `▁` an empty span at the start). Each `<0xXX>` id spans its whole character.
+    /// `▁` counts as part of the text's first character (so a lone `▁` spans that character, as
+    /// in `tokenizers`). Each `<0xXX>` id spans its whole character.
     /// Uses no cache: offsets are for inspection, not bulk work.
     pub fn encode_with_spans(&self, text: &str, dummy_prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>) {
         if text.is_empty() {
@@ -165,11 +172,16 @@ impl Encoder {
             }
             key.push_str(&text[chunk.start..chunk.end]);
             let shift = usize::from(chunk.prefixed);
-            // Key offset k is text offset chunk.start + k - shift (the prefix maps to chunk.start).
+            // Key offset k is text offset chunk.start + k - shift. The dummy `▁` is aligned with the
+            // text's first character, as `tokenizers`' Prepend normalizer aligns it.
             let to_text = |k: u32| chunk.start + (k as usize).saturating_sub(shift);
+            let first_char_end = text.chars().next().map_or(0, char::len_utf8);
             self.merge_symbols(&key, &mut symbols);
             for s in &symbols {
-                let span = (to_text(s.start), to_text(s.end));
+                let mut span = (to_text(s.start), to_text(s.end));
+                if chunk.prefixed && s.start == 0 {
+                    span.1 = span.1.max(first_char_end);
+                }
                 if self.table.is_piece(s.id) {
                     ids.push(s.id);
                     spans.push(span);

@@ -30,12 +30,19 @@ fn pair_key(left: u32, right: u32) -> u64 {
     (u64::from(left) << 32) | u64::from(right)
 }
 
+const JOINS_NEXT: u8 = 1;
+const JOINS_PREVIOUS: u8 = 2;
+
 pub struct MergeTable {
     pairs: FxHashMap<u64, Merge>,
-    /// Symbol of each ASCII character (`b' '` is `▁`).
-    ascii: [u32; 128],
-    /// Symbol of every other character that has one.
-    chars: FxHashMap<char, u32>,
+    /// Symbol of each character below U+10000, by code point (`' '` is `▁`); a flat table
+    /// because CJK text looks up every character.
+    bmp: Box<[u32]>,
+    /// Symbols of the characters above U+FFFF that have one.
+    astral: FxHashMap<char, u32>,
+    /// For characters below U+10000: bit 0 set if the character is followed by another inside
+    /// some mergeable piece, bit 1 if it is preceded by one. Pairs failing these need no lookup.
+    bmp_join_flags: Box<[u8]>,
     /// Symbols `>= n_pieces` stand for characters that are not pieces but occur inside one
     /// (SentencePiece can still merge them); they are emitted as bytes if they stay alone.
     n_pieces: u32,
@@ -51,8 +58,9 @@ impl MergeTable {
         let n_pieces = vocab.len() as u32;
         let mut table = MergeTable {
             pairs: FxHashMap::default(),
-            ascii: [NO_SYMBOL; 128],
-            chars: FxHashMap::default(),
+            bmp: vec![NO_SYMBOL; 0x10000].into_boxed_slice(),
+            astral: FxHashMap::default(),
+            bmp_join_flags: vec![0; 0x10000].into_boxed_slice(),
             n_pieces,
             joins_ascii: Box::new([0; 256]),
             joins_other: FxHashSet::default(),
@@ -79,14 +87,21 @@ impl MergeTable {
     }
 
     fn set_symbol(&mut self, c: char, symbol: u32) {
-        if c.is_ascii() {
-            self.ascii[c as usize] = symbol;
-        } else {
-            self.chars.insert(c, symbol);
+        match self.bmp.get_mut(c as usize) {
+            Some(slot) => *slot = symbol,
+            None => {
+                self.astral.insert(c, symbol);
+            }
         }
     }
 
     fn mark_join(&mut self, a: char, b: char) {
+        if let Some(f) = self.bmp_join_flags.get_mut(a as usize) {
+            *f |= JOINS_NEXT;
+        }
+        if let Some(f) = self.bmp_join_flags.get_mut(b as usize) {
+            *f |= JOINS_PREVIOUS;
+        }
         if a.is_ascii() && b.is_ascii() {
             let (a, b) = (a as usize, b as usize);
             self.joins_ascii[2 * a + b / 64] |= 1u64 << (b % 64);
@@ -152,16 +167,15 @@ impl MergeTable {
     #[inline]
     pub fn symbol(&self, c: char) -> u32 {
         let c = canonical(c);
-        if c.is_ascii() {
-            self.ascii[c as usize]
-        } else {
-            self.chars.get(&c).copied().unwrap_or(NO_SYMBOL)
+        match self.bmp.get(c as usize) {
+            Some(&s) => s,
+            None => self.astral.get(&c).copied().unwrap_or(NO_SYMBOL),
         }
     }
 
     #[inline]
     pub fn ascii_symbol(&self, b: u8) -> u32 {
-        self.ascii[b as usize]
+        self.bmp[b as usize]
     }
 
     #[inline]
@@ -181,10 +195,10 @@ impl MergeTable {
     pub fn joins(&self, a: char, b: char) -> bool {
         let (a, b) = (canonical(a), canonical(b));
         if a.is_ascii() && b.is_ascii() {
-            self.joins_ascii(a as u8, b as u8)
-        } else {
-            self.joins_other.contains(&pair_key(a as u32, b as u32))
+            return self.joins_ascii(a as u8, b as u8);
         }
+        let flag = |c: char, bit: u8| self.bmp_join_flags.get(c as usize).is_none_or(|f| f & bit != 0);
+        flag(a, JOINS_NEXT) && flag(b, JOINS_PREVIOUS) && self.joins_other.contains(&pair_key(a as u32, b as u32))
     }
 
     #[inline]

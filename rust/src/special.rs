@@ -1,6 +1,8 @@
 //! Special-token text inside the input (SPEC §3): which strings are matched, and how the text
 //! between them is encoded in each of the three modes users meet.
 
+use std::borrow::Cow;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// How special-token strings written in the text are treated.
@@ -9,8 +11,10 @@ pub enum SpecialMode {
     /// transformers 4.x `CodeLlamaTokenizerFast` with the Hub files: matched, and every text segment
     /// between them gets its own dummy `▁`.
     Legacy,
-    /// transformers' slow tokenizer with `legacy=False`: matched; only the start of the whole
-    /// text gets the dummy `▁`.
+    /// transformers' slow tokenizer with `legacy=False` (`LlamaTokenizer.tokenize`): every `▁` in
+    /// the text becomes a space; one `▁` is put in front, and takes part in the matching
+    /// (`"<PRE> x"` matches `▁<PRE>`); text segments get no dummy `▁` of their own; and if the
+    /// result starts with a lone `▁` followed by a special token, that `▁` is dropped.
     NonLegacy,
     /// Plain text, as sentencepiece treats it (`split_special_tokens=True`).
     Literal,
@@ -87,5 +91,44 @@ impl SpecialTokens {
         if last < text.len() {
             f(Segment::Text { text: &text[last..], start: last });
         }
+    }
+}
+
+/// The text that `legacy=False` matches special tokens in: `▁` in front (when the dummy prefix is
+/// on) and every `▁` of the input turned into a space.
+pub struct NonLegacyText<'a> {
+    pub text: Cow<'a, str>,
+    original: &'a str,
+    prefix_len: usize,
+}
+
+impl<'a> NonLegacyText<'a> {
+    pub fn new(original: &'a str, dummy_prefix: bool) -> NonLegacyText<'a> {
+        let has_mark = original.contains('\u{2581}');
+        let text = match (dummy_prefix, has_mark) {
+            (false, false) => Cow::Borrowed(original),
+            (true, false) => Cow::Owned(format!("\u{2581}{original}")),
+            (prefix, true) => {
+                let mut t = String::with_capacity(original.len() + 3);
+                if prefix {
+                    t.push('\u{2581}');
+                }
+                t.extend(original.chars().map(|c| if c == '\u{2581}' { ' ' } else { c }));
+                Cow::Owned(t)
+            }
+        };
+        NonLegacyText { text, original, prefix_len: if dummy_prefix { 3 } else { 0 } }
+    }
+
+    /// For each byte offset of `text` (and its end), the offset in the original text; the
+    /// prepended `▁` maps to 0.
+    pub fn offset_map(&self) -> Vec<usize> {
+        let mut map = vec![0; self.prefix_len];
+        for (i, c) in self.original.char_indices() {
+            let produced = if c == '\u{2581}' { 1 } else { c.len_utf8() };
+            map.extend((0..produced).map(|k| if produced == c.len_utf8() { i + k } else { i }));
+        }
+        map.push(self.original.len());
+        map
     }
 }

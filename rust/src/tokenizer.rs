@@ -9,7 +9,7 @@ use rustc_hash::FxHashSet;
 use crate::decoder::{self, DecodeStyle};
 use crate::encoder::Encoder;
 use crate::error::{read_file, Error, Result};
-use crate::special::{Segment, SpecialMode, SpecialTokens};
+use crate::special::{NonLegacyText, Segment, SpecialMode, SpecialTokens};
 use crate::vocab::Vocab;
 use crate::{hf_json, model_proto};
 
@@ -125,13 +125,32 @@ impl Tokenizer {
                 Segment::Text { text, .. } => enc.encode(text, opts.dummy_prefix, self.use_cache, out),
                 Segment::Special { id, .. } => out.push(id),
             }),
-            SpecialMode::NonLegacy => self.specials.split(text, |seg| match seg {
-                Segment::Text { text, start } => {
-                    enc.encode(text, opts.dummy_prefix && start == 0, self.use_cache, out)
+            SpecialMode::NonLegacy => {
+                if text.is_empty() {
+                    return;
                 }
-                Segment::Special { id, .. } => out.push(id),
-            }),
+                let prepared = NonLegacyText::new(text, opts.dummy_prefix);
+                let first = out.len();
+                let mut drop_first = false;
+                let mut specials_seen = 0;
+                self.specials.split(&prepared.text, |seg| match seg {
+                    Segment::Text { text, .. } => enc.encode(text, false, self.use_cache, out),
+                    Segment::Special { id, .. } => {
+                        drop_first |= specials_seen == 0 && out.len() == first + 1 && Some(out[first]) == self.space_id();
+                        specials_seen += 1;
+                        out.push(id);
+                    }
+                });
+                if drop_first {
+                    out.remove(first);
+                }
+            }
         }
+    }
+
+    /// The id of the lone `▁` piece.
+    fn space_id(&self) -> Option<u32> {
+        self.vocab().id("\u{2581}")
     }
 
     pub fn encode(&self, text: &str, opts: EncodeOptions) -> Vec<u32> {
@@ -145,6 +164,7 @@ impl Tokenizer {
     pub fn encode_with_spans(&self, text: &str, opts: EncodeOptions) -> (Vec<u32>, Vec<(usize, usize)>) {
         let enc = &*self.encoder;
         let (mut ids, mut spans) = (Vec::new(), Vec::new());
+        // Encodes a plain segment found at `offset` of the text the segments come from.
         let plain = |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
             let from = spans.len();
             enc.encode_with_spans(segment, prefix, ids, spans);
@@ -154,16 +174,37 @@ impl Tokenizer {
         };
         match opts.mode {
             SpecialMode::Literal => plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans),
-            mode => self.specials.split(text, |seg| match seg {
-                Segment::Text { text: segment, start } => {
-                    let prefix = opts.dummy_prefix && (mode == SpecialMode::Legacy || start == 0);
-                    plain(segment, start, prefix, &mut ids, &mut spans);
-                }
+            SpecialMode::Legacy => self.specials.split(text, |seg| match seg {
+                Segment::Text { text: segment, start } => plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans),
                 Segment::Special { id, start, end } => {
                     ids.push(id);
                     spans.push((start, end));
                 }
             }),
+            SpecialMode::NonLegacy => {
+                // The same ids as `encode_into`, with spans mapped back to the caller's text.
+                let expected = self.encode(text, opts);
+                if text.is_empty() {
+                    return (ids, spans);
+                }
+                let prepared = NonLegacyText::new(text, opts.dummy_prefix);
+                self.specials.split(&prepared.text, |seg| match seg {
+                    Segment::Text { text: segment, start } => plain(segment, start, false, &mut ids, &mut spans),
+                    Segment::Special { id, start, end } => {
+                        ids.push(id);
+                        spans.push((start, end));
+                    }
+                });
+                if ids.len() == expected.len() + 1 {
+                    ids.remove(0);
+                    spans.remove(0);
+                }
+                debug_assert_eq!(ids, expected);
+                let map = prepared.offset_map();
+                for span in &mut spans {
+                    *span = (map[span.0], map[span.1]);
+                }
+            }
         }
         (ids, spans)
     }

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import llamatok
+from conftest import INFILL_TOKENS
 from llamatok.reference import load as load_reference
 
 SPECIAL_TEXT = ["<s>", "</s>", "<unk>", "\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>", "<FILL_ME>", "<0x41>"]
@@ -86,3 +87,37 @@ def test_decode_equals_reference(pair, ids):
     for style in ("transformers", "sentencepiece"):
         for skip in (False, True):
             assert fast.decode(ids, style, skip) == ref.decode(ids, style=style, skip_special_tokens=skip)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "non_legacy", "literal"])
+@given(text=texts)
+def test_offsets_cover_the_same_ids(pair, mode, text):
+    fast, _, _ = pair
+    ids, offsets = fast.encode_with_offsets(text, mode)
+    assert ids == fast.encode(text, mode)
+    assert all(0 <= a <= b <= len(text) for a, b in offsets)
+    assert [a for a, _ in offsets] == sorted(a for a, _ in offsets)
+
+
+@given(text=texts)
+def test_offsets_equal_tokenizers(codellama_json, text):
+    import tokenizers
+
+    hf = _hf_with_infill(str(codellama_json))
+    tok = llamatok.Tokenizer.from_file(str(codellama_json))
+    tok = tok.with_special_tokens([(t, i) for t, i, _ in tok.added_tokens] + list(INFILL_TOKENS.items()))
+    expected = hf.encode(text, add_special_tokens=False)
+    assert tok.encode_with_offsets(text) == (expected.ids, [tuple(o) for o in expected.offsets])
+
+
+_HF = {}
+
+
+def _hf_with_infill(path: str):
+    import tokenizers
+
+    if path not in _HF:
+        hf = tokenizers.Tokenizer.from_file(path)
+        hf.add_special_tokens(list(INFILL_TOKENS))
+        _HF[path] = hf
+    return _HF[path]
