@@ -57,84 +57,186 @@ pub(crate) fn push_bytes_lossy_per_byte(bytes: &[u8], out: &mut String) {
     }
 }
 
-/// Appends a piece's text with every `▁` turned into a space.
-fn push_piece(text: &str, out: &mut String) {
-    for c in text.chars() {
-        out.push(if c == '\u{2581}' { ' ' } else { c });
+/// Grows `out` (zero-filled) so that it holds at least `needed` bytes plus 16 of slack.
+#[inline]
+fn ensure(out: &mut Vec<u8>, needed: usize) {
+    if out.len() < needed + 16 {
+        out.resize((needed + 16).max(out.len() * 2), 0);
     }
 }
 
-/// sentencepiece's `DecodeIds`, with `skip(id)` dropping ids first.
-pub fn decode_sentencepiece(vocab: &Vocab, ids: &[u32], skip: &dyn Fn(u32) -> bool) -> Result<String> {
-    check_ids(vocab, ids)?;
-    let mut out = String::with_capacity(ids.len() * 4);
-    let mut bytes = Vec::new();
-    let mut dropped_prefix = false;
-    for &id in ids.iter().filter(|&&id| !skip(id)) {
-        let piece = vocab.piece(id).expect("checked");
-        if piece.kind == PieceKind::Byte {
-            bytes.push(vocab.byte_value(id).expect("byte pieces are <0xXX>"));
-            continue;
+const KIND_TEXT: u8 = 0;
+const KIND_CONTROL: u8 = 1;
+const KIND_UNKNOWN: u8 = 2;
+const KIND_BYTE: u8 = 3;
+
+/// What decoding needs per id, precomputed once so that decoding is a copy per id.
+pub struct Decoder {
+    /// Every piece's text with each `▁` as a space, back to back; piece `i` is
+    /// `surfaces[starts[i]..starts[i + 1]]`.
+    surfaces: Vec<u8>,
+    starts: Vec<u32>,
+    /// The same surfaces in fixed 16-byte slots (zero padded) with their lengths, for the pieces
+    /// that fit: copying a fixed 16 bytes and advancing by the length beats a `memcpy` call per id.
+    slots: Vec<([u8; 16], u8)>,
+    /// sentencepiece's view of each id (text, control, unknown, byte).
+    kinds: Vec<u8>,
+    /// Whether the piece starts with `▁` (the dummy prefix sentencepiece drops once).
+    leading_mark: Vec<bool>,
+    /// The byte of pieces whose TEXT is `<0xXX>` (how `tokenizers`' ByteFallback decoder sees
+    /// them), or -1.
+    text_bytes: Vec<i16>,
+    unk_surface: String,
+    add_dummy_prefix: bool,
+}
+
+impl Decoder {
+    pub fn new(vocab: &Vocab) -> Decoder {
+        let mut d = Decoder {
+            surfaces: Vec::new(),
+            starts: vec![0],
+            slots: Vec::with_capacity(vocab.len()),
+            kinds: Vec::with_capacity(vocab.len()),
+            leading_mark: Vec::with_capacity(vocab.len()),
+            text_bytes: Vec::with_capacity(vocab.len()),
+            unk_surface: vocab.unk_surface.clone(),
+            add_dummy_prefix: vocab.add_dummy_prefix,
+        };
+        for p in vocab.pieces() {
+            let spaced = p.text.replace('\u{2581}', " ");
+            d.surfaces.extend_from_slice(spaced.as_bytes());
+            let mut slot = [0u8; 16];
+            let fits = spaced.len() <= 16;
+            if fits {
+                slot[..spaced.len()].copy_from_slice(spaced.as_bytes());
+            }
+            // A length of 255 marks a surface that lives only in `surfaces`.
+            d.slots.push((slot, if fits { spaced.len() as u8 } else { u8::MAX }));
+            d.starts.push(d.surfaces.len() as u32);
+            d.kinds.push(match p.kind {
+                PieceKind::Control => KIND_CONTROL,
+                PieceKind::Unknown => KIND_UNKNOWN,
+                PieceKind::Byte => KIND_BYTE,
+                _ => KIND_TEXT,
+            });
+            d.leading_mark.push(p.text.starts_with('\u{2581}'));
+            d.text_bytes.push(parse_byte_piece(&p.text).map_or(-1, i16::from));
         }
-        push_bytes_lossy_per_byte(&bytes, &mut out);
-        bytes.clear();
-        match piece.kind {
-            PieceKind::Control => {}
-            PieceKind::Unknown => out.push_str(&vocab.unk_surface),
-            _ => {
-                // The dummy prefix: one leading `▁` is dropped, from the first piece that has one,
-                // as long as nothing has been printed yet.
-                let mut text = piece.text.as_str();
-                if !dropped_prefix && out.is_empty() && vocab.add_dummy_prefix {
-                    if let Some(rest) = text.strip_prefix('\u{2581}') {
-                        text = rest;
+        d
+    }
+
+    #[inline]
+    fn surface(&self, id: u32) -> &[u8] {
+        &self.surfaces[self.starts[id as usize] as usize..self.starts[id as usize + 1] as usize]
+    }
+
+    /// sentencepiece's `DecodeIds` (ids for which `skip` is true are dropped first).
+    pub fn decode_sentencepiece(&self, vocab: &Vocab, ids: &[u32], skip: Option<&[bool]>) -> Result<String> {
+        check_ids(vocab, ids)?;
+        let mut out = String::with_capacity(ids.len() * 4);
+        let mut bytes = Vec::new();
+        let mut dropped_prefix = false;
+        for &id in ids {
+            if skip.is_some_and(|s| s[id as usize]) {
+                continue;
+            }
+            let kind = self.kinds[id as usize];
+            if kind == KIND_BYTE {
+                bytes.push(vocab.byte_value(id).expect("byte pieces are <0xXX>"));
+                continue;
+            }
+            push_bytes_lossy_per_byte(&bytes, &mut out);
+            bytes.clear();
+            match kind {
+                KIND_CONTROL => {}
+                KIND_UNKNOWN => out.push_str(&self.unk_surface),
+                _ => {
+                    let mut surface = self.surface(id);
+                    // The dummy prefix: one leading `▁` is dropped, from the first piece that has
+                    // one, as long as nothing has been printed yet.
+                    if !dropped_prefix && out.is_empty() && self.add_dummy_prefix && self.leading_mark[id as usize] {
+                        surface = &surface[1..];
                         dropped_prefix = true;
                     }
+                    out.push_str(std::str::from_utf8(surface).expect("pieces are UTF-8"));
                 }
-                push_piece(text, &mut out);
             }
         }
+        push_bytes_lossy_per_byte(&bytes, &mut out);
+        Ok(out)
     }
-    push_bytes_lossy_per_byte(&bytes, &mut out);
-    Ok(out)
-}
 
-/// transformers 4.x / `tokenizers` with the Hub Code Llama decoder: every `▁` becomes a space; a run
-/// of `<0xXX>` tokens becomes its UTF-8 text, or one U+FFFD per token if the run is not valid UTF-8;
-/// then one leading space is stripped from the whole text. Special tokens print as their text.
-pub fn decode_transformers(vocab: &Vocab, ids: &[u32], skip: &dyn Fn(u32) -> bool) -> Result<String> {
-    check_ids(vocab, ids)?;
-    let mut out = String::with_capacity(ids.len() * 4);
-    let mut bytes = Vec::new();
-    let flush = |bytes: &mut Vec<u8>, out: &mut String| {
-        if bytes.is_empty() {
-            return;
+    /// transformers 4.x / `tokenizers` with the Hub Code Llama decoder: every `▁` becomes a space;
+    /// a run of `<0xXX>` tokens becomes its UTF-8 text, or one U+FFFD per token if the run is not
+    /// valid UTF-8; then one leading space is stripped from the whole text. Special tokens print
+    /// as their text.
+    pub fn decode_transformers(&self, vocab: &Vocab, ids: &[u32], skip: Option<&[bool]>) -> Result<String> {
+        check_ids(vocab, ids)?;
+        // Written by position into a zeroed buffer with 16 bytes of slack, then truncated.
+        let mut out: Vec<u8> = vec![0; ids.len() * 8 + 64];
+        let mut len = 0;
+        let mut run_start = 0;
+        let mut run_len = 0;
+        for &id in ids {
+            if skip.is_some_and(|s| s[id as usize]) {
+                continue;
+            }
+            let byte = self.text_bytes[id as usize];
+            if byte >= 0 {
+                if run_len == 0 {
+                    run_start = len;
+                }
+                ensure(&mut out, len + 1);
+                out[len] = byte as u8;
+                len += 1;
+                run_len += 1;
+                continue;
+            }
+            if run_len > 0 {
+                len = self.close_run(&mut out, run_start, len, run_len);
+                run_len = 0;
+            }
+            let (slot, n) = &self.slots[id as usize];
+            if *n != u8::MAX {
+                ensure(&mut out, len + 16);
+                out[len..len + 16].copy_from_slice(slot);
+                len += usize::from(*n);
+            } else {
+                let surface = self.surface(id);
+                ensure(&mut out, len + surface.len());
+                out[len..len + surface.len()].copy_from_slice(surface);
+                len += surface.len();
+            }
         }
-        match std::str::from_utf8(bytes) {
-            Ok(s) => out.push_str(s),
-            Err(_) => out.extend(std::iter::repeat('\u{FFFD}').take(bytes.len())),
+        if run_len > 0 {
+            len = self.close_run(&mut out, run_start, len, run_len);
         }
-        bytes.clear();
-    };
-    for &id in ids.iter().filter(|&&id| !skip(id)) {
-        let text = &vocab.piece(id).expect("checked").text;
-        if let Some(b) = parse_byte_piece(text) {
-            bytes.push(b);
-            continue;
-        }
-        flush(&mut bytes, &mut out);
-        push_piece(text, &mut out);
+        out.truncate(len);
+        let skip_space = usize::from(out.first() == Some(&b' '));
+        let mut text = String::from_utf8(out).expect("pieces and checked byte runs are UTF-8");
+        text.drain(..skip_space);
+        Ok(text)
     }
-    flush(&mut bytes, &mut out);
-    if out.starts_with(' ') {
-        out.remove(0);
-    }
-    Ok(out)
-}
 
-pub fn decode(vocab: &Vocab, ids: &[u32], style: DecodeStyle, skip: &dyn Fn(u32) -> bool) -> Result<String> {
-    match style {
-        DecodeStyle::SentencePiece => decode_sentencepiece(vocab, ids, skip),
-        DecodeStyle::Transformers => decode_transformers(vocab, ids, skip),
+    /// Checks the byte run `out[start..end]` (of `count` byte tokens): kept if valid UTF-8, else
+    /// replaced by one U+FFFD per token. Returns the new end.
+    fn close_run(&self, out: &mut Vec<u8>, start: usize, end: usize, count: usize) -> usize {
+        if std::str::from_utf8(&out[start..end]).is_ok() {
+            return end;
+        }
+        let replacement = "\u{FFFD}".as_bytes();
+        ensure(out, start + count * replacement.len());
+        for i in 0..count {
+            let at = start + i * replacement.len();
+            out[at..at + replacement.len()].copy_from_slice(replacement);
+        }
+        start + count * replacement.len()
+    }
+
+    pub fn decode(&self, vocab: &Vocab, ids: &[u32], style: DecodeStyle, skip: Option<&[bool]>) -> Result<String> {
+        match style {
+            DecodeStyle::SentencePiece => self.decode_sentencepiece(vocab, ids, skip),
+            DecodeStyle::Transformers => self.decode_transformers(vocab, ids, skip),
+        }
     }
 }

@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustc_hash::FxHashSet;
-
-use crate::decoder::{self, DecodeStyle};
+use crate::decoder::{DecodeStyle, Decoder};
 use crate::encoder::Encoder;
 use crate::error::{read_file, Error, Result};
 use crate::special::{NonLegacyText, Segment, SpecialMode, SpecialTokens};
@@ -16,11 +14,13 @@ use crate::{hf_json, model_proto};
 #[derive(Clone)]
 pub struct Tokenizer {
     encoder: Arc<Encoder>,
+    decoder: Arc<Decoder>,
     /// The file the vocabulary was read from, kept so a tokenizer can be shipped to another
     /// process (pickling) and rebuilt exactly.
     source: Arc<Vec<u8>>,
     specials: Arc<SpecialTokens>,
-    special_ids: Arc<FxHashSet<u32>>,
+    /// `is_special[id]`: the id is one of the matched special tokens.
+    is_special: Arc<Vec<bool>>,
     use_cache: bool,
 }
 
@@ -43,17 +43,22 @@ impl Tokenizer {
     fn new(vocab: Vocab, source: Vec<u8>) -> Tokenizer {
         let specials: Vec<(String, u32)> =
             vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
+        let decoder = Arc::new(Decoder::new(&vocab));
         let encoder = Arc::new(Encoder::new(vocab));
-        Tokenizer::assemble(encoder, Arc::new(source), specials)
+        Tokenizer::assemble(encoder, decoder, Arc::new(source), specials)
     }
 
-    fn assemble(encoder: Arc<Encoder>, source: Arc<Vec<u8>>, specials: Vec<(String, u32)>) -> Tokenizer {
-        let special_ids = specials.iter().map(|(_, id)| *id).collect();
+    fn assemble(encoder: Arc<Encoder>, decoder: Arc<Decoder>, source: Arc<Vec<u8>>, specials: Vec<(String, u32)>) -> Tokenizer {
+        let mut is_special = vec![false; encoder.vocab.len()];
+        for (_, id) in &specials {
+            is_special[*id as usize] = true;
+        }
         Tokenizer {
             encoder,
+            decoder,
             source,
             specials: Arc::new(SpecialTokens::new(specials)),
-            special_ids: Arc::new(special_ids),
+            is_special: Arc::new(is_special),
             use_cache: true,
         }
     }
@@ -90,7 +95,7 @@ impl Tokenizer {
                 self.vocab().len()
             )));
         }
-        let mut tok = Tokenizer::assemble(self.encoder.clone(), self.source.clone(), tokens);
+        let mut tok = Tokenizer::assemble(self.encoder.clone(), self.decoder.clone(), self.source.clone(), tokens);
         tok.use_cache = self.use_cache;
         Ok(tok)
     }
@@ -113,7 +118,7 @@ impl Tokenizer {
     }
 
     pub fn is_special(&self, id: u32) -> bool {
-        self.special_ids.contains(&id)
+        self.is_special.get(id as usize).copied().unwrap_or(false)
     }
 
     /// Appends the ids of `text` (never BOS/EOS: those belong to the template) to `out`.
@@ -211,7 +216,7 @@ impl Tokenizer {
 
     /// Decodes ids; `skip_special` drops the special tokens this tokenizer matches.
     pub fn decode(&self, ids: &[u32], style: DecodeStyle, skip_special: bool) -> Result<String> {
-        let skip = |id: u32| skip_special && self.special_ids.contains(&id);
-        decoder::decode(self.vocab(), ids, style, &skip)
+        let skip = skip_special.then_some(self.is_special.as_slice());
+        self.decoder.decode(self.vocab(), ids, style, skip)
     }
 }

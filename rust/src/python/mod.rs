@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use crate::error::Error;
 
 mod buffer;
+mod ids;
 mod tokenizer;
 
 create_exception!(

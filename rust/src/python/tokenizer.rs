@@ -1,13 +1,15 @@
 //! `llamatok._native.Tokenizer`: the core tokenizer as seen from Python (ids as lists or buffers).
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList};
 
 use super::buffer::IdBuffer;
+use super::ids::extract_ids;
 use super::to_py_err;
 use crate::batch;
 use crate::decoder::DecodeStyle;
@@ -42,6 +44,27 @@ fn threads(num_threads: Option<usize>) -> PyResult<usize> {
 #[pyclass(frozen, module = "llamatok._native")]
 pub struct Tokenizer {
     inner: crate::Tokenizer,
+    /// One Python int per id, made on first use and shared by every list returned: building a
+    /// list of ids is then a reference count per id instead of an allocation.
+    ints: Arc<OnceLock<Vec<Py<PyInt>>>>,
+}
+
+impl Tokenizer {
+    fn wrap(inner: crate::Tokenizer) -> Tokenizer {
+        Tokenizer { inner, ints: Arc::default() }
+    }
+
+    /// A derived tokenizer over the same vocabulary shares the int table.
+    fn derive(&self, inner: crate::Tokenizer) -> Tokenizer {
+        Tokenizer { inner, ints: self.ints.clone() }
+    }
+
+    fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        let ints = self.ints.get_or_init(|| {
+            (0..self.inner.vocab().len() as u32).map(|i| i.into_pyobject(py).expect("ints convert").unbind()).collect()
+        });
+        PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
+    }
 }
 
 #[pymethods]
@@ -50,7 +73,7 @@ impl Tokenizer {
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Tokenizer> {
         let inner = py.detach(|| crate::Tokenizer::from_file(&path)).map_err(to_py_err)?;
-        Ok(Tokenizer { inner })
+        Ok(Tokenizer::wrap(inner))
     }
 
     /// Builds from the bytes of a tokenizer.json or tokenizer.model (`name` appears in errors).
@@ -59,7 +82,7 @@ impl Tokenizer {
     fn from_bytes(py: Python<'_>, data: Vec<u8>, name: &str) -> PyResult<Tokenizer> {
         let path = PathBuf::from(name);
         let inner = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
-        Ok(Tokenizer { inner })
+        Ok(Tokenizer::wrap(inner))
     }
 
     /// The bytes of the file this tokenizer was read from.
@@ -81,26 +104,28 @@ impl Tokenizer {
         let path = PathBuf::from("<pickle>");
         let base = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
         let inner = base.with_special_tokens(special_tokens).map_err(to_py_err)?.with_cache(use_cache);
-        Ok(Tokenizer { inner })
+        Ok(Tokenizer::wrap(inner))
     }
 
     /// The same vocabulary, matching exactly these `(text, id)` special tokens in text.
     fn with_special_tokens(&self, tokens: Vec<(String, u32)>) -> PyResult<Tokenizer> {
-        Ok(Tokenizer { inner: self.inner.with_special_tokens(tokens).map_err(to_py_err)? })
+        Ok(self.derive(self.inner.with_special_tokens(tokens).map_err(to_py_err)?))
     }
 
     /// The same tokenizer with the chunk cache on or off (the ids are the same either way).
     fn with_cache(&self, enabled: bool) -> Tokenizer {
-        Tokenizer { inner: self.inner.with_cache(enabled) }
+        self.derive(self.inner.with_cache(enabled))
     }
 
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode(&self, py: Python<'_>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Vec<u32>> {
+    fn encode<'py>(&self, py: Python<'py>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Bound<'py, PyList>> {
         let opts = options(mode, dummy_prefix)?;
-        if text.len() < DETACH_BYTES {
-            return Ok(self.inner.encode(text, opts));
-        }
-        Ok(py.detach(|| self.inner.encode(text, opts)))
+        let ids = if text.len() < DETACH_BYTES {
+            self.inner.encode(text, opts)
+        } else {
+            py.detach(|| self.inner.encode(text, opts))
+        };
+        self.id_list(py, &ids)
     }
 
     /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
@@ -129,18 +154,19 @@ impl Tokenizer {
     }
 
     #[pyo3(signature = (texts, mode = "legacy", dummy_prefix = true, num_threads = None))]
-    fn encode_batch(
+    fn encode_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         texts: Vec<PyBackedStr>,
         mode: &str,
         dummy_prefix: bool,
         num_threads: Option<usize>,
-    ) -> PyResult<Vec<Vec<u32>>> {
+    ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        Ok(py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads)))
+        let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads));
+        all.iter().map(|ids| self.id_list(py, ids)).collect()
     }
 
     /// All ids of a batch as one flat buffer plus `len(texts) + 1` offsets (uint64), both readable
@@ -178,8 +204,9 @@ impl Tokenizer {
     }
 
     #[pyo3(signature = (ids, style = "transformers", skip_special_tokens = false))]
-    fn decode(&self, py: Python<'_>, ids: Vec<u32>, style: &str, skip_special_tokens: bool) -> PyResult<String> {
+    fn decode(&self, py: Python<'_>, ids: &Bound<'_, PyAny>, style: &str, skip_special_tokens: bool) -> PyResult<String> {
         let style = self::style(style)?;
+        let ids = extract_ids(ids)?;
         let run = || self.inner.decode(&ids, style, skip_special_tokens);
         let text = if ids.len() < DETACH_BYTES / 4 { run() } else { py.detach(run) };
         text.map_err(to_py_err)
@@ -189,12 +216,13 @@ impl Tokenizer {
     fn decode_batch(
         &self,
         py: Python<'_>,
-        batch: Vec<Vec<u32>>,
+        batch: &Bound<'_, PyAny>,
         style: &str,
         skip_special_tokens: bool,
         num_threads: Option<usize>,
     ) -> PyResult<Vec<String>> {
         let style = self::style(style)?;
+        let batch: Vec<Vec<u32>> = batch.try_iter()?.map(|seq| extract_ids(&seq?)).collect::<PyResult<_>>()?;
         let threads = threads(num_threads)?;
         let results = py.detach(|| {
             batch::map_ordered(&batch, threads, |ids| self.inner.decode(ids, style, skip_special_tokens))
