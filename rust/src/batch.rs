@@ -82,10 +82,41 @@ pub fn encode_batch(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, thread
     })
 }
 
-/// All ids in one flat vector, and `offsets` with `offsets[i]..offsets[i + 1]` = text `i`.
-pub fn encode_batch_flat(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> (Vec<u32>, Vec<u64>) {
-    run(threads, || {
-        let parts: Vec<(Vec<u32>, Vec<u64>)> = task_ranges(texts)
+/// The ids of a batch in runs: each run holds the ids of consecutive texts back to back, and the
+/// number of ids of each of those texts. [`FlatParts::flatten`] joins them into one buffer.
+pub struct FlatParts {
+    parts: Vec<(Vec<u32>, Vec<u64>)>,
+}
+
+impl FlatParts {
+    pub fn total_ids(&self) -> usize {
+        self.parts.iter().map(|(ids, _)| ids.len()).sum()
+    }
+
+    /// One flat vector of ids (converted by `convert`, e.g. narrowed to u16) and the offsets:
+    /// text `i` is `ids[offsets[i]..offsets[i + 1]]`. Each run is freed once copied, so the peak
+    /// memory is the result plus one run.
+    pub fn flatten<T>(self, convert: impl Fn(u32) -> T) -> (Vec<T>, Vec<u64>) {
+        let mut ids = Vec::with_capacity(self.total_ids());
+        let texts: usize = self.parts.iter().map(|(_, lens)| lens.len()).sum();
+        let mut offsets = Vec::with_capacity(texts + 1);
+        offsets.push(0u64);
+        let mut end = 0u64;
+        for (part, lens) in self.parts {
+            ids.extend(part.into_iter().map(&convert));
+            for len in lens {
+                end += len;
+                offsets.push(end);
+            }
+        }
+        (ids, offsets)
+    }
+}
+
+/// Encodes a batch on `threads` threads into [`FlatParts`].
+pub fn encode_batch_parts(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> FlatParts {
+    let parts = run(threads, || {
+        task_ranges(texts)
             .into_par_iter()
             .map(|(a, b)| {
                 let mut ids = Vec::new();
@@ -97,19 +128,14 @@ pub fn encode_batch_flat(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, t
                 }
                 (ids, lens)
             })
-            .collect();
-        let total = parts.iter().map(|(ids, _)| ids.len()).sum();
-        let mut ids = Vec::with_capacity(total);
-        let mut offsets = Vec::with_capacity(texts.len() + 1);
-        offsets.push(0u64);
-        for (part, lens) in parts {
-            ids.extend_from_slice(&part);
-            for len in lens {
-                offsets.push(offsets.last().copied().unwrap_or(0) + len);
-            }
-        }
-        (ids, offsets)
-    })
+            .collect()
+    });
+    FlatParts { parts }
+}
+
+/// All ids in one flat vector, and `offsets` with `offsets[i]..offsets[i + 1]` = text `i`.
+pub fn encode_batch_flat(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> (Vec<u32>, Vec<u64>) {
+    encode_batch_parts(tok, texts, opts, threads).flatten(|id| id)
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.

@@ -32,10 +32,9 @@ impl IdBuffer {
         IdBuffer { data: Data::U64(values), shape: [n] }
     }
 
-    /// Narrows to 16 bits; the caller has checked every id fits.
-    pub fn u16_from(ids: &[u32]) -> IdBuffer {
-        let narrow: Vec<u16> = ids.iter().map(|&i| i as u16).collect();
-        IdBuffer { shape: [narrow.len() as ffi::Py_ssize_t], data: Data::U16(narrow) }
+    pub fn u16(ids: Vec<u16>) -> IdBuffer {
+        let n = ids.len() as ffi::Py_ssize_t;
+        IdBuffer { data: Data::U16(ids), shape: [n] }
     }
 
     fn raw(&self) -> (*const c_void, usize, &'static CStr) {

@@ -50,8 +50,18 @@ pub struct Tokenizer {
 }
 
 impl Tokenizer {
-    fn wrap(inner: crate::Tokenizer) -> Tokenizer {
-        Tokenizer { inner, ints: Arc::default() }
+    /// A new Python-side tokenizer; its int table is built now, as part of loading, so the first
+    /// encode call is not charged for it.
+    fn wrap(py: Python<'_>, inner: crate::Tokenizer) -> Tokenizer {
+        let tok = Tokenizer { inner, ints: Arc::default() };
+        tok.ints(py);
+        tok
+    }
+
+    fn ints(&self, py: Python<'_>) -> &[Py<PyInt>] {
+        self.ints.get_or_init(|| {
+            (0..self.inner.vocab().len() as u32).map(|i| i.into_pyobject(py).expect("ints convert").unbind()).collect()
+        })
     }
 
     /// A derived tokenizer over the same vocabulary shares the int table.
@@ -60,9 +70,7 @@ impl Tokenizer {
     }
 
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
-        let ints = self.ints.get_or_init(|| {
-            (0..self.inner.vocab().len() as u32).map(|i| i.into_pyobject(py).expect("ints convert").unbind()).collect()
-        });
+        let ints = self.ints(py);
         PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
     }
 }
@@ -73,7 +81,7 @@ impl Tokenizer {
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Tokenizer> {
         let inner = py.detach(|| crate::Tokenizer::from_file(&path)).map_err(to_py_err)?;
-        Ok(Tokenizer::wrap(inner))
+        Ok(Tokenizer::wrap(py, inner))
     }
 
     /// Builds from the bytes of a tokenizer.json or tokenizer.model (`name` appears in errors).
@@ -82,7 +90,7 @@ impl Tokenizer {
     fn from_bytes(py: Python<'_>, data: Vec<u8>, name: &str) -> PyResult<Tokenizer> {
         let path = PathBuf::from(name);
         let inner = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
-        Ok(Tokenizer::wrap(inner))
+        Ok(Tokenizer::wrap(py, inner))
     }
 
     /// The bytes of the file this tokenizer was read from.
@@ -104,7 +112,7 @@ impl Tokenizer {
         let path = PathBuf::from("<pickle>");
         let base = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
         let inner = base.with_special_tokens(special_tokens).map_err(to_py_err)?.with_cache(use_cache);
-        Ok(Tokenizer::wrap(inner))
+        Ok(Tokenizer::wrap(py, inner))
     }
 
     /// The same vocabulary, matching exactly these `(text, id)` special tokens in text.
@@ -196,8 +204,15 @@ impl Tokenizer {
         };
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
         let (ids, offsets) = py.detach(|| {
-            let (ids, offsets) = batch::encode_batch_flat(&self.inner, &strs, opts, threads);
-            let ids = if narrow { IdBuffer::u16_from(&ids) } else { IdBuffer::u32(ids) };
+            let parts = batch::encode_batch_parts(&self.inner, &strs, opts, threads);
+            let (ids, offsets) = if narrow {
+                // The vocabulary was checked to fit 16 bits above.
+                let (ids, offsets) = parts.flatten(|id| id as u16);
+                (IdBuffer::u16(ids), offsets)
+            } else {
+                let (ids, offsets) = parts.flatten(|id| id);
+                (IdBuffer::u32(ids), offsets)
+            };
             (ids, IdBuffer::u64(offsets))
         });
         Ok((ids, offsets))

@@ -1,0 +1,95 @@
+"""Batches: the same ids as single calls on any thread count, the GIL released while they run,
+ids handed to numpy without a copy, and a forked child that can still run batches."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import llamatok
+
+
+@pytest.fixture(scope="module")
+def tok(demo_dir):
+    return llamatok.Tokenizer.from_file(str(demo_dir / "tokenizer.json"))
+
+
+@pytest.fixture(scope="module")
+def texts(stdlib_corpus):
+    return [t for _, t in stdlib_corpus[:300]]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_batch_equals_single_calls_on_any_thread_count(tok, texts, threads):
+    single = [tok.encode(t) for t in texts]
+    assert tok.encode_batch(texts, num_threads=threads) == single
+    ids, offsets = tok.encode_batch_flat(texts, num_threads=threads)
+    flat, bounds = np.frombuffer(ids, dtype=np.uint32), np.frombuffer(offsets, dtype=np.uint64)
+    assert [flat[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])] == single
+
+
+def test_flat_ids_reach_numpy_without_a_copy(tok, texts):
+    ids, offsets = tok.encode_batch_flat(texts, dtype="uint16")
+    assert ids.dtype == "uint16" and len(offsets) == len(texts) + 1
+    arr = np.frombuffer(ids, dtype=np.uint16)
+    view = memoryview(ids)
+    assert view.readonly and view.format == "H" and view.nbytes == 2 * len(ids)
+    assert not arr.flags.writeable and not arr.flags.owndata
+    # The array reads the very memory the buffer object owns.
+    assert np.shares_memory(arr, np.frombuffer(ids, dtype=np.uint16))
+    assert arr.tolist() == [i for t in texts for i in tok.encode(t)]
+
+
+def test_bad_batch_arguments_are_clear_errors(tok):
+    with pytest.raises(ValueError, match="num_threads"):
+        tok.encode_batch(["x"], num_threads=0)
+    with pytest.raises(ValueError, match="dtype"):
+        tok.encode_batch_flat(["x"], dtype="int8")
+    with pytest.raises(TypeError):
+        tok.encode_batch(["x", 3])
+
+
+def test_the_gil_is_released_while_a_batch_runs(tok, texts):
+    big = texts * 6
+    done = threading.Event()
+    ticks = 0
+
+    def work():
+        tok.encode_batch(big, num_threads=1)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    start = time.perf_counter()
+    worker.start()
+    while not done.is_set():
+        ticks += 1  # pure Python: runs only while the batch does not hold the GIL
+    worker.join()
+    elapsed = time.perf_counter() - start
+    assert elapsed > 0.05, "the batch should take a noticeable time for this test to mean anything"
+    assert ticks > 10_000, f"the main thread ran only {ticks} times in {elapsed:.2f}s"
+
+
+def _child_batch(path, texts, queue):
+    tok = llamatok.Tokenizer.from_file(path)
+    queue.put(tok.encode_batch(texts, num_threads=2))
+
+
+def _child_batch_inherited(tok, texts, queue):
+    queue.put(tok.encode_batch(texts, num_threads=2))
+
+
+def test_a_forked_child_runs_batches_after_the_parent_did(tok, demo_dir, texts):
+    expected = tok.encode_batch(texts, num_threads=2)  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    for target, args in ((_child_batch_inherited, (tok, texts)), (_child_batch, (str(demo_dir / "tokenizer.json"), texts))):
+        queue = ctx.Queue()
+        child = ctx.Process(target=target, args=(*args, queue))
+        child.start()
+        result = queue.get(timeout=60)  # a deadlocked pool would time out here
+        child.join(timeout=30)
+        assert child.exitcode == 0
+        assert result == expected
