@@ -10,7 +10,7 @@ default 3) and the median is reported. Throughput is input UTF-8 bytes per wall-
 ratios are against llamatok measured in the same run. Every library's ids are also compared with
 llamatok's (the "same ids" column), since a fast wrong answer is worth nothing.
 
-Writes bench-results/compare.json and bench-results/compare.png (the README shows both).
+Writes benches/results/compare.json and benches/results/compare.png (the README shows both).
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one repetition on a quarter of the corpus")
     ap.add_argument("--peers", default=",".join(ALL_PEERS))
-    ap.add_argument("--out", default=str(ROOT / "bench-results"))
+    ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args()
     if args.worker:
         worker(args.worker[0], args.worker[1], args.fraction)

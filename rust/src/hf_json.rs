@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{read_file, Error, Result};
@@ -75,18 +76,20 @@ fn read_dummy_prefix(root: &Value) -> Res<bool> {
     }
 }
 
-fn read_merges(model: &Value, ids: &dyn Fn(&str) -> Option<u32>) -> Res<Vec<(u32, u32)>> {
-    let list = model.get("merges").and_then(Value::as_array).ok_or("model.merges is missing")?;
+fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>) -> Res<Vec<(u32, u32)>> {
     let mut out = Vec::with_capacity(list.len());
+    let mut joined = String::new();
     for (rank, m) in list.iter().enumerate() {
         let (left, right) = match m {
-            Value::String(s) => s.split_once(' ').ok_or_else(|| format!("merge {rank} {s:?} is not \"left right\""))?,
-            Value::Array(pair) if pair.len() == 2 => (as_str(&pair[0], "a merge")?, as_str(&pair[1], "a merge")?),
-            _ => return Err(format!("merge {rank} is neither \"a b\" nor [\"a\", \"b\"]")),
+            MergeEntry::Joined(s) => s.split_once(' ').ok_or_else(|| format!("merge {rank} {s:?} is not \"left right\""))?,
+            MergeEntry::Pair(l, r) => (l.as_str(), r.as_str()),
         };
         let lookup = |t: &str| ids(t).ok_or_else(|| format!("merge {rank} ({left:?} {right:?}) names {t:?}, which is not in the vocabulary"));
         let (l, r) = (lookup(left)?, lookup(right)?);
-        lookup(&format!("{left}{right}"))?;
+        joined.clear();
+        joined.push_str(left);
+        joined.push_str(right);
+        lookup(&joined)?;
         out.push((l, r));
     }
     Ok(out)
@@ -116,36 +119,92 @@ fn read_template(root: &Value, ids: &dyn Fn(&str) -> Option<u32>) -> Res<Templat
     Ok(template)
 }
 
+/// The `model` section, read straight into Rust types (a generic JSON tree of 32k vocabulary
+/// entries and 61k merges would cost most of the load time).
+#[derive(Deserialize)]
+struct ModelSection {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    dropout: Option<f64>,
+    continuing_subword_prefix: Option<String>,
+    end_of_word_suffix: Option<String>,
+    ignore_merges: Option<bool>,
+    byte_fallback: Option<bool>,
+    fuse_unk: Option<bool>,
+    unk_token: Option<String>,
+    vocab: Option<VocabEntries>,
+    merges: Option<Vec<MergeEntry>>,
+}
+
+/// A merge written as `"left right"` or as `["left", "right"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MergeEntry {
+    Joined(String),
+    Pair(String, String),
+}
+
+/// The vocabulary object as a list of (text, id), in file order.
+struct VocabEntries(Vec<(String, u64)>);
+
+impl<'de> Deserialize<'de> for VocabEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = VocabEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object mapping token text to id")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<VocabEntries, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, u64>()? {
+                    out.push(entry);
+                }
+                Ok(VocabEntries(out))
+            }
+        }
+        d.deserialize_map(Entries)
+    }
+}
+
+#[derive(Deserialize)]
+struct Root {
+    model: Option<ModelSection>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
 /// Decodes a `tokenizer.json` text into a vocabulary.
 pub fn parse(text: &[u8]) -> Res<Vocab> {
-    let root: Value = serde_json::from_slice(text).map_err(|e| format!("not valid JSON: {e}"))?;
-    let model = root.get("model").ok_or("no \"model\" section")?;
-    match model.get("type").and_then(Value::as_str) {
+    let parsed: Root = serde_json::from_slice(text).map_err(|e| format!("not valid JSON or not a tokenizer file: {e}"))?;
+    let root = Value::Object(parsed.rest);
+    let model = parsed.model.ok_or("no \"model\" section")?;
+    match model.kind.as_deref() {
         Some("BPE") => {}
         Some(other) => return Err(format!("model type {other:?}: only BPE is supported")),
         None => return Err("model has no \"type\" (expected \"BPE\")".into()),
     }
-    if field(model, "dropout").and_then(Value::as_f64).is_some_and(|p| p > 0.0) {
+    if model.dropout.is_some_and(|p| p > 0.0) {
         return Err("BPE dropout is not supported (it makes encoding random)".into());
     }
-    for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-        if field(model, key).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+    for (key, value) in [("continuing_subword_prefix", &model.continuing_subword_prefix), ("end_of_word_suffix", &model.end_of_word_suffix)] {
+        if value.as_deref().is_some_and(|s| !s.is_empty()) {
             return Err(format!("model.{key} is not supported"));
         }
     }
-    if flag(model, "ignore_merges") {
+    if model.ignore_merges == Some(true) {
         return Err("model.ignore_merges=true is not supported".into());
     }
-    let vocab_map = model.get("vocab").and_then(Value::as_object).ok_or("model.vocab is missing")?;
-    let n = vocab_map.len();
+    let vocab_entries = model.vocab.ok_or("model.vocab is missing")?.0;
+    let n = vocab_entries.len();
     let mut texts: Vec<Option<String>> = vec![None; n];
-    for (text, id) in vocab_map {
-        let id = id.as_u64().ok_or_else(|| format!("the id of {text:?} is not a non-negative integer"))? as usize;
+    for (text, id) in vocab_entries {
+        let id = id as usize;
         let slot = texts.get_mut(id).ok_or_else(|| format!("id {id} of {text:?} is out of range: the vocabulary has {n} entries, ids must be 0..{n}"))?;
         if slot.is_some() {
             return Err(format!("id {id} is used twice"));
         }
-        *slot = Some(text.clone());
+        *slot = Some(text);
     }
     let mut texts: Vec<String> = texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
 
@@ -171,11 +230,11 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
         added.push(AddedToken { content, id: id as u32, special: flag(tok, "special") });
     }
 
-    let byte_fallback = flag(model, "byte_fallback");
-    let unk_token = field(model, "unk_token").map(|v| as_str(v, "model.unk_token")).transpose()?;
+    let byte_fallback = model.byte_fallback.unwrap_or(false);
+    let unk_token = model.unk_token.as_deref();
     let index: rustc_hash::FxHashMap<&str, u32> = texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let ids = |t: &str| index.get(t).copied();
-    let merges = read_merges(model, &ids)?;
+    let merges = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
     let template = read_template(&root, &ids)?;
     let unk_id = match unk_token {
         Some(t) => Some(ids(t).ok_or_else(|| format!("model.unk_token {t:?} is not in the vocabulary"))?),
@@ -183,8 +242,12 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     };
     let special_ids: rustc_hash::FxHashSet<u32> = added.iter().filter(|a| a.special).map(|a| a.id).collect();
     let mut rank_of = vec![f32::NEG_INFINITY; texts.len()];
+    let mut joined = String::new();
     for (rank, &(l, r)) in merges.iter().enumerate() {
-        let merged = ids(&format!("{}{}", texts[l as usize], texts[r as usize])).expect("checked by read_merges");
+        joined.clear();
+        joined.push_str(&texts[l as usize]);
+        joined.push_str(&texts[r as usize]);
+        let merged = ids(&joined).expect("checked by read_merges");
         if rank_of[merged as usize] == f32::NEG_INFINITY {
             rank_of[merged as usize] = -(rank as f32);
         }
@@ -226,7 +289,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     let mut vocab = Vocab::new(pieces, MergeOrder::MergeList(merges), byte_fallback)?;
     vocab.unk_id = unk_id;
     vocab.add_dummy_prefix = add_dummy_prefix;
-    vocab.fuse_unk = flag(model, "fuse_unk");
+    vocab.fuse_unk = model.fuse_unk.unwrap_or(false);
     vocab.bos_id = template.before.first().copied().or_else(|| vocab.id("<s>"));
     vocab.eos_id = vocab.id("</s>");
     vocab.template = template;

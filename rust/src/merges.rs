@@ -156,8 +156,11 @@ impl MergeTable {
     /// Hugging Face BPE: the merge list's order is the priority (a repeated pair keeps its last rank,
     /// as `tokenizers` does when it collects the list into a map).
     fn add_list_merges(&mut self, vocab: &Vocab, list: &[(u32, u32)]) {
+        let mut text = String::new();
         for (rank, &(l, r)) in list.iter().enumerate() {
-            let text = format!("{}{}", vocab.pieces()[l as usize].text, vocab.pieces()[r as usize].text);
+            text.clear();
+            text.push_str(&vocab.pieces()[l as usize].text);
+            text.push_str(&vocab.pieces()[r as usize].text);
             let merged = vocab.id(&text).expect("the reader checked every merge result");
             self.pairs.insert(pair_key(l, r), Merge { rank: rank as u32, merged });
         }
