@@ -4,12 +4,16 @@
 """
 
 from llamatok._native import ModelFileError, TokenIdError, Tokenizer, __version__
+from llamatok.batch_encoding import BatchEncoding
 from llamatok.code_llama import CodeLlamaTokenizerFast
 from llamatok.demo import demo_path
+from llamatok.streaming import StreamingDecoder
 
 __all__ = [
+    "BatchEncoding",
     "CodeLlamaTokenizerFast",
     "ModelFileError",
+    "StreamingDecoder",
     "TokenIdError",
     "Tokenizer",
     "__version__",

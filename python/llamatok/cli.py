@@ -4,6 +4,7 @@
     llamatok encode -f a.py -f b.py --count          token counts per file and in total
     cat x.py | llamatok encode --tokens              pieces of standard input
     llamatok decode 1 822 285                         text of ids
+    llamatok preprocess data.jsonl -o out/data        training shards (llamatok preprocess --help)
 
 Bad options exit with status 2 and a message; errors on input exit with status 1.
 """
@@ -106,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--skip-special-tokens", action="store_true")
     dec.add_argument("--style", choices=["transformers", "sentencepiece"], default="transformers")
     dec.set_defaults(run=cmd_decode)
+
+    from llamatok.preprocess.cli import add_parser as add_preprocess
+
+    add_preprocess(sub)
     return parser
 
 

@@ -1,37 +1,70 @@
 """``CodeLlamaTokenizerFast``: the transformers 4.x API over llamatok's Rust core.
 
 A transformers user replaces ``transformers.CodeLlamaTokenizerFast.from_pretrained(path)`` with
-``llamatok.CodeLlamaTokenizerFast.from_pretrained(path)`` and gets the same ids. Unlike transformers,
-the object never changes state while encoding (infilling is a function of the call's arguments),
-so one instance can be shared by many threads.
+``llamatok.CodeLlamaTokenizerFast.from_pretrained(path)`` and gets the same results. Unlike transformers,
+the object never changes state while encoding (infilling is a function of the call's arguments), so one
+instance can be shared by many threads; where transformers 4.57 has a bug, this class does what its
+documentation says (README, "Differences from transformers").
+
+The work is done in small modules: ``model_inputs`` (``__call__``), ``infill``, ``template``,
+``truncation``, ``padding``, ``batch_encoding``, ``streaming``, ``saving``, ``hub`` and ``files``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from llamatok import _native
-from llamatok.files import TokenizerFiles, locate
+from llamatok import _native, hub, saving
+from llamatok.batch_encoding import BatchEncoding
+from llamatok.files import locate
+from llamatok.model_inputs import batch_prompts, encode_call, make_prompt
+from llamatok.padding import pad_encoded
+from llamatok.rows import simple_row
+from llamatok.streaming import StreamingDecoder, anchor_id, byte_values
+from llamatok.template import Template, infill, pair, single
 
 SPIECE_UNDERLINE = "\u2581"
+#: transformers' "no limit" model_max_length.
+VERY_LARGE_INTEGER = int(1e30)
+#: Keyword arguments of from_pretrained that choose files, not tokenizer settings.
+HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
+#: Keyword arguments transformers accepts and llamatok has no use for.
+IGNORED_KWARGS = ("use_fast", "trust_remote_code", "force_download", "proxies", "resume_download", "sp_model_kwargs",
+                  "_from_auto", "_commit_hash", "use_auth_token")
 
-#: The mode names of the Rust core, by (legacy, split_special_tokens).
+logger = logging.getLogger("llamatok")
+
+
 def _mode(legacy: Optional[bool], split_special_tokens: bool) -> str:
+    """The Rust core's special-token mode (SPEC §3) for transformers' ``legacy`` / ``split_special_tokens``."""
     if split_special_tokens:
         return "literal"
     return "non_legacy" if legacy is False else "legacy"
 
 
+def _ids_list(token_ids: Any) -> List[int]:
+    """A list of ints from an int, a list, a numpy array or a torch tensor (1-D)."""
+    if hasattr(token_ids, "tolist"):
+        token_ids = token_ids.tolist()
+    if isinstance(token_ids, int):
+        return [token_ids]
+    return [int(i) for i in token_ids]
+
+
 class CodeLlamaTokenizerFast:
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
-    Args mirror ``transformers.CodeLlamaTokenizerFast``. ``legacy`` and ``split_special_tokens``
+    Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
     choose how special-token text inside the input is treated (README, "Behaviour modes").
     """
 
     vocab_files_names = {"vocab_file": "tokenizer.model", "tokenizer_file": "tokenizer.json"}
-    padding_side = "left"
+    is_fast = True
+    pad_token_type_id = 0
 
     def __init__(
         self,
@@ -50,50 +83,123 @@ class CodeLlamaTokenizerFast:
         add_bos_token: bool = True,
         add_eos_token: bool = False,
         use_default_system_prompt: bool = False,
-        legacy: Optional[bool] = None,
-        split_special_tokens: bool = False,
-        pad_token: Optional[str] = None,
-        suffix_first: bool = False,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         path = tokenizer_file or vocab_file
         if path is None:
             raise ValueError(
                 "CodeLlamaTokenizerFast needs a tokenizer_file (tokenizer.json) or a vocab_file "
-                "(tokenizer.model); or use CodeLlamaTokenizerFast.from_pretrained(folder)"
+                "(tokenizer.model); or use CodeLlamaTokenizerFast.from_pretrained(folder or Hub id)"
             )
         core = _native.Tokenizer.from_file(os.fspath(path))
-        self._files = TokenizerFiles(tokenizer_file=tokenizer_file, vocab_file=vocab_file)
+        self._setup(
+            core,
+            vocab_file=os.fspath(vocab_file) if vocab_file is not None else None,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            unk_token=unk_token,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            prefix_token=prefix_token,
+            middle_token=middle_token,
+            suffix_token=suffix_token,
+            eot_token=eot_token,
+            fill_token=fill_token,
+            additional_special_tokens=additional_special_tokens,
+            add_bos_token=add_bos_token,
+            add_eos_token=add_eos_token,
+            use_default_system_prompt=use_default_system_prompt,
+            **kwargs,
+        )
+
+    def _setup(
+        self,
+        core: "_native.Tokenizer",
+        *,
+        vocab_file: Optional[str] = None,
+        clean_up_tokenization_spaces: bool = False,
+        unk_token: Optional[str] = "<unk>",
+        bos_token: Optional[str] = "<s>",
+        eos_token: Optional[str] = "</s>",
+        pad_token: Optional[str] = None,
+        prefix_token: Optional[str] = "\u2581<PRE>",
+        middle_token: Optional[str] = "\u2581<MID>",
+        suffix_token: Optional[str] = "\u2581<SUF>",
+        eot_token: Optional[str] = "\u2581<EOT>",
+        fill_token: Optional[str] = "<FILL_ME>",
+        additional_special_tokens: Optional[Sequence[str]] = None,
+        add_bos_token: bool = True,
+        add_eos_token: bool = False,
+        use_default_system_prompt: bool = False,
+        legacy: Optional[bool] = None,
+        split_special_tokens: bool = False,
+        suffix_first: bool = False,
+        model_max_length: Optional[int] = None,
+        padding_side: str = "left",
+        truncation_side: str = "right",
+        model_input_names: Optional[Sequence[str]] = None,
+        added_tokens_decoder: Optional[Dict[Any, Any]] = None,
+        name_or_path: str = "",
+        matched_special_tokens: Optional[Sequence[Sequence[Any]]] = None,
+        **kwargs: Any,
+    ) -> None:
+        for key in IGNORED_KWARGS:
+            kwargs.pop(key, None)
+        if padding_side not in ("left", "right"):
+            raise ValueError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
+        if truncation_side not in ("left", "right"):
+            raise ValueError(f"truncation_side must be 'left' or 'right', not {truncation_side!r}")
+        self.vocab_file = vocab_file
+        self.name_or_path = name_or_path
         self.legacy = legacy
         self.split_special_tokens = bool(split_special_tokens)
-        self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
+        self.clean_up_tokenization_spaces = bool(clean_up_tokenization_spaces)
         self.use_default_system_prompt = use_default_system_prompt
-        self.suffix_first = suffix_first
+        self.suffix_first = bool(suffix_first)
+        self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else int(model_max_length)
+        self.padding_side = padding_side
+        self.truncation_side = truncation_side
+        self.model_input_names = list(model_input_names or ["input_ids", "attention_mask"])
         self.unk_token = unk_token
         self.bos_token = bos_token
         self.eos_token = eos_token
-        self.pad_token = pad_token
         self._prefix_token = prefix_token
         self._middle_token = middle_token
         self._suffix_token = suffix_token
         self._eot_token = eot_token
         self.fill_token = fill_token
+        #: Config keys this class does not interpret; written back by save_pretrained.
         self.init_kwargs = dict(kwargs)
         extra = list(additional_special_tokens or [])
         for token in (prefix_token, middle_token, suffix_token, eot_token):
-            if token is not None and token not in extra:
+            if token is not None and token not in extra and core.piece_to_id(token) is not None:
                 extra.append(token)
         self.additional_special_tokens = extra
-        self._add_bos_token = add_bos_token
-        self._add_eos_token = add_eos_token
-        self._core = self._with_specials(core)
+        self._add_bos_token = bool(add_bos_token)
+        self._add_eos_token = bool(add_eos_token)
+        if matched_special_tokens is not None:  # unpickling: exactly the tokens matched before
+            self._core = core.with_special_tokens([(str(t), int(i)) for t, i in matched_special_tokens])
+        else:
+            self._core = self._with_specials(core, pad_token, added_tokens_decoder)
+        self._pad_token: Optional[str] = None
+        self.pad_token = pad_token
+        self._digest: Optional[str] = None
+        self._stream_tables: Optional[Tuple[Dict[int, int], int]] = None
+        self._warned_too_long = False
+        self.update_post_processor()
 
-    # -- construction -------------------------------------------------------------------------
-
-    def _with_specials(self, core: "_native.Tokenizer") -> "_native.Tokenizer":
-        """The core matching every special token a transformers user would see matched."""
-        names = [self.unk_token, self.bos_token, self.eos_token, self.pad_token, *self.additional_special_tokens]
+    def _with_specials(self, core: "_native.Tokenizer", pad_token: Optional[str], added: Optional[Dict[Any, Any]]) -> "_native.Tokenizer":
+        """The core matching, in text, the file's added tokens and every special token of this tokenizer."""
         specials = {content: token_id for content, token_id, _ in core.added_tokens}
+        for key, entry in (added or {}).items():
+            content = entry.get("content") if isinstance(entry, dict) else str(entry)
+            token_id = int(key)
+            if content is None or core.piece_to_id(content) != token_id:
+                raise ValueError(
+                    f"added token {content!r} with id {token_id} is not that piece of the vocabulary; llamatok "
+                    "does not add tokens to a vocabulary"
+                )
+            specials[content] = token_id
+        names = [self.unk_token, self.bos_token, self.eos_token, pad_token, *self.additional_special_tokens]
         for name in names:
             if name is None or name in specials:
                 continue
@@ -101,23 +207,29 @@ class CodeLlamaTokenizerFast:
             if token_id is None:
                 # transformers would append it to the vocabulary; llamatok does not grow vocabularies.
                 raise ValueError(
-                    f"special token {name!r} is not in the vocabulary; pass only tokens the "
-                    "model has (or None to disable it)"
+                    f"special token {name!r} is not in the vocabulary; pass only tokens the model has "
+                    "(or None to disable it)"
                 )
             specials[name] = token_id
         return core.with_special_tokens(sorted(specials.items()))
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, os.PathLike], **kwargs: object) -> "CodeLlamaTokenizerFast":
-        """Loads from a folder (tokenizer.json preferred, else tokenizer.model, plus the config
-        files), a ``tokenizer.json``, or a ``tokenizer.model``. Keyword arguments override the
-        folder's ``tokenizer_config.json``."""
-        files = locate(pretrained_model_name_or_path)
+    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, "os.PathLike[str]"], *args: Any, **kwargs: Any) -> "CodeLlamaTokenizerFast":
+        """Loads from a folder (tokenizer.json preferred, else tokenizer.model, plus the config files), a
+        ``tokenizer.json`` or ``tokenizer.model`` file, or a Hub id found in the local Hugging Face cache
+        (downloaded only if ``huggingface_hub`` is installed and the network answers). Keyword
+        arguments override the folder's ``tokenizer_config.json``."""
+        if args:
+            raise TypeError("from_pretrained takes the path or Hub id, then keyword arguments only")
+        where = {k: kwargs.pop(k) for k in HUB_KWARGS if k in kwargs}
+        path = hub.resolve(pretrained_model_name_or_path, **where)
+        files = locate(path)
         init = files.init_kwargs()
         init.update(kwargs)
+        init.setdefault("name_or_path", os.fspath(pretrained_model_name_or_path))
         return cls(**init)
 
-    # -- vocabulary ---------------------------------------------------------------------------
+    # -- vocabulary and special tokens --------------------------------------------------------
 
     @property
     def vocab_size(self) -> int:
@@ -126,8 +238,13 @@ class CodeLlamaTokenizerFast:
     def __len__(self) -> int:
         return self._core.vocab_size
 
-    def get_vocab(self) -> dict:
+    def get_vocab(self) -> Dict[str, int]:
         return self._core.get_vocab()
+
+    @property
+    def backend_tokenizer(self) -> "_native.Tokenizer":
+        """The Rust core (immutable; safe to share between threads)."""
+        return self._core
 
     def _token_id(self, token: Optional[str]) -> Optional[int]:
         return None if token is None else self._core.piece_to_id(token)
@@ -145,8 +262,28 @@ class CodeLlamaTokenizerFast:
         return self._token_id(self.eos_token)
 
     @property
+    def pad_token(self) -> Optional[str]:
+        return self._pad_token
+
+    @pad_token.setter
+    def pad_token(self, value: Optional[str]) -> None:
+        if value is not None:
+            if not isinstance(value, str):
+                raise ValueError(f"pad_token must be a str or None, not {value!r}")
+            if self._core.piece_to_id(value) is None:
+                raise ValueError(
+                    f"pad_token {value!r} is not in the vocabulary; use one of its tokens, e.g. "
+                    f"tokenizer.pad_token = tokenizer.eos_token ({self.eos_token!r})"
+                )
+        self._pad_token = value
+
+    @property
     def pad_token_id(self) -> Optional[int]:
-        return self._token_id(self.pad_token)
+        return self._token_id(self._pad_token)
+
+    @pad_token_id.setter
+    def pad_token_id(self, value: Optional[int]) -> None:
+        self.pad_token = None if value is None else self._core.id_to_piece(int(value))
 
     @property
     def prefix_token(self) -> Optional[str]:
@@ -181,19 +318,50 @@ class CodeLlamaTokenizerFast:
         return self._token_id(self._eot_token)
 
     @property
+    def special_tokens_map(self) -> Dict[str, Union[str, List[str]]]:
+        out: Dict[str, Union[str, List[str]]] = {}
+        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.additional_special_tokens:
+            out["additional_special_tokens"] = list(self.additional_special_tokens)
+        return out
+
+    @property
     def all_special_tokens(self) -> List[str]:
-        return [t for t, _ in self._core.special_tokens]
+        """Special tokens in transformers' order: bos, eos, unk, pad, then the additional ones."""
+        out: List[str] = []
+        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+            value = getattr(self, name)
+            if value is not None and value not in out:
+                out.append(value)
+        out.extend(t for t in self.additional_special_tokens if t not in out)
+        return out
 
     @property
     def all_special_ids(self) -> List[int]:
-        return [i for _, i in self._core.special_tokens]
+        return [self._core.piece_to_id(t) for t in self.all_special_tokens]
+
+    @property
+    def additional_special_tokens_ids(self) -> List[int]:
+        return [self._core.piece_to_id(t) for t in self.additional_special_tokens]
+
+    @property
+    def added_tokens_decoder(self) -> Dict[int, str]:
+        """The tokens matched as wholes in text, by id."""
+        return {i: t for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
 
     @property
     def mode(self) -> str:
-        """How special-token text in the input is treated: legacy, non_legacy or literal."""
+        """How special-token text in the input is treated: legacy, non_legacy or literal (SPEC §3)."""
         return _mode(self.legacy, self.split_special_tokens)
 
-    # -- BOS / EOS template -------------------------------------------------------------------
+    @property
+    def can_save_slow_tokenizer(self) -> bool:
+        return bool(self.vocab_file and os.path.isfile(self.vocab_file)) or not saving.is_json_source(self._core.to_bytes())
+
+    # -- BOS / EOS template (SPEC §4) ---------------------------------------------------------
 
     @property
     def add_bos_token(self) -> bool:
@@ -201,7 +369,7 @@ class CodeLlamaTokenizerFast:
 
     @add_bos_token.setter
     def add_bos_token(self, value: bool) -> None:
-        self._add_bos_token = value
+        self._add_bos_token = bool(value)
         self.update_post_processor()
 
     @property
@@ -210,94 +378,226 @@ class CodeLlamaTokenizerFast:
 
     @add_eos_token.setter
     def add_eos_token(self, value: bool) -> None:
-        self._add_eos_token = value
+        self._add_eos_token = bool(value)
         self.update_post_processor()
 
     def update_post_processor(self) -> None:
-        """Checks the BOS/EOS template (SPEC §4). The template is derived from the flags on every
-        call, so there is nothing to rebuild; a flag that is on with its token unset is an error."""
+        """Checks the BOS/EOS template. llamatok derives the template from the flags and tokens on every
+        call, so there is nothing to rebuild; a flag that is on while its token is unset (or not in the
+        vocabulary) is a ``ValueError``, as in transformers."""
         if self._add_bos_token and self.bos_token_id is None:
-            raise ValueError("add_bos_token = True but bos_token = None")
+            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
         if self._add_eos_token and self.eos_token_id is None:
-            raise ValueError("add_eos_token = True but eos_token = None")
+            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} (unset or not in the vocabulary)")
 
     def _bos(self) -> List[int]:
-        return [self.bos_token_id] if self._add_bos_token and self.bos_token_id is not None else []
+        if not self._add_bos_token:
+            return []
+        token_id = self.bos_token_id
+        if token_id is None:
+            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
+        return [token_id]
 
     def _eos(self) -> List[int]:
-        return [self.eos_token_id] if self._add_eos_token and self.eos_token_id is not None else []
+        if not self._add_eos_token:
+            return []
+        token_id = self.eos_token_id
+        if token_id is None:
+            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} (unset or not in the vocabulary)")
+        return [token_id]
+
+    def _plain_template(self, add_special_tokens: bool) -> Template:
+        return single(self._bos(), self._eos()) if add_special_tokens else single([], [])
+
+    def _infill_template(self, add_special_tokens: bool, suffix_first: bool) -> Template:
+        pre, mid, suf = self.prefix_id, self.middle_id, self.suffix_id
+        if pre is None or mid is None or suf is None:
+            raise ValueError(
+                "infilling (a <FILL_ME> in the text, a suffix, or a text pair) needs prefix_token, middle_token "
+                f"and suffix_token in the vocabulary; this tokenizer has prefix_token={self.prefix_token!r} "
+                f"(id {pre}), middle_token={self.middle_token!r} (id {mid}), suffix_token={self.suffix_token!r} (id {suf})"
+            )
+        bos, eos = (self._bos(), self._eos()) if add_special_tokens else ([], [])
+        return infill(bos, eos, pre, suf, mid, suffix_first)
 
     def build_inputs_with_special_tokens(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
         """``[<s>] A [</s>]`` or ``[<s>] A [</s>] [<s>] B [</s>]``, brackets per the flags."""
-        out = self._bos() + list(token_ids_0) + self._eos()
+        if token_ids_1 is None:
+            return simple_row(single(self._bos(), self._eos()), [list(token_ids_0)])
+        return simple_row(pair(self._bos(), self._eos()), [list(token_ids_0), list(token_ids_1)])
+
+    def get_special_tokens_mask(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None, already_has_special_tokens: bool = False) -> List[int]:
+        """1 for a special token, 0 for a sequence token: of ids that already have them
+        (``already_has_special_tokens=True``) or of the ids ``build_inputs_with_special_tokens`` makes."""
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise ValueError(
+                    "You should not supply a second sequence if the provided sequence of ids is already "
+                    "formatted with special tokens for the model."
+                )
+            special = set(self.all_special_ids)
+            return [1 if i in special else 0 for i in token_ids_0]
+        bos, eos = [1] * len(self._bos()), [1] * len(self._eos())
+        out = bos + [0] * len(token_ids_0) + eos
         if token_ids_1 is not None:
-            out += self._bos() + list(token_ids_1) + self._eos()
+            out += bos + [0] * len(token_ids_1) + eos
         return out
+
+    def create_token_type_ids_from_sequences(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
+        """0 for every id of the first sequence (with its ``<s>``/``</s>``), 1 for the second's."""
+        n_added = len(self._bos()) + len(self._eos())
+        out = [0] * (n_added + len(token_ids_0))
+        if token_ids_1 is not None:
+            out += [1] * (n_added + len(token_ids_1))
+        return out
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        n = len(self._bos()) + len(self._eos())
+        return 2 * n if pair else n
 
     # -- encoding -----------------------------------------------------------------------------
 
-    def _encode_text(self, text: str, dummy_prefix: bool = True) -> List[int]:
+    def _call_mode(self, split_special_tokens: Optional[bool]) -> str:
+        split = self.split_special_tokens if split_special_tokens is None else bool(split_special_tokens)
+        return _mode(self.legacy, split)
+
+    def __call__(
+        self,
+        text: Any = None,
+        text_pair: Any = None,
+        text_target: Any = None,
+        text_pair_target: Any = None,
+        add_special_tokens: bool = True,
+        padding: Any = False,
+        truncation: Any = None,
+        max_length: Optional[int] = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: Optional[int] = None,
+        padding_side: Optional[str] = None,
+        return_tensors: Any = None,
+        return_token_type_ids: Optional[bool] = None,
+        return_attention_mask: Optional[bool] = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
+        verbose: bool = True,
+        *,
+        suffix: Any = None,
+        suffix_first: Optional[bool] = None,
+        split_special_tokens: Optional[bool] = None,
+    ) -> BatchEncoding:
+        """Model inputs for one text, one infill prompt, or a batch of them.
+
+        A ``<FILL_ME>`` in a text, a ``suffix=`` (a str, or a list for a batch) or a ``text_pair`` makes
+        an infill prompt (SPEC §5); ``suffix_first=True`` gives the SPM layout. Padding, truncation and
+        the ``return_*`` options behave as in transformers 4.x."""
+        if text_target is not None or text_pair_target is not None:
+            raise ValueError("text_target is for sequence-to-sequence models; Code Llama has no target texts")
+        if is_split_into_words:
+            raise ValueError("is_split_into_words=True (pre-tokenized input) is not supported: pass whole texts")
+        prompts, batched = batch_prompts(text, text_pair, suffix, self.fill_token)
+        return encode_call(
+            self,
+            prompts,
+            batched,
+            mode=self._call_mode(split_special_tokens),
+            add_special_tokens=add_special_tokens,
+            suffix_first=self.suffix_first if suffix_first is None else bool(suffix_first),
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            stride=stride,
+            pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+            return_tensors=return_tensors,
+            return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask,
+            return_overflowing_tokens=return_overflowing_tokens,
+            return_special_tokens_mask=return_special_tokens_mask,
+            return_offsets_mapping=return_offsets_mapping,
+            return_length=return_length,
+            verbose=verbose,
+        )
+
+    def pad(
+        self,
+        encoded_inputs: Any,
+        padding: Any = True,
+        max_length: Optional[int] = None,
+        pad_to_multiple_of: Optional[int] = None,
+        padding_side: Optional[str] = None,
+        return_attention_mask: Optional[bool] = None,
+        return_tensors: Any = None,
+        verbose: bool = True,
+    ) -> BatchEncoding:
+        """Pads inputs encoded earlier (an encoding, a batch, or a list of per-example dicts, as data
+        collators pass them), as transformers' ``tokenizer.pad`` does."""
+        data = pad_encoded(self, encoded_inputs, padding, max_length, pad_to_multiple_of, padding_side, return_attention_mask)
+        return BatchEncoding(data, tensor_type=return_tensors)
+
+    def encode_plus(self, text: str, text_pair: Optional[str] = None, **kwargs: Any) -> BatchEncoding:
         if not isinstance(text, str):
-            raise TypeError(f"text must be a str, not {type(text).__name__}")
-        return self._core.encode(text, self.mode, dummy_prefix)
+            raise TypeError(f"encode_plus takes one text (a str), not {type(text).__name__}; use batch_encode_plus")
+        return self(text, text_pair, **kwargs)
 
-    def _split_fill(self, text: str, suffix: Optional[str]) -> "tuple[str, Optional[str]]":
-        if suffix is None and self.fill_token is not None and self.fill_token in text:
-            parts = text.split(self.fill_token)
-            if len(parts) != 2:
-                raise ValueError(
-                    f"the text holds {len(parts) - 1} {self.fill_token!r} markers; infilling takes "
-                    "exactly one (split the prompt yourself and pass suffix=...)"
-                )
-            return parts[0], parts[1]
-        return text, suffix
-
-    def _encode_infill(self, prefix: str, suffix: str, suffix_first: bool, add_special_tokens: bool) -> List[int]:
-        ids = (self.prefix_id, self.middle_id, self.suffix_id)
-        if None in ids:
-            raise ValueError(
-                "infilling needs prefix_token, middle_token and suffix_token, and this tokenizer "
-                f"has {self.prefix_token!r}, {self.middle_token!r}, {self.suffix_token!r}"
-            )
-        pre, mid, suf = ids
-        # The prefix is " " + prefix without a dummy prefix; the suffix has none at all (SPEC §5).
-        prefix_ids = self._core.encode(" " + prefix, self.mode, False)
-        suffix_ids = self._core.encode(suffix, self.mode, False)
-        if suffix_first:
-            body = [pre, suf, *suffix_ids, mid, *prefix_ids]
-        else:
-            body = [pre, *prefix_ids, suf, *suffix_ids, mid]
-        if not add_special_tokens:
-            return body
-        return self._bos() + body + self._eos()
+    def batch_encode_plus(self, batch_text_or_text_pairs: Sequence[Any], **kwargs: Any) -> BatchEncoding:
+        if isinstance(batch_text_or_text_pairs, str):
+            raise TypeError("batch_encode_plus takes a list of texts (or of (prefix, suffix) pairs), not a str")
+        return self(list(batch_text_or_text_pairs), **kwargs)
 
     def encode(
         self,
         text: str,
         text_pair: Optional[str] = None,
         add_special_tokens: bool = True,
+        padding: Any = False,
+        truncation: Any = None,
+        max_length: Optional[int] = None,
+        stride: int = 0,
+        padding_side: Optional[str] = None,
+        return_tensors: Any = None,
+        *,
         suffix: Optional[str] = None,
         suffix_first: Optional[bool] = None,
-    ) -> List[int]:
+        split_special_tokens: Optional[bool] = None,
+    ) -> Any:
         """Token ids of ``text`` (with ``<s>``/``</s>`` per the flags when add_special_tokens).
 
-        A ``<FILL_ME>`` in the text, or ``suffix=``, builds an infilling prompt (SPEC §5)."""
+        A ``<FILL_ME>`` in the text, ``suffix=`` or ``text_pair`` builds an infill prompt (SPEC §5)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        # As in transformers' CodeLlamaTokenizerFast, the second text is the infill suffix.
-        prefix, suffix = self._split_fill(text, suffix if suffix is not None else text_pair)
-        if suffix:
-            first = self.suffix_first if suffix_first is None else suffix_first
-            return self._encode_infill(prefix, suffix, first, add_special_tokens)
-        ids = self._encode_text(prefix)
-        return self.build_inputs_with_special_tokens(ids) if add_special_tokens else ids
+        if padding is False and truncation is None and max_length is None and return_tensors is None:
+            if suffix is not None and text_pair is not None:
+                raise ValueError("pass the infill suffix as text_pair or as suffix=, not both")
+            prompt = make_prompt(text, suffix if suffix is not None else text_pair, self.fill_token)
+            return self._encode_prompt(prompt.prefix, prompt.suffix, add_special_tokens,
+                                       self.suffix_first if suffix_first is None else bool(suffix_first),
+                                       self._call_mode(split_special_tokens))
+        enc = self(text, text_pair, add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
+                   max_length=max_length, stride=stride, padding_side=padding_side, return_tensors=return_tensors,
+                   suffix=suffix, suffix_first=suffix_first, split_special_tokens=split_special_tokens)
+        return enc["input_ids"]
 
-    def tokenize(self, text: str, suffix: Optional[str] = None, add_special_tokens: bool = False) -> List[str]:
-        """The pieces of ``text`` (no ``<s>`` unless add_special_tokens)."""
-        return self.convert_ids_to_tokens(self.encode(text, add_special_tokens=add_special_tokens, suffix=suffix))
+    def _encode_prompt(self, prefix: str, suffix: Optional[str], add_special_tokens: bool, suffix_first: bool, mode: str) -> List[int]:
+        if suffix is None:
+            return simple_row(self._plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
+        template = self._infill_template(add_special_tokens, suffix_first)
+        pre = self._core.encode(" " + prefix, mode, False)
+        suf = self._core.encode(suffix, mode, False)
+        return simple_row(template, [pre, suf])
+
+    def tokenize(self, text: str, pair: Optional[str] = None, add_special_tokens: bool = False, **kwargs: Any) -> List[str]:
+        """The pieces of ``text`` (no ``<s>`` unless add_special_tokens); ``suffix=`` or a ``<FILL_ME>``
+        gives the pieces of the infill prompt."""
+        ids = self.encode(text, pair, add_special_tokens=add_special_tokens, **kwargs)
+        return [self._core.id_to_piece(i) for i in ids]
 
     def convert_tokens_to_ids(self, tokens: Union[str, Iterable[str]]) -> Union[Optional[int], List[Optional[int]]]:
         """Ids of pieces; a piece not in the vocabulary gives the ``<unk>`` id, as in transformers."""
+        if tokens is None:
+            return None
         if isinstance(tokens, str):
             token_id = self._core.piece_to_id(tokens)
             return self.unk_token_id if token_id is None else token_id
@@ -307,37 +607,170 @@ class CodeLlamaTokenizerFast:
         if isinstance(ids, int):
             return self._core.id_to_piece(ids)
         special = set(self.all_special_ids) if skip_special_tokens else set()
-        return [self._core.id_to_piece(int(i)) for i in ids if int(i) not in special]
+        return [self._core.id_to_piece(i) for i in _ids_list(ids) if i not in special]
+
+    def convert_tokens_to_string(self, tokens: List[str]) -> str:
+        """The text of a list of pieces (every piece must be in the vocabulary)."""
+        ids = []
+        for t in tokens:
+            token_id = self._core.piece_to_id(t)
+            if token_id is None:
+                raise ValueError(f"{t!r} is not a piece of this vocabulary")
+            ids.append(token_id)
+        return self._core.decode(ids, "transformers", False)
 
     # -- decoding -----------------------------------------------------------------------------
 
     def decode(
         self,
-        token_ids: Union[int, Iterable[int]],
+        token_ids: Any,
         skip_special_tokens: bool = False,
         clean_up_tokenization_spaces: Optional[bool] = None,
         style: str = "transformers",
+        **kwargs: Any,
     ) -> str:
-        """Text of ``token_ids``. ``style="sentencepiece"`` decodes as sentencepiece does instead
-        of as transformers 4.x (README, "Behaviour modes")."""
-        if isinstance(token_ids, int):
-            token_ids = [token_ids]
-        text = self._core.decode(list(token_ids), style, skip_special_tokens)
+        """Text of ``token_ids`` (a list, an int, a numpy array or a torch tensor). ``style="sentencepiece"``
+        decodes as sentencepiece does instead of as transformers 4.x (README, "Behaviour modes")."""
+        kwargs.pop("spaces_between_special_tokens", None)
+        if kwargs:
+            raise TypeError(f"decode() got unexpected keyword arguments {sorted(kwargs)}")
+        text = self._core.decode(_ids_list(token_ids), style, skip_special_tokens)
+        return self._clean(text, clean_up_tokenization_spaces)
+
+    def batch_decode(
+        self,
+        sequences: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: Optional[bool] = None,
+        style: str = "transformers",
+        **kwargs: Any,
+    ) -> List[str]:
+        """``decode`` of every sequence, in one native call (GIL released, all cores)."""
+        kwargs.pop("spaces_between_special_tokens", None)
+        if kwargs:
+            raise TypeError(f"batch_decode() got unexpected keyword arguments {sorted(kwargs)}")
+        if hasattr(sequences, "tolist"):
+            sequences = sequences.tolist()
+        batch = [_ids_list(s) for s in sequences]
+        texts = self._core.decode_batch(batch, style, skip_special_tokens)
+        return [self._clean(t, clean_up_tokenization_spaces) for t in texts]
+
+    def _clean(self, text: str, clean_up_tokenization_spaces: Optional[bool]) -> str:
         clean = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean else text
 
-    def batch_decode(self, sequences: Iterable[Iterable[int]], skip_special_tokens: bool = False, clean_up_tokenization_spaces: Optional[bool] = None, style: str = "transformers") -> List[str]:
-        return [self.decode(s, skip_special_tokens, clean_up_tokenization_spaces, style) for s in sequences]
+    def decode_stream(self, skip_special_tokens: bool = False, style: str = "transformers") -> StreamingDecoder:
+        """A decoder for generation loops: ``step(id)`` returns the text that became final, ``finish()``
+        the rest; together exactly ``decode(ids, skip_special_tokens)`` (without clean-up)."""
+        if self._stream_tables is None:
+            pieces = self._core.pieces()
+            anchor = anchor_id(pieces)
+            if anchor is None:
+                raise ValueError("this vocabulary has no plain alphanumeric piece to anchor streaming decoding")
+            self._stream_tables = (byte_values(pieces), anchor)
+        table, anchor = self._stream_tables
+        return StreamingDecoder(self._core, table, anchor, style, skip_special_tokens)
+
+    # -- saving, pickling, equality -----------------------------------------------------------
+
+    def save_pretrained(self, save_directory: Union[str, "os.PathLike[str]"], legacy_format: Optional[bool] = None,
+                        filename_prefix: Optional[str] = None, push_to_hub: bool = False, **kwargs: Any) -> Tuple[str, ...]:
+        """Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (and tokenizer.model when
+        there is one) that transformers 4.x and ``tokenizers`` load with identical ids."""
+        if push_to_hub:
+            raise ValueError("push_to_hub is not supported: save, then upload the folder with huggingface_hub")
+        return saving.save(self, save_directory, filename_prefix)
+
+    def _settings(self) -> Dict[str, Any]:
+        """Everything besides the model file that makes this tokenizer what it is."""
+        return {
+            "vocab_file": self.vocab_file,
+            "name_or_path": self.name_or_path,
+            "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+            "unk_token": self.unk_token,
+            "bos_token": self.bos_token,
+            "eos_token": self.eos_token,
+            "pad_token": self.pad_token,
+            "prefix_token": self._prefix_token,
+            "middle_token": self._middle_token,
+            "suffix_token": self._suffix_token,
+            "eot_token": self._eot_token,
+            "fill_token": self.fill_token,
+            "additional_special_tokens": list(self.additional_special_tokens),
+            "add_bos_token": self._add_bos_token,
+            "add_eos_token": self._add_eos_token,
+            "use_default_system_prompt": self.use_default_system_prompt,
+            "legacy": self.legacy,
+            "split_special_tokens": self.split_special_tokens,
+            "suffix_first": self.suffix_first,
+            "model_max_length": self.model_max_length,
+            "padding_side": self.padding_side,
+            "truncation_side": self.truncation_side,
+            "model_input_names": list(self.model_input_names),
+            "matched_special_tokens": sorted([t, i] for t, i in self._core.special_tokens),
+            **self.init_kwargs,
+        }
+
+    def _settings_json(self) -> str:
+        return json.dumps(self._settings(), sort_keys=True, ensure_ascii=False, default=repr)
+
+    def _source_digest(self) -> str:
+        if self._digest is None:
+            self._digest = hashlib.sha256(self._core.to_bytes()).hexdigest()
+        return self._digest
+
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes, str]]:
+        # The model file's bytes and one canonical JSON string: equal tokenizers pickle to equal bytes
+        # (datasets' caching hashes the pickle), and unpickling parses the file once in Rust.
+        return (_restore, (self._core.to_bytes(), self._settings_json()))
+
+    def _behaviour_key(self) -> Tuple[str, str]:
+        """What equality and hashing compare: the model file and the settings, not where they came from."""
+        settings = self._settings()
+        del settings["vocab_file"], settings["name_or_path"]
+        return self._source_digest(), json.dumps(settings, sort_keys=True, ensure_ascii=False, default=repr)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the model files and all settings are equal (so the ids of every call are)."""
+        if not isinstance(other, CodeLlamaTokenizerFast):
+            return NotImplemented
+        return self._behaviour_key() == other._behaviour_key()
+
+    def __hash__(self) -> int:
+        return hash(self._behaviour_key())
+
+    def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
+        if self._warned_too_long or self.model_max_length > int(1e20):
+            return
+        longest = max((len(r) for r in rows), default=0)
+        if longest > self.model_max_length:
+            self._warned_too_long = True
+            logger.warning(
+                "Token indices sequence length is longer than the specified maximum sequence length for this "
+                f"model ({longest} > {self.model_max_length}). Running this sequence through the model will "
+                "result in indexing errors"
+            )
 
     def __repr__(self) -> str:
         return (
-            f"llamatok.CodeLlamaTokenizerFast(vocab_size={self.vocab_size}, mode={self.mode!r}, "
-            f"add_bos_token={self._add_bos_token}, add_eos_token={self._add_eos_token})"
+            f"llamatok.CodeLlamaTokenizerFast(name_or_path={self.name_or_path!r}, vocab_size={self.vocab_size}, "
+            f"mode={self.mode!r}, add_bos_token={self._add_bos_token}, add_eos_token={self._add_eos_token}, "
+            f"padding_side={self.padding_side!r}, suffix_first={self.suffix_first})"
         )
+
+
+def _restore(source: bytes, settings_json: str) -> CodeLlamaTokenizerFast:
+    """Unpickles a ``CodeLlamaTokenizerFast`` (see ``__reduce__``)."""
+    settings = json.loads(settings_json)
+    core = _native.Tokenizer.from_bytes(source, "<pickle>")
+    tok = CodeLlamaTokenizerFast.__new__(CodeLlamaTokenizerFast)
+    tok._setup(core, **settings)
+    return tok
 
 
 def clean_up_tokenization(text: str) -> str:
     """transformers' ``clean_up_tokenization``: removes spaces before punctuation and contractions."""
-    for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+    for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                          (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
         text = text.replace(before, after)
     return text

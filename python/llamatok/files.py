@@ -1,5 +1,5 @@
 """Finding a tokenizer's files: a folder, a ``tokenizer.json`` or a ``tokenizer.model``, plus the
-transformers config files next to them."""
+transformers config files next to them (``tokenizer_config.json``, ``special_tokens_map.json``)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,8 @@ TOKEN_KEYS = (
     "unk_token", "bos_token", "eos_token", "pad_token",
     "prefix_token", "middle_token", "suffix_token", "eot_token", "fill_token",
 )
-#: Config keys passed on to the tokenizer's constructor.
-FLAG_KEYS = (
-    "add_bos_token", "add_eos_token", "legacy", "clean_up_tokenization_spaces",
-    "additional_special_tokens", "suffix_first", "use_default_system_prompt", "split_special_tokens",
-    "model_max_length", "padding_side",
-)
+#: Config keys transformers writes that say nothing to the tokenizer's constructor.
+IGNORED_KEYS = ("tokenizer_class", "auto_map", "name_or_path", "special_tokens_map_file", "tokenizer_file", "vocab_file")
 
 
 @dataclass
@@ -29,16 +25,16 @@ class TokenizerFiles:
     config: Dict[str, Any] = field(default_factory=dict)
 
     def init_kwargs(self) -> Dict[str, Any]:
+        """Constructor arguments: the files plus every config key (token dicts reduced to their text)."""
         kwargs: Dict[str, Any] = {"tokenizer_file": self.tokenizer_file, "vocab_file": self.vocab_file}
-        for key in TOKEN_KEYS:
-            if key in self.config:
-                kwargs[key] = token_content(self.config[key])
-        for key in FLAG_KEYS:
-            if key in self.config:
-                value = self.config[key]
-                if key == "additional_special_tokens":
-                    value = [token_content(v) for v in value or []]
-                kwargs[key] = value
+        for key, value in self.config.items():
+            if key in IGNORED_KEYS:
+                continue
+            if key in TOKEN_KEYS:
+                value = token_content(value)
+            elif key == "additional_special_tokens":
+                value = [token_content(v) for v in value or []]
+            kwargs[key] = value
         return kwargs
 
 
@@ -51,7 +47,7 @@ def token_content(value: Any) -> Optional[str]:
     raise ValueError(f"a special token must be a string or an AddedToken dict, not {value!r}")
 
 
-def _read_json(path: Path) -> Dict[str, Any]:
+def read_json(path: Path) -> Dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -63,8 +59,9 @@ def _read_json(path: Path) -> Dict[str, Any]:
 
 
 def locate(path: Union[str, "os.PathLike[str]"]) -> TokenizerFiles:
-    """The files behind ``path``: a folder (tokenizer.json preferred over tokenizer.model), or one
-    of the two files itself. Config files are read from the folder when present."""
+    """The files behind a local ``path``: a folder (tokenizer.json preferred over tokenizer.model), or
+    one of the two files itself. Config files are read from the folder when present; as in
+    transformers, ``special_tokens_map.json`` wins over ``tokenizer_config.json``."""
     p = Path(os.fspath(path))
     if p.is_dir():
         folder = p
@@ -86,8 +83,8 @@ def locate(path: Union[str, "os.PathLike[str]"]) -> TokenizerFiles:
             f"no tokenizer at {p}: pass a folder holding tokenizer.json or tokenizer.model, or one of those files"
         )
     config: Dict[str, Any] = {}
-    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
         if (folder / name).is_file():
-            config.update(_read_json(folder / name))
+            config.update(read_json(folder / name))
     files.config = config
     return files

@@ -1,0 +1,115 @@
+"""``BatchEncoding``: what ``CodeLlamaTokenizerFast.__call__`` returns, a dict with attribute access
+(``enc["input_ids"]`` and ``enc.input_ids``) like transformers' class of the same name, and the
+conversion of its lists to numpy arrays or torch tensors (torch is optional)."""
+
+from __future__ import annotations
+
+from collections import UserDict
+from typing import Any, Dict, Optional
+
+TENSOR_TYPES = ("np", "pt")
+
+
+def tensor_type_name(return_tensors: object) -> Optional[str]:
+    """``'np'``, ``'pt'`` or None for a ``return_tensors=`` argument (transformers' TensorType works too)."""
+    if return_tensors is None:
+        return None
+    name = getattr(return_tensors, "value", return_tensors)
+    if name not in TENSOR_TYPES:
+        raise ValueError(f"return_tensors must be 'np', 'pt' or None, not {return_tensors!r}")
+    return str(name)
+
+
+def _check_rectangular(key: str, value: Any) -> None:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        lengths = {len(row) for row in value}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"cannot make a tensor of {key!r}: its rows have different lengths {sorted(lengths)}; "
+                "pass padding=True (and truncation=True) to get rows of one length"
+            )
+
+
+def to_tensor(key: str, value: Any, tensor_type: str) -> Any:
+    """``value`` (a list, or a list of lists of the same length) as an int64 array or tensor."""
+    _check_rectangular(key, value)
+    if tensor_type == "np":
+        try:
+            import numpy as np
+        except ImportError:
+            raise ImportError("return_tensors='np' needs numpy: pip install numpy") from None
+        return np.asarray(value, dtype=np.int64)
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            "return_tensors='pt' needs PyTorch, which is not installed: pip install torch, "
+            "or use return_tensors='np'"
+        ) from None
+    return torch.tensor(value, dtype=torch.int64)
+
+
+class BatchEncoding(UserDict):
+    """The model inputs of one call: ``input_ids``, ``attention_mask`` and the optional fields."""
+
+    def __init__(self, data: Optional[Dict[str, Any]] = None, tensor_type: object = None, n_sequences: Optional[int] = None) -> None:
+        super().__init__(data or {})
+        self._n_sequences = n_sequences
+        name = tensor_type_name(tensor_type)
+        if name is not None:
+            self.convert_to_tensors(name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("data", "_n_sequences"):
+            raise AttributeError(name)
+        try:
+            return self.data[name]
+        except KeyError:
+            raise AttributeError(f"BatchEncoding has no field {name!r}; it has {list(self.data)}") from None
+
+    def __getitem__(self, key: str) -> Any:
+        if isinstance(key, str):
+            return self.data[key]
+        if isinstance(key, slice):
+            return {name: value[key] for name, value in self.data.items()}
+        raise KeyError(
+            f"BatchEncoding is indexed by field name ({list(self.data)}); transformers' integer indexing "
+            "gives `tokenizers` Encoding objects, which llamatok does not build: use enc['input_ids'][i]"
+        )
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {"data": self.data, "n_sequences": self._n_sequences}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.data = state["data"]
+        self._n_sequences = state["n_sequences"]
+
+    @property
+    def n_sequences(self) -> Optional[int]:
+        """1 for single texts, 2 for infill prompts (prefix and suffix), None for a mixed batch."""
+        return self._n_sequences
+
+    @property
+    def is_fast(self) -> bool:
+        return True
+
+    @property
+    def encodings(self) -> None:
+        """Always None: llamatok does not build `tokenizers` Encoding objects."""
+        return None
+
+    def convert_to_tensors(self, tensor_type: object = None) -> "BatchEncoding":
+        """Converts every field in place to ``'np'`` arrays or ``'pt'`` tensors (int64)."""
+        name = tensor_type_name(tensor_type)
+        if name is not None:
+            for key, value in self.data.items():
+                self.data[key] = to_tensor(key, value, name)
+        return self
+
+    def to(self, device: Any) -> "BatchEncoding":
+        """Moves torch tensors to ``device`` (other values are left as they are)."""
+        self.data = {k: (v.to(device=device) if hasattr(v, "to") and not isinstance(v, list) else v) for k, v in self.data.items()}
+        return self
+
+    def __repr__(self) -> str:
+        return f"BatchEncoding({self.data!r})"

@@ -1,0 +1,294 @@
+"""``CodeLlamaTokenizerFast.__call__``: texts and infill prompts to model inputs (a ``BatchEncoding``).
+
+The steps, each in its own module: split prompts at ``<FILL_ME>`` (infill), encode every sequence with
+the Rust core (a whole batch in one call, GIL released), choose a template (template), truncate with
+stride and overflow (truncation), lay out rows (rows), pad (padding), convert to tensors
+(batch_encoding). Arguments and their defaults follow transformers 4.x; where transformers has a bug,
+this does what its documentation says (README, "Differences from transformers").
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from llamatok import padding as padding_
+from llamatok import truncation as truncation_
+from llamatok.batch_encoding import BatchEncoding, tensor_type_name
+from llamatok.infill import prefix_text, split_prompt
+from llamatok.rows import Encoded, Row, build_rows
+from llamatok.template import Template, added_count
+
+if TYPE_CHECKING:
+    from llamatok.code_llama import CodeLlamaTokenizerFast
+
+logger = logging.getLogger("llamatok")
+
+#: transformers' threshold above which ``model_max_length`` means "no limit".
+LARGE_INTEGER = int(1e20)
+
+_warned: set = set()
+
+
+def _warn_once(message: str) -> None:
+    """Logs an advice once per process, as transformers does."""
+    if message not in _warned:
+        _warned.add(message)
+        logger.warning(message)
+
+
+class Prompt(NamedTuple):
+    """One input after ``<FILL_ME>`` splitting: plain text (suffix None) or an infill prefix + suffix.
+    ``suffix_start`` is where the suffix begins in the caller's text (0 when passed separately)."""
+
+    prefix: str
+    suffix: Optional[str]
+    suffix_start: int
+
+
+def make_prompt(text: Any, pair: Optional[str], fill_token: Optional[str]) -> Prompt:
+    prefix, suffix = split_prompt(text, pair, fill_token)
+    start = len(prefix) + len(fill_token or "") if pair is None and suffix is not None else 0
+    return Prompt(prefix, suffix, start)
+
+
+def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: Optional[str]) -> Tuple[List[Prompt], bool]:
+    """The prompts of a call and whether the call is batched. A text pair is an infill suffix, as in
+    transformers' ``CodeLlamaTokenizerFast`` (single calls) - here for batches too."""
+    if text is None:
+        raise ValueError("text is required: a str, or a list of str (or of (prefix, suffix) pairs)")
+    if suffix is not None and text_pair is not None:
+        raise ValueError("pass the infill suffix as text_pair or as suffix=, not both")
+    pair = suffix if suffix is not None else text_pair
+    if isinstance(text, str):
+        if pair is not None and not isinstance(pair, str):
+            raise TypeError(f"the suffix of a single text must be a str, not {type(pair).__name__}")
+        return [make_prompt(text, pair, fill_token)], False
+    if not isinstance(text, (list, tuple)):
+        raise TypeError(f"text must be a str or a list of str, not {type(text).__name__}")
+    if pair is not None:
+        if isinstance(pair, str) or not isinstance(pair, (list, tuple)) or len(pair) != len(text):
+            raise ValueError("for a batch of texts, the suffixes (text_pair or suffix=) must be a list of the same length")
+        return [make_prompt(t, p, fill_token) for t, p in zip(text, pair)], True
+    prompts = []
+    for item in text:
+        if isinstance(item, (list, tuple)):
+            if len(item) != 2:
+                raise ValueError(f"a batch item that is a sequence must be a (prefix, suffix) pair, not {item!r}")
+            prompts.append(make_prompt(item[0], item[1], fill_token))
+        else:
+            prompts.append(make_prompt(item, None, fill_token))
+    return prompts, True
+
+
+# -- encoding the sequences -------------------------------------------------------------------
+
+def _fill_dummy_spans(offsets: List[Tuple[int, int]], length: int) -> List[Tuple[int, int]]:
+    """A ``▁`` that llamatok added (the space before an infill prefix, once offsets are shifted back to
+    the caller's prefix) and that stays a token of its own covers no character; like ``tokenizers`` does
+    for the dummy prefix, give it the span of the character it was put in front of. (A no-op where the
+    core already aligns them, as it does for the dummy prefix.)"""
+    return [(a, a + 1) if a == b and a < length else (a, b) for a, b in offsets]
+
+
+def _encode_with_offsets(core: Any, text: str, mode: str, dummy_prefix: bool, shift: int, length: int) -> Encoded:
+    ids, spans = core.encode_with_offsets(text, mode, dummy_prefix)
+    if shift:
+        spans = [(max(a + shift, 0), max(b + shift, 0)) for a, b in spans]
+    return Encoded(ids, _fill_dummy_spans(spans, length))
+
+
+def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> List[List[Encoded]]:
+    """The encoded sequences of every prompt: ``[text]`` or ``[prefix, suffix]``.
+
+    Offsets index the caller's strings: the text, the infill prompt before ``<FILL_ME>`` splitting, or
+    the separately passed suffix."""
+    if with_offsets:
+        out = []
+        for p in prompts:
+            if p.suffix is None:
+                out.append([_encode_with_offsets(core, p.prefix, mode, True, 0, len(p.prefix))])
+            else:
+                pre = _encode_with_offsets(core, prefix_text(p.prefix), mode, False, -1, len(p.prefix))
+                suf = _encode_with_offsets(core, p.suffix, mode, False, 0, len(p.suffix))
+                if p.suffix_start:
+                    suf.offsets = [(a + p.suffix_start, b + p.suffix_start) for a, b in suf.offsets]  # type: ignore[union-attr]
+                out.append([pre, suf])
+        return out
+    plain = [i for i, p in enumerate(prompts) if p.suffix is None]
+    infill = [i for i, p in enumerate(prompts) if p.suffix is not None]
+    result: List[List[Encoded]] = [[] for _ in prompts]
+    if plain:
+        for i, ids in zip(plain, _encode_many(core, [prompts[i].prefix for i in plain], mode, True)):
+            result[i] = [Encoded(ids)]
+    if infill:
+        prefixes = _encode_many(core, [prefix_text(prompts[i].prefix) for i in infill], mode, False)
+        suffixes = _encode_many(core, [prompts[i].suffix for i in infill], mode, False)  # type: ignore[misc]
+        for i, pre, suf in zip(infill, prefixes, suffixes):
+            result[i] = [Encoded(pre), Encoded(suf)]
+    return result
+
+
+def _encode_many(core: Any, texts: List[str], mode: str, dummy_prefix: bool) -> List[List[int]]:
+    """One text directly; several in one native batch call (all cores, GIL released)."""
+    if len(texts) == 1:
+        return [core.encode(texts[0], mode, dummy_prefix)]
+    return core.encode_batch(texts, mode, dummy_prefix)
+
+
+# -- the call ---------------------------------------------------------------------------------
+
+class Strategies(NamedTuple):
+    padding: str
+    truncation: Optional[str]
+    max_length: Optional[int]
+
+
+def strategies(tok: "CodeLlamaTokenizerFast", padding: Any, truncation: Any, max_length: Optional[int],
+               pad_to_multiple_of: Optional[int], verbose: bool) -> Strategies:
+    """transformers' ``_get_padding_truncation_strategies``, with its defaults and errors."""
+    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
+        raise ValueError(f"max_length must be a non-negative int, not {max_length!r}")
+    if max_length is not None and padding is False and truncation is None:
+        if verbose:
+            _warn_once("max_length is given without truncation=True: truncating ('longest_first') as transformers does")
+        truncation = "longest_first"
+    pad = padding_.strategy_name(padding)
+    if padding is True and max_length is not None and truncation in (None, False, "do_not_truncate") and verbose:
+        warnings.warn(
+            "`max_length` is ignored when `padding`=`True` and there is no truncation strategy. "
+            "To pad to max length, use `padding='max_length'`.",
+            UserWarning,
+            stacklevel=4,
+        )
+    trunc = None if truncation in (None, False, "do_not_truncate") else truncation_.strategy_name(truncation)
+    if max_length is None:
+        unlimited = tok.model_max_length > LARGE_INTEGER
+        if pad == "max_length":
+            if unlimited:
+                if verbose:
+                    _warn_once("padding='max_length' without max_length and no model_max_length: not padding")
+                pad = "do_not_pad"
+            else:
+                max_length = tok.model_max_length
+        if trunc is not None:
+            if unlimited:
+                if verbose:
+                    _warn_once("truncation without max_length and no model_max_length: not truncating")
+                trunc = None
+            else:
+                max_length = tok.model_max_length
+    if pad != "do_not_pad" and tok.pad_token_id is None:
+        raise ValueError(
+            "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
+            "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)`; llamatok pads only with a token of "
+            "the vocabulary"
+        )
+    if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0):
+        raise ValueError(f"pad_to_multiple_of must be a positive int, not {pad_to_multiple_of!r}")
+    if trunc is not None and pad != "do_not_pad" and pad_to_multiple_of and max_length is not None and max_length % pad_to_multiple_of:
+        raise ValueError(
+            f"Truncation and padding are both activated but truncation length ({max_length}) is not a "
+            f"multiple of pad_to_multiple_of ({pad_to_multiple_of})."
+        )
+    return Strategies(pad, trunc, max_length)
+
+
+def _rows_of(template: Template, seqs: List[Encoded], strat: Strategies, stride: int, side: str, with_offsets: bool) -> List[Row]:
+    if strat.truncation is None or strat.max_length is None:
+        plans = [[(0, len(s))] for s in seqs]
+    else:
+        n_added = added_count(template)
+        budget = strat.max_length - n_added
+        if budget < 0:
+            raise ValueError(
+                f"max_length={strat.max_length} cannot hold the {n_added} special tokens this input needs"
+            )
+        plans = truncation_.plan([len(s) for s in seqs], budget, strat.truncation, stride, side)
+    return build_rows(template, seqs, plans, with_offsets)
+
+
+def encode_call(
+    tok: "CodeLlamaTokenizerFast",
+    prompts: List[Prompt],
+    batched: bool,
+    *,
+    mode: str,
+    add_special_tokens: bool,
+    suffix_first: bool,
+    padding: Any,
+    truncation: Any,
+    max_length: Optional[int],
+    stride: int,
+    pad_to_multiple_of: Optional[int],
+    padding_side: Optional[str],
+    return_tensors: Any,
+    return_token_type_ids: Optional[bool],
+    return_attention_mask: Optional[bool],
+    return_overflowing_tokens: bool,
+    return_special_tokens_mask: bool,
+    return_offsets_mapping: bool,
+    return_length: bool,
+    verbose: bool,
+) -> BatchEncoding:
+    tensor_type = tensor_type_name(return_tensors)
+    strat = strategies(tok, padding, truncation, max_length, pad_to_multiple_of, verbose)
+    if not isinstance(stride, int) or stride < 0:
+        raise ValueError(f"stride must be a non-negative int, not {stride!r}")
+    if strat.truncation is not None and strat.max_length is not None and any(p.suffix is None for p in prompts):
+        plain_added = added_count(tok._plain_template(add_special_tokens))
+        if strat.max_length < plain_added:
+            raise ValueError(f"max_length={strat.max_length} cannot hold the {plain_added} special tokens added to each text")
+        if stride > strat.max_length - plain_added:
+            raise ValueError(
+                f"stride={stride} must be smaller than max_length={strat.max_length} minus the "
+                f"{plain_added} special tokens added to each text"
+            )
+    side = padding_side if padding_side is not None else tok.padding_side
+    templates = {}
+    if any(p.suffix is None for p in prompts):
+        templates[False] = tok._plain_template(add_special_tokens)
+    if any(p.suffix is not None for p in prompts):
+        templates[True] = tok._infill_template(add_special_tokens, suffix_first)
+
+    encoded = encode_prompts(tok._core, prompts, mode, return_offsets_mapping)
+    rows: List[Row] = []
+    mains: List[Row] = []
+    sample: List[int] = []
+    for index, (prompt, seqs) in enumerate(zip(prompts, encoded)):
+        template = templates[prompt.suffix is not None]
+        got = _rows_of(template, seqs, strat, stride, tok.truncation_side, return_offsets_mapping)
+        mains.append(got[0])
+        if not return_overflowing_tokens:
+            got = got[:1]
+        rows.extend(got)
+        sample.extend([index] * len(got))
+    target = padding_.target_length(mains, strat.padding, strat.max_length, pad_to_multiple_of)
+    if target is not None:
+        padding_.pad_rows(rows, target, side, tok.pad_token_id)  # type: ignore[arg-type]
+    elif verbose and strat.truncation is None:
+        tok._warn_if_too_long(rows)
+
+    if return_token_type_ids is None:
+        return_token_type_ids = "token_type_ids" in tok.model_input_names
+    if return_attention_mask is None:
+        return_attention_mask = "attention_mask" in tok.model_input_names
+    data: Dict[str, Any] = {"input_ids": [r.ids for r in rows]}
+    if return_token_type_ids:
+        data["token_type_ids"] = [r.type_ids for r in rows]
+    if return_attention_mask:
+        data["attention_mask"] = [r.attention for r in rows]
+    if return_special_tokens_mask:
+        data["special_tokens_mask"] = [r.special for r in rows]
+    if return_offsets_mapping:
+        data["offset_mapping"] = [r.offsets for r in rows]
+    if return_length:
+        data["length"] = [len(r) for r in rows]
+    if return_overflowing_tokens:
+        data["overflow_to_sample_mapping"] = sample
+    if not batched and tensor_type is None and not return_overflowing_tokens:
+        data = {k: (v[0] if v and isinstance(v[0], list) else v) for k, v in data.items()}
+    kinds = {p.suffix is not None for p in prompts}
+    n_sequences = (2 if kinds == {True} else 1) if len(kinds) == 1 else None
+    return BatchEncoding(data, tensor_type=tensor_type, n_sequences=n_sequences)

@@ -1,0 +1,139 @@
+"""Padding rows to one length, as transformers' fast tokenizers do (``padding=True``/``'longest'``,
+``'max_length'``, ``pad_to_multiple_of``, left or right side). Padding ids get attention 0, special
+mask 1, token type 0 and offsets ``(0, 0)``. Also ``tokenizer.pad()`` for inputs encoded earlier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Dict, List, Optional, Sequence
+
+from llamatok.rows import Row
+
+STRATEGIES = ("longest", "max_length", "do_not_pad")
+SIDES = ("left", "right")
+
+
+def strategy_name(padding: object) -> str:
+    """``'longest'``, ``'max_length'`` or ``'do_not_pad'`` for a ``padding=`` argument."""
+    if padding is True:
+        return "longest"
+    if padding is False or padding is None:
+        return "do_not_pad"
+    name = getattr(padding, "value", padding)  # transformers' PaddingStrategy enum
+    if name not in STRATEGIES:
+        raise ValueError(f"padding must be True, False, 'longest', 'max_length' or 'do_not_pad', not {padding!r}")
+    return str(name)
+
+
+def target_length(main_rows: Sequence[Row], strategy: str, max_length: Optional[int], multiple: Optional[int]) -> Optional[int]:
+    """The length every row is padded to (None: no padding). Like ``tokenizers``, "longest" looks at the
+    kept rows only, not at overflowing rows."""
+    if strategy == "do_not_pad":
+        return None
+    if strategy == "max_length":
+        if max_length is None:
+            raise ValueError("padding='max_length' needs max_length (or a tokenizer with a model_max_length)")
+        target = max_length
+    else:
+        target = max((len(r) for r in main_rows), default=0)
+    if multiple:
+        if multiple < 0:
+            raise ValueError(f"pad_to_multiple_of must be a positive integer, not {multiple}")
+        if target % multiple:
+            target += multiple - target % multiple
+    return target
+
+
+def pad_rows(rows: List[Row], target: int, side: str, pad_id: int) -> None:
+    """Pads every row shorter than ``target`` in place."""
+    if side not in SIDES:
+        raise ValueError(f"padding_side must be 'left' or 'right', not {side!r}")
+    for row in rows:
+        n = target - len(row)
+        if n <= 0:
+            continue
+        if side == "right":
+            row.ids = row.ids + [pad_id] * n
+            row.type_ids = row.type_ids + [0] * n
+            row.special = row.special + [1] * n
+            row.attention = row.attention + [0] * n
+            if row.offsets is not None:
+                row.offsets = row.offsets + [(0, 0)] * n
+        else:
+            row.ids = [pad_id] * n + row.ids
+            row.type_ids = [0] * n + row.type_ids
+            row.special = [1] * n + row.special
+            row.attention = [0] * n + row.attention
+            if row.offsets is not None:
+                row.offsets = [(0, 0)] * n + row.offsets
+
+
+# -- tokenizer.pad(): padding inputs encoded earlier (what data collators call) ----------------
+
+def _pad_one(example: Dict[str, Any], target: Optional[int], side: str, pad_id: Optional[int], with_mask: bool) -> Dict[str, Any]:
+    ids = example["input_ids"]
+    if with_mask and "attention_mask" not in example:
+        example["attention_mask"] = [1] * len(ids)
+    n = 0 if target is None else target - len(ids)
+    if n <= 0:
+        return example
+    fills = {"input_ids": pad_id, "attention_mask": 0, "token_type_ids": 0, "special_tokens_mask": 1}
+    for key, fill in fills.items():
+        if key in example and (key != "attention_mask" or with_mask):
+            value = list(example[key])
+            example[key] = value + [fill] * n if side == "right" else [fill] * n + value
+    return example
+
+
+def pad_encoded(tok: Any, encoded_inputs: Any, padding: Any, max_length: Optional[int], pad_to_multiple_of: Optional[int],
+                padding_side: Optional[str], return_attention_mask: Optional[bool]) -> Dict[str, Any]:
+    """transformers' ``tokenizer.pad``: pads ``input_ids`` (and ``attention_mask``, ``token_type_ids``,
+    ``special_tokens_mask``; other fields are left as they are) of one encoding, a batch of them, or a
+    list of per-example dicts."""
+    if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
+        encoded_inputs = {key: [example[key] for example in encoded_inputs] for key in encoded_inputs[0]}
+    elif isinstance(encoded_inputs, Mapping):
+        encoded_inputs = dict(encoded_inputs)
+    else:
+        raise TypeError("pad() takes an encoding (a dict with input_ids) or a list of them")
+    if "input_ids" not in encoded_inputs:
+        raise ValueError(f"pad() needs input_ids, and the encoding has {list(encoded_inputs)}")
+    encoded_inputs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in encoded_inputs.items()}
+    with_mask = "attention_mask" in tok.model_input_names if return_attention_mask is None else return_attention_mask
+    side = padding_side if padding_side is not None else tok.padding_side
+    if side not in SIDES:
+        raise ValueError(f"padding_side must be 'left' or 'right', not {side!r}")
+    strategy = strategy_name(padding)
+    if max_length is None and strategy == "max_length":
+        if tok.model_max_length > int(1e20):
+            strategy = "do_not_pad"
+        else:
+            max_length = tok.model_max_length
+    if strategy != "do_not_pad" and tok.pad_token_id is None:
+        raise ValueError(
+            "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
+            "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)`"
+        )
+    required = encoded_inputs["input_ids"]
+    if not required:
+        if with_mask:
+            encoded_inputs["attention_mask"] = []
+        return encoded_inputs
+    batched = isinstance(required[0], (list, tuple))
+    rows = required if batched else [required]
+    if strategy == "longest":
+        target: Optional[int] = max(len(r) for r in rows)
+    elif strategy == "max_length":
+        target = max_length
+    else:
+        target = None
+    if target is not None and pad_to_multiple_of and target % pad_to_multiple_of:
+        target = (target // pad_to_multiple_of + 1) * pad_to_multiple_of
+    if not batched:
+        return _pad_one(encoded_inputs, target, side, tok.pad_token_id, with_mask)
+    out: Dict[str, Any] = {}
+    for i in range(len(required)):
+        example = _pad_one({k: v[i] for k, v in encoded_inputs.items()}, target, side, tok.pad_token_id, with_mask)
+        for key, value in example.items():
+            out.setdefault(key, []).append(value)
+    return out

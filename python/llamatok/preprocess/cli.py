@@ -1,0 +1,94 @@
+"""``llamatok preprocess``: the command line of :func:`llamatok.preprocess.run`.
+
+Kept free of heavy imports: ``llamatok --help`` must not load numpy or pyarrow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  llamatok preprocess data/*.jsonl.zst --tokenizer CodeLlama-7b-hf --output-prefix out/code --append-eod
+  llamatok preprocess /usr/lib/python3.12 --include '*.py' --exclude site-packages --output-prefix stdlib
+  llamatok preprocess part-*.parquet --json-keys content --format megatron,parquet -o out/code --fim-rate 0.9
+
+Writes PREFIX.bin + PREFIX.idx (Megatron; PREFIX_KEY.* for several --json-keys) and/or
+PREFIX.parquet, PREFIX.rejects.jsonl and PREFIX.summary.json, and prints the summary.
+A killed run leaves PREFIX.partial/; rerun the same command with --resume to finish it.
+"""
+
+
+def _size(text: str) -> int:
+    from llamatok.preprocess.options import OptionsError, parse_size
+
+    try:
+        return parse_size(text)
+    except OptionsError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("preprocess", help="corpora (JSONL, Parquet, source trees) to training shards",
+                       description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on Ray.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="JSONL files (.jsonl/.json/.ndjson, optionally .gz or .zst), Parquet files, or directories (one file = one document)")
+    p.add_argument("--output-prefix", "-o", required=True, help="PREFIX of the output files")
+    p.add_argument("--tokenizer", "-t", help="folder, tokenizer.json or tokenizer.model (default: the DEMO vocabulary, with a notice)")
+    p.add_argument("--format", dest="formats", default="megatron",
+                   help="megatron, parquet, or megatron,parquet (default: megatron)")
+    p.add_argument("--json-keys", nargs="+", default=["text"], metavar="KEY",
+                   help="fields (JSONL) or columns (Parquet) to tokenize (default: text); several give one dataset each")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB",
+                   help="directories: only files matching (repeatable; a GLOB without / matches names, with / relative paths)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="directories: skip files and folders matching (repeatable)")
+    bos = p.add_mutually_exclusive_group()
+    bos.add_argument("--bos", dest="bos", action="store_true", default=None, help="add <s> to each document (default: as the tokenizer's add_bos_token)")
+    bos.add_argument("--no-bos", dest="bos", action="store_false", help="no <s>")
+    p.add_argument("--append-eod", action="store_true", help="add </s> to each document (as Megatron's preprocess_data.py)")
+    p.add_argument("--mode", choices=["literal", "legacy", "non_legacy"], default="literal",
+                   help="special-token text in the data: literal (plain text, the default for training data), legacy or non_legacy (matched)")
+    p.add_argument("--fim-rate", type=float, default=0.0, help="probability of a fill-in-the-middle document (default 0; Code Llama used 0.9)")
+    p.add_argument("--fim-spm-rate", type=float, default=0.5, help="probability that a FIM document is SPM rather than PSM (default 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="FIM seed: the same seed gives the same bytes (default 0)")
+    p.add_argument("--max-rejects", type=int, default=None, metavar="N", help="fail when more than N records are rejected (default: no limit)")
+    p.add_argument("--resume", action="store_true", help="finish the interrupted run of the same command (PREFIX.partial/)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="local (all cores, default) or ray (Ray Data)")
+    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one); needs --engine ray")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="threads (local) or Ray workers (default: all cores)")
+    p.add_argument("--batch-size", dest="batch_bytes", type=_size, default="4MB", metavar="BYTES",
+                   help="input bytes per batch and checkpoint (default 4MB)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notices")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_preprocess)
+    return p
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from llamatok.preprocess import OptionsError, RejectLimitError
+    from llamatok.preprocess.job import run
+    from llamatok.preprocess.options import Options
+
+    options = Options(
+        inputs=args.inputs, output_prefix=args.output_prefix, formats=args.formats, json_keys=tuple(args.json_keys),
+        include=tuple(args.include), exclude=tuple(args.exclude), tokenizer=args.tokenizer, bos=args.bos,
+        append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
+        seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
+        resume=args.resume, engine=args.engine, ray_address=args.ray_address, quiet=args.quiet,
+        progress=False if args.no_progress else None,
+    )
+    try:
+        summary = run(options)
+    except OptionsError as e:
+        print(f"llamatok preprocess: error: {e}", file=sys.stderr)
+        return 2
+    except RejectLimitError as e:
+        print(f"llamatok preprocess: error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,74 @@
+"""Writes batch results, in input order, to the work folder and checkpoints after each one; keeps
+the counters of the summary and enforces ``--max-rejects``. Both engines use it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, Optional
+
+from llamatok.preprocess.batches import BatchResult
+from llamatok.preprocess.checkpoint import WorkDir
+from llamatok.preprocess.options import RejectLimitError
+from llamatok.preprocess.progress import Progress
+
+
+def new_state(fingerprint: str, num_keys: int) -> Dict[str, Any]:
+    return {
+        "fingerprint": fingerprint,
+        "phase": "running",
+        "cursor": [0, 0, 0],
+        "documents": 0,
+        "tokens": [0] * num_keys,
+        "input_bytes": 0,
+        "rejected": {},
+        "blank_lines": 0,
+        "batches": 0,
+        "seconds": 0.0,
+        "runs": 0,
+    }
+
+
+def rejected_total(state: Dict[str, Any]) -> int:
+    return sum(state["rejected"].values())
+
+
+class Committer:
+    def __init__(self, work: WorkDir, state: Dict[str, Any], progress: Progress, max_rejects: Optional[int], rejects_path: str) -> None:
+        self.work = work
+        self.state = state
+        self.progress = progress
+        self.max_rejects = max_rejects
+        self.rejects_path = rejects_path
+        self.started = time.monotonic()
+        self.seconds_before = float(state["seconds"])
+        self.done_bytes = 0
+
+    def elapsed(self) -> float:
+        return self.seconds_before + time.monotonic() - self.started
+
+    def commit(self, result: BatchResult) -> None:
+        st = self.state
+        for k, (ids, lengths) in enumerate(zip(result.ids, result.lengths)):
+            self.work.append(k, ids, lengths)
+            st["tokens"][k] += int(len(ids))
+        if result.rejects:
+            lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.rejects)
+            self.work.append_rejects(lines.encode("utf-8", "backslashreplace"))
+            for r in result.rejects:
+                st["rejected"][r["reason"]] = st["rejected"].get(r["reason"], 0) + 1
+        st["documents"] += result.docs
+        st["input_bytes"] += result.input_bytes
+        st["blank_lines"] += result.blank_lines
+        st["cursor"] = list(result.cursor)
+        st["batches"] += 1
+        st["seconds"] = self.elapsed()
+        self.work.commit(st)
+        self.done_bytes = max(self.done_bytes, result.done_bytes)
+        self.progress.update(st["documents"], st["input_bytes"], sum(st["tokens"]), self.done_bytes)
+        total = rejected_total(st)
+        if self.max_rejects is not None and total > self.max_rejects:
+            raise RejectLimitError(
+                f"{total} records rejected, more than --max-rejects {self.max_rejects}; they are listed in "
+                f"{self.rejects_path} (raise the limit and add --resume to go on from here)"
+            )

@@ -1,0 +1,138 @@
+"""One batch of documents to token ids: the core's flat batch encode, then BOS/EOS and FIM added
+with numpy, so no Python list is ever built per token.
+
+The result of a batch is ``(ids, lengths)``: every document's ids concatenated in the output dtype,
+and each document's length. Megatron's ``preprocess_data.py`` rule is kept: ``--append-eod``
+adds the EOS id to every document that has at least one id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from llamatok.preprocess import fim as fim_mod
+
+
+@dataclass(frozen=True)
+class EncodeSpec:
+    """How every document is turned into ids (the same on every worker)."""
+
+    mode: str
+    bos_id: Optional[int]
+    eos_id: Optional[int]
+    dtype: str  # "uint16" or "int32" (Megatron's choice for the vocabulary size)
+    fim: Optional[fim_mod.FimSpec] = None
+    num_threads: Optional[int] = None
+
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
+
+
+def _flat(core, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> Tuple[np.ndarray, np.ndarray]:
+    if not texts:
+        return np.empty(0, spec.numpy_dtype), np.zeros(1, np.uint64)
+    core_dtype = "uint16" if spec.dtype == "uint16" else "uint32"
+    ids_buf, off_buf = core.encode_batch_flat(list(texts), spec.mode, dummy_prefix, spec.num_threads, core_dtype)
+    ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)
+    if core_dtype == "uint32":
+        ids = ids.view(np.int32)  # ids are < 2**31: the same bytes
+    return ids, np.frombuffer(off_buf, dtype=np.uint64)
+
+
+def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> Tuple[np.ndarray, np.ndarray]:
+    if spec.bos_id is None and spec.eos_id is None:
+        return ids, lengths
+    b = 0 if spec.bos_id is None else 1
+    with_eos = (lengths + b > 0) if spec.eos_id is not None else np.zeros(len(lengths), bool)
+    new_lengths = lengths + b + with_eos
+    starts = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(new_lengths, out=starts[1:])
+    out = np.empty(int(starts[-1]), ids.dtype)
+    keep = np.ones(len(out), bool)
+    if b:
+        out[starts[:-1]] = spec.bos_id
+        keep[starts[:-1]] = False
+    if spec.eos_id is not None:
+        ends = starts[1:][with_eos] - 1
+        out[ends] = spec.eos_id
+        keep[ends] = False
+    out[keep] = ids
+    return out, new_lengths
+
+
+def encode_plain(core, texts: Sequence[str], spec: EncodeSpec) -> Tuple[np.ndarray, np.ndarray]:
+    ids, offsets = _flat(core, texts, spec, True)
+    lengths = np.diff(offsets).astype(np.int64)
+    return _add_bos_eos(ids, lengths, spec)
+
+
+def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray, positions: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Documents, each plain or FIM-formatted per :func:`fim.plan`."""
+    f = spec.fim
+    if f is None:
+        raise ValueError("encode_fim needs spec.fim")
+    kind, lo, hi = fim_mod.plan(f, key_index, sources, positions, [len(t) for t in texts])
+    # Texts encoded with the dummy prefix (A: plain documents, PSM prefixes) and without (B).
+    a_texts: List[str] = []
+    b_texts: List[str] = []
+    # Per document, up to 9 segments: (pool, index) for text parts, or a special id.
+    plans: List[List[Tuple[str, int]]] = []
+    for text, k, l, h in zip(texts, kind.tolist(), lo.tolist(), hi.tolist()):
+        if k == fim_mod.PLAIN:
+            plans.append([("a", len(a_texts))])
+            a_texts.append(text)
+            continue
+        prefix, middle, suffix = fim_mod.split(text, l, h)
+        if k == fim_mod.PSM:
+            segs = [("s", f.prefix_id), ("a", len(a_texts)), ("s", f.suffix_id), ("b", len(b_texts)), ("s", f.middle_id), ("b", len(b_texts) + 1), ("s", f.eot_id)]
+            a_texts.append(prefix)
+            b_texts += [suffix, middle]
+        else:
+            segs = [("s", f.prefix_id), ("s", f.suffix_id), ("b", len(b_texts)), ("s", f.middle_id), ("b", len(b_texts) + 1), ("b", len(b_texts) + 2), ("s", f.eot_id)]
+            b_texts += [suffix, prefix, middle]
+        plans.append(segs)
+    a_ids, a_off = _flat(core, a_texts, spec, True)
+    b_ids, b_off = _flat(core, b_texts, spec, False)
+    specials = [x for x in (spec.bos_id, spec.eos_id, f.prefix_id, f.suffix_id, f.middle_id, f.eot_id) if x is not None]
+    special_at = {tok: len(a_ids) + len(b_ids) + i for i, tok in enumerate(specials)}
+    pool = np.concatenate([a_ids, b_ids, np.array(specials, dtype=a_ids.dtype)])
+    a_off = a_off.astype(np.int64)
+    b_off = b_off.astype(np.int64) + len(a_ids)
+    seg_start: List[int] = []
+    seg_len: List[int] = []
+    lengths = np.empty(len(texts), np.int64)
+    for d, segs in enumerate(plans):
+        total = 0
+        if spec.bos_id is not None:
+            seg_start.append(special_at[spec.bos_id]); seg_len.append(1); total += 1
+        for pool_name, x in segs:
+            if pool_name == "s":
+                seg_start.append(special_at[x]); seg_len.append(1); total += 1
+            else:
+                off = a_off if pool_name == "a" else b_off
+                s, e = int(off[x]), int(off[x + 1])
+                if e > s:
+                    seg_start.append(s); seg_len.append(e - s); total += e - s
+        if spec.eos_id is not None and total > 0:
+            seg_start.append(special_at[spec.eos_id]); seg_len.append(1); total += 1
+        lengths[d] = total
+    starts = np.asarray(seg_start, np.int64)
+    lens = np.asarray(seg_len, np.int64)
+    out_starts = np.zeros(len(lens), np.int64)
+    np.cumsum(lens[:-1], out=out_starts[1:])
+    index = np.repeat(starts - out_starts, lens) + np.arange(int(lens.sum()), dtype=np.int64)
+    return pool[index], lengths
+
+
+def encode_batch(core, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0, sources: Optional[np.ndarray] = None, positions: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """``(ids, lengths)`` of a batch of documents; ``sources``/``positions`` (where each document
+    is in the input) are needed for FIM only."""
+    if spec.fim is None or spec.fim.rate == 0.0:
+        return encode_plain(core, texts, spec)
+    if sources is None or positions is None:
+        raise ValueError("FIM needs the sources and positions of the documents")
+    return encode_fim(core, texts, spec, key_index, sources, positions)

@@ -1,0 +1,93 @@
+"""The end of a run: final files written under temporary names in the work folder, then renamed
+into place one by one (each rename is atomic), the summary last, then the work folder removed.
+
+Both steps are recorded in the checkpoint (phase ``finalizing``, then ``renaming``), so a run
+killed while finishing is finished by ``--resume``: writing is redone from the work folder's
+files, and renaming skips what was already moved. No final name ever holds a partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+
+from llamatok.preprocess.checkpoint import WorkDir, crash_point, fsync_dir
+from llamatok.preprocess.megatron import write_index
+from llamatok.preprocess.options import Options
+from llamatok.preprocess.parquet_out import write_parquet
+
+
+def _fsync_file(path: str) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def renames(options: Options, work: WorkDir) -> List[Tuple[str, str]]:
+    """(work-folder file, final name) pairs, in the order they are moved; the summary is last."""
+    moves: List[Tuple[str, str]] = []
+    if "megatron" in options.formats:
+        for k, key in enumerate(options.json_keys):
+            prefix = options.megatron_prefix(key)
+            moves.append((work.tokens[k], prefix + ".bin"))
+            moves.append((os.path.join(work.path, f"final-{k}.idx"), prefix + ".idx"))
+    if "parquet" in options.formats:
+        moves.append((os.path.join(work.path, "final.parquet"), options.parquet_path))
+    moves.append((work.rejects, options.rejects_path))
+    moves.append((os.path.join(work.path, "summary.json"), options.summary_path))
+    return moves
+
+
+def outputs(options: Options) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    if "megatron" in options.formats:
+        out["megatron"] = [{"key": key, "bin": options.megatron_prefix(key) + ".bin", "idx": options.megatron_prefix(key) + ".idx"}
+                           for key in options.json_keys]
+    if "parquet" in options.formats:
+        out["parquet"] = options.parquet_path
+    out["rejects"] = options.rejects_path
+    out["summary"] = options.summary_path
+    return out
+
+
+def finish(options: Options, work: WorkDir, state: Dict[str, Any], dtype: np.dtype,
+           make_summary: Callable[[Dict[str, Any]], Dict[str, Any]]) -> Dict[str, Any]:
+    work.close()
+    if state["phase"] == "running":
+        state["phase"] = "finalizing"
+        work.save_state(state)
+        crash_point("finalizing")
+    if state["phase"] == "finalizing":
+        if "megatron" in options.formats:
+            for k in range(len(options.json_keys)):
+                path = os.path.join(work.path, f"final-{k}.idx")
+                with open(path, "wb") as f:
+                    write_index(f, work.lengths[k], dtype)
+                    f.flush()
+                    os.fsync(f.fileno())
+                _fsync_file(work.tokens[k])
+                crash_point("index-written")
+        if "parquet" in options.formats:
+            path = os.path.join(work.path, "final.parquet")
+            write_parquet(path, options.json_keys, work.tokens, work.lengths, dtype)
+            _fsync_file(path)
+        summary = make_summary(state)
+        with open(os.path.join(work.path, "summary.json"), "w", encoding="utf-8") as f:
+            f.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        state["phase"] = "renaming"
+        work.save_state(state)
+        crash_point("renaming")
+    for src, dst in renames(options, work):
+        if os.path.exists(src):
+            os.replace(src, dst)
+            crash_point("renamed")
+    for d in {os.path.dirname(os.path.abspath(dst)) for _, dst in renames(options, work)}:
+        fsync_dir(d)
+    work.remove()
+    with open(options.summary_path, encoding="utf-8") as f:
+        return json.load(f)
+

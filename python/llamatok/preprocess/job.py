@@ -1,0 +1,243 @@
+"""One preprocessing job from start to finish: options → tokenizer → inputs → engine → outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from llamatok.preprocess import checkpoint
+from llamatok.preprocess.batches import Cursor
+from llamatok.preprocess.checkpoint import WorkDir
+from llamatok.preprocess.committer import Committer, new_state
+from llamatok.preprocess.encode import EncodeSpec
+from llamatok.preprocess.fim import FimSpec
+from llamatok.preprocess.finish import finish, outputs
+from llamatok.preprocess.megatron import dtype_for_vocab
+from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
+from llamatok.preprocess.progress import Progress
+from llamatok.preprocess.readers import reader_for
+from llamatok.preprocess.sources import Source, discover
+from llamatok.preprocess.summary import build
+
+#: Changes when the meaning of a checkpoint or of the outputs changes.
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TokenizerInfo:
+    core: Any
+    name: str
+    vocab_size: int
+    bos_id: Optional[int]
+    eos_id: Optional[int]
+    add_bos: bool
+    infill: Dict[str, Optional[int]]
+    sha256: str
+    demo: bool
+
+
+def load_tokenizer(spec: Any) -> TokenizerInfo:
+    """The tokenizer named by ``spec`` (folder, file or Hub id via ``CodeLlamaTokenizerFast``, or
+    an instance); the built-in demo vocabulary, with a notice, when ``spec`` is None."""
+    from llamatok import _native
+    from llamatok.code_llama import CodeLlamaTokenizerFast
+    from llamatok.demo import demo_path
+
+    demo = spec is None
+    if spec is None or isinstance(spec, (str, os.PathLike)):
+        from llamatok.cli import load_tokenizer as load
+
+        try:
+            tok = load(None if spec is None else os.fspath(spec))
+        except (OSError, ValueError) as e:
+            raise OptionsError(f"--tokenizer {spec}: {e}") from None
+        name = "DEMO vocabulary (not a model's)" if demo else os.fspath(spec)
+    elif isinstance(spec, CodeLlamaTokenizerFast):
+        tok, name = spec, repr(spec)
+    elif isinstance(spec, _native.Tokenizer):
+        core = spec
+        ids = {t: core.piece_to_id(t) for t in ("\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>")}
+        return TokenizerInfo(core, repr(core), core.vocab_size, core.bos_id, core.eos_id, True,
+                             {"prefix": ids["\u2581<PRE>"], "suffix": ids["\u2581<SUF>"], "middle": ids["\u2581<MID>"], "eot": ids["\u2581<EOT>"]},
+                             _digest(core), False)
+    else:
+        raise OptionsError(f"tokenizer must be a path, a CodeLlamaTokenizerFast or a llamatok.Tokenizer, not {type(spec).__name__}")
+    if demo:
+        name += f" at {demo_path()}"
+    core = tok._core
+    return TokenizerInfo(core, name, tok.vocab_size, tok.bos_token_id, tok.eos_token_id, bool(tok.add_bos_token),
+                         {"prefix": tok.prefix_id, "suffix": tok.suffix_id, "middle": tok.middle_id, "eot": tok.eot_id},
+                         _digest(core), demo)
+
+
+def _digest(core: Any) -> str:
+    h = hashlib.sha256(core.to_bytes())
+    h.update(json.dumps(sorted(core.special_tokens)).encode("utf-8"))
+    return h.hexdigest()
+
+
+def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
+    bos = tok.add_bos if options.bos is None else options.bos
+    if bos and tok.bos_id is None:
+        raise OptionsError("--bos: this tokenizer has no BOS token")
+    if options.append_eod and tok.eos_id is None:
+        raise OptionsError("--append-eod: this tokenizer has no EOS token")
+    fim = None
+    if options.fim_rate > 0:
+        missing = [k for k, v in tok.infill.items() if v is None]
+        if missing:
+            raise OptionsError(f"--fim-rate: this tokenizer has no {', '.join(missing)} token (FIM needs ▁<PRE>, ▁<SUF>, ▁<MID>, ▁<EOT>)")
+        fim = FimSpec(float(options.fim_rate), float(options.fim_spm_rate), int(options.seed), tok.infill["prefix"],
+                      tok.infill["suffix"], tok.infill["middle"], tok.infill["eot"])
+    return EncodeSpec(options.mode, tok.bos_id if bos else None, tok.eos_id if options.append_eod else None,
+                      dtype_for_vocab(tok.vocab_size), fim, options.workers if options.engine == "local" else None)
+
+
+def fingerprint(options: Options, sources: List[Source], tok: TokenizerInfo, spec: EncodeSpec) -> str:
+    """What the outputs' bytes depend on; a run resumes only a partial run with the same."""
+    what = {
+        "version": FORMAT_VERSION,
+        "inputs": [s.fingerprint() for s in sources],
+        "include": list(options.include),
+        "exclude": list(options.exclude),
+        "json_keys": list(options.json_keys),
+        "formats": list(options.formats),
+        "tokenizer": tok.sha256,
+        "mode": spec.mode,
+        "bos": spec.bos_id,
+        "eos": spec.eos_id,
+        "dtype": spec.dtype,
+        "fim": None if spec.fim is None else [spec.fim.rate, spec.fim.spm_rate, spec.fim.seed],
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _notice(options: Options, message: str) -> None:
+    if not options.quiet:
+        print(f"llamatok preprocess: {message}", file=sys.stderr)
+
+
+def _start(options: Options, work: WorkDir, fp: str) -> Optional[Dict[str, Any]]:
+    """The state to continue from, or None when the job is already complete (``--resume`` after
+    a finished run). Without ``--resume`` any partial run is discarded."""
+    num_keys = len(options.json_keys)
+    if options.resume:
+        if os.path.isdir(work.path):
+            state = work.load_state()
+            if state is None:
+                _notice(options, f"{work.path} has no checkpoint yet: starting from the beginning")
+                work.create()
+                return new_state(fp, num_keys)
+            if state["fingerprint"] != fp:
+                raise OptionsError(
+                    f"--resume: the partial run in {work.path} was made from other inputs or options "
+                    "(or the input files changed); rerun without --resume to start over"
+                )
+            if state["phase"] == "running":
+                work.rewind(state)
+            _notice(options, f"resuming at document {state['documents']:,} (batch {state['batches']})")
+            return state
+        try:
+            with open(options.summary_path, encoding="utf-8") as f:
+                done = json.load(f)
+            if done.get("fingerprint") == fp:
+                return None
+        except (OSError, ValueError):
+            pass
+        _notice(options, "nothing to resume: starting from the beginning")
+    elif os.path.isdir(work.path):
+        _notice(options, f"discarding the partial run in {work.path} (use --resume to continue it)")
+    work.create()
+    return new_state(fp, num_keys)
+
+
+def run(options: Options) -> Dict[str, Any]:
+    """Runs the job and returns the summary (also written to ``PREFIX.summary.json``).
+
+    The summary's ``seconds`` (and so its throughput) count the processing, from the first read
+    to the last rename; ``startup_seconds`` is the time spent before it (tokenizer, input listing)."""
+    t0 = time.monotonic()
+    options.validate()
+    tok = load_tokenizer(options.tokenizer)
+    spec = encode_spec(options, tok)
+    sources = discover(options.inputs, options.include, options.exclude, skip_prefix=options.output_prefix)
+    readers = [reader_for(s, options.json_keys) for s in sources]
+    if options.engine == "ray":
+        from llamatok.preprocess.ray_engine import check_available
+
+        check_available()
+        if any(s.kind in ("iterable", "dataset") for s in sources):
+            raise OptionsError("--engine ray reads files (each worker reads its own shard): pass paths, not Python objects")
+    fp = fingerprint(options, sources, tok, spec)
+    work = WorkDir(options.work_dir, len(options.json_keys))
+    state = _start(options, work, fp)
+    if state is None:
+        _notice(options, f"already complete: {options.summary_path}")
+        with open(options.summary_path, encoding="utf-8") as f:
+            return json.load(f)
+    state["runs"] = state.get("runs", 0) + 1
+    sizes = [s.size for s in sources]
+    enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
+    progress = Progress(sum(x for x in sizes if x > 0) or None, bool(enabled))
+    committer = Committer(work, state, progress, options.max_rejects, options.rejects_path)
+    dtype = spec.numpy_dtype
+    seconds_before = float(state["seconds"])
+    started = time.monotonic()
+    startup = started - t0
+
+    def make_summary(st: Dict[str, Any]) -> Dict[str, Any]:
+        st["seconds"] = seconds_before + time.monotonic() - started
+        return build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
+                     tokenizer={"name": tok.name, "vocab_size": tok.vocab_size, "sha256": tok.sha256},
+                     options=_described(options, spec), engine=options.engine, startup_seconds=startup)
+
+    if state["phase"] == "running":
+        cursor: Cursor = tuple(state["cursor"])  # type: ignore[assignment]
+        work.open()
+        try:
+            if options.engine == "ray":
+                from llamatok.preprocess.ray_engine import run_ray
+
+                run_ray(tok.core, spec, sources, cursor, options, committer)
+            else:
+                from llamatok.preprocess.local_engine import run_local
+
+                run_local(tok.core, spec, readers, sizes, cursor, len(options.json_keys), options.batch_bytes, committer)
+        except RejectLimitError:
+            work.close()
+            with open(work.rejects, "rb") as f:
+                checkpoint.write_atomic(options.rejects_path, f.read())
+            raise
+        finally:
+            work.close()
+            progress.close()
+    summary = finish(options, work, state, dtype, make_summary)
+    if summary["rejected"]:
+        _notice(options, f"{summary['rejected']} records rejected ({_reasons(summary)}): see {options.rejects_path}")
+    return summary
+
+
+def _reasons(summary: Dict[str, Any]) -> str:
+    return ", ".join(f"{n} {r}" for r, n in summary["rejected_by_reason"].items())
+
+
+def _described(options: Options, spec: EncodeSpec) -> Dict[str, Any]:
+    return {
+        "json_keys": list(options.json_keys),
+        "formats": list(options.formats),
+        "mode": spec.mode,
+        "bos": spec.bos_id is not None,
+        "append_eod": spec.eos_id is not None,
+        "dtype": spec.dtype,
+        "fim_rate": options.fim_rate,
+        "fim_spm_rate": options.fim_spm_rate,
+        "seed": options.seed,
+        "include": list(options.include),
+        "exclude": list(options.exclude),
+    }
+

@@ -1,0 +1,138 @@
+"""The options of a preprocessing job, checked once, before any work starts.
+
+Every check that fails raises :class:`OptionsError` (a ``ValueError``) with a message that names the
+option; the command line turns it into exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, Tuple
+
+FORMATS = ("megatron", "parquet")
+MODES = ("literal", "legacy", "non_legacy")
+ENGINES = ("local", "ray")
+
+
+class OptionsError(ValueError):
+    """A bad option or a bad combination of options (command line: exit status 2)."""
+
+
+class RejectLimitError(ValueError):
+    """More records were rejected than ``--max-rejects`` allows (command line: exit status 1)."""
+
+
+def parse_size(text: str) -> int:
+    """``"4MB"``, ``"512k"``, ``"1GiB"``, ``"65536"`` → bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?[bB])?\s*", str(text))
+    if not m:
+        raise OptionsError(f"not a size: {text!r} (write e.g. 4MB, 512KB or 1048576)")
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+@dataclass
+class Options:
+    """What to read, how to tokenize it and where to write it (see ``llamatok preprocess --help``).
+
+    ``inputs`` are paths (JSONL files, plain, ``.gz`` or ``.zst``; Parquet files; directories of
+    source files) or, from Python, one iterable of strings (or of dicts) or a ``datasets.Dataset``.
+    """
+
+    inputs: Sequence[Any]
+    output_prefix: str
+    formats: Tuple[str, ...] = ("megatron",)
+    json_keys: Tuple[str, ...] = ("text",)
+    include: Tuple[str, ...] = ()
+    exclude: Tuple[str, ...] = ()
+    tokenizer: Any = None
+    bos: Optional[bool] = None
+    append_eod: bool = False
+    mode: str = "literal"
+    fim_rate: float = 0.0
+    fim_spm_rate: float = 0.5
+    seed: int = 0
+    workers: Optional[int] = None
+    batch_bytes: int = 4 << 20
+    max_rejects: Optional[int] = None
+    resume: bool = False
+    engine: str = "local"
+    ray_address: Optional[str] = None
+    quiet: bool = False
+    progress: Optional[bool] = None
+
+    def validate_encoding(self) -> "Options":
+        """The checks of the options that say how text becomes ids."""
+        if self.mode not in MODES:
+            raise OptionsError(f"--mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        for name in ("fim_rate", "fim_spm_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+                raise OptionsError(f"--{name.replace('_', '-')} must be a probability between 0 and 1, not {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 64:
+            raise OptionsError(f"--seed must be an integer from 0 to 2**64 - 1, not {self.seed!r}")
+        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
+            raise OptionsError(f"--workers must be at least 1, not {self.workers!r}")
+        return self
+
+    def validate(self) -> "Options":
+        self.validate_encoding()
+        if isinstance(self.inputs, (str, bytes, os.PathLike)):
+            self.inputs = [self.inputs]
+        self.inputs = list(self.inputs)
+        if not self.inputs:
+            raise OptionsError("no input given: name JSONL or Parquet files, or directories of source files")
+        if not self.output_prefix or str(self.output_prefix).endswith(os.sep):
+            raise OptionsError("--output-prefix must name files, e.g. out/stdlib (gives out/stdlib.bin, .idx)")
+        self.output_prefix = os.fspath(self.output_prefix)
+        parent = os.path.dirname(os.path.abspath(self.output_prefix))
+        if not os.path.isdir(parent):
+            raise OptionsError(f"--output-prefix: the folder {parent} does not exist")
+        if isinstance(self.formats, str):
+            self.formats = tuple(f.strip() for f in self.formats.split(",") if f.strip())
+        self.formats = tuple(dict.fromkeys(self.formats))
+        bad = [f for f in self.formats if f not in FORMATS]
+        if bad or not self.formats:
+            raise OptionsError(f"--format must be megatron, parquet or both (megatron,parquet), not {','.join(self.formats)!r}")
+        if isinstance(self.json_keys, str):
+            self.json_keys = (self.json_keys,)
+        self.json_keys = tuple(self.json_keys)
+        if not self.json_keys or any(not isinstance(k, str) or not k for k in self.json_keys):
+            raise OptionsError("--json-keys needs one or more non-empty field names")
+        if len(set(self.json_keys)) != len(self.json_keys):
+            raise OptionsError(f"--json-keys names a field twice: {' '.join(self.json_keys)}")
+        if not isinstance(self.batch_bytes, int) or self.batch_bytes < 1:
+            raise OptionsError(f"--batch-size must be a positive number of bytes, not {self.batch_bytes!r}")
+        if self.max_rejects is not None and (not isinstance(self.max_rejects, int) or self.max_rejects < 0):
+            raise OptionsError(f"--max-rejects must be 0 or more, not {self.max_rejects!r}")
+        if self.engine not in ENGINES:
+            raise OptionsError(f"--engine must be local or ray, not {self.engine!r}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise OptionsError("--ray-address needs --engine ray")
+        self.include = tuple(self.include or ())
+        self.exclude = tuple(self.exclude or ())
+        return self
+
+    # -- output names ------------------------------------------------------------------------
+
+    def megatron_prefix(self, key: str) -> str:
+        """``PREFIX`` for one text field, ``PREFIX_KEY`` for each of several (as Megatron names them)."""
+        return self.output_prefix if len(self.json_keys) == 1 else f"{self.output_prefix}_{key}"
+
+    @property
+    def parquet_path(self) -> str:
+        return self.output_prefix + ".parquet"
+
+    @property
+    def rejects_path(self) -> str:
+        return self.output_prefix + ".rejects.jsonl"
+
+    @property
+    def summary_path(self) -> str:
+        return self.output_prefix + ".summary.json"
+
+    @property
+    def work_dir(self) -> str:
+        return self.output_prefix + ".partial"

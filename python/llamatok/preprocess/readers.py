@@ -1,0 +1,359 @@
+"""Reading records from a :class:`~llamatok.preprocess.sources.Source`, from any position.
+
+Every reader yields one tuple per record, in input order:
+
+    (texts, reject, nbytes, pos, next_pos, next_line)
+
+``texts`` is a tuple with one string per json key, or ``None`` when the record is rejected (then
+``reject`` is the dict written to the rejects file) or is a blank JSONL line (both ``None``).
+``pos`` identifies the record within its source (byte offset of a JSONL line in the decompressed
+stream, row of a Parquet file or dataset, index of a file in a directory or of an item of an
+iterable); it seeds FIM, so it never depends on how the work is split. ``next_pos``/``next_line``
+are the cursor after the record: reading again from there continues exactly where this stopped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+from llamatok.preprocess.options import OptionsError
+from llamatok.preprocess.sources import Source
+
+Record = Tuple[Optional[Tuple[str, ...]], Optional[dict], int, int, int, int]
+
+EXCERPT_BYTES = 160
+ARROW_BATCH_ROWS = 4096
+
+
+def excerpt(raw: bytes) -> str:
+    text = raw[:EXCERPT_BYTES].decode("utf-8", "backslashreplace").rstrip("\r\n")
+    return text + ("…" if len(raw) > EXCERPT_BYTES else "")
+
+
+def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: Optional[int] = None, row: Optional[int] = None) -> dict:
+    """One line of the rejects file: where the record is, why it was rejected, how it began."""
+    out: dict = {"source": source}
+    if line is not None:
+        out["line"] = line
+    if row is not None:
+        out["row"] = row
+    out["reason"] = reason
+    out["detail"] = detail
+    out["excerpt"] = excerpt(raw)
+    return out
+
+
+def _lone_surrogate(texts: Sequence[str], keys: Sequence[str]) -> Optional[str]:
+    """The first field holding a lone surrogate (``"\\ud800"`` in JSON), which is not Unicode text."""
+    for key, text in zip(keys, texts):
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return f"field {key!r} holds a lone surrogate U+{ord(text[e.start]):04X} at character {e.start}, which UTF-8 cannot encode"
+    return None
+
+
+def fields(obj: Any, keys: Sequence[str]) -> Tuple[Optional[Tuple[str, ...]], Optional[Tuple[str, str]]]:
+    """The key fields of a decoded JSON value, or (None, (reason, detail))."""
+    if type(obj) is not dict:
+        return None, ("not_an_object", f"a JSON {type(obj).__name__}, not an object with the field(s) {', '.join(keys)}")
+    texts = []
+    for key in keys:
+        value = obj.get(key)
+        if value is None:
+            what = "is null" if key in obj else "is missing"
+            return None, ("missing_field", f"field {key!r} {what}")
+        if type(value) is not str:
+            return None, ("not_a_string", f"field {key!r} is a JSON {type(value).__name__}, not a string")
+        texts.append(value)
+    return tuple(texts), None
+
+
+# -- JSONL ---------------------------------------------------------------------------------------
+
+class JsonlReader:
+    """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys."""
+
+    def __init__(self, source: Source, keys: Sequence[str]) -> None:
+        self.source = source
+        self.keys = tuple(keys)
+        self._raw: Optional[io.BufferedReader] = None
+
+    @property
+    def done_bytes(self) -> int:
+        """Bytes of the file on disk read so far (compressed bytes for .gz/.zst)."""
+        try:
+            return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+        except (OSError, ValueError):
+            return 0
+
+    def _open(self) -> io.BufferedIOBase:
+        self._raw = open(self.source.path, "rb")  # noqa: SIM115 (closed by read)
+        if self.source.compression == "gz":
+            return gzip.GzipFile(fileobj=self._raw, mode="rb")
+        if self.source.compression == "zst":
+            try:
+                import zstandard
+            except ImportError:
+                raise OptionsError(
+                    f"{self.source.path} is zstandard-compressed: pip install zstandard (or llamatok[preprocess])"
+                ) from None
+            reader = zstandard.ZstdDecompressor().stream_reader(self._raw, read_across_frames=True, closefd=False)
+            return io.BufferedReader(reader, 1 << 20)
+        return self._raw
+
+    def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        name, keys = self.source.path, self.keys
+        stream = self._open()
+        try:
+            if pos:
+                if self.source.compression is None:
+                    stream.seek(pos)
+                else:  # no index into a compressed stream: decompress and drop
+                    left = pos
+                    while left:
+                        chunk = stream.read(min(left, 1 << 22))
+                        if not chunk:
+                            raise OSError(f"{name} is shorter than when the interrupted run read it")
+                        left -= len(chunk)
+            loads = json.loads
+            for raw in stream:
+                line += 1
+                start = pos
+                pos += len(raw)
+                if raw.isspace() or not raw:
+                    yield None, None, len(raw), start, pos, line
+                    continue
+                try:
+                    obj = loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    yield None, reject(name, "invalid_utf8", f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8", raw, line=line), len(raw), start, pos, line
+                    continue
+                except ValueError as e:
+                    yield None, reject(name, "invalid_json", str(e), raw, line=line), len(raw), start, pos, line
+                    continue
+                texts, bad = fields(obj, keys)
+                if bad is None and b"\\u" in raw:
+                    surrogate = _lone_surrogate(texts, keys)
+                    if surrogate:
+                        bad = ("invalid_utf8", surrogate)
+                if bad is not None:
+                    yield None, reject(name, bad[0], bad[1], raw, line=line), len(raw), start, pos, line
+                    continue
+                yield texts, None, len(raw), start, pos, line
+        finally:
+            stream.close()
+            if self._raw is not None:
+                self._raw.close()
+
+
+# -- directories of files ------------------------------------------------------------------------
+
+class FilesReader:
+    """The files of a directory, one document each."""
+
+    def __init__(self, source: Source, keys: Sequence[str]) -> None:
+        self.source = source
+        self._done = 0
+
+    @property
+    def done_bytes(self) -> int:
+        return self._done
+
+    def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        files, sizes = self.source.files, self.source.sizes
+        self._done = sum(sizes[:pos])
+        for index in range(pos, len(files)):
+            path = files[index]
+            self._done += sizes[index]
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                yield None, reject(path, "unreadable", f"{type(e).__name__}: {e.strerror or e}"), 0, index, index + 1, 0
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                at = data.count(b"\n", 0, e.start) + 1
+                detail = f"byte 0x{data[e.start]:02X} at offset {e.start} (line {at}) is not UTF-8"
+                yield None, reject(path, "invalid_utf8", detail, data[max(0, e.start - 60):e.start + 60], line=at), len(data), index, index + 1, 0
+                continue
+            yield (text,), None, len(data), index, index + 1, 0
+
+
+# -- Arrow: Parquet files and datasets.Dataset ---------------------------------------------------
+
+def check_arrow_columns(schema: Any, keys: Sequence[str], name: str) -> None:
+    """Every key must be a string or binary column of ``schema`` (an ``OptionsError`` otherwise)."""
+    import pyarrow as pa
+
+    for key in keys:
+        if key not in schema.names:
+            raise OptionsError(f"{name} has no column {key!r} (its columns: {', '.join(schema.names)}); use --json-keys")
+        kind = schema.field(key).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+            raise OptionsError(f"{name}: column {key!r} holds {kind}, not text (string or binary)")
+
+
+def _arrow_records(columns: List[Any], keys: Sequence[str], name: str, first_row: int) -> Iterator[Record]:
+    """Records of one batch of Arrow columns (one per key), the first being row ``first_row``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lengths = None
+    values = []
+    for col in columns:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        n = pc.binary_length(col).fill_null(0).to_numpy(zero_copy_only=False)
+        lengths = n if lengths is None else lengths + n
+        values.append(col.to_pylist())
+    for i, row in enumerate(zip(*values)):
+        at = first_row + i
+        nbytes = int(lengths[i])
+        bad = None
+        texts = []
+        for key, value in zip(keys, row):
+            if value is None:
+                bad = ("missing_field", f"field {key!r} is null")
+                break
+            if type(value) is bytes:
+                try:
+                    value = value.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    bad = ("invalid_utf8", f"field {key!r}: byte 0x{value[e.start]:02X} at offset {e.start} is not UTF-8")
+                    break
+            texts.append(value)
+        if bad is not None:
+            raw = next((v for v in row if isinstance(v, bytes)), None) or "".join(v for v in row if isinstance(v, str)).encode()
+            yield None, reject(name, bad[0], bad[1], raw, row=at), nbytes, at, at + 1, 0
+        else:
+            yield tuple(texts), None, nbytes, at, at + 1, 0
+
+
+class ParquetReader:
+    """Rows of a Parquet file; the keys name string (or binary) columns."""
+
+    def __init__(self, source: Source, keys: Sequence[str]) -> None:
+        import pyarrow.parquet as pq
+
+        self.source = source
+        self.keys = tuple(keys)
+        self.file = pq.ParquetFile(source.path)
+        check_arrow_columns(self.file.schema_arrow, self.keys, source.path)
+        self.rows = self.file.metadata.num_rows
+        self._row = 0
+
+    @property
+    def done_bytes(self) -> int:
+        return self.source.size * self._row // max(self.rows, 1)
+
+    def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        meta = self.file.metadata
+        start = 0
+        group = 0
+        while group < meta.num_row_groups and start + meta.row_group(group).num_rows <= pos:
+            start += meta.row_group(group).num_rows
+            group += 1
+        groups = list(range(group, meta.num_row_groups))
+        if not groups:
+            return
+        row = start
+        for batch in self.file.iter_batches(batch_size=ARROW_BATCH_ROWS, row_groups=groups, columns=list(self.keys)):
+            skip = max(0, pos - row)
+            if skip >= batch.num_rows:
+                row += batch.num_rows
+                continue
+            batch = batch.slice(skip)
+            row += skip
+            cols = [batch.column(k) for k in self.keys]
+            yield from _arrow_records(cols, self.keys, self.source.path, row)
+            row += batch.num_rows
+            self._row = row
+
+
+class DatasetReader:
+    """Rows of a Hugging Face ``datasets.Dataset`` (read as Arrow, without Python dicts)."""
+
+    def __init__(self, source: Source, keys: Sequence[str]) -> None:
+        self.source = source
+        self.keys = tuple(keys)
+        self.dataset = source.obj
+        missing = [k for k in self.keys if k not in self.dataset.column_names]
+        if missing:
+            raise OptionsError(f"the dataset has no column {missing[0]!r} (its columns: {', '.join(self.dataset.column_names)})")
+        self.done_bytes = 0
+
+    def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        table_view = self.dataset.with_format("arrow")
+        n = len(self.dataset)
+        for start in range(pos, n, ARROW_BATCH_ROWS):
+            table = table_view[start:min(n, start + ARROW_BATCH_ROWS)]
+            if start == pos:
+                check_arrow_columns(table.schema, self.keys, "the dataset")
+            yield from _arrow_records([table.column(k) for k in self.keys], self.keys, self.source.name, start)
+
+
+# -- Python iterables ----------------------------------------------------------------------------
+
+class IterableReader:
+    """Items of a Python iterable: strings (one key), dicts holding the keys, or UTF-8 bytes."""
+
+    def __init__(self, source: Source, keys: Sequence[str]) -> None:
+        self.source = source
+        self.keys = tuple(keys)
+        self.done_bytes = 0
+
+    def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        name, keys = self.source.name, self.keys
+        for index, item in enumerate(self.source.obj):
+            if index < pos:
+                continue
+            bad = None
+            texts: Optional[Tuple[str, ...]] = None
+            raw = b""
+            if isinstance(item, bytes):
+                raw = item
+                try:
+                    item = item.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    bad = ("invalid_utf8", f"byte 0x{raw[e.start]:02X} at offset {e.start} is not UTF-8")
+            if bad is None:
+                if isinstance(item, str):
+                    if len(keys) == 1:
+                        texts = (item,)
+                    else:
+                        bad = ("not_an_object", f"a string, but {len(keys)} fields were asked for ({', '.join(keys)})")
+                elif isinstance(item, dict):
+                    texts, bad = fields(item, keys)
+                else:
+                    bad = ("not_a_string", f"a value of type {type(item).__name__}, not a string")
+            if bad is None and texts is not None:
+                surrogate = _lone_surrogate(texts, keys)
+                if surrogate:
+                    bad = ("invalid_utf8", surrogate)
+            if bad is not None or texts is None:
+                if not raw:
+                    raw = repr(item).encode("utf-8", "backslashreplace")
+                yield None, reject(name, bad[0], bad[1], raw, row=index), len(raw), index, index + 1, 0
+                continue
+            nbytes = sum(len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts)
+            yield texts, None, nbytes, index, index + 1, 0
+
+
+READERS = {"jsonl": JsonlReader, "dir": FilesReader, "parquet": ParquetReader, "dataset": DatasetReader, "iterable": IterableReader}
+
+
+def reader_for(source: Source, keys: Sequence[str]) -> Any:
+    """The reader of ``source``; checks what can be checked before reading (Parquet columns)."""
+    if source.kind == "dir" and len(keys) != 1:
+        raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for --json-keys {' '.join(keys)}")
+    if source.kind == "jsonl" and not os.path.isfile(source.path or ""):
+        raise OptionsError(f"no such input: {source.path}")
+    return READERS[source.kind](source, keys)

@@ -1,0 +1,92 @@
+"""Rows of model input: one encoded sequence (or infill prompt) with its per-token fields, built by
+putting a template's tokens around slices of the encoded sequences.
+
+With truncation, every sequence may have overflowing slices; the rows then come out in the order the
+``tokenizers`` library merges them (each overflow of the first sequence with the kept second sequence,
+then with each overflow of the second, and finally the kept first sequence with each overflow of the
+second), so that ``return_overflowing_tokens`` gives the rows transformers gives.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+from llamatok.template import Template
+from llamatok.truncation import Window
+
+Offset = Tuple[int, int]
+
+
+class Encoded:
+    """One sequence as the core encoded it: ids and, when asked for, character offsets."""
+
+    __slots__ = ("ids", "offsets")
+
+    def __init__(self, ids: List[int], offsets: Optional[List[Offset]] = None) -> None:
+        self.ids = ids
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Row:
+    """One row of model input. ``offsets`` is None unless offsets were asked for."""
+
+    __slots__ = ("ids", "type_ids", "special", "offsets", "attention")
+
+    def __init__(self, ids: List[int], type_ids: List[int], special: List[int], offsets: Optional[List[Offset]]) -> None:
+        self.ids = ids
+        self.type_ids = type_ids
+        self.special = special
+        self.offsets = offsets
+        self.attention = [1] * len(ids)
+
+    def __add__(self, other: "Row") -> "Row":
+        offsets = None if self.offsets is None else self.offsets + other.offsets  # type: ignore[operator]
+        return Row(self.ids + other.ids, self.type_ids + other.type_ids, self.special + other.special, offsets)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _token_row(token: int, type_id: int, with_offsets: bool) -> Row:
+    return Row([token], [type_id], [1], [(0, 0)] if with_offsets else None)
+
+
+def _slice_row(seq: Encoded, window: Window, type_id: int) -> Row:
+    start, stop = window
+    ids = seq.ids[start:stop]
+    offsets = None if seq.offsets is None else seq.offsets[start:stop]
+    return Row(ids, [type_id] * len(ids), [0] * len(ids), offsets)
+
+
+def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequence[Window]], with_offsets: bool) -> List[Row]:
+    """The kept row, then the overflowing rows, of one input (``plans[i]`` slices ``seqs[i]``)."""
+    main = Row([], [], [], [] if with_offsets else None)
+    overflow: List[Row] = []
+    for piece in template:
+        if piece.token is not None:
+            parts = [_token_row(piece.token, piece.type_id, with_offsets)]
+        else:
+            seq = seqs[piece.sequence]  # type: ignore[index]
+            parts = [_slice_row(seq, w, piece.type_id) for w in plans[piece.sequence]]  # type: ignore[index]
+        kept, extra = parts[0], parts[1:]
+        merged: List[Row] = []
+        for row in overflow:
+            merged.append(row + kept)
+            merged.extend(row + e for e in extra)
+        merged.extend(main + e for e in extra)
+        main, overflow = main + kept, merged
+    return [main, *overflow]
+
+
+def simple_row(template: Template, seqs: Sequence[List[int]]) -> List[int]:
+    """Just the ids of ``template`` around untruncated sequences (the fast path of ``encode``)."""
+    out: List[int] = []
+    for piece in template:
+        if piece.token is not None:
+            out.append(piece.token)
+        else:
+            out.extend(seqs[piece.sequence])  # type: ignore[index]
+    return out

@@ -1,0 +1,114 @@
+"""Streaming decoding for generation loops: feed ids one at a time, get each piece of text as soon as
+no later id can change it.
+
+Decoding one id at a time loses the spaces and splits characters that byte fallback spreads over several
+ids. ``StreamingDecoder`` holds back exactly what is not final yet:
+
+- a run of byte pieces (``<0xF0>`` ``<0x9F>`` ...) until a non-byte id ends it (a special token skipped
+  with ``skip_special_tokens`` does not end it: it is dropped before decoding); in the transformers style
+  one invalid byte turns the whole run into U+FFFD characters, so no byte of a run is final before the run
+  ends; in the sentencepiece style the complete characters at the start of a run are emitted at once;
+- the leading-space rule (the first text-producing piece loses one leading space), decided by the first
+  id that produces text.
+
+Everything else is emitted immediately, and the concatenation of what ``step`` and ``finish`` return is
+exactly ``decode(all ids)`` with the same options (``clean_up_tokenization_spaces`` aside, which is not
+applied: it looks across pieces).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional
+
+
+class StreamingDecoder:
+    """Incremental decoder; get one from ``CodeLlamaTokenizerFast.decode_stream()``. Not thread-safe:
+    use one per generation (they are cheap)."""
+
+    def __init__(self, core: Any, byte_values: Dict[int, int], anchor: int, style: str = "transformers", skip_special_tokens: bool = False) -> None:
+        if style not in ("transformers", "sentencepiece"):
+            raise ValueError(f"style must be 'transformers' or 'sentencepiece', not {style!r}")
+        self._core = core
+        self._bytes = byte_values
+        self._anchor = anchor
+        self._anchor_text = core.decode([anchor], style, False)
+        self._style = style
+        self._skip = skip_special_tokens
+        self._vocab_size = core.vocab_size
+        # Skipped special tokens vanish before decoding, so they do not end a byte run.
+        self._skipped = frozenset(i for _, i in core.special_tokens) if skip_special_tokens else frozenset()
+        self._pending: List[int] = []
+        self._started = False
+        self._parts: List[str] = []
+
+    @property
+    def text(self) -> str:
+        """All text emitted so far."""
+        return "".join(self._parts)
+
+    @property
+    def pending_ids(self) -> List[int]:
+        """Ids received whose text is not final yet (an unfinished byte run)."""
+        return list(self._pending)
+
+    def step(self, token_id: int) -> str:
+        """Adds one id; returns the text that became final ("" if none)."""
+        token_id = int(token_id)
+        if not 0 <= token_id < self._vocab_size:
+            from llamatok._native import TokenIdError
+
+            raise TokenIdError(f"id {token_id} is out of range: the vocabulary has {self._vocab_size} ids")
+        self._pending.append(token_id)
+        if token_id not in self._bytes and token_id not in self._skipped:
+            return self._commit(len(self._pending))
+        if self._style == "sentencepiece":
+            return self._commit(self._complete_bytes())
+        return ""
+
+    def extend(self, token_ids: Iterable[int]) -> str:
+        """Adds several ids; returns the text that became final."""
+        return "".join(self.step(i) for i in token_ids)
+
+    def finish(self) -> str:
+        """Ends the stream: returns the held-back text (an unfinished byte run decodes as decode would)."""
+        return self._commit(len(self._pending))
+
+    def _complete_bytes(self) -> int:
+        """How many pending ids hold complete, valid UTF-8 characters (sentencepiece style: their text
+        cannot change). Pending ids are bytes and skipped specials: anything else was committed."""
+        positions = [n for n, i in enumerate(self._pending) if i in self._bytes]
+        data = bytes(self._bytes[self._pending[n]] for n in positions)
+        for cut in range(len(data), max(len(data) - 4, 0), -1):
+            try:
+                data[:cut].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return positions[cut - 1] + 1
+        return 0
+
+    def _commit(self, n: int) -> str:
+        if n == 0:
+            return ""
+        chunk, self._pending = self._pending[:n], self._pending[n:]
+        # The anchor (a plain piece) in front makes the chunk decode as it does inside a longer text.
+        raw = self._core.decode([self._anchor, *chunk], self._style, self._skip)[len(self._anchor_text):]
+        if not self._started:
+            if not raw:
+                return ""
+            self._started = True
+            raw = self._core.decode(chunk, self._style, self._skip)  # with the leading-space rule
+        self._parts.append(raw)
+        return raw
+
+
+def byte_values(pieces: Iterable[tuple]) -> Dict[int, int]:
+    """``{id: byte}`` for the byte-fallback pieces ``<0x00>``..``<0xFF>``."""
+    return {i: int(text[3:5], 16) for i, (text, _, kind) in enumerate(pieces) if kind == "byte"}
+
+
+def anchor_id(pieces: List[tuple]) -> Optional[int]:
+    """A plain piece without ``▁`` to decode in front of a chunk (None if the vocabulary has none)."""
+    for i, (text, _, kind) in enumerate(pieces):
+        if kind == "normal" and text and "\u2581" not in text and text.isascii() and text.isalnum():
+            return i
+    return None

@@ -1,0 +1,278 @@
+"""Every error path of CodeLlamaTokenizerFast: the exception type (a subclass of the built-in one a
+transformers user would catch) and a message that says what to do."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import llamatok
+from api_fixtures import folder_of, load_ours
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return load_ours(folder_of("demo"))
+
+
+@pytest.fixture(scope="module")
+def padded():
+    return load_ours(folder_of("demo"), pad_token="</s>")
+
+
+# -- construction ------------------------------------------------------------------------------
+
+def test_constructor_needs_a_file():
+    with pytest.raises(ValueError, match="tokenizer_file"):
+        llamatok.CodeLlamaTokenizerFast()
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        llamatok.CodeLlamaTokenizerFast(tokenizer_file=str(tmp_path / "nope.json"))
+    with pytest.raises(FileNotFoundError, match="neither tokenizer.json nor tokenizer.model"):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no tokenizer at"):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(str(tmp_path / "a" / ".." / "b"))
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"model": 1}')
+    with pytest.raises(llamatok.ModelFileError):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
+    assert issubclass(llamatok.ModelFileError, ValueError)
+    bad.unlink()
+    (tmp_path / "tokenizer.model").write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
+
+
+def test_broken_config(tmp_path):
+    demo = folder_of("demo")
+    (tmp_path / "tokenizer.json").symlink_to(demo / "tokenizer.json")
+    (tmp_path / "tokenizer_config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
+    (tmp_path / "tokenizer_config.json").write_text('{"bos_token": 5}')
+    with pytest.raises(ValueError, match="AddedToken"):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
+
+
+def test_special_tokens_must_be_in_the_vocabulary():
+    demo = folder_of("demo")
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        load_ours(demo, additional_special_tokens=["<my_token>"])
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        load_ours(demo, pad_token="[PAD]")
+    with pytest.raises(ValueError, match="not that piece"):
+        load_ours(demo, added_tokens_decoder={"5": {"content": "<s>"}})
+    with pytest.raises(ValueError, match="padding_side"):
+        load_ours(demo, padding_side="middle")
+    with pytest.raises(ValueError, match="truncation_side"):
+        load_ours(demo, truncation_side="both")
+    with pytest.raises(TypeError, match="keyword"):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(demo, "positional")
+
+
+def test_bos_eos_flags_need_their_tokens():
+    demo = folder_of("demo")
+    with pytest.raises(ValueError, match="add_bos_token = True but bos_token"):
+        load_ours(demo, bos_token=None)
+    with pytest.raises(ValueError, match="add_eos_token = True but eos_token"):
+        load_ours(demo, eos_token=None, add_eos_token=True)
+    tok = load_ours(demo, eos_token=None)
+    with pytest.raises(ValueError, match="add_eos_token = True but eos_token"):
+        tok.add_eos_token = True
+    tok = load_ours(demo)
+    tok.bos_token = None
+    with pytest.raises(ValueError, match="add_bos_token = True but bos_token"):
+        tok.encode("x")
+    with pytest.raises(ValueError, match="add_bos_token = True"):
+        tok.update_post_processor()
+    tok.add_bos_token = False
+    assert tok.encode("x") == load_ours(demo).encode("x", add_special_tokens=False)
+
+
+def test_infill_tokens_unset():
+    tok = load_ours(folder_of("demo"), prefix_token=None)
+    assert tok.encode("no infill") == load_ours(folder_of("demo")).encode("no infill")
+    with pytest.raises(ValueError, match="prefix_token=None"):
+        tok.encode("a<FILL_ME>b")
+    with pytest.raises(ValueError, match="needs prefix_token"):
+        tok("a", suffix="b")
+
+
+def test_pad_token_setters(tok):
+    t = load_ours(folder_of("demo"))
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        t.pad_token = "[PAD]"
+    with pytest.raises(ValueError, match="str or None"):
+        t.pad_token = 3
+    with pytest.raises(llamatok.TokenIdError):
+        t.pad_token_id = 10**6
+    assert issubclass(llamatok.TokenIdError, IndexError)
+    t.pad_token_id = 2
+    assert t.pad_token == "</s>"
+    t.pad_token = None
+    assert t.pad_token_id is None
+
+
+# -- __call__ arguments ------------------------------------------------------------------------
+
+def test_padding_without_pad_token(tok):
+    for padding, max_length in ((True, None), ("longest", None), ("max_length", 4)):
+        with pytest.raises(ValueError, match="does not have a padding token"):
+            tok(["a", "b c"], padding=padding, max_length=max_length)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"padding": "sideways"}, "padding must be"),
+    ({"truncation": "only_middle", "max_length": 2}, "truncation must be"),
+    ({"max_length": -1}, "max_length must be"),
+    ({"max_length": 2.5}, "max_length must be"),
+    ({"stride": -1}, "stride must be"),
+    ({"padding": True, "pad_to_multiple_of": 0}, "pad_to_multiple_of"),
+    ({"padding": True, "pad_to_multiple_of": -8}, "pad_to_multiple_of"),
+    ({"padding": "max_length", "truncation": True, "max_length": 10, "pad_to_multiple_of": 8}, "not a multiple"),
+    ({"padding": True, "padding_side": "up"}, "padding_side"),
+    ({"return_tensors": "tf"}, "return_tensors"),
+    ({"truncation": True, "max_length": 4, "stride": 4}, "stride=4"),
+    ({"truncation": True, "max_length": 4, "stride": 3}, "stride=3"),
+    ({"truncation": True, "max_length": 0}, "cannot hold"),
+    ({"truncation": "only_second", "max_length": 3}, "only_second"),
+    ({"text_target": "x"}, "text_target"),
+    ({"is_split_into_words": True}, "is_split_into_words"),
+])
+def test_bad_call_arguments(padded, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        padded(["def f(x):\n    return x * 2", "b"], **kwargs)
+
+
+def test_pad_errors(tok, padded):
+    with pytest.raises(ValueError, match="does not have a padding token"):
+        tok.pad([{"input_ids": [1, 2]}, {"input_ids": [1]}])
+    with pytest.raises(ValueError, match="needs input_ids"):
+        padded.pad({"ids": [[1]]})
+    with pytest.raises(TypeError, match="encoding"):
+        padded.pad("text")
+    with pytest.raises(ValueError, match="padding_side"):
+        padded.pad({"input_ids": [[1], [1, 2]]}, padding_side="up")
+    assert padded.pad({"input_ids": []}) == {"input_ids": [], "attention_mask": []}
+
+
+def test_truncation_too_short_for_only_first(tok):
+    with pytest.raises(ValueError, match="cannot fit"):
+        tok("a", suffix="def f(x):\n    return x * 2 + 1", truncation="only_first", max_length=8)
+
+
+def test_stride_too_large_for_infill_parts(tok):
+    # transformers' backend panics here (PanicException); llamatok says what to change.
+    with pytest.raises(ValueError, match="stride=3 must be smaller"):
+        tok("def f(x):\n    y = x * 2", suffix="\n    return y\n", truncation=True, max_length=10, stride=3,
+            return_overflowing_tokens=True)
+
+
+def test_bad_texts(tok):
+    with pytest.raises(ValueError, match="text is required"):
+        tok()
+    with pytest.raises(TypeError, match="str"):
+        tok(5)
+    with pytest.raises(TypeError, match="str"):
+        tok.encode(["a", "b"])
+    with pytest.raises(TypeError, match="str"):
+        tok([1, 2])
+    with pytest.raises(TypeError, match="suffix"):
+        tok("a", suffix=3)
+    with pytest.raises(TypeError, match="suffix of a single text"):
+        tok("a", suffix=["b"])
+    with pytest.raises(ValueError, match="same length"):
+        tok(["a", "b"], suffix=["x"])
+    with pytest.raises(ValueError, match="same length"):
+        tok(["a", "b"], text_pair="x")
+    with pytest.raises(ValueError, match="not both"):
+        tok("a", "b", suffix="c")
+    with pytest.raises(ValueError, match="not both"):
+        tok.encode("a", "b", suffix="c")
+    with pytest.raises(ValueError, match="pair"):
+        tok([("a", "b", "c")])
+    with pytest.raises(TypeError):
+        tok("a", no_such_option=True)
+    with pytest.raises(TypeError, match="batch_encode_plus"):
+        tok.encode_plus(["a"])
+    with pytest.raises(TypeError, match="list of texts"):
+        tok.batch_encode_plus("abc")
+    with pytest.raises(UnicodeEncodeError):
+        tok("lone \ud800 surrogate")
+
+
+def test_ragged_tensors_are_refused(tok):
+    """DIFFERENCE: transformers gives numpy object arrays of arrays for ragged rows."""
+    with pytest.raises(ValueError, match="different lengths"):
+        tok(["a", "b c d e"], return_tensors="np")
+
+
+def test_pt_without_torch(tok, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match="pip install torch"):
+        tok("a", return_tensors="pt")
+
+
+def test_pt_with_torch(tok):
+    torch = pytest.importorskip("torch")
+    enc = tok(["a b", "c d"], return_tensors="pt")
+    assert isinstance(enc.input_ids, torch.Tensor) and enc.input_ids.dtype == torch.int64
+
+
+def test_batch_encoding_access(tok):
+    enc = tok(["a", "b"])
+    with pytest.raises(KeyError, match="field name"):
+        enc[0]
+    with pytest.raises(AttributeError, match="no field"):
+        enc.token_type_ids
+    assert enc[:1] == {"input_ids": enc.input_ids[:1], "attention_mask": enc.attention_mask[:1]}
+    assert enc.encodings is None and enc.is_fast
+
+
+# -- decoding, helpers, saving -----------------------------------------------------------------
+
+def test_decode_errors(tok):
+    """DIFFERENCE: transformers silently drops out-of-range ids."""
+    with pytest.raises(llamatok.TokenIdError, match="out of range"):
+        tok.decode([1, tok.vocab_size])
+    with pytest.raises(llamatok.TokenIdError):
+        tok.batch_decode([[1], [10**6]])
+    with pytest.raises((ValueError, OverflowError)):  # transformers: OverflowError
+        tok.decode([-100])
+    with pytest.raises(ValueError, match="style"):
+        tok.decode([1], style="gpt")
+    with pytest.raises(TypeError, match="unexpected"):
+        tok.decode([1], bogus=True)
+    with pytest.raises(TypeError, match="unexpected"):
+        tok.batch_decode([[1]], bogus=True)
+    with pytest.raises(llamatok.TokenIdError):
+        tok.convert_ids_to_tokens(10**6)
+    with pytest.raises(ValueError, match="not a piece"):
+        tok.convert_tokens_to_string(["\u2581x", "no such piece"])
+
+
+def test_stream_errors(tok):
+    stream = tok.decode_stream()
+    with pytest.raises(llamatok.TokenIdError):
+        stream.step(tok.vocab_size)
+    with pytest.raises(llamatok.TokenIdError):
+        stream.step(-1)
+    with pytest.raises(ValueError, match="style"):
+        tok.decode_stream(style="gpt")
+
+
+def test_special_tokens_mask_errors(tok):
+    with pytest.raises(ValueError, match="second sequence"):
+        tok.get_special_tokens_mask([1, 5], [6], already_has_special_tokens=True)
+
+
+def test_save_errors(tok, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(NotADirectoryError):
+        tok.save_pretrained(target)
+    with pytest.raises(ValueError, match="push_to_hub"):
+        tok.save_pretrained(tmp_path / "out", push_to_hub=True)

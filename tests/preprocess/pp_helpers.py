@@ -1,0 +1,101 @@
+"""Helpers of the preprocessing tests: an independent reader of the Megatron indexed dataset
+(written from SPEC §8 with ``struct`` only, sharing no code with llamatok's writer), the command
+line in a subprocess, and small corpora."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+import llamatok
+
+DEMO = str(llamatok.demo_path())
+
+#: SPEC §8 dtype codes: code → (struct letter, item size).
+DTYPES = {1: ("B", 1), 2: ("b", 1), 3: ("h", 2), 4: ("i", 4), 5: ("q", 8), 6: ("d", 8), 7: ("f", 4), 8: ("H", 2)}
+
+
+def read_megatron(prefix: str) -> Tuple[int, List[List[int]], List[int]]:
+    """(dtype code, sequences, document boundaries) of ``prefix.idx`` + ``prefix.bin``; checks
+    every structural fact of the format on the way."""
+    idx = Path(prefix + ".idx").read_bytes()
+    data = Path(prefix + ".bin").read_bytes()
+    assert idx[:9] == b"MMIDIDX\x00\x00", idx[:9]
+    (version,) = struct.unpack_from("<Q", idx, 9)
+    assert version == 1
+    code = idx[17]
+    num_seqs, num_docs = struct.unpack_from("<QQ", idx, 18)
+    at = 34
+    lengths = struct.unpack_from(f"<{num_seqs}i", idx, at)
+    at += 4 * num_seqs
+    pointers = struct.unpack_from(f"<{num_seqs}q", idx, at)
+    at += 8 * num_seqs
+    docs = list(struct.unpack_from(f"<{num_docs}q", idx, at))
+    at += 8 * num_docs
+    assert at == len(idx), "nothing may follow the document boundaries"
+    letter, size = DTYPES[code]
+    expected = 0
+    sequences = []
+    for n, p in zip(lengths, pointers):
+        assert p == expected, "sequences are contiguous in .bin"
+        sequences.append(list(struct.unpack_from(f"<{n}{letter}", data, p)))
+        expected += n * size
+    assert expected == len(data), ".bin holds exactly the sequences"
+    assert docs[0] == 0 and docs[-1] == num_seqs and docs == sorted(docs)
+    return code, sequences, docs
+
+
+def documents(prefix: str) -> List[List[int]]:
+    """Each document's ids (a document with no sequence gives [])."""
+    _, seqs, bounds = read_megatron(prefix)
+    return [sum(seqs[a:b], []) for a, b in zip(bounds, bounds[1:])]
+
+
+def cli(*args: str, env: Dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "llamatok.cli", "preprocess", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
+
+
+def summary_of(proc: subprocess.CompletedProcess) -> Dict[str, Any]:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def sample_texts(n: int = 300) -> List[str]:
+    """Varied documents: code, empty, whitespace, Unicode, special-token text, long lines."""
+    base = [
+        "def f(x):\n    return x + 1\n",
+        "",
+        " ",
+        "   leading spaces and\ttabs\n\n",
+        "héllo wörld — ünïcödé 😀 中文 text",
+        "</s> <s> <unk> ▁<PRE> ▁<SUF> ▁<MID> ▁<EOT> <FILL_ME> literal special-token text",
+        "x" * 5000,
+        "class A:\n    '''doc'''\n    pass\n" * 20,
+        "\u2581 a real U+2581 ▁▁ in the text",
+    ]
+    return [base[i % len(base)] + (f"\n# {i}" if i % 3 else "") for i in range(n)]
+
+
+def write_jsonl(path: Path, records: Sequence[Any], compress: str | None = None) -> Path:
+    lines = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode("utf-8")
+    if compress == "gz":
+        path.write_bytes(gzip.compress(lines))
+    elif compress == "zst":
+        import zstandard
+
+        path.write_bytes(zstandard.ZstdCompressor().compress(lines))
+    else:
+        path.write_bytes(lines)
+    return path
+
+
+def output_bytes(prefix: str, exts: Sequence[str] = (".bin", ".idx", ".rejects.jsonl")) -> Dict[str, bytes]:
+    return {ext: Path(prefix + ext).read_bytes() for ext in exts}

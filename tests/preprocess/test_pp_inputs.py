@@ -1,0 +1,101 @@
+"""Every kind of input gives the same shards for the same texts."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pp_helpers import DEMO, cli, documents, output_bytes, sample_texts, summary_of, write_jsonl
+
+import llamatok
+import llamatok.preprocess as pp
+from llamatok.preprocess.options import OptionsError
+
+TEXTS = sample_texts(90)
+
+
+def encoded(texts):
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
+    return [[tok.bos_token_id] + tok._core.encode(t, "literal", True) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "ref"
+    pp.run(texts=TEXTS, output_prefix=str(out), quiet=True)
+    assert documents(str(out)) == encoded(TEXTS)
+    return output_bytes(str(out))
+
+
+@pytest.mark.parametrize("compress", [None, "gz", "zst"])
+def test_jsonl(tmp_path, reference, compress):
+    name = "in.jsonl" + {None: "", "gz": ".gz", "zst": ".zst"}[compress]
+    src = write_jsonl(tmp_path / name, [{"text": t, "other": 1} for t in TEXTS], compress)
+    pp.run(str(src), str(tmp_path / "o"), quiet=True, batch_bytes=4096)
+    assert output_bytes(str(tmp_path / "o")) == reference
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_parquet(tmp_path, reference, binary):
+    values = [t.encode() for t in TEXTS] if binary else TEXTS
+    table = pa.table({"id": list(range(len(TEXTS))), "text": pa.array(values, pa.binary() if binary else pa.string())})
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=17)
+    pp.run(str(tmp_path / "in.parquet"), str(tmp_path / "o"), quiet=True, batch_bytes=2048)
+    assert output_bytes(str(tmp_path / "o")) == reference
+
+
+def test_iterable_of_dicts_and_bytes(tmp_path, reference):
+    items = [{"text": t} if i % 2 else t.encode() for i, t in enumerate(TEXTS)]
+    pp.run(texts=iter(items), output_prefix=str(tmp_path / "o"), quiet=True)
+    assert output_bytes(str(tmp_path / "o")) == reference
+
+
+def test_datasets_dataset(tmp_path, reference):
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"text": TEXTS, "n": list(range(len(TEXTS)))})
+    pp.run(ds, str(tmp_path / "o"), quiet=True)
+    assert output_bytes(str(tmp_path / "o")) == reference
+    with pytest.raises(OptionsError, match="no column 'body'"):
+        pp.run(ds, str(tmp_path / "p"), json_keys=["body"], quiet=True)
+
+
+def test_directory_one_file_one_document_with_globs(tmp_path, reference):
+    tree = tmp_path / "tree"
+    names = []
+    for i, t in enumerate(TEXTS):
+        # Files in nested folders; sorted by path component they come back in this order.
+        rel = f"d{i // 30}/sub{i % 2}/f{i:03d}.py"
+        names.append(rel)
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(t, encoding="utf-8")
+    (tree / "d0" / "notes.txt").write_text("not python")
+    (tree / "d1" / "site-packages").mkdir()
+    (tree / "d1" / "site-packages" / "x.py").write_text("excluded")
+    (tree / "d2" / "test_skip.py").write_text("excluded too")
+    order = sorted(range(len(TEXTS)), key=lambda i: names[i].split("/"))
+    proc = cli(str(tree), "--include", "*.py", "--exclude", "site-packages", "--exclude", "d2/test_*",
+               "-o", str(tmp_path / "o"), "--batch-size", "3KB", "-q")
+    summary = summary_of(proc)
+    assert summary["documents"] == len(TEXTS)
+    assert documents(str(tmp_path / "o")) == encoded([TEXTS[i] for i in order])
+
+
+def test_several_inputs_are_concatenated_in_order(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [{"text": t} for t in TEXTS[:40]])
+    b = write_jsonl(tmp_path / "b.jsonl.gz", [{"text": t} for t in TEXTS[40:]], "gz")
+    summary = pp.run([str(a), str(b)], str(tmp_path / "o"), quiet=True, batch_bytes=1000)
+    assert summary["documents"] == len(TEXTS)
+    assert documents(str(tmp_path / "o")) == encoded(TEXTS)
+    # Globs are expanded by the Python API too.
+    pp.run(str(tmp_path / "*.jsonl*"), str(tmp_path / "g"), quiet=True)
+    assert output_bytes(str(tmp_path / "g")) == output_bytes(str(tmp_path / "o"))
+
+
+def test_outputs_inside_the_input_tree_are_not_read(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(5):
+        (tree / f"{i}.py").write_text(f"x = {i}\n")
+    first = pp.run(str(tree), str(tree / "out"), quiet=True)
+    second = pp.run(str(tree), str(tree / "out"), quiet=True)
+    assert first["documents"] == second["documents"] == 5 and second["rejected"] == 0

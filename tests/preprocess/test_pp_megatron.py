@@ -1,0 +1,123 @@
+"""The Megatron indexed dataset, read back by an independent reader (pp_helpers.read_megatron,
+written from SPEC §8), equals direct encoding with the tokenizer's own API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from pp_helpers import DEMO, cli, documents, read_megatron, sample_texts, summary_of, write_jsonl
+
+import llamatok
+import llamatok.preprocess as pp
+from llamatok.preprocess.megatron import write_index
+
+
+def direct(folder: str, texts, *, mode: str = "literal", bos: bool = True, eos: bool = False):
+    """What the API class gives for each text, with Megatron's rule: EOS only after some ids."""
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(folder)
+    out = []
+    for t in texts:
+        ids = ([tok.bos_token_id] if bos else []) + tok._core.encode(t, mode, True)
+        if eos and ids:
+            ids.append(tok.eos_token_id)
+        out.append(ids)
+    return out
+
+
+def test_round_trip_literal_with_bos_and_eod(tmp_path):
+    texts = sample_texts(200)
+    summary = pp.run(texts=texts, output_prefix=str(tmp_path / "d"), append_eod=True, quiet=True)
+    code, _, bounds = read_megatron(str(tmp_path / "d"))
+    assert code == 8, "uint16 for a vocabulary under 65500 ids"
+    assert len(bounds) == len(texts) + 1
+    expected = direct(DEMO, texts, eos=True)
+    assert documents(str(tmp_path / "d")) == expected
+    # The API class agrees (literal mode is split_special_tokens=True), on texts it does not read
+    # as infilling prompts: in training data "<FILL_ME>" is plain text.
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO, split_special_tokens=True, add_eos_token=True)
+    plain = [i for i, t in enumerate(texts) if "<FILL_ME>" not in t]
+    assert [expected[i] for i in plain] == [tok.encode(texts[i]) for i in plain]
+    assert summary["documents"] == len(texts)
+    assert summary["tokens"] == sum(map(len, expected))
+
+
+@pytest.mark.parametrize("mode", ["legacy", "non_legacy"])
+def test_other_special_token_modes(tmp_path, mode):
+    texts = sample_texts(30)
+    pp.run(texts=texts, output_prefix=str(tmp_path / "d"), mode=mode, quiet=True)
+    assert documents(str(tmp_path / "d")) == direct(DEMO, texts, mode=mode)
+
+
+def test_empty_documents_without_bos_have_no_sequence(tmp_path):
+    texts = ["a", "", "b", "", ""]
+    pp.run(texts=texts, output_prefix=str(tmp_path / "d"), bos=False, append_eod=True, quiet=True)
+    code, seqs, bounds = read_megatron(str(tmp_path / "d"))
+    assert len(seqs) == 2 and bounds == [0, 1, 1, 2, 2, 2]
+    assert documents(str(tmp_path / "d")) == direct(DEMO, texts, bos=False, eos=True)
+
+
+def test_several_json_keys_give_one_dataset_each(tmp_path):
+    records = [{"a": f"first {i}", "b": f"second {i}" * (i % 4)} for i in range(50)]
+    records[7] = {"a": "no b here"}
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    summary = pp.run(str(src), str(tmp_path / "out"), json_keys=["a", "b"], quiet=True, formats="megatron,parquet")
+    kept = [r for i, r in enumerate(records) if i != 7]
+    assert documents(str(tmp_path / "out_a")) == direct(DEMO, [r["a"] for r in kept])
+    assert documents(str(tmp_path / "out_b")) == direct(DEMO, [r["b"] for r in kept])
+    assert summary["rejected"] == 1 and summary["tokens_by_key"]["a"] + summary["tokens_by_key"]["b"] == summary["tokens"]
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.column_names == ["a_input_ids", "b_input_ids"]
+    assert table.column("b_input_ids").to_pylist() == direct(DEMO, [r["b"] for r in kept])
+
+
+def test_parquet_output_rows_equal_the_megatron_documents(tmp_path):
+    texts = sample_texts(120)
+    pp.run(texts=texts, output_prefix=str(tmp_path / "d"), formats=["megatron", "parquet"], append_eod=True,
+           fim_rate=0.5, quiet=True)
+    table = pq.read_table(tmp_path / "d.parquet")
+    assert table.column_names == ["input_ids"]
+    assert str(table.schema.field("input_ids").type) == "list<element: int32>"
+    assert table.column("input_ids").to_pylist() == documents(str(tmp_path / "d"))
+
+
+def test_index_writer_int32_and_empty(tmp_path):
+    """The int32 case (vocabularies of 65500 ids or more) and an empty dataset."""
+    docs = [[70000, 5, 1 << 20], [], [9]]
+    lengths = tmp_path / "lengths.i32"
+    lengths.write_bytes(np.array([len(d) for d in docs], np.int32).tobytes())
+    (tmp_path / "x.bin").write_bytes(np.array(sum(docs, []), np.int32).tobytes())
+    with open(tmp_path / "x.idx", "wb") as f:
+        write_index(f, str(lengths), np.dtype(np.int32))
+    code, seqs, bounds = read_megatron(str(tmp_path / "x"))
+    assert code == 4 and seqs == [docs[0], docs[2]] and bounds == [0, 1, 1, 2]
+    lengths.write_bytes(b"")
+    (tmp_path / "x.bin").write_bytes(b"")
+    with open(tmp_path / "x.idx", "wb") as f:
+        write_index(f, str(lengths), np.dtype(np.uint16))
+    assert read_megatron(str(tmp_path / "x")) == (8, [], [0])
+
+
+def test_codellama_on_standard_library_sources(tmp_path, codellama_dir):
+    """The real vocabulary, through the command line, on a slice of the standard library."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    tree = tmp_path / "src"
+    for sub in ("json", "email", "asyncio"):
+        shutil.copytree(root / sub, tree / sub, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = cli(str(tree), "--include", "*.py", "-o", str(tmp_path / "cl"), "--tokenizer", str(codellama_dir),
+               "--append-eod", "--batch-size", "256KB")
+    summary = summary_of(proc)
+    files = sorted(p for p in tree.rglob("*.py"))
+    files.sort(key=lambda p: p.relative_to(tree).parts)
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(codellama_dir, split_special_tokens=True, add_eos_token=True)
+    assert summary["documents"] == len(texts) > 50
+    assert documents(str(tmp_path / "cl")) == [tok.encode(t) for t in texts]
+    assert json.loads((tmp_path / "cl.summary.json").read_text())["tokens"] == summary["tokens"]
+    assert not os.path.exists(str(tmp_path / "cl.partial"))

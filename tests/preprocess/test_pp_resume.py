@@ -1,0 +1,111 @@
+"""Crash safety: a run killed at any moment and restarted with ``--resume`` ends with output
+byte-identical to an uninterrupted run, and no final name ever holds a partial file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pp_helpers import cli, sample_texts, summary_of, write_jsonl
+
+OUTPUTS = (".bin", ".idx", ".parquet", ".rejects.jsonl")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    d = tmp_path_factory.mktemp("corpus")
+    texts = sample_texts(1500)
+    records = [{"text": t} for t in texts]
+    for i in range(0, len(records), 97):
+        records[i] = '{"text": broken'
+    write_jsonl(d / "a.jsonl", records[:900])
+    write_jsonl(d / "b.jsonl.gz", records[900:], "gz")
+    tree = d / "tree"
+    for i, t in enumerate(texts[:150]):
+        (tree / f"m{i % 5}").mkdir(parents=True, exist_ok=True)
+        (tree / f"m{i % 5}" / f"f{i}.py").write_text(t, encoding="utf-8")
+    return [str(d / "a.jsonl"), str(d / "b.jsonl.gz"), str(tree)]
+
+
+def args(corpus, prefix, seed=9):
+    return [*corpus, "-o", str(prefix), "--format", "megatron,parquet", "--fim-rate", "0.5", "--seed", str(seed),
+            "--append-eod", "--batch-size", "16KB", "-q"]
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory):
+    prefix = tmp_path_factory.mktemp("ref") / "ref"
+    summary = summary_of(cli(*args(corpus, prefix)))
+    assert summary["rejected"] > 5 and summary["documents"] > 1000
+    return summary, {ext: Path(str(prefix) + ext).read_bytes() for ext in OUTPUTS}
+
+
+def same_as_reference(prefix, reference):
+    summary, expected = reference
+    got = json.loads(Path(str(prefix) + ".summary.json").read_text())
+    for key in ("documents", "tokens", "input_bytes", "rejected", "rejected_by_reason", "blank_lines", "fingerprint"):
+        assert got[key] == summary[key], key
+    for ext in OUTPUTS:
+        assert Path(str(prefix) + ext).read_bytes() == expected[ext], ext
+    assert not Path(str(prefix) + ".partial").exists()
+
+
+@pytest.mark.parametrize("point", ["data-written:3", "state-written:7", "committed:20", "finalizing", "index-written",
+                                   "renaming", "renamed:1", "renamed:3"])
+def test_crash_at_each_kind_of_moment_then_resume(tmp_path, corpus, reference, point):
+    prefix = tmp_path / "o"
+    crashed = cli(*args(corpus, prefix), env={"LLAMATOK_PREPROCESS_CRASH_AT": point})
+    assert crashed.returncode == 86, (point, crashed.returncode, crashed.stderr)
+    finals = {p.name for p in tmp_path.iterdir()} - {"o.partial"}
+    if not point.startswith("renamed"):
+        assert finals == set(), f"no final name before the renames, found {finals}"
+    assert "o.summary.json" not in finals, "the summary (the mark of a finished run) comes last"
+    resumed = cli(*args(corpus, prefix), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    same_as_reference(prefix, reference)
+
+
+def test_sigkill_at_random_moments_then_resume(tmp_path, corpus, reference):
+    prefix = tmp_path / "o"
+    env = dict(os.environ)
+    delays = [0.7, 0.9, 1.1, 0.8, 1.3, 1.0]
+    kills = 0
+    for attempt in range(len(delays) + 1):
+        cmd = [sys.executable, "-m", "llamatok.cli", "preprocess", *args(corpus, prefix)] + (["--resume"] if attempt else [])
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        if attempt < len(delays):
+            try:
+                proc.wait(timeout=delays[attempt])
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+        else:
+            proc.wait(timeout=120)
+        assert proc.returncode == 0
+        break
+    assert kills >= 2, "the run should have been killed mid-way at least twice"
+    same_as_reference(prefix, reference)
+
+
+def test_resume_refuses_other_options_and_finished_runs_are_kept(tmp_path, corpus, reference):
+    prefix = tmp_path / "o"
+    assert cli(*args(corpus, prefix), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:5"}).returncode == 86
+    other = cli(*args(corpus, prefix, seed=10), "--resume")
+    assert other.returncode == 2 and "other inputs or options" in other.stderr
+    assert cli(*args(corpus, prefix), "--resume").returncode == 0
+    same_as_reference(prefix, reference)
+    again = cli(*args(corpus, prefix)[:-1], "--resume")
+    assert again.returncode == 0 and "already complete" in again.stderr
+    same_as_reference(prefix, reference)
+    # Without --resume a partial run is discarded and the job starts over.
+    assert cli(*args(corpus, prefix), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:2"}).returncode == 86
+    fresh = cli(*args(corpus, prefix)[:-1])
+    assert fresh.returncode == 0 and "discarding the partial run" in fresh.stderr
+    same_as_reference(prefix, reference)
