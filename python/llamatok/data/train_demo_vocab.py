@@ -45,8 +45,9 @@ Usage (from the repository root)::
     python python/llamatok/data/train_demo_vocab.py          # train, write the demo folder, then check it
     python python/llamatok/data/train_demo_vocab.py --check  # only check the committed demo folder
 
-Training needs ``sentencepiece`` and ``protobuf``; the check also uses ``tokenizers`` and, if installed,
-``transformers`` 4.x. None of them is a runtime dependency of llamatok.
+Training needs ``sentencepiece``, ``protobuf`` and llamatok itself installed (its ``saving`` module ranks
+the merges); the check also uses ``tokenizers`` and, if installed, ``transformers`` 4.x. None of them is a
+runtime dependency of llamatok.
 """
 
 from __future__ import annotations
@@ -210,20 +211,17 @@ def piece_table(proto) -> list[tuple[str, float, int]]:
 
 # ------------------------------------------------------------------------------------------ tokenizer.json
 
-def score_ranked_merges(pieces: list[tuple[str, float, int]]) -> list[tuple[str, str]]:
-    """Every split of every mergeable piece into two mergeable pieces, ranked like the Hub's Code Llama file:
-    merged piece score descending, merged piece id ascending, then left id, then right id."""
-    ids = {piece: i for i, (piece, _, typ) in enumerate(pieces) if typ in MERGEABLE}
-    ranked = []
-    for i, (piece, score, typ) in enumerate(pieces):
-        if typ not in MERGEABLE:
-            continue
-        for k in range(1, len(piece)):
-            left, right = piece[:k], piece[k:]
-            if left in ids and right in ids:
-                ranked.append((-score, i, ids[left], ids[right], left, right))
-    ranked.sort()
-    return [(left, right) for *_, left, right in ranked]
+KIND_NAMES = {NORMAL: "normal", UNKNOWN: "unknown", CONTROL: "control", USER_DEFINED: "user_defined",
+              UNUSED: "unused", BYTE: "byte"}
+
+
+def score_ranked_merges(pieces: list[tuple[str, float, int]]) -> list[str]:
+    """Every split of every mergeable piece into two mergeable pieces, ranked like the Hub's Code Llama file
+    (merged piece score descending, merged piece id ascending, then left id, then right id): the same
+    function ``save_pretrained`` uses for a tokenizer loaded from a ``tokenizer.model``."""
+    from llamatok.saving import score_ranked_merges as ranked
+
+    return ranked([(piece, score, KIND_NAMES[typ]) for piece, score, typ in pieces])
 
 
 def _added_token(i: int, content: str) -> dict:
@@ -270,7 +268,7 @@ def tokenizer_json(proto) -> dict:
             "fuse_unk": True,
             "byte_fallback": True,
             "vocab": {piece: i for i, (piece, _, _) in enumerate(pieces)},
-            "merges": [f"{left} {right}" for left, right in score_ranked_merges(pieces)],
+            "merges": score_ranked_merges(pieces),
         },
     }
 
