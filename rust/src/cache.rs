@@ -10,6 +10,9 @@
 //! - `long`: 4-way set-associative, 32k slots, chunks of 9 to 32 bytes stored inline.
 //!
 //! A value holds up to three ids inline, so results longer than that are not cached.
+//!
+//! On text that does not repeat (random base64, hashes) the memo costs more than it saves, so it
+//! watches its own hit rate: below a quarter it steps aside for a while, then tries again.
 
 use std::cell::RefCell;
 
@@ -24,6 +27,12 @@ pub const MAX_CACHEABLE_ID: u32 = (1 << ID_BITS) - 1;
 const ID_BITS: u32 = 20;
 /// Tokenizers remembered per thread; the least recently used beyond this is dropped.
 const PER_THREAD: usize = 4;
+/// The hit rate is judged over this many lookups...
+const PROBE_WINDOW: u32 = 2048;
+/// ...and when under a quarter, the memo is skipped for this many chunks.
+const BYPASS_CHUNKS: u32 = 32 * 1024;
+/// Marks an empty slot: no chunk packs to eight 0xFF bytes (they are not UTF-8).
+const EMPTY: u64 = u64::MAX;
 
 /// Packs 1 to 3 ids (each below 2^20) into a non-zero u64: the count in the top 2 bits.
 #[inline]
@@ -81,29 +90,40 @@ fn mix(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct LongEntry {
+    /// `u8::MAX` when empty (keys are at most 32 bytes).
     len: u8,
     key: [u8; MAX_KEY_BYTES],
     value: u64,
 }
 
+const EMPTY_LONG: LongEntry = LongEntry { len: u8::MAX, key: [0; MAX_KEY_BYTES], value: 0 };
+
 pub struct ChunkCache {
-    /// `(packed key, value)`; key 0 marks an empty slot.
+    /// `(packed key, value)`; `EMPTY` keys mark free slots. Filled with a non-zero marker on
+    /// purpose: every page is written once here, instead of faulting in at random while encoding.
     hot: Box<[(u64, u64)]>,
     short: Box<[(u64, u64)]>,
     long: Box<[LongEntry]>,
     /// Round-robin victim within a set, so a new key does not always evict the same way.
     victim: usize,
+    probes: u32,
+    hits: u32,
+    /// Chunks left to encode without the memo (after a window with a low hit rate).
+    bypass_left: u32,
 }
 
 impl Default for ChunkCache {
     fn default() -> Self {
         ChunkCache {
-            hot: vec![(0, 0); 1 << HOT_BITS].into_boxed_slice(),
-            short: vec![(0, 0); WAYS << SHORT_SETS_BITS].into_boxed_slice(),
-            long: vec![LongEntry::default(); WAYS << LONG_SETS_BITS].into_boxed_slice(),
+            hot: vec![(EMPTY, 0); 1 << HOT_BITS].into_boxed_slice(),
+            short: vec![(EMPTY, 0); WAYS << SHORT_SETS_BITS].into_boxed_slice(),
+            long: vec![EMPTY_LONG; WAYS << LONG_SETS_BITS].into_boxed_slice(),
             victim: 0,
+            probes: 0,
+            hits: 0,
+            bypass_left: 0,
         }
     }
 }
@@ -112,6 +132,29 @@ impl ChunkCache {
     /// Bytes held by one cache.
     pub const BYTES: usize = (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS)
         + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
+
+    /// Whether the next chunk should use the memo at all (see the module notes).
+    #[inline]
+    pub fn in_use(&mut self) -> bool {
+        if self.bypass_left > 0 {
+            self.bypass_left -= 1;
+            return false;
+        }
+        true
+    }
+
+    #[inline]
+    fn record(&mut self, hit: bool) {
+        self.probes += 1;
+        self.hits += u32::from(hit);
+        if self.probes == PROBE_WINDOW {
+            if self.hits < PROBE_WINDOW / 4 {
+                self.bypass_left = BYPASS_CHUNKS;
+            }
+            self.probes = 0;
+            self.hits = 0;
+        }
+    }
 
     #[inline]
     fn next_victim(&mut self) -> usize {
@@ -127,6 +170,7 @@ impl ChunkCache {
         let (k, v) = self.hot[slot];
         if k == packed {
             unpack_ids(v, out);
+            self.record(true);
             return true;
         }
         let set = (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << SHORT_SETS_BITS) - 1)) as usize * WAYS;
@@ -134,9 +178,11 @@ impl ChunkCache {
             if k == packed {
                 self.hot[slot] = (packed, v);
                 unpack_ids(v, out);
+                self.record(true);
                 return true;
             }
         }
+        self.record(false);
         false
     }
 
@@ -162,7 +208,7 @@ impl ChunkCache {
 
     /// Appends the cached ids of a longer chunk (its normalized bytes) to `out`.
     #[inline]
-    pub fn get_long(&self, key: &[u8], out: &mut Vec<u32>) -> bool {
+    pub fn get_long(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
         if key.len() > MAX_KEY_BYTES {
             return false;
         }
@@ -170,9 +216,11 @@ impl ChunkCache {
         for e in &self.long[set..set + WAYS] {
             if usize::from(e.len) == key.len() && &e.key[..key.len()] == key {
                 unpack_ids(e.value, out);
+                self.record(true);
                 return true;
             }
         }
+        self.record(false);
         false
     }
 
@@ -245,6 +293,21 @@ mod tests {
         assert!(!cache.get_short(pack(b"abc", 0, 3, false).unwrap(), &mut out));
         assert!(!cache.get_short(pack(b"xyz", 0, 3, false).unwrap(), &mut out));
         assert_eq!(out, vec![1, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_low_hit_rate_turns_the_memo_off_for_a_while() {
+        let mut cache = ChunkCache::default();
+        let mut out = Vec::new();
+        for i in 1..=u64::from(PROBE_WINDOW) {
+            assert!(cache.in_use());
+            assert!(!cache.get_short(i, &mut out));
+        }
+        assert!(!cache.in_use(), "all misses: bypass");
+        for _ in 1..BYPASS_CHUNKS {
+            assert!(!cache.in_use());
+        }
+        assert!(cache.in_use(), "tries again after the bypass");
     }
 
     #[test]

@@ -90,8 +90,14 @@ impl Encoder {
         } else {
             body
         };
-        let Some(cache) = cache else {
-            return self.merge_chunk(key, &mut scratch.symbols, out);
+        let cache = match cache {
+            Some(c) => {
+                if !c.in_use() {
+                    return self.merge_chunk(key, &mut scratch.symbols, out);
+                }
+                c
+            }
+            None => return self.merge_chunk(key, &mut scratch.symbols, out),
         };
         match pack(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed) {
             Some(packed) => {
