@@ -51,6 +51,9 @@ pub enum Segment<'a> {
 pub struct SpecialTokens {
     tokens: Vec<(String, u32)>,
     matcher: Option<AhoCorasick>,
+    /// The distinct first bytes of the tokens when there are at most three (`<` and the first byte
+    /// of `▁` for Llama): text holding none of them cannot match, which `memchr` tells fast.
+    first_bytes: Vec<u8>,
 }
 
 impl SpecialTokens {
@@ -64,7 +67,22 @@ impl SpecialTokens {
                 .build(tokens.iter().map(|(t, _)| t.as_str()))
                 .expect("a few short literal patterns always build")
         });
-        SpecialTokens { tokens, matcher }
+        let mut first_bytes: Vec<u8> = tokens.iter().map(|(t, _)| t.as_bytes()[0]).collect();
+        first_bytes.sort_unstable();
+        first_bytes.dedup();
+        SpecialTokens { tokens, matcher, first_bytes }
+    }
+
+    /// False when `text` certainly holds no special token (checked by its first bytes).
+    #[inline]
+    fn may_match(&self, text: &str) -> bool {
+        let t = text.as_bytes();
+        match self.first_bytes[..] {
+            [a] => memchr::memchr(a, t).is_some(),
+            [a, b] => memchr::memchr2(a, b, t).is_some(),
+            [a, b, c] => memchr::memchr3(a, b, c, t).is_some(),
+            _ => true,
+        }
     }
 
     pub fn tokens(&self) -> &[(String, u32)] {
@@ -74,11 +92,14 @@ impl SpecialTokens {
     /// Splits `text` into text segments and special tokens, in order. Empty text segments are
     /// left out.
     pub fn split<'a>(&self, text: &'a str, mut f: impl FnMut(Segment<'a>)) {
-        let Some(matcher) = &self.matcher else {
-            if !text.is_empty() {
-                f(Segment::Text { text, start: 0 });
+        let matcher = match &self.matcher {
+            Some(m) if self.may_match(text) => m,
+            _ => {
+                if !text.is_empty() {
+                    f(Segment::Text { text, start: 0 });
+                }
+                return;
             }
-            return;
         };
         let mut last = 0;
         for m in matcher.find_iter(text) {

@@ -158,6 +158,9 @@ impl Tokenizer {
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
     fn count(&self, py: Python<'_>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<usize> {
         let opts = options(mode, dummy_prefix)?;
+        if text.len() < DETACH_BYTES {
+            return Ok(self.inner.encode(text, opts).len());
+        }
         Ok(py.detach(|| self.inner.encode(text, opts).len()))
     }
 
