@@ -82,28 +82,27 @@ pub fn encode_batch(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, thread
     })
 }
 
-/// The ids of a batch in runs: each run holds the ids of consecutive texts back to back, and the
-/// number of ids of each of those texts. [`FlatParts::flatten`] joins them into one buffer.
-pub struct FlatParts {
-    parts: Vec<(Vec<u32>, Vec<u64>)>,
+/// The ids of a batch in runs: each run holds the ids of consecutive texts back to back (already
+/// in the output's element type), and the number of ids of each of those texts.
+pub struct FlatParts<T> {
+    parts: Vec<(Vec<T>, Vec<u64>)>,
 }
 
-impl FlatParts {
+impl<T> FlatParts<T> {
     pub fn total_ids(&self) -> usize {
         self.parts.iter().map(|(ids, _)| ids.len()).sum()
     }
 
-    /// One flat vector of ids (converted by `convert`, e.g. narrowed to u16) and the offsets:
-    /// text `i` is `ids[offsets[i]..offsets[i + 1]]`. Each run is freed once copied, so the peak
-    /// memory is the result plus one run.
-    pub fn flatten<T>(self, convert: impl Fn(u32) -> T) -> (Vec<T>, Vec<u64>) {
+    /// One flat vector of ids and the offsets: text `i` is `ids[offsets[i]..offsets[i + 1]]`. Each
+    /// run is freed once copied, so the peak memory is the result plus the runs.
+    pub fn flatten(self) -> (Vec<T>, Vec<u64>) {
         let mut ids = Vec::with_capacity(self.total_ids());
         let texts: usize = self.parts.iter().map(|(_, lens)| lens.len()).sum();
         let mut offsets = Vec::with_capacity(texts + 1);
         offsets.push(0u64);
         let mut end = 0u64;
         for (part, lens) in self.parts {
-            ids.extend(part.into_iter().map(&convert));
+            ids.extend(part);
             for len in lens {
                 end += len;
                 offsets.push(end);
@@ -113,18 +112,27 @@ impl FlatParts {
     }
 }
 
-/// Encodes a batch on `threads` threads into [`FlatParts`].
-pub fn encode_batch_parts(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> FlatParts {
+/// Encodes a batch on `threads` threads into [`FlatParts`], each id passed through `convert` (for
+/// example narrowed to u16) in the worker that produced it.
+pub fn encode_batch_parts<T: Send>(
+    tok: &Tokenizer,
+    texts: &[&str],
+    opts: EncodeOptions,
+    threads: usize,
+    convert: impl Fn(u32) -> T + Sync + Send,
+) -> FlatParts<T> {
     let parts = run(threads, || {
         task_ranges(texts)
             .into_par_iter()
             .map(|(a, b)| {
+                let mut scratch = Vec::new();
                 let mut ids = Vec::new();
                 let mut lens = Vec::with_capacity(b - a);
                 for t in &texts[a..b] {
-                    let before = ids.len();
-                    tok.encode_into(t, opts, &mut ids);
-                    lens.push((ids.len() - before) as u64);
+                    scratch.clear();
+                    tok.encode_into(t, opts, &mut scratch);
+                    ids.extend(scratch.iter().map(|&id| convert(id)));
+                    lens.push(scratch.len() as u64);
                 }
                 (ids, lens)
             })
@@ -135,7 +143,7 @@ pub fn encode_batch_parts(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, 
 
 /// All ids in one flat vector, and `offsets` with `offsets[i]..offsets[i + 1]` = text `i`.
 pub fn encode_batch_flat(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> (Vec<u32>, Vec<u64>) {
-    encode_batch_parts(tok, texts, opts, threads).flatten(|id| id)
+    encode_batch_parts(tok, texts, opts, threads, |id| id).flatten()
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.

@@ -143,10 +143,14 @@ impl Encoder {
 
     /// Characters that are not pieces: their UTF-8 bytes as `<0xXX>` pieces, or `<unk>` each.
     fn push_fallback(&self, text: &str, out: &mut Vec<u32>) {
-        if !self.vocab.has_byte_fallback() {
+        let Some(bytes) = self.vocab.byte_table() else {
             if let Some(unk) = self.vocab.unk_id {
                 out.extend(text.chars().map(|_| unk));
             }
+            return;
+        };
+        if !text.contains(' ') {
+            out.extend(text.bytes().map(|b| bytes[b as usize]));
             return;
         }
         for c in text.chars() {

@@ -169,6 +169,12 @@ impl Vocab {
         self.byte_ids.as_ref().map(|t| t[byte as usize])
     }
 
+    /// The `<0xXX>` id of every byte, when the model falls back to bytes.
+    #[inline]
+    pub fn byte_table(&self) -> Option<&[u32; 256]> {
+        self.byte_ids.as_deref()
+    }
+
     pub fn has_byte_fallback(&self) -> bool {
         self.byte_ids.is_some()
     }

@@ -207,13 +207,12 @@ impl Tokenizer {
         };
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
         let (ids, offsets) = py.detach(|| {
-            let parts = batch::encode_batch_parts(&self.inner, &strs, opts, threads);
             let (ids, offsets) = if narrow {
                 // The vocabulary was checked to fit 16 bits above.
-                let (ids, offsets) = parts.flatten(|id| id as u16);
+                let (ids, offsets) = batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id as u16).flatten();
                 (IdBuffer::u16(ids), offsets)
             } else {
-                let (ids, offsets) = parts.flatten(|id| id);
+                let (ids, offsets) = batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id).flatten();
                 (IdBuffer::u32(ids), offsets)
             };
             (ids, IdBuffer::u64(offsets))
