@@ -10,7 +10,7 @@ default 3) and the median is reported. Throughput is input UTF-8 bytes per wall-
 ratios are against llamatok measured in the same run. Every library's ids are also compared with
 llamatok's (the "same ids" column), since a fast wrong answer is worth nothing.
 
-Writes benches/results/compare.json and benches/results/compare.png (the README shows both).
+Writes benches/results/compare.json, compare.md and compare.png (the README shows them).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def task_stress(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for kind in workloads.STRESS:
         for label, size in STRESS_SIZES.items():
-            count = 20 if size < 100_000 else 2
+            count = 20 if size < 100_000 else 4
             total_s, total_bytes, digests = 0.0, 0, []
             for seed in range(count):
                 text = workloads.stress(kind, size, seed)
@@ -230,6 +230,29 @@ def print_table(table: Dict[str, Dict[str, Any]]) -> None:
     print("(x N) = llamatok is N times faster than that library, measured in this run.")
 
 
+def markdown(table: Dict[str, Dict[str, Any]]) -> str:
+    """The table as Markdown (for the README): values, and in brackets how many times faster
+    llamatok is than that library in this run."""
+    names = list(table)
+    metrics = [k for k in table["llamatok"] if k.endswith(("MB/s", "µs/call"))]
+    lines = ["| measurement | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for m in metrics:
+        ours = table["llamatok"][m]
+        cells = []
+        for n in names:
+            v = table[n].get(m)
+            if v is None:
+                cells.append("n/a")
+            elif n == "llamatok":
+                cells.append(f"**{v:.1f}**")
+            else:
+                ratio = (v / ours) if m.endswith("µs/call") else (ours / v)
+                cells.append(f"{v:.1f} (×{ratio:.1f})")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    versions = ", ".join(f"{n} {table[n]['version']}" for n in names)
+    return "\n".join(lines) + f"\n\nVersions: {versions}.\n"
+
+
 def chart(table: Dict[str, Dict[str, Any]], path: Path) -> None:
     try:
         import matplotlib
@@ -296,6 +319,8 @@ def main() -> int:
     meta = {"cpus": os.cpu_count(), "repeat": args.repeat, "fraction": args.fraction, "seconds": time.time() - started}
     (out / "compare.json").write_text(json.dumps({"meta": meta, "table": table}, indent=1, ensure_ascii=False))
     print(f"json: {out / 'compare.json'}")
+    (out / "compare.md").write_text(markdown(table))
+    print(f"markdown: {out / 'compare.md'}")
     chart(table, out / "compare.png")
     return 0
 
