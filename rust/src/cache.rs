@@ -7,9 +7,10 @@
 //! text that never repeats costs no rehashing. Three tables:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 256k slots, behind `hot`, same keys;
-//! - `long`: 4-way set-associative, 32k slots, chunks of 9 to 32 bytes stored inline.
+//! - `long`: 4-way set-associative, 32k slots of one cache line each, chunks of 9 to 32 bytes and
+//!   up to six ids stored inline.
 //!
-//! A value holds up to three ids inline, so results longer than that are not cached.
+//! Short values hold up to three ids, long ones six; longer results are not cached.
 //!
 //! On text that does not repeat (random base64, hashes) the memo costs more than it saves, so it
 //! watches its own hit rate: below a quarter it steps aside for a while, then tries again.
@@ -85,20 +86,79 @@ pub fn pack(text: &[u8], start: usize, end: usize, prefixed: bool) -> Option<u64
     (has_zero == 0).then_some(v)
 }
 
+/// Marks a compressed run of spaces in a memo key (0xFF never occurs in UTF-8).
+const RUN_MARK: u8 = 0xFF;
+/// Marks a short key whose result has too many ids for the short table (0xFE never occurs in
+/// UTF-8 either), so that it cannot be taken for any other long key.
+const OVERFLOW_MARK: u8 = 0xFE;
+
+/// How a chunk is looked up in the memo.
+pub enum MemoKey<'a> {
+    /// Up to 8 key bytes packed into a u64 (see [`pack`]).
+    Short(u64),
+    /// The key bytes, when they do not pack.
+    Long(&'a [u8]),
+}
+
+/// The memo key of the chunk `text[start..end]` (after the dummy `▁` when `prefixed`). A leading run
+/// of 2 to 255 spaces, which indentation makes common and varied, is written as two bytes
+/// (`0xFF`, length), so that `"            return"` packs into a short key. The encoding is
+/// injective: the marker byte cannot occur in text.
+#[inline]
+pub fn memo_key<'a>(text: &'a [u8], start: usize, end: usize, prefixed: bool, buf: &'a mut Vec<u8>) -> MemoKey<'a> {
+    let spaces = text[start..end].iter().take_while(|&&b| b == b' ').count();
+    let run = spaces + usize::from(prefixed);
+    if (2..=255).contains(&run) {
+        buf.clear();
+        buf.push(RUN_MARK);
+        buf.push(run as u8);
+        buf.extend_from_slice(&text[start + spaces..end]);
+        return match pack(buf, 0, buf.len(), false) {
+            Some(p) => MemoKey::Short(p),
+            None => MemoKey::Long(buf),
+        };
+    }
+    if let Some(p) = pack(text, start, end, prefixed) {
+        return MemoKey::Short(p);
+    }
+    if prefixed {
+        buf.clear();
+        buf.push(b' ');
+        buf.extend_from_slice(&text[start..end]);
+        MemoKey::Long(buf)
+    } else {
+        MemoKey::Long(&text[start..end])
+    }
+}
+
+/// The long-table key of a short key whose result did not fit the short table.
+#[inline]
+fn overflow_key(packed: u64) -> [u8; 9] {
+    let mut k = [OVERFLOW_MARK; 9];
+    k[1..].copy_from_slice(&packed.to_le_bytes());
+    k
+}
+
 #[inline]
 fn mix(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// Ids a long entry holds inline.
+const LONG_IDS: usize = 6;
+
+/// One 64-byte cache line: the key, its length, and up to six ids.
 #[derive(Clone, Copy)]
+#[repr(C, align(64))]
 struct LongEntry {
+    key: [u8; MAX_KEY_BYTES],
+    ids: [u32; LONG_IDS],
     /// `u8::MAX` when empty (keys are at most 32 bytes).
     len: u8,
-    key: [u8; MAX_KEY_BYTES],
-    value: u64,
+    count: u8,
 }
 
-const EMPTY_LONG: LongEntry = LongEntry { len: u8::MAX, key: [0; MAX_KEY_BYTES], value: 0 };
+const EMPTY_LONG: LongEntry = LongEntry { key: [0; MAX_KEY_BYTES], ids: [0; LONG_IDS], len: u8::MAX, count: 0 };
 
 pub struct ChunkCache {
     /// `(packed key, value)`; `EMPTY` keys mark free slots. Filled with a non-zero marker on
@@ -162,9 +222,27 @@ impl ChunkCache {
         self.victim
     }
 
+    /// Appends the cached ids of a chunk to `out`; false when absent.
+    #[inline]
+    pub fn get(&mut self, key: &MemoKey<'_>, out: &mut Vec<u32>) -> bool {
+        match *key {
+            MemoKey::Short(p) => self.get_short(p, out) || self.get_long(&overflow_key(p), out),
+            MemoKey::Long(k) => self.get_long(k, out),
+        }
+    }
+
+    /// Remembers the ids of a chunk (unless they are too many to keep inline).
+    pub fn insert(&mut self, key: &MemoKey<'_>, ids: &[u32]) {
+        match *key {
+            MemoKey::Short(p) if pack_ids(ids).is_some() => self.insert_short(p, ids),
+            MemoKey::Short(p) => self.insert_long(&overflow_key(p), ids),
+            MemoKey::Long(k) => self.insert_long(k, ids),
+        }
+    }
+
     /// Appends the cached ids of a packed short chunk to `out`; false when absent.
     #[inline]
-    pub fn get_short(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
+    fn get_short(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
         let h = mix(packed);
         let slot = (h >> (64 - HOT_BITS)) as usize;
         let (k, v) = self.hot[slot];
@@ -186,7 +264,7 @@ impl ChunkCache {
         false
     }
 
-    pub fn insert_short(&mut self, packed: u64, ids: &[u32]) {
+    fn insert_short(&mut self, packed: u64, ids: &[u32]) {
         let Some(value) = pack_ids(ids) else { return };
         let h = mix(packed);
         self.hot[(h >> (64 - HOT_BITS)) as usize] = (packed, value);
@@ -208,14 +286,14 @@ impl ChunkCache {
 
     /// Appends the cached ids of a longer chunk (its normalized bytes) to `out`.
     #[inline]
-    pub fn get_long(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
+    fn get_long(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
         if key.len() > MAX_KEY_BYTES {
             return false;
         }
         let set = Self::long_set(key);
         for e in &self.long[set..set + WAYS] {
             if usize::from(e.len) == key.len() && &e.key[..key.len()] == key {
-                unpack_ids(e.value, out);
+                out.extend_from_slice(&e.ids[..usize::from(e.count)]);
                 self.record(true);
                 return true;
             }
@@ -224,17 +302,17 @@ impl ChunkCache {
         false
     }
 
-    pub fn insert_long(&mut self, key: &[u8], ids: &[u32]) {
-        if key.len() > MAX_KEY_BYTES {
+    fn insert_long(&mut self, key: &[u8], ids: &[u32]) {
+        if key.len() > MAX_KEY_BYTES || ids.is_empty() || ids.len() > LONG_IDS {
             return;
         }
-        let Some(value) = pack_ids(ids) else { return };
         let set = Self::long_set(key);
         let way = self.next_victim();
         let e = &mut self.long[set + way];
         e.len = key.len() as u8;
         e.key[..key.len()].copy_from_slice(key);
-        e.value = value;
+        e.count = ids.len() as u8;
+        e.ids[..ids.len()].copy_from_slice(ids);
     }
 }
 
@@ -284,7 +362,7 @@ mod tests {
         let ab = pack(b"ab", 0, 2, false).unwrap();
         cache.insert_short(ab, &[1]);
         cache.insert_long(b"abcdefghij", &[4, 5, 6]);
-        cache.insert_long(b"abcdefghijk", &[4, 5, 6, 7]); // four ids: not cached
+        cache.insert_long(b"abcdefghijk", &[4, 5, 6, 7, 8, 9, 10]); // seven ids: not cached
         cache.insert_short(pack(b"xyz", 0, 3, false).unwrap(), &[MAX_CACHEABLE_ID + 1]);
         let mut out = Vec::new();
         assert!(cache.get_short(ab, &mut out));
@@ -293,6 +371,54 @@ mod tests {
         assert!(!cache.get_short(pack(b"abc", 0, 3, false).unwrap(), &mut out));
         assert!(!cache.get_short(pack(b"xyz", 0, 3, false).unwrap(), &mut out));
         assert_eq!(out, vec![1, 4, 5, 6]);
+    }
+
+    fn key_bytes(text: &[u8], start: usize, end: usize, prefixed: bool) -> Vec<u8> {
+        let mut buf = Vec::new();
+        match memo_key(text, start, end, prefixed, &mut buf) {
+            MemoKey::Short(p) => {
+                let mut v = vec![b'S'];
+                v.extend_from_slice(&p.to_le_bytes());
+                v
+            }
+            MemoKey::Long(k) => [b"L".as_slice(), k].concat(),
+        }
+    }
+
+    #[test]
+    fn memo_keys_are_injective_and_compress_indentation() {
+        let cases: Vec<(&[u8], bool)> = vec![
+            (b"            return", false),
+            (b"           return", true), // the same normalized text as the line above
+            (b"          return", true),
+            (b" return", false),
+            (b"return", true),
+            (b"  x", false),
+            (b" x", true),
+            (b"ab\0", false),
+            (b"abcdefghijklmnop", false),
+        ];
+        // Two chunks share a key exactly when their normalized texts (dummy space first) are equal.
+        let normalized: Vec<Vec<u8>> =
+            cases.iter().map(|(t, p)| [if *p { b" ".as_slice() } else { b"" }, t].concat()).collect();
+        let keys: Vec<Vec<u8>> = cases.iter().map(|(t, p)| key_bytes(t, 0, t.len(), *p)).collect();
+        assert_eq!(keys[0][0], b'S', "indentation packs short: {:?}", keys[0]);
+        for i in 0..keys.len() {
+            for j in 0..keys.len() {
+                assert_eq!(keys[i] == keys[j], normalized[i] == normalized[j], "{:?} and {:?}", cases[i], cases[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn results_too_long_for_a_short_entry_still_round_trip() {
+        let mut cache = ChunkCache::default();
+        let mut buf = Vec::new();
+        let key = memo_key(b"        x", 0, 9, false, &mut buf);
+        cache.insert(&key, &[1, 2, 3, 4, 5]);
+        let mut out = Vec::new();
+        assert!(cache.get(&key, &mut out));
+        assert_eq!(out, vec![1, 2, 3, 4, 5]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bpe::{self, Symbol};
-use crate::cache::{pack, with_cache, ChunkCache};
+use crate::cache::{memo_key, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
 use crate::merges::MergeTable;
 use crate::vocab::Vocab;
@@ -23,6 +23,7 @@ pub struct Encoder {
 #[derive(Default)]
 struct Scratch {
     key: String,
+    memo_key: Vec<u8>,
     symbols: Vec<Symbol>,
     ids: Vec<u32>,
 }
@@ -99,23 +100,12 @@ impl Encoder {
             }
             None => return self.merge_chunk(key, &mut scratch.symbols, out),
         };
-        match pack(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed) {
-            Some(packed) => {
-                if !cache.get_short(packed, out) {
-                    scratch.ids.clear();
-                    self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
-                    cache.insert_short(packed, &scratch.ids);
-                    out.extend_from_slice(&scratch.ids);
-                }
-            }
-            None => {
-                if !cache.get_long(key.as_bytes(), out) {
-                    scratch.ids.clear();
-                    self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
-                    cache.insert_long(key.as_bytes(), &scratch.ids);
-                    out.extend_from_slice(&scratch.ids);
-                }
-            }
+        let memo = memo_key(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed, &mut scratch.memo_key);
+        if !cache.get(&memo, out) {
+            scratch.ids.clear();
+            self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
+            cache.insert(&memo, &scratch.ids);
+            out.extend_from_slice(&scratch.ids);
         }
     }
 
