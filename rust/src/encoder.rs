@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::bpe::{self, Symbol};
 use crate::cache::{memo_key, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
-use crate::merges::MergeTable;
+use crate::merges::{MergeTable, PAIR_STAYS, PAIR_UNKNOWN};
 use crate::vocab::Vocab;
 
 static NEXT_UID: AtomicU64 = AtomicU64::new(1);
@@ -46,16 +46,55 @@ impl Encoder {
         if use_cache {
             with_cache(self.uid, |cache| {
                 for chunk in Chunks::new(&self.table, text, dummy_prefix) {
-                    self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out);
+                    if !self.encode_tiny(text.as_bytes(), chunk, out) {
+                        self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out);
+                    }
                 }
             });
         } else {
             for chunk in Chunks::new(&self.table, text, dummy_prefix) {
-                self.encode_chunk(text, chunk, None, &mut scratch, out);
+                if !self.encode_tiny(text.as_bytes(), chunk, out) {
+                    self.encode_chunk(text, chunk, None, &mut scratch, out);
+                }
             }
         }
         if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
             fuse_unknowns(&mut *out, first, self.vocab.unk_id);
+        }
+    }
+
+    /// Chunks of one or two ASCII characters (most chunks of code), answered from tables without
+    /// the merge loop or the memo. False when the chunk is anything else.
+    #[inline(always)]
+    fn encode_tiny(&self, text: &[u8], chunk: Chunk, out: &mut Vec<u32>) -> bool {
+        let (a, b) = match (chunk.prefixed, chunk.end - chunk.start) {
+            (false, 1) => {
+                // One byte is one ASCII character.
+                let symbol = self.table.ascii_symbol(text[chunk.start]);
+                if self.table.is_piece(symbol) {
+                    out.push(symbol);
+                    return true;
+                }
+                return false;
+            }
+            (false, 2) => (text[chunk.start], text[chunk.start + 1]),
+            (true, 1) => (b' ', text[chunk.start]),
+            _ => return false,
+        };
+        if !(a.is_ascii() && b.is_ascii()) {
+            return false;
+        }
+        match self.table.ascii_pair(a, b) {
+            PAIR_UNKNOWN => false,
+            PAIR_STAYS => {
+                out.push(self.table.ascii_symbol(a));
+                out.push(self.table.ascii_symbol(b));
+                true
+            }
+            merged => {
+                out.push(merged);
+                true
+            }
         }
     }
 
