@@ -14,6 +14,9 @@ pub struct Chunk {
     pub start: usize,
     pub end: usize,
     pub prefixed: bool,
+    /// The chunk's last character (already decoded while cutting; a one-character chunk is
+    /// then handled without decoding it again).
+    pub last: char,
 }
 
 pub struct Chunks<'a> {
@@ -81,6 +84,6 @@ impl Iterator for Chunks<'_> {
             }
         }
         self.pos = i;
-        Some(Chunk { start, end: i, prefixed })
+        Some(Chunk { start, end: i, prefixed, last: prev })
     }
 }

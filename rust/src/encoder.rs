@@ -109,17 +109,14 @@ impl Encoder {
     ) {
         let body = &text[chunk.start..chunk.end];
         // One character: nothing to merge, nothing to remember.
-        if !chunk.prefixed {
-            let mut chars = body.chars();
-            if let (Some(c), None) = (chars.next(), chars.next()) {
-                let symbol = self.table.symbol(c);
-                if self.table.is_piece(symbol) {
-                    out.push(symbol);
-                } else {
-                    self.push_fallback(body, out);
-                }
-                return;
+        if !chunk.prefixed && body.len() == chunk.last.len_utf8() {
+            let symbol = self.table.symbol(chunk.last);
+            if self.table.is_piece(symbol) {
+                out.push(symbol);
+            } else {
+                self.push_char_fallback(chunk.last, out);
             }
+            return;
         }
         // The normalized chunk: the dummy `▁` (written as a space) and then the text.
         let key: &str = if chunk.prefixed {
@@ -167,6 +164,24 @@ impl Encoder {
             } else {
                 self.push_fallback(&text[s.start as usize..s.end as usize], out);
             }
+        }
+    }
+
+    /// One character that is not a piece: its UTF-8 bytes as `<0xXX>` pieces, or `<unk>`.
+    #[inline]
+    fn push_char_fallback(&self, c: char, out: &mut Vec<u32>) {
+        // A space stands for `▁` here; the normalized text never holds a plain space.
+        let c = if c == ' ' { '\u{2581}' } else { c };
+        match self.vocab.byte_table() {
+            Some(bytes) => {
+                let mut buf = [0u8; 4];
+                let utf8 = c.encode_utf8(&mut buf).as_bytes();
+                out.reserve(4);
+                for &b in utf8 {
+                    out.push(bytes[b as usize]);
+                }
+            }
+            None => out.extend(self.vocab.unk_id),
         }
     }
 

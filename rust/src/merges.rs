@@ -114,11 +114,17 @@ impl MergeTable {
     }
 
     fn mark_join(&mut self, a: char, b: char) {
-        if let Some(f) = self.bmp_join_flags.get_mut(a as usize) {
-            *f |= JOINS_NEXT;
+        // Flags are looked up before canonicalizing: `▁` and the space share theirs.
+        let aliases = |c: char| if c == ' ' { ['\u{2581}', ' '] } else { [c, c] };
+        for a in aliases(a) {
+            if let Some(f) = self.bmp_join_flags.get_mut(a as usize) {
+                *f |= JOINS_NEXT;
+            }
         }
-        if let Some(f) = self.bmp_join_flags.get_mut(b as usize) {
-            *f |= JOINS_PREVIOUS;
+        for b in aliases(b) {
+            if let Some(f) = self.bmp_join_flags.get_mut(b as usize) {
+                *f |= JOINS_PREVIOUS;
+            }
         }
         if a.is_ascii() && b.is_ascii() {
             let (a, b) = (a as usize, b as usize);
@@ -220,12 +226,22 @@ impl MergeTable {
     /// When it cannot, text may be cut between them without changing any id.
     #[inline]
     pub fn joins(&self, a: char, b: char) -> bool {
+        // Most non-ASCII characters are never next to anything inside a piece: two flag lookups
+        // settle them before any hashing.
+        if self.join_flags(a) & JOINS_NEXT == 0 || self.join_flags(b) & JOINS_PREVIOUS == 0 {
+            return false;
+        }
         let (a, b) = (canonical(a), canonical(b));
         if a.is_ascii() && b.is_ascii() {
             return self.joins_ascii(a as u8, b as u8);
         }
-        let flag = |c: char, bit: u8| self.bmp_join_flags.get(c as usize).is_none_or(|f| f & bit != 0);
-        flag(a, JOINS_NEXT) && flag(b, JOINS_PREVIOUS) && self.joins_other.contains(&pair_key(a as u32, b as u32))
+        self.joins_other.contains(&pair_key(a as u32, b as u32))
+    }
+
+    /// The join flags of a character; characters above U+FFFF are not tabulated and may join.
+    #[inline]
+    fn join_flags(&self, c: char) -> u8 {
+        self.bmp_join_flags.get(c as usize).copied().unwrap_or(JOINS_NEXT | JOINS_PREVIOUS)
     }
 
     #[inline]
