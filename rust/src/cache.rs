@@ -3,11 +3,11 @@
 //! chunks make up 8.4M, and the 4096 most common cover 90% of them.
 //!
 //! Every table is allocated once at its full size and entries are overwritten, never freed: the
-//! memory of a cache is constant (about 6 MiB), nothing is allocated while encoding, and random
+//! memory of a cache is constant (3.25 MiB), nothing is allocated while encoding, and random
 //! text that never repeats costs no rehashing. Three tables:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
-//! - `short`: 4-way set-associative, 256k slots, behind `hot`, same keys;
-//! - `long`: 4-way set-associative, 32k slots of one cache line each, chunks of 9 to 32 bytes and
+//! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
+//! - `long`: 4-way set-associative, 32k slots of one cache line each (2 MiB), keys of 9 to 32 bytes and
 //!   up to six ids stored inline.
 //!
 //! Short values hold up to three ids, long ones six; longer results are not cached.
@@ -344,6 +344,12 @@ pub fn with_cache<R>(owner: u64, f: impl FnOnce(&mut ChunkCache) -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stated_size_is_the_real_size() {
+        assert_eq!(std::mem::size_of::<LongEntry>(), 64);
+        assert_eq!(ChunkCache::BYTES, 3 * 1024 * 1024 + 256 * 1024);
+    }
 
     #[test]
     fn packing_tells_every_short_key_apart() {
