@@ -2,9 +2,10 @@
 //! immutable and lock-free. Chunks repeat heavily in code: on the standard library, 106k distinct
 //! chunks make up 8.4M, and the 4096 most common cover 90% of them.
 //!
-//! Every table is allocated once at its full size and entries are overwritten, never freed: the
-//! memory of a cache is constant (3.25 MiB), nothing is allocated while encoding, and random
-//! text that never repeats costs no rehashing. Three tables:
+//! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
+//! capped (3.25 MiB), nothing is allocated per chunk, and random text that never repeats costs no
+//! rehashing. A new cache starts at 1/16 of that size and grows once, after about 2 MB of code
+//! (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
 //! - `long`: 4-way set-associative, 32k slots of one cache line each (2 MiB), keys of 9 to 32 bytes and
@@ -20,6 +21,13 @@ use std::cell::RefCell;
 const HOT_BITS: u32 = 14;
 const SHORT_SETS_BITS: u32 = 14;
 const LONG_SETS_BITS: u32 = 13;
+/// A new cache starts this many bits smaller in every table (1/16 of the size, 208 KiB), and grows
+/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing 3.25 MiB
+/// takes about 2 ms, more than encoding 50 KB: a short-lived or lightly used thread should not pay
+/// for it, and a busy one pays once, after enough work to make it negligible.
+const START_SHRINK_BITS: u32 = 4;
+/// About 500k lookups: 2 MB of code.
+const GROW_AFTER_WINDOWS: u32 = 256;
 const WAYS: usize = 4;
 /// Chunks longer than this are not remembered (rare, and they seldom repeat).
 pub const MAX_KEY_BYTES: usize = 32;
@@ -32,8 +40,8 @@ const PER_THREAD: usize = 4;
 const PROBE_WINDOW: u32 = 2048;
 /// ...and when under a quarter, the memo is skipped for this many chunks.
 const BYPASS_CHUNKS: u32 = 32 * 1024;
-/// Marks an empty slot: no chunk packs to eight 0xFF bytes (they are not UTF-8).
-const EMPTY: u64 = u64::MAX;
+/// Marks an empty slot: no chunk packs to 0 (see [`pack`]).
+const EMPTY: u64 = 0;
 
 /// Packs 1 to 3 ids (each below 2^20) into a non-zero u64: the count in the top 2 bits.
 #[inline]
@@ -153,16 +161,35 @@ const LONG_IDS: usize = 6;
 struct LongEntry {
     key: [u8; MAX_KEY_BYTES],
     ids: [u32; LONG_IDS],
-    /// `u8::MAX` when empty (keys are at most 32 bytes).
+    /// 0 when empty (no key is empty).
     len: u8,
     count: u8,
 }
 
-const EMPTY_LONG: LongEntry = LongEntry { key: [0; MAX_KEY_BYTES], ids: [0; LONG_IDS], len: u8::MAX, count: 0 };
+/// Tables start as zeroed memory, which is every slot empty. Zeroed pages come from the OS
+/// untouched and are faulted in only when a slot on them is first used: a short call pays for the
+/// few pages it touches, not for 3.25 MiB (which took 2 ms, more than encoding 10 KB).
+fn empty_table<T: ZeroIsEmpty>(len: usize) -> Box<[T]> {
+    // SAFETY: `T: ZeroIsEmpty` promises that all-zero bytes are a valid (empty) `T`.
+    unsafe { Box::<[T]>::new_zeroed_slice(len).assume_init() }
+}
+
+/// # Safety
+/// All-zero bytes must be a valid value of the type (plain integers and arrays of them).
+unsafe trait ZeroIsEmpty {}
+// SAFETY: integers only.
+unsafe impl ZeroIsEmpty for (u64, u64) {}
+// SAFETY: integer fields and arrays of integers only.
+unsafe impl ZeroIsEmpty for LongEntry {}
 
 pub struct ChunkCache {
-    /// `(packed key, value)`; `EMPTY` keys mark free slots. Filled with a non-zero marker on
-    /// purpose: every page is written once here, instead of faulting in at random while encoding.
+    /// Index bits of each table (see [`START_SHRINK_BITS`]).
+    hot_bits: u32,
+    short_sets_bits: u32,
+    long_sets_bits: u32,
+    /// Full probe windows served so far (counted while the tables are small).
+    windows: u32,
+    /// `(packed key, value)`; `EMPTY` keys mark free slots.
     hot: Box<[(u64, u64)]>,
     short: Box<[(u64, u64)]>,
     long: Box<[LongEntry]>,
@@ -176,22 +203,47 @@ pub struct ChunkCache {
 
 impl Default for ChunkCache {
     fn default() -> Self {
+        ChunkCache::with_shrink(START_SHRINK_BITS)
+    }
+}
+
+impl ChunkCache {
+    /// Bytes held by one cache at full size (its cap).
+    pub const BYTES: usize = (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS)
+        + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
+
+    /// Empty tables, `shrink` bits smaller than full size.
+    fn with_shrink(shrink: u32) -> Self {
+        let (hot_bits, short_sets_bits, long_sets_bits) = (HOT_BITS - shrink, SHORT_SETS_BITS - shrink, LONG_SETS_BITS - shrink);
         ChunkCache {
-            hot: vec![(EMPTY, 0); 1 << HOT_BITS].into_boxed_slice(),
-            short: vec![(EMPTY, 0); WAYS << SHORT_SETS_BITS].into_boxed_slice(),
-            long: vec![EMPTY_LONG; WAYS << LONG_SETS_BITS].into_boxed_slice(),
+            hot_bits,
+            short_sets_bits,
+            long_sets_bits,
+            windows: 0,
+            hot: empty_table(1 << hot_bits),
+            short: empty_table(WAYS << short_sets_bits),
+            long: empty_table(WAYS << long_sets_bits),
             victim: 0,
             probes: 0,
             hits: 0,
             bypass_left: 0,
         }
     }
-}
 
-impl ChunkCache {
-    /// Bytes held by one cache.
-    pub const BYTES: usize = (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS)
-        + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
+    /// Bytes held by the tables now.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.hot) + std::mem::size_of_val(&*self.short) + std::mem::size_of_val(&*self.long)
+    }
+
+    /// After enough use, trades the small tables (and what they hold) for full-size ones.
+    fn grow_when_due(&mut self) {
+        if self.hot_bits < HOT_BITS {
+            self.windows += 1;
+            if self.windows >= GROW_AFTER_WINDOWS {
+                *self = ChunkCache { bypass_left: self.bypass_left, ..ChunkCache::with_shrink(0) };
+            }
+        }
+    }
 
     /// Whether the next chunk should use the memo at all (see the module notes).
     #[inline]
@@ -213,6 +265,7 @@ impl ChunkCache {
             }
             self.probes = 0;
             self.hits = 0;
+            self.grow_when_due();
         }
     }
 
@@ -244,14 +297,14 @@ impl ChunkCache {
     #[inline]
     fn get_short(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
         let h = mix(packed);
-        let slot = (h >> (64 - HOT_BITS)) as usize;
+        let slot = (h >> (64 - self.hot_bits)) as usize;
         let (k, v) = self.hot[slot];
         if k == packed {
             unpack_ids(v, out);
             self.record(true);
             return true;
         }
-        let set = (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << SHORT_SETS_BITS) - 1)) as usize * WAYS;
+        let set = self.short_set(h);
         for &(k, v) in &self.short[set..set + WAYS] {
             if k == packed {
                 self.hot[slot] = (packed, v);
@@ -265,23 +318,30 @@ impl ChunkCache {
     }
 
     fn insert_short(&mut self, packed: u64, ids: &[u32]) {
+        debug_assert_ne!(packed, EMPTY);
         let Some(value) = pack_ids(ids) else { return };
         let h = mix(packed);
-        self.hot[(h >> (64 - HOT_BITS)) as usize] = (packed, value);
-        let set = (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << SHORT_SETS_BITS) - 1)) as usize * WAYS;
+        self.hot[(h >> (64 - self.hot_bits)) as usize] = (packed, value);
+        let set = self.short_set(h);
         let way = self.next_victim();
         self.short[set + way] = (packed, value);
     }
 
+    /// The first slot of a short key's set, from its hash (bits below the hot table's).
     #[inline]
-    fn long_set(key: &[u8]) -> usize {
+    fn short_set(&self, h: u64) -> usize {
+        (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << self.short_sets_bits) - 1)) as usize * WAYS
+    }
+
+    #[inline]
+    fn long_set(&self, key: &[u8]) -> usize {
         let mut h = key.len() as u64;
         for part in key.chunks(8) {
             let mut buf = [0u8; 8];
             buf[..part.len()].copy_from_slice(part);
             h = mix(h ^ u64::from_le_bytes(buf)).rotate_left(23);
         }
-        (mix(h) >> (64 - LONG_SETS_BITS)) as usize * WAYS
+        (mix(h) >> (64 - self.long_sets_bits)) as usize * WAYS
     }
 
     /// Appends the cached ids of a longer chunk (its normalized bytes) to `out`.
@@ -290,7 +350,7 @@ impl ChunkCache {
         if key.len() > MAX_KEY_BYTES {
             return false;
         }
-        let set = Self::long_set(key);
+        let set = self.long_set(key);
         for e in &self.long[set..set + WAYS] {
             if usize::from(e.len) == key.len() && &e.key[..key.len()] == key {
                 out.extend_from_slice(&e.ids[..usize::from(e.count)]);
@@ -306,7 +366,7 @@ impl ChunkCache {
         if key.len() > MAX_KEY_BYTES || ids.is_empty() || ids.len() > LONG_IDS {
             return;
         }
-        let set = Self::long_set(key);
+        let set = self.long_set(key);
         let way = self.next_victim();
         let e = &mut self.long[set + way];
         e.len = key.len() as u8;
@@ -455,5 +515,34 @@ mod tests {
                 assert_eq!(out, vec![(i % 1000) as u32, 7]);
             }
         }
+    }
+
+    #[test]
+    fn a_cache_starts_small_and_grows_once_to_its_cap() {
+        let mut cache = ChunkCache::default();
+        assert_eq!(cache.bytes(), ChunkCache::BYTES >> START_SHRINK_BITS);
+        let mut out = Vec::new();
+        // Keys seen again and again: hits, so the memo stays on while it grows.
+        let lookups = u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS);
+        for i in 0..lookups {
+            let key = 1 + i % 64;
+            out.clear();
+            if !cache.get_short(key, &mut out) {
+                cache.insert_short(key, &[key as u32]);
+            } else {
+                assert_eq!(out, vec![key as u32]);
+            }
+        }
+        assert_eq!(cache.bytes(), ChunkCache::BYTES);
+        // The grown cache starts empty and then works as before.
+        out.clear();
+        assert!(!cache.get_short(5, &mut out));
+        cache.insert_short(5, &[5]);
+        assert!(cache.get_short(5, &mut out));
+        assert_eq!(out, vec![5]);
+        for i in 0..lookups {
+            cache.get_short(1 + i % 64, &mut out);
+        }
+        assert_eq!(cache.bytes(), ChunkCache::BYTES, "grows only once");
     }
 }

@@ -24,6 +24,9 @@ pub struct Chunks<'a> {
     text: &'a [u8],
     pos: usize,
     prefix_pending: bool,
+    /// The character at `pos` when the previous chunk ended on it after decoding it (CJK text
+    /// is mostly one-character chunks; each character is then decoded once, not twice).
+    decoded: Option<(char, usize)>,
 }
 
 /// The character starting at byte `i` of valid UTF-8, and its length (decoded by hand: the text
@@ -31,19 +34,28 @@ pub struct Chunks<'a> {
 #[inline(always)]
 pub(crate) fn char_at(text: &[u8], i: usize) -> (char, usize) {
     let b0 = u32::from(text[i]);
-    let cont = |k: usize| u32::from(text[i + k]) & 0x3F;
-    let (code, len) = match b0 {
-        0x00..=0x7F => return (b0 as u8 as char, 1),
-        0xC0..=0xDF => ((b0 & 0x1F) << 6 | cont(1), 2),
-        0xE0..=0xEF => ((b0 & 0x0F) << 12 | cont(1) << 6 | cont(2), 3),
-        _ => ((b0 & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3), 4),
+    if b0 < 0x80 {
+        return (b0 as u8 as char, 1);
+    }
+    let len = match b0 {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    };
+    // Valid UTF-8 holds all `len` bytes of the character: one bounds check covers them.
+    let bytes = &text[i..i + len];
+    let cont = |k: usize| u32::from(bytes[k]) & 0x3F;
+    let code = match len {
+        2 => (b0 & 0x1F) << 6 | cont(1),
+        3 => (b0 & 0x0F) << 12 | cont(1) << 6 | cont(2),
+        _ => (b0 & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3),
     };
     (char::from_u32(code).expect("the text is valid UTF-8"), len)
 }
 
 impl<'a> Chunks<'a> {
     pub fn new(table: &'a MergeTable, text: &'a str, dummy_prefix: bool) -> Self {
-        Chunks { table, text: text.as_bytes(), pos: 0, prefix_pending: dummy_prefix }
+        Chunks { table, text: text.as_bytes(), pos: 0, prefix_pending: dummy_prefix, decoded: None }
     }
 }
 
@@ -62,7 +74,7 @@ impl Iterator for Chunks<'_> {
         let (mut prev, mut i) = if prefixed {
             ('\u{2581}', start)
         } else {
-            let (c, len) = char_at(text, start);
+            let (c, len) = self.decoded.take().unwrap_or_else(|| char_at(text, start));
             (c, start + len)
         };
         while i < text.len() {
@@ -77,6 +89,7 @@ impl Iterator for Chunks<'_> {
             } else {
                 let (c, len) = char_at(text, i);
                 if !self.table.joins(prev, c) {
+                    self.decoded = Some((c, len));
                     break;
                 }
                 prev = c;

@@ -63,11 +63,12 @@ impl Encoder {
         }
     }
 
-    /// Chunks of one or two ASCII characters (most chunks of code), answered from tables without
-    /// the merge loop or the memo. False when the chunk is anything else.
+    /// Chunks of one character, or of two ASCII characters (most chunks of code and of CJK text),
+    /// answered from tables without the merge loop or the memo. False when the chunk is anything else.
     #[inline(always)]
     fn encode_tiny(&self, text: &[u8], chunk: Chunk, out: &mut Vec<u32>) -> bool {
-        let (a, b) = match (chunk.prefixed, chunk.end - chunk.start) {
+        let len = chunk.end - chunk.start;
+        let (a, b) = match (chunk.prefixed, len) {
             (false, 1) => {
                 // One byte is one ASCII character.
                 let symbol = self.table.ascii_symbol(text[chunk.start]);
@@ -77,13 +78,25 @@ impl Encoder {
                 }
                 return false;
             }
-            (false, 2) => (text[chunk.start], text[chunk.start + 1]),
+            // Two bytes starting with an ASCII one are two ASCII characters.
+            (false, 2) if text[chunk.start].is_ascii() => (text[chunk.start], text[chunk.start + 1]),
+            // The dummy prefix (a space here) and one byte, which is an ASCII character.
             (true, 1) => (b' ', text[chunk.start]),
+            // One character: nothing to merge, nothing to remember.
+            (false, _) if len == chunk.last.len_utf8() => {
+                let symbol = self.table.symbol(chunk.last);
+                if self.table.is_piece(symbol) {
+                    out.push(symbol);
+                } else if chunk.last == ' ' {
+                    self.push_char_fallback(chunk.last, out);
+                } else {
+                    // The character's UTF-8 is the chunk's text: its bytes are the fallback.
+                    self.push_byte_fallback(&text[chunk.start..chunk.end], out);
+                }
+                return true;
+            }
             _ => return false,
         };
-        if !(a.is_ascii() && b.is_ascii()) {
-            return false;
-        }
         match self.table.ascii_pair(a, b) {
             PAIR_UNKNOWN => false,
             PAIR_STAYS => {
@@ -108,16 +121,6 @@ impl Encoder {
         out: &mut Vec<u32>,
     ) {
         let body = &text[chunk.start..chunk.end];
-        // One character: nothing to merge, nothing to remember.
-        if !chunk.prefixed && body.len() == chunk.last.len_utf8() {
-            let symbol = self.table.symbol(chunk.last);
-            if self.table.is_piece(symbol) {
-                out.push(symbol);
-            } else {
-                self.push_char_fallback(chunk.last, out);
-            }
-            return;
-        }
         // The normalized chunk: the dummy `▁` (written as a space) and then the text.
         let key: &str = if chunk.prefixed {
             scratch.key.clear();
@@ -181,6 +184,15 @@ impl Encoder {
                     out.push(bytes[b as usize]);
                 }
             }
+            None => out.extend(self.vocab.unk_id),
+        }
+    }
+
+    /// One character that is not a piece (and not a space), given as its UTF-8 bytes.
+    #[inline(always)]
+    fn push_byte_fallback(&self, utf8: &[u8], out: &mut Vec<u32>) {
+        match self.vocab.byte_table() {
+            Some(bytes) => out.extend(utf8.iter().map(|&b| bytes[b as usize])),
             None => out.extend(self.vocab.unk_id),
         }
     }

@@ -6,8 +6,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::vocab::{MergeOrder, Vocab};
 
+/// Symbols fit in 30 bits (vocabularies have fewer than 2^30 pieces): `bmp` packs two flag
+/// bits above them.
+const SYMBOL_MASK: u32 = (1 << 30) - 1;
+const FLAGS_SHIFT: u32 = 30;
+
 /// A character that is no symbol at all: it can never merge and is emitted as bytes.
-pub const NO_SYMBOL: u32 = u32::MAX;
+pub const NO_SYMBOL: u32 = SYMBOL_MASK;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Merge {
@@ -38,16 +43,23 @@ pub const PAIR_UNKNOWN: u32 = u32::MAX - 1;
 const JOINS_NEXT: u8 = 1;
 const JOINS_PREVIOUS: u8 = 2;
 
+/// 256-code-point pages in all of Unicode, as words of a bitmap.
+const ASTRAL_PAGE_WORDS: usize = 0x11_0000 / 256 / 64;
+
 pub struct MergeTable {
     pairs: FxHashMap<u64, Merge>,
-    /// Symbol of each character below U+10000, by code point (`' '` is `▁`); a flat table
-    /// because CJK text looks up every character.
+    /// For each character below U+10000, by code point: its symbol in the low 30 bits (`' '`
+    /// is `▁`) and its join flags in the top two. A flat table because CJK text looks up every
+    /// character, and one word because every character wants both (one cache miss, not two).
+    /// Join flags: [`JOINS_NEXT`] if the character is followed by another inside some mergeable
+    /// piece, [`JOINS_PREVIOUS`] if it is preceded by one. Pairs failing these need no lookup.
     bmp: Box<[u32]>,
-    /// Symbols of the characters above U+FFFF that have one.
-    astral: FxHashMap<char, u32>,
-    /// For characters below U+10000: bit 0 set if the character is followed by another inside
-    /// some mergeable piece, bit 1 if it is preceded by one. Pairs failing these need no lookup.
-    bmp_join_flags: Box<[u8]>,
+    /// The characters above U+FFFF that have a symbol or occur in a mergeable piece (Code Llama
+    /// has three), with their symbol and join flags.
+    astral: FxHashMap<char, (u32, u8)>,
+    /// Bit per 256-code-point page above U+FFFF, set when `astral` holds a character of that page:
+    /// most emoji are then settled by one load, without hashing.
+    astral_pages: Box<[u64; ASTRAL_PAGE_WORDS]>,
     /// Symbols `>= n_pieces` stand for characters that are not pieces but occur inside one
     /// (SentencePiece can still merge them); they are emitted as bytes if they stay alone.
     n_pieces: u32,
@@ -69,7 +81,7 @@ impl MergeTable {
             pairs: FxHashMap::default(),
             bmp: vec![NO_SYMBOL; 0x10000].into_boxed_slice(),
             astral: FxHashMap::default(),
-            bmp_join_flags: vec![0; 0x10000].into_boxed_slice(),
+            astral_pages: Box::new([0; ASTRAL_PAGE_WORDS]),
             n_pieces,
             joins_ascii: Box::new([0; 256]),
             joins_other: FxHashSet::default(),
@@ -106,31 +118,51 @@ impl MergeTable {
 
     fn set_symbol(&mut self, c: char, symbol: u32) {
         match self.bmp.get_mut(c as usize) {
-            Some(slot) => *slot = symbol,
-            None => {
-                self.astral.insert(c, symbol);
+            Some(slot) => {
+                assert!(symbol < NO_SYMBOL, "vocabularies have fewer than 2^30 pieces");
+                *slot = (*slot & !SYMBOL_MASK) | symbol;
             }
+            None => self.astral_entry(c).0 = symbol,
         }
+    }
+
+    fn astral_entry(&mut self, c: char) -> &mut (u32, u8) {
+        let page = c as usize >> 8;
+        self.astral_pages[page / 64] |= 1 << (page % 64);
+        self.astral.entry(c).or_insert((NO_SYMBOL, 0))
+    }
+
+    /// The symbol and join flags of a character above U+FFFF.
+    #[inline]
+    fn astral(&self, c: char) -> (u32, u8) {
+        let page = c as usize >> 8;
+        if self.astral_pages[page / 64] >> (page % 64) & 1 == 0 {
+            return (NO_SYMBOL, 0);
+        }
+        self.astral.get(&c).copied().unwrap_or((NO_SYMBOL, 0))
     }
 
     fn mark_join(&mut self, a: char, b: char) {
         // Flags are looked up before canonicalizing: `▁` and the space share theirs.
         let aliases = |c: char| if c == ' ' { ['\u{2581}', ' '] } else { [c, c] };
         for a in aliases(a) {
-            if let Some(f) = self.bmp_join_flags.get_mut(a as usize) {
-                *f |= JOINS_NEXT;
-            }
+            self.add_join_flags(a, JOINS_NEXT);
         }
         for b in aliases(b) {
-            if let Some(f) = self.bmp_join_flags.get_mut(b as usize) {
-                *f |= JOINS_PREVIOUS;
-            }
+            self.add_join_flags(b, JOINS_PREVIOUS);
         }
         if a.is_ascii() && b.is_ascii() {
             let (a, b) = (a as usize, b as usize);
             self.joins_ascii[2 * a + b / 64] |= 1u64 << (b % 64);
         } else {
             self.joins_other.insert(pair_key(a as u32, b as u32));
+        }
+    }
+
+    fn add_join_flags(&mut self, c: char, flags: u8) {
+        match self.bmp.get_mut(c as usize) {
+            Some(slot) => *slot |= u32::from(flags) << FLAGS_SHIFT,
+            None => self.astral_entry(c).1 |= flags,
         }
     }
 
@@ -195,14 +227,14 @@ impl MergeTable {
     pub fn symbol(&self, c: char) -> u32 {
         let c = canonical(c);
         match self.bmp.get(c as usize) {
-            Some(&s) => s,
-            None => self.astral.get(&c).copied().unwrap_or(NO_SYMBOL),
+            Some(&entry) => entry & SYMBOL_MASK,
+            None => self.astral(c).0,
         }
     }
 
     #[inline]
     pub fn ascii_symbol(&self, b: u8) -> u32 {
-        self.bmp[b as usize]
+        self.bmp[b as usize] & SYMBOL_MASK
     }
 
     /// The encoding of the two ASCII characters `a b` as one chunk (see `ascii_pairs`).
@@ -224,7 +256,7 @@ impl MergeTable {
 
     /// Whether a merge could ever produce a piece holding `a` immediately followed by `b`.
     /// When it cannot, text may be cut between them without changing any id.
-    #[inline]
+    #[inline(always)]
     pub fn joins(&self, a: char, b: char) -> bool {
         // Most non-ASCII characters are never next to anything inside a piece: two flag lookups
         // settle them before any hashing.
@@ -238,10 +270,12 @@ impl MergeTable {
         self.joins_other.contains(&pair_key(a as u32, b as u32))
     }
 
-    /// The join flags of a character; characters above U+FFFF are not tabulated and may join.
     #[inline]
     fn join_flags(&self, c: char) -> u8 {
-        self.bmp_join_flags.get(c as usize).copied().unwrap_or(JOINS_NEXT | JOINS_PREVIOUS)
+        match self.bmp.get(c as usize) {
+            Some(&entry) => (entry >> FLAGS_SHIFT) as u8,
+            None => self.astral(c).1,
+        }
     }
 
     #[inline]

@@ -10,6 +10,8 @@ use crate::error::Error;
 
 mod buffer;
 mod ids;
+mod scratch;
+mod text;
 mod tokenizer;
 
 create_exception!(

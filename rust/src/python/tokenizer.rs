@@ -6,10 +6,12 @@ use std::sync::{Arc, OnceLock};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::buffer::IdBuffer;
 use super::ids::extract_ids;
+use super::scratch::{with_scratch, Scratch};
+use super::text::utf8;
 use super::to_py_err;
 use crate::batch;
 use crate::decoder::DecodeStyle;
@@ -69,6 +71,18 @@ impl Tokenizer {
         Tokenizer { inner, ints: self.ints.clone() }
     }
 
+    /// Encodes a Python `str` into `scratch.ids` (without the GIL when the text is long).
+    fn encode_text(&self, py: Python<'_>, text: &Bound<'_, PyString>, opts: EncodeOptions, scratch: &mut Scratch) -> PyResult<()> {
+        let text = utf8(text, &mut scratch.text)?;
+        let ids = &mut scratch.ids;
+        if text.len() < DETACH_BYTES {
+            self.inner.encode_into(text, opts, ids);
+        } else {
+            py.detach(|| self.inner.encode_into(text, opts, ids));
+        }
+        Ok(())
+    }
+
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
         let ints = self.ints(py);
         PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
@@ -126,14 +140,12 @@ impl Tokenizer {
     }
 
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode<'py>(&self, py: Python<'py>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Bound<'py, PyList>> {
+    fn encode<'py>(&self, py: Python<'py>, text: &Bound<'py, PyString>, mode: &str, dummy_prefix: bool) -> PyResult<Bound<'py, PyList>> {
         let opts = options(mode, dummy_prefix)?;
-        let ids = if text.len() < DETACH_BYTES {
-            self.inner.encode(text, opts)
-        } else {
-            py.detach(|| self.inner.encode(text, opts))
-        };
-        self.id_list(py, &ids)
+        with_scratch(|scratch| {
+            self.encode_text(py, text, opts, scratch)?;
+            self.id_list(py, &scratch.ids)
+        })
     }
 
     /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
@@ -156,12 +168,12 @@ impl Tokenizer {
 
     /// The number of ids `encode` would return, without building them in Python.
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn count(&self, py: Python<'_>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<usize> {
+    fn count(&self, py: Python<'_>, text: &Bound<'_, PyString>, mode: &str, dummy_prefix: bool) -> PyResult<usize> {
         let opts = options(mode, dummy_prefix)?;
-        if text.len() < DETACH_BYTES {
-            return Ok(self.inner.encode(text, opts).len());
-        }
-        Ok(py.detach(|| self.inner.encode(text, opts).len()))
+        with_scratch(|scratch| {
+            self.encode_text(py, text, opts, scratch)?;
+            Ok(scratch.ids.len())
+        })
     }
 
     #[pyo3(signature = (texts, mode = "legacy", dummy_prefix = true, num_threads = None))]
