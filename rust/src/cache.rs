@@ -4,7 +4,7 @@
 //!
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
 //! capped (3.25 MiB), nothing is allocated per chunk, and random text that never repeats costs no
-//! rehashing. A new cache starts at 1/16 of that size and grows once, after about 2 MB of code
+//! rehashing. A new cache starts at 1/16 of that size and grows once, after about 150 KB of code
 //! (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
@@ -26,8 +26,8 @@ const LONG_SETS_BITS: u32 = 13;
 /// takes about 2 ms, more than encoding 50 KB: a short-lived or lightly used thread should not pay
 /// for it, and a busy one pays once, after enough work to make it negligible.
 const START_SHRINK_BITS: u32 = 4;
-/// About 500k lookups: 2 MB of code.
-const GROW_AFTER_WINDOWS: u32 = 256;
+/// About 32k lookups: 150 KB of code.
+const GROW_AFTER_WINDOWS: u32 = 16;
 const WAYS: usize = 4;
 /// Chunks longer than this are not remembered (rare, and they seldom repeat).
 pub const MAX_KEY_BYTES: usize = 32;

@@ -24,9 +24,6 @@ pub struct Chunks<'a> {
     text: &'a [u8],
     pos: usize,
     prefix_pending: bool,
-    /// The character at `pos` when the previous chunk ended on it after decoding it (CJK text
-    /// is mostly one-character chunks; each character is then decoded once, not twice).
-    decoded: Option<(char, usize)>,
 }
 
 /// The character starting at byte `i` of valid UTF-8, and its length (decoded by hand: the text
@@ -55,7 +52,7 @@ pub(crate) fn char_at(text: &[u8], i: usize) -> (char, usize) {
 
 impl<'a> Chunks<'a> {
     pub fn new(table: &'a MergeTable, text: &'a str, dummy_prefix: bool) -> Self {
-        Chunks { table, text: text.as_bytes(), pos: 0, prefix_pending: dummy_prefix, decoded: None }
+        Chunks { table, text: text.as_bytes(), pos: 0, prefix_pending: dummy_prefix }
     }
 }
 
@@ -74,7 +71,7 @@ impl Iterator for Chunks<'_> {
         let (mut prev, mut i) = if prefixed {
             ('\u{2581}', start)
         } else {
-            let (c, len) = self.decoded.take().unwrap_or_else(|| char_at(text, start));
+            let (c, len) = char_at(text, start);
             (c, start + len)
         };
         while i < text.len() {
@@ -89,7 +86,6 @@ impl Iterator for Chunks<'_> {
             } else {
                 let (c, len) = char_at(text, i);
                 if !self.table.joins(prev, c) {
-                    self.decoded = Some((c, len));
                     break;
                 }
                 prev = c;
