@@ -58,7 +58,8 @@ def rss_bytes() -> int:
 
 
 def task_corpus(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
-    """One call per file: a cold pass, then a warm pass, then decoding one call per file."""
+    """One call per file: a cold pass, then a warm pass, then decoding one call per file, then
+    decoding all files in one batch call."""
     texts = workloads.corpus()
     texts = texts[: max(1, int(len(texts) * fraction))]
     size = sum(len(t.encode()) for t in texts)
@@ -87,6 +88,13 @@ def task_corpus(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
         out["decode_s"] = t4 - t3
         as_text = [d.decode("utf-8", "replace") if isinstance(d, bytes) else d for d in decoded]
         out["decode_mismatches"] = sum(a != b for a, b in zip(as_text, texts))
+        del decoded, as_text
+    if peer.decode_batch is not None:
+        t5 = time.perf_counter()
+        decoded = peer.decode_batch(cold)
+        t6 = time.perf_counter()
+        out["decode_batch_s"] = t6 - t5
+        out["decode_batch_mismatches"] = sum(a != b for a, b in zip(decoded, texts)) + abs(len(decoded) - len(texts))
     return out
 
 
@@ -179,6 +187,9 @@ def summarize(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> Dict[str, Dict
         if "decode_s" in c[0]:
             row["decode MB/s"] = mb / median_of(c, "decode_s")
             row["decode mismatches"] = c[0]["decode_mismatches"]
+        if "decode_batch_s" in c[0]:
+            row["decode batch MB/s"] = mb / median_of(c, "decode_batch_s")
+            row["decode batch mismatches"] = c[0]["decode_batch_mismatches"]
         row["ids memory MiB (lists)"] = median_of(c, "rss_ids_bytes") / 2**20
         row["same ids (corpus)"] = sum(a == b for a, b in zip(c[0]["digests"], reference["corpus"][0]["digests"]))
         row["corpus files"] = len(c[0]["digests"])
@@ -226,6 +237,9 @@ def print_table(table: Dict[str, Dict[str, Any]]) -> None:
         checks.append(f"lines {'same' if row['same ids (lines)'] else 'DIFFERENT'}")
         stress_diff = [k[:-9] for k, v in row.items() if k.endswith(" same ids") and not v]
         checks.append("stress " + ("same" if not stress_diff else "differs on " + ", ".join(stress_diff)))
+        for key, label in (("decode mismatches", "decode"), ("decode batch mismatches", "batch decode")):
+            if key in row:
+                checks.append(f"{label} gives the text back {row['corpus files'] - row[key]}/{row['corpus files']}")
         mem = f"ids held: {row['ids memory MiB (lists)']:.0f} MiB per-file results"
         if "ids memory MiB (batch)" in row:
             mem += f", {row['ids memory MiB (batch)']:.0f} MiB batch result"

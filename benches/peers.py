@@ -3,6 +3,7 @@
 Every adapter loads the same vocabulary (Code Llama's tokenizer.json; sentencepiece, which cannot
 read it, gets Llama 2's tokenizer.model, whose ids 0..31999 are Code Llama's) and offers:
 ``encode(text) -> ids``, ``encode_batch(texts) -> object holding all ids``, ``decode(ids) -> str``,
+``decode_batch(list of id lists) -> list of str`` (on all cores where the library can),
 and ``ids_of(result)`` turning whatever encode returned into a list for the exactness check.
 A missing capability is ``None`` and shows as "n/a" in the table.
 """
@@ -23,6 +24,7 @@ class Peer:
     ids_of: Callable[[Any], List[int]]
     batch_ids: Optional[Callable[[Any], List[List[int]]]]
     version: str
+    decode_batch: Optional[Callable[[List[Any]], List[Any]]] = None
 
 
 def _llamatok(json_path: str, model_path: str) -> Peer:
@@ -41,7 +43,7 @@ def _llamatok(json_path: str, model_path: str) -> Peer:
         ids, offsets = result
         return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 
-    return Peer("llamatok", tok.encode, batch, tok.decode, list, split, llamatok.__version__)
+    return Peer("llamatok", tok.encode, batch, tok.decode, list, split, llamatok.__version__, tok.decode_batch)
 
 
 def _sentencepiece(json_path: str, model_path: str) -> Peer:
@@ -57,6 +59,7 @@ def _sentencepiece(json_path: str, model_path: str) -> Peer:
         list,
         lambda r: r,
         sentencepiece.__version__,
+        lambda batch: sp.decode(batch, num_threads=threads),
     )
 
 
@@ -73,6 +76,7 @@ def _tokenizers(json_path: str, model_path: str) -> Peer:
         list,
         lambda r: [e.ids for e in r],
         tokenizers.__version__,
+        tok.decode_batch,
     )
 
 
@@ -94,6 +98,7 @@ def _fastokens(json_path: str, model_path: str) -> Peer:
     from importlib.metadata import version
 
     # fastokens has no decoder of its own (it falls back to tokenizers): not measured.
+    # gigatoken has no batch decoder: its single decode is the figure to compare with.
     return Peer("fastokens", lambda t: tok.encode(t).ids, batch, None, list, split, version("fastokens"))
 
 

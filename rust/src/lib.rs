@@ -6,9 +6,8 @@
 //! - [`merges`] turns the vocabulary into a pair table, [`bpe`] runs the merge loop on one chunk,
 //!   [`chunker`] cuts normalized text where no merge can cross, [`cache`] remembers chunk results;
 //! - [`encoder`] ties those together for plain text, [`special`] splits special-token text out in the
-//!   three transformers/sentencepiece modes, [`infill`] builds Code Llama's fill-in-the-middle prompts;
-//! - [`decoder`] turns ids back into text in sentencepiece's or transformers' style, [`stream`] does it
-//!   incrementally;
+//!   three transformers/sentencepiece modes (Code Llama's infill prompts are built in Python on top);
+//! - [`decoder`] turns ids back into text in sentencepiece's or transformers' style;
 //! - [`tokenizer`] is the immutable, thread-safe object users hold; [`batch`] runs it on all cores.
 
 pub mod batch;

@@ -40,14 +40,41 @@ fn from_buffer<T: pyo3::buffer::Element + Copy + TryInto<u32>>(obj: &Bound<'_, P
     Some(Ok(ids))
 }
 
+/// The ids of a list. Plain ints in range are read in place, without taking a reference to each
+/// (that reference count traffic cost as much as decoding itself); anything else takes the
+/// general path, which converts int subclasses and explains bad items.
+fn ids_from_list(list: &Bound<'_, PyList>) -> PyResult<Vec<u32>> {
+    let mut ids = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
+        {
+            // SAFETY: `i` is below the length of a list we hold, and nothing in this loop runs
+            // Python code that could change the list (PyLong_AsLong on an exact int does not); with
+            // the GIL held no other thread can. The item is only read while the list owns it.
+            let value = unsafe {
+                let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
+                if pyo3::ffi::PyLong_CheckExact(item) != 0 {
+                    pyo3::ffi::PyLong_AsLong(item)
+                } else {
+                    -1
+                }
+            };
+            if let Ok(id) = u32::try_from(value) {
+                ids.push(id);
+                continue;
+            }
+            // Out of range: PyLong_AsLong may have set OverflowError; the general path says more.
+            drop(PyErr::take(list.py()));
+        }
+        ids.push(id_from(&list.get_item(i)?, i)?);
+    }
+    Ok(ids)
+}
+
 /// Token ids from a list, tuple, numpy array (any integer dtype) or iterable of ints.
 pub fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
     if let Ok(list) = obj.cast::<PyList>() {
-        let mut ids = Vec::with_capacity(list.len());
-        for (i, item) in list.iter().enumerate() {
-            ids.push(id_from(&item, i)?);
-        }
-        return Ok(ids);
+        return ids_from_list(list);
     }
     if let Ok(tuple) = obj.cast::<PyTuple>() {
         return tuple.iter().enumerate().map(|(i, item)| id_from(&item, i)).collect();
