@@ -52,3 +52,40 @@ def test_a_lone_surrogate_raises_cpythons_error(tok, text):
 def test_a_large_mixed_string(tok):
     text = ("日本語のテキスト 😀 \xe9t\xe9 ascii \U0010ffff\u0800" * 20_000)
     assert tok.encode(text) == tok.encode_batch([text], num_threads=1)[0]
+
+
+def test_encode_called_again_from_a_finalizer_mid_call(tok):
+    """Building the list of ids can run the garbage collector, whose finalizers may encode on the
+    same thread while the outer call still holds its per-thread buffers: the inner call must get
+    buffers of its own, and both results must be right."""
+    import gc
+    import sys
+
+    inner = []  # (line the collector interrupted, ids the finalizer got)
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            inner.append((sys._getframe(1).f_lineno, tok.encode("日本語 inner \U0001f600")))
+
+    encode = tok.encode  # bound once: calling it allocates nothing before the list of ids
+    text = "外側のテキスト outer " * 500
+    expected = tok.encode_batch([text], num_threads=1)[0]
+    results = []
+    old = gc.get_threshold()
+    try:
+        gc.set_threshold(1)
+        for _ in range(50):
+            c = Cycle()
+            del c
+            call_line = sys._getframe().f_lineno + 1
+            results.append(encode(text))
+    finally:
+        gc.set_threshold(*old)
+        gc.collect()
+    assert all(r == expected for r in results)
+    inner_expected = tok.encode("日本語 inner \U0001f600")
+    assert inner and all(ids == inner_expected for _, ids in inner)
+    assert any(line == call_line for line, _ in inner), "no finalizer ran inside encode: the test lost its point"
