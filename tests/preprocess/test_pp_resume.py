@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,25 +71,40 @@ def test_crash_at_each_kind_of_moment_then_resume(tmp_path, corpus, reference, p
     same_as_reference(prefix, reference)
 
 
+def checkpoint_stamp(prefix):
+    """What the run's last commit wrote (None before the first one)."""
+    try:
+        return Path(str(prefix) + ".partial", "checkpoint.json").read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 def test_sigkill_at_random_moments_then_resume(tmp_path, corpus, reference):
+    """SIGKILL each attempt at a random moment after it has committed something new (so every kill
+    lands mid-run, whatever this machine's speed), then resume until a run finishes."""
+    import random
+
     prefix = tmp_path / "o"
-    env = dict(os.environ)
-    delays = [0.7, 0.9, 1.1, 0.8, 1.3, 1.0]
+    rng = random.Random(5)
     kills = 0
-    for attempt in range(len(delays) + 1):
+    for attempt in range(8):
         cmd = [sys.executable, "-m", "llamatok.cli", "preprocess", *args(corpus, prefix)] + (["--resume"] if attempt else [])
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        if attempt < len(delays):
-            try:
-                proc.wait(timeout=delays[attempt])
-            except subprocess.TimeoutExpired:
+        before = checkpoint_stamp(prefix)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if attempt < 3:
+            # Wait for a new commit, then kill a few milliseconds later: inside writing the next
+            # batch, or the commit after it.
+            deadline = time.monotonic() + 300
+            while proc.poll() is None and checkpoint_stamp(prefix) == before:
+                assert time.monotonic() < deadline, "no commit in 5 minutes"
+                time.sleep(0.002)
+            if proc.poll() is None:
+                time.sleep(rng.uniform(0, 0.03))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 kills += 1
                 continue
-        else:
-            proc.wait(timeout=120)
-        assert proc.returncode == 0
+        assert proc.wait(timeout=300) == 0
         break
     assert kills >= 2, "the run should have been killed mid-way at least twice"
     same_as_reference(prefix, reference)
