@@ -183,10 +183,11 @@ unsafe impl ZeroIsEmpty for (u64, u64) {}
 unsafe impl ZeroIsEmpty for LongEntry {}
 
 pub struct ChunkCache {
-    /// Index bits of each table (see [`START_SHRINK_BITS`]).
-    hot_bits: u32,
-    short_sets_bits: u32,
-    long_sets_bits: u32,
+    /// Index masks of each table: indexes are taken from the hash bits a full-size table would
+    /// use (constant shifts), then masked to the current size (see [`START_SHRINK_BITS`]).
+    hot_mask: usize,
+    short_sets_mask: usize,
+    long_sets_mask: usize,
     /// Full probe windows served so far (counted while the tables are small).
     windows: u32,
     /// `(packed key, value)`; `EMPTY` keys mark free slots.
@@ -216,9 +217,9 @@ impl ChunkCache {
     fn with_shrink(shrink: u32) -> Self {
         let (hot_bits, short_sets_bits, long_sets_bits) = (HOT_BITS - shrink, SHORT_SETS_BITS - shrink, LONG_SETS_BITS - shrink);
         ChunkCache {
-            hot_bits,
-            short_sets_bits,
-            long_sets_bits,
+            hot_mask: (1 << hot_bits) - 1,
+            short_sets_mask: (1 << short_sets_bits) - 1,
+            long_sets_mask: (1 << long_sets_bits) - 1,
             windows: 0,
             hot: empty_table(1 << hot_bits),
             short: empty_table(WAYS << short_sets_bits),
@@ -237,7 +238,7 @@ impl ChunkCache {
 
     /// After enough use, trades the small tables (and what they hold) for full-size ones.
     fn grow_when_due(&mut self) {
-        if self.hot_bits < HOT_BITS {
+        if self.hot.len() < 1 << HOT_BITS {
             self.windows += 1;
             if self.windows >= GROW_AFTER_WINDOWS {
                 *self = ChunkCache { bypass_left: self.bypass_left, ..ChunkCache::with_shrink(0) };
@@ -297,7 +298,7 @@ impl ChunkCache {
     #[inline]
     fn get_short(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
         let h = mix(packed);
-        let slot = (h >> (64 - self.hot_bits)) as usize;
+        let slot = self.hot_slot(h);
         let (k, v) = self.hot[slot];
         if k == packed {
             unpack_ids(v, out);
@@ -321,16 +322,23 @@ impl ChunkCache {
         debug_assert_ne!(packed, EMPTY);
         let Some(value) = pack_ids(ids) else { return };
         let h = mix(packed);
-        self.hot[(h >> (64 - self.hot_bits)) as usize] = (packed, value);
+        let slot = self.hot_slot(h);
+        self.hot[slot] = (packed, value);
         let set = self.short_set(h);
         let way = self.next_victim();
         self.short[set + way] = (packed, value);
     }
 
+    /// A short key's slot in the hot table, from its hash (the top bits).
+    #[inline]
+    fn hot_slot(&self, h: u64) -> usize {
+        (h >> (64 - HOT_BITS)) as usize & self.hot_mask
+    }
+
     /// The first slot of a short key's set, from its hash (bits below the hot table's).
     #[inline]
     fn short_set(&self, h: u64) -> usize {
-        (h >> (64 - HOT_BITS - SHORT_SETS_BITS) & ((1 << self.short_sets_bits) - 1)) as usize * WAYS
+        ((h >> (64 - HOT_BITS - SHORT_SETS_BITS)) as usize & self.short_sets_mask) * WAYS
     }
 
     #[inline]
@@ -341,7 +349,7 @@ impl ChunkCache {
             buf[..part.len()].copy_from_slice(part);
             h = mix(h ^ u64::from_le_bytes(buf)).rotate_left(23);
         }
-        (mix(h) >> (64 - self.long_sets_bits)) as usize * WAYS
+        ((mix(h) >> (64 - LONG_SETS_BITS)) as usize & self.long_sets_mask) * WAYS
     }
 
     /// Appends the cached ids of a longer chunk (its normalized bytes) to `out`.

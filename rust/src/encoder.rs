@@ -83,7 +83,7 @@ impl Encoder {
             // The dummy prefix (a space here) and one byte, which is an ASCII character.
             (true, 1) => (b' ', text[chunk.start]),
             // One character: nothing to merge, nothing to remember.
-            (false, _) if len == chunk.last.len_utf8() => {
+            (false, _) if !chunk.last.is_ascii() && len == chunk.last.len_utf8() => {
                 let symbol = self.table.symbol(chunk.last);
                 if self.table.is_piece(symbol) {
                     out.push(symbol);
