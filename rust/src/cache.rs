@@ -23,7 +23,7 @@ const SHORT_SETS_BITS: u32 = 14;
 const LONG_SETS_BITS: u32 = 13;
 /// A new cache starts this many bits smaller in every table (1/16 of the size, 208 KiB), and grows
 /// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing 3.25 MiB
-/// takes about 2 ms, more than encoding 50 KB: a short-lived or lightly used thread should not pay
+/// took about 2 ms on a thread's first call here, more than encoding 50 KB of code: a short-lived or lightly used thread should not pay
 /// for it, and a busy one pays once, after enough work to make it negligible.
 const START_SHRINK_BITS: u32 = 4;
 /// About 32k lookups: 150 KB of code.
@@ -166,9 +166,8 @@ struct LongEntry {
     count: u8,
 }
 
-/// Tables start as zeroed memory, which is every slot empty. Zeroed pages come from the OS
-/// untouched and are faulted in only when a slot on them is first used: a short call pays for the
-/// few pages it touches, not for 3.25 MiB (which took 2 ms, more than encoding 10 KB).
+/// Tables start as zeroed memory, which is every slot empty, with no fill loop of our own (the
+/// allocator may still clear the pages: glibc does for heap memory, hence the small start).
 fn empty_table<T: ZeroIsEmpty>(len: usize) -> Box<[T]> {
     // SAFETY: `T: ZeroIsEmpty` promises that all-zero bytes are a valid (empty) `T`.
     unsafe { Box::<[T]>::new_zeroed_slice(len).assume_init() }
@@ -232,7 +231,8 @@ impl ChunkCache {
     }
 
     /// Bytes held by the tables now.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
         std::mem::size_of_val(&*self.hot) + std::mem::size_of_val(&*self.short) + std::mem::size_of_val(&*self.long)
     }
 

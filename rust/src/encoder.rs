@@ -87,10 +87,8 @@ impl Encoder {
                 let symbol = self.table.symbol(chunk.last);
                 if self.table.is_piece(symbol) {
                     out.push(symbol);
-                } else if chunk.last == ' ' {
-                    self.push_char_fallback(chunk.last, out);
                 } else {
-                    // The character's UTF-8 is the chunk's text: its bytes are the fallback.
+                    // Not ASCII, so not a space: the chunk's own bytes are the character's UTF-8.
                     self.push_byte_fallback(&text[chunk.start..chunk.end], out);
                 }
                 return true;
@@ -170,24 +168,6 @@ impl Encoder {
         }
     }
 
-    /// One character that is not a piece: its UTF-8 bytes as `<0xXX>` pieces, or `<unk>`.
-    #[inline]
-    fn push_char_fallback(&self, c: char, out: &mut Vec<u32>) {
-        // A space stands for `▁` here; the normalized text never holds a plain space.
-        let c = if c == ' ' { '\u{2581}' } else { c };
-        match self.vocab.byte_table() {
-            Some(bytes) => {
-                let mut buf = [0u8; 4];
-                let utf8 = c.encode_utf8(&mut buf).as_bytes();
-                out.reserve(4);
-                for &b in utf8 {
-                    out.push(bytes[b as usize]);
-                }
-            }
-            None => out.extend(self.vocab.unk_id),
-        }
-    }
-
     /// One character that is not a piece (and not a space), given as its UTF-8 bytes.
     #[inline(always)]
     fn push_byte_fallback(&self, utf8: &[u8], out: &mut Vec<u32>) {
@@ -206,15 +186,14 @@ impl Encoder {
             return;
         };
         if !text.contains(' ') {
-            out.extend(text.bytes().map(|b| bytes[b as usize]));
-            return;
+            return self.push_byte_fallback(text.as_bytes(), out);
         }
         for c in text.chars() {
             // A space stands for `▁` here; the normalized text never holds a plain space.
             let c = if c == ' ' { '\u{2581}' } else { c };
             let mut buf = [0u8; 4];
             for &b in c.encode_utf8(&mut buf).as_bytes() {
-                out.push(self.vocab.byte_id(b).expect("byte fallback has all 256 bytes"));
+                out.push(bytes[b as usize]);
             }
         }
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -82,8 +83,6 @@ def checkpoint_stamp(prefix):
 def test_sigkill_at_random_moments_then_resume(tmp_path, corpus, reference):
     """SIGKILL each attempt at a random moment after it has committed something new (so every kill
     lands mid-run, whatever this machine's speed), then resume until a run finishes."""
-    import random
-
     prefix = tmp_path / "o"
     rng = random.Random(5)
     kills = 0

@@ -36,6 +36,8 @@ thread_local! {
 pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => {
+            // Before: a call that panicked may have left ids behind. After: a huge call's buffers
+            // are released now, not at the thread's next call.
             scratch.reset();
             let result = f(&mut scratch);
             scratch.reset();
