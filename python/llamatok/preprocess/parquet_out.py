@@ -2,57 +2,102 @@
 users (``datasets.load_dataset("parquet", ...)``, pandas, polars). With several json keys the
 columns are ``KEY_input_ids``.
 
-Written at the end from the work folder's token and length files, in row groups cut by token count
-only, so the bytes do not depend on batches or on an interruption.
+Row groups are cut by token count only (a group ends before the first key's tokens pass
+``ROW_GROUP_TOKENS``, or at ``ROW_GROUP_ROWS`` rows), so the bytes do not depend on how documents
+arrive: in batches (a shard) or from the work folder's files at the end (the single-file output).
 """
 
 from __future__ import annotations
 
 import os
-from typing import List, Sequence
+from typing import Any, List, Sequence
 
 import numpy as np
 
+from llamatok.preprocess.megatron import lengths_file
+
 ROW_GROUP_TOKENS = 1 << 23
 ROW_GROUP_ROWS = 1 << 16
+#: Documents fed at a time when writing from the work folder's files.
+FEED_DOCS = 1 << 16
 
 
 def column_names(keys: Sequence[str]) -> List[str]:
     return ["input_ids"] if len(keys) == 1 else [f"{k}_input_ids" for k in keys]
 
 
-def _memmap(path: str, dtype: np.dtype) -> np.ndarray:
-    return np.memmap(path, dtype=dtype, mode="r") if os.path.getsize(path) else np.zeros(0, dtype)
+class ParquetDocuments:
+    """Writes documents to ``where`` (a path or a binary file-like object) in row groups."""
+
+    def __init__(self, where: Any, keys: Sequence[str]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self.names = column_names(keys)
+        self.schema = pa.schema([pa.field(n, pa.list_(pa.int32())) for n in self.names])
+        self.writer = pq.ParquetWriter(where, self.schema, compression="zstd")
+        self.rows = 0
+        self._ids: List[List[np.ndarray]] = [[] for _ in keys]
+        self._lengths: List[List[np.ndarray]] = [[] for _ in keys]
+        self._pending_rows = 0
+        self._pending_tokens = 0  # of the first key
+
+    def add(self, ids: Sequence[np.ndarray], lengths: Sequence[np.ndarray]) -> None:
+        """A run of documents: per key, their ids concatenated and each one's length."""
+        for k, (i, n) in enumerate(zip(ids, lengths)):
+            self._ids[k].append(np.asarray(i))
+            self._lengths[k].append(np.asarray(n, dtype=np.int64))
+        self._pending_rows += len(lengths[0])
+        self._pending_tokens += int(np.sum(lengths[0], dtype=np.int64))
+        while self._pending_rows >= ROW_GROUP_ROWS or self._pending_tokens > ROW_GROUP_TOKENS:
+            self._write_group()
+
+    def _write_group(self) -> None:
+        pa = self._pa
+        ids = [np.concatenate(x) if x else np.zeros(0, np.int32) for x in self._ids]
+        lengths = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in self._lengths]
+        ends = np.cumsum(lengths[0], dtype=np.int64)
+        stop = int(np.searchsorted(ends, ROW_GROUP_TOKENS, side="right"))
+        stop = min(max(stop, 1), ROW_GROUP_ROWS, len(lengths[0]))
+        columns = []
+        for k in range(len(ids)):
+            offsets = np.zeros(stop + 1, np.int32)
+            np.cumsum(lengths[k][:stop], out=offsets[1:])
+            values = pa.array(np.asarray(ids[k][:offsets[-1]], dtype=np.int32))
+            columns.append(pa.ListArray.from_arrays(pa.array(offsets), values))
+            self._ids[k] = [ids[k][offsets[-1]:]]
+            self._lengths[k] = [lengths[k][stop:]]
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+        self.rows += stop
+        self._pending_rows -= stop
+        self._pending_tokens = int(np.sum(self._lengths[0][0], dtype=np.int64))
+
+    def close(self) -> None:
+        while self._pending_rows:
+            self._write_group()
+        if self.rows == 0:
+            pa = self._pa
+            empty = {n: pa.array([], pa.list_(pa.int32())) for n in self.names}
+            self.writer.write_table(pa.table(empty, schema=self.schema))
+        self.writer.close()
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str], dtype: np.dtype) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    names = column_names(keys)
-    schema = pa.schema([pa.field(n, pa.list_(pa.int32())) for n in names])
-    tokens = [_memmap(p, np.dtype(dtype)) for p in token_paths]
-    lengths = [_memmap(p, np.dtype(np.int32)) for p in length_paths]
-    ends = [np.cumsum(l, dtype=np.int64) for l in lengths]
-    num_docs = len(lengths[0])
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        row = 0
-        while row < num_docs or (row == 0 and num_docs == 0):
-            if num_docs == 0:
-                writer.write_table(pa.table({n: pa.array([], pa.list_(pa.int32())) for n in names}, schema=schema))
-                break
-            # The rows until the first key's token count passes the group size.
-            base = int(ends[0][row - 1]) if row else 0
-            stop = int(np.searchsorted(ends[0], base + ROW_GROUP_TOKENS, side="right"))
-            stop = min(max(stop, row + 1), row + ROW_GROUP_ROWS, num_docs)
-            columns = []
-            for tok, l, e in zip(tokens, lengths, ends):
-                start_tok = int(e[row - 1]) if row else 0
-                stop_tok = int(e[stop - 1])
-                offsets = np.zeros(stop - row + 1, np.int32)
-                np.cumsum(l[row:stop], out=offsets[1:])
-                values = pa.array(np.asarray(tok[start_tok:stop_tok], dtype=np.int32))
-                columns.append(pa.ListArray.from_arrays(pa.array(offsets), values))
-            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
-            row = stop
+    """The single-file Parquet output, from the work folder's token and length files."""
+    tokens = [np.memmap(p, dtype=np.dtype(dtype), mode="r") if os.path.getsize(p) else np.zeros(0, dtype)
+              for p in token_paths]
+    lengths = [lengths_file(p) for p in length_paths]
+    out = ParquetDocuments(path, keys)
+    done = [0] * len(keys)
+    for row in range(0, len(lengths[0]), FEED_DOCS):
+        ids, lens = [], []
+        for k in range(len(keys)):
+            n = np.asarray(lengths[k][row:row + FEED_DOCS], dtype=np.int64)
+            total = int(n.sum())
+            ids.append(tokens[k][done[k]:done[k] + total])
+            lens.append(n)
+            done[k] += total
+        out.add(ids, lens)
+    out.close()
     del tokens, lengths

@@ -17,9 +17,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
+from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
@@ -82,7 +82,7 @@ class JsonlReader:
     def __init__(self, source: Source, keys: Sequence[str]) -> None:
         self.source = source
         self.keys = tuple(keys)
-        self._raw: Optional[io.BufferedReader] = None
+        self._raw: Optional[Any] = None
 
     @property
     def done_bytes(self) -> int:
@@ -93,7 +93,7 @@ class JsonlReader:
             return 0
 
     def _open(self) -> io.BufferedIOBase:
-        self._raw = open(self.source.path, "rb")  # noqa: SIM115 (closed by read)
+        self._raw = storage.open_input(self.source.path or "")
         if self.source.compression == "gz":
             return gzip.GzipFile(fileobj=self._raw, mode="rb")
         if self.source.compression == "zst":
@@ -172,8 +172,7 @@ class FilesReader:
             path = files[index]
             self._done += sizes[index]
             try:
-                with open(path, "rb") as f:
-                    data = f.read()
+                data = storage.read_bytes(path)
             except OSError as e:
                 yield None, reject(path, "unreadable", f"{type(e).__name__}: {e.strerror or e}"), 0, index, index + 1, 0
                 continue
@@ -245,7 +244,7 @@ class ParquetReader:
 
         self.source = source
         self.keys = tuple(keys)
-        self.file = pq.ParquetFile(source.path)
+        self.file = pq.ParquetFile(storage.open_arrow(source.path or ""))
         check_arrow_columns(self.file.schema_arrow, self.keys, source.path)
         self.rows = self.file.metadata.num_rows
         self._row = 0
@@ -354,6 +353,6 @@ def reader_for(source: Source, keys: Sequence[str]) -> Any:
     """The reader of ``source``; checks what can be checked before reading (Parquet columns)."""
     if source.kind == "dir" and len(keys) != 1:
         raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for --json-keys {' '.join(keys)}")
-    if source.kind == "jsonl" and not os.path.isfile(source.path or ""):
+    if source.kind == "jsonl" and storage.info(source.path or "").kind != "file":
         raise OptionsError(f"no such input: {source.path}")
     return READERS[source.kind](source, keys)

@@ -1,8 +1,10 @@
-"""What the inputs are: each input path or Python object becomes a :class:`Source`.
+"""What the inputs are: each input path, URI or Python object becomes a :class:`Source`.
 
-A directory is walked recursively (sorted, so the order is the same on every machine) and each
-file that the include/exclude globs accept is one document. Files are JSONL (``.jsonl``,
-``.json``, ``.ndjson``, optionally ``.gz`` or ``.zst``) or Parquet (``.parquet``).
+A path may be local or a URI of an object store (``storage.py``); a glob (``data/*.jsonl.zst``,
+``s3://bucket/corpus/**/*.parquet``) names every file it matches, sorted. A directory (a folder, or
+a prefix on an object store) is walked recursively (sorted, so the order is the same on every
+machine) and each file that the include/exclude globs accept is one document. Files are JSONL
+(``.jsonl``, ``.json``, ``.ndjson``, optionally ``.gz`` or ``.zst``) or Parquet (``.parquet``).
 
 Globs (``fnmatch``, where ``*`` also crosses ``/``): a pattern without ``/`` is matched against the
 name of each file (and, for ``--exclude``, of each folder, which prunes it); a pattern with ``/``
@@ -14,9 +16,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence, Tuple
 
+from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -29,27 +33,32 @@ class Source:
 
     kind: str
     name: str
-    path: Optional[str] = None
+    path: Optional[str] = None  # a local path or a URI
     compression: Optional[str] = None
-    files: List[str] = field(default_factory=list)  # dir: absolute paths, in order
+    files: List[str] = field(default_factory=list)  # dir: absolute paths or URIs, in order
     sizes: List[int] = field(default_factory=list)  # dir: their sizes
+    mtimes: List[int] = field(default_factory=list)  # dir: their modification times (ns)
     obj: Any = None
     size: int = -1  # bytes on disk (for progress), -1 when unknown
+    mtime_ns: int = 0
 
     def fingerprint(self) -> list:
         """What identifies this input for ``--resume``: names, sizes and modification times."""
         if self.kind == "dir":
             digest = hashlib.sha256()
-            for path, size in zip(self.files, self.sizes):
-                st = os.stat(path)
-                digest.update(f"{path}\0{size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            for path, size, mtime in zip(self.files, self.sizes, self.mtimes):
+                digest.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
             return [self.kind, self.name, len(self.files), digest.hexdigest()]
         if self.path is not None:
-            st = os.stat(self.path)
-            return [self.kind, self.path, st.st_size, st.st_mtime_ns]
+            return [self.kind, self.path, self.size, self.mtime_ns]
         if self.kind == "dataset":
             return [self.kind, getattr(self.obj, "_fingerprint", None), len(self.obj)]
         return [self.kind, self.name]
+
+    def to_task(self) -> "Source":
+        """This source without its Python object, as Ray tasks get it."""
+        return Source(self.kind, self.name, self.path, self.compression, self.files, self.sizes, self.mtimes,
+                      None, self.size, self.mtime_ns)
 
 
 class Texts:
@@ -69,11 +78,29 @@ def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
     return False
 
 
-def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str] = None) -> Tuple[List[str], List[int]]:
-    """The files under ``root`` that the globs accept, sorted by relative path, with their sizes.
-    Files named ``skip_prefix.*`` (this job's own outputs and work folder) are never read."""
-    own = os.path.abspath(skip_prefix) + "." if skip_prefix else None
-    found: List[Tuple[Tuple[str, ...], str, int]] = []
+def own_output(location: str, prefix: Optional[str]) -> bool:
+    """Whether ``location`` is one of the job's own files: ``PREFIX.*`` (outputs, work folder,
+    lock, manifest), ``PREFIX_KEY.bin``/``.idx`` and the shards ``PREFIX[_KEY]-TTTTT-PPP.*``."""
+    if not prefix:
+        return False
+    if storage.is_local(location):
+        location, prefix = os.path.abspath(location), os.path.abspath(storage.local_path(prefix))
+    if not location.startswith(prefix):
+        return False
+    rest = location[len(prefix):]
+    return rest.startswith(".") or bool(_OWN_SUFFIX.fullmatch(rest))
+
+
+_OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(bin|idx|parquet)")
+
+
+def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str] = None) -> Tuple[List[str], List[int], List[int]]:
+    """The files under ``root`` that the globs accept, sorted by relative path, with their sizes
+    and modification times. The job's own outputs (:func:`own_output`) are never read."""
+    if not storage.is_local(root):
+        return _walk_remote(root, include, exclude, skip_prefix)
+    root = storage.local_path(root)
+    found: List[Tuple[Tuple[str, ...], str, int, int]] = []
 
     def on_error(err: OSError) -> None:
         raise err
@@ -82,10 +109,10 @@ def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix:
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
         dirnames[:] = [d for d in dirnames if not _matches(exclude, d, rel_dir + d + "/")
-                       and not (own and os.path.abspath(os.path.join(dirpath, d)).startswith(own))]
+                       and not own_output(os.path.join(dirpath, d), skip_prefix)]
         for name in filenames:
             rel = rel_dir + name
-            if own and os.path.abspath(os.path.join(dirpath, name)).startswith(own):
+            if own_output(os.path.join(dirpath, name), skip_prefix):
                 continue
             if include and not _matches(include, name, rel):
                 continue
@@ -98,31 +125,76 @@ def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix:
                 continue
             if not os.path.isfile(path):
                 continue
-            found.append((tuple(rel.split("/")), path, st.st_size))
+            found.append((tuple(rel.split("/")), path, st.st_size, st.st_mtime_ns))
     # Sorted by relative path, component by component: the same on every machine and file system.
     found.sort()
-    return [f[1] for f in found], [f[2] for f in found]
+    return [f[1] for f in found], [f[2] for f in found], [f[3] for f in found]
 
 
-def _file_source(path: str) -> Source:
-    base, ext = os.path.splitext(path)
+def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str]) -> Tuple[List[str], List[int], List[int]]:
+    """:func:`walk` on an object store: one recursive listing, then the same rules (a folder an
+    exclude glob matches hides everything under it)."""
+    root = root.rstrip("/")
+    found: List[Tuple[Tuple[str, ...], str, int, int]] = []
+    for rel, size, mtime in storage.list_tree(root):
+        parts = rel.split("/")
+        location = root + "/" + rel
+        if own_output(location, skip_prefix):
+            continue
+        if any(_matches(exclude, parts[i], "/".join(parts[:i + 1]) + "/") for i in range(len(parts) - 1)):
+            continue
+        if include and not _matches(include, parts[-1], rel):
+            continue
+        if _matches(exclude, parts[-1], rel):
+            continue
+        found.append((tuple(parts), location, size, mtime))
+    found.sort()
+    return [f[1] for f in found], [f[2] for f in found], [f[3] for f in found]
+
+
+def _file_source(path: str, found: "storage.Info") -> Source:
+    base, ext = os.path.splitext(storage.basename(path))
     compression = COMPRESSIONS.get(ext.lower())
     if compression:
         ext = os.path.splitext(base)[1]
     ext = ext.lower()
-    size = os.path.getsize(path)
     if ext in JSONL_SUFFIXES:
-        return Source("jsonl", path, path=path, compression=compression, size=size)
+        return Source("jsonl", path, path=path, compression=compression, size=found.size, mtime_ns=found.mtime_ns)
     if ext == ".parquet" and not compression:
-        return Source("parquet", path, path=path, size=size)
+        return Source("parquet", path, path=path, size=found.size, mtime_ns=found.mtime_ns)
     raise OptionsError(
         f"cannot tell the format of {path}: name JSONL files *.jsonl, *.json or *.ndjson (optionally "
         ".gz or .zst), Parquet files *.parquet, or a directory (one file = one document)"
     )
 
 
-def _is_hf_dataset(obj: Any) -> bool:
+def is_hf_dataset(obj: Any) -> bool:
     return type(obj).__name__ == "Dataset" and type(obj).__module__.startswith("datasets")
+
+
+def is_hf_iterable_dataset(obj: Any) -> bool:
+    return type(obj).__name__ == "IterableDataset" and type(obj).__module__.startswith("datasets")
+
+
+def _expand(location: str) -> List[Tuple[str, "storage.Info"]]:
+    """The files or folders a path, URI or glob names (a glob: every file it matches, sorted)."""
+    try:
+        found = storage.info(location)
+    except OSError as e:
+        raise OptionsError(f"cannot read the input {location}: {e}") from None
+    if found.kind != "missing":
+        return [(location, found)]
+    if storage.has_magic(location):
+        try:
+            matches = storage.glob(location)
+        except OSError as e:
+            raise OptionsError(f"cannot list the input {location}: {e}") from None
+        out = [(m, storage.info(m)) for m in matches]
+        out = [(m, i) for m, i in out if i.kind == "file"]
+        if out:
+            return out
+        raise OptionsError(f"no input matches {location}")
+    raise OptionsError(f"no such input: {location}")
 
 
 def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str] = None) -> List[Source]:
@@ -130,23 +202,26 @@ def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[st
     sources: List[Source] = []
     for item in inputs:
         if isinstance(item, (str, os.PathLike)):
-            path = os.fspath(item)
-            if os.path.isdir(path):
-                files, sizes = walk(path, include, exclude, skip_prefix)
-                if not files:
-                    raise OptionsError(f"{path}: no files match (include {list(include) or ['*']}, exclude {list(exclude)})")
-                sources.append(Source("dir", path, files=files, sizes=sizes, size=sum(sizes)))
-            elif os.path.isfile(path):
-                sources.append(_file_source(path))
-            else:
-                raise OptionsError(f"no such input: {path}")
-        elif _is_hf_dataset(item):
+            for path, found in _expand(os.fspath(item)):
+                if found.kind == "dir":
+                    try:
+                        files, sizes, mtimes = walk(path, include, exclude, skip_prefix)
+                    except OSError as e:
+                        raise OptionsError(f"cannot list the input {path}: {e}") from None
+                    if not files:
+                        raise OptionsError(f"{path}: no files match (include {list(include) or ['*']}, exclude {list(exclude)})")
+                    sources.append(Source("dir", path, files=files, sizes=sizes, mtimes=mtimes, size=sum(sizes)))
+                else:
+                    sources.append(_file_source(path, found))
+        elif is_hf_dataset(item):
             sources.append(Source("dataset", f"<datasets.Dataset {getattr(item, '_fingerprint', '')}>", obj=item))
+        elif is_hf_iterable_dataset(item):
+            sources.append(Source("iterable", "<datasets.IterableDataset>", obj=item))
         elif isinstance(item, Texts):
             sources.append(Source("iterable", item.name, obj=item.items))
         else:
             raise OptionsError(
-                f"an input must be a path or a datasets.Dataset, not {type(item).__name__} "
+                f"an input must be a path, a URI or a datasets.Dataset/IterableDataset, not {type(item).__name__} "
                 "(pass an iterable of strings as texts=...)"
             )
     return sources
