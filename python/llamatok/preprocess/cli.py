@@ -15,10 +15,15 @@ examples:
   llamatok preprocess data/*.jsonl.zst --tokenizer CodeLlama-7b-hf --output-prefix out/code --append-eod
   llamatok preprocess /usr/lib/python3.12 --include '*.py' --exclude site-packages --output-prefix stdlib
   llamatok preprocess part-*.parquet --json-keys content --format megatron,parquet -o out/code --fim-rate 0.9
+  llamatok preprocess 's3://corpus/jsonl/*.jsonl.zst' -o s3://datasets/code --engine ray --ray-address auto
 
 Writes PREFIX.bin + PREFIX.idx (Megatron; PREFIX_KEY.* for several --json-keys) and/or
 PREFIX.parquet, PREFIX.rejects.jsonl and PREFIX.summary.json, and prints the summary.
+With --shard-tokens (always with --engine ray) the output is shards PREFIX-TTTTT-PPP.* listed in
+PREFIX.manifest.json; `llamatok merge` joins them into one .bin/.idx.
+Inputs and the prefix may be local paths or URIs (s3://, gs://, hf://datasets/...).
 A killed run leaves PREFIX.partial/; rerun the same command with --resume to finish it.
+Exit status: 0 done, 1 too many rejects or an error, 2 bad options, 3 the prefix is in use.
 """
 
 
@@ -31,13 +36,23 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _count(text: str) -> int:
+    from llamatok.preprocess.options import OptionsError, parse_count
+
+    try:
+        return parse_count(text)
+    except OptionsError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("preprocess", help="corpora (JSONL, Parquet, source trees) to training shards",
                        description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on Ray.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="JSONL files (.jsonl/.json/.ndjson, optionally .gz or .zst), Parquet files, or directories (one file = one document)")
-    p.add_argument("--output-prefix", "-o", required=True, help="PREFIX of the output files")
+                   help="JSONL files (.jsonl/.json/.ndjson, optionally .gz or .zst), Parquet files, or directories (one file = one document); "
+                        "local paths or URIs (s3://, gs://, hf://datasets/...), globs allowed")
+    p.add_argument("--output-prefix", "-o", required=True, help="PREFIX of the output files (a local path or a URI)")
     p.add_argument("--tokenizer", "-t", help="folder, tokenizer.json or tokenizer.model (default: the DEMO vocabulary, with a notice)")
     p.add_argument("--format", dest="formats", default="megatron",
                    help="megatron, parquet, or megatron,parquet (default: megatron)")
@@ -58,9 +73,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="FIM seed: the same seed gives the same bytes (default 0)")
     p.add_argument("--max-rejects", type=int, default=None, metavar="N", help="fail when more than N records are rejected (default: no limit)")
     p.add_argument("--resume", action="store_true", help="finish the interrupted run of the same command (PREFIX.partial/)")
-    p.add_argument("--engine", choices=["local", "ray"], default="local", help="local (all cores, default) or ray (Ray Data)")
+    p.add_argument("--shard-tokens", type=_count, default=None, metavar="N",
+                   help="cut the output into shards of at most N tokens (e.g. 500M) listed in PREFIX.manifest.json "
+                        "(default: one file with the local engine, about 1 GiB of ids per shard with Ray)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (all cores, default) or ray (tasks on a Ray cluster, each writing its own shards)")
     p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one); needs --engine ray")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="threads (local) or Ray workers (default: all cores)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="threads (local) or Ray tasks in flight (default: all cores; on Ray twice the cluster's CPUs)")
     p.add_argument("--batch-size", dest="batch_bytes", type=_size, default="4MB", metavar="BYTES",
                    help="input bytes per batch and checkpoint (default 4MB)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notices")
@@ -70,7 +90,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
-    from llamatok.preprocess import OptionsError, RejectLimitError
+    from llamatok.preprocess.errors import OptionsError, PrefixBusyError, RejectLimitError
     from llamatok.preprocess.job import run
     from llamatok.preprocess.options import Options
 
@@ -79,7 +99,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         include=tuple(args.include), exclude=tuple(args.exclude), tokenizer=args.tokenizer, bos=args.bos,
         append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
         seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
-        resume=args.resume, engine=args.engine, ray_address=args.ray_address, quiet=args.quiet,
+        resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address, quiet=args.quiet,
         progress=False if args.no_progress else None,
     )
     try:
@@ -90,5 +110,48 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     except RejectLimitError as e:
         print(f"llamatok preprocess: error: {e}", file=sys.stderr)
         return 1
+    except PrefixBusyError as e:
+        print(f"llamatok preprocess: error: {e}", file=sys.stderr)
+        return 3
     print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def add_merge_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("merge", help="join the shards of a manifest into one .bin/.idx, or print Megatron's --data-path",
+                       description="Join the shards listed in PREFIX.manifest.json into one Megatron .bin/.idx "
+                                   "(byte-identical to the local engine's single file), or print the weighted "
+                                   "--data-path list that reads them without merging.",
+                       epilog="examples:\n  llamatok merge out/code.manifest.json --output-prefix out/code-all\n"
+                              "  pretrain_gpt.py ... --data-path $(llamatok merge s3://b/out/code.manifest.json --print-data-path)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("manifest", metavar="MANIFEST", help="PREFIX.manifest.json (a local path or a URI)")
+    p.add_argument("--output-prefix", "-o", help="OUT: writes OUT.bin and OUT.idx (OUT_KEY.* for several keys)")
+    p.add_argument("--print-data-path", action="store_true", help="print 'weight prefix ...' for Megatron's --data-path and exit")
+    p.add_argument("--key", help="with several json keys: the key whose shards --print-data-path lists")
+    p.set_defaults(run=cmd_merge)
+    return p
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from llamatok.preprocess.errors import OptionsError, PrefixBusyError
+    from llamatok.preprocess.merge import ShardMismatchError, data_path, merge
+
+    try:
+        if args.print_data_path:
+            print(" ".join(data_path(args.manifest, args.key)))
+            return 0
+        if not args.output_prefix:
+            raise OptionsError("give --output-prefix OUT (or --print-data-path)")
+        result = merge(args.manifest, args.output_prefix)
+    except OptionsError as e:
+        print(f"llamatok merge: error: {e}", file=sys.stderr)
+        return 2
+    except (ShardMismatchError, OSError) as e:
+        print(f"llamatok merge: error: {e}", file=sys.stderr)
+        return 1
+    except PrefixBusyError as e:
+        print(f"llamatok merge: error: {e}", file=sys.stderr)
+        return 3
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

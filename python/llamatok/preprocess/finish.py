@@ -1,5 +1,7 @@
-"""The end of a run: final files written under temporary names in the work folder, then renamed
-into place one by one (each rename is atomic), the summary last, then the work folder removed.
+"""The end of a single-file run: final files written under temporary names in the work folder,
+then renamed into place one by one (each rename is atomic), the summary last, then the work folder
+removed. For an output on an object store each file is uploaded under a temporary key and moved
+into place instead (``storage.AtomicWriter``).
 
 Both steps are recorded in the checkpoint (phase ``finalizing``, then ``renaming``), so a run
 killed while finishing is finished by ``--resume``: writing is redone from the work folder's
@@ -14,6 +16,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
+from llamatok.preprocess import storage
 from llamatok.preprocess.checkpoint import WorkDir, crash_point, fsync_dir
 from llamatok.preprocess.megatron import write_index
 from llamatok.preprocess.options import Options
@@ -83,11 +86,24 @@ def finish(options: Options, work: WorkDir, state: Dict[str, Any], dtype: np.dty
         crash_point("renaming")
     for src, dst in renames(options, work):
         if os.path.exists(src):
-            os.replace(src, dst)
+            _move_out(src, dst)
             crash_point("renamed")
-    for d in {os.path.dirname(os.path.abspath(dst)) for _, dst in renames(options, work)}:
+    for d in {storage.parent(dst) for _, dst in renames(options, work) if storage.is_local(dst)}:
         fsync_dir(d)
     work.remove()
-    with open(options.summary_path, encoding="utf-8") as f:
-        return json.load(f)
+    return json.loads(storage.read_bytes(options.summary_path))
+
+
+def _move_out(src: str, dst: str) -> None:
+    """A finished file from the work folder to its final name: a rename, or an upload."""
+    if storage.is_local(dst):
+        os.replace(src, dst)
+        return
+    with open(src, "rb") as f, storage.AtomicWriter(dst) as out:
+        while True:
+            block = f.read(1 << 24)
+            if not block:
+                break
+            out.write(block)
+    os.unlink(src)
 

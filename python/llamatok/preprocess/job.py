@@ -10,15 +10,17 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from llamatok.preprocess import checkpoint
-from llamatok.preprocess.batches import Cursor
+from llamatok.preprocess import storage
+from llamatok.preprocess.batches import Cursor, make_batches, tokenize
 from llamatok.preprocess.checkpoint import WorkDir
 from llamatok.preprocess.committer import Committer, new_state
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.fim import FimSpec
 from llamatok.preprocess.finish import finish, outputs
+from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.megatron import dtype_for_vocab
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
+from llamatok.preprocess.pipeline import run_pipeline
 from llamatok.preprocess.progress import Progress
 from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.sources import Source, discover
@@ -26,6 +28,8 @@ from llamatok.preprocess.summary import build
 
 #: Changes when the meaning of a checkpoint or of the outputs changes.
 FORMAT_VERSION = 1
+#: The Ray engine's shard size when --shard-tokens is not given: about 1 GiB of ids.
+DEFAULT_SHARD_BYTES = 1 << 30
 
 
 @dataclass
@@ -113,6 +117,7 @@ def fingerprint(options: Options, sources: List[Source], tok: TokenizerInfo, spe
         "eos": spec.eos_id,
         "dtype": spec.dtype,
         "fim": None if spec.fim is None else [spec.fim.rate, spec.fim.spm_rate, spec.fim.seed],
+        "shard_tokens": options.shard_tokens if options.sharded else None,
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
@@ -143,8 +148,7 @@ def _start(options: Options, work: WorkDir, fp: str) -> Optional[Dict[str, Any]]
             _notice(options, f"resuming at document {state['documents']:,} (batch {state['batches']})")
             return state
         try:
-            with open(options.summary_path, encoding="utf-8") as f:
-                done = json.load(f)
+            done = json.loads(storage.read_bytes(options.summary_path))
             if done.get("fingerprint") == fp:
                 return None
         except (OSError, ValueError):
@@ -160,26 +164,43 @@ def run(options: Options) -> Dict[str, Any]:
     """Runs the job and returns the summary (also written to ``PREFIX.summary.json``).
 
     The summary's ``seconds`` (and so its throughput) count the processing, from the first read
-    to the last rename; ``startup_seconds`` is the time spent before it (tokenizer, input listing)."""
+    to the last rename; ``startup_seconds`` is the time spent before it (tokenizer, input listing).
+    The output prefix is locked for the whole run (``lock.py``): a second run on it is refused."""
     t0 = time.monotonic()
     options.validate()
+    lock = JobLock.acquire(options.output_prefix)
+    try:
+        return _run(options, lock, t0)
+    finally:
+        lock.release()
+
+
+def _run(options: Options, lock: JobLock, t0: float) -> Dict[str, Any]:
     tok = load_tokenizer(options.tokenizer)
     spec = encode_spec(options, tok)
-    sources = discover(options.inputs, options.include, options.exclude, skip_prefix=options.output_prefix)
-    readers = [reader_for(s, options.json_keys) for s in sources]
     if options.engine == "ray":
         from llamatok.preprocess.ray_engine import check_available
 
         check_available()
-        if any(s.kind in ("iterable", "dataset") for s in sources):
-            raise OptionsError("--engine ray reads files (each worker reads its own shard): pass paths, not Python objects")
+    sources = discover(options.inputs, options.include, options.exclude, skip_prefix=options.output_prefix)
+    if options.engine == "ray" and any(s.kind in ("iterable", "dataset") for s in sources):
+        raise OptionsError("--engine ray reads files where its tasks run: pass paths or URIs (s3://, hf://datasets/...), "
+                           "not Python objects")
+    readers = [reader_for(s, options.json_keys) for s in sources]
+    if options.sharded and options.shard_tokens is None:
+        options.shard_tokens = DEFAULT_SHARD_BYTES // spec.numpy_dtype.itemsize
     fp = fingerprint(options, sources, tok, spec)
+    tokenizer = {"name": tok.name, "vocab_size": tok.vocab_size, "sha256": tok.sha256}
+    if options.sharded:
+        from llamatok.preprocess.sharded import run_sharded
+
+        return run_sharded(options, tok.core, spec, sources, fp, lock, tokenizer=tokenizer,
+                           described=_described(options, spec), startup=time.monotonic() - t0)
     work = WorkDir(options.work_dir, len(options.json_keys))
     state = _start(options, work, fp)
     if state is None:
         _notice(options, f"already complete: {options.summary_path}")
-        with open(options.summary_path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(storage.read_bytes(options.summary_path))
     state["runs"] = state.get("runs", 0) + 1
     sizes = [s.size for s in sources]
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
@@ -193,25 +214,24 @@ def run(options: Options) -> Dict[str, Any]:
     def make_summary(st: Dict[str, Any]) -> Dict[str, Any]:
         st["seconds"] = seconds_before + time.monotonic() - started
         return build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
-                     tokenizer={"name": tok.name, "vocab_size": tok.vocab_size, "sha256": tok.sha256},
-                     options=_described(options, spec), engine=options.engine, startup_seconds=startup)
+                     tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
+                     startup_seconds=startup)
 
     if state["phase"] == "running":
         cursor: Cursor = tuple(state["cursor"])  # type: ignore[assignment]
         work.open()
         try:
-            if options.engine == "ray":
-                from llamatok.preprocess.ray_engine import run_ray
+            batches = make_batches(readers, sizes, cursor, len(options.json_keys), options.batch_bytes)
 
-                run_ray(tok.core, spec, sources, cursor, options, committer)
-            else:
-                from llamatok.preprocess.local_engine import run_local
+            def checked_commit(result: Any) -> None:
+                lock.check()
+                committer.commit(result)
 
-                run_local(tok.core, spec, readers, sizes, cursor, len(options.json_keys), options.batch_bytes, committer)
+            run_pipeline(batches, lambda b: tokenize(tok.core, b, spec), checked_commit)
         except RejectLimitError:
             work.close()
             with open(work.rejects, "rb") as f:
-                checkpoint.write_atomic(options.rejects_path, f.read())
+                storage.write_atomic(options.rejects_path, f.read())
             raise
         finally:
             work.close()
@@ -239,5 +259,6 @@ def _described(options: Options, spec: EncodeSpec) -> Dict[str, Any]:
         "seed": options.seed,
         "include": list(options.include),
         "exclude": list(options.exclude),
+        "shard_tokens": options.shard_tokens if options.sharded else None,
     }
 

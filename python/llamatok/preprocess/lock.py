@@ -25,14 +25,11 @@ import uuid
 from typing import Any, Dict, Optional
 
 from llamatok.preprocess import storage
+from llamatok.preprocess.errors import PrefixBusyError
 
 DEFAULT_TTL = 60.0
 #: How long a new lease holder waits before reading its lease back (longer than one request).
 SETTLE_SECONDS = 1.0
-
-
-class PrefixBusyError(RuntimeError):
-    """Another live run is writing to the same output prefix (command line: exit status 3)."""
 
 
 def ttl_seconds() -> float:

@@ -11,17 +11,23 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Tuple
 
+from llamatok.preprocess import storage
+from llamatok.preprocess.errors import OptionsError, RejectLimitError
+
+__all__ = ["Options", "OptionsError", "RejectLimitError", "parse_count", "parse_size"]
+
 FORMATS = ("megatron", "parquet")
 MODES = ("literal", "legacy", "non_legacy")
 ENGINES = ("local", "ray")
 
 
-class OptionsError(ValueError):
-    """A bad option or a bad combination of options (command line: exit status 2)."""
-
-
-class RejectLimitError(ValueError):
-    """More records were rejected than ``--max-rejects`` allows (command line: exit status 1)."""
+def parse_count(text: str) -> int:
+    """``"500M"``, ``"2k"``, ``"1G"``, ``"65536"`` → a count (powers of 1000)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*", str(text))
+    if not m:
+        raise OptionsError(f"not a count: {text!r} (write e.g. 500M, 20k or 1000000)")
+    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
 
 
 def parse_size(text: str) -> int:
@@ -58,6 +64,7 @@ class Options:
     batch_bytes: int = 4 << 20
     max_rejects: Optional[int] = None
     resume: bool = False
+    shard_tokens: Optional[int] = None
     engine: str = "local"
     ray_address: Optional[str] = None
     quiet: bool = False
@@ -84,12 +91,14 @@ class Options:
         self.inputs = list(self.inputs)
         if not self.inputs:
             raise OptionsError("no input given: name JSONL or Parquet files, or directories of source files")
-        if not self.output_prefix or str(self.output_prefix).endswith(os.sep):
+        if not self.output_prefix or str(self.output_prefix).endswith((os.sep, "/")):
             raise OptionsError("--output-prefix must name files, e.g. out/stdlib (gives out/stdlib.bin, .idx)")
         self.output_prefix = os.fspath(self.output_prefix)
-        parent = os.path.dirname(os.path.abspath(self.output_prefix))
-        if not os.path.isdir(parent):
-            raise OptionsError(f"--output-prefix: the folder {parent} does not exist")
+        if storage.is_local(self.output_prefix):
+            self.output_prefix = storage.local_path(self.output_prefix)
+            parent = os.path.dirname(os.path.abspath(self.output_prefix))
+            if not os.path.isdir(parent):
+                raise OptionsError(f"--output-prefix: the folder {parent} does not exist")
         if isinstance(self.formats, str):
             self.formats = tuple(f.strip() for f in self.formats.split(",") if f.strip())
         self.formats = tuple(dict.fromkeys(self.formats))
@@ -107,6 +116,9 @@ class Options:
             raise OptionsError(f"--batch-size must be a positive number of bytes, not {self.batch_bytes!r}")
         if self.max_rejects is not None and (not isinstance(self.max_rejects, int) or self.max_rejects < 0):
             raise OptionsError(f"--max-rejects must be 0 or more, not {self.max_rejects!r}")
+        if self.shard_tokens is not None and (isinstance(self.shard_tokens, bool) or not isinstance(self.shard_tokens, int)
+                                              or self.shard_tokens < 1):
+            raise OptionsError(f"--shard-tokens must be a positive number of tokens, not {self.shard_tokens!r}")
         if self.engine not in ENGINES:
             raise OptionsError(f"--engine must be local or ray, not {self.engine!r}")
         if self.ray_address is not None and self.engine != "ray":
@@ -114,6 +126,11 @@ class Options:
         self.include = tuple(self.include or ())
         self.exclude = tuple(self.exclude or ())
         return self
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the output is shards with a manifest (always on Ray) or one file per format."""
+        return self.engine == "ray" or self.shard_tokens is not None
 
     # -- output names ------------------------------------------------------------------------
 
@@ -134,5 +151,17 @@ class Options:
         return self.output_prefix + ".summary.json"
 
     @property
+    def manifest_path(self) -> str:
+        return self.output_prefix + ".manifest.json"
+
+    @property
     def work_dir(self) -> str:
-        return self.output_prefix + ".partial"
+        """The single-file run's work folder: beside the outputs, or for an output on an object
+        store (which has no append), in this machine's temporary folder."""
+        if storage.is_local(self.output_prefix):
+            return self.output_prefix + ".partial"
+        import hashlib
+        import tempfile
+
+        tag = hashlib.sha256(self.output_prefix.encode("utf-8")).hexdigest()[:16]
+        return os.path.join(tempfile.gettempdir(), f"llamatok-{tag}.partial")

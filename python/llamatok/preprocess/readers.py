@@ -166,11 +166,11 @@ class FilesReader:
         return self._done
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
-        files, sizes = self.source.files, self.source.sizes
-        self._done = sum(sizes[:pos])
-        for index in range(pos, len(files)):
-            path = files[index]
-            self._done += sizes[index]
+        files, sizes, first = self.source.files, self.source.sizes, self.source.first_file
+        self._done = sum(sizes[:pos - first])
+        for index in range(pos, first + len(files)):
+            path = files[index - first]
+            self._done += sizes[index - first]
             try:
                 data = storage.read_bytes(path)
             except OSError as e:

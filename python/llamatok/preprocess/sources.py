@@ -17,7 +17,7 @@ import fnmatch
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, List, Optional, Sequence, Tuple
 
 from llamatok.preprocess import storage
@@ -41,6 +41,7 @@ class Source:
     obj: Any = None
     size: int = -1  # bytes on disk (for progress), -1 when unknown
     mtime_ns: int = 0
+    first_file: int = 0  # dir: the index of files[0] (a task holds only the files of its range)
 
     def fingerprint(self) -> list:
         """What identifies this input for ``--resume``: names, sizes and modification times."""
@@ -55,10 +56,13 @@ class Source:
             return [self.kind, getattr(self.obj, "_fingerprint", None), len(self.obj)]
         return [self.kind, self.name]
 
-    def to_task(self) -> "Source":
-        """This source without its Python object, as Ray tasks get it."""
-        return Source(self.kind, self.name, self.path, self.compression, self.files, self.sizes, self.mtimes,
-                      None, self.size, self.mtime_ns)
+    def window(self, first: int, stop: int) -> "Source":
+        """What a task reading positions ``first`` to ``stop`` needs of this source: a directory's
+        files of that range only (a task's payload does not grow with the corpus)."""
+        if self.kind != "dir":
+            return self
+        a, b = first - self.first_file, min(stop, self.first_file + len(self.files)) - self.first_file
+        return replace(self, files=self.files[a:b], sizes=self.sizes[a:b], mtimes=self.mtimes[a:b], first_file=first)
 
 
 class Texts:

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
-from llamatok.preprocess.options import OptionsError
+from llamatok.preprocess.errors import OptionsError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: Schemes pyarrow resolves itself (``pyarrow.fs.FileSystem.from_uri``); others go through fsspec.
@@ -165,11 +165,13 @@ def list_tree(location: str) -> List[Tuple[str, int, int]]:
     import pyarrow.fs as pafs
 
     fs, root = _resolve(location)
+    base = root.strip("/")
     out = []
     for fi in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
-        if fi.type == pafs.FileType.File:
-            rel = fi.path[len(root):].lstrip("/")
-            out.append((rel, int(fi.size), int(fi.mtime_ns or 0)))
+        # fsspec file systems may answer "/bucket/key" for "bucket/key"
+        path = fi.path.lstrip("/")
+        if fi.type == pafs.FileType.File and path.startswith(base):
+            out.append((path[len(base):].lstrip("/"), int(fi.size), int(fi.mtime_ns or 0)))
     return out
 
 
@@ -307,6 +309,7 @@ class AtomicWriter:
         self._local = is_local(location)
         if self._local:
             make_dirs(parent(self.tmp))
+            make_dirs(parent(location))
             self._file: Any = open(local_path(self.tmp), "wb")  # noqa: SIM115 (closed by commit/abort)
         else:
             fs, path = _resolve(self.tmp)

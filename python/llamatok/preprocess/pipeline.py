@@ -1,6 +1,6 @@
-"""The local engine: a three-stage pipeline on one machine.
+"""A three-stage pipeline, for the local engine and for each sharded task:
 
-    reader thread ──batches──▶ main thread: encode ──results──▶ writer thread: append + checkpoint
+    reader thread ──batches──▶ calling thread: encode ──results──▶ writer thread: write
 
 The core's ``encode_batch_flat`` runs on all cores with the GIL released, so reading and parsing
 the next batch and writing the previous one overlap with encoding. Queues hold two items each, so
@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable, List, Sequence
+from typing import Any, Callable, Iterable, List
 
-from llamatok.preprocess.batches import Cursor, make_batches, tokenize
-from llamatok.preprocess.committer import Committer
-from llamatok.preprocess.encode import EncodeSpec
+from llamatok.preprocess.batches import Batch, BatchResult
 
 _END = object()
 
@@ -58,33 +56,33 @@ class _Pipeline:
         return t
 
 
-def run_local(core: Any, spec: EncodeSpec, readers: Sequence[Any], sizes: Sequence[int], start: Cursor,
-              num_keys: int, batch_bytes: int, committer: Committer) -> None:
+def run_pipeline(batches: Iterable[Batch], encode: Callable[[Batch], BatchResult], write: Callable[[BatchResult], None]) -> None:
+    """Reads ``batches``, encodes each with ``encode`` and hands the results to ``write``, in order."""
     p = _Pipeline()
     to_encode: "queue.Queue[Any]" = queue.Queue(maxsize=2)
     to_write: "queue.Queue[Any]" = queue.Queue(maxsize=2)
 
     def read() -> None:
-        for batch in make_batches(readers, sizes, start, num_keys, batch_bytes):
+        for batch in batches:
             if not p.put(to_encode, batch):
                 return
         p.put(to_encode, _END)
 
-    def write() -> None:
+    def write_all() -> None:
         while True:
             result = p.get(to_write)
             if result is _END:
                 return
-            committer.commit(result)
+            write(result)
 
     reader = p.thread(read, "llamatok-read")
-    writer = p.thread(write, "llamatok-write")
+    writer = p.thread(write_all, "llamatok-write")
     try:
         while True:
             batch = p.get(to_encode)
             if batch is _END:
                 break
-            if not p.put(to_write, tokenize(core, batch, spec)):
+            if not p.put(to_write, encode(batch)):
                 break
         p.put(to_write, _END)
         writer.join()
