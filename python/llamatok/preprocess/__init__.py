@@ -21,7 +21,7 @@ with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``;
 - single file: ``committer.py`` ordered writing and checkpoints; ``checkpoint.py`` the work
   folder and resume; ``finish.py`` atomic renames
 - sharded: ``plan.py`` tasks; ``tasks.py`` one task; ``shards.py`` shard files; ``sharded.py``
-  the driver; ``ray_engine.py`` tasks on Ray; ``manifest.py`` the manifest; ``merge.py`` merging
+  the driver; ``ray_engine.py`` tasks on Ray; ``manifest.py`` the manifest; ``merging.py`` merging
 - ``megatron.py`` the ``.idx`` format; ``parquet_out.py`` Parquet
 - ``progress.py`` the progress bar; ``summary.py`` the summary; ``hf.py`` ``datasets.map`` helper
 """
@@ -75,6 +75,6 @@ def run(inputs: Union[str, "os.PathLike[str]", Sequence[Any], None] = None, outp
 def merge(manifest: str, output_prefix: str) -> Dict[str, Any]:
     """Joins the shards of ``manifest`` (``PREFIX.manifest.json``) into ``output_prefix.bin`` and
     ``.idx``, byte-identical to the local engine's single file (see ``llamatok merge --help``)."""
-    from llamatok.preprocess.merge import merge as merge_shards
+    from llamatok.preprocess.merging import merge as merge_shards
 
     return merge_shards(os.fspath(manifest), os.fspath(output_prefix))

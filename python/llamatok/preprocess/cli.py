@@ -135,7 +135,7 @@ def add_merge_parser(sub: Any) -> argparse.ArgumentParser:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from llamatok.preprocess.errors import OptionsError, PrefixBusyError
-    from llamatok.preprocess.merge import ShardMismatchError, data_path, merge
+    from llamatok.preprocess.merging import ShardMismatchError, data_path, merge
 
     try:
         if args.print_data_path:

@@ -92,7 +92,7 @@ def _prepare(options: Options, layout: ShardLayout, core: Any, spec: EncodeSpec,
             return saved
         _notice(options, "nothing to resume: starting from the beginning")
     _discard_previous(layout, options)
-    ratio = bytes_per_token(core, replace(spec, fim=None, bos_id=None, eos_id=None), sources, layout.keys)
+    ratio = bytes_per_token(core, spec, sources, layout.keys)
     target = max(1, int(layout.shard_tokens * ratio * FILL))
     tasks = plan(sources, target)
     saved = {"fingerprint": fp, "bytes_per_token": round(ratio, 4), "target_bytes": target, "runs": 1,

@@ -19,10 +19,11 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import BatchResult, make_batches, tokenize
+from llamatok.preprocess.checkpoint import crash_point
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.pipeline import run_pipeline
 from llamatok.preprocess.plan import Task
@@ -128,6 +129,7 @@ def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source]
     }
     storage.write_atomic(lay.record(task.index), json.dumps(record).encode("utf-8"),
                          lay.tmp(f"{task.index:05d}.json"))
+    crash_point("task-recorded")
     return record
 
 
@@ -138,8 +140,3 @@ def encoded(record: Dict[str, Any]) -> bytes:
 
 def decoded(payload: bytes) -> Dict[str, Any]:
     return json.loads(payload)
-
-
-def task_and_sources(row: Tuple[Any, ...]) -> Tuple[Task, Dict[int, Source]]:
-    task, sources = row
-    return task, sources
