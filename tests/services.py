@@ -109,11 +109,11 @@ class SeaweedS3:
         base = uri[len("s3://"):].rstrip("/")
         for path in sorted(local.rglob("*")):
             if path.is_file():
-                with fs.open_output_stream(f"{base}/{path.relative_to(local).as_posix()}") as f:
+                with fs.open_output_stream(f"{base}/{path.relative_to(local).as_posix()}", compression=None) as f:
                     f.write(path.read_bytes())
 
     def read(self, uri: str) -> bytes:
-        with self.filesystem().open_input_stream(uri[len("s3://"):]) as f:
+        with self.filesystem().open_input_stream(uri[len("s3://"):], compression=None) as f:
             return f.read()
 
     def list(self, uri: str) -> List[str]:

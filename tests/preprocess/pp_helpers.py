@@ -99,3 +99,39 @@ def write_jsonl(path: Path, records: Sequence[Any], compress: str | None = None)
 
 def output_bytes(prefix: str, exts: Sequence[str] = (".bin", ".idx", ".rejects.jsonl")) -> Dict[str, bytes]:
     return {ext: Path(prefix + ext).read_bytes() for ext in exts}
+
+
+def make_corpus(d: Path, n: int = 700) -> List[str]:
+    """Every kind of input, with rejects in each: a plain JSONL (a broken line, wrong types), a
+    zstandard JSONL, a Parquet file of small row groups (nulls) and a source tree (one file not
+    UTF-8). Returns the input names relative to ``d``, in order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = sample_texts(n)
+    records: List[Any] = [{"text": t} for t in texts]
+    for i in range(5, len(records), 61):
+        records[i] = {"text": 3}
+    write_jsonl(d / "a.jsonl", records[: n * 4 // 7])
+    (d / "a.jsonl").write_bytes((d / "a.jsonl").read_bytes() + b"{broken\n" + b'{"text": "after the broken line"}\n')
+    write_jsonl(d / "b.jsonl.zst", records[n * 4 // 7: n * 11 // 14], "zst")
+    pq.write_table(pa.table({"text": [r["text"] if isinstance(r["text"], str) else None for r in records[n * 11 // 14:]]}),
+                   d / "c.parquet", row_group_size=20)
+    tree = d / "tree"
+    for i, t in enumerate(texts[:60]):
+        (tree / f"p{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tree / f"p{i % 3}" / f"{i}.py").write_bytes(t.encode() if i != 7 else b"\xff bad")
+    return ["a.jsonl", "b.jsonl.zst", "c.parquet", "tree"]
+
+
+def rejects_without_sources(path: str | Path, names: Dict[str, str]) -> List[Dict[str, Any]]:
+    """The rejects of a run, with each source renamed by ``names`` (a prefix map), so that runs
+    over copies of the same inputs at different locations compare equal."""
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines() if os.path.exists(path) else []:
+        r = json.loads(line)
+        for old, new in names.items():
+            if r["source"].startswith(old):
+                r["source"] = new + r["source"][len(old):]
+        out.append(r)
+    return out

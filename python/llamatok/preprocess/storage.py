@@ -313,7 +313,7 @@ class AtomicWriter:
             self._file: Any = open(local_path(self.tmp), "wb")  # noqa: SIM115 (closed by commit/abort)
         else:
             fs, path = _resolve(self.tmp)
-            self._file = fs.open_output_stream(path)
+            self._file = fs.open_output_stream(path, compression=None)  # no guessing from the name
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
