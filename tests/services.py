@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -54,13 +55,14 @@ class SeaweedS3:
 
     def __init__(self, binary: str) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="llamatok-s3-"))
+        self._bucket = ""
         ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
         config = {"identities": [{"name": "llamatok", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                                   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
         (self.dir / "s3.json").write_text(json.dumps(config))
         (self.dir / "data").mkdir()
         args = [binary, "server", "-s3", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}", f"-dir={self.dir / 'data'}",
-                f"-s3.config={self.dir / 's3.json'}", "-master.volumeSizeLimitMB=64", "-volume.max=50",
+                f"-s3.config={self.dir / 's3.json'}", "-master.volumeSizeLimitMB=64", "-volume.max=200",
                 "-s3.port.iceberg=0", "-s3.port.lance=0", "-metricsPort=0"]
         for name, port in ports.items():
             args += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10000}"]
@@ -103,6 +105,13 @@ class SeaweedS3:
     def make_bucket(self, name: str) -> str:
         self.filesystem(allow_bucket_creation=True).create_dir(name)
         return f"s3://{name}"
+
+    def fresh_prefix(self, tag: str) -> str:
+        """A new folder in the session's one bucket (SeaweedFS gives each bucket volumes of its
+        own, so a bucket per test would run out of them)."""
+        if not self._bucket:
+            self._bucket = self.make_bucket("llamatok-tests")
+        return f"{self._bucket}/{tag}-{uuid.uuid4().hex[:8]}"
 
     def upload_tree(self, local: Path, uri: str) -> None:
         fs = self.filesystem()

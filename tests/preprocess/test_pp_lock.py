@@ -88,7 +88,7 @@ def test_a_killed_run_releases_a_local_prefix_at_once(tmp_path):
 
 @pytest.fixture()
 def prefix(s3_store):
-    bucket = s3_store.make_bucket(f"lk-{uuid.uuid4().hex[:8]}")
+    bucket = s3_store.fresh_prefix("lk")
     return f"{bucket}/out/code"
 
 

@@ -23,7 +23,7 @@ def corpus(tmp_path, s3_store):
     local = tmp_path / "in"
     local.mkdir()
     names = make_corpus(local)
-    bucket = s3_store.make_bucket(f"c-{uuid.uuid4().hex[:8]}")
+    bucket = s3_store.fresh_prefix("c")
     s3_store.upload_tree(local, f"{bucket}/in")
     return local, names, bucket
 

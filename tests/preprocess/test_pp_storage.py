@@ -13,7 +13,7 @@ from llamatok.preprocess.errors import OptionsError
 
 @pytest.fixture()
 def bucket(s3_store):
-    return s3_store.make_bucket(f"st-{uuid.uuid4().hex[:8]}")
+    return s3_store.fresh_prefix("st")
 
 
 def test_scheme_and_local_paths():

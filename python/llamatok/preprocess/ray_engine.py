@@ -60,7 +60,8 @@ def _remote_task(core_box: List[Any], ctx: TaskContext, task: Task, sources: Dic
         core = ray.get(ref)
         _cores.clear()  # a worker serves one run at a time: drop an earlier run's tokenizer
         _cores[ref.hex()] = core
-    return encoded(run_task(core, ctx, task, sources, resume))
+    node = ray.get_runtime_context().get_node_id()
+    return encoded(run_task(core, ctx, task, sources, resume, where=node))
 
 
 def _connect(ray: Any, options: Options) -> None:

@@ -71,15 +71,17 @@ def kept_record(ctx: TaskContext, task: Task) -> Optional[Dict[str, Any]]:
     return record
 
 
-def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source], resume: bool = False) -> Dict[str, Any]:
-    """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record."""
+def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source], resume: bool = False,
+             where: str = "local") -> Dict[str, Any]:
+    """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record. ``where``
+    names the worker (a Ray node id): it goes into the attempt markers and the record."""
     if resume:
         kept = kept_record(ctx, task)
         if kept is not None:
             return kept
     started = time.monotonic()
     lay = ctx.layout
-    storage.write_atomic(storage.join(lay.attempts(task.index), uuid.uuid4().hex), b"")
+    storage.write_atomic(storage.join(lay.attempts(task.index), f"{where}-{uuid.uuid4().hex[:12]}"), b"")
     attempt = len(storage.list_names(lay.attempts(task.index)))
     keys = lay.keys
     readers = {s: reader_for(src, keys) for s, src in sources.items()}
@@ -124,6 +126,7 @@ def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source]
         "rejects_file": {"bytes": rejects.size, "sha256": rejects.sha256},
         "attempt": attempt,
         "host": socket.gethostname(),
+        "worker": where,
         "pid": os.getpid(),
         "seconds": round(time.monotonic() - started, 3),
     }
