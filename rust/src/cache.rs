@@ -81,7 +81,11 @@ pub fn pack(text: &[u8], start: usize, end: usize, prefixed: bool) -> Option<u64
     let body = end - start;
     let mut v = if start + 8 <= text.len() {
         let word = u64::from_le_bytes(text[start..start + 8].try_into().expect("8 bytes"));
-        if body == 8 { word } else { word & ((1u64 << (8 * body)) - 1) }
+        if body == 8 {
+            word
+        } else {
+            word & ((1u64 << (8 * body)) - 1)
+        }
     } else {
         text[start..end].iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
     };
@@ -209,12 +213,13 @@ impl Default for ChunkCache {
 
 impl ChunkCache {
     /// Bytes held by one cache at full size (its cap).
-    pub const BYTES: usize = (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS)
-        + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
+    pub const BYTES: usize =
+        (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS) + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
 
     /// Empty tables, `shrink` bits smaller than full size.
     fn with_shrink(shrink: u32) -> Self {
-        let (hot_bits, short_sets_bits, long_sets_bits) = (HOT_BITS - shrink, SHORT_SETS_BITS - shrink, LONG_SETS_BITS - shrink);
+        let (hot_bits, short_sets_bits, long_sets_bits) =
+            (HOT_BITS - shrink, SHORT_SETS_BITS - shrink, LONG_SETS_BITS - shrink);
         ChunkCache {
             hot_mask: (1 << hot_bits) - 1,
             short_sets_mask: (1 << short_sets_bits) - 1,

@@ -202,7 +202,13 @@ impl Encoder {
     /// `▁` counts as part of the text's first character (so a lone `▁` spans that character, as
     /// in `tokenizers`). Each `<0xXX>` id spans its whole character.
     /// Uses no cache: offsets are for inspection, not bulk work.
-    pub fn encode_with_spans(&self, text: &str, dummy_prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>) {
+    pub fn encode_with_spans(
+        &self,
+        text: &str,
+        dummy_prefix: bool,
+        ids: &mut Vec<u32>,
+        spans: &mut Vec<(usize, usize)>,
+    ) {
         if text.is_empty() {
             return;
         }

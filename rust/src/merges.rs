@@ -101,7 +101,8 @@ impl MergeTable {
             for b in 0..128u8 {
                 let (sa, sb) = (table.ascii_symbol(a), table.ascii_symbol(b));
                 if table.is_piece(sa) && table.is_piece(sb) {
-                    table.ascii_pairs[128 * a as usize + b as usize] = table.get(sa, sb).map_or(PAIR_STAYS, |m| m.merged);
+                    table.ascii_pairs[128 * a as usize + b as usize] =
+                        table.get(sa, sb).map_or(PAIR_STAYS, |m| m.merged);
                 }
             }
         }
@@ -169,8 +170,7 @@ impl MergeTable {
     /// SentencePiece: every split of a mergeable piece into two symbols is a pair; its priority is
     /// the merged piece's score (equal scores share a rank, so the leftmost pair wins the tie).
     fn add_score_merges(&mut self, vocab: &Vocab) {
-        let mut scores: Vec<f32> =
-            vocab.pieces().iter().filter(|p| p.kind.is_mergeable()).map(|p| p.score).collect();
+        let mut scores: Vec<f32> = vocab.pieces().iter().filter(|p| p.kind.is_mergeable()).map(|p| p.score).collect();
         scores.sort_by(|a, b| b.total_cmp(a));
         scores.dedup();
         let rank_of = |score: f32| scores.partition_point(|&s| s > score) as u32;

@@ -194,7 +194,9 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
     let trainer = trainer.ok_or("no trainer_spec: this is not a SentencePiece model")?;
     match trainer.model_type {
         Some(2) => {}
-        Some(1) | None => return Err("a unigram model: only BPE models (Llama, Code Llama, Mistral) are supported".into()),
+        Some(1) | None => {
+            return Err("a unigram model: only BPE models (Llama, Code Llama, Mistral) are supported".into())
+        }
         Some(t) => return Err(format!("model_type {t} is not BPE: only BPE models are supported")),
     }
     if trainer.treat_whitespace_as_suffix {
@@ -264,9 +266,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
 /// Reads and checks a `tokenizer.model` file.
 pub fn load(path: &Path) -> Result<Vocab> {
     let bytes = read_file(path)?;
-    parse(&bytes).map_err(|message| {
-        Error::model_file(path, format!("not a usable SentencePiece model: {message}"))
-    })
+    parse(&bytes).map_err(|message| Error::model_file(path, format!("not a usable SentencePiece model: {message}")))
 }
 
 #[cfg(test)]

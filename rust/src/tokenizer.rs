@@ -41,14 +41,18 @@ impl Default for EncodeOptions {
 impl Tokenizer {
     /// A tokenizer over `vocab` (read from `source`), matching the file's own special tokens.
     fn new(vocab: Vocab, source: Vec<u8>) -> Tokenizer {
-        let specials: Vec<(String, u32)> =
-            vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
+        let specials: Vec<(String, u32)> = vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
         let decoder = Arc::new(Decoder::new(&vocab));
         let encoder = Arc::new(Encoder::new(vocab));
         Tokenizer::assemble(encoder, decoder, Arc::new(source), specials)
     }
 
-    fn assemble(encoder: Arc<Encoder>, decoder: Arc<Decoder>, source: Arc<Vec<u8>>, specials: Vec<(String, u32)>) -> Tokenizer {
+    fn assemble(
+        encoder: Arc<Encoder>,
+        decoder: Arc<Decoder>,
+        source: Arc<Vec<u8>>,
+        specials: Vec<(String, u32)>,
+    ) -> Tokenizer {
         let mut is_special = vec![false; encoder.vocab.len()];
         for (_, id) in &specials {
             is_special[*id as usize] = true;
@@ -73,8 +77,7 @@ impl Tokenizer {
     pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Tokenizer> {
         let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let vocab = if looks_like_json {
-            hf_json::parse(&bytes)
-                .map_err(|m| Error::model_file(path, format!("not a usable tokenizer.json: {m}")))?
+            hf_json::parse(&bytes).map_err(|m| Error::model_file(path, format!("not a usable tokenizer.json: {m}")))?
         } else {
             model_proto::parse(&bytes)
                 .map_err(|m| Error::model_file(path, format!("not a usable SentencePiece model: {m}")))?
@@ -141,7 +144,8 @@ impl Tokenizer {
                 self.specials.split(&prepared.text, |seg| match seg {
                     Segment::Text { text, .. } => enc.encode(text, false, self.use_cache, out),
                     Segment::Special { id, .. } => {
-                        drop_first |= specials_seen == 0 && out.len() == first + 1 && Some(out[first]) == self.space_id();
+                        drop_first |=
+                            specials_seen == 0 && out.len() == first + 1 && Some(out[first]) == self.space_id();
                         specials_seen += 1;
                         out.push(id);
                     }
@@ -170,17 +174,20 @@ impl Tokenizer {
         let enc = &*self.encoder;
         let (mut ids, mut spans) = (Vec::new(), Vec::new());
         // Encodes a plain segment found at `offset` of the text the segments come from.
-        let plain = |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
-            let from = spans.len();
-            enc.encode_with_spans(segment, prefix, ids, spans);
-            for span in &mut spans[from..] {
-                *span = (span.0 + offset, span.1 + offset);
-            }
-        };
+        let plain =
+            |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
+                let from = spans.len();
+                enc.encode_with_spans(segment, prefix, ids, spans);
+                for span in &mut spans[from..] {
+                    *span = (span.0 + offset, span.1 + offset);
+                }
+            };
         match opts.mode {
             SpecialMode::Literal => plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans),
             SpecialMode::Legacy => self.specials.split(text, |seg| match seg {
-                Segment::Text { text: segment, start } => plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans),
+                Segment::Text { text: segment, start } => {
+                    plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans)
+                }
                 Segment::Special { id, start, end } => {
                     ids.push(id);
                     spans.push((start, end));

@@ -98,11 +98,7 @@ pub fn parse_byte_piece(text: &str) -> Option<u8> {
 impl Vocab {
     /// Builds the lookup tables. Fails (with a message for the reader to wrap) on duplicate
     /// pieces, or when byte fallback is asked for but some `<0xXX>` piece is missing.
-    pub fn new(
-        pieces: Vec<Piece>,
-        merge_order: MergeOrder,
-        byte_fallback: bool,
-    ) -> std::result::Result<Vocab, String> {
+    pub fn new(pieces: Vec<Piece>, merge_order: MergeOrder, byte_fallback: bool) -> std::result::Result<Vocab, String> {
         let mut ids = FxHashMap::default();
         for (i, p) in pieces.iter().enumerate() {
             if ids.insert(p.text.clone(), i as u32).is_some() {

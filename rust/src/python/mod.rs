@@ -20,12 +20,7 @@ create_exception!(
     PyValueError,
     "A tokenizer file is malformed, truncated, or of a kind llamatok does not support."
 );
-create_exception!(
-    _native,
-    TokenIdError,
-    PyIndexError,
-    "A token id is outside the vocabulary."
-);
+create_exception!(_native, TokenIdError, PyIndexError, "A token id is outside the vocabulary.");
 
 pub(crate) fn to_py_err(err: Error) -> PyErr {
     let message = err.to_string();
