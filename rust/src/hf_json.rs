@@ -2,12 +2,9 @@
 //! spaces), as the Hub's Llama and Code Llama files do. Anything that would change the ids in a way
 //! this project does not reproduce is refused with a message, never ignored.
 
-use std::path::Path;
-
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{read_file, Error, Result};
 use crate::vocab::{parse_byte_piece, AddedToken, MergeOrder, Piece, PieceKind, Template, Vocab};
 
 type Res<T> = std::result::Result<T, String>;
@@ -339,12 +336,6 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     vocab.template = template;
     vocab.added_tokens = added;
     Ok(vocab)
-}
-
-/// Reads and checks a `tokenizer.json` file.
-pub fn load(path: &Path) -> Result<Vocab> {
-    let bytes = read_file(path)?;
-    parse(&bytes).map_err(|message| Error::model_file(path, format!("not a usable tokenizer.json: {message}")))
 }
 
 #[cfg(test)]

@@ -283,12 +283,4 @@ impl MergeTable {
         let (a, b) = (a as usize, b as usize);
         self.joins_ascii[2 * a + b / 64] >> (b % 64) & 1 != 0
     }
-
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
 }

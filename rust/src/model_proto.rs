@@ -1,9 +1,6 @@
 //! Reads a SentencePiece `tokenizer.model` (a `ModelProto`, protobuf proto2) by hand.
 //! Only the fields this project needs are decoded; unknown fields are skipped, as protobuf requires.
 
-use std::path::Path;
-
-use crate::error::{read_file, Error, Result};
 use crate::vocab::{AddedToken, MergeOrder, Piece, PieceKind, Vocab};
 
 /// A cursor over protobuf wire-format bytes.
@@ -261,12 +258,6 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
     vocab.eos_id = eos_id;
     vocab.pad_id = pad_id;
     Ok(vocab)
-}
-
-/// Reads and checks a `tokenizer.model` file.
-pub fn load(path: &Path) -> Result<Vocab> {
-    let bytes = read_file(path)?;
-    parse(&bytes).map_err(|message| Error::model_file(path, format!("not a usable SentencePiece model: {message}")))
 }
 
 #[cfg(test)]
