@@ -41,6 +41,13 @@ fn threads(num_threads: Option<usize>) -> PyResult<usize> {
     }
 }
 
+/// What `__reduce__` returns: the function that rebuilds a tokenizer, and its arguments (the
+/// file's bytes, the special tokens, the cache setting).
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<(String, u32)>, bool));
+
+/// Ids and, for each, its `(start, end)` character offsets.
+type IdsWithOffsets = (Vec<u32>, Vec<(usize, usize)>);
+
 /// An immutable tokenizer; safe to share between threads.
 #[pyclass(frozen, module = "llamatok._native")]
 pub struct Tokenizer {
@@ -119,9 +126,7 @@ impl Tokenizer {
 
     /// Pickles as the source file's bytes plus the special tokens and cache setting, so a copy in
     /// another process (multiprocessing, Ray, datasets) is exactly the same tokenizer.
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<(String, u32)>, bool))> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
         let py = slf.py();
         let this = slf.get();
         let restore = py.get_type::<Tokenizer>().getattr("_restore")?;
@@ -168,21 +173,14 @@ impl Tokenizer {
 
     /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode_with_offsets(
-        &self,
-        text: &str,
-        mode: &str,
-        dummy_prefix: bool,
-    ) -> PyResult<(Vec<u32>, Vec<(usize, usize)>)> {
+    fn encode_with_offsets(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<IdsWithOffsets> {
         let opts = options(mode, dummy_prefix)?;
         let (ids, spans) = self.inner.encode_with_spans(text, opts);
         // Byte offsets to character offsets: Python indexes str by code point.
         let mut char_at_byte = vec![0usize; text.len() + 1];
         let mut chars = 0;
         for (i, c) in text.char_indices() {
-            for b in i..i + c.len_utf8() {
-                char_at_byte[b] = chars;
-            }
+            char_at_byte[i..i + c.len_utf8()].fill(chars);
             chars += 1;
         }
         char_at_byte[text.len()] = chars;
