@@ -1,10 +1,10 @@
 //! A fixed-size memo of chunk → ids, one per thread and tokenizer, so the shared tokenizer stays
-//! immutable and lock-free. Chunks repeat heavily in code: on the standard library, 106k distinct
-//! chunks make up 8.4M, and the 4096 most common cover 90% of them.
+//! immutable and lock-free. Chunks repeat heavily in code, and a few thousand distinct ones make up
+//! most of it (see docs/architecture-core.md, "The chunk cache"; the keys are in `cache/key.rs`).
 //!
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
 //! capped (3.25 MiB), nothing is allocated per chunk, and random text that never repeats costs no
-//! rehashing. A new cache starts at 1/16 of that size and grows once, after about 150 KB of code
+//! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work
 //! (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
@@ -27,11 +27,11 @@ const HOT_BITS: u32 = 14;
 const SHORT_SETS_BITS: u32 = 14;
 const LONG_SETS_BITS: u32 = 13;
 /// A new cache starts this many bits smaller in every table (1/16 of the size, 208 KiB), and grows
-/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing 3.25 MiB
-/// took about 2 ms on a thread's first call here, more than encoding 50 KB of code: a short-lived or lightly used thread should not pay
-/// for it, and a busy one pays once, after enough work to make it negligible.
+/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing the full
+/// tables costs more than encoding a small text: a short-lived or lightly used thread should not
+/// pay for it, and a busy one pays once, after enough work to make it negligible.
 const START_SHRINK_BITS: u32 = 4;
-/// About 32k lookups: 150 KB of code.
+/// 16 windows of [`PROBE_WINDOW`] lookups: about 32k chunks.
 const GROW_AFTER_WINDOWS: u32 = 16;
 const WAYS: usize = 4;
 /// Chunks longer than this are not remembered (rare, and they seldom repeat).
@@ -45,7 +45,7 @@ const PER_THREAD: usize = 4;
 const PROBE_WINDOW: u32 = 2048;
 /// ...and when under a quarter, the memo is skipped for this many chunks.
 const BYPASS_CHUNKS: u32 = 32 * 1024;
-/// Marks an empty slot: no chunk packs to 0 (see [`pack`]).
+/// Marks an empty slot: no chunk packs to 0 (see [`key::pack`]).
 const EMPTY: u64 = 0;
 
 /// Packs 1 to 3 ids (each below 2^20) into a non-zero u64: the count in the top 2 bits.

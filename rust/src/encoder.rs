@@ -1,5 +1,5 @@
 //! Encoding plain text (no special tokens): normalize, cut into chunks, merge each chunk, and
-//! fall back to bytes for characters that are not pieces. SPEC §2.
+//! fall back to bytes for characters that are not pieces. See docs/encoding.md.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,6 +1,6 @@
 //! Reads a Hugging Face `tokenizer.json` holding a SentencePiece-style BPE (byte fallback, `▁` for
 //! spaces), as the Hub's Llama and Code Llama files do. Anything that would change the ids in a way
-//! this project does not reproduce is refused with a message, never ignored.
+//! this project does not reproduce is refused with a message, never ignored (docs/model-files.md).
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,6 +1,7 @@
 //! The merge table: which adjacent symbol pairs may merge, into what, and with which priority.
 //! Built once from the vocabulary; both SentencePiece's score order and a Hugging Face merge list
-//! become the same thing here: `(left symbol, right symbol) -> (rank, merged piece)`, lowest rank first.
+//! become the same thing here: `(left symbol, right symbol) -> (rank, merged piece)`, lowest rank first
+//! (docs/encoding.md, "The merge order").
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -69,8 +70,8 @@ pub struct MergeTable {
     /// The same for pairs where either character is not ASCII.
     joins_other: FxHashSet<u64>,
     /// The encoding of every two-character ASCII chunk (`' '` is `▁`), by `128 * a + b`: the merged
-    /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common (a tenth of all
-    /// chunks of code, more in base64) and this answers them with one load.
+    /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common in code, more
+    /// so in base64, and this answers them with one load.
     ascii_pairs: Box<[u32]>,
 }
 

@@ -1,5 +1,6 @@
 //! Reads a SentencePiece `tokenizer.model` (a `ModelProto`, protobuf proto2) by hand.
 //! Only the fields this project needs are decoded; unknown fields are skipped, as protobuf requires.
+//! What is read and what is refused: docs/model-files.md.
 
 use crate::vocab::{AddedToken, MergeOrder, Piece, PieceKind, Vocab};
 

@@ -1,6 +1,7 @@
 //! The Python extension `llamatok._native`. Every binding converts its arguments into Rust data,
 //! runs the core (without the GIL for anything sizeable), and converts the result back.
 //! Core errors become Python exceptions in exactly one place: [`to_py_err`].
+//! See docs/architecture-core.md, "The bindings".
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyValueError};
