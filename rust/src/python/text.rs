@@ -77,11 +77,23 @@ pub fn utf8<'a>(s: &'a Bound<'_, PyString>, buf: &'a mut Vec<u8>) -> PyResult<&'
         }
         (ffi::PyUnicode_KIND(ptr), ffi::PyUnicode_DATA(ptr), ffi::PyUnicode_GET_LENGTH(ptr) as usize)
     };
-    // SAFETY (all three): `data` points at `len` code units of the string's kind.
     let utf8 = match kind {
-        ffi::PyUnicode_1BYTE_KIND => transcode(unsafe { std::slice::from_raw_parts(data as *const u8, len) }, 2, buf),
-        ffi::PyUnicode_2BYTE_KIND => transcode(unsafe { std::slice::from_raw_parts(data as *const u16, len) }, 3, buf),
-        _ => transcode(unsafe { std::slice::from_raw_parts(data as *const u32, len) }, 4, buf),
+        ffi::PyUnicode_1BYTE_KIND => {
+            // SAFETY: the storage of a 1-byte-kind string is `len` u8 code units at `data`, valid
+            // and unchanged while we hold `s` (see above).
+            let units = unsafe { std::slice::from_raw_parts(data as *const u8, len) };
+            transcode(units, 2, buf)
+        }
+        ffi::PyUnicode_2BYTE_KIND => {
+            // SAFETY: as above, `len` u16 code units.
+            let units = unsafe { std::slice::from_raw_parts(data as *const u16, len) };
+            transcode(units, 3, buf)
+        }
+        _ => {
+            // SAFETY: as above, `len` u32 code units (the only other kind of a ready string).
+            let units = unsafe { std::slice::from_raw_parts(data as *const u32, len) };
+            transcode(units, 4, buf)
+        }
     };
     match utf8 {
         Some(text) => Ok(text),
