@@ -185,7 +185,7 @@ impl Tokenizer {
     }
 
     /// The ids of `text` with, for each, the byte span of `text` it comes from (special tokens:
-    /// their match; see [`Encoder::encode_with_spans`] for the rest). Slower than `encode`.
+    /// their match; the rest as docs/encoding.md, "Offsets", says). Slower than `encode`.
     pub fn encode_with_spans(&self, text: &str, opts: EncodeOptions) -> (Vec<u32>, Vec<(usize, usize)>) {
         let enc = &*self.encoder;
         let (mut ids, mut spans) = (Vec::new(), Vec::new());
