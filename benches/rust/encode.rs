@@ -10,9 +10,7 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use llamatok::decoder::DecodeStyle;
-use llamatok::tokenizer::EncodeOptions;
-use llamatok::Tokenizer;
+use llamatok::{DecodeStyle, EncodeOptions, Tokenizer};
 
 fn tokenizer() -> Tokenizer {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -1,5 +1,6 @@
-//! Encoding many texts on all cores. The pool is the crate's own (not rayon's global one), sized
-//! on demand and rebuilt after `fork()`, whose child inherits no threads.
+//! Encoding many texts on all cores, for the Python bindings (compiled with the `python` feature).
+//! The pool is the crate's own (not rayon's global one), sized on demand and rebuilt after
+//! `fork()`, whose child inherits no threads. See docs/architecture-core.md, "The batch pool".
 
 use std::sync::{Arc, Mutex};
 
@@ -139,11 +140,6 @@ pub fn encode_batch_parts<T: Send>(
             .collect()
     });
     FlatParts { parts }
-}
-
-/// All ids in one flat vector, and `offsets` with `offsets[i]..offsets[i + 1]` = text `i`.
-pub fn encode_batch_flat(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> (Vec<u32>, Vec<u64>) {
-    encode_batch_parts(tok, texts, opts, threads, |id| id).flatten()
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.

@@ -1,6 +1,7 @@
 //! The merge loop on one chunk: repeatedly merge the adjacent pair with the lowest rank, the
 //! leftmost on ties, until no pair merges. Two implementations with identical results: a plain
 //! scan for the short chunks that make up nearly all text, and a heap for long ones.
+//! See docs/encoding.md, "The merge order".
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

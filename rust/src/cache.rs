@@ -1,10 +1,10 @@
 //! A fixed-size memo of chunk → ids, one per thread and tokenizer, so the shared tokenizer stays
-//! immutable and lock-free. Chunks repeat heavily in code: on the standard library, 106k distinct
-//! chunks make up 8.4M, and the 4096 most common cover 90% of them.
+//! immutable and lock-free. Chunks repeat heavily in code, and a few thousand distinct ones make up
+//! most of it (see docs/architecture-core.md, "The chunk cache"; the keys are in `cache/key.rs`).
 //!
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
 //! capped (3.25 MiB), nothing is allocated per chunk, and random text that never repeats costs no
-//! rehashing. A new cache starts at 1/16 of that size and grows once, after about 150 KB of code
+//! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work
 //! (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
@@ -18,15 +18,20 @@
 
 use std::cell::RefCell;
 
+use key::overflow_key;
+pub use key::{memo_key, MemoKey};
+
+mod key;
+
 const HOT_BITS: u32 = 14;
 const SHORT_SETS_BITS: u32 = 14;
 const LONG_SETS_BITS: u32 = 13;
 /// A new cache starts this many bits smaller in every table (1/16 of the size, 208 KiB), and grows
-/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing 3.25 MiB
-/// took about 2 ms on a thread's first call here, more than encoding 50 KB of code: a short-lived or lightly used thread should not pay
-/// for it, and a busy one pays once, after enough work to make it negligible.
+/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing the full
+/// tables costs more than encoding a small text: a short-lived or lightly used thread should not
+/// pay for it, and a busy one pays once, after enough work to make it negligible.
 const START_SHRINK_BITS: u32 = 4;
-/// About 32k lookups: 150 KB of code.
+/// 16 windows of [`PROBE_WINDOW`] lookups: about 32k chunks.
 const GROW_AFTER_WINDOWS: u32 = 16;
 const WAYS: usize = 4;
 /// Chunks longer than this are not remembered (rare, and they seldom repeat).
@@ -40,7 +45,7 @@ const PER_THREAD: usize = 4;
 const PROBE_WINDOW: u32 = 2048;
 /// ...and when under a quarter, the memo is skipped for this many chunks.
 const BYPASS_CHUNKS: u32 = 32 * 1024;
-/// Marks an empty slot: no chunk packs to 0 (see [`pack`]).
+/// Marks an empty slot: no chunk packs to 0 (see [`key::pack`]).
 const EMPTY: u64 = 0;
 
 /// Packs 1 to 3 ids (each below 2^20) into a non-zero u64: the count in the top 2 bits.
@@ -67,84 +72,6 @@ fn unpack_ids(v: u64, out: &mut Vec<u32>) {
             out.push((v >> (2 * ID_BITS) & mask) as u32);
         }
     }
-}
-
-/// The key of a short chunk: its bytes (after the dummy `▁`, written as a space, when
-/// `prefixed`) packed little-endian into a u64. `None` when longer than 8 bytes or holding a NUL,
-/// which would make the zero padding ambiguous. A packed key is never 0.
-#[inline]
-pub fn pack(text: &[u8], start: usize, end: usize, prefixed: bool) -> Option<u64> {
-    let n = end - start + usize::from(prefixed);
-    if n > 8 || n == 0 {
-        return None;
-    }
-    let body = end - start;
-    let mut v = if start + 8 <= text.len() {
-        let word = u64::from_le_bytes(text[start..start + 8].try_into().expect("8 bytes"));
-        if body == 8 { word } else { word & ((1u64 << (8 * body)) - 1) }
-    } else {
-        text[start..end].iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
-    };
-    if prefixed {
-        v = v << 8 | u64::from(b' ');
-    }
-    // Any zero byte among the first n bytes? (Padding bytes are set before the classic test.)
-    let padded = if n == 8 { v } else { v | (!0u64 << (8 * n)) };
-    let has_zero = padded.wrapping_sub(0x0101_0101_0101_0101) & !padded & 0x8080_8080_8080_8080;
-    (has_zero == 0).then_some(v)
-}
-
-/// Marks a compressed run of spaces in a memo key (0xFF never occurs in UTF-8).
-const RUN_MARK: u8 = 0xFF;
-/// Marks a short key whose result has too many ids for the short table (0xFE never occurs in
-/// UTF-8 either), so that it cannot be taken for any other long key.
-const OVERFLOW_MARK: u8 = 0xFE;
-
-/// How a chunk is looked up in the memo.
-pub enum MemoKey<'a> {
-    /// Up to 8 key bytes packed into a u64 (see [`pack`]).
-    Short(u64),
-    /// The key bytes, when they do not pack.
-    Long(&'a [u8]),
-}
-
-/// The memo key of the chunk `text[start..end]` (after the dummy `▁` when `prefixed`). A leading run
-/// of 2 to 255 spaces, which indentation makes common and varied, is written as two bytes
-/// (`0xFF`, length), so that `"            return"` packs into a short key. The encoding is
-/// injective: the marker byte cannot occur in text.
-#[inline]
-pub fn memo_key<'a>(text: &'a [u8], start: usize, end: usize, prefixed: bool, buf: &'a mut Vec<u8>) -> MemoKey<'a> {
-    let spaces = text[start..end].iter().take_while(|&&b| b == b' ').count();
-    let run = spaces + usize::from(prefixed);
-    if (2..=255).contains(&run) {
-        buf.clear();
-        buf.push(RUN_MARK);
-        buf.push(run as u8);
-        buf.extend_from_slice(&text[start + spaces..end]);
-        return match pack(buf, 0, buf.len(), false) {
-            Some(p) => MemoKey::Short(p),
-            None => MemoKey::Long(buf),
-        };
-    }
-    if let Some(p) = pack(text, start, end, prefixed) {
-        return MemoKey::Short(p);
-    }
-    if prefixed {
-        buf.clear();
-        buf.push(b' ');
-        buf.extend_from_slice(&text[start..end]);
-        MemoKey::Long(buf)
-    } else {
-        MemoKey::Long(&text[start..end])
-    }
-}
-
-/// The long-table key of a short key whose result did not fit the short table.
-#[inline]
-fn overflow_key(packed: u64) -> [u8; 9] {
-    let mut k = [OVERFLOW_MARK; 9];
-    k[1..].copy_from_slice(&packed.to_le_bytes());
-    k
 }
 
 #[inline]
@@ -208,13 +135,10 @@ impl Default for ChunkCache {
 }
 
 impl ChunkCache {
-    /// Bytes held by one cache at full size (its cap).
-    pub const BYTES: usize = (16 << HOT_BITS) + (16 * WAYS << SHORT_SETS_BITS)
-        + (std::mem::size_of::<LongEntry>() * WAYS << LONG_SETS_BITS);
-
     /// Empty tables, `shrink` bits smaller than full size.
     fn with_shrink(shrink: u32) -> Self {
-        let (hot_bits, short_sets_bits, long_sets_bits) = (HOT_BITS - shrink, SHORT_SETS_BITS - shrink, LONG_SETS_BITS - shrink);
+        let (hot_bits, short_sets_bits, long_sets_bits) =
+            (HOT_BITS - shrink, SHORT_SETS_BITS - shrink, LONG_SETS_BITS - shrink);
         ChunkCache {
             hot_mask: (1 << hot_bits) - 1,
             short_sets_mask: (1 << short_sets_bits) - 1,
@@ -411,23 +335,18 @@ pub fn with_cache<R>(owner: u64, f: impl FnOnce(&mut ChunkCache) -> R) -> R {
 
 #[cfg(test)]
 mod tests {
+    use super::key::pack;
     use super::*;
+
+    /// Bytes held by one cache at full size (its cap).
+    const FULL_BYTES: usize = (16 << HOT_BITS)
+        + ((16 * WAYS) << SHORT_SETS_BITS)
+        + ((std::mem::size_of::<LongEntry>() * WAYS) << LONG_SETS_BITS);
 
     #[test]
     fn the_stated_size_is_the_real_size() {
         assert_eq!(std::mem::size_of::<LongEntry>(), 64);
-        assert_eq!(ChunkCache::BYTES, 3 * 1024 * 1024 + 256 * 1024);
-    }
-
-    #[test]
-    fn packing_tells_every_short_key_apart() {
-        let text = b"ab\0cdefghijkl";
-        assert_eq!(pack(text, 0, 2, false), Some(u64::from_le_bytes(*b"ab\0\0\0\0\0\0")));
-        assert_eq!(pack(text, 0, 2, true), Some(u64::from_le_bytes(*b" ab\0\0\0\0\0")));
-        assert_eq!(pack(text, 0, 3, false), None, "a NUL inside would pad like a shorter key");
-        assert_eq!(pack(text, 3, 11, false), Some(u64::from_le_bytes(*b"cdefghij")));
-        assert_eq!(pack(text, 3, 11, true), None, "nine bytes do not fit");
-        assert_eq!(pack(text, 9, 13, false), Some(u64::from_le_bytes(*b"ijkl\0\0\0\0")), "near the end");
+        assert_eq!(FULL_BYTES, 3 * 1024 * 1024 + 256 * 1024);
     }
 
     #[test]
@@ -445,43 +364,6 @@ mod tests {
         assert!(!cache.get_short(pack(b"abc", 0, 3, false).unwrap(), &mut out));
         assert!(!cache.get_short(pack(b"xyz", 0, 3, false).unwrap(), &mut out));
         assert_eq!(out, vec![1, 4, 5, 6]);
-    }
-
-    fn key_bytes(text: &[u8], start: usize, end: usize, prefixed: bool) -> Vec<u8> {
-        let mut buf = Vec::new();
-        match memo_key(text, start, end, prefixed, &mut buf) {
-            MemoKey::Short(p) => {
-                let mut v = vec![b'S'];
-                v.extend_from_slice(&p.to_le_bytes());
-                v
-            }
-            MemoKey::Long(k) => [b"L".as_slice(), k].concat(),
-        }
-    }
-
-    #[test]
-    fn memo_keys_are_injective_and_compress_indentation() {
-        let cases: Vec<(&[u8], bool)> = vec![
-            (b"            return", false),
-            (b"           return", true), // the same normalized text as the line above
-            (b"          return", true),
-            (b" return", false),
-            (b"return", true),
-            (b"  x", false),
-            (b" x", true),
-            (b"ab\0", false),
-            (b"abcdefghijklmnop", false),
-        ];
-        // Two chunks share a key exactly when their normalized texts (dummy space first) are equal.
-        let normalized: Vec<Vec<u8>> =
-            cases.iter().map(|(t, p)| [if *p { b" ".as_slice() } else { b"" }, t].concat()).collect();
-        let keys: Vec<Vec<u8>> = cases.iter().map(|(t, p)| key_bytes(t, 0, t.len(), *p)).collect();
-        assert_eq!(keys[0][0], b'S', "indentation packs short: {:?}", keys[0]);
-        for i in 0..keys.len() {
-            for j in 0..keys.len() {
-                assert_eq!(keys[i] == keys[j], normalized[i] == normalized[j], "{:?} and {:?}", cases[i], cases[j]);
-            }
-        }
     }
 
     #[test]
@@ -528,7 +410,7 @@ mod tests {
     #[test]
     fn a_cache_starts_small_and_grows_once_to_its_cap() {
         let mut cache = ChunkCache::default();
-        assert_eq!(cache.bytes(), ChunkCache::BYTES >> START_SHRINK_BITS);
+        assert_eq!(cache.bytes(), FULL_BYTES >> START_SHRINK_BITS);
         let mut out = Vec::new();
         // Keys seen again and again: hits, so the memo stays on while it grows.
         let lookups = u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS);
@@ -541,7 +423,7 @@ mod tests {
                 assert_eq!(out, vec![key as u32]);
             }
         }
-        assert_eq!(cache.bytes(), ChunkCache::BYTES);
+        assert_eq!(cache.bytes(), FULL_BYTES);
         // The grown cache starts empty and then works as before.
         out.clear();
         assert!(!cache.get_short(5, &mut out));
@@ -551,6 +433,6 @@ mod tests {
         for i in 0..lookups {
             cache.get_short(1 + i % 64, &mut out);
         }
-        assert_eq!(cache.bytes(), ChunkCache::BYTES, "grows only once");
+        assert_eq!(cache.bytes(), FULL_BYTES, "grows only once");
     }
 }

@@ -4,7 +4,7 @@
 //! `a` immediately followed by `b`: no symbol can then ever span the cut, and the merges on either
 //! side happen in the same relative order as they would in the whole text. The table of such
 //! pairs comes from the vocabulary itself ([`MergeTable::joins`]), so the rule holds for any model.
-//! (On Llama's vocabulary this cuts code into chunks of 3.8 bytes on average.)
+//! On Llama's vocabulary this cuts code into chunks of a few bytes. See docs/encoding.md, "Chunking".
 
 use crate::merges::MergeTable;
 
@@ -77,7 +77,7 @@ impl Iterator for Chunks<'_> {
         while i < text.len() {
             let b = text[i];
             if b < 0x80 && prev.is_ascii() {
-                // The common case, code being 99.8% ASCII.
+                // The common case: code is nearly all ASCII.
                 if !self.table.joins_ascii(prev as u8, b) {
                     break;
                 }

@@ -1,4 +1,4 @@
-//! Ids back to text (SPEC §6), in sentencepiece's style or in transformers 4.x's
+//! Ids back to text (docs/decoding.md), in sentencepiece's style or in transformers 4.x's
 //! (`CodeLlamaTokenizerFast`: the Hub file's Replace → ByteFallback → Fuse → Strip decoder).
 
 use crate::error::{Error, Result};

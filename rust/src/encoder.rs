@@ -1,5 +1,5 @@
 //! Encoding plain text (no special tokens): normalize, cut into chunks, merge each chunk, and
-//! fall back to bytes for characters that are not pieces. SPEC §2.
+//! fall back to bytes for characters that are not pieces. See docs/encoding.md.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -59,7 +59,7 @@ impl Encoder {
             }
         }
         if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
-            fuse_unknowns(&mut *out, first, self.vocab.unk_id);
+            fuse_unknowns(out, first, self.vocab.unk_id, None);
         }
     }
 
@@ -202,7 +202,13 @@ impl Encoder {
     /// `▁` counts as part of the text's first character (so a lone `▁` spans that character, as
     /// in `tokenizers`). Each `<0xXX>` id spans its whole character.
     /// Uses no cache: offsets are for inspection, not bulk work.
-    pub fn encode_with_spans(&self, text: &str, dummy_prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>) {
+    pub fn encode_with_spans(
+        &self,
+        text: &str,
+        dummy_prefix: bool,
+        ids: &mut Vec<u32>,
+        spans: &mut Vec<(usize, usize)>,
+    ) {
         if text.is_empty() {
             return;
         }
@@ -233,40 +239,57 @@ impl Encoder {
                 } else {
                     let before = ids.len();
                     self.push_fallback(&key[s.start as usize..s.end as usize], ids);
-                    spans.extend(std::iter::repeat(span).take(ids.len() - before));
+                    spans.extend(std::iter::repeat_n(span, ids.len() - before));
                 }
             }
         }
         if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
-            if let Some(unk) = self.vocab.unk_id {
-                let mut write = first;
-                for read in first..ids.len() {
-                    if ids[read] == unk && write > first && ids[write - 1] == unk {
-                        spans[write - 1].1 = spans[read].1;
-                        continue;
-                    }
-                    ids[write] = ids[read];
-                    spans[write] = spans[read];
-                    write += 1;
-                }
-                ids.truncate(write);
-                spans.truncate(write);
-            }
+            fuse_unknowns(ids, first, self.vocab.unk_id, Some(spans));
         }
     }
 }
 
-/// SentencePiece merges a run of unknown pieces into one.
-fn fuse_unknowns(out: &mut Vec<u32>, first: usize, unk: Option<u32>) {
+/// SentencePiece merges a run of unknown pieces into one: fuses each run of `unk` in `ids[first..]`.
+/// `spans`, when given, holds one span per id, and a fused id spans its whole run.
+fn fuse_unknowns(ids: &mut Vec<u32>, first: usize, unk: Option<u32>, mut spans: Option<&mut Vec<(usize, usize)>>) {
     let Some(unk) = unk else { return };
     let mut write = first;
-    for read in first..out.len() {
-        let id = out[read];
-        if id == unk && write > first && out[write - 1] == unk {
+    for read in first..ids.len() {
+        let id = ids[read];
+        if id == unk && write > first && ids[write - 1] == unk {
+            if let Some(spans) = spans.as_deref_mut() {
+                spans[write - 1].1 = spans[read].1;
+            }
             continue;
         }
-        out[write] = id;
+        ids[write] = id;
+        if let Some(spans) = spans.as_deref_mut() {
+            spans[write] = spans[read];
+        }
         write += 1;
     }
-    out.truncate(write);
+    ids.truncate(write);
+    if let Some(spans) = spans {
+        spans.truncate(write);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fuse_unknowns;
+
+    #[test]
+    fn runs_of_unknowns_fuse_and_their_spans_join() {
+        const UNK: u32 = 0;
+        let mut ids = vec![7, UNK, 5, UNK, UNK, UNK, 6, UNK, UNK];
+        let mut spans: Vec<(usize, usize)> = (0..ids.len()).map(|i| (i, i + 1)).collect();
+        fuse_unknowns(&mut ids, 2, Some(UNK), Some(&mut spans));
+        assert_eq!(ids, vec![7, UNK, 5, UNK, 6, UNK]);
+        assert_eq!(spans, vec![(0, 1), (1, 2), (2, 3), (3, 6), (6, 7), (7, 9)]);
+        let mut plain = vec![UNK, UNK, 3, UNK];
+        fuse_unknowns(&mut plain, 0, Some(UNK), None);
+        assert_eq!(plain, vec![UNK, 3, UNK]);
+        fuse_unknowns(&mut plain, 0, None, None);
+        assert_eq!(plain, vec![UNK, 3, UNK], "no unknown piece: nothing to fuse");
+    }
 }

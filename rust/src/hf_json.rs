@@ -1,13 +1,10 @@
 //! Reads a Hugging Face `tokenizer.json` holding a SentencePiece-style BPE (byte fallback, `▁` for
 //! spaces), as the Hub's Llama and Code Llama files do. Anything that would change the ids in a way
-//! this project does not reproduce is refused with a message, never ignored.
-
-use std::path::Path;
+//! this project does not reproduce is refused with a message, never ignored (docs/model-files.md).
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{read_file, Error, Result};
 use crate::vocab::{parse_byte_piece, AddedToken, MergeOrder, Piece, PieceKind, Template, Vocab};
 
 type Res<T> = std::result::Result<T, String>;
@@ -33,7 +30,12 @@ fn read_dummy_prefix(root: &Value) -> Res<bool> {
     match (normalizer, pre) {
         (Some(n), None) => {
             let steps: Vec<&Value> = match kind(n).as_str() {
-                "Sequence" => n.get("normalizers").and_then(Value::as_array).ok_or("normalizer Sequence without a list")?.iter().collect(),
+                "Sequence" => n
+                    .get("normalizers")
+                    .and_then(Value::as_array)
+                    .ok_or("normalizer Sequence without a list")?
+                    .iter()
+                    .collect(),
                 _ => vec![n],
             };
             let mut prepend = false;
@@ -47,7 +49,11 @@ fn read_dummy_prefix(root: &Value) -> Res<bool> {
                     {
                         replace = true
                     }
-                    other => return Err(format!("normalizer step {other:?} is not supported (only Prepend \"▁\" and Replace \" \"→\"▁\")")),
+                    other => {
+                        return Err(format!(
+                            "normalizer step {other:?} is not supported (only Prepend \"▁\" and Replace \" \"→\"▁\")"
+                        ))
+                    }
                 }
             }
             if !replace {
@@ -81,10 +87,15 @@ fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>) -> Res<Ve
     let mut joined = String::new();
     for (rank, m) in list.iter().enumerate() {
         let (left, right) = match m {
-            MergeEntry::Joined(s) => s.split_once(' ').ok_or_else(|| format!("merge {rank} {s:?} is not \"left right\""))?,
+            MergeEntry::Joined(s) => {
+                s.split_once(' ').ok_or_else(|| format!("merge {rank} {s:?} is not \"left right\""))?
+            }
             MergeEntry::Pair(l, r) => (l.as_str(), r.as_str()),
         };
-        let lookup = |t: &str| ids(t).ok_or_else(|| format!("merge {rank} ({left:?} {right:?}) names {t:?}, which is not in the vocabulary"));
+        let lookup = |t: &str| {
+            ids(t)
+                .ok_or_else(|| format!("merge {rank} ({left:?} {right:?}) names {t:?}, which is not in the vocabulary"))
+        };
         let (l, r) = (lookup(left)?, lookup(right)?);
         joined.clear();
         joined.push_str(left);
@@ -113,7 +124,11 @@ fn read_template(root: &Value, ids: &dyn Fn(&str) -> Option<u32>) -> Res<Templat
                 .map(|i| i as u32)
                 .or_else(|| ids(name))
                 .ok_or_else(|| format!("post_processor names {name:?}, which has no id"))?;
-            if seen_sequence { template.after.push(id) } else { template.before.push(id) }
+            if seen_sequence {
+                template.after.push(id)
+            } else {
+                template.before.push(id)
+            }
         }
     }
     Ok(template)
@@ -155,7 +170,10 @@ impl<'de> Deserialize<'de> for VocabEntries {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object mapping token text to id")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<VocabEntries, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<VocabEntries, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some(entry) = map.next_entry::<String, u64>()? {
                     out.push(entry);
@@ -176,7 +194,8 @@ struct Root {
 
 /// Decodes a `tokenizer.json` text into a vocabulary.
 pub fn parse(text: &[u8]) -> Res<Vocab> {
-    let parsed: Root = serde_json::from_slice(text).map_err(|e| format!("not valid JSON or not a tokenizer file: {e}"))?;
+    let parsed: Root =
+        serde_json::from_slice(text).map_err(|e| format!("not valid JSON or not a tokenizer file: {e}"))?;
     let root = Value::Object(parsed.rest);
     let model = parsed.model.ok_or("no \"model\" section")?;
     match model.kind.as_deref() {
@@ -187,7 +206,10 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     if model.dropout.is_some_and(|p| p > 0.0) {
         return Err("BPE dropout is not supported (it makes encoding random)".into());
     }
-    for (key, value) in [("continuing_subword_prefix", &model.continuing_subword_prefix), ("end_of_word_suffix", &model.end_of_word_suffix)] {
+    for (key, value) in [
+        ("continuing_subword_prefix", &model.continuing_subword_prefix),
+        ("end_of_word_suffix", &model.end_of_word_suffix),
+    ] {
         if value.as_deref().is_some_and(|s| !s.is_empty()) {
             return Err(format!("model.{key} is not supported"));
         }
@@ -200,19 +222,24 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     let mut texts: Vec<Option<String>> = vec![None; n];
     for (text, id) in vocab_entries {
         let id = id as usize;
-        let slot = texts.get_mut(id).ok_or_else(|| format!("id {id} of {text:?} is out of range: the vocabulary has {n} entries, ids must be 0..{n}"))?;
+        let slot = texts.get_mut(id).ok_or_else(|| {
+            format!("id {id} of {text:?} is out of range: the vocabulary has {n} entries, ids must be 0..{n}")
+        })?;
         if slot.is_some() {
             return Err(format!("id {id} is used twice"));
         }
         *slot = Some(text);
     }
-    let mut texts: Vec<String> = texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
+    let mut texts: Vec<String> =
+        texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
 
     // Added tokens: either an existing vocabulary entry or a new id right after the vocabulary.
     let mut added = Vec::new();
     for tok in field(&root, "added_tokens").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-        let content = as_str(tok.get("content").ok_or("an added token has no content")?, "added token content")?.to_string();
-        let id = tok.get("id").and_then(Value::as_u64).ok_or_else(|| format!("added token {content:?} has no id"))? as usize;
+        let content =
+            as_str(tok.get("content").ok_or("an added token has no content")?, "added token content")?.to_string();
+        let id =
+            tok.get("id").and_then(Value::as_u64).ok_or_else(|| format!("added token {content:?} has no id"))? as usize;
         for key in ["lstrip", "rstrip", "single_word"] {
             if flag(tok, key) {
                 return Err(format!("added token {content:?} has {key}=true, which is not supported yet"));
@@ -223,16 +250,27 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
         }
         match id.cmp(&texts.len()) {
             std::cmp::Ordering::Less if texts[id] == content => {}
-            std::cmp::Ordering::Less => return Err(format!("added token {content:?} has id {id}, which the vocabulary gives to {:?}", texts[id])),
+            std::cmp::Ordering::Less => {
+                return Err(format!(
+                    "added token {content:?} has id {id}, which the vocabulary gives to {:?}",
+                    texts[id]
+                ))
+            }
             std::cmp::Ordering::Equal => texts.push(content.clone()),
-            std::cmp::Ordering::Greater => return Err(format!("added token {content:?} has id {id}, leaving a gap after the last id {}", texts.len() - 1)),
+            std::cmp::Ordering::Greater => {
+                return Err(format!(
+                    "added token {content:?} has id {id}, leaving a gap after the last id {}",
+                    texts.len() - 1
+                ))
+            }
         }
         added.push(AddedToken { content, id: id as u32, special: flag(tok, "special") });
     }
 
     let byte_fallback = model.byte_fallback.unwrap_or(false);
     let unk_token = model.unk_token.as_deref();
-    let index: rustc_hash::FxHashMap<&str, u32> = texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    let index: rustc_hash::FxHashMap<&str, u32> =
+        texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let ids = |t: &str| index.get(t).copied();
     let merges = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
     let template = read_template(&root, &ids)?;
@@ -275,7 +313,10 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     for &(l, r) in &merges {
         for side in [l, r] {
             if pieces[side as usize].kind == PieceKind::Byte {
-                return Err(format!("a merge uses the byte piece {:?}, which is not supported", pieces[side as usize].text));
+                return Err(format!(
+                    "a merge uses the byte piece {:?}, which is not supported",
+                    pieces[side as usize].text
+                ));
             }
         }
     }
@@ -295,12 +336,6 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     vocab.template = template;
     vocab.added_tokens = added;
     Ok(vocab)
-}
-
-/// Reads and checks a `tokenizer.json` file.
-pub fn load(path: &Path) -> Result<Vocab> {
-    let bytes = read_file(path)?;
-    parse(&bytes).map_err(|message| Error::model_file(path, format!("not a usable tokenizer.json: {message}")))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The merge table: which adjacent symbol pairs may merge, into what, and with which priority.
 //! Built once from the vocabulary; both SentencePiece's score order and a Hugging Face merge list
-//! become the same thing here: `(left symbol, right symbol) -> (rank, merged piece)`, lowest rank first.
+//! become the same thing here: `(left symbol, right symbol) -> (rank, merged piece)`, lowest rank first
+//! (docs/encoding.md, "The merge order").
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -69,8 +70,8 @@ pub struct MergeTable {
     /// The same for pairs where either character is not ASCII.
     joins_other: FxHashSet<u64>,
     /// The encoding of every two-character ASCII chunk (`' '` is `▁`), by `128 * a + b`: the merged
-    /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common (a tenth of all
-    /// chunks of code, more in base64) and this answers them with one load.
+    /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common in code, more
+    /// so in base64, and this answers them with one load.
     ascii_pairs: Box<[u32]>,
 }
 
@@ -101,7 +102,8 @@ impl MergeTable {
             for b in 0..128u8 {
                 let (sa, sb) = (table.ascii_symbol(a), table.ascii_symbol(b));
                 if table.is_piece(sa) && table.is_piece(sb) {
-                    table.ascii_pairs[128 * a as usize + b as usize] = table.get(sa, sb).map_or(PAIR_STAYS, |m| m.merged);
+                    table.ascii_pairs[128 * a as usize + b as usize] =
+                        table.get(sa, sb).map_or(PAIR_STAYS, |m| m.merged);
                 }
             }
         }
@@ -169,8 +171,7 @@ impl MergeTable {
     /// SentencePiece: every split of a mergeable piece into two symbols is a pair; its priority is
     /// the merged piece's score (equal scores share a rank, so the leftmost pair wins the tie).
     fn add_score_merges(&mut self, vocab: &Vocab) {
-        let mut scores: Vec<f32> =
-            vocab.pieces().iter().filter(|p| p.kind.is_mergeable()).map(|p| p.score).collect();
+        let mut scores: Vec<f32> = vocab.pieces().iter().filter(|p| p.kind.is_mergeable()).map(|p| p.score).collect();
         scores.sort_by(|a, b| b.total_cmp(a));
         scores.dedup();
         let rank_of = |score: f32| scores.partition_point(|&s| s > score) as u32;
@@ -282,13 +283,5 @@ impl MergeTable {
     pub fn joins_ascii(&self, a: u8, b: u8) -> bool {
         let (a, b) = (a as usize, b as usize);
         self.joins_ascii[2 * a + b / 64] >> (b % 64) & 1 != 0
-    }
-
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
     }
 }

@@ -1,9 +1,7 @@
 //! Reads a SentencePiece `tokenizer.model` (a `ModelProto`, protobuf proto2) by hand.
 //! Only the fields this project needs are decoded; unknown fields are skipped, as protobuf requires.
+//! What is read and what is refused: docs/model-files.md.
 
-use std::path::Path;
-
-use crate::error::{read_file, Error, Result};
 use crate::vocab::{AddedToken, MergeOrder, Piece, PieceKind, Vocab};
 
 /// A cursor over protobuf wire-format bytes.
@@ -194,7 +192,9 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
     let trainer = trainer.ok_or("no trainer_spec: this is not a SentencePiece model")?;
     match trainer.model_type {
         Some(2) => {}
-        Some(1) | None => return Err("a unigram model: only BPE models (Llama, Code Llama, Mistral) are supported".into()),
+        Some(1) | None => {
+            return Err("a unigram model: only BPE models (Llama, Code Llama, Mistral) are supported".into())
+        }
         Some(t) => return Err(format!("model_type {t} is not BPE: only BPE models are supported")),
     }
     if trainer.treat_whitespace_as_suffix {
@@ -259,14 +259,6 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
     vocab.eos_id = eos_id;
     vocab.pad_id = pad_id;
     Ok(vocab)
-}
-
-/// Reads and checks a `tokenizer.model` file.
-pub fn load(path: &Path) -> Result<Vocab> {
-    let bytes = read_file(path)?;
-    parse(&bytes).map_err(|message| {
-        Error::model_file(path, format!("not a usable SentencePiece model: {message}"))
-    })
 }
 
 #[cfg(test)]

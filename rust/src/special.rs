@@ -1,5 +1,5 @@
-//! Special-token text inside the input (SPEC §3): which strings are matched, and how the text
-//! between them is encoded in each of the three modes users meet.
+//! Special-token text inside the input: which strings are matched, and how the text between them is
+//! encoded in each of the three modes users meet (docs/encoding.md, "Special-token modes").
 
 use std::borrow::Cow;
 

@@ -41,14 +41,18 @@ impl Default for EncodeOptions {
 impl Tokenizer {
     /// A tokenizer over `vocab` (read from `source`), matching the file's own special tokens.
     fn new(vocab: Vocab, source: Vec<u8>) -> Tokenizer {
-        let specials: Vec<(String, u32)> =
-            vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
+        let specials: Vec<(String, u32)> = vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
         let decoder = Arc::new(Decoder::new(&vocab));
         let encoder = Arc::new(Encoder::new(vocab));
         Tokenizer::assemble(encoder, decoder, Arc::new(source), specials)
     }
 
-    fn assemble(encoder: Arc<Encoder>, decoder: Arc<Decoder>, source: Arc<Vec<u8>>, specials: Vec<(String, u32)>) -> Tokenizer {
+    fn assemble(
+        encoder: Arc<Encoder>,
+        decoder: Arc<Decoder>,
+        source: Arc<Vec<u8>>,
+        specials: Vec<(String, u32)>,
+    ) -> Tokenizer {
         let mut is_special = vec![false; encoder.vocab.len()];
         for (_, id) in &specials {
             is_special[*id as usize] = true;
@@ -73,8 +77,7 @@ impl Tokenizer {
     pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Tokenizer> {
         let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let vocab = if looks_like_json {
-            hf_json::parse(&bytes)
-                .map_err(|m| Error::model_file(path, format!("not a usable tokenizer.json: {m}")))?
+            hf_json::parse(&bytes).map_err(|m| Error::model_file(path, format!("not a usable tokenizer.json: {m}")))?
         } else {
             model_proto::parse(&bytes)
                 .map_err(|m| Error::model_file(path, format!("not a usable SentencePiece model: {m}")))?
@@ -135,22 +138,39 @@ impl Tokenizer {
                     return;
                 }
                 let prepared = NonLegacyText::new(text, opts.dummy_prefix);
-                let first = out.len();
-                let mut drop_first = false;
-                let mut specials_seen = 0;
-                self.specials.split(&prepared.text, |seg| match seg {
+                self.walk_non_legacy(&prepared.text, out, |seg, out| match seg {
                     Segment::Text { text, .. } => enc.encode(text, false, self.use_cache, out),
-                    Segment::Special { id, .. } => {
-                        drop_first |= specials_seen == 0 && out.len() == first + 1 && Some(out[first]) == self.space_id();
-                        specials_seen += 1;
-                        out.push(id);
-                    }
+                    Segment::Special { id, .. } => out.push(id),
                 });
-                if drop_first {
-                    out.remove(first);
-                }
             }
         }
+    }
+
+    /// The non-legacy rule (docs/encoding.md, "Special-token modes"), for both `encode_into` and
+    /// `encode_with_spans`: splits `prepared` (a [`NonLegacyText`]) into segments, hands each to `emit`,
+    /// which appends its ids to `ids`, and then drops the first of those ids if the result starts with
+    /// a lone `▁` followed by a special token. Returns the index of the dropped id.
+    fn walk_non_legacy<'t>(
+        &self,
+        prepared: &'t str,
+        ids: &mut Vec<u32>,
+        mut emit: impl FnMut(Segment<'t>, &mut Vec<u32>),
+    ) -> Option<usize> {
+        let first = ids.len();
+        let mut drop_first = false;
+        let mut specials_seen = 0;
+        self.specials.split(prepared, |seg| {
+            if let Segment::Special { .. } = seg {
+                drop_first |= specials_seen == 0 && ids.len() == first + 1 && Some(ids[first]) == self.space_id();
+                specials_seen += 1;
+            }
+            emit(seg, ids);
+        });
+        if drop_first {
+            ids.remove(first);
+            return Some(first);
+        }
+        None
     }
 
     /// The id of the lone `▁` piece.
@@ -165,46 +185,46 @@ impl Tokenizer {
     }
 
     /// The ids of `text` with, for each, the byte span of `text` it comes from (special tokens:
-    /// their match; see [`Encoder::encode_with_spans`] for the rest). Slower than `encode`.
+    /// their match; the rest as docs/encoding.md, "Offsets", says). Slower than `encode`.
     pub fn encode_with_spans(&self, text: &str, opts: EncodeOptions) -> (Vec<u32>, Vec<(usize, usize)>) {
         let enc = &*self.encoder;
         let (mut ids, mut spans) = (Vec::new(), Vec::new());
         // Encodes a plain segment found at `offset` of the text the segments come from.
-        let plain = |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
-            let from = spans.len();
-            enc.encode_with_spans(segment, prefix, ids, spans);
-            for span in &mut spans[from..] {
-                *span = (span.0 + offset, span.1 + offset);
-            }
-        };
+        let plain =
+            |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
+                let from = spans.len();
+                enc.encode_with_spans(segment, prefix, ids, spans);
+                for span in &mut spans[from..] {
+                    *span = (span.0 + offset, span.1 + offset);
+                }
+            };
         match opts.mode {
             SpecialMode::Literal => plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans),
             SpecialMode::Legacy => self.specials.split(text, |seg| match seg {
-                Segment::Text { text: segment, start } => plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans),
+                Segment::Text { text: segment, start } => {
+                    plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans)
+                }
                 Segment::Special { id, start, end } => {
                     ids.push(id);
                     spans.push((start, end));
                 }
             }),
             SpecialMode::NonLegacy => {
-                // The same ids as `encode_into`, with spans mapped back to the caller's text.
-                let expected = self.encode(text, opts);
                 if text.is_empty() {
                     return (ids, spans);
                 }
                 let prepared = NonLegacyText::new(text, opts.dummy_prefix);
-                self.specials.split(&prepared.text, |seg| match seg {
-                    Segment::Text { text: segment, start } => plain(segment, start, false, &mut ids, &mut spans),
+                let dropped = self.walk_non_legacy(&prepared.text, &mut ids, |seg, ids| match seg {
+                    Segment::Text { text: segment, start } => plain(segment, start, false, ids, &mut spans),
                     Segment::Special { id, start, end } => {
                         ids.push(id);
                         spans.push((start, end));
                     }
                 });
-                if ids.len() == expected.len() + 1 {
-                    ids.remove(0);
-                    spans.remove(0);
+                if let Some(i) = dropped {
+                    spans.remove(i);
                 }
-                debug_assert_eq!(ids, expected);
+                // Spans so far are offsets of the prepared text: map them back to the caller's.
                 let map = prepared.offset_map();
                 for span in &mut spans {
                     *span = (map[span.0], map[span.1]);
@@ -218,5 +238,60 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32], style: DecodeStyle, skip_special: bool) -> Result<String> {
         let skip = skip_special.then_some(self.is_special.as_slice());
         self.decoder.decode(self.vocab(), ids, style, skip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Tokenizer {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/llamatok/data/demo/tokenizer.json");
+        Tokenizer::from_file(path).expect("the demo vocabulary loads")
+    }
+
+    const TEXTS: [&str; 12] = [
+        "",
+        "Hello <s>.",
+        "<s>Hello",
+        " <s>x",
+        "<s>",
+        "a</s>b<unk>",
+        "x \u{2581} y",
+        "\u{2581}<s> x",
+        "  def f(x):\n\treturn x  # caf\u{e9} \u{1F600}",
+        "</s></s>",
+        " ",
+        "\u{2581}",
+    ];
+
+    #[test]
+    fn spans_come_with_the_ids_of_encode_in_every_mode() {
+        let tok = demo();
+        for mode in [SpecialMode::Legacy, SpecialMode::NonLegacy, SpecialMode::Literal] {
+            for dummy_prefix in [true, false] {
+                let opts = EncodeOptions { mode, dummy_prefix };
+                for text in TEXTS {
+                    let (ids, spans) = tok.encode_with_spans(text, opts);
+                    assert_eq!(ids, tok.encode(text, opts), "{text:?} {opts:?}");
+                    assert_eq!(spans.len(), ids.len(), "{text:?} {opts:?}");
+                    assert!(spans.iter().all(|&(a, b)| a <= b && b <= text.len()), "{text:?} {opts:?}: {spans:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_legacy_drops_a_lone_space_before_a_leading_special_token() {
+        let tok = demo();
+        let bos = tok.vocab().id("<s>").unwrap();
+        let opts = EncodeOptions { mode: SpecialMode::NonLegacy, dummy_prefix: true };
+        assert_eq!(tok.encode("<s>", opts), vec![bos]);
+        let (ids, spans) = tok.encode_with_spans("<s>x", opts);
+        assert_eq!(ids[0], bos);
+        assert_eq!(spans[0], (0, 3));
+        // Legacy mode keeps a dummy `▁` before the text segment after the token, and none before it.
+        let legacy = tok.encode("<s>x", EncodeOptions::default());
+        assert_eq!(legacy[0], bos);
     }
 }

@@ -75,7 +75,7 @@ pub struct Vocab {
     pub unk_surface: String,
     /// Prepend `▁` to the text before encoding (SentencePiece `add_dummy_prefix`).
     pub add_dummy_prefix: bool,
-    pub merge_order: MergeOrder,
+    pub(crate) merge_order: MergeOrder,
     /// Without byte fallback, a run of unknown characters gives one `<unk>` (SentencePiece always).
     pub fuse_unk: bool,
     pub added_tokens: Vec<AddedToken>,
@@ -98,7 +98,7 @@ pub fn parse_byte_piece(text: &str) -> Option<u8> {
 impl Vocab {
     /// Builds the lookup tables. Fails (with a message for the reader to wrap) on duplicate
     /// pieces, or when byte fallback is asked for but some `<0xXX>` piece is missing.
-    pub fn new(
+    pub(crate) fn new(
         pieces: Vec<Piece>,
         merge_order: MergeOrder,
         byte_fallback: bool,
@@ -161,12 +161,6 @@ impl Vocab {
 
     pub fn id(&self, text: &str) -> Option<u32> {
         self.ids.get(text).copied()
-    }
-
-    /// The `<0xXX>` id of a byte, if the model falls back to bytes.
-    #[inline]
-    pub fn byte_id(&self, byte: u8) -> Option<u32> {
-        self.byte_ids.as_ref().map(|t| t[byte as usize])
     }
 
     /// The `<0xXX>` id of every byte, when the model falls back to bytes.

@@ -62,6 +62,8 @@ impl IdBuffer {
         }
     }
 
+    // SAFETY (for callers): pyo3 declares the buffer slots `unsafe`; the interpreter calls this with
+    // a `Py_buffer` it owns and that is valid for writing. The body checks it is not null.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
         if view.is_null() {
             return Err(PyBufferError::new_err("a null Py_buffer was passed"));
@@ -101,5 +103,6 @@ impl IdBuffer {
         Ok(())
     }
 
+    // SAFETY (for callers): nothing to release; the view's owner reference is dropped by Python.
     unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
 }

@@ -34,7 +34,9 @@ fn from_buffer<T: pyo3::buffer::Element + Copy + TryInto<u32>>(obj: &Bound<'_, P
     for (i, v) in values.into_iter().enumerate() {
         match v.try_into() {
             Ok(id) => ids.push(id),
-            Err(_) => return Some(Err(PyValueError::new_err(format!("token id at position {i} is negative or too large")))),
+            Err(_) => {
+                return Some(Err(PyValueError::new_err(format!("token id at position {i} is negative or too large"))))
+            }
         }
     }
     Some(Ok(ids))
@@ -93,7 +95,10 @@ pub fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         return Err(PyTypeError::new_err("token ids must be a sequence of ints, not a string"));
     }
     let iter = obj.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!("token ids must be a list or array of ints, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        PyTypeError::new_err(format!(
+            "token ids must be a list or array of ints, not {}",
+            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
     })?;
     iter.enumerate().map(|(i, item)| id_from(&item?, i)).collect()
 }

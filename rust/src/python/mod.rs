@@ -1,6 +1,7 @@
 //! The Python extension `llamatok._native`. Every binding converts its arguments into Rust data,
 //! runs the core (without the GIL for anything sizeable), and converts the result back.
 //! Core errors become Python exceptions in exactly one place: [`to_py_err`].
+//! See docs/architecture-core.md, "The bindings".
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyValueError};
@@ -20,12 +21,7 @@ create_exception!(
     PyValueError,
     "A tokenizer file is malformed, truncated, or of a kind llamatok does not support."
 );
-create_exception!(
-    _native,
-    TokenIdError,
-    PyIndexError,
-    "A token id is outside the vocabulary."
-);
+create_exception!(_native, TokenIdError, PyIndexError, "A token id is outside the vocabulary.");
 
 pub(crate) fn to_py_err(err: Error) -> PyErr {
     let message = err.to_string();

@@ -1,7 +1,7 @@
 //! Buffers reused by `encode` and `count` on each thread: the UTF-8 of a non-ASCII text and the
 //! ids before they become a list. Memory the process touches for the first time is slow to fault
-//! in (on the VMs we measured, 6 µs per 4 KiB page: about half of a process's first 1 MB CJK call); reused, it is
-//! already there. What is kept is capped, so one huge call does not pin its buffers for good.
+//! in (a large share of a process's first big non-ASCII call); reused, it is already there. What is
+//! kept is capped, so one huge call does not pin its buffers for good.
 
 use std::cell::RefCell;
 

@@ -1,20 +1,22 @@
 //! Reading a Python `str` as UTF-8 for one encode call.
 //!
 //! ASCII strings (nearly all source code) are borrowed as they are. For others, CPython would build a
-//! UTF-8 copy and keep it inside the string for the string's lifetime (1.7 ms per MB of CJK and
-//! emoji here, a tenth of a call, plus a second copy of the text in memory); instead the string's fixed-width storage (1, 2 or 4 bytes per code point) is
-//! transcoded straight into the caller's buffer. A lone surrogate cannot be UTF-8: then CPython itself is
-//! asked, so the caller gets exactly its `UnicodeEncodeError`. Where the storage is not part of
-//! the C API (Python 3.14+, PyPy, GraalPy, the limited API) CPython's UTF-8 is used as before.
-#![cfg_attr(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API), allow(dead_code, unused_imports))]
+//! UTF-8 copy and keep it inside the string for the string's lifetime (a measurable part of a
+//! non-ASCII call, plus a second copy of the text in memory); instead the string's fixed-width
+//! storage (1, 2 or 4 bytes per code point) is transcoded straight into the caller's buffer. A lone
+//! surrogate cannot be UTF-8: then CPython itself is asked, so the caller gets exactly its
+//! `UnicodeEncodeError`. Where the storage is not part of the C API (Python 3.14+, PyPy, GraalPy, the
+//! limited API) CPython's UTF-8 is used as before, and the transcoder is not compiled.
 
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 /// The UTF-8 encoding of `c` as a little-endian word, and its length in bytes. Computed without
-/// branches: CJK mixed with emoji alternates between 3 and 4 bytes at random, and a branch on the
-/// length would be mispredicted a third of the time.
+/// branches: CJK mixed with emoji alternates between 3 and 4 bytes at random, where a branch on the
+/// length would often be mispredicted.
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
 #[inline(always)]
 fn utf8_word(c: u32) -> (u32, usize) {
     let len = 1 + usize::from(c >= 0x80) + usize::from(c >= 0x800) + usize::from(c >= 0x1_0000);
@@ -30,6 +32,7 @@ fn utf8_word(c: u32) -> (u32, usize) {
 
 /// Writes the UTF-8 of fixed-width code units into `out` (replacing its contents) and returns it;
 /// None at a surrogate (which UTF-8 cannot hold). `max_len` is the longest encoding of one unit.
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
 fn transcode<'a, T: Copy + Into<u32>>(units: &[T], max_len: usize, out: &'a mut Vec<u8>) -> Option<&'a str> {
     // Each character is written as a whole word, so the buffer has 4 bytes to spare at the end.
     let capacity = units.len() * max_len + 4;
@@ -74,11 +77,23 @@ pub fn utf8<'a>(s: &'a Bound<'_, PyString>, buf: &'a mut Vec<u8>) -> PyResult<&'
         }
         (ffi::PyUnicode_KIND(ptr), ffi::PyUnicode_DATA(ptr), ffi::PyUnicode_GET_LENGTH(ptr) as usize)
     };
-    // SAFETY (all three): `data` points at `len` code units of the string's kind.
     let utf8 = match kind {
-        ffi::PyUnicode_1BYTE_KIND => transcode(unsafe { std::slice::from_raw_parts(data as *const u8, len) }, 2, buf),
-        ffi::PyUnicode_2BYTE_KIND => transcode(unsafe { std::slice::from_raw_parts(data as *const u16, len) }, 3, buf),
-        _ => transcode(unsafe { std::slice::from_raw_parts(data as *const u32, len) }, 4, buf),
+        ffi::PyUnicode_1BYTE_KIND => {
+            // SAFETY: the storage of a 1-byte-kind string is `len` u8 code units at `data`, valid
+            // and unchanged while we hold `s` (see above).
+            let units = unsafe { std::slice::from_raw_parts(data as *const u8, len) };
+            transcode(units, 2, buf)
+        }
+        ffi::PyUnicode_2BYTE_KIND => {
+            // SAFETY: as above, `len` u16 code units.
+            let units = unsafe { std::slice::from_raw_parts(data as *const u16, len) };
+            transcode(units, 3, buf)
+        }
+        _ => {
+            // SAFETY: as above, `len` u32 code units (the only other kind of a ready string).
+            let units = unsafe { std::slice::from_raw_parts(data as *const u32, len) };
+            transcode(units, 4, buf)
+        }
     };
     match utf8 {
         Some(text) => Ok(text),

@@ -29,9 +29,8 @@ fn options(mode: &str, dummy_prefix: bool) -> PyResult<EncodeOptions> {
 }
 
 fn style(name: &str) -> PyResult<DecodeStyle> {
-    DecodeStyle::parse(name).ok_or_else(|| {
-        PyValueError::new_err(format!("style must be 'transformers' or 'sentencepiece', not {name:?}"))
-    })
+    DecodeStyle::parse(name)
+        .ok_or_else(|| PyValueError::new_err(format!("style must be 'transformers' or 'sentencepiece', not {name:?}")))
 }
 
 fn threads(num_threads: Option<usize>) -> PyResult<usize> {
@@ -41,6 +40,13 @@ fn threads(num_threads: Option<usize>) -> PyResult<usize> {
         None => Ok(batch::default_threads()),
     }
 }
+
+/// What `__reduce__` returns: the function that rebuilds a tokenizer, and its arguments (the
+/// file's bytes, the special tokens, the cache setting).
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<(String, u32)>, bool));
+
+/// Ids and, for each, its `(start, end)` character offsets.
+type IdsWithOffsets = (Vec<u32>, Vec<(usize, usize)>);
 
 /// An immutable tokenizer; safe to share between threads.
 #[pyclass(frozen, module = "llamatok._native")]
@@ -72,7 +78,13 @@ impl Tokenizer {
     }
 
     /// Encodes a Python `str` into `scratch.ids` (without the GIL when the text is long).
-    fn encode_text(&self, py: Python<'_>, text: &Bound<'_, PyString>, opts: EncodeOptions, scratch: &mut Scratch) -> PyResult<()> {
+    fn encode_text(
+        &self,
+        py: Python<'_>,
+        text: &Bound<'_, PyString>,
+        opts: EncodeOptions,
+        scratch: &mut Scratch,
+    ) -> PyResult<()> {
         let text = utf8(text, &mut scratch.text)?;
         let ids = &mut scratch.ids;
         if text.len() < DETACH_BYTES {
@@ -114,7 +126,7 @@ impl Tokenizer {
 
     /// Pickles as the source file's bytes plus the special tokens and cache setting, so a copy in
     /// another process (multiprocessing, Ray, datasets) is exactly the same tokenizer.
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<(String, u32)>, bool))> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
         let py = slf.py();
         let this = slf.get();
         let restore = py.get_type::<Tokenizer>().getattr("_restore")?;
@@ -122,7 +134,12 @@ impl Tokenizer {
     }
 
     #[staticmethod]
-    fn _restore(py: Python<'_>, data: Vec<u8>, special_tokens: Vec<(String, u32)>, use_cache: bool) -> PyResult<Tokenizer> {
+    fn _restore(
+        py: Python<'_>,
+        data: Vec<u8>,
+        special_tokens: Vec<(String, u32)>,
+        use_cache: bool,
+    ) -> PyResult<Tokenizer> {
         let path = PathBuf::from("<pickle>");
         let base = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
         let inner = base.with_special_tokens(special_tokens).map_err(to_py_err)?.with_cache(use_cache);
@@ -140,7 +157,13 @@ impl Tokenizer {
     }
 
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode<'py>(&self, py: Python<'py>, text: &Bound<'py, PyString>, mode: &str, dummy_prefix: bool) -> PyResult<Bound<'py, PyList>> {
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyString>,
+        mode: &str,
+        dummy_prefix: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
         let opts = options(mode, dummy_prefix)?;
         with_scratch(|scratch| {
             self.encode_text(py, text, opts, scratch)?;
@@ -150,16 +173,14 @@ impl Tokenizer {
 
     /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode_with_offsets(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<(Vec<u32>, Vec<(usize, usize)>)> {
+    fn encode_with_offsets(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<IdsWithOffsets> {
         let opts = options(mode, dummy_prefix)?;
         let (ids, spans) = self.inner.encode_with_spans(text, opts);
         // Byte offsets to character offsets: Python indexes str by code point.
         let mut char_at_byte = vec![0usize; text.len() + 1];
         let mut chars = 0;
         for (i, c) in text.char_indices() {
-            for b in i..i + c.len_utf8() {
-                char_at_byte[b] = chars;
-            }
+            char_at_byte[i..i + c.len_utf8()].fill(chars);
             chars += 1;
         }
         char_at_byte[text.len()] = chars;
@@ -221,7 +242,8 @@ impl Tokenizer {
         let (ids, offsets) = py.detach(|| {
             let (ids, offsets) = if narrow {
                 // The vocabulary was checked to fit 16 bits above.
-                let (ids, offsets) = batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id as u16).flatten();
+                let (ids, offsets) =
+                    batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id as u16).flatten();
                 (IdBuffer::u16(ids), offsets)
             } else {
                 let (ids, offsets) = batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id).flatten();
@@ -233,7 +255,13 @@ impl Tokenizer {
     }
 
     #[pyo3(signature = (ids, style = "transformers", skip_special_tokens = false))]
-    fn decode(&self, py: Python<'_>, ids: &Bound<'_, PyAny>, style: &str, skip_special_tokens: bool) -> PyResult<String> {
+    fn decode(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        style: &str,
+        skip_special_tokens: bool,
+    ) -> PyResult<String> {
         let style = self::style(style)?;
         let ids = extract_ids(ids)?;
         let run = || self.inner.decode(&ids, style, skip_special_tokens);
@@ -253,9 +281,8 @@ impl Tokenizer {
         let style = self::style(style)?;
         let batch: Vec<Vec<u32>> = batch.try_iter()?.map(|seq| extract_ids(&seq?)).collect::<PyResult<_>>()?;
         let threads = threads(num_threads)?;
-        let results = py.detach(|| {
-            batch::map_ordered(&batch, threads, |ids| self.inner.decode(ids, style, skip_special_tokens))
-        });
+        let results =
+            py.detach(|| batch::map_ordered(&batch, threads, |ids| self.inner.decode(ids, style, skip_special_tokens)));
         results.into_iter().collect::<Result<_, _>>().map_err(to_py_err)
     }
 
