@@ -30,6 +30,9 @@ from llamatok.preprocess.summary import build as build_summary
 from llamatok.preprocess.tasks import TaskContext, run_task, shard_file
 
 OnRecord = Callable[[Dict[str, Any], int], None]
+#: Batches a task is cut into at least (their size is never under MIN_BATCH_BYTES).
+BATCHES_PER_TASK = 8
+MIN_BATCH_BYTES = 64 << 10
 
 
 def _notice(options: Options, message: str) -> None:
@@ -145,7 +148,9 @@ def run_sharded(options: Options, core: Any, spec: EncodeSpec, sources: Sequence
         return json.loads(storage.read_bytes(options.summary_path))
     tasks = [Task.from_json(row) for row in saved["tasks"]]
     threads = 1 if options.engine == "ray" else options.workers
-    ctx = TaskContext(layout, replace(spec, num_threads=threads), options.batch_bytes, fp)
+    # A task reads, encodes and writes overlapped (pipeline.py) only when it has several batches.
+    batch_bytes = min(options.batch_bytes, max(MIN_BATCH_BYTES, int(saved["target_bytes"]) // BATCHES_PER_TASK))
+    ctx = TaskContext(layout, replace(spec, num_threads=threads), batch_bytes, fp)
     records: List[Optional[Dict[str, Any]]] = [None] * len(tasks)
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
     progress = Progress(sum(t.input_bytes for t in tasks) or None, bool(enabled))
@@ -234,6 +239,7 @@ def _summary(options: Options, layout: ShardLayout, records: Sequence[Dict[str, 
         "kept_tasks": len(records) - len(ran),
         "retried_tasks": sum(1 for r in ran if r.get("attempt", 1) > 1),
         "bytes_per_token_sampled": saved.get("bytes_per_token"),
+        "task_seconds": round(sum(float(r.get("seconds", 0)) for r in ran), 3),
         "driver_received_bytes": received,
         "driver_received_bytes_per_shard": round(received / max(shards, 1), 1),
     }
