@@ -27,6 +27,8 @@ COMPRESSION_GUESS = 4
 #: Tasks are planned a little under the shard size, so that most tasks make exactly one shard.
 FILL = 0.9
 SAMPLE_BYTES = 1 << 20
+#: Sources looked at at once while planning (requests in flight to an object store).
+PLANNING_THREADS = 32
 DEFAULT_BYTES_PER_TOKEN = 3.0
 
 
@@ -64,7 +66,7 @@ Piece = Tuple[int, int, int, int]  # (source, start position, stop position, byt
 def _jsonl_cuts(location: str, size: int, step: int) -> List[int]:
     """Line starts about ``step`` bytes apart."""
     cuts = []
-    with storage.open_input(location) as f:
+    with storage.open_input(location, buffer=1 << 16) as f:  # each cut reads one line
         target = step
         while target < size:
             f.seek(target - 1)
@@ -77,31 +79,37 @@ def _jsonl_cuts(location: str, size: int, step: int) -> List[int]:
     return cuts
 
 
-def pieces(sources: Sequence[Source], step: int) -> List[Piece]:
-    out: List[Piece] = []
-    for s, src in enumerate(sources):
-        if src.kind == "dir":
-            out.extend((s, src.first_file + i, src.first_file + i + 1, size) for i, size in enumerate(src.sizes))
-        elif src.kind == "jsonl" and src.compression is None:
-            cuts = [0, *_jsonl_cuts(src.path or "", src.size, step), src.size]
-            out.extend((s, a, b if b < src.size else END, b - a) for a, b in zip(cuts, cuts[1:]))
-        elif src.kind == "jsonl":
-            out.append((s, 0, END, max(src.size, 0) * COMPRESSION_GUESS))
-        elif src.kind == "parquet":
-            import pyarrow.parquet as pq
+def _source_pieces(s: int, src: Source, step: int) -> List[Piece]:
+    if src.kind == "dir":
+        return [(s, src.first_file + i, src.first_file + i + 1, size) for i, size in enumerate(src.sizes)]
+    if src.kind == "jsonl" and src.compression is None:
+        cuts = [0, *_jsonl_cuts(src.path or "", src.size, step), src.size]
+        return [(s, a, b if b < src.size else END, b - a) for a, b in zip(cuts, cuts[1:])]
+    if src.kind == "jsonl":
+        return [(s, 0, END, max(src.size, 0) * COMPRESSION_GUESS)]
+    if src.kind == "parquet":
+        import pyarrow.parquet as pq
 
-            meta = pq.ParquetFile(storage.open_arrow(src.path or "")).metadata
-            row = 0
-            for g in range(meta.num_row_groups):
-                group = meta.row_group(g)
-                last = g == meta.num_row_groups - 1
-                out.append((s, row, END if last else row + group.num_rows, group.total_byte_size))
-                row += group.num_rows
-            if meta.num_row_groups == 0:
-                out.append((s, 0, END, 0))
-        else:  # a Python iterable or dataset: read in one go
-            out.append((s, 0, END, max(src.size, 0)))
-    return out
+        meta = pq.ParquetFile(storage.open_arrow(src.path or "")).metadata
+        out: List[Piece] = []
+        row = 0
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            last = g == meta.num_row_groups - 1
+            out.append((s, row, END if last else row + group.num_rows, group.total_byte_size))
+            row += group.num_rows
+        return out or [(s, 0, END, 0)]
+    return [(s, 0, END, max(src.size, 0))]  # a Python iterable or dataset: read in one go
+
+
+def pieces(sources: Sequence[Source], step: int) -> List[Piece]:
+    """Every source's pieces, in order. Sources are looked at in parallel threads: on an object
+    store each Parquet footer or JSONL cut is a request, and a corpus may have many files."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=PLANNING_THREADS) as pool:
+        per_source = list(pool.map(lambda item: _source_pieces(item[0], item[1], step), enumerate(sources)))
+    return [piece for found in per_source for piece in found]
 
 
 def plan(sources: Sequence[Source], target_bytes: int) -> List[Task]:

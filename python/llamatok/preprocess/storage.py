@@ -35,7 +35,8 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _PYARROW_SCHEMES = {"s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss"}
 #: Schemes whose path inside the file system is the URI without its scheme.
 _CACHED_SCHEMES = {"s3", "gs", "gcs"}
-_READ_BUFFER = 1 << 20
+#: Reads from a remote store are 8 MiB requests: fewer requests per byte (stores limit their rate).
+_REMOTE_READ_BUFFER = 8 << 20
 
 
 def scheme(location: str) -> Optional[str]:
@@ -244,8 +245,8 @@ def _glob_regex(pattern: str) -> "re.Pattern[str]":
 
 # -- reading -------------------------------------------------------------------------------------
 
-def open_input(location: str) -> IO[bytes]:
-    """A buffered, seekable binary reader."""
+def open_input(location: str, buffer: int = _REMOTE_READ_BUFFER) -> IO[bytes]:
+    """A buffered, seekable binary reader (``buffer``: the size of each request to a remote store)."""
     if is_local(location):
         return open(local_path(location), "rb")  # noqa: SIM115 (the caller closes it)
     fs, path = _resolve(location)
@@ -255,7 +256,7 @@ def open_input(location: str) -> IO[bytes]:
         raise
     except OSError as e:
         raise OSError(f"cannot read {location}: {e}") from None
-    return io.BufferedReader(raw, _READ_BUFFER)  # type: ignore[arg-type]
+    return io.BufferedReader(raw, buffer)  # type: ignore[arg-type]
 
 
 def open_arrow(location: str) -> Any:
