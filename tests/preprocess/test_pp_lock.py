@@ -10,13 +10,14 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from pp_helpers import documents, write_jsonl
 
+import llamatok.preprocess as pp
 from llamatok.preprocess import storage
 from llamatok.preprocess.errors import PrefixBusyError
 from llamatok.preprocess.lock import JobLock
@@ -42,34 +43,85 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
+class HeldRun:
+    """A run in a thread of this process whose input (a generator) stops half way until released,
+    so that it is certainly still running while a second process tries the same prefix."""
+
+    def __init__(self, prefix: str, documents: int = 40_000, **options) -> None:
+        self.half = threading.Event()
+        self.release = threading.Event()
+        self.result: dict = {}
+        self.documents = documents
+
+        def texts():
+            for i in range(documents):
+                if i == documents // 2:
+                    self.half.set()
+                    assert self.release.wait(120), "never released"
+                yield f"def f{i}(x):\n    return x * {i}\n"
+
+        def body() -> None:
+            try:
+                self.result["summary"] = pp.run(texts=texts(), output_prefix=prefix, quiet=True, **options)
+            except BaseException as e:  # handed to the test
+                self.result["error"] = e
+
+        self.thread = threading.Thread(target=body)
+        self.thread.start()
+        assert self.half.wait(60), "the held run did not start"
+
+    def finish(self) -> dict:
+        self.release.set()
+        self.thread.join(120)
+        assert "error" not in self.result, self.result.get("error")
+        return self.result["summary"]
+
+
+def second_run(tmp_path: Path, prefix: str, *extra: str) -> subprocess.CompletedProcess:
+    small = write_jsonl(tmp_path / "small.jsonl", [{"text": "x = 1"}])
+    return subprocess.run([sys.executable, "-m", "llamatok.cli", "preprocess", str(small), "-o", prefix, "-q", *extra],
+                          capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.parametrize("sharded", [False, True], ids=["single-file", "sharded"])
-def test_a_second_local_run_on_one_prefix_is_refused(tmp_path, sharded):
-    data = big_jsonl(tmp_path / "d.jsonl")
-    extra = ["--shard-tokens", "200k"] if sharded else []
-    first = start(str(data), "-o", str(tmp_path / "out"), "-q", *extra)
-    wait_for(lambda: (tmp_path / "out.lock").exists() or first.poll() is not None)
-    time.sleep(0.5)  # the issue's case: the second run starts half a second after the first
+def test_a_second_run_on_a_local_prefix_is_refused(tmp_path, sharded):
+    prefix = str(tmp_path / "out")
+    extra = {"shard_tokens": 50_000} if sharded else {}
+    first = HeldRun(prefix, **extra)
     t0 = time.monotonic()
-    second = subprocess.run([sys.executable, "-m", "llamatok.cli", "preprocess", str(data), "-o", str(tmp_path / "out"),
-                             "-q", *extra], capture_output=True, text=True)
-    refused_after = time.monotonic() - t0
-    assert first.poll() is None, "the first run must still be running when the second is refused"
+    second = second_run(tmp_path, prefix, *(["--shard-tokens", "50k"] if sharded else []))
     assert second.returncode == 3, second.stderr
-    assert f"{tmp_path / 'out'} is being written by another llamatok preprocess (pid {first.pid}" in second.stderr
-    assert refused_after < 10, "refused at once, not after waiting"
-    out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    summary = json.loads(out)
+    assert f"{prefix} is being written by another llamatok preprocess (pid {os.getpid()}" in second.stderr
+    assert time.monotonic() - t0 < 30, "refused at once, not after waiting"
+    summary = first.finish()
     assert summary["documents"] == 40_000
     if sharded:
-        from llamatok.preprocess import merge
-
-        merge(str(tmp_path / "out.manifest.json"), str(tmp_path / "merged"))
+        pp.merge(prefix + ".manifest.json", str(tmp_path / "merged"))
         docs = documents(str(tmp_path / "merged"))
     else:
-        docs = documents(str(tmp_path / "out"))
+        docs = documents(prefix)
     assert len(docs) == 40_000 and sum(map(len, docs)) == summary["tokens"]
     assert not (tmp_path / "out.lock").exists(), "the lock is released at the end"
+    # The second run's input is not in the first run's output: nothing of it was written.
+    assert not (tmp_path / "out.partial").exists()
+
+
+def test_two_processes_on_one_prefix_one_refused(tmp_path):
+    """The issue's case, two command lines: the second, started while the first holds the prefix,
+    is refused; the first finishes intact."""
+    data = big_jsonl(tmp_path / "d.jsonl")
+    first = start(str(data), "-o", str(tmp_path / "out"), "-q")
+    wait_for(lambda: (tmp_path / "out.lock").exists() or first.poll() is not None)
+    second = subprocess.run([sys.executable, "-m", "llamatok.cli", "preprocess", str(data), "-o", str(tmp_path / "out"),
+                             "-q"], capture_output=True, text=True)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert json.loads(out)["documents"] == 40_000
+    if second.returncode == 0:  # the first had already finished: then the second ran alone
+        assert json.loads(second.stdout)["documents"] == 40_000
+    else:
+        assert second.returncode == 3 and "is being written by another llamatok preprocess" in second.stderr
+    assert len(documents(str(tmp_path / "out"))) == 40_000
 
 
 def test_a_killed_run_releases_a_local_prefix_at_once(tmp_path):
@@ -130,8 +182,6 @@ def test_a_lease_taken_over_stops_its_holder(prefix, monkeypatch):
 
 
 def test_of_two_runs_starting_together_one_goes_on(prefix):
-    import threading
-
     results = []
 
     def contender() -> None:
@@ -151,14 +201,11 @@ def test_of_two_runs_starting_together_one_goes_on(prefix):
 
 
 def test_a_second_run_on_an_s3_prefix_is_refused(tmp_path, prefix):
-    data = big_jsonl(tmp_path / "d.jsonl")
-    first = start(str(data), "-o", prefix, "-q", "--shard-tokens", "300k")
-    wait_for(lambda: storage.exists(prefix + ".lock") or first.poll() is not None)
-    second = subprocess.run([sys.executable, "-m", "llamatok.cli", "preprocess", str(data), "-o", prefix, "-q"],
-                            capture_output=True, text=True)
-    assert first.poll() is None, "the first run must still be running when the second is refused"
+    first = HeldRun(prefix, shard_tokens=50_000)
+    second = second_run(tmp_path, prefix)
     assert second.returncode == 3 and "is being written by another llamatok preprocess" in second.stderr, second.stderr
-    out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert json.loads(out)["documents"] == 40_000
+    summary = first.finish()
+    assert summary["documents"] == 40_000
+    pp.merge(prefix + ".manifest.json", str(tmp_path / "merged"))
+    assert len(documents(str(tmp_path / "merged"))) == 40_000
     assert storage.info(prefix + ".lock").kind == "missing"

@@ -137,7 +137,10 @@ def plan(sources: Sequence[Source], target_bytes: int) -> List[Task]:
 
 
 def bytes_per_token(core: Any, spec: Any, sources: Sequence[Source], keys: Sequence[str]) -> float:
-    """Input bytes per token of the first megabyte of documents (first key), to size tasks."""
+    """Input bytes per token of the first megabyte of documents (first key), to size tasks. A
+    Python iterable is not sampled: it can be read only once."""
+    if sources[0].kind == "iterable":
+        return DEFAULT_BYTES_PER_TOKEN
     readers = {0: reader_for(sources[0], keys)}
     batches = make_batches(readers, [0], (0, 0, 0), len(keys), SAMPLE_BYTES, (0, END))
     try:
