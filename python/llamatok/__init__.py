@@ -1,21 +1,47 @@
 """llamatok: the fastest exact tokenizer for Code Llama.
 
 ``CodeLlamaTokenizerFast`` is the transformers-style API; ``Tokenizer`` is the Rust core itself.
+
+The names below are imported when first used (PEP 562), so that ``llamatok.reference`` (the
+pure-Python executable specification) and ``llamatok.constants`` import without the compiled
+extension.
 """
 
-from llamatok._native import ModelFileError, TokenIdError, Tokenizer, __version__
-from llamatok.batch_encoding import BatchEncoding
-from llamatok.code_llama import CodeLlamaTokenizerFast
-from llamatok.demo import demo_path
-from llamatok.streaming import StreamingDecoder
+from __future__ import annotations
 
-__all__ = [
-    "BatchEncoding",
-    "CodeLlamaTokenizerFast",
-    "ModelFileError",
-    "StreamingDecoder",
-    "TokenIdError",
-    "Tokenizer",
-    "__version__",
-    "demo_path",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llamatok._native import ModelFileError, TokenIdError, Tokenizer, __version__
+    from llamatok.batch_encoding import BatchEncoding
+    from llamatok.code_llama import CodeLlamaTokenizerFast
+    from llamatok.demo import demo_path
+    from llamatok.streaming import StreamingDecoder
+
+#: Where each public name lives.
+_EXPORTS = {
+    "BatchEncoding": "llamatok.batch_encoding",
+    "CodeLlamaTokenizerFast": "llamatok.code_llama",
+    "ModelFileError": "llamatok._native",
+    "StreamingDecoder": "llamatok.streaming",
+    "TokenIdError": "llamatok._native",
+    "Tokenizer": "llamatok._native",
+    "__version__": "llamatok._native",
+    "demo_path": "llamatok.demo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llamatok' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -17,21 +17,7 @@ import json
 import sys
 from typing import List, Optional, Sequence, Tuple
 
-from llamatok.code_llama import CodeLlamaTokenizerFast
-from llamatok.demo import demo_path
-
-
-def load_tokenizer(spec: Optional[str], quiet: bool = False, **kwargs: object) -> CodeLlamaTokenizerFast:
-    """The tokenizer named on the command line, or the demo vocabulary with a notice."""
-    if spec is None:
-        if not quiet:
-            print(
-                "llamatok: no --tokenizer given, using the built-in DEMO vocabulary "
-                "(not a model's; pass --tokenizer FOLDER|tokenizer.json|tokenizer.model)",
-                file=sys.stderr,
-            )
-        spec = str(demo_path())
-    return CodeLlamaTokenizerFast.from_pretrained(spec, **kwargs)
+from llamatok.loading import load_tokenizer
 
 
 def _inputs(args: argparse.Namespace) -> List[Tuple[str, str]]:

@@ -4,9 +4,10 @@ A transformers user replaces ``transformers.CodeLlamaTokenizerFast.from_pretrain
 ``llamatok.CodeLlamaTokenizerFast.from_pretrained(path)`` and gets the same results. Unlike transformers,
 the object never changes state while encoding (infilling is a function of the call's arguments), so one
 instance can be shared by many threads; where transformers 4.57 has a bug, this class does what its
-documentation says (README, "Differences from transformers").
+documentation says (docs/transformers.md, "Differences").
 
-The work is done in small modules: ``model_inputs`` (``__call__``), ``infill``, ``template``,
+The work is done in small modules: ``settings`` (the settings and what a call reads),
+``special_tokens`` (names, ids, templates), ``model_inputs`` (``__call__``), ``infill``, ``template``,
 ``truncation``, ``padding``, ``batch_encoding``, ``streaming``, ``saving``, ``hub`` and ``files``.
 """
 
@@ -20,30 +21,21 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from llamatok import _native, hub, saving
 from llamatok.batch_encoding import BatchEncoding
+from llamatok.constants import unlimited
 from llamatok.files import locate
+from llamatok.infill import prefix_text
 from llamatok.model_inputs import batch_prompts, encode_call, make_prompt
 from llamatok.padding import pad_encoded
 from llamatok.rows import simple_row
+from llamatok.settings import Settings, mode_of
+from llamatok.special_tokens import SpecialTokensMixin
 from llamatok.streaming import StreamingDecoder, anchor_id, byte_values
-from llamatok.template import Template, infill, pair, single
+from llamatok.text_cleanup import clean_up_tokenization
 
-SPIECE_UNDERLINE = "\u2581"
-#: transformers' "no limit" model_max_length.
-VERY_LARGE_INTEGER = int(1e30)
 #: Keyword arguments of from_pretrained that choose files, not tokenizer settings.
 HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
-#: Keyword arguments transformers accepts and llamatok has no use for.
-IGNORED_KWARGS = ("use_fast", "trust_remote_code", "force_download", "proxies", "resume_download", "sp_model_kwargs",
-                  "_from_auto", "_commit_hash", "use_auth_token")
 
 logger = logging.getLogger("llamatok")
-
-
-def _mode(legacy: Optional[bool], split_special_tokens: bool) -> str:
-    """The Rust core's special-token mode (SPEC §3) for transformers' ``legacy`` / ``split_special_tokens``."""
-    if split_special_tokens:
-        return "literal"
-    return "non_legacy" if legacy is False else "legacy"
 
 
 def _ids_list(token_ids: Any) -> List[int]:
@@ -55,7 +47,7 @@ def _ids_list(token_ids: Any) -> List[int]:
     return [int(i) for i in token_ids]
 
 
-class CodeLlamaTokenizerFast:
+class CodeLlamaTokenizerFast(SpecialTokensMixin):
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
     Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
@@ -66,25 +58,10 @@ class CodeLlamaTokenizerFast:
     is_fast = True
     pad_token_type_id = 0
 
-    def __init__(
-        self,
-        vocab_file: Optional[str] = None,
-        tokenizer_file: Optional[str] = None,
-        clean_up_tokenization_spaces: bool = False,
-        unk_token: Optional[str] = "<unk>",
-        bos_token: Optional[str] = "<s>",
-        eos_token: Optional[str] = "</s>",
-        prefix_token: Optional[str] = "\u2581<PRE>",
-        middle_token: Optional[str] = "\u2581<MID>",
-        suffix_token: Optional[str] = "\u2581<SUF>",
-        eot_token: Optional[str] = "\u2581<EOT>",
-        fill_token: Optional[str] = "<FILL_ME>",
-        additional_special_tokens: Optional[Sequence[str]] = None,
-        add_bos_token: bool = True,
-        add_eos_token: bool = False,
-        use_default_system_prompt: bool = False,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, vocab_file: Optional[str] = None, tokenizer_file: Optional[str] = None, **kwargs: Any) -> None:
+        """``tokenizer_file`` (a ``tokenizer.json``) or ``vocab_file`` (a ``tokenizer.model``), and
+        transformers' settings as keywords (:class:`llamatok.settings.Settings` lists them with their
+        defaults); other config keys are kept and written back by ``save_pretrained``."""
         path = tokenizer_file or vocab_file
         if path is None:
             raise ValueError(
@@ -92,96 +69,47 @@ class CodeLlamaTokenizerFast:
                 "(tokenizer.model); or use CodeLlamaTokenizerFast.from_pretrained(folder or Hub id)"
             )
         core = _native.Tokenizer.from_file(os.fspath(path))
-        self._setup(
-            core,
-            vocab_file=os.fspath(vocab_file) if vocab_file is not None else None,
-            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-            unk_token=unk_token,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            prefix_token=prefix_token,
-            middle_token=middle_token,
-            suffix_token=suffix_token,
-            eot_token=eot_token,
-            fill_token=fill_token,
-            additional_special_tokens=additional_special_tokens,
-            add_bos_token=add_bos_token,
-            add_eos_token=add_eos_token,
-            use_default_system_prompt=use_default_system_prompt,
-            **kwargs,
-        )
+        kwargs["vocab_file"] = os.fspath(vocab_file) if vocab_file is not None else None
+        self._setup(core, kwargs)
 
-    def _setup(
-        self,
-        core: "_native.Tokenizer",
-        *,
-        vocab_file: Optional[str] = None,
-        clean_up_tokenization_spaces: bool = False,
-        unk_token: Optional[str] = "<unk>",
-        bos_token: Optional[str] = "<s>",
-        eos_token: Optional[str] = "</s>",
-        pad_token: Optional[str] = None,
-        prefix_token: Optional[str] = "\u2581<PRE>",
-        middle_token: Optional[str] = "\u2581<MID>",
-        suffix_token: Optional[str] = "\u2581<SUF>",
-        eot_token: Optional[str] = "\u2581<EOT>",
-        fill_token: Optional[str] = "<FILL_ME>",
-        additional_special_tokens: Optional[Sequence[str]] = None,
-        add_bos_token: bool = True,
-        add_eos_token: bool = False,
-        use_default_system_prompt: bool = False,
-        legacy: Optional[bool] = None,
-        split_special_tokens: bool = False,
-        suffix_first: bool = False,
-        model_max_length: Optional[int] = None,
-        padding_side: str = "left",
-        truncation_side: str = "right",
-        model_input_names: Optional[Sequence[str]] = None,
-        added_tokens_decoder: Optional[Dict[Any, Any]] = None,
-        name_or_path: str = "",
-        matched_special_tokens: Optional[Sequence[Sequence[Any]]] = None,
-        **kwargs: Any,
-    ) -> None:
-        for key in IGNORED_KWARGS:
-            kwargs.pop(key, None)
-        if padding_side not in ("left", "right"):
-            raise ValueError(f"padding_side must be 'left' or 'right', not {padding_side!r}")
-        if truncation_side not in ("left", "right"):
-            raise ValueError(f"truncation_side must be 'left' or 'right', not {truncation_side!r}")
-        self.vocab_file = vocab_file
-        self.name_or_path = name_or_path
-        self.legacy = legacy
-        self.split_special_tokens = bool(split_special_tokens)
-        self.clean_up_tokenization_spaces = bool(clean_up_tokenization_spaces)
-        self.use_default_system_prompt = use_default_system_prompt
-        self.suffix_first = bool(suffix_first)
-        self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else int(model_max_length)
-        self.padding_side = padding_side
-        self.truncation_side = truncation_side
-        self.model_input_names = list(model_input_names or ["input_ids", "attention_mask"])
-        self.unk_token = unk_token
-        self.bos_token = bos_token
-        self.eos_token = eos_token
-        self._prefix_token = prefix_token
-        self._middle_token = middle_token
-        self._suffix_token = suffix_token
-        self._eot_token = eot_token
-        self.fill_token = fill_token
+    def _setup(self, core: "_native.Tokenizer", kwargs: Dict[str, Any]) -> None:
+        added_tokens_decoder = kwargs.pop("added_tokens_decoder", None)
+        matched_special_tokens = kwargs.pop("matched_special_tokens", None)
+        settings = Settings.from_kwargs(kwargs)
+        self.vocab_file = settings.vocab_file
+        self.name_or_path = settings.name_or_path
+        self.legacy = settings.legacy
+        self.split_special_tokens = settings.split_special_tokens
+        self.clean_up_tokenization_spaces = settings.clean_up_tokenization_spaces
+        self.use_default_system_prompt = settings.use_default_system_prompt
+        self.suffix_first = settings.suffix_first
+        self.model_max_length = settings.model_max_length
+        self.padding_side = settings.padding_side
+        self.truncation_side = settings.truncation_side
+        self.model_input_names = list(settings.model_input_names)
+        self.unk_token = settings.unk_token
+        self.bos_token = settings.bos_token
+        self.eos_token = settings.eos_token
+        self._prefix_token = settings.prefix_token
+        self._middle_token = settings.middle_token
+        self._suffix_token = settings.suffix_token
+        self._eot_token = settings.eot_token
+        self.fill_token = settings.fill_token
         #: Config keys this class does not interpret; written back by save_pretrained.
-        self.init_kwargs = dict(kwargs)
-        extra = list(additional_special_tokens or [])
-        for token in (prefix_token, middle_token, suffix_token, eot_token):
+        self.init_kwargs = dict(settings.init_kwargs)
+        extra = list(settings.additional_special_tokens)
+        for token in (settings.prefix_token, settings.middle_token, settings.suffix_token, settings.eot_token):
             if token is not None and token not in extra and core.piece_to_id(token) is not None:
                 extra.append(token)
         self.additional_special_tokens = extra
-        self._add_bos_token = bool(add_bos_token)
-        self._add_eos_token = bool(add_eos_token)
+        self._add_bos_token = settings.add_bos_token
+        self._add_eos_token = settings.add_eos_token
         if matched_special_tokens is not None:  # unpickling: exactly the tokens matched before
             self._core = core.with_special_tokens([(str(t), int(i)) for t, i in matched_special_tokens])
         else:
-            self._core = self._with_specials(core, pad_token, added_tokens_decoder)
+            self._core = self._with_specials(core, settings.pad_token, added_tokens_decoder)
         self._pad_token: Optional[str] = None
-        self.pad_token = pad_token
+        self.pad_token = settings.pad_token
         self._digest: Optional[str] = None
         self._stream_tables: Optional[Tuple[Dict[int, int], int]] = None
         self._warned_too_long = False
@@ -246,220 +174,21 @@ class CodeLlamaTokenizerFast:
         """The Rust core (immutable; safe to share between threads)."""
         return self._core
 
-    def _token_id(self, token: Optional[str]) -> Optional[int]:
-        return None if token is None else self._core.piece_to_id(token)
-
-    @property
-    def unk_token_id(self) -> Optional[int]:
-        return self._token_id(self.unk_token)
-
-    @property
-    def bos_token_id(self) -> Optional[int]:
-        return self._token_id(self.bos_token)
-
-    @property
-    def eos_token_id(self) -> Optional[int]:
-        return self._token_id(self.eos_token)
-
-    @property
-    def pad_token(self) -> Optional[str]:
-        return self._pad_token
-
-    @pad_token.setter
-    def pad_token(self, value: Optional[str]) -> None:
-        if value is not None:
-            if not isinstance(value, str):
-                raise ValueError(f"pad_token must be a str or None, not {value!r}")
-            if self._core.piece_to_id(value) is None:
-                raise ValueError(
-                    f"pad_token {value!r} is not in the vocabulary; use one of its tokens, e.g. "
-                    f"tokenizer.pad_token = tokenizer.eos_token ({self.eos_token!r})"
-                )
-        self._pad_token = value
-
-    @property
-    def pad_token_id(self) -> Optional[int]:
-        return self._token_id(self._pad_token)
-
-    @pad_token_id.setter
-    def pad_token_id(self, value: Optional[int]) -> None:
-        self.pad_token = None if value is None else self._core.id_to_piece(int(value))
-
-    @property
-    def prefix_token(self) -> Optional[str]:
-        return self._prefix_token
-
-    @property
-    def middle_token(self) -> Optional[str]:
-        return self._middle_token
-
-    @property
-    def suffix_token(self) -> Optional[str]:
-        return self._suffix_token
-
-    @property
-    def eot_token(self) -> Optional[str]:
-        return self._eot_token
-
-    @property
-    def prefix_id(self) -> Optional[int]:
-        return self._token_id(self._prefix_token)
-
-    @property
-    def middle_id(self) -> Optional[int]:
-        return self._token_id(self._middle_token)
-
-    @property
-    def suffix_id(self) -> Optional[int]:
-        return self._token_id(self._suffix_token)
-
-    @property
-    def eot_id(self) -> Optional[int]:
-        return self._token_id(self._eot_token)
-
-    @property
-    def special_tokens_map(self) -> Dict[str, Union[str, List[str]]]:
-        out: Dict[str, Union[str, List[str]]] = {}
-        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        if self.additional_special_tokens:
-            out["additional_special_tokens"] = list(self.additional_special_tokens)
-        return out
-
-    @property
-    def all_special_tokens(self) -> List[str]:
-        """Special tokens in transformers' order: bos, eos, unk, pad, then the additional ones."""
-        out: List[str] = []
-        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
-            value = getattr(self, name)
-            if value is not None and value not in out:
-                out.append(value)
-        out.extend(t for t in self.additional_special_tokens if t not in out)
-        return out
-
-    @property
-    def all_special_ids(self) -> List[int]:
-        return [self._core.piece_to_id(t) for t in self.all_special_tokens]
-
-    @property
-    def additional_special_tokens_ids(self) -> List[int]:
-        return [self._core.piece_to_id(t) for t in self.additional_special_tokens]
-
-    @property
-    def added_tokens_decoder(self) -> Dict[int, str]:
-        """The tokens matched as wholes in text, by id."""
-        return {i: t for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
-
     @property
     def mode(self) -> str:
-        """How special-token text in the input is treated: legacy, non_legacy or literal (SPEC §3)."""
-        return _mode(self.legacy, self.split_special_tokens)
+        """How special-token text in the input is treated: legacy, non_legacy or literal
+        (docs/encoding.md, "Special-token modes")."""
+        return mode_of(self.legacy, self.split_special_tokens)
 
     @property
     def can_save_slow_tokenizer(self) -> bool:
         return bool(self.vocab_file and os.path.isfile(self.vocab_file)) or not saving.is_json_source(self._core.to_bytes())
 
-    # -- BOS / EOS template (SPEC §4) ---------------------------------------------------------
-
-    @property
-    def add_bos_token(self) -> bool:
-        return self._add_bos_token
-
-    @add_bos_token.setter
-    def add_bos_token(self, value: bool) -> None:
-        self._add_bos_token = bool(value)
-        self.update_post_processor()
-
-    @property
-    def add_eos_token(self) -> bool:
-        return self._add_eos_token
-
-    @add_eos_token.setter
-    def add_eos_token(self, value: bool) -> None:
-        self._add_eos_token = bool(value)
-        self.update_post_processor()
-
-    def update_post_processor(self) -> None:
-        """Checks the BOS/EOS template. llamatok derives the template from the flags and tokens on every
-        call, so there is nothing to rebuild; a flag that is on while its token is unset (or not in the
-        vocabulary) is a ``ValueError``, as in transformers."""
-        if self._add_bos_token and self.bos_token_id is None:
-            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
-        if self._add_eos_token and self.eos_token_id is None:
-            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} (unset or not in the vocabulary)")
-
-    def _bos(self) -> List[int]:
-        if not self._add_bos_token:
-            return []
-        token_id = self.bos_token_id
-        if token_id is None:
-            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
-        return [token_id]
-
-    def _eos(self) -> List[int]:
-        if not self._add_eos_token:
-            return []
-        token_id = self.eos_token_id
-        if token_id is None:
-            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} (unset or not in the vocabulary)")
-        return [token_id]
-
-    def _plain_template(self, add_special_tokens: bool) -> Template:
-        return single(self._bos(), self._eos()) if add_special_tokens else single([], [])
-
-    def _infill_template(self, add_special_tokens: bool, suffix_first: bool) -> Template:
-        pre, mid, suf = self.prefix_id, self.middle_id, self.suffix_id
-        if pre is None or mid is None or suf is None:
-            raise ValueError(
-                "infilling (a <FILL_ME> in the text, a suffix, or a text pair) needs prefix_token, middle_token "
-                f"and suffix_token in the vocabulary; this tokenizer has prefix_token={self.prefix_token!r} "
-                f"(id {pre}), middle_token={self.middle_token!r} (id {mid}), suffix_token={self.suffix_token!r} (id {suf})"
-            )
-        bos, eos = (self._bos(), self._eos()) if add_special_tokens else ([], [])
-        return infill(bos, eos, pre, suf, mid, suffix_first)
-
-    def build_inputs_with_special_tokens(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
-        """``[<s>] A [</s>]`` or ``[<s>] A [</s>] [<s>] B [</s>]``, brackets per the flags."""
-        if token_ids_1 is None:
-            return simple_row(single(self._bos(), self._eos()), [list(token_ids_0)])
-        return simple_row(pair(self._bos(), self._eos()), [list(token_ids_0), list(token_ids_1)])
-
-    def get_special_tokens_mask(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None, already_has_special_tokens: bool = False) -> List[int]:
-        """1 for a special token, 0 for a sequence token: of ids that already have them
-        (``already_has_special_tokens=True``) or of the ids ``build_inputs_with_special_tokens`` makes."""
-        if already_has_special_tokens:
-            if token_ids_1 is not None:
-                raise ValueError(
-                    "You should not supply a second sequence if the provided sequence of ids is already "
-                    "formatted with special tokens for the model."
-                )
-            special = set(self.all_special_ids)
-            return [1 if i in special else 0 for i in token_ids_0]
-        bos, eos = [1] * len(self._bos()), [1] * len(self._eos())
-        out = bos + [0] * len(token_ids_0) + eos
-        if token_ids_1 is not None:
-            out += bos + [0] * len(token_ids_1) + eos
-        return out
-
-    def create_token_type_ids_from_sequences(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
-        """0 for every id of the first sequence (with its ``<s>``/``</s>``), 1 for the second's."""
-        n_added = len(self._bos()) + len(self._eos())
-        out = [0] * (n_added + len(token_ids_0))
-        if token_ids_1 is not None:
-            out += [1] * (n_added + len(token_ids_1))
-        return out
-
-    def num_special_tokens_to_add(self, pair: bool = False) -> int:
-        n = len(self._bos()) + len(self._eos())
-        return 2 * n if pair else n
-
     # -- encoding -----------------------------------------------------------------------------
 
     def _call_mode(self, split_special_tokens: Optional[bool]) -> str:
         split = self.split_special_tokens if split_special_tokens is None else bool(split_special_tokens)
-        return _mode(self.legacy, split)
+        return mode_of(self.legacy, split)
 
     def __call__(
         self,
@@ -491,7 +220,7 @@ class CodeLlamaTokenizerFast:
         """Model inputs for one text, one infill prompt, or a batch of them.
 
         A ``<FILL_ME>`` in a text, a ``suffix=`` (a str, or a list for a batch) or a ``text_pair`` makes
-        an infill prompt (SPEC §5); ``suffix_first=True`` gives the SPM layout. Padding, truncation and
+        an infill prompt (docs/infill.md); ``suffix_first=True`` gives the SPM layout. Padding, truncation and
         the ``return_*`` options behave as in transformers 4.x."""
         if text_target is not None or text_pair_target is not None:
             raise ValueError("text_target is for sequence-to-sequence models; Code Llama has no target texts")
@@ -499,7 +228,7 @@ class CodeLlamaTokenizerFast:
             raise ValueError("is_split_into_words=True (pre-tokenized input) is not supported: pass whole texts")
         prompts, batched = batch_prompts(text, text_pair, suffix, self.fill_token)
         return encode_call(
-            self,
+            self.call_settings(),
             prompts,
             batched,
             mode=self._call_mode(split_special_tokens),
@@ -534,7 +263,8 @@ class CodeLlamaTokenizerFast:
     ) -> BatchEncoding:
         """Pads inputs encoded earlier (an encoding, a batch, or a list of per-example dicts, as data
         collators pass them), as transformers' ``tokenizer.pad`` does."""
-        data = pad_encoded(self, encoded_inputs, padding, max_length, pad_to_multiple_of, padding_side, return_attention_mask)
+        data = pad_encoded(self.call_settings(), encoded_inputs, padding, max_length, pad_to_multiple_of, padding_side,
+                           return_attention_mask)
         return BatchEncoding(data, tensor_type=return_tensors)
 
     def encode_plus(self, text: str, text_pair: Optional[str] = None, **kwargs: Any) -> BatchEncoding:
@@ -565,7 +295,7 @@ class CodeLlamaTokenizerFast:
     ) -> Any:
         """Token ids of ``text`` (with ``<s>``/``</s>`` per the flags when add_special_tokens).
 
-        A ``<FILL_ME>`` in the text, ``suffix=`` or ``text_pair`` builds an infill prompt (SPEC §5)."""
+        A ``<FILL_ME>`` in the text, ``suffix=`` or ``text_pair`` builds an infill prompt (docs/infill.md)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if padding is False and truncation is None and max_length is None and return_tensors is None:
@@ -581,10 +311,11 @@ class CodeLlamaTokenizerFast:
         return enc["input_ids"]
 
     def _encode_prompt(self, prefix: str, suffix: Optional[str], add_special_tokens: bool, suffix_first: bool, mode: str) -> List[int]:
+        settings = self.call_settings()
         if suffix is None:
-            return simple_row(self._plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
-        template = self._infill_template(add_special_tokens, suffix_first)
-        pre = self._core.encode(" " + prefix, mode, False)
+            return simple_row(settings.plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
+        template = settings.infill_template(add_special_tokens, suffix_first)
+        pre = self._core.encode(prefix_text(prefix), mode, False)
         suf = self._core.encode(suffix, mode, False)
         return simple_row(template, [pre, suf])
 
@@ -679,37 +410,30 @@ class CodeLlamaTokenizerFast:
         there is one) that transformers 4.x and ``tokenizers`` load with identical ids."""
         if push_to_hub:
             raise ValueError("push_to_hub is not supported: save, then upload the folder with huggingface_hub")
-        return saving.save(self, save_directory, filename_prefix)
+        return saving.save(self._core, self.settings, self.vocab_file, save_directory, filename_prefix)
+
+    @property
+    def settings(self) -> Settings:
+        """A snapshot of everything besides the model file that makes this tokenizer what it is."""
+        return Settings(
+            vocab_file=self.vocab_file, name_or_path=self.name_or_path,
+            clean_up_tokenization_spaces=self.clean_up_tokenization_spaces, unk_token=self.unk_token,
+            bos_token=self.bos_token, eos_token=self.eos_token, pad_token=self.pad_token,
+            prefix_token=self._prefix_token, middle_token=self._middle_token, suffix_token=self._suffix_token,
+            eot_token=self._eot_token, fill_token=self.fill_token,
+            additional_special_tokens=tuple(self.additional_special_tokens), add_bos_token=self._add_bos_token,
+            add_eos_token=self._add_eos_token, use_default_system_prompt=self.use_default_system_prompt,
+            legacy=self.legacy, split_special_tokens=self.split_special_tokens, suffix_first=self.suffix_first,
+            model_max_length=self.model_max_length, padding_side=self.padding_side,
+            truncation_side=self.truncation_side, model_input_names=tuple(self.model_input_names),
+            init_kwargs=dict(self.init_kwargs),
+        )
 
     def _settings(self) -> Dict[str, Any]:
-        """Everything besides the model file that makes this tokenizer what it is."""
-        return {
-            "vocab_file": self.vocab_file,
-            "name_or_path": self.name_or_path,
-            "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
-            "unk_token": self.unk_token,
-            "bos_token": self.bos_token,
-            "eos_token": self.eos_token,
-            "pad_token": self.pad_token,
-            "prefix_token": self._prefix_token,
-            "middle_token": self._middle_token,
-            "suffix_token": self._suffix_token,
-            "eot_token": self._eot_token,
-            "fill_token": self.fill_token,
-            "additional_special_tokens": list(self.additional_special_tokens),
-            "add_bos_token": self._add_bos_token,
-            "add_eos_token": self._add_eos_token,
-            "use_default_system_prompt": self.use_default_system_prompt,
-            "legacy": self.legacy,
-            "split_special_tokens": self.split_special_tokens,
-            "suffix_first": self.suffix_first,
-            "model_max_length": self.model_max_length,
-            "padding_side": self.padding_side,
-            "truncation_side": self.truncation_side,
-            "model_input_names": list(self.model_input_names),
-            "matched_special_tokens": sorted([t, i] for t, i in self._core.special_tokens),
-            **self.init_kwargs,
-        }
+        """The settings and the tokens the core matches in text, as constructor arguments."""
+        out = self.settings.as_dict()
+        out["matched_special_tokens"] = sorted([t, i] for t, i in self._core.special_tokens)
+        return out
 
     def _settings_json(self) -> str:
         return json.dumps(self._settings(), sort_keys=True, ensure_ascii=False, default=repr)
@@ -740,7 +464,7 @@ class CodeLlamaTokenizerFast:
         return hash(self._behaviour_key())
 
     def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
-        if self._warned_too_long or self.model_max_length > int(1e20):
+        if self._warned_too_long or unlimited(self.model_max_length):
             return
         longest = max((len(r) for r in rows), default=0)
         if longest > self.model_max_length:
@@ -764,13 +488,5 @@ def _restore(source: bytes, settings_json: str) -> CodeLlamaTokenizerFast:
     settings = json.loads(settings_json)
     core = _native.Tokenizer.from_bytes(source, "<pickle>")
     tok = CodeLlamaTokenizerFast.__new__(CodeLlamaTokenizerFast)
-    tok._setup(core, **settings)
+    tok._setup(core, settings)
     return tok
-
-
-def clean_up_tokenization(text: str) -> str:
-    """transformers' ``clean_up_tokenization``: removes spaces before punctuation and contractions."""
-    for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                          (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
-        text = text.replace(before, after)
-    return text

@@ -1,4 +1,7 @@
-"""Infilling prompts (SPEC §5): where a prompt splits into prefix and suffix.
+"""Infilling prompts (docs/infill.md): where a prompt splits into prefix and suffix, how each part is
+encoded, and the order of the parts. The one definition of the layout: the API's templates
+(``template.infill``) and the fill-in-the-middle training documents (``preprocess/encode.py``) are
+both built from :func:`layout` and :func:`part_text`.
 
 Pure functions of their arguments: nothing here (or anywhere in llamatok) switches a tokenizer into an
 "infill mode", so one tokenizer can build plain and infill inputs from many threads at once.
@@ -7,6 +10,11 @@ Pure functions of their arguments: nothing here (or anywhere in llamatok) switch
 from __future__ import annotations
 
 from typing import Optional, Tuple
+
+#: The parts of an infill prompt, and of a fill-in-the-middle training document after it.
+PREFIX, SUFFIX, MIDDLE = "prefix", "suffix", "middle"
+#: The special tokens between them.
+PRE, SUF, MID, EOT = "<PRE>", "<SUF>", "<MID>", "<EOT>"
 
 
 def split_prompt(text: str, suffix: Optional[str], fill_token: Optional[str]) -> Tuple[str, Optional[str]]:
@@ -29,6 +37,22 @@ def split_prompt(text: str, suffix: Optional[str], fill_token: Optional[str]) ->
             )
         return parts[0], (parts[1] or None)
     return text, None
+
+
+def layout(suffix_first: bool) -> Tuple[str, ...]:
+    """The order of an infill prompt: PSM ``<PRE> prefix <SUF> suffix <MID>`` or, suffix first, SPM
+    ``<PRE> <SUF> suffix <MID> prefix``. A model then writes the middle and ``<EOT>``; a training
+    document has them after the prompt."""
+    if suffix_first:
+        return (PRE, SUF, SUFFIX, MID, PREFIX)
+    return (PRE, PREFIX, SUF, SUFFIX, MID)
+
+
+def part_text(part: str, text: str) -> str:
+    """The text the core encodes for a part, always without its dummy prefix: the prefix with one
+    space in front (so it starts with exactly one ``▁``, an empty prefix included), the suffix and
+    the middle as they are (no implicit leading ``▁``: they continue text)."""
+    return prefix_text(text) if part == PREFIX else text
 
 
 def prefix_text(prefix: str) -> str:

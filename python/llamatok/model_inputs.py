@@ -4,31 +4,27 @@ The steps, each in its own module: split prompts at ``<FILL_ME>`` (infill), enco
 the Rust core (a whole batch in one call, GIL released), choose a template (template), truncate with
 stride and overflow (truncation), lay out rows (rows), pad (padding), convert to tensors
 (batch_encoding). Arguments and their defaults follow transformers 4.x; where transformers has a bug,
-this does what its documentation says (README, "Differences from transformers").
+this does what its documentation says (docs/transformers.md, "Differences"). The tokenizer hands
+in a frozen :class:`~llamatok.settings.CallSettings`; nothing here reads the tokenizer itself.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
 from llamatok.batch_encoding import BatchEncoding, tensor_type_name
 from llamatok.infill import prefix_text, split_prompt
 from llamatok.rows import Encoded, Row, build_rows
+from llamatok.settings import CallSettings
 from llamatok.template import Template, added_count
-
-if TYPE_CHECKING:
-    from llamatok.code_llama import CodeLlamaTokenizerFast
 
 logger = logging.getLogger("llamatok")
 
-#: transformers' threshold above which ``model_max_length`` means "no limit".
-LARGE_INTEGER = int(1e20)
-
-_warned: set = set()
+_warned: Set[str] = set()
 
 
 def _warn_once(message: str) -> None:
@@ -145,7 +141,7 @@ class Strategies(NamedTuple):
     max_length: Optional[int]
 
 
-def strategies(tok: "CodeLlamaTokenizerFast", padding: Any, truncation: Any, max_length: Optional[int],
+def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: Optional[int],
                pad_to_multiple_of: Optional[int], verbose: bool) -> Strategies:
     """transformers' ``_get_padding_truncation_strategies``, with its defaults and errors."""
     if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
@@ -164,7 +160,7 @@ def strategies(tok: "CodeLlamaTokenizerFast", padding: Any, truncation: Any, max
         )
     trunc = None if truncation in (None, False, "do_not_truncate") else truncation_.strategy_name(truncation)
     if max_length is None:
-        unlimited = tok.model_max_length > LARGE_INTEGER
+        unlimited = tok.unlimited
         if pad == "max_length":
             if unlimited:
                 if verbose:
@@ -210,7 +206,7 @@ def _rows_of(template: Template, seqs: List[Encoded], strat: Strategies, stride:
 
 
 def encode_call(
-    tok: "CodeLlamaTokenizerFast",
+    tok: CallSettings,
     prompts: List[Prompt],
     batched: bool,
     *,
@@ -237,7 +233,7 @@ def encode_call(
     if not isinstance(stride, int) or stride < 0:
         raise ValueError(f"stride must be a non-negative int, not {stride!r}")
     if strat.truncation is not None and strat.max_length is not None and any(p.suffix is None for p in prompts):
-        plain_added = added_count(tok._plain_template(add_special_tokens))
+        plain_added = added_count(tok.plain_template(add_special_tokens))
         if strat.max_length < plain_added:
             raise ValueError(f"max_length={strat.max_length} cannot hold the {plain_added} special tokens added to each text")
         if stride > strat.max_length - plain_added:
@@ -248,11 +244,11 @@ def encode_call(
     side = padding_side if padding_side is not None else tok.padding_side
     templates = {}
     if any(p.suffix is None for p in prompts):
-        templates[False] = tok._plain_template(add_special_tokens)
+        templates[False] = tok.plain_template(add_special_tokens)
     if any(p.suffix is not None for p in prompts):
-        templates[True] = tok._infill_template(add_special_tokens, suffix_first)
+        templates[True] = tok.infill_template(add_special_tokens, suffix_first)
 
-    encoded = encode_prompts(tok._core, prompts, mode, return_offsets_mapping)
+    encoded = encode_prompts(tok.core, prompts, mode, return_offsets_mapping)
     rows: List[Row] = []
     mains: List[Row] = []
     sample: List[int] = []
@@ -268,7 +264,7 @@ def encode_call(
     if target is not None:
         padding_.pad_rows(rows, target, side, tok.pad_token_id)  # type: ignore[arg-type]
     elif verbose and strat.truncation is None:
-        tok._warn_if_too_long(rows)
+        tok.warn_too_long(rows)
 
     if return_token_type_ids is None:
         return_token_type_ids = "token_type_ids" in tok.model_input_names

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Sequence
 
 from llamatok.rows import Row
+from llamatok.settings import CallSettings
 
 STRATEGIES = ("longest", "max_length", "do_not_pad")
 SIDES = ("left", "right")
@@ -85,7 +86,7 @@ def _pad_one(example: Dict[str, Any], target: Optional[int], side: str, pad_id: 
     return example
 
 
-def pad_encoded(tok: Any, encoded_inputs: Any, padding: Any, max_length: Optional[int], pad_to_multiple_of: Optional[int],
+def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: Optional[int], pad_to_multiple_of: Optional[int],
                 padding_side: Optional[str], return_attention_mask: Optional[bool]) -> Dict[str, Any]:
     """transformers' ``tokenizer.pad``: pads ``input_ids`` (and ``attention_mask``, ``token_type_ids``,
     ``special_tokens_mask``; other fields are left as they are) of one encoding, a batch of them, or a
@@ -105,7 +106,7 @@ def pad_encoded(tok: Any, encoded_inputs: Any, padding: Any, max_length: Optiona
         raise ValueError(f"padding_side must be 'left' or 'right', not {side!r}")
     strategy = strategy_name(padding)
     if max_length is None and strategy == "max_length":
-        if tok.model_max_length > int(1e20):
+        if tok.unlimited:
             strategy = "do_not_pad"
         else:
             max_length = tok.model_max_length

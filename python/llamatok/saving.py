@@ -3,9 +3,12 @@
 - ``tokenizer.json``: the loaded file with its added tokens and post-processor brought up to date (the
   special tokens matched in text, ``<s>``/``</s>`` per ``add_bos_token``/``add_eos_token``); for a
   tokenizer loaded from a ``tokenizer.model``, built from its pieces with merges ranked by
-  (score descending, id ascending), the order that reproduces SentencePiece (SPEC §2).
+  (score descending, id ascending), the order that reproduces SentencePiece (docs/encoding.md).
 - ``tokenizer.model``: the SentencePiece file, when the tokenizer was loaded from one (or next to one).
 - ``tokenizer_config.json`` and ``special_tokens_map.json``: the settings and special tokens.
+
+Everything is read from the core (its model file and matched tokens) and a
+:class:`~llamatok.settings.Settings` snapshot.
 """
 
 from __future__ import annotations
@@ -14,12 +17,11 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-if TYPE_CHECKING:
-    from llamatok.code_llama import CodeLlamaTokenizerFast
+from llamatok.constants import SPIECE_UNDERLINE as SPACE
+from llamatok.settings import Settings
 
-SPACE = "\u2581"
 MERGEABLE = ("normal", "user_defined", "unused")
 
 
@@ -67,9 +69,8 @@ def score_ranked_merges(pieces: Sequence[Tuple[str, float, str]]) -> List[str]:
     return [f"{left} {right}" for *_, left, right in ranked]
 
 
-def json_from_pieces(tok: "CodeLlamaTokenizerFast") -> Dict[str, Any]:
+def json_from_pieces(core: Any) -> Dict[str, Any]:
     """A ``tokenizer.json`` for a tokenizer read from a SentencePiece ``tokenizer.model``."""
-    core = tok._core
     pieces = core.pieces()
     normalizers: List[Dict[str, Any]] = [{"type": "Replace", "pattern": {"String": " "}, "content": SPACE}]
     decoders: List[Dict[str, Any]] = [{"type": "Replace", "pattern": {"String": SPACE}, "content": " "}]
@@ -103,13 +104,20 @@ def json_from_pieces(tok: "CodeLlamaTokenizerFast") -> Dict[str, Any]:
     }
 
 
-def tokenizer_json(tok: "CodeLlamaTokenizerFast") -> Dict[str, Any]:
-    source = tok._core.to_bytes()
-    data = json.loads(source) if is_json_source(source) else json_from_pieces(tok)
-    data["added_tokens"] = [added_token(i, t) for t, i in sorted(tok._core.special_tokens, key=lambda x: x[1])]
-    bos = (tok.bos_token, tok.bos_token_id) if tok.add_bos_token else None
-    eos = (tok.eos_token, tok.eos_token_id) if tok.add_eos_token else None
-    data["post_processor"] = post_processor(bos, eos)  # type: ignore[arg-type]
+def _special(core: Any, token: Optional[str], on: bool) -> Optional[Tuple[str, int]]:
+    if not on or token is None:
+        return None
+    token_id = core.piece_to_id(token)
+    return None if token_id is None else (token, token_id)
+
+
+def tokenizer_json(core: Any, settings: Settings) -> Dict[str, Any]:
+    source = core.to_bytes()
+    data = json.loads(source) if is_json_source(source) else json_from_pieces(core)
+    data["added_tokens"] = [added_token(i, t) for t, i in sorted(core.special_tokens, key=lambda x: x[1])]
+    bos = _special(core, settings.bos_token, settings.add_bos_token)
+    eos = _special(core, settings.eos_token, settings.add_eos_token)
+    data["post_processor"] = post_processor(bos, eos)
     return data
 
 
@@ -117,61 +125,63 @@ def _token_dict(content: str) -> Dict[str, Any]:
     return {"content": content, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False}
 
 
-def extra_special_tokens(tok: "CodeLlamaTokenizerFast") -> List[str]:
+def extra_special_tokens(settings: Settings) -> List[str]:
     """The additional special tokens besides the infill tokens, which the constructor adds itself
     (transformers lists them twice after loading a config that names them)."""
-    infill = (tok.prefix_token, tok.middle_token, tok.suffix_token, tok.eot_token)
-    return [t for t in tok.additional_special_tokens if t not in infill]
+    infill = (settings.prefix_token, settings.middle_token, settings.suffix_token, settings.eot_token)
+    return [t for t in settings.additional_special_tokens if t not in infill]
 
 
-def special_tokens_map(tok: "CodeLlamaTokenizerFast") -> Dict[str, Any]:
+def special_tokens_map(settings: Settings) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
-    extra = extra_special_tokens(tok)
+    extra = extra_special_tokens(settings)
     if extra:
         out["additional_special_tokens"] = extra
     for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
-        value = getattr(tok, name)
+        value = getattr(settings, name)
         if value is not None:
             out[name] = _token_dict(value)
     return out
 
 
-def tokenizer_config(tok: "CodeLlamaTokenizerFast") -> Dict[str, Any]:
-    config: Dict[str, Any] = dict(tok.init_kwargs)
+def tokenizer_config(core: Any, settings: Settings) -> Dict[str, Any]:
+    config: Dict[str, Any] = dict(settings.init_kwargs)
     config.update({
-        "add_bos_token": tok.add_bos_token,
-        "add_eos_token": tok.add_eos_token,
+        "add_bos_token": settings.add_bos_token,
+        "add_eos_token": settings.add_eos_token,
         "added_tokens_decoder": {
             str(i): {k: v for k, v in added_token(i, t).items() if k != "id"}
-            for t, i in sorted(tok._core.special_tokens, key=lambda x: x[1])
+            for t, i in sorted(core.special_tokens, key=lambda x: x[1])
         },
-        "additional_special_tokens": extra_special_tokens(tok),
-        "bos_token": tok.bos_token,
-        "clean_up_tokenization_spaces": tok.clean_up_tokenization_spaces,
-        "eos_token": tok.eos_token,
-        "eot_token": tok.eot_token,
-        "fill_token": tok.fill_token,
-        "legacy": tok.legacy,
-        "middle_token": tok.middle_token,
-        "model_max_length": tok.model_max_length,
-        "pad_token": tok.pad_token,
-        "padding_side": tok.padding_side,
-        "prefix_token": tok.prefix_token,
-        "suffix_token": tok.suffix_token,
+        "additional_special_tokens": extra_special_tokens(settings),
+        "bos_token": settings.bos_token,
+        "clean_up_tokenization_spaces": settings.clean_up_tokenization_spaces,
+        "eos_token": settings.eos_token,
+        "eot_token": settings.eot_token,
+        "fill_token": settings.fill_token,
+        "legacy": settings.legacy,
+        "middle_token": settings.middle_token,
+        "model_max_length": settings.model_max_length,
+        "pad_token": settings.pad_token,
+        "padding_side": settings.padding_side,
+        "prefix_token": settings.prefix_token,
+        "suffix_token": settings.suffix_token,
         "tokenizer_class": "CodeLlamaTokenizer",
-        "truncation_side": tok.truncation_side,
-        "unk_token": tok.unk_token,
-        "use_default_system_prompt": tok.use_default_system_prompt,
+        "truncation_side": settings.truncation_side,
+        "unk_token": settings.unk_token,
+        "use_default_system_prompt": settings.use_default_system_prompt,
     })
-    if tok.split_special_tokens:
+    if settings.split_special_tokens:
         config["split_special_tokens"] = True
-    if tok.suffix_first:
+    if settings.suffix_first:
         config["suffix_first"] = True
     return dict(sorted(config.items()))
 
 
-def save(tok: "CodeLlamaTokenizerFast", folder: "os.PathLike[str] | str", filename_prefix: Optional[str] = None) -> Tuple[str, ...]:
-    """Writes the files into ``folder`` (created if needed); returns their paths."""
+def save(core: Any, settings: Settings, vocab_file: Optional[str], folder: "os.PathLike[str] | str",
+         filename_prefix: Optional[str] = None) -> Tuple[str, ...]:
+    """Writes the files into ``folder`` (created if needed); returns their paths. ``vocab_file`` is
+    the ``tokenizer.model`` the tokenizer was loaded beside, copied when there is one."""
     out = Path(os.fspath(folder))
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"save_pretrained needs a folder, and {out} is a file")
@@ -179,20 +189,20 @@ def save(tok: "CodeLlamaTokenizerFast", folder: "os.PathLike[str] | str", filena
     prefix = f"{filename_prefix}-" if filename_prefix else ""
     written = []
     for name, data in (
-        ("tokenizer_config.json", tokenizer_config(tok)),
-        ("special_tokens_map.json", special_tokens_map(tok)),
-        ("tokenizer.json", tokenizer_json(tok)),
+        ("tokenizer_config.json", tokenizer_config(core, settings)),
+        ("special_tokens_map.json", special_tokens_map(settings)),
+        ("tokenizer.json", tokenizer_json(core, settings)),
     ):
         path = out / (prefix + name)
         path.write_bytes(dump_json(data))
         written.append(str(path))
     model_path = out / (prefix + "tokenizer.model")
-    source = tok._core.to_bytes()
+    source = core.to_bytes()
     if not is_json_source(source):
         model_path.write_bytes(source)
         written.append(str(model_path))
-    elif tok.vocab_file and os.path.isfile(tok.vocab_file):
-        if os.path.abspath(tok.vocab_file) != os.path.abspath(model_path):
-            shutil.copyfile(tok.vocab_file, model_path)
+    elif vocab_file and os.path.isfile(vocab_file):
+        if os.path.abspath(vocab_file) != os.path.abspath(model_path):
+            shutil.copyfile(vocab_file, model_path)
         written.append(str(model_path))
     return tuple(written)

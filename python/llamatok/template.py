@@ -1,4 +1,5 @@
-"""Templates: where ``<s>``, ``</s>`` and the infill tokens go around the encoded sequences (SPEC §4, §5).
+"""Templates: where ``<s>``, ``</s>`` and the infill tokens go around the encoded sequences
+(docs/infill.md).
 
 A template is a tuple of pieces, each either a token the template adds or one of the call's sequences
 (0 = the text or infill prefix, 1 = the pair text or infill suffix), with the token type id it carries.
@@ -8,6 +9,8 @@ This is transformers' post-processor, built from the call's arguments instead of
 from __future__ import annotations
 
 from typing import NamedTuple, Optional, Sequence, Tuple
+
+from llamatok.infill import MID, PRE, PREFIX, SUF, SUFFIX, layout
 
 
 class Piece(NamedTuple):
@@ -38,19 +41,14 @@ def pair(bos: Sequence[int], eos: Sequence[int]) -> Template:
 
 
 def infill(bos: Sequence[int], eos: Sequence[int], pre: int, suf: int, mid: int, suffix_first: bool) -> Template:
-    """PSM ``[<s>] ▁<PRE> A ▁<SUF> B ▁<MID> [</s>]`` or SPM ``[<s>] ▁<PRE> ▁<SUF> B ▁<MID> A [</s>]``,
-    where A is the prefix and B the suffix; every token has type 0."""
-    if suffix_first:
-        body = _tokens([pre, suf]) + _seq(1) + _tokens([mid]) + _seq(0)
-    else:
-        body = _tokens([pre]) + _seq(0) + _tokens([suf]) + _seq(1) + _tokens([mid])
+    """``[<s>]`` + the infill layout (``infill.layout``) + ``[</s>]``: PSM ``▁<PRE> A ▁<SUF> B ▁<MID>``
+    or SPM ``▁<PRE> ▁<SUF> B ▁<MID> A``, where A (sequence 0) is the prefix and B (sequence 1) the
+    suffix; every token has type 0."""
+    parts = {PRE: _tokens([pre]), SUF: _tokens([suf]), MID: _tokens([mid]), PREFIX: _seq(0), SUFFIX: _seq(1)}
+    body = sum((parts[p] for p in layout(suffix_first)), ())
     return _tokens(bos) + body + _tokens(eos)
 
 
 def added_count(template: Template) -> int:
     """How many tokens the template adds around the sequences."""
     return sum(1 for p in template if p.token is not None)
-
-
-def sequence_count(template: Template) -> int:
-    return len({p.sequence for p in template if p.sequence is not None})

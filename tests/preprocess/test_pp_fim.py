@@ -1,4 +1,5 @@
-"""Fill-in-the-middle documents: SPEC §9 structure, the rates, and determinism per seed."""
+"""Fill-in-the-middle documents (docs/infill.md): their structure (the inference prompt, then the
+middle), Meta's reference layout, the rates, and determinism per seed."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def texts(n: int):
 
 
 def parse(doc, text):
-    """Checks one document against SPEC §9; returns 'plain', 'psm' or 'spm'."""
+    """Checks one document's layout and the encoding of each part; returns 'plain', 'psm' or 'spm'."""
     assert doc[0] == BOS and doc[-1] == EOS
     body = doc[1:-1]
     if PRE not in body:
@@ -47,15 +48,17 @@ def parse(doc, text):
     s, m = body.index(SUF), body.index(MID)
     if s == 1:  # SPM: PRE SUF suffix MID prefix+middle EOT
         suffix, prefix_middle = body[2:m], body[m + 1:-1]
-        assert surface(prefix_middle) + surface(suffix) == text
+        pm = surface(prefix_middle)
+        assert pm.startswith(" "), "the SPM prefix is encoded like ' ' + prefix, as in the prompt"
+        assert pm[1:] + surface(suffix) == text
         assert suffix == CORE.encode(surface(suffix), "literal", False), "suffix: no dummy prefix"
         return "spm"
     prefix, suffix, middle = body[1:s], body[s + 1:m], body[m + 1:-1]
     assert s < m
     p = surface(prefix)
-    assert p == "" or p.startswith(" "), "the PSM prefix is encoded like ' ' + prefix"
+    assert p.startswith(" "), "the PSM prefix is encoded like ' ' + prefix (an empty one is one ▁)"
     assert p[1:] + surface(middle) + surface(suffix) == text
-    assert prefix == CORE.encode(p[1:], "literal", True)
+    assert prefix == CORE.encode(" " + p[1:], "literal", False)
     assert suffix == CORE.encode(surface(suffix), "literal", False)
     assert middle == CORE.encode(surface(middle), "literal", False)
     return "psm"
@@ -117,3 +120,72 @@ def test_fim_needs_infill_tokens(tmp_path):
     with pytest.raises(OptionsError, match="no prefix token"):
         encode_spec(options, info)
     assert isinstance(encode_spec(Options(inputs=["x"], output_prefix="x"), info), EncodeSpec)
+
+
+def test_documents_are_the_inference_prompt_then_the_middle(tmp_path):
+    """The prompt part of a training document is what ``CodeLlamaTokenizerFast`` builds for the same
+    prefix and suffix (one builder: ``llamatok.infill``), in both layouts."""
+    docs_in = [t for t in texts(300) if t]
+    pp.run(texts=docs_in, output_prefix=str(tmp_path / "f"), fim_rate=1.0, fim_spm_rate=0.5, seed=3, quiet=True,
+           bos=False)
+    seen = set()
+    for doc, text in zip(documents(str(tmp_path / "f")), docs_in):
+        m = doc.index(MID)
+        spm = doc[1] == SUF
+        if doc[doc.index(SUF) + 1] == MID:
+            continue  # an empty suffix: the API encodes such a prompt as plain text (as transformers)
+        if spm:
+            suffix = surface(doc[2:m])
+            prefix_middle = surface(doc[m + 1:-1])[1:]
+            # the prefix is what is left of the text before the suffix, less the middle: try each cut
+            cut = next(i for i in range(len(prefix_middle) + 1)
+                       if doc[:-1] == TOK.encode(prefix_middle[:i], suffix=suffix, suffix_first=True, add_special_tokens=False)
+                       + CORE.encode(prefix_middle[i:], "literal", False))
+            assert cut is not None
+        else:
+            s = doc.index(SUF)
+            prefix, suffix = surface(doc[1:s])[1:], surface(doc[s + 1:m])
+            prompt = TOK(prefix, suffix=suffix, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+            assert doc[:m + 1] == prompt
+        seen.add(spm)
+    assert seen == {True, False}
+
+
+def meta_infilling_prompt_tokens(hf, pre: str, suf: str, suffix_first: bool):
+    """Meta's reference layout (Code Llama's ``generation.py``, ``infilling_prompt_tokens``), with
+    ``tokenizers`` standing in for SentencePiece: ``encode`` adds the implicit leading ``▁``,
+    ``encode_infilling`` drops it by encoding ``"☺" + s`` and the two first tokens."""
+    def encode(s):
+        return hf.encode(s, add_special_tokens=False).ids
+
+    def encode_infilling(s):
+        return hf.encode("\u263a" + s, add_special_tokens=False).ids[2:]
+
+    pre_id, suf_id, mid_id = 32007, 32008, 32009
+    if suffix_first:
+        return [1, pre_id, suf_id] + encode_infilling(suf) + [mid_id] + encode(pre)
+    return [1, pre_id] + encode(pre) + [suf_id] + encode_infilling(suf) + [mid_id]
+
+
+def test_prompts_follow_metas_reference_layout(codellama_json):
+    from tokenizers import Tokenizer
+
+    hf = Tokenizer.from_file(str(codellama_json))
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(codellama_json.parent, split_special_tokens=True)
+    rng = np.random.default_rng(9)
+    words = ["def", " f", "(x)", ":", "\n", "    ", "return", " x", "é", "😀", "  ", "#", "1", "\t"]
+    for _ in range(300):
+        text = "".join(rng.choice(words, size=int(rng.integers(1, 30))))
+        a, b = sorted(int(x) for x in rng.integers(0, len(text) + 1, size=2))
+        pre, suf = text[:a], text[b:] or "x"
+        for suffix_first in (False, True):
+            ours = tok.encode(pre, suffix=suf, suffix_first=suffix_first)
+            theirs = meta_infilling_prompt_tokens(hf, pre, suf, suffix_first)
+            if pre:
+                assert ours == theirs, (pre, suf, suffix_first)
+            else:
+                # The one documented difference (docs/infill.md): an empty prefix is one ▁ here,
+                # as transformers encodes it, and nothing in Meta's layout.
+                space = [29871]
+                want = theirs[:2] + space + theirs[2:] if not suffix_first else theirs + space
+                assert ours == want, (suf, suffix_first)

@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from llamatok.infill import EOT, MID, MIDDLE, PRE, PREFIX, SUF, SUFFIX, layout, part_text
 from llamatok.preprocess import fim as fim_mod
 
 
@@ -76,10 +77,12 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     if f is None:
         raise ValueError("encode_fim needs spec.fim")
     kind, lo, hi = fim_mod.plan(f, key_index, sources, positions, [len(t) for t in texts])
-    # Texts encoded with the dummy prefix (A: plain documents, PSM prefixes) and without (B).
+    specials = {PRE: f.prefix_id, SUF: f.suffix_id, MID: f.middle_id, EOT: f.eot_id}
+    # Texts encoded with the dummy prefix (A: plain documents) and without (B: the parts of FIM
+    # documents, each as the inference prompt encodes it).
     a_texts: List[str] = []
     b_texts: List[str] = []
-    # Per document, up to 9 segments: (pool, index) for text parts, or a special id.
+    # Per document, its segments: (pool, index) for text parts, or ("s", a special id).
     plans: List[List[Tuple[str, int]]] = []
     for text, k, l, h in zip(texts, kind.tolist(), lo.tolist(), hi.tolist()):
         if k == fim_mod.PLAIN:
@@ -87,13 +90,14 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
             a_texts.append(text)
             continue
         prefix, middle, suffix = fim_mod.split(text, l, h)
-        if k == fim_mod.PSM:
-            segs = [("s", f.prefix_id), ("a", len(a_texts)), ("s", f.suffix_id), ("b", len(b_texts)), ("s", f.middle_id), ("b", len(b_texts) + 1), ("s", f.eot_id)]
-            a_texts.append(prefix)
-            b_texts += [suffix, middle]
-        else:
-            segs = [("s", f.prefix_id), ("s", f.suffix_id), ("b", len(b_texts)), ("s", f.middle_id), ("b", len(b_texts) + 1), ("b", len(b_texts) + 2), ("s", f.eot_id)]
-            b_texts += [suffix, prefix, middle]
+        parts = {PREFIX: prefix, SUFFIX: suffix, MIDDLE: middle}
+        segs: List[Tuple[str, int]] = []
+        for item in (*layout(k == fim_mod.SPM), MIDDLE, EOT):
+            if item in specials:
+                segs.append(("s", specials[item]))
+            else:
+                segs.append(("b", len(b_texts)))
+                b_texts.append(part_text(item, parts[item]))
         plans.append(segs)
     a_ids, a_off = _flat(core, a_texts, spec, True)
     b_ids, b_off = _flat(core, b_texts, spec, False)

@@ -1,4 +1,4 @@
-"""Fill-in-the-middle training documents (SPEC §9; Code Llama paper §2.3).
+"""Fill-in-the-middle training documents (docs/infill.md, "Training documents"; Code Llama paper §2.3).
 
 With probability ``rate`` a document is cut at two uniformly random CHARACTER positions into
 prefix / middle / suffix and formatted, with probability ``spm_rate`` as SPM, otherwise as PSM:
@@ -6,9 +6,9 @@ prefix / middle / suffix and formatted, with probability ``spm_rate`` as SPM, ot
     PSM: ▁<PRE> prefix ▁<SUF> suffix ▁<MID> middle ▁<EOT>
     SPM: ▁<PRE> ▁<SUF> suffix ▁<MID> prefix middle ▁<EOT>
 
-Each part is encoded on its own, as at inference (SPEC §5): the PSM prefix with the dummy ``▁``
-(like ``" " + prefix``), every other part without it, so a model sees the token boundaries it will
-see when asked to infill.
+The prompt is exactly the inference prompt (``llamatok.infill``: the same layout, each part encoded
+the same way: the prefix as ``" " + prefix``, the suffix without a leading ``▁``), and the middle is
+encoded without a leading ``▁``, as the model writes it after ``▁<MID>``.
 
 The randomness of a document is a pure function of (seed, json key, source, record position), a
 counter-based hash (splitmix64) rather than a generator advanced document by document, so it does

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from llamatok.constants import EOT_TOKEN, MIDDLE_TOKEN, PREFIX_TOKEN, SUFFIX_TOKEN
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import Cursor, make_batches, tokenize
 from llamatok.preprocess.checkpoint import WorkDir
@@ -26,8 +27,9 @@ from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.sources import Source, discover
 from llamatok.preprocess.summary import build
 
-#: Changes when the meaning of a checkpoint or of the outputs changes.
-FORMAT_VERSION = 1
+#: Changes when the meaning of a checkpoint or of the outputs changes (2: FIM prompts encoded as
+#: the inference prompt, sharded runs).
+FORMAT_VERSION = 2
 #: The Ray engine's shard size when --shard-tokens is not given: about 1 GiB of ids.
 DEFAULT_SHARD_BYTES = 1 << 30
 
@@ -45,35 +47,31 @@ class TokenizerInfo:
     demo: bool
 
 
-def load_tokenizer(spec: Any) -> TokenizerInfo:
+def load_tokenizer(spec: Any, quiet: bool = False) -> TokenizerInfo:
     """The tokenizer named by ``spec`` (folder, file or Hub id via ``CodeLlamaTokenizerFast``, or
     an instance); the built-in demo vocabulary, with a notice, when ``spec`` is None."""
     from llamatok import _native
     from llamatok.code_llama import CodeLlamaTokenizerFast
     from llamatok.demo import demo_path
+    from llamatok.loading import load_tokenizer as load
 
     demo = spec is None
     if spec is None or isinstance(spec, (str, os.PathLike)):
-        from llamatok.cli import load_tokenizer as load
-
         try:
-            tok = load(None if spec is None else os.fspath(spec))
+            tok = load(None if spec is None else os.fspath(spec), quiet=quiet)
         except (OSError, ValueError) as e:
             raise OptionsError(f"--tokenizer {spec}: {e}") from None
-        name = "DEMO vocabulary (not a model's)" if demo else os.fspath(spec)
+        name = f"DEMO vocabulary (not a model's) at {demo_path()}" if demo else os.fspath(spec)
     elif isinstance(spec, CodeLlamaTokenizerFast):
         tok, name = spec, repr(spec)
     elif isinstance(spec, _native.Tokenizer):
         core = spec
-        ids = {t: core.piece_to_id(t) for t in ("\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>")}
-        return TokenizerInfo(core, repr(core), core.vocab_size, core.bos_id, core.eos_id, True,
-                             {"prefix": ids["\u2581<PRE>"], "suffix": ids["\u2581<SUF>"], "middle": ids["\u2581<MID>"], "eot": ids["\u2581<EOT>"]},
-                             _digest(core), False)
+        infill = {part: core.piece_to_id(token) for part, token in
+                  (("prefix", PREFIX_TOKEN), ("suffix", SUFFIX_TOKEN), ("middle", MIDDLE_TOKEN), ("eot", EOT_TOKEN))}
+        return TokenizerInfo(core, repr(core), core.vocab_size, core.bos_id, core.eos_id, True, infill, _digest(core), False)
     else:
         raise OptionsError(f"tokenizer must be a path, a CodeLlamaTokenizerFast or a llamatok.Tokenizer, not {type(spec).__name__}")
-    if demo:
-        name += f" at {demo_path()}"
-    core = tok._core
+    core = tok.backend_tokenizer
     return TokenizerInfo(core, name, tok.vocab_size, tok.bos_token_id, tok.eos_token_id, bool(tok.add_bos_token),
                          {"prefix": tok.prefix_id, "suffix": tok.suffix_id, "middle": tok.middle_id, "eot": tok.eot_id},
                          _digest(core), demo)
@@ -176,7 +174,7 @@ def run(options: Options) -> Dict[str, Any]:
 
 
 def _run(options: Options, lock: JobLock, t0: float) -> Dict[str, Any]:
-    tok = load_tokenizer(options.tokenizer)
+    tok = load_tokenizer(options.tokenizer, options.quiet)
     spec = encode_spec(options, tok)
     if options.engine == "ray":
         from llamatok.preprocess.ray_engine import check_available

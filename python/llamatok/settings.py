@@ -1,0 +1,154 @@
+"""What a ``CodeLlamaTokenizerFast`` is besides its model file, and what one call needs of it.
+
+- :class:`Settings`: every constructor setting with transformers' default, stated once. The class
+  is built from one, and gives a snapshot of its current state as one to pickling, equality and
+  ``save_pretrained``.
+- :class:`CallSettings`: what encoding, padding and truncating a call read (the core, the ids and
+  templates of the special tokens, the limits), frozen for the call so that a setter running on
+  another thread never changes it half way. The helper modules (``model_inputs``, ``padding``) take
+  one of these, never the tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+from llamatok.constants import (
+    EOT_TOKEN,
+    FILL_TOKEN,
+    MIDDLE_TOKEN,
+    PREFIX_TOKEN,
+    SUFFIX_TOKEN,
+    VERY_LARGE_INTEGER,
+    unlimited,
+)
+from llamatok.template import Template, infill, single
+
+#: Keyword arguments transformers accepts and llamatok has no use for.
+IGNORED_KWARGS = ("use_fast", "trust_remote_code", "force_download", "proxies", "resume_download", "sp_model_kwargs",
+                  "_from_auto", "_commit_hash", "use_auth_token")
+SIDES = ("left", "right")
+
+
+def mode_of(legacy: Optional[bool], split_special_tokens: bool) -> str:
+    """The core's special-token mode (docs/encoding.md) for transformers' ``legacy`` and
+    ``split_special_tokens``."""
+    if split_special_tokens:
+        return "literal"
+    return "non_legacy" if legacy is False else "legacy"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A tokenizer's settings, with transformers 4.x's defaults. ``init_kwargs`` holds the config
+    keys llamatok does not interpret; ``save_pretrained`` writes them back."""
+
+    vocab_file: Optional[str] = None
+    name_or_path: str = ""
+    clean_up_tokenization_spaces: bool = False
+    unk_token: Optional[str] = "<unk>"
+    bos_token: Optional[str] = "<s>"
+    eos_token: Optional[str] = "</s>"
+    pad_token: Optional[str] = None
+    prefix_token: Optional[str] = PREFIX_TOKEN
+    middle_token: Optional[str] = MIDDLE_TOKEN
+    suffix_token: Optional[str] = SUFFIX_TOKEN
+    eot_token: Optional[str] = EOT_TOKEN
+    fill_token: Optional[str] = FILL_TOKEN
+    additional_special_tokens: Tuple[str, ...] = ()
+    add_bos_token: bool = True
+    add_eos_token: bool = False
+    use_default_system_prompt: bool = False
+    legacy: Optional[bool] = None
+    split_special_tokens: bool = False
+    suffix_first: bool = False
+    model_max_length: int = VERY_LARGE_INTEGER
+    padding_side: str = "left"
+    truncation_side: str = "right"
+    model_input_names: Tuple[str, ...] = ("input_ids", "attention_mask")
+    init_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Dict[str, Any]) -> "Settings":
+        """Settings from constructor or config keyword arguments: known keys are checked and
+        normalized (``None`` for ``model_max_length`` means no limit), unknown ones kept aside."""
+        kwargs = {k: v for k, v in kwargs.items() if k not in IGNORED_KWARGS}
+        known = {f.name for f in fields(cls)} - {"init_kwargs"}
+        given = {k: kwargs.pop(k) for k in list(kwargs) if k in known}
+        for side in ("padding_side", "truncation_side"):
+            if side in given and given[side] not in SIDES:
+                raise ValueError(f"{side} must be 'left' or 'right', not {given[side]!r}")
+        if given.get("model_max_length") is None:
+            given.pop("model_max_length", None)
+        else:
+            given["model_max_length"] = int(given["model_max_length"])
+        for flag in ("clean_up_tokenization_spaces", "add_bos_token", "add_eos_token", "split_special_tokens", "suffix_first"):
+            if flag in given:
+                given[flag] = bool(given[flag])
+        for name in ("additional_special_tokens", "model_input_names"):
+            if name in given:
+                given[name] = tuple(given[name] or ())
+        if given.get("model_input_names") == ():
+            given.pop("model_input_names")
+        return cls(**given, init_kwargs=dict(kwargs))
+
+    def as_dict(self) -> Dict[str, Any]:
+        """One flat dict: the settings, then the uninterpreted config keys (constructor arguments)."""
+        out = asdict(self)
+        extra = out.pop("init_kwargs")
+        out["additional_special_tokens"] = list(self.additional_special_tokens)
+        out["model_input_names"] = list(self.model_input_names)
+        out.update(extra)
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON: equal settings give equal strings (pickles, hashes)."""
+        return json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, default=repr)
+
+    @property
+    def mode(self) -> str:
+        return mode_of(self.legacy, self.split_special_tokens)
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """What one call reads of its tokenizer. ``bos``/``eos`` are the ids the flags add (empty when a
+    flag is off; None when a flag is on but its token is not in the vocabulary, which is an error
+    only for calls that add special tokens)."""
+
+    core: Any
+    bos: Optional[Tuple[int, ...]]
+    eos: Optional[Tuple[int, ...]]
+    infill_ids: Optional[Tuple[int, int, int]]  # (prefix, suffix, middle)
+    infill_error: str
+    special_error: str
+    pad_token_id: Optional[int]
+    model_max_length: int
+    model_input_names: Tuple[str, ...]
+    padding_side: str
+    truncation_side: str
+    warn_too_long: Callable[[Sequence[Any]], None]
+
+    @property
+    def unlimited(self) -> bool:
+        return unlimited(self.model_max_length)
+
+    def _special(self, add_special_tokens: bool) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+        if not add_special_tokens:
+            return (), ()
+        if self.bos is None or self.eos is None:
+            raise ValueError(self.special_error)
+        return self.bos, self.eos
+
+    def plain_template(self, add_special_tokens: bool) -> Template:
+        bos, eos = self._special(add_special_tokens)
+        return single(bos, eos)
+
+    def infill_template(self, add_special_tokens: bool, suffix_first: bool) -> Template:
+        if self.infill_ids is None:
+            raise ValueError(self.infill_error)
+        bos, eos = self._special(add_special_tokens)
+        pre, suf, mid = self.infill_ids
+        return infill(bos, eos, pre, suf, mid, suffix_first)

@@ -1,0 +1,244 @@
+"""The special tokens of ``CodeLlamaTokenizerFast``: their names and ids, the BOS/EOS flags and
+the templates they make (docs/infill.md, "Templates"), as transformers 4.x exposes them.
+
+A mixin of ``CodeLlamaTokenizerFast``, kept apart so that each file has one job: it reads the
+tokenizer's core (``self._core``) and token attributes, and builds the frozen :class:`CallSettings`
+the encoding helpers take.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+from llamatok.rows import simple_row
+from llamatok.settings import CallSettings
+from llamatok.template import pair, single
+
+
+class SpecialTokensMixin:
+    """Names, ids and templates of the special tokens."""
+
+    _core: Any
+    unk_token: Optional[str]
+    bos_token: Optional[str]
+    eos_token: Optional[str]
+    _pad_token: Optional[str]
+    _prefix_token: Optional[str]
+    _middle_token: Optional[str]
+    _suffix_token: Optional[str]
+    _eot_token: Optional[str]
+    additional_special_tokens: List[str]
+    _add_bos_token: bool
+    _add_eos_token: bool
+    model_max_length: int
+    model_input_names: List[str]
+    padding_side: str
+    truncation_side: str
+    _warn_if_too_long: Callable[[Sequence[Any]], None]
+
+    def _token_id(self, token: Optional[str]) -> Optional[int]:
+        return None if token is None else self._core.piece_to_id(token)
+
+    @property
+    def unk_token_id(self) -> Optional[int]:
+        return self._token_id(self.unk_token)
+
+    @property
+    def bos_token_id(self) -> Optional[int]:
+        return self._token_id(self.bos_token)
+
+    @property
+    def eos_token_id(self) -> Optional[int]:
+        return self._token_id(self.eos_token)
+
+    @property
+    def pad_token(self) -> Optional[str]:
+        return self._pad_token
+
+    @pad_token.setter
+    def pad_token(self, value: Optional[str]) -> None:
+        if value is not None:
+            if not isinstance(value, str):
+                raise ValueError(f"pad_token must be a str or None, not {value!r}")
+            if self._core.piece_to_id(value) is None:
+                raise ValueError(
+                    f"pad_token {value!r} is not in the vocabulary; use one of its tokens, e.g. "
+                    f"tokenizer.pad_token = tokenizer.eos_token ({self.eos_token!r})"
+                )
+        self._pad_token = value
+
+    @property
+    def pad_token_id(self) -> Optional[int]:
+        return self._token_id(self._pad_token)
+
+    @pad_token_id.setter
+    def pad_token_id(self, value: Optional[int]) -> None:
+        self.pad_token = None if value is None else self._core.id_to_piece(int(value))
+
+    @property
+    def prefix_token(self) -> Optional[str]:
+        return self._prefix_token
+
+    @property
+    def middle_token(self) -> Optional[str]:
+        return self._middle_token
+
+    @property
+    def suffix_token(self) -> Optional[str]:
+        return self._suffix_token
+
+    @property
+    def eot_token(self) -> Optional[str]:
+        return self._eot_token
+
+    @property
+    def prefix_id(self) -> Optional[int]:
+        return self._token_id(self._prefix_token)
+
+    @property
+    def middle_id(self) -> Optional[int]:
+        return self._token_id(self._middle_token)
+
+    @property
+    def suffix_id(self) -> Optional[int]:
+        return self._token_id(self._suffix_token)
+
+    @property
+    def eot_id(self) -> Optional[int]:
+        return self._token_id(self._eot_token)
+
+    @property
+    def special_tokens_map(self) -> Dict[str, Union[str, List[str]]]:
+        out: Dict[str, Union[str, List[str]]] = {}
+        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.additional_special_tokens:
+            out["additional_special_tokens"] = list(self.additional_special_tokens)
+        return out
+
+    @property
+    def all_special_tokens(self) -> List[str]:
+        """Special tokens in transformers' order: bos, eos, unk, pad, then the additional ones."""
+        out: List[str] = []
+        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+            value = getattr(self, name)
+            if value is not None and value not in out:
+                out.append(value)
+        out.extend(t for t in self.additional_special_tokens if t not in out)
+        return out
+
+    @property
+    def all_special_ids(self) -> List[int]:
+        return [self._core.piece_to_id(t) for t in self.all_special_tokens]
+
+    @property
+    def additional_special_tokens_ids(self) -> List[int]:
+        return [self._core.piece_to_id(t) for t in self.additional_special_tokens]
+
+    @property
+    def added_tokens_decoder(self) -> Dict[int, str]:
+        """The tokens matched as wholes in text, by id."""
+        return {i: t for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
+
+    # -- BOS / EOS ---------------------------------------------------------------------------------
+
+    @property
+    def add_bos_token(self) -> bool:
+        return self._add_bos_token
+
+    @add_bos_token.setter
+    def add_bos_token(self, value: bool) -> None:
+        self._add_bos_token = bool(value)
+        self.update_post_processor()
+
+    @property
+    def add_eos_token(self) -> bool:
+        return self._add_eos_token
+
+    @add_eos_token.setter
+    def add_eos_token(self, value: bool) -> None:
+        self._add_eos_token = bool(value)
+        self.update_post_processor()
+
+    def update_post_processor(self) -> None:
+        """Checks the BOS/EOS template. llamatok derives the template from the flags and tokens on every
+        call, so there is nothing to rebuild; a flag that is on while its token is unset (or not in the
+        vocabulary) is a ``ValueError``, as in transformers."""
+        self._bos()
+        self._eos()
+
+    def _bos(self) -> List[int]:
+        if not self._add_bos_token:
+            return []
+        token_id = self.bos_token_id
+        if token_id is None:
+            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
+        return [token_id]
+
+    def _eos(self) -> List[int]:
+        if not self._add_eos_token:
+            return []
+        token_id = self.eos_token_id
+        if token_id is None:
+            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} (unset or not in the vocabulary)")
+        return [token_id]
+
+    def call_settings(self) -> CallSettings:
+        """What a call reads of this tokenizer, frozen for the call."""
+        try:
+            bos: Optional[tuple] = tuple(self._bos())
+            eos: Optional[tuple] = tuple(self._eos())
+            special_error = ""
+        except ValueError as e:
+            bos = eos = None
+            special_error = str(e)
+        pre, mid, suf = self.prefix_id, self.middle_id, self.suffix_id
+        infill_ids = None if pre is None or mid is None or suf is None else (pre, suf, mid)
+        infill_error = (
+            "infilling (a <FILL_ME> in the text, a suffix, or a text pair) needs prefix_token, middle_token "
+            f"and suffix_token in the vocabulary; this tokenizer has prefix_token={self.prefix_token!r} "
+            f"(id {pre}), middle_token={self.middle_token!r} (id {mid}), suffix_token={self.suffix_token!r} (id {suf})"
+        )
+        return CallSettings(self._core, bos, eos, infill_ids, infill_error, special_error, self.pad_token_id,
+                            self.model_max_length, tuple(self.model_input_names), self.padding_side,
+                            self.truncation_side, self._warn_if_too_long)
+
+    # -- transformers' helpers for ids built by hand ------------------------------------------------
+
+    def build_inputs_with_special_tokens(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
+        """``[<s>] A [</s>]`` or ``[<s>] A [</s>] [<s>] B [</s>]``, brackets per the flags."""
+        if token_ids_1 is None:
+            return simple_row(single(self._bos(), self._eos()), [list(token_ids_0)])
+        return simple_row(pair(self._bos(), self._eos()), [list(token_ids_0), list(token_ids_1)])
+
+    def get_special_tokens_mask(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None,
+                                already_has_special_tokens: bool = False) -> List[int]:
+        """1 for a special token, 0 for a sequence token: of ids that already have them
+        (``already_has_special_tokens=True``) or of the ids ``build_inputs_with_special_tokens`` makes."""
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise ValueError(
+                    "You should not supply a second sequence if the provided sequence of ids is already "
+                    "formatted with special tokens for the model."
+                )
+            special = set(self.all_special_ids)
+            return [1 if i in special else 0 for i in token_ids_0]
+        bos, eos = [1] * len(self._bos()), [1] * len(self._eos())
+        out = bos + [0] * len(token_ids_0) + eos
+        if token_ids_1 is not None:
+            out += bos + [0] * len(token_ids_1) + eos
+        return out
+
+    def create_token_type_ids_from_sequences(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
+        """0 for every id of the first sequence (with its ``<s>``/``</s>``), 1 for the second's."""
+        n_added = len(self._bos()) + len(self._eos())
+        out = [0] * (n_added + len(token_ids_0))
+        if token_ids_1 is not None:
+            out += [1] * (n_added + len(token_ids_1))
+        return out
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        n = len(self._bos()) + len(self._eos())
+        return 2 * n if pair else n
