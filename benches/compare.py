@@ -27,7 +27,7 @@ import sys
 import time
 from array import array
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -45,7 +45,7 @@ SLOW_PEERS = {"sentencepiece", "tokenizers"}
 STRESS_SIZES = {"10KB": 10_000, "1MB": 1_000_000}
 
 
-def digest(ids: List[int]) -> str:
+def digest(ids: list[int]) -> str:
     return hashlib.sha1(array("I", ids).tobytes()).hexdigest()[:16]
 
 
@@ -57,7 +57,7 @@ def rss_bytes() -> int:
 # -- tasks: each runs in its own process and prints one JSON object ---------------------------
 
 
-def task_corpus(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
+def task_corpus(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """One call per file: a cold pass, then a warm pass, then decoding one call per file, then
     decoding all files in one batch call."""
     texts = workloads.corpus()
@@ -71,7 +71,7 @@ def task_corpus(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
     held = rss_bytes() - before
     warm = [peer.encode(t) for t in texts]
     t2 = time.perf_counter()
-    out: Dict[str, Any] = {
+    out: dict[str, Any] = {
         "bytes": size,
         "cold_s": t1 - t0,
         "warm_s": t2 - t1,
@@ -98,7 +98,7 @@ def task_corpus(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
     return out
 
 
-def task_batch(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
+def task_batch(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """All files in one batch call on all cores, cold."""
     if peer.encode_batch is None:
         return {}
@@ -115,7 +115,7 @@ def task_batch(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
     return {"bytes": size, "batch_s": t1 - t0, "rss_batch_bytes": held, "digests": [digest(i) for i in ids]}
 
 
-def task_lines(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
+def task_lines(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """Short lines of code, one call each, results kept (as a caller would)."""
     lines = workloads.lines(max(1000, int(200_000 * fraction)))
     t0 = time.perf_counter()
@@ -125,9 +125,9 @@ def task_lines(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
             "digest": digest([i for r in kept for i in peer.ids_of(r)])}
 
 
-def task_stress(peer: peers.Peer, fraction: float) -> Dict[str, Any]:
+def task_stress(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """Stress strings, one call each, a distinct string every time."""
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for kind in workloads.STRESS:
         for label, size in STRESS_SIZES.items():
             count = 20 if size < 100_000 else 4
@@ -158,7 +158,7 @@ def worker(peer_name: str, task: str, fraction: float) -> None:
 # -- orchestration ------------------------------------------------------------------------------
 
 
-def run_worker(peer: str, task: str, fraction: float) -> Dict[str, Any]:
+def run_worker(peer: str, task: str, fraction: float) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--worker", peer, task, "--fraction", str(fraction)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -166,20 +166,20 @@ def run_worker(peer: str, task: str, fraction: float) -> Dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def median_of(runs: List[Dict[str, Any]], key: str) -> float:
+def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def summarize(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> Dict[str, Dict[str, Any]]:
+def summarize(raw: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
     """Per peer: MB/s (or µs per call) for each measurement, medians over the repetitions."""
-    table: Dict[str, Dict[str, Any]] = {}
+    table: dict[str, dict[str, Any]] = {}
     # Runs that failed (recorded as {}) are left out; a task with no run at all is left out.
     raw = {n: {t: [r for r in runs if r] for t, runs in tasks.items()} for n, tasks in raw.items()}
     raw = {n: {t: runs for t, runs in tasks.items() if runs} for n, tasks in raw.items()}
     raw = {n: tasks for n, tasks in raw.items() if {"corpus", "lines", "stress"} <= set(tasks)}
     reference = raw["llamatok"]
     for name, tasks in raw.items():
-        row: Dict[str, Any] = {"version": tasks["corpus"][0]["version"]}
+        row: dict[str, Any] = {"version": tasks["corpus"][0]["version"]}
         c = tasks["corpus"]
         mb = c[0]["bytes"] / 1e6
         row["corpus cold MB/s"] = mb / median_of(c, "cold_s")
@@ -211,7 +211,7 @@ def summarize(raw: Dict[str, Dict[str, List[Dict[str, Any]]]]) -> Dict[str, Dict
     return table
 
 
-def print_table(table: Dict[str, Dict[str, Any]]) -> None:
+def print_table(table: dict[str, dict[str, Any]]) -> None:
     names = list(table)
     metrics = [k for k in table["llamatok"] if k.endswith(("MB/s", "µs/call"))]
     width = max(len(m) for m in metrics) + 2
@@ -247,7 +247,7 @@ def print_table(table: Dict[str, Dict[str, Any]]) -> None:
     print("(x N) = llamatok is N times faster than that library, measured in this run.")
 
 
-def markdown(table: Dict[str, Dict[str, Any]]) -> str:
+def markdown(table: dict[str, dict[str, Any]]) -> str:
     """The table as Markdown (for the README): values, and in brackets how many times faster
     llamatok is than that library in this run."""
     names = list(table)
@@ -270,7 +270,7 @@ def markdown(table: Dict[str, Dict[str, Any]]) -> str:
     return "\n".join(lines) + f"\n\nVersions: {versions}.\n"
 
 
-def chart(table: Dict[str, Dict[str, Any]], path: Path) -> None:
+def chart(table: dict[str, dict[str, Any]], path: Path) -> None:
     try:
         import matplotlib
 
@@ -318,7 +318,7 @@ def main() -> int:
     names = [n.strip() for n in args.peers.split(",") if n.strip()]
     if "llamatok" not in names:
         names.insert(0, "llamatok")
-    raw: Dict[str, Dict[str, List[Dict[str, Any]]]] = {n: {t: [] for t in TASKS} for n in names}
+    raw: dict[str, dict[str, list[dict[str, Any]]]] = {n: {t: [] for t in TASKS} for n in names}
     started = time.time()
     for rep in range(args.repeat):
         for task in TASKS:

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable
 
 
 @dataclass
 class Peer:
     name: str
     encode: Callable[[str], Any]
-    encode_batch: Optional[Callable[[List[str]], Any]]
-    decode: Optional[Callable[[Any], Any]]
-    ids_of: Callable[[Any], List[int]]
-    batch_ids: Optional[Callable[[Any], List[List[int]]]]
+    encode_batch: Callable[[list[str]], Any] | None
+    decode: Callable[[Any], Any] | None
+    ids_of: Callable[[Any], list[int]]
+    batch_ids: Callable[[Any], list[list[int]]] | None
     version: str
-    decode_batch: Optional[Callable[[List[Any]], List[Any]]] = None
+    decode_batch: Callable[[list[Any]], list[Any]] | None = None
 
 
 def _llamatok(json_path: str, model_path: str) -> Peer:
@@ -34,12 +34,12 @@ def _llamatok(json_path: str, model_path: str) -> Peer:
 
     tok = llamatok.Tokenizer.from_file(json_path)
 
-    def batch(texts: List[str]) -> Any:
+    def batch(texts: list[str]) -> Any:
         # The zero-copy API: flat uint16 ids plus offsets, read by numpy in place.
         ids, offsets = tok.encode_batch_flat(texts, dtype="uint16")
         return np.frombuffer(ids, dtype=np.uint16), np.frombuffer(offsets, dtype=np.uint64)
 
-    def split(result: Any) -> List[List[int]]:
+    def split(result: Any) -> list[list[int]]:
         ids, offsets = result
         return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 
@@ -81,17 +81,16 @@ def _tokenizers(json_path: str, model_path: str) -> Peer:
 
 
 def _fastokens(json_path: str, model_path: str) -> Peer:
-    import numpy as np
-
     import fastokens
+    import numpy as np
 
     tok = fastokens.Tokenizer.from_file(json_path)
 
-    def batch(texts: List[str]) -> Any:
+    def batch(texts: list[str]) -> Any:
         ids, offsets = tok.encode_batch_flat(texts)
         return np.frombuffer(ids, dtype=np.uint32), np.frombuffer(offsets, dtype=np.uint64)
 
-    def split(result: Any) -> List[List[int]]:
+    def split(result: Any) -> list[list[int]]:
         ids, offsets = result
         return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 

@@ -32,7 +32,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def stdlib_root() -> str:
     return sysconfig.get_paths()["stdlib"]
 
 
-def stdlib_texts() -> List[str]:
+def stdlib_texts() -> list[str]:
     root = stdlib_root()
     paths = sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True))
     texts = []
@@ -82,9 +82,9 @@ def _encode_line(line: str):
     return ids, len(line)
 
 
-def megatron_approach(jsonl: str, tokenizer: str, prefix: str, workers: int) -> Dict[str, Any]:
+def megatron_approach(jsonl: str, tokenizer: str, prefix: str, workers: int) -> dict[str, Any]:
     start = time.perf_counter()
-    lengths: List[int] = []
+    lengths: list[int] = []
     with open(jsonl, encoding="utf-8") as fin, open(prefix + ".bin", "wb") as bin_file:
         with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(tokenizer,)) as pool:
             for ids, _ in pool.imap(_encode_line, fin, 25):
@@ -103,7 +103,7 @@ def megatron_approach(jsonl: str, tokenizer: str, prefix: str, workers: int) -> 
 
 # -- llamatok --------------------------------------------------------------------------------------
 
-def core_encode(tokenizer: str, texts: List[str]) -> float:
+def core_encode(tokenizer: str, texts: list[str]) -> float:
     import llamatok
 
     tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(tokenizer)
@@ -112,7 +112,7 @@ def core_encode(tokenizer: str, texts: List[str]) -> float:
     return time.perf_counter() - start
 
 
-def preprocess(inputs: Any, prefix: str, tokenizer: str, **kw: Any) -> Dict[str, Any]:
+def preprocess(inputs: Any, prefix: str, tokenizer: str, **kw: Any) -> dict[str, Any]:
     import llamatok.preprocess as pp
 
     start = time.perf_counter()
@@ -137,7 +137,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     texts = stdlib_texts()
     text_bytes = sum(len(t.encode("utf-8")) for t in texts)
-    results: Dict[str, Any] = {"corpus": f"{stdlib_root()} *.py (no site-packages)", "documents": len(texts),
+    results: dict[str, Any] = {"corpus": f"{stdlib_root()} *.py (no site-packages)", "documents": len(texts),
                                "text_bytes": text_bytes, "cores": cores, "tokenizer": args.tokenizer}
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = os.path.join(tmp, "stdlib.jsonl")

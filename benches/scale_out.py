@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # every node on 127.0.0.1
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from preprocess_bench import DEFAULT_TOKENIZER, stdlib_texts  # noqa: E402
 
 
-def run(inputs: List[str], prefix: str, tokenizer: str, **kw: Any) -> Dict[str, Any]:
+def run(inputs: list[str], prefix: str, tokenizer: str, **kw: Any) -> dict[str, Any]:
     import llamatok.preprocess as pp
 
     start = time.perf_counter()
@@ -46,7 +46,7 @@ def run(inputs: List[str], prefix: str, tokenizer: str, **kw: Any) -> Dict[str, 
     return summary
 
 
-def corpus(limit: int) -> List[str]:
+def corpus(limit: int) -> list[str]:
     """Distinct code: the standard library, then site-packages, until ``limit`` bytes."""
     import glob
     import sysconfig
@@ -81,10 +81,11 @@ def main() -> int:
         print(f"{args.tokenizer} is absent: using the DEMO vocabulary (numbers are not Code Llama's)", file=sys.stderr)
         args.tokenizer = str(llamatok.demo_path())
     import ray
+
     from services import SeaweedS3, ray_cluster, weed_binary
 
     texts = corpus(int(args.megabytes * 1e6))
-    results: Dict[str, Any] = {"documents": len(texts), "cores": os.cpu_count(), "tokenizer": args.tokenizer,
+    results: dict[str, Any] = {"documents": len(texts), "cores": os.cpu_count(), "tokenizer": args.tokenizer,
                                "corpus": "standard library + site-packages .py files"}
     store = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +107,7 @@ def main() -> int:
             base = store.make_bucket("bench")
             store.upload_tree(Path(tmp), f"{base}/in")
             s3_prefix = base
-        rows: Dict[str, List[Dict[str, Any]]] = {}
+        rows: dict[str, list[dict[str, Any]]] = {}
         try:
             for i in range(args.repeat):
                 plan = [("local engine, one file", dict(inputs=[jsonl], prefix=f"{tmp}/local{i}")),

@@ -14,10 +14,10 @@ import glob
 import os
 import random
 import sysconfig
-from typing import Callable, Dict, List
+from typing import Callable
 
 
-def corpus() -> List[str]:
+def corpus() -> list[str]:
     root = sysconfig.get_paths()["stdlib"]
     texts = []
     for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
@@ -31,7 +31,7 @@ def corpus() -> List[str]:
     return texts
 
 
-def lines(count: int = 200_000) -> List[str]:
+def lines(count: int = 200_000) -> list[str]:
     out = []
     for text in corpus():
         out.extend(line for line in text.splitlines() if 30 <= len(line) <= 60)
@@ -50,7 +50,7 @@ def _minified_js(rng: random.Random, size: int) -> str:
         "function(a,b){return a+b}", "var x=1;", "if(x<y){", "}", "[0,1,2]", "'str'", ";", "===",
         "this.value", "document.getElementById('x')", "e.preventDefault();", "&&", "||", "=>",
     ]
-    out: List[str] = []
+    out: list[str] = []
     n = 0
     while n < size:
         part = rng.choice(parts) + str(rng.randint(0, 99)) * rng.randint(0, 1)
@@ -60,7 +60,7 @@ def _minified_js(rng: random.Random, size: int) -> str:
 
 
 def _cjk_emoji(rng: random.Random, size: int) -> str:
-    out: List[str] = []
+    out: list[str] = []
     n = 0
     while n < size:
         c = chr(rng.choice([rng.randint(0x4E00, 0x9FFF), rng.randint(0x3040, 0x30FF), rng.randint(0x1F300, 0x1FAFF)]))
@@ -73,7 +73,7 @@ def _letters(rng: random.Random, size: int) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(size))
 
 
-STRESS: Dict[str, Callable[[random.Random, int], str]] = {
+STRESS: dict[str, Callable[[random.Random, int], str]] = {
     "base64": _base64,
     "minified-js": _minified_js,
     "cjk-emoji": _cjk_emoji,

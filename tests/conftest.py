@@ -11,8 +11,8 @@ from __future__ import annotations
 import glob
 import os
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List, Tuple
 
 # Ray binds every node to 127.0.0.1 only with this set before it is imported: no test may send
 # traffic to the machine's network address. Subprocesses (the command line, Ray nodes) inherit it.
@@ -52,14 +52,14 @@ def require(path: Path) -> Path:
     return path
 
 
-def stdlib_files() -> List[Path]:
+def stdlib_files() -> list[Path]:
     """The standard library's own .py files (site-packages excluded): ~1790 files, 31.5 MB."""
     root = sysconfig.get_paths()["stdlib"]
     paths = glob.glob(os.path.join(root, "**", "*.py"), recursive=True)
     return sorted(Path(p) for p in paths if f"{os.sep}site-packages{os.sep}" not in p)
 
 
-def read_corpus(paths: List[Path]) -> List[Tuple[str, str]]:
+def read_corpus(paths: list[Path]) -> list[tuple[str, str]]:
     """(name, text) of every file that is valid UTF-8 (a few test files deliberately are not)."""
     out = []
     for p in paths:
@@ -71,7 +71,7 @@ def read_corpus(paths: List[Path]) -> List[Tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def stdlib_corpus() -> List[Tuple[str, str]]:
+def stdlib_corpus() -> list[tuple[str, str]]:
     corpus = read_corpus(stdlib_files())
     assert len(corpus) > 1000, "the standard library sources should be on every machine"
     return corpus
@@ -115,7 +115,7 @@ def require_service(what: str, found: object, how: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def s3_store() -> Iterator["object"]:
+def s3_store() -> Iterator[object]:
     """A SeaweedFS S3 store on loopback for the session; the standard AWS_* variables point at it
     while it runs (S3 clients of this process and of the processes it starts read them)."""
     from services import SeaweedS3, weed_binary

@@ -7,8 +7,8 @@ it is imported (``tests/conftest.py`` sets it for the whole session and its subp
 
 from __future__ import annotations
 
+import builtins
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -17,7 +17,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
 
 LOOPBACK = "127.0.0.1"
 ACCESS_KEY = "llamatok-test"
@@ -44,7 +43,7 @@ def _free(port: int) -> bool:
     return True
 
 
-def weed_binary() -> Optional[str]:
+def weed_binary() -> str | None:
     here = Path(sys.executable).parent / "weed"
     return str(here) if here.exists() else shutil.which("weed")
 
@@ -71,7 +70,7 @@ class SeaweedS3:
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
 
     @property
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         """The standard variables that point S3 clients (pyarrow, boto3, s3fs) at this store."""
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
                 "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": "us-east-1"}
@@ -125,7 +124,7 @@ class SeaweedS3:
         with self.filesystem().open_input_stream(uri[len("s3://"):], compression=None) as f:
             return f.read()
 
-    def list(self, uri: str) -> List[str]:
+    def list(self, uri: str) -> builtins.list[str]:
         import pyarrow.fs as pafs
 
         base = uri[len("s3://"):].rstrip("/")

@@ -5,12 +5,12 @@ conversion of its lists to numpy arrays or torch tensors (torch is optional)."""
 from __future__ import annotations
 
 from collections import UserDict
-from typing import Any, Dict, Optional
+from typing import Any
 
 TENSOR_TYPES = ("np", "pt")
 
 
-def tensor_type_name(return_tensors: object) -> Optional[str]:
+def tensor_type_name(return_tensors: object) -> str | None:
     """``'np'``, ``'pt'`` or None for a ``return_tensors=`` argument (transformers' TensorType works too)."""
     if return_tensors is None:
         return None
@@ -52,7 +52,7 @@ def to_tensor(key: str, value: Any, tensor_type: str) -> Any:
 class BatchEncoding(UserDict):
     """The model inputs of one call: ``input_ids``, ``attention_mask`` and the optional fields."""
 
-    def __init__(self, data: Optional[Dict[str, Any]] = None, tensor_type: object = None, n_sequences: Optional[int] = None) -> None:
+    def __init__(self, data: dict[str, Any] | None = None, tensor_type: object = None, n_sequences: int | None = None) -> None:
         super().__init__(data or {})
         self._n_sequences = n_sequences
         name = tensor_type_name(tensor_type)
@@ -77,15 +77,15 @@ class BatchEncoding(UserDict):
             "gives `tokenizers` Encoding objects, which llamatok does not build: use enc['input_ids'][i]"
         )
 
-    def __getstate__(self) -> Dict[str, Any]:
+    def __getstate__(self) -> dict[str, Any]:
         return {"data": self.data, "n_sequences": self._n_sequences}
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.data = state["data"]
         self._n_sequences = state["n_sequences"]
 
     @property
-    def n_sequences(self) -> Optional[int]:
+    def n_sequences(self) -> int | None:
         """1 for single texts, 2 for infill prompts (prefix and suffix), None for a mixed batch."""
         return self._n_sequences
 
@@ -98,7 +98,7 @@ class BatchEncoding(UserDict):
         """Always None: llamatok does not build `tokenizers` Encoding objects."""
         return None
 
-    def convert_to_tensors(self, tensor_type: object = None) -> "BatchEncoding":
+    def convert_to_tensors(self, tensor_type: object = None) -> BatchEncoding:
         """Converts every field in place to ``'np'`` arrays or ``'pt'`` tensors (int64)."""
         name = tensor_type_name(tensor_type)
         if name is not None:
@@ -106,7 +106,7 @@ class BatchEncoding(UserDict):
                 self.data[key] = to_tensor(key, value, name)
         return self
 
-    def to(self, device: Any) -> "BatchEncoding":
+    def to(self, device: Any) -> BatchEncoding:
         """Moves torch tensors to ``device`` (other values are left as they are)."""
         self.data = {k: (v.to(device=device) if hasattr(v, "to") and not isinstance(v, list) else v) for k, v in self.data.items()}
         return self

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from llamatok.loading import load_tokenizer
 
 
-def _inputs(args: argparse.Namespace) -> List[Tuple[str, str]]:
+def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(name, text) pairs from positional texts, --file options, or standard input."""
     inputs = [(f"text {i + 1}", t) for i, t in enumerate(args.text)]
     for path in args.file:
@@ -95,14 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--style", choices=["transformers", "sentencepiece"], default="transformers")
     dec.set_defaults(run=cmd_decode)
 
-    from llamatok.preprocess.cli import add_merge_parser, add_parser as add_preprocess
+    from llamatok.preprocess.cli import add_merge_parser
+    from llamatok.preprocess.cli import add_parser as add_preprocess
 
     add_preprocess(sub)
     add_merge_parser(sub)
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

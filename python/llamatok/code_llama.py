@@ -17,7 +17,8 @@ import hashlib
 import json
 import logging
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from llamatok import _native, hub, saving
 from llamatok.batch_encoding import BatchEncoding
@@ -38,7 +39,7 @@ HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
 logger = logging.getLogger("llamatok")
 
 
-def _ids_list(token_ids: Any) -> List[int]:
+def _ids_list(token_ids: Any) -> list[int]:
     """A list of ints from an int, a list, a numpy array or a torch tensor (1-D)."""
     if hasattr(token_ids, "tolist"):
         token_ids = token_ids.tolist()
@@ -58,7 +59,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
     is_fast = True
     pad_token_type_id = 0
 
-    def __init__(self, vocab_file: Optional[str] = None, tokenizer_file: Optional[str] = None, **kwargs: Any) -> None:
+    def __init__(self, vocab_file: str | None = None, tokenizer_file: str | None = None, **kwargs: Any) -> None:
         """``tokenizer_file`` (a ``tokenizer.json``) or ``vocab_file`` (a ``tokenizer.model``), and
         transformers' settings as keywords (:class:`llamatok.settings.Settings` lists them with their
         defaults); other config keys are kept and written back by ``save_pretrained``."""
@@ -72,7 +73,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         kwargs["vocab_file"] = os.fspath(vocab_file) if vocab_file is not None else None
         self._setup(core, kwargs)
 
-    def _setup(self, core: "_native.Tokenizer", kwargs: Dict[str, Any]) -> None:
+    def _setup(self, core: _native.Tokenizer, kwargs: dict[str, Any]) -> None:
         added_tokens_decoder = kwargs.pop("added_tokens_decoder", None)
         matched_special_tokens = kwargs.pop("matched_special_tokens", None)
         settings = Settings.from_kwargs(kwargs)
@@ -108,14 +109,14 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
             self._core = core.with_special_tokens([(str(t), int(i)) for t, i in matched_special_tokens])
         else:
             self._core = self._with_specials(core, settings.pad_token, added_tokens_decoder)
-        self._pad_token: Optional[str] = None
+        self._pad_token: str | None = None
         self.pad_token = settings.pad_token
-        self._digest: Optional[str] = None
-        self._stream_tables: Optional[Tuple[Dict[int, int], int]] = None
+        self._digest: str | None = None
+        self._stream_tables: tuple[dict[int, int], int] | None = None
         self._warned_too_long = False
         self.update_post_processor()
 
-    def _with_specials(self, core: "_native.Tokenizer", pad_token: Optional[str], added: Optional[Dict[Any, Any]]) -> "_native.Tokenizer":
+    def _with_specials(self, core: _native.Tokenizer, pad_token: str | None, added: dict[Any, Any] | None) -> _native.Tokenizer:
         """The core matching, in text, the file's added tokens and every special token of this tokenizer."""
         specials = {content: token_id for content, token_id, _ in core.added_tokens}
         for key, entry in (added or {}).items():
@@ -142,7 +143,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         return core.with_special_tokens(sorted(specials.items()))
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, "os.PathLike[str]"], *args: Any, **kwargs: Any) -> "CodeLlamaTokenizerFast":
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> CodeLlamaTokenizerFast:
         """Loads from a folder (tokenizer.json preferred, else tokenizer.model, plus the config files), a
         ``tokenizer.json`` or ``tokenizer.model`` file, or a Hub id found in the local Hugging Face cache
         (downloaded only if ``huggingface_hub`` is installed and the network answers). Keyword
@@ -166,11 +167,11 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
     def __len__(self) -> int:
         return self._core.vocab_size
 
-    def get_vocab(self) -> Dict[str, int]:
+    def get_vocab(self) -> dict[str, int]:
         return self._core.get_vocab()
 
     @property
-    def backend_tokenizer(self) -> "_native.Tokenizer":
+    def backend_tokenizer(self) -> _native.Tokenizer:
         """The Rust core (immutable; safe to share between threads)."""
         return self._core
 
@@ -186,7 +187,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
 
     # -- encoding -----------------------------------------------------------------------------
 
-    def _call_mode(self, split_special_tokens: Optional[bool]) -> str:
+    def _call_mode(self, split_special_tokens: bool | None) -> str:
         split = self.split_special_tokens if split_special_tokens is None else bool(split_special_tokens)
         return mode_of(self.legacy, split)
 
@@ -199,14 +200,14 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         add_special_tokens: bool = True,
         padding: Any = False,
         truncation: Any = None,
-        max_length: Optional[int] = None,
+        max_length: int | None = None,
         stride: int = 0,
         is_split_into_words: bool = False,
-        pad_to_multiple_of: Optional[int] = None,
-        padding_side: Optional[str] = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
         return_tensors: Any = None,
-        return_token_type_ids: Optional[bool] = None,
-        return_attention_mask: Optional[bool] = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
         return_overflowing_tokens: bool = False,
         return_special_tokens_mask: bool = False,
         return_offsets_mapping: bool = False,
@@ -214,8 +215,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         verbose: bool = True,
         *,
         suffix: Any = None,
-        suffix_first: Optional[bool] = None,
-        split_special_tokens: Optional[bool] = None,
+        suffix_first: bool | None = None,
+        split_special_tokens: bool | None = None,
     ) -> BatchEncoding:
         """Model inputs for one text, one infill prompt, or a batch of them.
 
@@ -254,10 +255,10 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         self,
         encoded_inputs: Any,
         padding: Any = True,
-        max_length: Optional[int] = None,
-        pad_to_multiple_of: Optional[int] = None,
-        padding_side: Optional[str] = None,
-        return_attention_mask: Optional[bool] = None,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
         return_tensors: Any = None,
         verbose: bool = True,
     ) -> BatchEncoding:
@@ -267,7 +268,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
                            return_attention_mask)
         return BatchEncoding(data, tensor_type=return_tensors)
 
-    def encode_plus(self, text: str, text_pair: Optional[str] = None, **kwargs: Any) -> BatchEncoding:
+    def encode_plus(self, text: str, text_pair: str | None = None, **kwargs: Any) -> BatchEncoding:
         if not isinstance(text, str):
             raise TypeError(f"encode_plus takes one text (a str), not {type(text).__name__}; use batch_encode_plus")
         return self(text, text_pair, **kwargs)
@@ -280,18 +281,18 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
     def encode(
         self,
         text: str,
-        text_pair: Optional[str] = None,
+        text_pair: str | None = None,
         add_special_tokens: bool = True,
         padding: Any = False,
         truncation: Any = None,
-        max_length: Optional[int] = None,
+        max_length: int | None = None,
         stride: int = 0,
-        padding_side: Optional[str] = None,
+        padding_side: str | None = None,
         return_tensors: Any = None,
         *,
-        suffix: Optional[str] = None,
-        suffix_first: Optional[bool] = None,
-        split_special_tokens: Optional[bool] = None,
+        suffix: str | None = None,
+        suffix_first: bool | None = None,
+        split_special_tokens: bool | None = None,
     ) -> Any:
         """Token ids of ``text`` (with ``<s>``/``</s>`` per the flags when add_special_tokens).
 
@@ -310,7 +311,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
                    suffix=suffix, suffix_first=suffix_first, split_special_tokens=split_special_tokens)
         return enc["input_ids"]
 
-    def _encode_prompt(self, prefix: str, suffix: Optional[str], add_special_tokens: bool, suffix_first: bool, mode: str) -> List[int]:
+    def _encode_prompt(self, prefix: str, suffix: str | None, add_special_tokens: bool, suffix_first: bool, mode: str) -> list[int]:
         settings = self.call_settings()
         if suffix is None:
             return simple_row(settings.plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
@@ -319,13 +320,13 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         suf = self._core.encode(suffix, mode, False)
         return simple_row(template, [pre, suf])
 
-    def tokenize(self, text: str, pair: Optional[str] = None, add_special_tokens: bool = False, **kwargs: Any) -> List[str]:
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs: Any) -> list[str]:
         """The pieces of ``text`` (no ``<s>`` unless add_special_tokens); ``suffix=`` or a ``<FILL_ME>``
         gives the pieces of the infill prompt."""
         ids = self.encode(text, pair, add_special_tokens=add_special_tokens, **kwargs)
         return [self._core.id_to_piece(i) for i in ids]
 
-    def convert_tokens_to_ids(self, tokens: Union[str, Iterable[str]]) -> Union[Optional[int], List[Optional[int]]]:
+    def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | None | list[int | None]:
         """Ids of pieces; a piece not in the vocabulary gives the ``<unk>`` id, as in transformers."""
         if tokens is None:
             return None
@@ -334,13 +335,13 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
             return self.unk_token_id if token_id is None else token_id
         return [self.convert_tokens_to_ids(t) for t in tokens]  # type: ignore[misc]
 
-    def convert_ids_to_tokens(self, ids: Union[int, Iterable[int]], skip_special_tokens: bool = False) -> Union[str, List[str]]:
+    def convert_ids_to_tokens(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str | list[str]:
         if isinstance(ids, int):
             return self._core.id_to_piece(ids)
         special = set(self.all_special_ids) if skip_special_tokens else set()
         return [self._core.id_to_piece(i) for i in _ids_list(ids) if i not in special]
 
-    def convert_tokens_to_string(self, tokens: List[str]) -> str:
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
         """The text of a list of pieces (every piece must be in the vocabulary)."""
         ids = []
         for t in tokens:
@@ -356,7 +357,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         self,
         token_ids: Any,
         skip_special_tokens: bool = False,
-        clean_up_tokenization_spaces: Optional[bool] = None,
+        clean_up_tokenization_spaces: bool | None = None,
         style: str = "transformers",
         **kwargs: Any,
     ) -> str:
@@ -372,10 +373,10 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         self,
         sequences: Any,
         skip_special_tokens: bool = False,
-        clean_up_tokenization_spaces: Optional[bool] = None,
+        clean_up_tokenization_spaces: bool | None = None,
         style: str = "transformers",
         **kwargs: Any,
-    ) -> List[str]:
+    ) -> list[str]:
         """``decode`` of every sequence, in one native call (GIL released, all cores)."""
         kwargs.pop("spaces_between_special_tokens", None)
         if kwargs:
@@ -386,7 +387,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         texts = self._core.decode_batch(batch, style, skip_special_tokens)
         return [self._clean(t, clean_up_tokenization_spaces) for t in texts]
 
-    def _clean(self, text: str, clean_up_tokenization_spaces: Optional[bool]) -> str:
+    def _clean(self, text: str, clean_up_tokenization_spaces: bool | None) -> str:
         clean = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean else text
 
@@ -404,8 +405,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
 
     # -- saving, pickling, equality -----------------------------------------------------------
 
-    def save_pretrained(self, save_directory: Union[str, "os.PathLike[str]"], legacy_format: Optional[bool] = None,
-                        filename_prefix: Optional[str] = None, push_to_hub: bool = False, **kwargs: Any) -> Tuple[str, ...]:
+    def save_pretrained(self, save_directory: str | os.PathLike[str], legacy_format: bool | None = None,
+                        filename_prefix: str | None = None, push_to_hub: bool = False, **kwargs: Any) -> tuple[str, ...]:
         """Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (and tokenizer.model when
         there is one) that transformers 4.x and ``tokenizers`` load with identical ids."""
         if push_to_hub:
@@ -429,7 +430,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
             init_kwargs=dict(self.init_kwargs),
         )
 
-    def _settings(self) -> Dict[str, Any]:
+    def _settings(self) -> dict[str, Any]:
         """The settings and the tokens the core matches in text, as constructor arguments."""
         out = self.settings.as_dict()
         out["matched_special_tokens"] = sorted([t, i] for t, i in self._core.special_tokens)
@@ -443,12 +444,12 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
             self._digest = hashlib.sha256(self._core.to_bytes()).hexdigest()
         return self._digest
 
-    def __reduce__(self) -> Tuple[Any, Tuple[bytes, str]]:
+    def __reduce__(self) -> tuple[Any, tuple[bytes, str]]:
         # The model file's bytes and one canonical JSON string: equal tokenizers pickle to equal bytes
         # (datasets' caching hashes the pickle), and unpickling parses the file once in Rust.
         return (_restore, (self._core.to_bytes(), self._settings_json()))
 
-    def _behaviour_key(self) -> Tuple[str, str]:
+    def _behaviour_key(self) -> tuple[str, str]:
         """What equality and hashing compare: the model file and the settings, not where they came from."""
         settings = self._settings()
         del settings["vocab_file"], settings["name_or_path"]

@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any
 
 #: Config keys that name special tokens; their values may be AddedToken dicts.
 TOKEN_KEYS = (
@@ -20,13 +20,13 @@ IGNORED_KEYS = ("tokenizer_class", "auto_map", "name_or_path", "special_tokens_m
 
 @dataclass
 class TokenizerFiles:
-    tokenizer_file: Optional[str] = None
-    vocab_file: Optional[str] = None
-    config: Dict[str, Any] = field(default_factory=dict)
+    tokenizer_file: str | None = None
+    vocab_file: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
 
-    def init_kwargs(self) -> Dict[str, Any]:
+    def init_kwargs(self) -> dict[str, Any]:
         """Constructor arguments: the files plus every config key (token dicts reduced to their text)."""
-        kwargs: Dict[str, Any] = {"tokenizer_file": self.tokenizer_file, "vocab_file": self.vocab_file}
+        kwargs: dict[str, Any] = {"tokenizer_file": self.tokenizer_file, "vocab_file": self.vocab_file}
         for key, value in self.config.items():
             if key in IGNORED_KEYS:
                 continue
@@ -38,7 +38,7 @@ class TokenizerFiles:
         return kwargs
 
 
-def token_content(value: Any) -> Optional[str]:
+def token_content(value: Any) -> str | None:
     """``"<s>"`` or ``{"__type": "AddedToken", "content": "<s>", ...}`` → ``"<s>"``."""
     if value is None or isinstance(value, str):
         return value
@@ -47,7 +47,7 @@ def token_content(value: Any) -> Optional[str]:
     raise ValueError(f"a special token must be a string or an AddedToken dict, not {value!r}")
 
 
-def read_json(path: Path) -> Dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -58,7 +58,7 @@ def read_json(path: Path) -> Dict[str, Any]:
     return data
 
 
-def locate(path: Union[str, "os.PathLike[str]"]) -> TokenizerFiles:
+def locate(path: str | os.PathLike[str]) -> TokenizerFiles:
     """The files behind a local ``path``: a folder (tokenizer.json preferred over tokenizer.model), or
     one of the two files itself. Config files are read from the folder when present; as in
     transformers, ``special_tokens_map.json`` wins over ``tokenizer_config.json``."""
@@ -82,7 +82,7 @@ def locate(path: Union[str, "os.PathLike[str]"]) -> TokenizerFiles:
         raise FileNotFoundError(
             f"no tokenizer at {p}: pass a folder holding tokenizer.json or tokenizer.model, or one of those files"
         )
-    config: Dict[str, Any] = {}
+    config: dict[str, Any] = {}
     for name in ("tokenizer_config.json", "special_tokens_map.json"):
         if (folder / name).is_file():
             config.update(read_json(folder / name))

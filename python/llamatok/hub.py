@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Optional, Union
 
 #: The files a tokenizer needs (either of the first two suffices).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json")
@@ -21,7 +20,7 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _TRUE = ("1", "true", "yes", "on")
 
 
-def hub_cache_dir(cache_dir: Union[str, "os.PathLike[str]", None] = None) -> Path:
+def hub_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where ``huggingface_hub`` keeps downloaded repositories."""
     if cache_dir is not None:
         return Path(os.fspath(cache_dir))
@@ -44,7 +43,7 @@ def _has_tokenizer(folder: Path) -> bool:
     return (folder / "tokenizer.json").is_file() or (folder / "tokenizer.model").is_file()
 
 
-def cached_snapshot(repo_id: str, revision: Optional[str] = None, cache_dir: Union[str, "os.PathLike[str]", None] = None) -> Optional[Path]:
+def cached_snapshot(repo_id: str, revision: str | None = None, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
     """The cached snapshot folder of ``repo_id`` at ``revision`` (a branch, tag or commit; default
     ``main``) if it holds a tokenizer, else None."""
     repo = hub_cache_dir(cache_dir) / ("models--" + repo_id.replace("/", "--"))
@@ -65,12 +64,12 @@ def _offline() -> bool:
 
 
 def resolve(
-    name: Union[str, "os.PathLike[str]"],
+    name: str | os.PathLike[str],
     *,
-    revision: Optional[str] = None,
-    cache_dir: Union[str, "os.PathLike[str]", None] = None,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
-    token: Union[str, bool, None] = None,
+    token: str | bool | None = None,
     subfolder: str = "",
 ) -> Path:
     """A local path for ``name``: the path itself if it exists, else the cached (or, failing that,

@@ -9,15 +9,13 @@ Pure functions of their arguments: nothing here (or anywhere in llamatok) switch
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 #: The parts of an infill prompt, and of a fill-in-the-middle training document after it.
 PREFIX, SUFFIX, MIDDLE = "prefix", "suffix", "middle"
 #: The special tokens between them.
 PRE, SUF, MID, EOT = "<PRE>", "<SUF>", "<MID>", "<EOT>"
 
 
-def split_prompt(text: str, suffix: Optional[str], fill_token: Optional[str]) -> Tuple[str, Optional[str]]:
+def split_prompt(text: str, suffix: str | None, fill_token: str | None) -> tuple[str, str | None]:
     """``(prefix, suffix)`` of a prompt; ``suffix`` is None for plain (non-infill) encoding.
 
     An explicit ``suffix`` wins and leaves ``text`` untouched, as in transformers. Otherwise the one
@@ -39,7 +37,7 @@ def split_prompt(text: str, suffix: Optional[str], fill_token: Optional[str]) ->
     return text, None
 
 
-def layout(suffix_first: bool) -> Tuple[str, ...]:
+def layout(suffix_first: bool) -> tuple[str, ...]:
     """The order of an infill prompt: PSM ``<PRE> prefix <SUF> suffix <MID>`` or, suffix first, SPM
     ``<PRE> <SUF> suffix <MID> prefix``. A model then writes the middle and ``<EOT>``; a training
     document has them after the prompt."""

@@ -5,7 +5,7 @@ command lines (``llamatok encode/decode`` and ``llamatok preprocess``)."""
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from llamatok.code_llama import CodeLlamaTokenizerFast
 from llamatok.demo import demo_path
@@ -14,7 +14,7 @@ DEMO_NOTICE = ("no --tokenizer given, using the built-in DEMO vocabulary (not a 
                "FOLDER|tokenizer.json|tokenizer.model)")
 
 
-def load_tokenizer(spec: Optional[str], quiet: bool = False, **kwargs: Any) -> CodeLlamaTokenizerFast:
+def load_tokenizer(spec: str | None, quiet: bool = False, **kwargs: Any) -> CodeLlamaTokenizerFast:
     """The tokenizer named by ``spec``, or the demo vocabulary (with a notice on standard error
     unless ``quiet``) when ``spec`` is None. Keyword arguments go to ``from_pretrained``."""
     if spec is None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
@@ -24,7 +25,7 @@ from llamatok.template import Template, added_count
 
 logger = logging.getLogger("llamatok")
 
-_warned: Set[str] = set()
+_warned: set[str] = set()
 
 
 def _warn_once(message: str) -> None:
@@ -39,17 +40,17 @@ class Prompt(NamedTuple):
     ``suffix_start`` is where the suffix begins in the caller's text (0 when passed separately)."""
 
     prefix: str
-    suffix: Optional[str]
+    suffix: str | None
     suffix_start: int
 
 
-def make_prompt(text: Any, pair: Optional[str], fill_token: Optional[str]) -> Prompt:
+def make_prompt(text: Any, pair: str | None, fill_token: str | None) -> Prompt:
     prefix, suffix = split_prompt(text, pair, fill_token)
     start = len(prefix) + len(fill_token or "") if pair is None and suffix is not None else 0
     return Prompt(prefix, suffix, start)
 
 
-def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: Optional[str]) -> Tuple[List[Prompt], bool]:
+def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: str | None) -> tuple[list[Prompt], bool]:
     """The prompts of a call and whether the call is batched. A text pair is an infill suffix, as in
     transformers' ``CodeLlamaTokenizerFast`` (single calls) - here for batches too."""
     if text is None:
@@ -80,7 +81,7 @@ def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: Optional[s
 
 # -- encoding the sequences -------------------------------------------------------------------
 
-def _fill_dummy_spans(offsets: List[Tuple[int, int]], length: int) -> List[Tuple[int, int]]:
+def _fill_dummy_spans(offsets: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
     """A ``▁`` that llamatok added (the space before an infill prefix, once offsets are shifted back to
     the caller's prefix) and that stays a token of its own covers no character; like ``tokenizers`` does
     for the dummy prefix, give it the span of the character it was put in front of. (A no-op where the
@@ -95,7 +96,7 @@ def _encode_with_offsets(core: Any, text: str, mode: str, dummy_prefix: bool, sh
     return Encoded(ids, _fill_dummy_spans(spans, length))
 
 
-def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> List[List[Encoded]]:
+def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> list[list[Encoded]]:
     """The encoded sequences of every prompt: ``[text]`` or ``[prefix, suffix]``.
 
     Offsets index the caller's strings: the text, the infill prompt before ``<FILL_ME>`` splitting, or
@@ -114,7 +115,7 @@ def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets
         return out
     plain = [i for i, p in enumerate(prompts) if p.suffix is None]
     infill = [i for i, p in enumerate(prompts) if p.suffix is not None]
-    result: List[List[Encoded]] = [[] for _ in prompts]
+    result: list[list[Encoded]] = [[] for _ in prompts]
     if plain:
         for i, ids in zip(plain, _encode_many(core, [prompts[i].prefix for i in plain], mode, True)):
             result[i] = [Encoded(ids)]
@@ -126,7 +127,7 @@ def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets
     return result
 
 
-def _encode_many(core: Any, texts: List[str], mode: str, dummy_prefix: bool) -> List[List[int]]:
+def _encode_many(core: Any, texts: list[str], mode: str, dummy_prefix: bool) -> list[list[int]]:
     """One text directly; several in one native batch call (all cores, GIL released)."""
     if len(texts) == 1:
         return [core.encode(texts[0], mode, dummy_prefix)]
@@ -137,12 +138,12 @@ def _encode_many(core: Any, texts: List[str], mode: str, dummy_prefix: bool) -> 
 
 class Strategies(NamedTuple):
     padding: str
-    truncation: Optional[str]
-    max_length: Optional[int]
+    truncation: str | None
+    max_length: int | None
 
 
-def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: Optional[int],
-               pad_to_multiple_of: Optional[int], verbose: bool) -> Strategies:
+def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: int | None,
+               pad_to_multiple_of: int | None, verbose: bool) -> Strategies:
     """transformers' ``_get_padding_truncation_strategies``, with its defaults and errors."""
     if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
         raise ValueError(f"max_length must be a non-negative int, not {max_length!r}")
@@ -191,7 +192,7 @@ def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: Opt
     return Strategies(pad, trunc, max_length)
 
 
-def _rows_of(template: Template, seqs: List[Encoded], strat: Strategies, stride: int, side: str, with_offsets: bool) -> List[Row]:
+def _rows_of(template: Template, seqs: list[Encoded], strat: Strategies, stride: int, side: str, with_offsets: bool) -> list[Row]:
     if strat.truncation is None or strat.max_length is None:
         plans = [[(0, len(s))] for s in seqs]
     else:
@@ -207,7 +208,7 @@ def _rows_of(template: Template, seqs: List[Encoded], strat: Strategies, stride:
 
 def encode_call(
     tok: CallSettings,
-    prompts: List[Prompt],
+    prompts: list[Prompt],
     batched: bool,
     *,
     mode: str,
@@ -215,13 +216,13 @@ def encode_call(
     suffix_first: bool,
     padding: Any,
     truncation: Any,
-    max_length: Optional[int],
+    max_length: int | None,
     stride: int,
-    pad_to_multiple_of: Optional[int],
-    padding_side: Optional[str],
+    pad_to_multiple_of: int | None,
+    padding_side: str | None,
     return_tensors: Any,
-    return_token_type_ids: Optional[bool],
-    return_attention_mask: Optional[bool],
+    return_token_type_ids: bool | None,
+    return_attention_mask: bool | None,
     return_overflowing_tokens: bool,
     return_special_tokens_mask: bool,
     return_offsets_mapping: bool,
@@ -249,9 +250,9 @@ def encode_call(
         templates[True] = tok.infill_template(add_special_tokens, suffix_first)
 
     encoded = encode_prompts(tok.core, prompts, mode, return_offsets_mapping)
-    rows: List[Row] = []
-    mains: List[Row] = []
-    sample: List[int] = []
+    rows: list[Row] = []
+    mains: list[Row] = []
+    sample: list[int] = []
     for index, (prompt, seqs) in enumerate(zip(prompts, encoded)):
         template = templates[prompt.suffix is not None]
         got = _rows_of(template, seqs, strat, stride, tok.truncation_side, return_offsets_mapping)
@@ -270,7 +271,7 @@ def encode_call(
         return_token_type_ids = "token_type_ids" in tok.model_input_names
     if return_attention_mask is None:
         return_attention_mask = "attention_mask" in tok.model_input_names
-    data: Dict[str, Any] = {"input_ids": [r.ids for r in rows]}
+    data: dict[str, Any] = {"input_ids": [r.ids for r in rows]}
     if return_token_type_ids:
         data["token_type_ids"] = [r.type_ids for r in rows]
     if return_attention_mask:

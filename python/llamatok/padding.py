@@ -4,8 +4,8 @@ mask 1, token type 0 and offsets ``(0, 0)``. Also ``tokenizer.pad()`` for inputs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from llamatok.rows import Row
 from llamatok.settings import CallSettings
@@ -26,7 +26,7 @@ def strategy_name(padding: object) -> str:
     return str(name)
 
 
-def target_length(main_rows: Sequence[Row], strategy: str, max_length: Optional[int], multiple: Optional[int]) -> Optional[int]:
+def target_length(main_rows: Sequence[Row], strategy: str, max_length: int | None, multiple: int | None) -> int | None:
     """The length every row is padded to (None: no padding). Like ``tokenizers``, "longest" looks at the
     kept rows only, not at overflowing rows."""
     if strategy == "do_not_pad":
@@ -45,7 +45,7 @@ def target_length(main_rows: Sequence[Row], strategy: str, max_length: Optional[
     return target
 
 
-def pad_rows(rows: List[Row], target: int, side: str, pad_id: int) -> None:
+def pad_rows(rows: list[Row], target: int, side: str, pad_id: int) -> None:
     """Pads every row shorter than ``target`` in place."""
     if side not in SIDES:
         raise ValueError(f"padding_side must be 'left' or 'right', not {side!r}")
@@ -71,7 +71,7 @@ def pad_rows(rows: List[Row], target: int, side: str, pad_id: int) -> None:
 
 # -- tokenizer.pad(): padding inputs encoded earlier (what data collators call) ----------------
 
-def _pad_one(example: Dict[str, Any], target: Optional[int], side: str, pad_id: Optional[int], with_mask: bool) -> Dict[str, Any]:
+def _pad_one(example: dict[str, Any], target: int | None, side: str, pad_id: int | None, with_mask: bool) -> dict[str, Any]:
     ids = example["input_ids"]
     if with_mask and "attention_mask" not in example:
         example["attention_mask"] = [1] * len(ids)
@@ -86,8 +86,8 @@ def _pad_one(example: Dict[str, Any], target: Optional[int], side: str, pad_id: 
     return example
 
 
-def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: Optional[int], pad_to_multiple_of: Optional[int],
-                padding_side: Optional[str], return_attention_mask: Optional[bool]) -> Dict[str, Any]:
+def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: int | None, pad_to_multiple_of: int | None,
+                padding_side: str | None, return_attention_mask: bool | None) -> dict[str, Any]:
     """transformers' ``tokenizer.pad``: pads ``input_ids`` (and ``attention_mask``, ``token_type_ids``,
     ``special_tokens_mask``; other fields are left as they are) of one encoding, a batch of them, or a
     list of per-example dicts."""
@@ -123,7 +123,7 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
     batched = isinstance(required[0], (list, tuple))
     rows = required if batched else [required]
     if strategy == "longest":
-        target: Optional[int] = max(len(r) for r in rows)
+        target: int | None = max(len(r) for r in rows)
     elif strategy == "max_length":
         target = max_length
     else:
@@ -132,7 +132,7 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
         target = (target // pad_to_multiple_of + 1) * pad_to_multiple_of
     if not batched:
         return _pad_one(encoded_inputs, target, side, tok.pad_token_id, with_mask)
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for i in range(len(required)):
         example = _pad_one({k: v[i] for k, v in encoded_inputs.items()}, target, side, tok.pad_token_id, with_mask)
         for key, value in example.items():

@@ -9,12 +9,12 @@ second), so that ``return_overflowing_tokens`` gives the rows transformers gives
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from llamatok.template import Template
 from llamatok.truncation import Window
 
-Offset = Tuple[int, int]
+Offset = tuple[int, int]
 
 
 class Encoded:
@@ -22,7 +22,7 @@ class Encoded:
 
     __slots__ = ("ids", "offsets")
 
-    def __init__(self, ids: List[int], offsets: Optional[List[Offset]] = None) -> None:
+    def __init__(self, ids: list[int], offsets: list[Offset] | None = None) -> None:
         self.ids = ids
         self.offsets = offsets
 
@@ -35,14 +35,14 @@ class Row:
 
     __slots__ = ("ids", "type_ids", "special", "offsets", "attention")
 
-    def __init__(self, ids: List[int], type_ids: List[int], special: List[int], offsets: Optional[List[Offset]]) -> None:
+    def __init__(self, ids: list[int], type_ids: list[int], special: list[int], offsets: list[Offset] | None) -> None:
         self.ids = ids
         self.type_ids = type_ids
         self.special = special
         self.offsets = offsets
         self.attention = [1] * len(ids)
 
-    def __add__(self, other: "Row") -> "Row":
+    def __add__(self, other: Row) -> Row:
         offsets = None if self.offsets is None else self.offsets + other.offsets  # type: ignore[operator]
         return Row(self.ids + other.ids, self.type_ids + other.type_ids, self.special + other.special, offsets)
 
@@ -61,10 +61,10 @@ def _slice_row(seq: Encoded, window: Window, type_id: int) -> Row:
     return Row(ids, [type_id] * len(ids), [0] * len(ids), offsets)
 
 
-def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequence[Window]], with_offsets: bool) -> List[Row]:
+def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequence[Window]], with_offsets: bool) -> list[Row]:
     """The kept row, then the overflowing rows, of one input (``plans[i]`` slices ``seqs[i]``)."""
     main = Row([], [], [], [] if with_offsets else None)
-    overflow: List[Row] = []
+    overflow: list[Row] = []
     for piece in template:
         if piece.token is not None:
             parts = [_token_row(piece.token, piece.type_id, with_offsets)]
@@ -72,7 +72,7 @@ def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequ
             seq = seqs[piece.sequence]  # type: ignore[index]
             parts = [_slice_row(seq, w, piece.type_id) for w in plans[piece.sequence]]  # type: ignore[index]
         kept, extra = parts[0], parts[1:]
-        merged: List[Row] = []
+        merged: list[Row] = []
         for row in overflow:
             merged.append(row + kept)
             merged.extend(row + e for e in extra)
@@ -81,9 +81,9 @@ def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequ
     return [main, *overflow]
 
 
-def simple_row(template: Template, seqs: Sequence[List[int]]) -> List[int]:
+def simple_row(template: Template, seqs: Sequence[list[int]]) -> list[int]:
     """Just the ids of ``template`` around untruncated sequences (the fast path of ``encode``)."""
-    out: List[int] = []
+    out: list[int] = []
     for piece in template:
         if piece.token is not None:
             out.append(piece.token)

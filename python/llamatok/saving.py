@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from llamatok.constants import SPIECE_UNDERLINE as SPACE
 from llamatok.settings import Settings
@@ -33,15 +34,15 @@ def is_json_source(source: bytes) -> bool:
     return source.lstrip()[:1] == b"{"
 
 
-def added_token(token_id: int, content: str) -> Dict[str, Any]:
+def added_token(token_id: int, content: str) -> dict[str, Any]:
     return {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
             "normalized": False, "special": True}
 
 
-def post_processor(bos: Optional[Tuple[str, int]], eos: Optional[Tuple[str, int]]) -> Dict[str, Any]:
+def post_processor(bos: tuple[str, int] | None, eos: tuple[str, int] | None) -> dict[str, Any]:
     """A ``TemplateProcessing`` for ``[<s>] $A [</s>]`` / ``[<s>] $A [</s>] [<s>] $B [</s>]``
     (``bos``/``eos`` None when their flag is off), as transformers' ``update_post_processor`` builds it."""
-    def half(seq: str, type_id: int) -> List[Dict[str, Any]]:
+    def half(seq: str, type_id: int) -> list[dict[str, Any]]:
         out = [{"SpecialToken": {"id": bos[0], "type_id": type_id}}] if bos else []
         out.append({"Sequence": {"id": seq, "type_id": type_id}})
         if eos:
@@ -53,7 +54,7 @@ def post_processor(bos: Optional[Tuple[str, int]], eos: Optional[Tuple[str, int]
             "special_tokens": specials}
 
 
-def score_ranked_merges(pieces: Sequence[Tuple[str, float, str]]) -> List[str]:
+def score_ranked_merges(pieces: Sequence[tuple[str, float, str]]) -> list[str]:
     """Every split of every mergeable piece into two mergeable pieces, ranked by the merged piece's score
     (descending), then its id, then the left and right ids."""
     ids = {text: i for i, (text, _, kind) in enumerate(pieces) if kind in MERGEABLE}
@@ -69,11 +70,11 @@ def score_ranked_merges(pieces: Sequence[Tuple[str, float, str]]) -> List[str]:
     return [f"{left} {right}" for *_, left, right in ranked]
 
 
-def json_from_pieces(core: Any) -> Dict[str, Any]:
+def json_from_pieces(core: Any) -> dict[str, Any]:
     """A ``tokenizer.json`` for a tokenizer read from a SentencePiece ``tokenizer.model``."""
     pieces = core.pieces()
-    normalizers: List[Dict[str, Any]] = [{"type": "Replace", "pattern": {"String": " "}, "content": SPACE}]
-    decoders: List[Dict[str, Any]] = [{"type": "Replace", "pattern": {"String": SPACE}, "content": " "}]
+    normalizers: list[dict[str, Any]] = [{"type": "Replace", "pattern": {"String": " "}, "content": SPACE}]
+    decoders: list[dict[str, Any]] = [{"type": "Replace", "pattern": {"String": SPACE}, "content": " "}]
     if core.byte_fallback:
         decoders.append({"type": "ByteFallback"})
     decoders.append({"type": "Fuse"})
@@ -104,14 +105,14 @@ def json_from_pieces(core: Any) -> Dict[str, Any]:
     }
 
 
-def _special(core: Any, token: Optional[str], on: bool) -> Optional[Tuple[str, int]]:
+def _special(core: Any, token: str | None, on: bool) -> tuple[str, int] | None:
     if not on or token is None:
         return None
     token_id = core.piece_to_id(token)
     return None if token_id is None else (token, token_id)
 
 
-def tokenizer_json(core: Any, settings: Settings) -> Dict[str, Any]:
+def tokenizer_json(core: Any, settings: Settings) -> dict[str, Any]:
     source = core.to_bytes()
     data = json.loads(source) if is_json_source(source) else json_from_pieces(core)
     data["added_tokens"] = [added_token(i, t) for t, i in sorted(core.special_tokens, key=lambda x: x[1])]
@@ -121,19 +122,19 @@ def tokenizer_json(core: Any, settings: Settings) -> Dict[str, Any]:
     return data
 
 
-def _token_dict(content: str) -> Dict[str, Any]:
+def _token_dict(content: str) -> dict[str, Any]:
     return {"content": content, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False}
 
 
-def extra_special_tokens(settings: Settings) -> List[str]:
+def extra_special_tokens(settings: Settings) -> list[str]:
     """The additional special tokens besides the infill tokens, which the constructor adds itself
     (transformers lists them twice after loading a config that names them)."""
     infill = (settings.prefix_token, settings.middle_token, settings.suffix_token, settings.eot_token)
     return [t for t in settings.additional_special_tokens if t not in infill]
 
 
-def special_tokens_map(settings: Settings) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
+def special_tokens_map(settings: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     extra = extra_special_tokens(settings)
     if extra:
         out["additional_special_tokens"] = extra
@@ -144,8 +145,8 @@ def special_tokens_map(settings: Settings) -> Dict[str, Any]:
     return out
 
 
-def tokenizer_config(core: Any, settings: Settings) -> Dict[str, Any]:
-    config: Dict[str, Any] = dict(settings.init_kwargs)
+def tokenizer_config(core: Any, settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = dict(settings.init_kwargs)
     config.update({
         "add_bos_token": settings.add_bos_token,
         "add_eos_token": settings.add_eos_token,
@@ -178,8 +179,8 @@ def tokenizer_config(core: Any, settings: Settings) -> Dict[str, Any]:
     return dict(sorted(config.items()))
 
 
-def save(core: Any, settings: Settings, vocab_file: Optional[str], folder: "os.PathLike[str] | str",
-         filename_prefix: Optional[str] = None) -> Tuple[str, ...]:
+def save(core: Any, settings: Settings, vocab_file: str | None, folder: os.PathLike[str] | str,
+         filename_prefix: str | None = None) -> tuple[str, ...]:
     """Writes the files into ``folder`` (created if needed); returns their paths. ``vocab_file`` is
     the ``tokenizer.model`` the tokenizer was loaded beside, copied when there is one."""
     out = Path(os.fspath(folder))

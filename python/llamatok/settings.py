@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable
 
 from llamatok.constants import (
     EOT_TOKEN,
@@ -32,7 +33,7 @@ IGNORED_KWARGS = ("use_fast", "trust_remote_code", "force_download", "proxies", 
 SIDES = ("left", "right")
 
 
-def mode_of(legacy: Optional[bool], split_special_tokens: bool) -> str:
+def mode_of(legacy: bool | None, split_special_tokens: bool) -> str:
     """The core's special-token mode (docs/encoding.md) for transformers' ``legacy`` and
     ``split_special_tokens``."""
     if split_special_tokens:
@@ -45,33 +46,33 @@ class Settings:
     """A tokenizer's settings, with transformers 4.x's defaults. ``init_kwargs`` holds the config
     keys llamatok does not interpret; ``save_pretrained`` writes them back."""
 
-    vocab_file: Optional[str] = None
+    vocab_file: str | None = None
     name_or_path: str = ""
     clean_up_tokenization_spaces: bool = False
-    unk_token: Optional[str] = "<unk>"
-    bos_token: Optional[str] = "<s>"
-    eos_token: Optional[str] = "</s>"
-    pad_token: Optional[str] = None
-    prefix_token: Optional[str] = PREFIX_TOKEN
-    middle_token: Optional[str] = MIDDLE_TOKEN
-    suffix_token: Optional[str] = SUFFIX_TOKEN
-    eot_token: Optional[str] = EOT_TOKEN
-    fill_token: Optional[str] = FILL_TOKEN
-    additional_special_tokens: Tuple[str, ...] = ()
+    unk_token: str | None = "<unk>"
+    bos_token: str | None = "<s>"
+    eos_token: str | None = "</s>"
+    pad_token: str | None = None
+    prefix_token: str | None = PREFIX_TOKEN
+    middle_token: str | None = MIDDLE_TOKEN
+    suffix_token: str | None = SUFFIX_TOKEN
+    eot_token: str | None = EOT_TOKEN
+    fill_token: str | None = FILL_TOKEN
+    additional_special_tokens: tuple[str, ...] = ()
     add_bos_token: bool = True
     add_eos_token: bool = False
     use_default_system_prompt: bool = False
-    legacy: Optional[bool] = None
+    legacy: bool | None = None
     split_special_tokens: bool = False
     suffix_first: bool = False
     model_max_length: int = VERY_LARGE_INTEGER
     padding_side: str = "left"
     truncation_side: str = "right"
-    model_input_names: Tuple[str, ...] = ("input_ids", "attention_mask")
+    model_input_names: tuple[str, ...] = ("input_ids", "attention_mask")
     init_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_kwargs(cls, kwargs: Dict[str, Any]) -> "Settings":
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> Settings:
         """Settings from constructor or config keyword arguments: known keys are checked and
         normalized (``None`` for ``model_max_length`` means no limit), unknown ones kept aside."""
         kwargs = {k: v for k, v in kwargs.items() if k not in IGNORED_KWARGS}
@@ -94,7 +95,7 @@ class Settings:
             given.pop("model_input_names")
         return cls(**given, init_kwargs=dict(kwargs))
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """One flat dict: the settings, then the uninterpreted config keys (constructor arguments)."""
         out = asdict(self)
         extra = out.pop("init_kwargs")
@@ -119,14 +120,14 @@ class CallSettings:
     only for calls that add special tokens)."""
 
     core: Any
-    bos: Optional[Tuple[int, ...]]
-    eos: Optional[Tuple[int, ...]]
-    infill_ids: Optional[Tuple[int, int, int]]  # (prefix, suffix, middle)
+    bos: tuple[int, ...] | None
+    eos: tuple[int, ...] | None
+    infill_ids: tuple[int, int, int] | None  # (prefix, suffix, middle)
     infill_error: str
     special_error: str
-    pad_token_id: Optional[int]
+    pad_token_id: int | None
     model_max_length: int
-    model_input_names: Tuple[str, ...]
+    model_input_names: tuple[str, ...]
     padding_side: str
     truncation_side: str
     warn_too_long: Callable[[Sequence[Any]], None]
@@ -135,7 +136,7 @@ class CallSettings:
     def unlimited(self) -> bool:
         return unlimited(self.model_max_length)
 
-    def _special(self, add_special_tokens: bool) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    def _special(self, add_special_tokens: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if not add_special_tokens:
             return (), ()
         if self.bos is None or self.eos is None:

@@ -8,7 +8,8 @@ the encoding helpers take.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from llamatok.rows import simple_row
 from llamatok.settings import CallSettings
@@ -19,44 +20,44 @@ class SpecialTokensMixin:
     """Names, ids and templates of the special tokens."""
 
     _core: Any
-    unk_token: Optional[str]
-    bos_token: Optional[str]
-    eos_token: Optional[str]
-    _pad_token: Optional[str]
-    _prefix_token: Optional[str]
-    _middle_token: Optional[str]
-    _suffix_token: Optional[str]
-    _eot_token: Optional[str]
-    additional_special_tokens: List[str]
+    unk_token: str | None
+    bos_token: str | None
+    eos_token: str | None
+    _pad_token: str | None
+    _prefix_token: str | None
+    _middle_token: str | None
+    _suffix_token: str | None
+    _eot_token: str | None
+    additional_special_tokens: list[str]
     _add_bos_token: bool
     _add_eos_token: bool
     model_max_length: int
-    model_input_names: List[str]
+    model_input_names: list[str]
     padding_side: str
     truncation_side: str
     _warn_if_too_long: Callable[[Sequence[Any]], None]
 
-    def _token_id(self, token: Optional[str]) -> Optional[int]:
+    def _token_id(self, token: str | None) -> int | None:
         return None if token is None else self._core.piece_to_id(token)
 
     @property
-    def unk_token_id(self) -> Optional[int]:
+    def unk_token_id(self) -> int | None:
         return self._token_id(self.unk_token)
 
     @property
-    def bos_token_id(self) -> Optional[int]:
+    def bos_token_id(self) -> int | None:
         return self._token_id(self.bos_token)
 
     @property
-    def eos_token_id(self) -> Optional[int]:
+    def eos_token_id(self) -> int | None:
         return self._token_id(self.eos_token)
 
     @property
-    def pad_token(self) -> Optional[str]:
+    def pad_token(self) -> str | None:
         return self._pad_token
 
     @pad_token.setter
-    def pad_token(self, value: Optional[str]) -> None:
+    def pad_token(self, value: str | None) -> None:
         if value is not None:
             if not isinstance(value, str):
                 raise ValueError(f"pad_token must be a str or None, not {value!r}")
@@ -68,48 +69,48 @@ class SpecialTokensMixin:
         self._pad_token = value
 
     @property
-    def pad_token_id(self) -> Optional[int]:
+    def pad_token_id(self) -> int | None:
         return self._token_id(self._pad_token)
 
     @pad_token_id.setter
-    def pad_token_id(self, value: Optional[int]) -> None:
+    def pad_token_id(self, value: int | None) -> None:
         self.pad_token = None if value is None else self._core.id_to_piece(int(value))
 
     @property
-    def prefix_token(self) -> Optional[str]:
+    def prefix_token(self) -> str | None:
         return self._prefix_token
 
     @property
-    def middle_token(self) -> Optional[str]:
+    def middle_token(self) -> str | None:
         return self._middle_token
 
     @property
-    def suffix_token(self) -> Optional[str]:
+    def suffix_token(self) -> str | None:
         return self._suffix_token
 
     @property
-    def eot_token(self) -> Optional[str]:
+    def eot_token(self) -> str | None:
         return self._eot_token
 
     @property
-    def prefix_id(self) -> Optional[int]:
+    def prefix_id(self) -> int | None:
         return self._token_id(self._prefix_token)
 
     @property
-    def middle_id(self) -> Optional[int]:
+    def middle_id(self) -> int | None:
         return self._token_id(self._middle_token)
 
     @property
-    def suffix_id(self) -> Optional[int]:
+    def suffix_id(self) -> int | None:
         return self._token_id(self._suffix_token)
 
     @property
-    def eot_id(self) -> Optional[int]:
+    def eot_id(self) -> int | None:
         return self._token_id(self._eot_token)
 
     @property
-    def special_tokens_map(self) -> Dict[str, Union[str, List[str]]]:
-        out: Dict[str, Union[str, List[str]]] = {}
+    def special_tokens_map(self) -> dict[str, str | list[str]]:
+        out: dict[str, str | list[str]] = {}
         for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
             value = getattr(self, name)
             if value is not None:
@@ -119,9 +120,9 @@ class SpecialTokensMixin:
         return out
 
     @property
-    def all_special_tokens(self) -> List[str]:
+    def all_special_tokens(self) -> list[str]:
         """Special tokens in transformers' order: bos, eos, unk, pad, then the additional ones."""
-        out: List[str] = []
+        out: list[str] = []
         for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
             value = getattr(self, name)
             if value is not None and value not in out:
@@ -130,15 +131,15 @@ class SpecialTokensMixin:
         return out
 
     @property
-    def all_special_ids(self) -> List[int]:
+    def all_special_ids(self) -> list[int]:
         return [self._core.piece_to_id(t) for t in self.all_special_tokens]
 
     @property
-    def additional_special_tokens_ids(self) -> List[int]:
+    def additional_special_tokens_ids(self) -> list[int]:
         return [self._core.piece_to_id(t) for t in self.additional_special_tokens]
 
     @property
-    def added_tokens_decoder(self) -> Dict[int, str]:
+    def added_tokens_decoder(self) -> dict[int, str]:
         """The tokens matched as wholes in text, by id."""
         return {i: t for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
 
@@ -169,7 +170,7 @@ class SpecialTokensMixin:
         self._bos()
         self._eos()
 
-    def _bos(self) -> List[int]:
+    def _bos(self) -> list[int]:
         if not self._add_bos_token:
             return []
         token_id = self.bos_token_id
@@ -177,7 +178,7 @@ class SpecialTokensMixin:
             raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
         return [token_id]
 
-    def _eos(self) -> List[int]:
+    def _eos(self) -> list[int]:
         if not self._add_eos_token:
             return []
         token_id = self.eos_token_id
@@ -188,8 +189,8 @@ class SpecialTokensMixin:
     def call_settings(self) -> CallSettings:
         """What a call reads of this tokenizer, frozen for the call."""
         try:
-            bos: Optional[tuple] = tuple(self._bos())
-            eos: Optional[tuple] = tuple(self._eos())
+            bos: tuple | None = tuple(self._bos())
+            eos: tuple | None = tuple(self._eos())
             special_error = ""
         except ValueError as e:
             bos = eos = None
@@ -207,14 +208,14 @@ class SpecialTokensMixin:
 
     # -- transformers' helpers for ids built by hand ------------------------------------------------
 
-    def build_inputs_with_special_tokens(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         """``[<s>] A [</s>]`` or ``[<s>] A [</s>] [<s>] B [</s>]``, brackets per the flags."""
         if token_ids_1 is None:
             return simple_row(single(self._bos(), self._eos()), [list(token_ids_0)])
         return simple_row(pair(self._bos(), self._eos()), [list(token_ids_0), list(token_ids_1)])
 
-    def get_special_tokens_mask(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None,
-                                already_has_special_tokens: bool = False) -> List[int]:
+    def get_special_tokens_mask(self, token_ids_0: list[int], token_ids_1: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
         """1 for a special token, 0 for a sequence token: of ids that already have them
         (``already_has_special_tokens=True``) or of the ids ``build_inputs_with_special_tokens`` makes."""
         if already_has_special_tokens:
@@ -231,7 +232,7 @@ class SpecialTokensMixin:
             out += bos + [0] * len(token_ids_1) + eos
         return out
 
-    def create_token_type_ids_from_sequences(self, token_ids_0: List[int], token_ids_1: Optional[List[int]] = None) -> List[int]:
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
         """0 for every id of the first sequence (with its ``<s>``/``</s>``), 1 for the second's."""
         n_added = len(self._bos()) + len(self._eos())
         out = [0] * (n_added + len(token_ids_0))

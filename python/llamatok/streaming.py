@@ -18,14 +18,15 @@ applied: it looks across pieces).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any
 
 
 class StreamingDecoder:
     """Incremental decoder; get one from ``CodeLlamaTokenizerFast.decode_stream()``. Not thread-safe:
     use one per generation (they are cheap)."""
 
-    def __init__(self, core: Any, byte_values: Dict[int, int], anchor: int, style: str = "transformers", skip_special_tokens: bool = False) -> None:
+    def __init__(self, core: Any, byte_values: dict[int, int], anchor: int, style: str = "transformers", skip_special_tokens: bool = False) -> None:
         if style not in ("transformers", "sentencepiece"):
             raise ValueError(f"style must be 'transformers' or 'sentencepiece', not {style!r}")
         self._core = core
@@ -37,9 +38,9 @@ class StreamingDecoder:
         self._vocab_size = core.vocab_size
         # Skipped special tokens vanish before decoding, so they do not end a byte run.
         self._skipped = frozenset(i for _, i in core.special_tokens) if skip_special_tokens else frozenset()
-        self._pending: List[int] = []
+        self._pending: list[int] = []
         self._started = False
-        self._parts: List[str] = []
+        self._parts: list[str] = []
 
     @property
     def text(self) -> str:
@@ -47,7 +48,7 @@ class StreamingDecoder:
         return "".join(self._parts)
 
     @property
-    def pending_ids(self) -> List[int]:
+    def pending_ids(self) -> list[int]:
         """Ids received whose text is not final yet (an unfinished byte run)."""
         return list(self._pending)
 
@@ -101,12 +102,12 @@ class StreamingDecoder:
         return raw
 
 
-def byte_values(pieces: Iterable[tuple]) -> Dict[int, int]:
+def byte_values(pieces: Iterable[tuple]) -> dict[int, int]:
     """``{id: byte}`` for the byte-fallback pieces ``<0x00>``..``<0xFF>``."""
     return {i: int(text[3:5], 16) for i, (text, _, kind) in enumerate(pieces) if kind == "byte"}
 
 
-def anchor_id(pieces: List[tuple]) -> Optional[int]:
+def anchor_id(pieces: list[tuple]) -> int | None:
     """A plain piece without ``▁`` to decode in front of a chunk (None if the vocabulary has none)."""
     for i, (text, _, kind) in enumerate(pieces):
         if kind == "normal" and text and "\u2581" not in text and text.isascii() and text.isalnum():

@@ -8,25 +8,26 @@ This is transformers' post-processor, built from the call's arguments instead of
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from llamatok.infill import MID, PRE, PREFIX, SUF, SUFFIX, layout
 
 
 class Piece(NamedTuple):
-    token: Optional[int]  # an id the template adds, or None for a sequence
-    sequence: Optional[int]  # 0 or 1 for a sequence, None for an added token
+    token: int | None  # an id the template adds, or None for a sequence
+    sequence: int | None  # 0 or 1 for a sequence, None for an added token
     type_id: int = 0
 
 
-Template = Tuple[Piece, ...]
+Template = tuple[Piece, ...]
 
 
-def _tokens(ids: Sequence[int], type_id: int = 0) -> Tuple[Piece, ...]:
+def _tokens(ids: Sequence[int], type_id: int = 0) -> tuple[Piece, ...]:
     return tuple(Piece(i, None, type_id) for i in ids)
 
 
-def _seq(index: int, type_id: int = 0) -> Tuple[Piece, ...]:
+def _seq(index: int, type_id: int = 0) -> tuple[Piece, ...]:
     return (Piece(None, index, type_id),)
 
 

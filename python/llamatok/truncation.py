@@ -8,12 +8,12 @@ truncation, this module raises a ``ValueError`` that says what to change.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 STRATEGIES = ("longest_first", "only_first", "only_second")
 SIDES = ("right", "left")
 
-Window = Tuple[int, int]
+Window = tuple[int, int]
 
 
 def strategy_name(truncation: object) -> str:
@@ -26,7 +26,7 @@ def strategy_name(truncation: object) -> str:
     return str(name)
 
 
-def windows(length: int, max_len: int, stride: int, side: str) -> List[Window]:
+def windows(length: int, max_len: int, stride: int, side: str) -> list[Window]:
     """The kept slice of a sequence of ``length`` ids cut to ``max_len``, then the overflowing slices,
     each ``max_len`` long and overlapping the previous one by ``stride`` ids."""
     if max_len >= length:
@@ -39,7 +39,7 @@ def windows(length: int, max_len: int, stride: int, side: str) -> List[Window]:
             f"(max_length minus the special tokens, shared between prefix and suffix when infilling)"
         )
     step = max_len - stride
-    out: List[Window] = []
+    out: list[Window] = []
     if side == "right":
         for start in range(0, length, step):
             stop = min(start + max_len, length)
@@ -55,7 +55,7 @@ def windows(length: int, max_len: int, stride: int, side: str) -> List[Window]:
     return out
 
 
-def plan(lengths: Sequence[int], max_length: int, strategy: str, stride: int, side: str) -> List[List[Window]]:
+def plan(lengths: Sequence[int], max_length: int, strategy: str, stride: int, side: str) -> list[list[Window]]:
     """For each sequence (one, or two for a prefix/suffix pair), its kept slice and overflowing slices,
     so that the sequences together fit in ``max_length`` ids (special tokens already subtracted)."""
     if side not in SIDES:

@@ -8,8 +8,9 @@ The oracle keeps state between calls (its infill mode), so a test that makes it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Tuple
+from typing import Any, Callable
 
 import pytest
 
@@ -112,7 +113,7 @@ def codellama_ours():
     return load_ours(folder_of("codellama"))
 
 
-def mismatches(inputs: Iterable[Any], ours_fn: Callable[[Any], Any], oracle_fn: Callable[[Any], Any]) -> List[Tuple[Any, Any, Any]]:
+def mismatches(inputs: Iterable[Any], ours_fn: Callable[[Any], Any], oracle_fn: Callable[[Any], Any]) -> list[tuple[Any, Any, Any]]:
     """The inputs on which the two functions disagree, with both results."""
     out = []
     for item in inputs:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from api_fixtures import folder_of, load_ours
 
 import llamatok
-from api_fixtures import folder_of, load_ours
 
 
 @pytest.fixture(scope="module")

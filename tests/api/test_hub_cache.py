@@ -8,10 +8,10 @@ import shutil
 import sys
 
 import pytest
+from api_fixtures import TEXTS, folder_of
 
 import llamatok
 from llamatok import hub
-from api_fixtures import TEXTS, folder_of
 
 REPO = "codellama/CodeLlama-7b-hf"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

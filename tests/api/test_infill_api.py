@@ -5,7 +5,6 @@ the transformers 4.57 bugs that llamatok does not copy (each marked DIFFERENCE: 
 from __future__ import annotations
 
 import pytest
-
 from api_fixtures import FILL_TEXTS, INFILLS, as_plain, folder_of, load_oracle, load_ours
 
 SEED_PROMPT = FILL_TEXTS[0]

@@ -9,9 +9,9 @@ import pickle
 import time
 
 import pytest
+from api_fixtures import FILL_TEXTS, INFILLS, TEXTS, as_plain, folder_of, load_oracle, load_ours
 
 import llamatok
-from api_fixtures import FILL_TEXTS, INFILLS, TEXTS, as_plain, folder_of, load_oracle, load_ours
 
 SETTINGS = [
     {},

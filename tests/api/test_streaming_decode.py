@@ -4,10 +4,9 @@ styles, with and without special tokens skipped; text is emitted as soon as it i
 from __future__ import annotations
 
 import pytest
+from api_fixtures import TEXTS, folder_of, load_ours
 from hypothesis import given
 from hypothesis import strategies as st
-
-from api_fixtures import TEXTS, folder_of, load_ours
 
 TOK = load_ours(folder_of("demo"))
 BYTE = {b: 3 + b for b in range(256)}  # Llama's byte pieces: id 3 + byte

@@ -12,12 +12,22 @@ from __future__ import annotations
 import random
 
 import pytest
+from api_fixtures import (
+    FILL_TEXTS,
+    INFILLS,
+    TEXTS,
+    as_plain,
+    folder,
+    folder_of,
+    load_oracle,
+    load_ours,
+    mismatches,
+    oracle,
+    ours,
+    vocab,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-from api_fixtures import (
-    FILL_TEXTS, INFILLS, TEXTS, as_plain, folder, folder_of, load_oracle, load_ours, mismatches, oracle, ours, vocab,
-)
 
 __all__ = ["folder", "oracle", "ours", "vocab"]  # fixtures used by name
 

@@ -101,7 +101,6 @@ def test_offsets_cover_the_same_ids(pair, mode, text):
 
 @given(text=texts)
 def test_offsets_equal_tokenizers(codellama_json, text):
-    import tokenizers
 
     hf = _hf_with_infill(str(codellama_json))
     tok = llamatok.Tokenizer.from_file(str(codellama_json))

@@ -10,8 +10,9 @@ import os
 import struct
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 import llamatok
 
@@ -21,7 +22,7 @@ DEMO = str(llamatok.demo_path())
 DTYPES = {1: ("B", 1), 2: ("b", 1), 3: ("h", 2), 4: ("i", 4), 5: ("q", 8), 6: ("d", 8), 7: ("f", 4), 8: ("H", 2)}
 
 
-def read_megatron(prefix: str) -> Tuple[int, List[List[int]], List[int]]:
+def read_megatron(prefix: str) -> tuple[int, list[list[int]], list[int]]:
     """(dtype code, sequences, document boundaries) of ``prefix.idx`` + ``prefix.bin``; checks
     every structural fact of the format on the way."""
     idx = Path(prefix + ".idx").read_bytes()
@@ -51,24 +52,24 @@ def read_megatron(prefix: str) -> Tuple[int, List[List[int]], List[int]]:
     return code, sequences, docs
 
 
-def documents(prefix: str) -> List[List[int]]:
+def documents(prefix: str) -> list[list[int]]:
     """Each document's ids (a document with no sequence gives [])."""
     _, seqs, bounds = read_megatron(prefix)
     return [sum(seqs[a:b], []) for a, b in zip(bounds, bounds[1:])]
 
 
-def cli(*args: str, env: Dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable, "-m", "llamatok.cli", "preprocess", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout)
 
 
-def summary_of(proc: subprocess.CompletedProcess) -> Dict[str, Any]:
+def summary_of(proc: subprocess.CompletedProcess) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
-def sample_texts(n: int = 300) -> List[str]:
+def sample_texts(n: int = 300) -> list[str]:
     """Varied documents: code, empty, whitespace, Unicode, special-token text, long lines."""
     base = [
         "def f(x):\n    return x + 1\n",
@@ -97,11 +98,11 @@ def write_jsonl(path: Path, records: Sequence[Any], compress: str | None = None)
     return path
 
 
-def output_bytes(prefix: str, exts: Sequence[str] = (".bin", ".idx", ".rejects.jsonl")) -> Dict[str, bytes]:
+def output_bytes(prefix: str, exts: Sequence[str] = (".bin", ".idx", ".rejects.jsonl")) -> dict[str, bytes]:
     return {ext: Path(prefix + ext).read_bytes() for ext in exts}
 
 
-def make_corpus(d: Path, n: int = 700) -> List[str]:
+def make_corpus(d: Path, n: int = 700) -> list[str]:
     """Every kind of input, with rejects in each: a plain JSONL (a broken line, wrong types), a
     zstandard JSONL, a Parquet file of small row groups (nulls) and a source tree (one file not
     UTF-8). Returns the input names relative to ``d``, in order."""
@@ -109,7 +110,7 @@ def make_corpus(d: Path, n: int = 700) -> List[str]:
     import pyarrow.parquet as pq
 
     texts = sample_texts(n)
-    records: List[Any] = [{"text": t} for t in texts]
+    records: list[Any] = [{"text": t} for t in texts]
     for i in range(5, len(records), 61):
         records[i] = {"text": 3}
     write_jsonl(d / "a.jsonl", records[: n * 4 // 7])
@@ -124,7 +125,7 @@ def make_corpus(d: Path, n: int = 700) -> List[str]:
     return ["a.jsonl", "b.jsonl.zst", "c.parquet", "tree"]
 
 
-def rejects_without_sources(path: str | Path, names: Dict[str, str]) -> List[Dict[str, Any]]:
+def rejects_without_sources(path: str | Path, names: dict[str, str]) -> list[dict[str, Any]]:
     """The rejects of a run, with each source renamed by ``names`` (a prefix map), so that runs
     over copies of the same inputs at different locations compare equal."""
     out = []

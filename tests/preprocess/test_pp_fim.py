@@ -129,7 +129,7 @@ def test_documents_are_the_inference_prompt_then_the_middle(tmp_path):
     pp.run(texts=docs_in, output_prefix=str(tmp_path / "f"), fim_rate=1.0, fim_spm_rate=0.5, seed=3, quiet=True,
            bos=False)
     seen = set()
-    for doc, text in zip(documents(str(tmp_path / "f")), docs_in):
+    for doc, _text in zip(documents(str(tmp_path / "f")), docs_in):
         m = doc.index(MID)
         spm = doc[1] == SUF
         if doc[doc.index(SUF) + 1] == MID:

@@ -4,7 +4,6 @@ byte-identical to an uninterrupted run, and no final name ever holds a partial f
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

@@ -6,8 +6,6 @@ Also a streaming ``datasets.IterableDataset`` as input."""
 from __future__ import annotations
 
 import json
-import uuid
-from pathlib import Path
 
 import pytest
 from pp_helpers import make_corpus, rejects_without_sources, sample_texts
@@ -48,7 +46,7 @@ def test_s3_to_s3_single_file_equals_the_local_run(tmp_path, s3_store, corpus):
 
 def test_globs_and_prefixes_on_s3(tmp_path, s3_store, corpus):
     local, names, bucket = corpus
-    ref = pp.run([str(local / "a.jsonl"), str(local / "b.jsonl.zst")], str(tmp_path / "ref"), **OPTIONS)
+    pp.run([str(local / "a.jsonl"), str(local / "b.jsonl.zst")], str(tmp_path / "ref"), **OPTIONS)
     got = pp.run([f"{bucket}/in/*.jsonl*"], str(tmp_path / "got"), **OPTIONS)
     assert got["inputs"] == [f"{bucket}/in/a.jsonl", f"{bucket}/in/b.jsonl.zst"]
     assert (tmp_path / "got.bin").read_bytes() == (tmp_path / "ref.bin").read_bytes()

@@ -29,7 +29,8 @@ with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``;
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, Optional, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Dict, Optional, Union
 
 from llamatok.preprocess.errors import OptionsError, PrefixBusyError, RejectLimitError
 from llamatok.preprocess.options import Options
@@ -46,8 +47,8 @@ def _expand(inputs: Any) -> list:
     return list(inputs)
 
 
-def run(inputs: Union[str, "os.PathLike[str]", Sequence[Any], None] = None, output_prefix: Optional[str] = None, *,
-        texts: Optional[Iterable[Any]] = None, **options: Any) -> Dict[str, Any]:
+def run(inputs: str | os.PathLike[str] | Sequence[Any] | None = None, output_prefix: str | None = None, *,
+        texts: Iterable[Any] | None = None, **options: Any) -> dict[str, Any]:
     """Tokenizes ``inputs`` (paths, URIs, globs, a ``datasets.Dataset`` or ``IterableDataset``)
     and/or ``texts`` (an iterable of strings, or of dicts holding ``json_keys``) into training
     shards; returns the summary.
@@ -72,7 +73,7 @@ def run(inputs: Union[str, "os.PathLike[str]", Sequence[Any], None] = None, outp
     return run_job(Options(inputs=items, output_prefix=output_prefix, **options))
 
 
-def merge(manifest: str, output_prefix: str) -> Dict[str, Any]:
+def merge(manifest: str, output_prefix: str) -> dict[str, Any]:
     """Joins the shards of ``manifest`` (``PREFIX.manifest.json``) into ``output_prefix.bin`` and
     ``.idx``, byte-identical to the local engine's single file (see ``llamatok merge --help``)."""
     from llamatok.preprocess.merging import merge as merge_shards

@@ -7,29 +7,30 @@ position (a sharded task's range: the records of source ``s`` that start before 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
 from llamatok.preprocess.encode import EncodeSpec, encode_batch
 
-Cursor = Tuple[int, int, int]  # (source index, position in the source, lines read before it)
-End = Tuple[int, int]  # (source index, position): reading stops at the first record at or after it
+Cursor = tuple[int, int, int]  # (source index, position in the source, lines read before it)
+End = tuple[int, int]  # (source index, position): reading stops at the first record at or after it
 
 
 @dataclass
 class Batch:
-    texts: List[List[str]]  # per json key, per document
-    sources: List[int] = field(default_factory=list)  # per document: its source's index
-    positions: List[int] = field(default_factory=list)  # per document: its position in the source
-    rejects: List[dict] = field(default_factory=list)
-    reject_sources: List[int] = field(default_factory=list)  # per reject: its source's index
+    texts: list[list[str]]  # per json key, per document
+    sources: list[int] = field(default_factory=list)  # per document: its source's index
+    positions: list[int] = field(default_factory=list)  # per document: its position in the source
+    rejects: list[dict] = field(default_factory=list)
+    reject_sources: list[int] = field(default_factory=list)  # per reject: its source's index
     input_bytes: int = 0
     blank_lines: int = 0
     cursor: Cursor = (0, 0, 0)
     done_bytes: int = 0  # progress: bytes of the inputs on disk consumed up to the cursor
-    lines: Dict[int, int] = field(default_factory=dict)  # per source read: lines read in it so far
+    lines: dict[int, int] = field(default_factory=dict)  # per source read: lines read in it so far
 
     @property
     def docs(self) -> int:
@@ -38,22 +39,22 @@ class Batch:
 
 @dataclass
 class BatchResult:
-    ids: List[np.ndarray]  # per json key: the documents' ids, concatenated
-    lengths: List[np.ndarray]  # per json key: int32 length of each document
-    rejects: List[dict]
+    ids: list[np.ndarray]  # per json key: the documents' ids, concatenated
+    lengths: list[np.ndarray]  # per json key: int32 length of each document
+    rejects: list[dict]
     docs: int
     input_bytes: int
     blank_lines: int
     cursor: Cursor
     done_bytes: int = 0
-    sources: Optional[np.ndarray] = None  # per document: its source's index
-    positions: Optional[np.ndarray] = None  # per document: its position in the source
-    reject_sources: List[int] = field(default_factory=list)
-    lines: Dict[int, int] = field(default_factory=dict)
+    sources: np.ndarray | None = None  # per document: its source's index
+    positions: np.ndarray | None = None  # per document: its position in the source
+    reject_sources: list[int] = field(default_factory=list)
+    lines: dict[int, int] = field(default_factory=dict)
 
 
 def make_batches(readers: Any, sizes: Sequence[int], start: Cursor, num_keys: int, batch_bytes: int,
-                 end: Optional[End] = None) -> Iterator[Batch]:
+                 end: End | None = None) -> Iterator[Batch]:
     """Batches of the records from ``start`` on (up to ``end``). ``readers`` are indexed by source
     (a list, or a dict holding the sources read); ``sizes`` are the sources' sizes on disk."""
     def empty() -> Batch:

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import sys
-from typing import Any, BinaryIO, Dict, List, Optional
+from typing import Any, BinaryIO
 
 STATE = "checkpoint.json"
 VERSION = 1
@@ -50,7 +50,7 @@ def write_atomic(path: str, data: bytes) -> None:
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
-_crash_counts: Dict[str, int] = {}
+_crash_counts: dict[str, int] = {}
 
 
 def crash_point(name: str) -> None:
@@ -77,13 +77,13 @@ class WorkDir:
         self.lengths = [os.path.join(path, f"lengths-{k}.i32") for k in range(num_keys)]
         self.rejects = os.path.join(path, "rejects.jsonl")
         self.state_path = os.path.join(path, STATE)
-        self._files: List[BinaryIO] = []
+        self._files: list[BinaryIO] = []
 
     @property
-    def data_files(self) -> List[str]:
+    def data_files(self) -> list[str]:
         return [*self.tokens, *self.lengths, self.rejects]
 
-    def load_state(self) -> Optional[Dict[str, Any]]:
+    def load_state(self) -> dict[str, Any] | None:
         try:
             with open(self.state_path, encoding="utf-8") as f:
                 state = json.load(f)
@@ -103,7 +103,7 @@ class WorkDir:
         fsync_dir(self.path)
         fsync_dir(os.path.dirname(os.path.abspath(self.path)))
 
-    def rewind(self, state: Dict[str, Any]) -> None:
+    def rewind(self, state: dict[str, Any]) -> None:
         """Cuts every data file back to the size the checkpoint recorded."""
         sizes = state["sizes"]
         for p in self.data_files:
@@ -129,10 +129,10 @@ class WorkDir:
     def append_rejects(self, data: bytes) -> None:
         self._files[-1].write(data)
 
-    def sizes(self) -> Dict[str, int]:
+    def sizes(self) -> dict[str, int]:
         return {os.path.basename(p): f.tell() for p, f in zip(self.data_files, self._files)}
 
-    def commit(self, state: Dict[str, Any]) -> None:
+    def commit(self, state: dict[str, Any]) -> None:
         """Makes the appended data durable, then records ``state`` (with the file sizes)."""
         for f in self._files:
             f.flush()
@@ -142,7 +142,7 @@ class WorkDir:
         write_atomic(self.state_path, json.dumps(state, indent=1).encode("utf-8"))
         crash_point("committed")
 
-    def save_state(self, state: Dict[str, Any]) -> None:
+    def save_state(self, state: dict[str, Any]) -> None:
         write_atomic(self.state_path, json.dumps(dict(state, version=VERSION), indent=1).encode("utf-8"))
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, Optional
+from typing import Any
 
 from llamatok.preprocess.batches import BatchResult
 from llamatok.preprocess.checkpoint import WorkDir
@@ -13,7 +13,7 @@ from llamatok.preprocess.options import RejectLimitError
 from llamatok.preprocess.progress import Progress
 
 
-def new_state(fingerprint: str, num_keys: int) -> Dict[str, Any]:
+def new_state(fingerprint: str, num_keys: int) -> dict[str, Any]:
     return {
         "fingerprint": fingerprint,
         "phase": "running",
@@ -29,12 +29,12 @@ def new_state(fingerprint: str, num_keys: int) -> Dict[str, Any]:
     }
 
 
-def rejected_total(state: Dict[str, Any]) -> int:
+def rejected_total(state: dict[str, Any]) -> int:
     return sum(state["rejected"].values())
 
 
 class Committer:
-    def __init__(self, work: WorkDir, state: Dict[str, Any], progress: Progress, max_rejects: Optional[int], rejects_path: str) -> None:
+    def __init__(self, work: WorkDir, state: dict[str, Any], progress: Progress, max_rejects: int | None, rejects_path: str) -> None:
         self.work = work
         self.state = state
         self.progress = progress

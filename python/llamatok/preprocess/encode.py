@@ -8,8 +8,8 @@ adds the EOS id to every document that has at least one id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,18 +22,18 @@ class EncodeSpec:
     """How every document is turned into ids (the same on every worker)."""
 
     mode: str
-    bos_id: Optional[int]
-    eos_id: Optional[int]
+    bos_id: int | None
+    eos_id: int | None
     dtype: str  # "uint16" or "int32" (Megatron's choice for the vocabulary size)
-    fim: Optional[fim_mod.FimSpec] = None
-    num_threads: Optional[int] = None
+    fim: fim_mod.FimSpec | None = None
+    num_threads: int | None = None
 
     @property
     def numpy_dtype(self) -> np.dtype:
         return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
 
 
-def _flat(core, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> Tuple[np.ndarray, np.ndarray]:
+def _flat(core, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> tuple[np.ndarray, np.ndarray]:
     if not texts:
         return np.empty(0, spec.numpy_dtype), np.zeros(1, np.uint64)
     core_dtype = "uint16" if spec.dtype == "uint16" else "uint32"
@@ -44,7 +44,7 @@ def _flat(core, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> T
     return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
-def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> Tuple[np.ndarray, np.ndarray]:
+def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
     if spec.bos_id is None and spec.eos_id is None:
         return ids, lengths
     b = 0 if spec.bos_id is None else 1
@@ -65,13 +65,13 @@ def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> Tupl
     return out, new_lengths
 
 
-def encode_plain(core, texts: Sequence[str], spec: EncodeSpec) -> Tuple[np.ndarray, np.ndarray]:
+def encode_plain(core, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
     ids, offsets = _flat(core, texts, spec, True)
     lengths = np.diff(offsets).astype(np.int64)
     return _add_bos_eos(ids, lengths, spec)
 
 
-def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray, positions: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Documents, each plain or FIM-formatted per :func:`fim.plan`."""
     f = spec.fim
     if f is None:
@@ -80,10 +80,10 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     specials = {PRE: f.prefix_id, SUF: f.suffix_id, MID: f.middle_id, EOT: f.eot_id}
     # Texts encoded with the dummy prefix (A: plain documents) and without (B: the parts of FIM
     # documents, each as the inference prompt encodes it).
-    a_texts: List[str] = []
-    b_texts: List[str] = []
+    a_texts: list[str] = []
+    b_texts: list[str] = []
     # Per document, its segments: (pool, index) for text parts, or ("s", a special id).
-    plans: List[List[Tuple[str, int]]] = []
+    plans: list[list[tuple[str, int]]] = []
     for text, k, l, h in zip(texts, kind.tolist(), lo.tolist(), hi.tolist()):
         if k == fim_mod.PLAIN:
             plans.append([("a", len(a_texts))])
@@ -91,7 +91,7 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
             continue
         prefix, middle, suffix = fim_mod.split(text, l, h)
         parts = {PREFIX: prefix, SUFFIX: suffix, MIDDLE: middle}
-        segs: List[Tuple[str, int]] = []
+        segs: list[tuple[str, int]] = []
         for item in (*layout(k == fim_mod.SPM), MIDDLE, EOT):
             if item in specials:
                 segs.append(("s", specials[item]))
@@ -106,8 +106,8 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     pool = np.concatenate([a_ids, b_ids, np.array(specials, dtype=a_ids.dtype)])
     a_off = a_off.astype(np.int64)
     b_off = b_off.astype(np.int64) + len(a_ids)
-    seg_start: List[int] = []
-    seg_len: List[int] = []
+    seg_start: list[int] = []
+    seg_len: list[int] = []
     lengths = np.empty(len(texts), np.int64)
     for d, segs in enumerate(plans):
         total = 0
@@ -132,7 +132,7 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     return pool[index], lengths
 
 
-def encode_batch(core, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0, sources: Optional[np.ndarray] = None, positions: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+def encode_batch(core, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0, sources: np.ndarray | None = None, positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, lengths)`` of a batch of documents; ``sources``/``positions`` (where each document
     is in the input) are needed for FIM only."""
     if spec.fim is None or spec.fim.rate == 0.0:

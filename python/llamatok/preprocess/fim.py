@@ -17,8 +17,8 @@ not depend on batches, workers, Ray scheduling or where an interrupted run resum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class FimSpec:
 PLAIN, PSM, SPM = 0, 1, 2
 
 
-def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.ndarray, lengths: Sequence[int]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.ndarray, lengths: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each document: its format (PLAIN, PSM or SPM) and the two cut points (characters).
 
     ``source_index`` and ``positions`` say where each document is in the input; ``lengths`` are the
@@ -84,7 +84,7 @@ def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.
     return kind, np.minimum(a, b), np.maximum(a, b)
 
 
-def split(text: str, lo: int, hi: int) -> Tuple[str, str, str]:
+def split(text: str, lo: int, hi: int) -> tuple[str, str, str]:
     """(prefix, middle, suffix) of ``text`` cut at characters ``lo`` <= ``hi``."""
     return text[:lo], text[lo:hi], text[hi:]
 

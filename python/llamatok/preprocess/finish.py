@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,9 +28,9 @@ def _fsync_file(path: str) -> None:
         os.fsync(f.fileno())
 
 
-def renames(options: Options, work: WorkDir) -> List[Tuple[str, str]]:
+def renames(options: Options, work: WorkDir) -> list[tuple[str, str]]:
     """(work-folder file, final name) pairs, in the order they are moved; the summary is last."""
-    moves: List[Tuple[str, str]] = []
+    moves: list[tuple[str, str]] = []
     if "megatron" in options.formats:
         for k, key in enumerate(options.json_keys):
             prefix = options.megatron_prefix(key)
@@ -43,8 +43,8 @@ def renames(options: Options, work: WorkDir) -> List[Tuple[str, str]]:
     return moves
 
 
-def outputs(options: Options) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
+def outputs(options: Options) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if "megatron" in options.formats:
         out["megatron"] = [{"key": key, "bin": options.megatron_prefix(key) + ".bin", "idx": options.megatron_prefix(key) + ".idx"}
                            for key in options.json_keys]
@@ -55,8 +55,8 @@ def outputs(options: Options) -> Dict[str, Any]:
     return out
 
 
-def finish(options: Options, work: WorkDir, state: Dict[str, Any], dtype: np.dtype,
-           make_summary: Callable[[Dict[str, Any]], Dict[str, Any]]) -> Dict[str, Any]:
+def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dtype,
+           make_summary: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     work.close()
     if state["phase"] == "running":
         state["phase"] = "finalizing"

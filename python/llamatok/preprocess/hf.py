@@ -13,7 +13,8 @@ the same fingerprint every time: a second identical ``map`` is loaded from its c
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +23,9 @@ from llamatok.preprocess.options import Options, OptionsError
 
 
 class MapTokenizer:
-    def __init__(self, tokenizer: Any = None, column: str = "text", output: str = "input_ids", *, bos: Optional[bool] = None,
+    def __init__(self, tokenizer: Any = None, column: str = "text", output: str = "input_ids", *, bos: bool | None = None,
                  append_eod: bool = False, mode: str = "literal", fim_rate: float = 0.0, fim_spm_rate: float = 0.5,
-                 seed: int = 0, num_threads: Optional[int] = None) -> None:
+                 seed: int = 0, num_threads: int | None = None) -> None:
         from llamatok.preprocess.job import encode_spec, load_tokenizer
 
         options = Options(inputs=["-"], output_prefix="-", bos=bos, append_eod=append_eod, mode=mode, fim_rate=fim_rate,
@@ -36,7 +37,7 @@ class MapTokenizer:
         self.column = column
         self.output = output
 
-    def __call__(self, batch: Dict[str, Sequence[Any]], indices: Optional[Sequence[int]] = None) -> Dict[str, List[List[int]]]:
+    def __call__(self, batch: dict[str, Sequence[Any]], indices: Sequence[int] | None = None) -> dict[str, list[list[int]]]:
         texts = batch[self.column]
         for i, t in enumerate(texts):
             if not isinstance(t, str):

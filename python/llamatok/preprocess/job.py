@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from llamatok.constants import EOT_TOKEN, MIDDLE_TOKEN, PREFIX_TOKEN, SUFFIX_TOKEN
 from llamatok.preprocess import storage
@@ -39,10 +39,10 @@ class TokenizerInfo:
     core: Any
     name: str
     vocab_size: int
-    bos_id: Optional[int]
-    eos_id: Optional[int]
+    bos_id: int | None
+    eos_id: int | None
     add_bos: bool
-    infill: Dict[str, Optional[int]]
+    infill: dict[str, int | None]
     sha256: str
     demo: bool
 
@@ -100,7 +100,7 @@ def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
                       dtype_for_vocab(tok.vocab_size), fim, options.workers if options.engine == "local" else None)
 
 
-def fingerprint(options: Options, sources: List[Source], tok: TokenizerInfo, spec: EncodeSpec) -> str:
+def fingerprint(options: Options, sources: list[Source], tok: TokenizerInfo, spec: EncodeSpec) -> str:
     """What the outputs' bytes depend on; a run resumes only a partial run with the same."""
     what = {
         "version": FORMAT_VERSION,
@@ -125,7 +125,7 @@ def _notice(options: Options, message: str) -> None:
         print(f"llamatok preprocess: {message}", file=sys.stderr)
 
 
-def _start(options: Options, work: WorkDir, fp: str) -> Optional[Dict[str, Any]]:
+def _start(options: Options, work: WorkDir, fp: str) -> dict[str, Any] | None:
     """The state to continue from, or None when the job is already complete (``--resume`` after
     a finished run). Without ``--resume`` any partial run is discarded."""
     num_keys = len(options.json_keys)
@@ -158,7 +158,7 @@ def _start(options: Options, work: WorkDir, fp: str) -> Optional[Dict[str, Any]]
     return new_state(fp, num_keys)
 
 
-def run(options: Options) -> Dict[str, Any]:
+def run(options: Options) -> dict[str, Any]:
     """Runs the job and returns the summary (also written to ``PREFIX.summary.json``).
 
     The summary's ``seconds`` (and so its throughput) count the processing, from the first read
@@ -173,7 +173,7 @@ def run(options: Options) -> Dict[str, Any]:
         lock.release()
 
 
-def _run(options: Options, lock: JobLock, t0: float) -> Dict[str, Any]:
+def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
     tok = load_tokenizer(options.tokenizer, options.quiet)
     spec = encode_spec(options, tok)
     if options.engine == "ray":
@@ -209,7 +209,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> Dict[str, Any]:
     started = time.monotonic()
     startup = started - t0
 
-    def make_summary(st: Dict[str, Any]) -> Dict[str, Any]:
+    def make_summary(st: dict[str, Any]) -> dict[str, Any]:
         st["seconds"] = seconds_before + time.monotonic() - started
         return build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
                      tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
@@ -240,11 +240,11 @@ def _run(options: Options, lock: JobLock, t0: float) -> Dict[str, Any]:
     return summary
 
 
-def _reasons(summary: Dict[str, Any]) -> str:
+def _reasons(summary: dict[str, Any]) -> str:
     return ", ".join(f"{n} {r}" for r, n in summary["rejected_by_reason"].items())
 
 
-def _described(options: Options, spec: EncodeSpec) -> Dict[str, Any]:
+def _described(options: Options, spec: EncodeSpec) -> dict[str, Any]:
     return {
         "json_keys": list(options.json_keys),
         "formats": list(options.formats),

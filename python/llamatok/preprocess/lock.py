@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Dict, Optional
+from typing import Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.errors import PrefixBusyError
@@ -40,12 +40,12 @@ def ttl_seconds() -> float:
         return DEFAULT_TTL
 
 
-def _holder(owner: str) -> Dict[str, Any]:
+def _holder(owner: str) -> dict[str, Any]:
     now = time.time()
     return {"owner": owner, "host": socket.gethostname(), "pid": os.getpid(), "started": now, "heartbeat": now}
 
 
-def _busy(prefix: str, holder: Optional[Dict[str, Any]], extra: str = "") -> PrefixBusyError:
+def _busy(prefix: str, holder: dict[str, Any] | None, extra: str = "") -> PrefixBusyError:
     who = "another llamatok preprocess"
     if holder:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
@@ -54,7 +54,7 @@ def _busy(prefix: str, holder: Optional[Dict[str, Any]], extra: str = "") -> Pre
                            "or choose another --output-prefix")
 
 
-def _process_is_dead(holder: Dict[str, Any]) -> bool:
+def _process_is_dead(holder: dict[str, Any]) -> bool:
     if holder.get("host") != socket.gethostname():
         return False
     try:
@@ -73,14 +73,14 @@ class JobLock:
         self.prefix = prefix
         self.location = prefix + ".lock"
         self.owner = uuid.uuid4().hex
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self._lost: Optional[str] = None
+        self._thread: threading.Thread | None = None
+        self._lost: str | None = None
         self.ttl = ttl_seconds()
 
     @classmethod
-    def acquire(cls, prefix: str) -> "JobLock":
+    def acquire(cls, prefix: str) -> JobLock:
         lock = cls(prefix)
         if storage.is_local(prefix) and _has_flock():
             lock._acquire_flock()
@@ -117,7 +117,7 @@ class JobLock:
 
     # -- object stores: a lease ------------------------------------------------------------------
 
-    def _read_lease(self) -> Optional[Dict[str, Any]]:
+    def _read_lease(self) -> dict[str, Any] | None:
         try:
             return json.loads(storage.read_bytes(self.location))
         except FileNotFoundError:
@@ -139,11 +139,11 @@ class JobLock:
         self._thread = threading.Thread(target=self._heartbeat, args=(mine,), name="llamatok-lock", daemon=True)
         self._thread.start()
 
-    def _stale(self, lease: Dict[str, Any]) -> bool:
+    def _stale(self, lease: dict[str, Any]) -> bool:
         ttl = float(lease.get("ttl", self.ttl))
         return time.time() - float(lease.get("heartbeat", 0)) > ttl or _process_is_dead(lease)
 
-    def _heartbeat(self, mine: Dict[str, Any]) -> None:
+    def _heartbeat(self, mine: dict[str, Any]) -> None:
         while not self._stop.wait(self.ttl / 4):
             try:
                 now = self._read_lease()
@@ -182,7 +182,7 @@ class JobLock:
             except OSError:
                 pass
 
-    def __enter__(self) -> "JobLock":
+    def __enter__(self) -> JobLock:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -197,7 +197,7 @@ def _has_flock() -> bool:
     return True
 
 
-def _read_json_fd(fd: int) -> Optional[Dict[str, Any]]:
+def _read_json_fd(fd: int) -> dict[str, Any] | None:
     try:
         data = os.pread(fd, 4096, 0)
         return json.loads(data) if data else None

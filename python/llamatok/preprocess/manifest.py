@@ -18,7 +18,8 @@ proportion to its size, as one merged dataset would.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
@@ -28,17 +29,17 @@ from llamatok.preprocess.sources import Source
 VERSION = 1
 
 
-def _position(sources: Sequence[Source], source: int, position: int) -> Dict[str, Any]:
+def _position(sources: Sequence[Source], source: int, position: int) -> dict[str, Any]:
     src = sources[source]
-    out: Dict[str, Any] = {"source": src.name, "position": position}
+    out: dict[str, Any] = {"source": src.name, "position": position}
     if src.kind == "dir" and src.first_file <= position < src.first_file + len(src.files):
         out["file"] = src.files[position - src.first_file]
     return out
 
 
-def build(layout: ShardLayout, records: Sequence[Dict[str, Any]], sources: Sequence[Source], *,
-          options: Dict[str, Any], tokenizer: Dict[str, Any], fingerprint: str) -> Dict[str, Any]:
-    shards: List[Dict[str, Any]] = []
+def build(layout: ShardLayout, records: Sequence[dict[str, Any]], sources: Sequence[Source], *,
+          options: dict[str, Any], tokenizer: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    shards: list[dict[str, Any]] = []
     for record in records:
         for entry in record["shards"]:
             shard = dict(entry)
@@ -67,7 +68,7 @@ def build(layout: ShardLayout, records: Sequence[Dict[str, Any]], sources: Seque
     return manifest
 
 
-def data_path(manifest: Dict[str, Any], folder: str, key: Optional[str] = None) -> List[str]:
+def data_path(manifest: dict[str, Any], folder: str, key: str | None = None) -> list[str]:
     """``[weight, prefix, weight, prefix, ...]`` for Megatron's ``--data-path``: one key's shards
     (the only key when ``key`` is None), prefixes in ``folder``."""
     keys = manifest["keys"]
@@ -77,14 +78,14 @@ def data_path(manifest: Dict[str, Any], folder: str, key: Optional[str] = None) 
         key = keys[0]
     if key not in keys:
         raise OptionsError(f"the manifest has no key {key!r} (its keys: {', '.join(keys)})")
-    out: List[str] = []
+    out: list[str] = []
     for shard in manifest["shards"]:
         if int(shard["tokens"][key]):
             out += [str(int(shard["tokens"][key])), storage.join(folder, shard["datasets"][key])]
     return out
 
 
-def load(location: str) -> Dict[str, Any]:
+def load(location: str) -> dict[str, Any]:
     """A manifest, checked for the fields :func:`merge` and ``--print-data-path`` use."""
     try:
         manifest = json.loads(storage.read_bytes(location))
@@ -100,6 +101,6 @@ def load(location: str) -> Dict[str, Any]:
     return manifest
 
 
-def write(layout: ShardLayout, manifest: Dict[str, Any]) -> None:
+def write(layout: ShardLayout, manifest: dict[str, Any]) -> None:
     data = (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     storage.write_atomic(layout.manifest, data, layout.tmp("manifest.json"))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Any, BinaryIO, Iterator, Tuple
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
     return num_seqs
 
 
-def document_lengths(index: bytes, name: str = ".idx") -> Tuple[np.dtype, np.ndarray]:
+def document_lengths(index: bytes, name: str = ".idx") -> tuple[np.dtype, np.ndarray]:
     """(ids dtype, int32 length of each document) of an ``.idx`` in which every document is one
     sequence or none, as llamatok writes it; anything else is an :class:`IndexFormatError`."""
     if len(index) < HEADER_BYTES or index[:len(MAGIC)] != MAGIC:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +28,7 @@ class ShardMismatchError(ValueError):
     """A shard file differs from what the manifest recorded (changed, truncated or missing)."""
 
 
-def _check(location: str, data_size: int, digest: str, expected: Dict[str, Any]) -> None:
+def _check(location: str, data_size: int, digest: str, expected: dict[str, Any]) -> None:
     if data_size != int(expected["bytes"]) or digest != expected["sha256"]:
         raise ShardMismatchError(
             f"{location} does not match the manifest ({data_size} bytes, sha256 {digest[:12]}…; the manifest says "
@@ -36,24 +36,24 @@ def _check(location: str, data_size: int, digest: str, expected: Dict[str, Any])
         )
 
 
-def _file(shard: Dict[str, Any], kind: str, key: str) -> Dict[str, Any]:
+def _file(shard: dict[str, Any], kind: str, key: str) -> dict[str, Any]:
     for f in shard["files"]:
         if f["kind"] == kind and f.get("key") == key:
             return f
     raise OptionsError(f"the manifest's shard {shard.get('name')} lists no {kind} file for key {key!r}")
 
 
-def merge(manifest_location: str, output_prefix: str) -> Dict[str, Any]:
+def merge(manifest_location: str, output_prefix: str) -> dict[str, Any]:
     """Writes ``OUT.bin``/``OUT.idx`` (``OUT_KEY.*`` for several keys); returns what was written."""
     manifest = manifest_mod.load(manifest_location)
     folder = storage.parent(manifest_location)
     dtype = np.dtype(manifest["dtype"])
-    keys: List[str] = manifest["keys"]
+    keys: list[str] = manifest["keys"]
     if storage.is_local(output_prefix):
         parent = os.path.dirname(os.path.abspath(output_prefix))
         if not os.path.isdir(parent):
             raise OptionsError(f"--output-prefix: the folder {parent} does not exist")
-    written: List[Dict[str, Any]] = []
+    written: list[dict[str, Any]] = []
     with JobLock.acquire(output_prefix):
         for key in keys:
             prefix = output_prefix if len(keys) == 1 else f"{output_prefix}_{key}"
@@ -61,7 +61,7 @@ def merge(manifest_location: str, output_prefix: str) -> Dict[str, Any]:
     return {"documents": int(manifest.get("documents", 0)), "shards": len(manifest["shards"]), "outputs": written}
 
 
-def _merge_key(manifest: Dict[str, Any], folder: str, key: str, prefix: str, dtype: np.dtype) -> Dict[str, Any]:
+def _merge_key(manifest: dict[str, Any], folder: str, key: str, prefix: str, dtype: np.dtype) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="llamatok-merge-") as tmp:
         lengths_path = os.path.join(tmp, "lengths.i32")
         with open(lengths_path, "wb") as lengths_out, storage.AtomicWriter(prefix + ".bin") as bin_out:
@@ -109,7 +109,7 @@ def _copy(location: str, out: storage.AtomicWriter) -> str:
     return digest.hexdigest()
 
 
-def data_path(manifest_location: str, key: Optional[str] = None) -> List[str]:
+def data_path(manifest_location: str, key: str | None = None) -> list[str]:
     """Megatron's ``--data-path`` arguments for the shards where the manifest is now."""
     manifest = manifest_mod.load(manifest_location)
     return manifest_mod.data_path(manifest, storage.parent(manifest_location), key)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.errors import OptionsError, RejectLimitError
@@ -49,28 +50,28 @@ class Options:
 
     inputs: Sequence[Any]
     output_prefix: str
-    formats: Tuple[str, ...] = ("megatron",)
-    json_keys: Tuple[str, ...] = ("text",)
-    include: Tuple[str, ...] = ()
-    exclude: Tuple[str, ...] = ()
+    formats: tuple[str, ...] = ("megatron",)
+    json_keys: tuple[str, ...] = ("text",)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     tokenizer: Any = None
-    bos: Optional[bool] = None
+    bos: bool | None = None
     append_eod: bool = False
     mode: str = "literal"
     fim_rate: float = 0.0
     fim_spm_rate: float = 0.5
     seed: int = 0
-    workers: Optional[int] = None
+    workers: int | None = None
     batch_bytes: int = 4 << 20
-    max_rejects: Optional[int] = None
+    max_rejects: int | None = None
     resume: bool = False
-    shard_tokens: Optional[int] = None
+    shard_tokens: int | None = None
     engine: str = "local"
-    ray_address: Optional[str] = None
+    ray_address: str | None = None
     quiet: bool = False
-    progress: Optional[bool] = None
+    progress: bool | None = None
 
-    def validate_encoding(self) -> "Options":
+    def validate_encoding(self) -> Options:
         """The checks of the options that say how text becomes ids."""
         if self.mode not in MODES:
             raise OptionsError(f"--mode must be one of {', '.join(MODES)}, not {self.mode!r}")
@@ -84,7 +85,7 @@ class Options:
             raise OptionsError(f"--workers must be at least 1, not {self.workers!r}")
         return self
 
-    def validate(self) -> "Options":
+    def validate(self) -> Options:
         self.validate_encoding()
         if isinstance(self.inputs, (str, bytes, os.PathLike)):
             self.inputs = [self.inputs]

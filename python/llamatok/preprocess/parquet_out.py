@@ -10,7 +10,8 @@ arrive: in batches (a shard) or from the work folder's files at the end (the sin
 from __future__ import annotations
 
 import os
-from typing import Any, List, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ ROW_GROUP_ROWS = 1 << 16
 FEED_DOCS = 1 << 16
 
 
-def column_names(keys: Sequence[str]) -> List[str]:
+def column_names(keys: Sequence[str]) -> list[str]:
     return ["input_ids"] if len(keys) == 1 else [f"{k}_input_ids" for k in keys]
 
 
@@ -38,8 +39,8 @@ class ParquetDocuments:
         self.schema = pa.schema([pa.field(n, pa.list_(pa.int32())) for n in self.names])
         self.writer = pq.ParquetWriter(where, self.schema, compression="zstd")
         self.rows = 0
-        self._ids: List[List[np.ndarray]] = [[] for _ in keys]
-        self._lengths: List[List[np.ndarray]] = [[] for _ in keys]
+        self._ids: list[list[np.ndarray]] = [[] for _ in keys]
+        self._lengths: list[list[np.ndarray]] = [[] for _ in keys]
         self._pending_rows = 0
         self._pending_tokens = 0  # of the first key
 

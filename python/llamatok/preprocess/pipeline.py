@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable, Iterable, List
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from llamatok.preprocess.batches import Batch, BatchResult
 
@@ -21,13 +22,13 @@ _END = object()
 class _Pipeline:
     def __init__(self) -> None:
         self.stop = threading.Event()
-        self.errors: List[BaseException] = []
+        self.errors: list[BaseException] = []
 
     def fail(self, error: BaseException) -> None:
         self.errors.append(error)
         self.stop.set()
 
-    def put(self, q: "queue.Queue[Any]", item: Any) -> bool:
+    def put(self, q: queue.Queue[Any], item: Any) -> bool:
         while not self.stop.is_set():
             try:
                 q.put(item, timeout=0.05)
@@ -36,7 +37,7 @@ class _Pipeline:
                 continue
         return False
 
-    def get(self, q: "queue.Queue[Any]") -> Any:
+    def get(self, q: queue.Queue[Any]) -> Any:
         while not self.stop.is_set():
             try:
                 return q.get(timeout=0.05)
@@ -59,8 +60,8 @@ class _Pipeline:
 def run_pipeline(batches: Iterable[Batch], encode: Callable[[Batch], BatchResult], write: Callable[[BatchResult], None]) -> None:
     """Reads ``batches``, encodes each with ``encode`` and hands the results to ``write``, in order."""
     p = _Pipeline()
-    to_encode: "queue.Queue[Any]" = queue.Queue(maxsize=2)
-    to_write: "queue.Queue[Any]" = queue.Queue(maxsize=2)
+    to_encode: queue.Queue[Any] = queue.Queue(maxsize=2)
+    to_write: queue.Queue[Any] = queue.Queue(maxsize=2)
 
     def read() -> None:
         for batch in batches:

@@ -12,8 +12,9 @@ and shard names whatever the sample says on the second try.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import Cursor, End, make_batches, tokenize
@@ -42,15 +43,15 @@ class Task:
     end: End
     input_bytes: int
 
-    def to_json(self) -> List[int]:
+    def to_json(self) -> list[int]:
         return [self.index, *self.start, *self.end, self.input_bytes]
 
     @classmethod
-    def from_json(cls, row: Sequence[int]) -> "Task":
+    def from_json(cls, row: Sequence[int]) -> Task:
         i, s0, p0, l0, s1, p1, n = (int(x) for x in row)
         return cls(i, (s0, p0, l0), (s1, p1), n)
 
-    def sources(self, all_sources: Sequence[Source]) -> Dict[int, Source]:
+    def sources(self, all_sources: Sequence[Source]) -> dict[int, Source]:
         """The sources this task reads, each cut down to what the task needs."""
         out = {}
         for s in range(self.start[0], self.end[0] + 1):
@@ -60,10 +61,10 @@ class Task:
         return out
 
 
-Piece = Tuple[int, int, int, int]  # (source, start position, stop position, bytes)
+Piece = tuple[int, int, int, int]  # (source, start position, stop position, bytes)
 
 
-def _jsonl_cuts(location: str, size: int, step: int) -> List[int]:
+def _jsonl_cuts(location: str, size: int, step: int) -> list[int]:
     """Line starts about ``step`` bytes apart."""
     cuts = []
     with storage.open_input(location, buffer=1 << 16) as f:  # each cut reads one line
@@ -79,7 +80,7 @@ def _jsonl_cuts(location: str, size: int, step: int) -> List[int]:
     return cuts
 
 
-def _source_pieces(s: int, src: Source, step: int) -> List[Piece]:
+def _source_pieces(s: int, src: Source, step: int) -> list[Piece]:
     if src.kind == "dir":
         return [(s, src.first_file + i, src.first_file + i + 1, size) for i, size in enumerate(src.sizes)]
     if src.kind == "jsonl" and src.compression is None:
@@ -91,7 +92,7 @@ def _source_pieces(s: int, src: Source, step: int) -> List[Piece]:
         import pyarrow.parquet as pq
 
         meta = pq.ParquetFile(storage.open_arrow(src.path or "")).metadata
-        out: List[Piece] = []
+        out: list[Piece] = []
         row = 0
         for g in range(meta.num_row_groups):
             group = meta.row_group(g)
@@ -102,7 +103,7 @@ def _source_pieces(s: int, src: Source, step: int) -> List[Piece]:
     return [(s, 0, END, max(src.size, 0))]  # a Python iterable or dataset: read in one go
 
 
-def pieces(sources: Sequence[Source], step: int) -> List[Piece]:
+def pieces(sources: Sequence[Source], step: int) -> list[Piece]:
     """Every source's pieces, in order. Sources are looked at in parallel threads: on an object
     store each Parquet footer or JSONL cut is a request, and a corpus may have many files."""
     from concurrent.futures import ThreadPoolExecutor
@@ -112,10 +113,10 @@ def pieces(sources: Sequence[Source], step: int) -> List[Piece]:
     return [piece for found in per_source for piece in found]
 
 
-def plan(sources: Sequence[Source], target_bytes: int) -> List[Task]:
+def plan(sources: Sequence[Source], target_bytes: int) -> list[Task]:
     """Tasks of about ``target_bytes`` each, covering every record once, in input order."""
-    tasks: List[Task] = []
-    group: List[Piece] = []
+    tasks: list[Task] = []
+    group: list[Piece] = []
     got = 0
 
     def flush() -> None:

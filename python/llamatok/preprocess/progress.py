@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Optional, TextIO
+from typing import TextIO
 
 WIDTH = 24
 
@@ -28,7 +28,7 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total_bytes: Optional[int], enabled: bool, stream: Optional[TextIO] = None, interval: float = 0.2) -> None:
+    def __init__(self, total_bytes: int | None, enabled: bool, stream: TextIO | None = None, interval: float = 0.2) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.total = total_bytes if total_bytes and total_bytes > 0 else None
@@ -38,7 +38,7 @@ class Progress:
         self._values = (0, 0, 0, 0)
 
     @staticmethod
-    def wanted(quiet: bool, stream: Optional[TextIO] = None) -> bool:
+    def wanted(quiet: bool, stream: TextIO | None = None) -> bool:
         stream = stream or sys.stderr
         return not quiet and hasattr(stream, "isatty") and stream.isatty()
 

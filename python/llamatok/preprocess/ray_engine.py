@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Dict, List, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from llamatok.preprocess.options import Options, OptionsError
 from llamatok.preprocess.plan import Task
@@ -34,7 +35,7 @@ FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID",
                  "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION")
 
 #: Per worker process: the tokenizers of the runs it served, by object-store id.
-_cores: Dict[str, Any] = {}
+_cores: dict[str, Any] = {}
 
 
 def check_available() -> None:
@@ -50,7 +51,7 @@ def _ray() -> Any:
     return ray
 
 
-def _remote_task(core_box: List[Any], ctx: TaskContext, task: Task, sources: Dict[int, Source], resume: bool) -> bytes:
+def _remote_task(core_box: list[Any], ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool) -> bytes:
     """The body of a Ray task. ``core_box`` holds the tokenizer's object ref inside a list, so that
     Ray does not fetch and unpickle it for every task: the worker does it once."""
     ray = _ray()
@@ -84,7 +85,7 @@ def execute_on_ray(core: Any, ctx: TaskContext, tasks: Sequence[Task], sources: 
         core_box = [ray.put(core)]
         ctx_ref = ray.put(ctx)
         in_flight = options.workers or max(1, int(ray.cluster_resources().get("CPU", 1))) * 2
-        pending: Dict[Any, Task] = {}
+        pending: dict[Any, Task] = {}
         queue = list(tasks)
         queue.reverse()
         try:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from collections.abc import Iterator, Sequence
+from typing import Any, Optional
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
-Record = Tuple[Optional[Tuple[str, ...]], Optional[dict], int, int, int, int]
+Record = tuple[Optional[tuple[str, ...]], Optional[dict], int, int, int, int]
 
 EXCERPT_BYTES = 160
 ARROW_BATCH_ROWS = 4096
@@ -34,7 +35,7 @@ def excerpt(raw: bytes) -> str:
     return text + ("…" if len(raw) > EXCERPT_BYTES else "")
 
 
-def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: Optional[int] = None, row: Optional[int] = None) -> dict:
+def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: int | None = None, row: int | None = None) -> dict:
     """One line of the rejects file: where the record is, why it was rejected, how it began."""
     out: dict = {"source": source}
     if line is not None:
@@ -47,7 +48,7 @@ def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: Option
     return out
 
 
-def _lone_surrogate(texts: Sequence[str], keys: Sequence[str]) -> Optional[str]:
+def _lone_surrogate(texts: Sequence[str], keys: Sequence[str]) -> str | None:
     """The first field holding a lone surrogate (``"\\ud800"`` in JSON), which is not Unicode text."""
     for key, text in zip(keys, texts):
         if not text.isascii():
@@ -58,7 +59,7 @@ def _lone_surrogate(texts: Sequence[str], keys: Sequence[str]) -> Optional[str]:
     return None
 
 
-def fields(obj: Any, keys: Sequence[str]) -> Tuple[Optional[Tuple[str, ...]], Optional[Tuple[str, str]]]:
+def fields(obj: Any, keys: Sequence[str]) -> tuple[tuple[str, ...] | None, tuple[str, str] | None]:
     """The key fields of a decoded JSON value, or (None, (reason, detail))."""
     if type(obj) is not dict:
         return None, ("not_an_object", f"a JSON {type(obj).__name__}, not an object with the field(s) {', '.join(keys)}")
@@ -82,7 +83,7 @@ class JsonlReader:
     def __init__(self, source: Source, keys: Sequence[str]) -> None:
         self.source = source
         self.keys = tuple(keys)
-        self._raw: Optional[Any] = None
+        self._raw: Any | None = None
 
     @property
     def done_bytes(self) -> int:
@@ -200,7 +201,7 @@ def check_arrow_columns(schema: Any, keys: Sequence[str], name: str) -> None:
             raise OptionsError(f"{name}: column {key!r} holds {kind}, not text (string or binary)")
 
 
-def _arrow_records(columns: List[Any], keys: Sequence[str], name: str, first_row: int) -> Iterator[Record]:
+def _arrow_records(columns: list[Any], keys: Sequence[str], name: str, first_row: int) -> Iterator[Record]:
     """Records of one batch of Arrow columns (one per key), the first being row ``first_row``."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -315,7 +316,7 @@ class IterableReader:
             if index < pos:
                 continue
             bad = None
-            texts: Optional[Tuple[str, ...]] = None
+            texts: tuple[str, ...] | None = None
             raw = b""
             if isinstance(item, bytes):
                 raw = item

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable
 
 from llamatok.preprocess import manifest as manifest_mod
 from llamatok.preprocess import storage
@@ -29,7 +30,7 @@ from llamatok.preprocess.sources import Source
 from llamatok.preprocess.summary import build as build_summary
 from llamatok.preprocess.tasks import TaskContext, run_task, shard_file
 
-OnRecord = Callable[[Dict[str, Any], int], None]
+OnRecord = Callable[[dict[str, Any], int], None]
 #: Batches a task is cut into at least (their size is never under MIN_BATCH_BYTES).
 BATCHES_PER_TASK = 8
 MIN_BATCH_BYTES = 64 << 10
@@ -42,7 +43,7 @@ def _notice(options: Options, message: str) -> None:
         print(f"llamatok preprocess: {message}", file=sys.stderr)
 
 
-def _read_json(location: str) -> Optional[Dict[str, Any]]:
+def _read_json(location: str) -> dict[str, Any] | None:
     try:
         return json.loads(storage.read_bytes(location))
     except FileNotFoundError:
@@ -75,7 +76,7 @@ def _discard_previous(layout: ShardLayout, options: Options) -> None:
 
 
 def _prepare(options: Options, layout: ShardLayout, core: Any, spec: EncodeSpec, sources: Sequence[Source],
-             fp: str) -> Optional[Dict[str, Any]]:
+             fp: str) -> dict[str, Any] | None:
     """The plan to run (the saved one on ``--resume``), or None when the run is already complete."""
     if options.resume:
         done = _read_json(options.summary_path)
@@ -116,11 +117,11 @@ def execute_locally(core: Any, ctx: TaskContext, tasks: Sequence[Task], sources:
         on_record(record, len(encoded(record)))
 
 
-def _assemble_rejects(layout: ShardLayout, records: Sequence[Dict[str, Any]], tasks: Sequence[Task],
+def _assemble_rejects(layout: ShardLayout, records: Sequence[dict[str, Any]], tasks: Sequence[Task],
                       sources: Sequence[Source], target: str) -> None:
     """Every task's rejects, in input order, into ``target``; JSONL line numbers made absolute (a
     task that starts inside a file counted lines from its start)."""
-    lines_before: Dict[int, int] = {}
+    lines_before: dict[int, int] = {}
     with storage.AtomicWriter(target, layout.tmp("rejects.jsonl")) as out:
         for record, task in zip(records, tasks):
             data = storage.read_bytes(layout.task_rejects(task.index)) if record["rejects_file"]["bytes"] else b""
@@ -139,7 +140,7 @@ def _assemble_rejects(layout: ShardLayout, records: Sequence[Dict[str, Any]], ta
 
 
 def run_sharded(options: Options, core: Any, spec: EncodeSpec, sources: Sequence[Source], fp: str, lock: JobLock,
-                *, tokenizer: Dict[str, Any], described: Dict[str, Any], startup: float) -> Dict[str, Any]:
+                *, tokenizer: dict[str, Any], described: dict[str, Any], startup: float) -> dict[str, Any]:
     layout = ShardLayout(options.output_prefix, tuple(options.json_keys), tuple(options.formats), spec.dtype,
                          int(options.shard_tokens or 0))
     saved = _prepare(options, layout, core, spec, sources, fp)
@@ -151,13 +152,13 @@ def run_sharded(options: Options, core: Any, spec: EncodeSpec, sources: Sequence
     # A task reads, encodes and writes overlapped (pipeline.py) only when it has several batches.
     batch_bytes = min(options.batch_bytes, max(MIN_BATCH_BYTES, int(saved["target_bytes"]) // BATCHES_PER_TASK))
     ctx = TaskContext(layout, replace(spec, num_threads=threads), batch_bytes, fp)
-    records: List[Optional[Dict[str, Any]]] = [None] * len(tasks)
+    records: list[dict[str, Any] | None] = [None] * len(tasks)
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
     progress = Progress(sum(t.input_bytes for t in tasks) or None, bool(enabled))
     totals = {"documents": 0, "tokens": 0, "input_bytes": 0, "done": 0, "received": 0, "rejected": 0}
     started = time.monotonic()
 
-    def on_record(record: Dict[str, Any], received: int) -> None:
+    def on_record(record: dict[str, Any], received: int) -> None:
         lock.check()
         records[record["task"]] = record
         totals["received"] += received
@@ -201,10 +202,10 @@ def run_sharded(options: Options, core: Any, spec: EncodeSpec, sources: Sequence
     return summary
 
 
-def _summary(options: Options, layout: ShardLayout, records: Sequence[Dict[str, Any]], sources: Sequence[Source],
-             fp: str, seconds: float, startup: float, saved: Dict[str, Any], tokenizer: Dict[str, Any],
-             described: Dict[str, Any], received: int) -> Dict[str, Any]:
-    rejected: Dict[str, int] = {}
+def _summary(options: Options, layout: ShardLayout, records: Sequence[dict[str, Any]], sources: Sequence[Source],
+             fp: str, seconds: float, startup: float, saved: dict[str, Any], tokenizer: dict[str, Any],
+             described: dict[str, Any], received: int) -> dict[str, Any]:
+    rejected: dict[str, int] = {}
     for r in records:
         for reason, n in r["rejected"].items():
             rejected[reason] = rejected.get(reason, 0) + n

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +32,8 @@ class ShardLayout:
     """The names of a sharded run's files, from its output prefix (a local path or a URI)."""
 
     prefix: str
-    keys: Tuple[str, ...]
-    formats: Tuple[str, ...]
+    keys: tuple[str, ...]
+    formats: tuple[str, ...]
     dtype: str
     shard_tokens: int
 
@@ -80,14 +80,14 @@ class _Part:
 
     name: str
     part: int
-    bins: List[storage.AtomicWriter]
-    parquet: Optional[Tuple[storage.AtomicWriter, ParquetDocuments]]
-    lengths: List[List[np.ndarray]]
-    tokens: List[int]
+    bins: list[storage.AtomicWriter]
+    parquet: tuple[storage.AtomicWriter, ParquetDocuments] | None
+    lengths: list[list[np.ndarray]]
+    tokens: list[int]
     documents: int = 0
-    first: Optional[Tuple[int, int]] = None
-    last: Optional[Tuple[int, int]] = None
-    files: List[Dict[str, Any]] = field(default_factory=list)
+    first: tuple[int, int] | None = None
+    last: tuple[int, int] | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ShardWriter:
@@ -97,8 +97,8 @@ class ShardWriter:
     def __init__(self, layout: ShardLayout, task: int) -> None:
         self.layout = layout
         self.task = task
-        self.entries: List[Dict[str, Any]] = []
-        self._part: Optional[_Part] = None
+        self.entries: list[dict[str, Any]] = []
+        self._part: _Part | None = None
         self._next = 0
 
     def _open(self) -> _Part:
@@ -194,7 +194,7 @@ class ShardWriter:
             "files": part.files,
         })
 
-    def close(self) -> List[Dict[str, Any]]:
+    def close(self) -> list[dict[str, Any]]:
         self._close_part()
         return self.entries
 
@@ -210,8 +210,8 @@ class ShardWriter:
             part.parquet[0].abort()
 
 
-def _file_entry(location: str, kind: str, key: Optional[str], writer: storage.AtomicWriter) -> Dict[str, Any]:
-    entry: Dict[str, Any] = {"path": storage.basename(location), "kind": kind}
+def _file_entry(location: str, kind: str, key: str | None, writer: storage.AtomicWriter) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": storage.basename(location), "kind": kind}
     if key is not None:
         entry["key"] = key
     entry["bytes"] = writer.size

@@ -17,8 +17,9 @@ import fnmatch
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
@@ -33,11 +34,11 @@ class Source:
 
     kind: str
     name: str
-    path: Optional[str] = None  # a local path or a URI
-    compression: Optional[str] = None
-    files: List[str] = field(default_factory=list)  # dir: absolute paths or URIs, in order
-    sizes: List[int] = field(default_factory=list)  # dir: their sizes
-    mtimes: List[int] = field(default_factory=list)  # dir: their modification times (ns)
+    path: str | None = None  # a local path or a URI
+    compression: str | None = None
+    files: list[str] = field(default_factory=list)  # dir: absolute paths or URIs, in order
+    sizes: list[int] = field(default_factory=list)  # dir: their sizes
+    mtimes: list[int] = field(default_factory=list)  # dir: their modification times (ns)
     obj: Any = None
     size: int = -1  # bytes on disk (for progress), -1 when unknown
     mtime_ns: int = 0
@@ -56,7 +57,7 @@ class Source:
             return [self.kind, getattr(self.obj, "_fingerprint", None), len(self.obj)]
         return [self.kind, self.name]
 
-    def window(self, first: int, stop: int) -> "Source":
+    def window(self, first: int, stop: int) -> Source:
         """What a task reading positions ``first`` to ``stop`` needs of this source: a directory's
         files of that range only (a task's payload does not grow with the corpus)."""
         if self.kind != "dir":
@@ -82,7 +83,7 @@ def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
     return False
 
 
-def own_output(location: str, prefix: Optional[str]) -> bool:
+def own_output(location: str, prefix: str | None) -> bool:
     """Whether ``location`` is one of the job's own files: ``PREFIX.*`` (outputs, work folder,
     lock, manifest), ``PREFIX_KEY.bin``/``.idx`` and the shards ``PREFIX[_KEY]-TTTTT-PPP.*``."""
     if not prefix:
@@ -98,13 +99,13 @@ def own_output(location: str, prefix: Optional[str]) -> bool:
 _OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(bin|idx|parquet)")
 
 
-def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str] = None) -> Tuple[List[str], List[int], List[int]]:
+def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: str | None = None) -> tuple[list[str], list[int], list[int]]:
     """The files under ``root`` that the globs accept, sorted by relative path, with their sizes
     and modification times. The job's own outputs (:func:`own_output`) are never read."""
     if not storage.is_local(root):
         return _walk_remote(root, include, exclude, skip_prefix)
     root = storage.local_path(root)
-    found: List[Tuple[Tuple[str, ...], str, int, int]] = []
+    found: list[tuple[tuple[str, ...], str, int, int]] = []
 
     def on_error(err: OSError) -> None:
         raise err
@@ -135,11 +136,11 @@ def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix:
     return [f[1] for f in found], [f[2] for f in found], [f[3] for f in found]
 
 
-def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str]) -> Tuple[List[str], List[int], List[int]]:
+def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: str | None) -> tuple[list[str], list[int], list[int]]:
     """:func:`walk` on an object store: one recursive listing, then the same rules (a folder an
     exclude glob matches hides everything under it)."""
     root = root.rstrip("/")
-    found: List[Tuple[Tuple[str, ...], str, int, int]] = []
+    found: list[tuple[tuple[str, ...], str, int, int]] = []
     for rel, size, mtime in storage.list_tree(root):
         parts = rel.split("/")
         location = root + "/" + rel
@@ -156,7 +157,7 @@ def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str], skip
     return [f[1] for f in found], [f[2] for f in found], [f[3] for f in found]
 
 
-def _file_source(path: str, found: "storage.Info") -> Source:
+def _file_source(path: str, found: storage.Info) -> Source:
     base, ext = os.path.splitext(storage.basename(path))
     compression = COMPRESSIONS.get(ext.lower())
     if compression:
@@ -180,7 +181,7 @@ def is_hf_iterable_dataset(obj: Any) -> bool:
     return type(obj).__name__ == "IterableDataset" and type(obj).__module__.startswith("datasets")
 
 
-def _expand(location: str) -> List[Tuple[str, "storage.Info"]]:
+def _expand(location: str) -> list[tuple[str, storage.Info]]:
     """The files or folders a path, URI or glob names (a glob: every file it matches, sorted)."""
     try:
         found = storage.info(location)
@@ -201,9 +202,9 @@ def _expand(location: str) -> List[Tuple[str, "storage.Info"]]:
     raise OptionsError(f"no such input: {location}")
 
 
-def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[str], skip_prefix: Optional[str] = None) -> List[Source]:
+def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[str], skip_prefix: str | None = None) -> list[Source]:
     """The sources named by ``inputs``, in order; a missing path is an :class:`OptionsError`."""
-    sources: List[Source] = []
+    sources: list[Source] = []
     for item in inputs:
         if isinstance(item, (str, os.PathLike)):
             for path, found in _expand(os.fspath(item)):

@@ -26,7 +26,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+from typing import IO, Any
 
 from llamatok.preprocess.errors import OptionsError
 
@@ -39,7 +39,7 @@ _CACHED_SCHEMES = {"s3", "gs", "gcs"}
 _REMOTE_READ_BUFFER = 8 << 20
 
 
-def scheme(location: str) -> Optional[str]:
+def scheme(location: str) -> str | None:
     """``"s3"`` for ``s3://b/k``; None for a local path (also for ``file://`` URIs)."""
     m = _SCHEME.match(location)
     if not m or m.group(1).lower() == "file":
@@ -77,11 +77,11 @@ def basename(location: str) -> str:
 
 # -- resolving a remote location -----------------------------------------------------------------
 
-_filesystems: Dict[Tuple[str, str], Any] = {}
+_filesystems: dict[tuple[str, str], Any] = {}
 _filesystems_lock = threading.Lock()
 
 
-def _resolve(location: str) -> Tuple[Any, str]:
+def _resolve(location: str) -> tuple[Any, str]:
     """(pyarrow FileSystem, path inside it) of a remote location. S3 and GCS file systems are
     cached per bucket, so a job opens one connection pool per store."""
     sch = scheme(location)
@@ -161,7 +161,7 @@ def exists(location: str) -> bool:
     return info(location).kind != "missing"
 
 
-def list_tree(location: str) -> List[Tuple[str, int, int]]:
+def list_tree(location: str) -> list[tuple[str, int, int]]:
     """Every file under a remote folder: (path relative to it, size, mtime_ns), unsorted."""
     import pyarrow.fs as pafs
 
@@ -176,7 +176,7 @@ def list_tree(location: str) -> List[Tuple[str, int, int]]:
     return out
 
 
-def list_names(location: str) -> List[str]:
+def list_names(location: str) -> list[str]:
     """The names of the files directly in a folder (none when it does not exist)."""
     if is_local(location):
         try:
@@ -195,7 +195,7 @@ def has_magic(pattern: str) -> bool:
     return local_glob.has_magic(pattern)
 
 
-def glob(pattern: str) -> List[str]:
+def glob(pattern: str) -> list[str]:
     """The files matching ``pattern``, sorted. On object stores the listing starts at the deepest
     folder without a wildcard; ``*`` and ``?`` stay within one path component, ``**`` crosses them."""
     if is_local(pattern):
@@ -213,7 +213,7 @@ def glob(pattern: str) -> List[str]:
     return sorted(join(base, rel) for rel, _, _ in list_tree(base) if regex.fullmatch(rel))
 
 
-def _glob_regex(pattern: str) -> "re.Pattern[str]":
+def _glob_regex(pattern: str) -> re.Pattern[str]:
     out = []
     i = 0
     while i < len(pattern):
@@ -302,7 +302,7 @@ class AtomicWriter:
     server-side copy of the completed object and the deletion of the temporary one. :meth:`abort`
     (also on leaving a ``with`` block by an exception) deletes the temporary file."""
 
-    def __init__(self, location: str, tmp_location: Optional[str] = None) -> None:
+    def __init__(self, location: str, tmp_location: str | None = None) -> None:
         self.location = location
         self.tmp = tmp_location or f"{location}.tmp-{uuid.uuid4().hex[:12]}"
         self.digest = hashlib.sha256()
@@ -368,7 +368,7 @@ class AtomicWriter:
             pass
         delete(self.tmp)
 
-    def __enter__(self) -> "AtomicWriter":
+    def __enter__(self) -> AtomicWriter:
         return self
 
     def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
@@ -378,7 +378,7 @@ class AtomicWriter:
             self.commit()
 
 
-def write_atomic(location: str, data: bytes, tmp_location: Optional[str] = None) -> str:
+def write_atomic(location: str, data: bytes, tmp_location: str | None = None) -> str:
     """Writes ``data`` all or nothing; returns its SHA-256."""
     with AtomicWriter(location, tmp_location) as w:
         w.write(data)
@@ -427,7 +427,7 @@ def delete_tree(location: str) -> None:
             delete(join(location, rel))
 
 
-def sha256_of(location: str) -> Tuple[int, str]:
+def sha256_of(location: str) -> tuple[int, str]:
     """(size, SHA-256) of a file, read in large blocks."""
     digest = hashlib.sha256()
     size = 0

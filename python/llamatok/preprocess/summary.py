@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
-def build(state: Dict[str, Any], *, keys: Sequence[str], inputs: List[str], outputs: Dict[str, Any],
-          tokenizer: Dict[str, Any], options: Dict[str, Any], engine: str, startup_seconds: float = 0.0) -> Dict[str, Any]:
+def build(state: dict[str, Any], *, keys: Sequence[str], inputs: list[str], outputs: dict[str, Any],
+          tokenizer: dict[str, Any], options: dict[str, Any], engine: str, startup_seconds: float = 0.0) -> dict[str, Any]:
     """``seconds`` is the processing time (summed over resumed runs); ``startup_seconds`` the time
     this run spent before it (loading the tokenizer, listing the inputs)."""
     seconds = max(float(state["seconds"]), 1e-9)
     tokens = int(sum(state["tokens"]))
     rejected = dict(sorted(state["rejected"].items()))
-    summary: Dict[str, Any] = {
+    summary: dict[str, Any] = {
         "documents": int(state["documents"]),
         "tokens": tokens,
         "input_bytes": int(state["input_bytes"]),

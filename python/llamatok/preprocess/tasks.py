@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import BatchResult, make_batches, tokenize
@@ -47,7 +47,7 @@ def shard_file(layout: ShardLayout, path: str) -> str:
     return storage.join(storage.parent(layout.prefix), path)
 
 
-def kept_record(ctx: TaskContext, task: Task) -> Optional[Dict[str, Any]]:
+def kept_record(ctx: TaskContext, task: Task) -> dict[str, Any] | None:
     """The task's record when the task finished in an earlier attempt of this run and every file it
     names is still there with its recorded size and SHA-256; else None."""
     try:
@@ -71,8 +71,8 @@ def kept_record(ctx: TaskContext, task: Task) -> Optional[Dict[str, Any]]:
     return record
 
 
-def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source], resume: bool = False,
-             where: str = "local") -> Dict[str, Any]:
+def run_task(core: Any, ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool = False,
+             where: str = "local") -> dict[str, Any]:
     """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record. ``where``
     names the worker (a Ray node id): it goes into the attempt markers and the record."""
     if resume:
@@ -90,7 +90,7 @@ def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source]
     batches = make_batches(readers, sizes, start, len(keys), ctx.batch_bytes, task.end)
     shards = ShardWriter(lay, task.index)
     rejects = storage.AtomicWriter(lay.task_rejects(task.index), lay.tmp(f"{task.index:05d}.rejects.jsonl"))
-    counts: Dict[str, Any] = {"documents": 0, "tokens": [0] * len(keys), "input_bytes": 0, "blank_lines": 0,
+    counts: dict[str, Any] = {"documents": 0, "tokens": [0] * len(keys), "input_bytes": 0, "blank_lines": 0,
                               "rejected": {}, "lines": {}}
 
     def write(result: BatchResult) -> None:
@@ -136,10 +136,10 @@ def run_task(core: Any, ctx: TaskContext, task: Task, sources: Dict[int, Source]
     return record
 
 
-def encoded(record: Dict[str, Any]) -> bytes:
+def encoded(record: dict[str, Any]) -> bytes:
     """A record as the bytes a Ray task returns to the driver."""
     return json.dumps(record, separators=(",", ":")).encode("utf-8")
 
 
-def decoded(payload: bytes) -> Dict[str, Any]:
+def decoded(payload: bytes) -> dict[str, Any]:
     return json.loads(payload)
