@@ -279,7 +279,8 @@ def chart(table: dict[str, dict[str, Any]], path: Path) -> None:
     except ImportError:
         print("matplotlib is not installed: no chart written (pip install matplotlib)")
         return
-    metrics = [k for k in table["llamatok"] if k.endswith("MB/s") and (k.startswith(("corpus", "batch", "decode")) or "@1MB" in k)]
+    metrics = [k for k in table["llamatok"]
+               if k.endswith("MB/s") and (k.startswith(("corpus", "batch", "decode")) or "@1MB" in k)]
     names = list(table)
     fig, ax = plt.subplots(figsize=(12, 5))
     w = 0.8 / len(names)

@@ -124,7 +124,8 @@ def preprocess(inputs: Any, prefix: str, tokenizer: str, **kw: Any) -> dict[str,
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER), help="tokenizer folder (default: the Code Llama fixture)")
+    ap.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER),
+                    help="tokenizer folder (default: the Code Llama fixture)")
     ap.add_argument("--json", default="preprocess_bench.json", help="where to write the results")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each llamatok measurement (best is kept)")
     ap.add_argument("--skip-megatron", action="store_true", help="skip the slow Megatron-approach run")
@@ -155,9 +156,11 @@ def main() -> int:
         results["preprocess_dir"] = min(dir_runs, key=lambda r: r["processing_seconds"])
         results["preprocess_jsonl"] = min(jsonl_runs, key=lambda r: r["wall_seconds"])
         if not args.skip_megatron:
-            results["megatron_approach"] = megatron_approach(jsonl, args.tokenizer, os.path.join(tmp, "megatron"), cores)
+            results["megatron_approach"] = megatron_approach(jsonl, args.tokenizer, os.path.join(tmp, "megatron"),
+                                                             cores)
             results["megatron_identical_bytes"] = all(
-                Path(tmp, "megatron" + ext).read_bytes() == Path(tmp, "jsonl" + ext).read_bytes() for ext in (".bin", ".idx"))
+                Path(tmp, "megatron" + ext).read_bytes() == Path(tmp, "jsonl" + ext).read_bytes()
+                for ext in (".bin", ".idx"))
     core = results["core_seconds"]
     d, j = results["preprocess_dir"], results["preprocess_jsonl"]
     mb = text_bytes / 1e6
@@ -175,8 +178,9 @@ def main() -> int:
         m = results["megatron_approach"]["wall_seconds"]
         results["ratio_megatron_wall_vs_preprocess_wall"] = m / j["wall_seconds"]
         print(f"{'Megatron approach (Pool + transformers), JSONL: wall':<52}{m:>9.3f}{mb / m:>9.1f}{core / m:>9.2f}")
-        print(f"llamatok preprocess is {m / j['wall_seconds']:.1f}x faster than the Megatron approach on the same JSONL "
-              f"(wall, both including tokenizer loads); identical .bin/.idx bytes: {results['megatron_identical_bytes']}")
+        print(f"llamatok preprocess is {m / j['wall_seconds']:.1f}x faster than the Megatron approach on the same "
+              "JSONL (wall, both including tokenizer loads); identical .bin/.idx bytes: "
+              f"{results['megatron_identical_bytes']}")
     print(f"preprocess (source tree) processing throughput is {results['ratio_preprocess_vs_core']:.0%} of the core's")
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)

@@ -5,12 +5,13 @@ run: end-to-end throughput, where the cluster's overhead goes, and what the driv
 
 The corpus is distinct Python code as one JSONL file: the standard library's ``.py`` sources, then
 those of the running environment's site-packages, up to ``--megabytes`` (repeated text would be
-answered by the tokenizer's chunk cache and flatter the local engine). The cluster (``ray.cluster_utils.Cluster``, every node on 127.0.0.1) has a
-head node without CPUs, where the driver runs as on a real cluster, and two worker nodes of one CPU
-each: the same two cores the local engine uses. It is started once, before the timings, as a real
-cluster is long-lived; each Ray run does pay for its job's worker processes and their tokenizer
-loads. Runs are interleaved (local, local sharded, Ray, ...) so that the machine's drifting speed
-falls on all of them alike; the best of ``--repeat`` is kept.
+answered by the tokenizer's chunk cache and flatter the local engine). The cluster
+(``ray.cluster_utils.Cluster``, every node on 127.0.0.1) has a head node without CPUs, where the
+driver runs as on a real cluster, and two worker nodes of one CPU each: the same two cores the local
+engine uses. It is started once, before the timings, as a real cluster is long-lived; each Ray run
+does pay for its job's worker processes and their tokenizer loads. Runs are interleaved (local,
+local sharded, Ray, ...) so that the machine's drifting speed falls on all of them alike; the best
+of ``--repeat`` is kept.
 
 Rows: the local engine's single file; the local engine writing the same shards as the Ray run (the
 cost of sharding alone); the Ray engine with local paths in and out; with ``--s3``, the Ray engine
@@ -68,7 +69,8 @@ def corpus(limit: int) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER), help="tokenizer folder (default: the Code Llama fixture)")
+    ap.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER),
+                    help="tokenizer folder (default: the Code Llama fixture)")
     ap.add_argument("--megabytes", type=float, default=150, help="size of the corpus (MB of code)")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each measurement (the best is kept)")
     ap.add_argument("--tasks", type=int, default=16, help="about how many tasks (shards) the Ray run has")
@@ -111,13 +113,14 @@ def main() -> int:
         try:
             for i in range(args.repeat):
                 plan = [("local engine, one file", dict(inputs=[jsonl], prefix=f"{tmp}/local{i}")),
-                        ("local engine, same shards", dict(inputs=[jsonl], prefix=f"{tmp}/lsh{i}", shard_tokens=shard_tokens)),
-                        ("Ray, 3 nodes, local paths", dict(inputs=[jsonl], prefix=f"{tmp}/ray{i}", shard_tokens=shard_tokens,
-                                                            engine="ray"))]
+                        ("local engine, same shards",
+                         dict(inputs=[jsonl], prefix=f"{tmp}/lsh{i}", shard_tokens=shard_tokens)),
+                        ("Ray, 3 nodes, local paths",
+                         dict(inputs=[jsonl], prefix=f"{tmp}/ray{i}", shard_tokens=shard_tokens, engine="ray"))]
                 if s3_prefix:
-                    plan.append(("Ray, 3 nodes, S3 to S3", dict(inputs=[f"{s3_prefix}/in/corpus.jsonl"],
-                                                                prefix=f"{s3_prefix}/out{i}/code", shard_tokens=shard_tokens,
-                                                                engine="ray")))
+                    plan.append(("Ray, 3 nodes, S3 to S3",
+                                 dict(inputs=[f"{s3_prefix}/in/corpus.jsonl"], prefix=f"{s3_prefix}/out{i}/code",
+                                      shard_tokens=shard_tokens, engine="ray")))
                 for name, spec in plan:
                     summary = run(spec.pop("inputs"), spec.pop("prefix"), args.tokenizer, **spec)
                     rows.setdefault(name, []).append(summary)
@@ -140,7 +143,8 @@ def main() -> int:
                "tasks": sharding.get("tasks"), "shards": sharding.get("shards"),
                "driver_bytes_per_token": (round(sharding["driver_received_bytes"] / s["tokens"], 5)
                                           if sharding.get("driver_received_bytes") and s["engine"] == "ray" else None),
-               "driver_bytes_per_shard": sharding.get("driver_received_bytes_per_shard") if s["engine"] == "ray" else None,
+               "driver_bytes_per_shard": (sharding.get("driver_received_bytes_per_shard") if s["engine"] == "ray"
+                                          else None),
                "startup_seconds": s["startup_seconds"],
                # The tasks' own time summed, over the two workers: what perfect scheduling would take.
                "task_seconds_per_worker": (round(sharding["task_seconds"] / 2, 3) if s["engine"] == "ray" else None)}
@@ -162,12 +166,14 @@ def main() -> int:
     md = Path(args.json).with_suffix(".md")
     lines = [f"{results['documents']} documents ({results['corpus']}), {mb:.1f} MB of JSONL, {results['cores']} cores, "
              f"shards of {shard_tokens:,} tokens, best of {args.repeat} runs (first run in brackets)", "",
-             "| measurement | wall s | MB/s | vs local engine | tasks | tasks' time / 2 workers (s) | driver bytes per shard | per token |",
+             "| measurement | wall s | MB/s | vs local engine | tasks | tasks' time / 2 workers (s) "
+             "| driver bytes per shard | per token |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in table:
-        lines.append(f"| {r['measurement']} | {r['wall_seconds']:.2f} ({r['first_run_wall_seconds']:.2f}) | {r['mb_per_s']:.1f} "
-                     f"| {r['vs_local']:.2f} | {r['tasks'] or ''} | {r['task_seconds_per_worker'] or ''} "
-                     f"| {r['driver_bytes_per_shard'] or ''} | {r['driver_bytes_per_token'] or ''} |")
+        lines.append(f"| {r['measurement']} | {r['wall_seconds']:.2f} ({r['first_run_wall_seconds']:.2f}) "
+                     f"| {r['mb_per_s']:.1f} | {r['vs_local']:.2f} | {r['tasks'] or ''} "
+                     f"| {r['task_seconds_per_worker'] or ''} | {r['driver_bytes_per_shard'] or ''} "
+                     f"| {r['driver_bytes_per_token'] or ''} |")
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"results: {args.json}, {md}")
     return 0

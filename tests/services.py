@@ -56,7 +56,8 @@ class SeaweedS3:
         self.dir = Path(tempfile.mkdtemp(prefix="llamatok-s3-"))
         self._bucket = ""
         ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
-        config = {"identities": [{"name": "llamatok", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+        config = {"identities": [{"name": "llamatok",
+                                  "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                                   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
         (self.dir / "s3.json").write_text(json.dumps(config))
         (self.dir / "data").mkdir()

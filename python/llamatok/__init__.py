@@ -31,7 +31,17 @@ _EXPORTS = {
     "demo_path": "llamatok.demo",
 }
 
-__all__ = sorted(_EXPORTS)
+#: The keys of ``_EXPORTS``, sorted; spelled out so that linters and type checkers see the exports.
+__all__ = [
+    "BatchEncoding",
+    "CodeLlamaTokenizerFast",
+    "ModelFileError",
+    "StreamingDecoder",
+    "TokenIdError",
+    "Tokenizer",
+    "__version__",
+    "demo_path",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -43,5 +53,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def __dir__() -> list:
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))

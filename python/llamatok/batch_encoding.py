@@ -52,7 +52,8 @@ def to_tensor(key: str, value: Any, tensor_type: str) -> Any:
 class BatchEncoding(UserDict):
     """The model inputs of one call: ``input_ids``, ``attention_mask`` and the optional fields."""
 
-    def __init__(self, data: dict[str, Any] | None = None, tensor_type: object = None, n_sequences: int | None = None) -> None:
+    def __init__(self, data: dict[str, Any] | None = None, tensor_type: object = None,
+                 n_sequences: int | None = None) -> None:
         super().__init__(data or {})
         self._n_sequences = n_sequences
         name = tensor_type_name(tensor_type)
@@ -108,7 +109,8 @@ class BatchEncoding(UserDict):
 
     def to(self, device: Any) -> BatchEncoding:
         """Moves torch tensors to ``device`` (other values are left as they are)."""
-        self.data = {k: (v.to(device=device) if hasattr(v, "to") and not isinstance(v, list) else v) for k, v in self.data.items()}
+        self.data = {k: (v.to(device=device) if hasattr(v, "to") and not isinstance(v, list) else v)
+                     for k, v in self.data.items()}
         return self
 
     def __repr__(self) -> str:

@@ -116,7 +116,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         self._warned_too_long = False
         self.update_post_processor()
 
-    def _with_specials(self, core: _native.Tokenizer, pad_token: str | None, added: dict[Any, Any] | None) -> _native.Tokenizer:
+    def _with_specials(self, core: _native.Tokenizer, pad_token: str | None,
+                       added: dict[Any, Any] | None) -> _native.Tokenizer:
         """The core matching, in text, the file's added tokens and every special token of this tokenizer."""
         specials = {content: token_id for content, token_id, _ in core.added_tokens}
         for key, entry in (added or {}).items():
@@ -143,7 +144,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         return core.with_special_tokens(sorted(specials.items()))
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> CodeLlamaTokenizerFast:
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str], *args: Any,
+                        **kwargs: Any) -> CodeLlamaTokenizerFast:
         """Loads from a folder (tokenizer.json preferred, else tokenizer.model, plus the config files), a
         ``tokenizer.json`` or ``tokenizer.model`` file, or a Hub id found in the local Hugging Face cache
         (downloaded only if ``huggingface_hub`` is installed and the network answers). Keyword
@@ -183,7 +185,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
 
     @property
     def can_save_slow_tokenizer(self) -> bool:
-        return bool(self.vocab_file and os.path.isfile(self.vocab_file)) or not saving.is_json_source(self._core.to_bytes())
+        return (bool(self.vocab_file and os.path.isfile(self.vocab_file))
+                or not saving.is_json_source(self._core.to_bytes()))
 
     # -- encoding -----------------------------------------------------------------------------
 
@@ -311,7 +314,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
                    suffix=suffix, suffix_first=suffix_first, split_special_tokens=split_special_tokens)
         return enc["input_ids"]
 
-    def _encode_prompt(self, prefix: str, suffix: str | None, add_special_tokens: bool, suffix_first: bool, mode: str) -> list[int]:
+    def _encode_prompt(self, prefix: str, suffix: str | None, add_special_tokens: bool, suffix_first: bool,
+                       mode: str) -> list[int]:
         settings = self.call_settings()
         if suffix is None:
             return simple_row(settings.plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
@@ -320,7 +324,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         suf = self._core.encode(suffix, mode, False)
         return simple_row(template, [pre, suf])
 
-    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs: Any) -> list[str]:
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,
+                 **kwargs: Any) -> list[str]:
         """The pieces of ``text`` (no ``<s>`` unless add_special_tokens); ``suffix=`` or a ``<FILL_ME>``
         gives the pieces of the infill prompt."""
         ids = self.encode(text, pair, add_special_tokens=add_special_tokens, **kwargs)
@@ -388,7 +393,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         return [self._clean(t, clean_up_tokenization_spaces) for t in texts]
 
     def _clean(self, text: str, clean_up_tokenization_spaces: bool | None) -> str:
-        clean = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
+        clean = (self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None
+                 else clean_up_tokenization_spaces)
         return clean_up_tokenization(text) if clean else text
 
     def decode_stream(self, skip_special_tokens: bool = False, style: str = "transformers") -> StreamingDecoder:
@@ -406,7 +412,8 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
     # -- saving, pickling, equality -----------------------------------------------------------
 
     def save_pretrained(self, save_directory: str | os.PathLike[str], legacy_format: bool | None = None,
-                        filename_prefix: str | None = None, push_to_hub: bool = False, **kwargs: Any) -> tuple[str, ...]:
+                        filename_prefix: str | None = None, push_to_hub: bool = False,
+                        **kwargs: Any) -> tuple[str, ...]:
         """Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (and tokenizer.model when
         there is one) that transformers 4.x and ``tokenizers`` load with identical ids."""
         if push_to_hub:

@@ -15,7 +15,8 @@ TOKEN_KEYS = (
     "prefix_token", "middle_token", "suffix_token", "eot_token", "fill_token",
 )
 #: Config keys transformers writes that say nothing to the tokenizer's constructor.
-IGNORED_KEYS = ("tokenizer_class", "auto_map", "name_or_path", "special_tokens_map_file", "tokenizer_file", "vocab_file")
+IGNORED_KEYS = ("tokenizer_class", "auto_map", "name_or_path", "special_tokens_map_file", "tokenizer_file",
+                "vocab_file")
 
 
 @dataclass

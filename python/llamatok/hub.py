@@ -43,7 +43,8 @@ def _has_tokenizer(folder: Path) -> bool:
     return (folder / "tokenizer.json").is_file() or (folder / "tokenizer.model").is_file()
 
 
-def cached_snapshot(repo_id: str, revision: str | None = None, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
+def cached_snapshot(repo_id: str, revision: str | None = None,
+                    cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
     """The cached snapshot folder of ``repo_id`` at ``revision`` (a branch, tag or commit; default
     ``main``) if it holds a tokenizer, else None."""
     repo = hub_cache_dir(cache_dir) / ("models--" + repo_id.replace("/", "--"))
@@ -96,7 +97,8 @@ def resolve(
     )
     if local_files_only or _offline():
         why = "local_files_only=True" if local_files_only else "HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE is set"
-        raise FileNotFoundError(f"{repo_id!r}{rev} is not a local path nor in the Hugging Face cache ({cache}), and {why}: {how}")
+        raise FileNotFoundError(f"{repo_id!r}{rev} is not a local path nor in the Hugging Face cache ({cache}), "
+                                f"and {why}: {how}")
     try:
         import huggingface_hub
     except ImportError:

@@ -66,7 +66,8 @@ def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: str | None
         raise TypeError(f"text must be a str or a list of str, not {type(text).__name__}")
     if pair is not None:
         if isinstance(pair, str) or not isinstance(pair, (list, tuple)) or len(pair) != len(text):
-            raise ValueError("for a batch of texts, the suffixes (text_pair or suffix=) must be a list of the same length")
+            raise ValueError("for a batch of texts, the suffixes (text_pair or suffix=) must be a list of the same "
+                             "length")
         return [make_prompt(t, p, fill_token) for t, p in zip(text, pair)], True
     prompts = []
     for item in text:
@@ -184,7 +185,8 @@ def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: int
         )
     if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0):
         raise ValueError(f"pad_to_multiple_of must be a positive int, not {pad_to_multiple_of!r}")
-    if trunc is not None and pad != "do_not_pad" and pad_to_multiple_of and max_length is not None and max_length % pad_to_multiple_of:
+    if (trunc is not None and pad != "do_not_pad" and pad_to_multiple_of and max_length is not None
+            and max_length % pad_to_multiple_of):
         raise ValueError(
             f"Truncation and padding are both activated but truncation length ({max_length}) is not a "
             f"multiple of pad_to_multiple_of ({pad_to_multiple_of})."
@@ -192,7 +194,8 @@ def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: int
     return Strategies(pad, trunc, max_length)
 
 
-def _rows_of(template: Template, seqs: list[Encoded], strat: Strategies, stride: int, side: str, with_offsets: bool) -> list[Row]:
+def _rows_of(template: Template, seqs: list[Encoded], strat: Strategies, stride: int, side: str,
+             with_offsets: bool) -> list[Row]:
     if strat.truncation is None or strat.max_length is None:
         plans = [[(0, len(s))] for s in seqs]
     else:
@@ -236,7 +239,8 @@ def encode_call(
     if strat.truncation is not None and strat.max_length is not None and any(p.suffix is None for p in prompts):
         plain_added = added_count(tok.plain_template(add_special_tokens))
         if strat.max_length < plain_added:
-            raise ValueError(f"max_length={strat.max_length} cannot hold the {plain_added} special tokens added to each text")
+            raise ValueError(f"max_length={strat.max_length} cannot hold the {plain_added} special tokens added to "
+                             "each text")
         if stride > strat.max_length - plain_added:
             raise ValueError(
                 f"stride={stride} must be smaller than max_length={strat.max_length} minus the "

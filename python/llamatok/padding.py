@@ -71,7 +71,8 @@ def pad_rows(rows: list[Row], target: int, side: str, pad_id: int) -> None:
 
 # -- tokenizer.pad(): padding inputs encoded earlier (what data collators call) ----------------
 
-def _pad_one(example: dict[str, Any], target: int | None, side: str, pad_id: int | None, with_mask: bool) -> dict[str, Any]:
+def _pad_one(example: dict[str, Any], target: int | None, side: str, pad_id: int | None,
+             with_mask: bool) -> dict[str, Any]:
     ids = example["input_ids"]
     if with_mask and "attention_mask" not in example:
         example["attention_mask"] = [1] * len(ids)
@@ -86,8 +87,9 @@ def _pad_one(example: dict[str, Any], target: int | None, side: str, pad_id: int
     return example
 
 
-def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: int | None, pad_to_multiple_of: int | None,
-                padding_side: str | None, return_attention_mask: bool | None) -> dict[str, Any]:
+def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: int | None,
+                pad_to_multiple_of: int | None, padding_side: str | None,
+                return_attention_mask: bool | None) -> dict[str, Any]:
     """transformers' ``tokenizer.pad``: pads ``input_ids`` (and ``attention_mask``, ``token_type_ids``,
     ``special_tokens_mask``; other fields are left as they are) of one encoding, a batch of them, or a
     list of per-example dicts."""

@@ -61,7 +61,8 @@ def _slice_row(seq: Encoded, window: Window, type_id: int) -> Row:
     return Row(ids, [type_id] * len(ids), [0] * len(ids), offsets)
 
 
-def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequence[Window]], with_offsets: bool) -> list[Row]:
+def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequence[Window]],
+               with_offsets: bool) -> list[Row]:
     """The kept row, then the overflowing rows, of one input (``plans[i]`` slices ``seqs[i]``)."""
     main = Row([], [], [], [] if with_offsets else None)
     overflow: list[Row] = []

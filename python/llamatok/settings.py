@@ -85,7 +85,8 @@ class Settings:
             given.pop("model_max_length", None)
         else:
             given["model_max_length"] = int(given["model_max_length"])
-        for flag in ("clean_up_tokenization_spaces", "add_bos_token", "add_eos_token", "split_special_tokens", "suffix_first"):
+        for flag in ("clean_up_tokenization_spaces", "add_bos_token", "add_eos_token", "split_special_tokens",
+                     "suffix_first"):
             if flag in given:
                 given[flag] = bool(given[flag])
         for name in ("additional_special_tokens", "model_input_names"):

@@ -175,7 +175,8 @@ class SpecialTokensMixin:
             return []
         token_id = self.bos_token_id
         if token_id is None:
-            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} (unset or not in the vocabulary)")
+            raise ValueError(f"add_bos_token = True but bos_token = {self.bos_token!r} "
+                             "(unset or not in the vocabulary)")
         return [token_id]
 
     def _eos(self) -> list[int]:
@@ -183,7 +184,8 @@ class SpecialTokensMixin:
             return []
         token_id = self.eos_token_id
         if token_id is None:
-            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} (unset or not in the vocabulary)")
+            raise ValueError(f"add_eos_token = True but eos_token = {self.eos_token!r} "
+                             "(unset or not in the vocabulary)")
         return [token_id]
 
     def call_settings(self) -> CallSettings:
@@ -208,7 +210,8 @@ class SpecialTokensMixin:
 
     # -- transformers' helpers for ids built by hand ------------------------------------------------
 
-    def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int],
+                                         token_ids_1: list[int] | None = None) -> list[int]:
         """``[<s>] A [</s>]`` or ``[<s>] A [</s>] [<s>] B [</s>]``, brackets per the flags."""
         if token_ids_1 is None:
             return simple_row(single(self._bos(), self._eos()), [list(token_ids_0)])
@@ -232,7 +235,8 @@ class SpecialTokensMixin:
             out += bos + [0] * len(token_ids_1) + eos
         return out
 
-    def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
+                                             token_ids_1: list[int] | None = None) -> list[int]:
         """0 for every id of the first sequence (with its ``<s>``/``</s>``), 1 for the second's."""
         n_added = len(self._bos()) + len(self._eos())
         out = [0] * (n_added + len(token_ids_0))

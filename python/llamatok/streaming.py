@@ -26,7 +26,8 @@ class StreamingDecoder:
     """Incremental decoder; get one from ``CodeLlamaTokenizerFast.decode_stream()``. Not thread-safe:
     use one per generation (they are cheap)."""
 
-    def __init__(self, core: Any, byte_values: dict[int, int], anchor: int, style: str = "transformers", skip_special_tokens: bool = False) -> None:
+    def __init__(self, core: Any, byte_values: dict[int, int], anchor: int, style: str = "transformers",
+                 skip_special_tokens: bool = False) -> None:
         if style not in ("transformers", "sentencepiece"):
             raise ValueError(f"style must be 'transformers' or 'sentencepiece', not {style!r}")
         self._core = core

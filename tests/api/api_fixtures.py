@@ -20,7 +20,8 @@ from conftest import CODELLAMA_DIR, require
 VOCABS = ["codellama", "demo"]
 
 LONG_CODE = "".join(
-    f"def function_{i}(a, b={i}):\n    \"\"\"Doc {i}: ünïcödé and 日本.\"\"\"\n    return a * b + {i}  # 😀\n\n" for i in range(12)
+    f"def function_{i}(a, b={i}):\n    \"\"\"Doc {i}: ünïcödé and 日本.\"\"\"\n    return a * b + {i}  # 😀\n\n"
+    for i in range(12)
 )
 
 #: Plain texts: code, prose, special-token text, empty and whitespace-only, CJK and emoji.
@@ -113,7 +114,8 @@ def codellama_ours():
     return load_ours(folder_of("codellama"))
 
 
-def mismatches(inputs: Iterable[Any], ours_fn: Callable[[Any], Any], oracle_fn: Callable[[Any], Any]) -> list[tuple[Any, Any, Any]]:
+def mismatches(inputs: Iterable[Any], ours_fn: Callable[[Any], Any],
+               oracle_fn: Callable[[Any], Any]) -> list[tuple[Any, Any, Any]]:
     """The inputs on which the two functions disagree, with both results."""
     out = []
     for item in inputs:

@@ -227,7 +227,7 @@ def test_batch_encoding_access(tok):
     with pytest.raises(KeyError, match="field name"):
         enc[0]
     with pytest.raises(AttributeError, match="no field"):
-        enc.token_type_ids
+        _ = enc.token_type_ids
     assert enc[:1] == {"input_ids": enc.input_ids[:1], "attention_mask": enc.attention_mask[:1]}
     assert enc.encodings is None and enc.is_fast
 

@@ -55,7 +55,8 @@ def test_resolves_from_hf_home(hf_home):
 def test_resolves_the_real_files(hf_home, codellama_dir):
     fake_cache(hf_home / "hub", codellama_dir)
     tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(REPO)
-    assert tok.encode("def f(x):", suffix="    return x") == [1, 32007, 822, 285, 29898, 29916, 1125, 32008, 1678, 736, 921, 32009]
+    assert (tok.encode("def f(x):", suffix="    return x")
+            == [1, 32007, 822, 285, 29898, 29916, 1125, 32008, 1678, 736, 921, 32009])
 
 
 def test_cache_dir_and_hub_cache_variables(tmp_path, monkeypatch, hf_home):

@@ -23,7 +23,8 @@ def demo():
 def test_spec_example(codellama):
     """SPEC §5: transformers 4.57.6, Hub files, add_eos_token=True."""
     tok = load_ours(folder_of("codellama"), add_eos_token=True)
-    assert tok.encode("def f(x):", suffix="    return x") == [1, 32007, 822, 285, 29898, 29916, 1125, 32008, 1678, 736, 921, 32009, 2]
+    assert (tok.encode("def f(x):", suffix="    return x")
+            == [1, 32007, 822, 285, 29898, 29916, 1125, 32008, 1678, 736, 921, 32009, 2])
 
 
 def test_layouts(codellama):
@@ -109,7 +110,8 @@ def test_batch_infilling(demo):
     assert batch["input_ids"] == [demo(t)["input_ids"] for t in texts]
     pairs = demo([p for p, _ in INFILLS], [s for _, s in INFILLS], suffix_first=True)
     assert pairs["input_ids"] == [demo.encode(p, suffix=s, suffix_first=True) for p, s in INFILLS]
-    assert demo([p for p, _ in INFILLS], suffix=[s for _, s in INFILLS], suffix_first=True)["input_ids"] == pairs["input_ids"]
+    assert (demo([p for p, _ in INFILLS], suffix=[s for _, s in INFILLS], suffix_first=True)["input_ids"]
+            == pairs["input_ids"])
     assert demo(list(INFILLS))["input_ids"] == [demo.encode(p, suffix=s) for p, s in INFILLS]
     assert demo.batch_encode_plus(list(INFILLS))["input_ids"] == [demo.encode(p, suffix=s) for p, s in INFILLS]
     mixed = demo(["x = <FILL_ME>1", "y = 2"], return_special_tokens_mask=True)

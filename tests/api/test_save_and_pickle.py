@@ -29,7 +29,8 @@ def same_behaviour(ours, theirs, infill: bool = True) -> None:
     if infill:
         for prefix, suffix in INFILLS:
             assert ours.encode(prefix, suffix=suffix) == theirs.encode(prefix, suffix=suffix)
-            assert ours.encode(prefix, suffix=suffix, suffix_first=True) == theirs.encode(prefix, suffix=suffix, suffix_first=True)
+            assert (ours.encode(prefix, suffix=suffix, suffix_first=True)
+                    == theirs.encode(prefix, suffix=suffix, suffix_first=True))
     if ours.pad_token is not None:
         assert as_plain(ours(TEXTS, padding=True)) == as_plain(theirs(TEXTS, padding=True))
     assert ours.all_special_tokens == theirs.all_special_tokens
@@ -114,7 +115,8 @@ def test_config_contents(tmp_path):
     assert config["added_tokens_decoder"]["32007"]["content"] == "\u2581<PRE>"
     assert config["model_max_length"] == ours.model_max_length
     tj = json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))
-    assert [t["content"] for t in tj["added_tokens"]] == ["<unk>", "<s>", "</s>", "\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>"]
+    assert ([t["content"] for t in tj["added_tokens"]]
+            == ["<unk>", "<s>", "</s>", "\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>"])
     assert [p for p in tj["post_processor"]["single"]] == [
         {"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
         {"SpecialToken": {"id": "</s>", "type_id": 0}}]
@@ -132,7 +134,8 @@ def test_pickle_round_trip(vocab):
                  "name_or_path", "vocab_file", "model_max_length", "all_special_tokens"):
         assert getattr(copy, name) == getattr(ours, name), name
     same_behaviour(ours, copy)
-    assert as_plain(copy(TEXTS, padding=True, truncation=True, max_length=6)) == as_plain(ours(TEXTS, padding=True, truncation=True, max_length=6))
+    assert (as_plain(copy(TEXTS, padding=True, truncation=True, max_length=6))
+            == as_plain(ours(TEXTS, padding=True, truncation=True, max_length=6)))
 
 
 def test_pickle_keeps_the_matched_special_tokens():

@@ -12,7 +12,8 @@ TOK = load_ours(folder_of("demo"))
 BYTE = {b: 3 + b for b in range(256)}  # Llama's byte pieces: id 3 + byte
 
 any_char = st.characters(blacklist_categories=("Cs",))
-texts = st.lists(st.one_of(st.text(any_char, max_size=8), st.sampled_from(TEXTS + ["<s>", "</s>", "\u2581<PRE>", " ", "\n"])),
+texts = st.lists(st.one_of(st.text(any_char, max_size=8),
+                           st.sampled_from(TEXTS + ["<s>", "</s>", "\u2581<PRE>", " ", "\n"])),
                  max_size=6).map("".join)
 utf8_bytes = st.binary(max_size=8).map(lambda b: [BYTE[x] for x in b])
 ids = st.lists(
@@ -45,7 +46,8 @@ def test_stream_equals_decode(style, skip_special_tokens, token_ids):
 @given(text=texts)
 def test_stream_of_encoded_text(text):
     token_ids = TOK.encode(text)
-    assert "".join(streamed(TOK, token_ids, skip_special_tokens=True)) == TOK.decode(token_ids, skip_special_tokens=True)
+    assert ("".join(streamed(TOK, token_ids, skip_special_tokens=True))
+            == TOK.decode(token_ids, skip_special_tokens=True))
 
 
 def test_every_prefix_is_final():
@@ -84,6 +86,8 @@ def test_sentencepiece_style_emits_complete_characters_at_once():
 
 def test_codellama_stream(codellama_dir):
     tok = load_ours(codellama_dir)
-    token_ids = tok.encode('def remove_non_ascii(s: str) -> str:\n    """ <FILL_ME>\n    return result\n') + [3 + 0xF0, 3 + 0x9F, 2]
+    prompt = 'def remove_non_ascii(s: str) -> str:\n    """ <FILL_ME>\n    return result\n'
+    token_ids = tok.encode(prompt) + [3 + 0xF0, 3 + 0x9F, 2]
     for skip in (False, True):
-        assert "".join(streamed(tok, token_ids, skip_special_tokens=skip)) == tok.decode(token_ids, skip_special_tokens=skip)
+        assert ("".join(streamed(tok, token_ids, skip_special_tokens=skip))
+                == tok.decode(token_ids, skip_special_tokens=skip))

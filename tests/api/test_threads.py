@@ -26,7 +26,9 @@ def make_tasks(tok, seed: int) -> list:
             tasks.append(("infill", lambda p=prefix, s=suffix, f=first: tok.encode(p, suffix=s, suffix_first=f)))
         elif kind == 2:
             text = rng.choice(FILL_TEXTS)
-            tasks.append(("fill", lambda t=text: as_plain(tok(t, return_offsets_mapping=True, return_special_tokens_mask=True))))
+            tasks.append(("fill",
+                          lambda t=text: as_plain(tok(t, return_offsets_mapping=True,
+                                                      return_special_tokens_mask=True))))
         elif kind == 3:
             batch = rng.sample(TEXTS + FILL_TEXTS, 6) + [big]
             tasks.append(("batch", lambda b=batch: as_plain(tok(b, padding=True))))

@@ -64,7 +64,8 @@ def test_vocabulary_and_special_tokens(ours, oracle):
 def test_token_id_conversions(ours, oracle):
     ids = list(range(0, 300)) + list(range(ours.vocab_size - 20, ours.vocab_size))
     assert ours.convert_ids_to_tokens(ids) == oracle.convert_ids_to_tokens(ids)
-    assert ours.convert_ids_to_tokens(ids, skip_special_tokens=True) == oracle.convert_ids_to_tokens(ids, skip_special_tokens=True)
+    assert (ours.convert_ids_to_tokens(ids, skip_special_tokens=True)
+            == oracle.convert_ids_to_tokens(ids, skip_special_tokens=True))
     assert ours.convert_ids_to_tokens(5) == oracle.convert_ids_to_tokens(5)
     tokens = oracle.convert_ids_to_tokens(ids) + ["not-a-piece", "\u2581<PRE>"]
     assert ours.convert_tokens_to_ids(tokens) == oracle.convert_tokens_to_ids(tokens)
@@ -88,7 +89,8 @@ def test_tokenize(ours, oracle):
     assert not mismatches(TEXTS, ours.tokenize, oracle.tokenize)
     assert not mismatches(TEXTS, lambda t: ours.tokenize(t, add_special_tokens=True),
                           lambda t: oracle.tokenize(t, add_special_tokens=True))
-    assert not mismatches(INFILLS, lambda p: ours.tokenize(p[0], suffix=p[1]), lambda p: oracle.tokenize(p[0], suffix=p[1]))
+    assert not mismatches(INFILLS, lambda p: ours.tokenize(p[0], suffix=p[1]),
+                          lambda p: oracle.tokenize(p[0], suffix=p[1]))
     assert not mismatches(FILL_TEXTS, ours.tokenize, oracle.tokenize)
 
 
@@ -129,7 +131,7 @@ def test_call_result_behaves_like_batch_encoding(ours, oracle):
     assert "input_ids" in a and len(a) == len(b)
     assert [k for k, _ in a.items()] == [k for k, _ in b.items()]
     with pytest.raises(AttributeError):
-        a.no_such_field
+        _ = a.no_such_field
 
 
 # -- batches -----------------------------------------------------------------------------------
@@ -142,7 +144,8 @@ def padded(folder):
 
 BATCH_OPTIONS = [
     {},
-    {"return_length": True, "return_special_tokens_mask": True, "return_offsets_mapping": True, "return_token_type_ids": True},
+    {"return_length": True, "return_special_tokens_mask": True, "return_offsets_mapping": True,
+     "return_token_type_ids": True},
     {"padding": True},
     {"padding": "longest", "return_special_tokens_mask": True, "return_offsets_mapping": True, "return_length": True},
     {"padding": "max_length", "max_length": 40},
@@ -157,7 +160,8 @@ BATCH_OPTIONS = [
      "return_offsets_mapping": True, "return_special_tokens_mask": True, "return_length": True},
     {"truncation": True, "max_length": 8, "stride": 3, "return_overflowing_tokens": True, "padding": True,
      "pad_to_multiple_of": 4, "return_tensors": "np"},
-    {"add_special_tokens": False, "padding": True, "truncation": True, "max_length": 3, "return_overflowing_tokens": True},
+    {"add_special_tokens": False, "padding": True, "truncation": True, "max_length": 3,
+     "return_overflowing_tokens": True},
 ]
 
 
@@ -204,7 +208,8 @@ def test_pad_token_set_later_and_max_length_without_padding(folder):
                 ids=["bos", "bos+eos", "none", "eos"])
 def flagged(request, folder):
     bos, eos = request.param
-    return load_ours(folder, add_bos_token=bos, add_eos_token=eos), load_oracle(folder, add_bos_token=bos, add_eos_token=eos)
+    return (load_ours(folder, add_bos_token=bos, add_eos_token=eos),
+            load_oracle(folder, add_bos_token=bos, add_eos_token=eos))
 
 
 @pytest.mark.parametrize("suffix_first", [False, True], ids=["PSM", "SPM"])
@@ -212,7 +217,8 @@ def flagged(request, folder):
 def test_infill_encode(flagged, suffix_first, add_special_tokens):
     ours, oracle = flagged
     kw = {"suffix_first": suffix_first, "add_special_tokens": add_special_tokens}
-    assert not mismatches(INFILLS, lambda p: ours.encode(p[0], suffix=p[1], **kw), lambda p: oracle.encode(p[0], suffix=p[1], **kw))
+    assert not mismatches(INFILLS, lambda p: ours.encode(p[0], suffix=p[1], **kw),
+                          lambda p: oracle.encode(p[0], suffix=p[1], **kw))
     assert not mismatches(FILL_TEXTS, lambda t: ours.encode(t, **kw), lambda t: oracle.encode(t, **kw))
     assert not mismatches(INFILLS, lambda p: ours.encode(p[0], p[1], **kw), lambda p: oracle.encode(p[0], p[1], **kw))
 
@@ -224,7 +230,8 @@ INFILL_OPTIONS = [
     {"truncation": True, "max_length": 9},
     {"truncation": "only_first", "max_length": 12},
     {"truncation": True, "max_length": 10, "return_overflowing_tokens": True},
-    {"truncation": True, "max_length": 12, "stride": 1, "return_overflowing_tokens": True, "return_special_tokens_mask": True},
+    {"truncation": True, "max_length": 12, "stride": 1, "return_overflowing_tokens": True,
+     "return_special_tokens_mask": True},
     {"truncation": "only_first", "max_length": 14, "stride": 2, "return_overflowing_tokens": True},
 ]
 
@@ -247,7 +254,8 @@ def test_seed_infill_example(codellama_pair_or_skip):
     """The transformers docs' infill example: the prompt's ids, as a tensor, match."""
     ours, oracle = codellama_pair_or_skip
     prompt = FILL_TEXTS[0]
-    assert ours(prompt, return_tensors="np")["input_ids"].tolist() == oracle(prompt, return_tensors="np")["input_ids"].tolist()
+    assert (ours(prompt, return_tensors="np")["input_ids"].tolist()
+            == oracle(prompt, return_tensors="np")["input_ids"].tolist())
     assert ours.encode(prompt) == oracle.encode(prompt)
 
 
@@ -273,7 +281,8 @@ def decode_inputs(ours) -> list:
     rng = random.Random(7)
     for _ in range(60):
         seqs.append([rng.randrange(ours.vocab_size) for _ in range(rng.randrange(1, 12))])
-        seqs.append([rng.choice([rng.randrange(3, 259), rng.choice(specials), rng.randrange(259, 2000)]) for _ in range(rng.randrange(1, 10))])
+        seqs.append([rng.choice([rng.randrange(3, 259), rng.choice(specials), rng.randrange(259, 2000)])
+                     for _ in range(rng.randrange(1, 10))])
     return seqs
 
 
@@ -297,7 +306,8 @@ def test_round_trip_through_both(ours, oracle):
     for text in TEXTS:
         ids = ours.encode(text)
         assert ours.decode(ids) == oracle.decode(ids)
-        assert ours.decode(ids, skip_special_tokens=True) == oracle.decode(oracle.encode(text), skip_special_tokens=True)
+        assert (ours.decode(ids, skip_special_tokens=True)
+                == oracle.decode(oracle.encode(text), skip_special_tokens=True))
 
 
 # -- the helpers transformers' fast class breaks: compared with its slow class -----------------
@@ -307,7 +317,8 @@ def test_special_token_helpers_match_slow_tokenizer(bos, eos):
     transformers = pytest.importorskip("transformers")
     pytest.importorskip("sentencepiece")
     demo = folder_of("demo")
-    slow = transformers.CodeLlamaTokenizer(vocab_file=str(demo / "tokenizer.model"), add_bos_token=bos, add_eos_token=eos)
+    slow = transformers.CodeLlamaTokenizer(vocab_file=str(demo / "tokenizer.model"), add_bos_token=bos,
+                                           add_eos_token=eos)
     ours = load_ours(demo, add_bos_token=bos, add_eos_token=eos)
     a, b = [5, 6, 7], [8, 9]
     assert ours.build_inputs_with_special_tokens(a) == slow.build_inputs_with_special_tokens(a)
@@ -315,7 +326,8 @@ def test_special_token_helpers_match_slow_tokenizer(bos, eos):
     assert ours.get_special_tokens_mask(a) == slow.get_special_tokens_mask(a)
     assert ours.get_special_tokens_mask(a, b) == slow.get_special_tokens_mask(a, b)
     built = ours.build_inputs_with_special_tokens(a, b)
-    assert ours.get_special_tokens_mask(built, already_has_special_tokens=True) == slow.get_special_tokens_mask(built, already_has_special_tokens=True)
+    assert (ours.get_special_tokens_mask(built, already_has_special_tokens=True)
+            == slow.get_special_tokens_mask(built, already_has_special_tokens=True))
     assert ours.create_token_type_ids_from_sequences(a) == slow.create_token_type_ids_from_sequences(a)
     assert ours.create_token_type_ids_from_sequences(a, b) == slow.create_token_type_ids_from_sequences(a, b)
 
@@ -326,10 +338,12 @@ def test_add_bos_eos_setters_rebuild_the_template(folder):
         ours.add_bos_token, oracle.add_bos_token = bos, bos
         ours.add_eos_token, oracle.add_eos_token = eos, eos
         assert not mismatches(TEXTS, ours.encode, oracle.encode)
-        assert not mismatches(INFILLS, lambda p: ours.encode(p[0], suffix=p[1]), lambda p: oracle.encode(p[0], suffix=p[1]))
+        assert not mismatches(INFILLS, lambda p: ours.encode(p[0], suffix=p[1]),
+                              lambda p: oracle.encode(p[0], suffix=p[1]))
         ours.update_post_processor()
         oracle.update_post_processor()
-        assert as_plain(ours(TEXTS[:3], return_special_tokens_mask=True)) == as_plain(oracle(TEXTS[:3], return_special_tokens_mask=True))
+        assert (as_plain(ours(TEXTS[:3], return_special_tokens_mask=True))
+                == as_plain(oracle(TEXTS[:3], return_special_tokens_mask=True)))
 
 
 def test_split_special_tokens(folder):
@@ -357,7 +371,8 @@ PAD_OPTIONS = [
 @pytest.mark.parametrize("options", PAD_OPTIONS, ids=lambda o: ",".join(o) or "defaults")
 def test_pad(padded, options):
     ours, oracle = padded
-    features = [{"input_ids": oracle.encode(t), "special_tokens_mask": [0] * len(oracle.encode(t)), "labels": [7]} for t in TEXTS]
+    features = [{"input_ids": oracle.encode(t), "special_tokens_mask": [0] * len(oracle.encode(t)),
+                 "labels": [7]} for t in TEXTS]
     got = ours.pad([dict(f) for f in features], **options)
     want = oracle.pad([dict(f) for f in features], **options)
     assert as_plain(got) == as_plain(want)
@@ -389,4 +404,5 @@ def test_random_text_call(ours, oracle, text):
 
 @given(prefix=_TEXTS, suffix=_TEXTS, suffix_first=st.booleans())
 def test_random_infill(ours, oracle, prefix, suffix, suffix_first):
-    assert ours.encode(prefix, suffix=suffix, suffix_first=suffix_first) == oracle.encode(prefix, suffix=suffix, suffix_first=suffix_first)
+    assert (ours.encode(prefix, suffix=suffix, suffix_first=suffix_first)
+            == oracle.encode(prefix, suffix=suffix, suffix_first=suffix_first))

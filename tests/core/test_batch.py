@@ -85,7 +85,8 @@ def _child_batch_inherited(tok, texts, queue):
 def test_a_forked_child_runs_batches_after_the_parent_did(tok, demo_dir, texts):
     expected = tok.encode_batch(texts, num_threads=2)  # the parent's pool exists now
     ctx = multiprocessing.get_context("fork")
-    for target, args in ((_child_batch_inherited, (tok, texts)), (_child_batch, (str(demo_dir / "tokenizer.json"), texts))):
+    for target, args in ((_child_batch_inherited, (tok, texts)),
+                         (_child_batch, (str(demo_dir / "tokenizer.json"), texts))):
         queue = ctx.Queue()
         child = ctx.Process(target=target, args=(*args, queue))
         child.start()

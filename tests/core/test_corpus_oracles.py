@@ -15,13 +15,18 @@ from conftest import INFILL_TOKENS
 def stress_texts() -> list:
     """Inputs that are hard for BPE: long runs without spaces, CJK and emoji, many spaces, `▁`."""
     rng = random.Random(1234)
-    b64 = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(200_000))
-    js = "".join(rng.choice(["function(a,b){return a+b}", "var x=1;", "if(x<y){", "}", "[0,1,2]", "'str'", ";", "==="]) for _ in range(20_000))
-    cjk = "".join(chr(rng.choice([rng.randint(0x4E00, 0x9FFF), rng.randint(0x1F300, 0x1FAFF), rng.randint(0x3040, 0x30FF)])) for _ in range(50_000))
+    b64 = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+                  for _ in range(200_000))
+    js = "".join(rng.choice(["function(a,b){return a+b}", "var x=1;", "if(x<y){", "}", "[0,1,2]", "'str'", ";", "==="])
+                 for _ in range(20_000))
+    cjk = "".join(chr(rng.choice([rng.randint(0x4E00, 0x9FFF), rng.randint(0x1F300, 0x1FAFF),
+                                  rng.randint(0x3040, 0x30FF)]))
+                  for _ in range(50_000))
     spaces = "".join(" " * rng.randint(1, 70) + rng.choice("ab\n\t") for _ in range(5_000))
     marks = "".join(rng.choice(["\u2581", " ", "\u2581\u2581", "x", "\n", "\u2581x"]) for _ in range(20_000))
     controls = "".join(chr(rng.randint(0, 0x20)) for _ in range(10_000))
-    mixed = "".join(rng.choice([b64[:40], js[:40], cjk[:10], " " * 17, "\u2581", "\x00", "é", "\U0010FFFF"]) for _ in range(3_000))
+    mixed = "".join(rng.choice([b64[:40], js[:40], cjk[:10], " " * 17, "\u2581", "\x00", "é", "\U0010FFFF"])
+                    for _ in range(3_000))
     return [b64, js, cjk, spaces, marks, controls, mixed, "", " ", "  ", "\u2581", "\n", "a" * 100_000, " " * 1000]
 
 

@@ -12,7 +12,8 @@ import llamatok
 from conftest import INFILL_TOKENS
 from llamatok.reference import load as load_reference
 
-SPECIAL_TEXT = ["<s>", "</s>", "<unk>", "\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>", "<FILL_ME>", "<0x41>"]
+SPECIAL_TEXT = ["<s>", "</s>", "<unk>", "\u2581<PRE>", "\u2581<SUF>", "\u2581<MID>", "\u2581<EOT>", "<FILL_ME>",
+                "<0x41>"]
 CODE_BITS = ["def ", "return", "\n", "\t", "    ", "self.", "(", ")", "==", "__init__", "#", "'", '"', "<E1", "<M"]
 
 any_char = st.characters(blacklist_categories=("Cs",))
@@ -34,7 +35,8 @@ def vocab_path(name: str, request) -> str:
     if name.startswith("demo"):
         folder = llamatok.demo_path()
         return str(folder / ("tokenizer.model" if name.endswith("model") else "tokenizer.json"))
-    fixture = {"llama2-model": "llama2_model", "codellama-json": "codellama_json", "mistral-model": "mistral_model"}[name]
+    fixture = {"llama2-model": "llama2_model", "codellama-json": "codellama_json",
+               "mistral-model": "mistral_model"}[name]
     return str(request.getfixturevalue(fixture))
 
 

@@ -86,7 +86,8 @@ def sample_texts(n: int = 300) -> list[str]:
 
 
 def write_jsonl(path: Path, records: Sequence[Any], compress: str | None = None) -> Path:
-    lines = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode("utf-8")
+    lines = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
+                    for r in records).encode("utf-8")
     if compress == "gz":
         path.write_bytes(gzip.compress(lines))
     elif compress == "zst":
@@ -116,7 +117,8 @@ def make_corpus(d: Path, n: int = 700) -> list[str]:
     write_jsonl(d / "a.jsonl", records[: n * 4 // 7])
     (d / "a.jsonl").write_bytes((d / "a.jsonl").read_bytes() + b"{broken\n" + b'{"text": "after the broken line"}\n')
     write_jsonl(d / "b.jsonl.zst", records[n * 4 // 7: n * 11 // 14], "zst")
-    pq.write_table(pa.table({"text": [r["text"] if isinstance(r["text"], str) else None for r in records[n * 11 // 14:]]}),
+    pq.write_table(pa.table({"text": [r["text"] if isinstance(r["text"], str) else None
+                                      for r in records[n * 11 // 14:]]}),
                    d / "c.parquet", row_group_size=20)
     tree = d / "tree"
     for i, t in enumerate(texts[:60]):

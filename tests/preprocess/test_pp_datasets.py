@@ -45,7 +45,8 @@ SCRIPT = textwrap.dedent('''
 
 
 def run_script(data, cache):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(data), str(cache), DEMO], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(data), str(cache), DEMO], capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -139,7 +139,8 @@ def test_documents_are_the_inference_prompt_then_the_middle(tmp_path):
             prefix_middle = surface(doc[m + 1:-1])[1:]
             # the prefix is what is left of the text before the suffix, less the middle: try each cut
             cut = next(i for i in range(len(prefix_middle) + 1)
-                       if doc[:-1] == TOK.encode(prefix_middle[:i], suffix=suffix, suffix_first=True, add_special_tokens=False)
+                       if doc[:-1] == TOK.encode(prefix_middle[:i], suffix=suffix, suffix_first=True,
+                                                 add_special_tokens=False)
                        + CORE.encode(prefix_middle[i:], "literal", False))
             assert cut is not None
         else:

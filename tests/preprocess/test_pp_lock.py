@@ -145,7 +145,8 @@ def prefix(s3_store):
 
 
 def write_lease(prefix: str, **fields) -> None:
-    lease = {"owner": "someone", "host": "elsewhere", "pid": 1, "started": time.time(), "heartbeat": time.time(), "ttl": 60}
+    lease = {"owner": "someone", "host": "elsewhere", "pid": 1, "started": time.time(), "heartbeat": time.time(),
+             "ttl": 60}
     lease.update(fields)
     storage.write_atomic(prefix + ".lock", json.dumps(lease).encode())
 

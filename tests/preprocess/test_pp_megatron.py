@@ -71,7 +71,8 @@ def test_several_json_keys_give_one_dataset_each(tmp_path):
     kept = [r for i, r in enumerate(records) if i != 7]
     assert documents(str(tmp_path / "out_a")) == direct(DEMO, [r["a"] for r in kept])
     assert documents(str(tmp_path / "out_b")) == direct(DEMO, [r["b"] for r in kept])
-    assert summary["rejected"] == 1 and summary["tokens_by_key"]["a"] + summary["tokens_by_key"]["b"] == summary["tokens"]
+    assert summary["rejected"] == 1
+    assert summary["tokens_by_key"]["a"] + summary["tokens_by_key"]["b"] == summary["tokens"]
     table = pq.read_table(tmp_path / "out.parquet")
     assert table.column_names == ["a_input_ids", "b_input_ids"]
     assert table.column("b_input_ids").to_pylist() == direct(DEMO, [r["b"] for r in kept])

@@ -161,7 +161,8 @@ def test_the_driver_killed_mid_run_then_resumed(tmp_path, s3_store, bucket, clus
             "--fim-rate", "0.5", "--seed", "4", "--append-eod"]
     driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tasks = storage.join(out + ".partial", "tasks")
-    wait_for(lambda: len([n for n in storage.list_names(tasks) if n.endswith(".json")]) >= 2 or driver.poll() is not None)
+    wait_for(lambda: (len([n for n in storage.list_names(tasks) if n.endswith(".json")]) >= 2
+                      or driver.poll() is not None))
     driver.kill()
     driver.communicate()
     assert driver.returncode != 0, "killed before the end"

@@ -44,7 +44,8 @@ def test_jsonl_rejects_have_source_line_and_reason(tmp_path):
     assert all(r["source"] == str(src) and r["detail"] for r in rejects)
     assert "broken" in rejects[0]["excerpt"] and "\\xe9" in rejects[1]["excerpt"]
     assert summary["rejected"] == len(expected)
-    assert summary["rejected_by_reason"] == {"invalid_json": 1, "invalid_utf8": 2, "missing_field": 2, "not_a_string": 2, "not_an_object": 1}
+    assert (summary["rejected_by_reason"]
+            == {"invalid_json": 1, "invalid_utf8": 2, "missing_field": 2, "not_a_string": 2, "not_an_object": 1})
     assert summary["blank_lines"] == 2 and summary["documents"] == 3
     assert summary["documents"] + summary["rejected"] + summary["blank_lines"] == len(BAD_LINES)
     tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO, split_special_tokens=True)
@@ -67,8 +68,10 @@ def test_files_and_parquet_rejects(tmp_path):
     pq.write_table(table, tmp_path / "t.parquet")
     summary = pp.run([str(tree), str(tmp_path / "t.parquet")], str(tmp_path / "o"), quiet=True)
     rejects = [json.loads(x) for x in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
-    assert rejects[0]["source"] == str(tree / "b.py") and rejects[0]["line"] == 2 and rejects[0]["reason"] == "invalid_utf8"
-    assert rejects[1]["source"] == str(tmp_path / "t.parquet") and rejects[1]["row"] == 1 and rejects[1]["reason"] == "missing_field"
+    assert rejects[0]["source"] == str(tree / "b.py") and rejects[0]["line"] == 2
+    assert rejects[0]["reason"] == "invalid_utf8"
+    assert rejects[1]["source"] == str(tmp_path / "t.parquet") and rejects[1]["row"] == 1
+    assert rejects[1]["reason"] == "missing_field"
     assert summary["documents"] == 3 and summary["rejected"] == 2
 
 

@@ -86,7 +86,8 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, corpus, reference):
     rng = random.Random(5)
     kills = 0
     for attempt in range(8):
-        cmd = [sys.executable, "-m", "llamatok.cli", "preprocess", *args(corpus, prefix)] + (["--resume"] if attempt else [])
+        cmd = [sys.executable, "-m", "llamatok.cli", "preprocess",
+               *args(corpus, prefix)] + (["--resume"] if attempt else [])
         before = checkpoint_stamp(prefix)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if attempt < 3:

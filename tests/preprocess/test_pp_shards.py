@@ -75,7 +75,8 @@ def test_shards_merge_to_the_single_file(tmp_path, name):
         assert rows == docs
     assert at == len(single_docs)
     # The input ranges name where each shard starts and ends, in input order.
-    firsts = [(manifest["inputs"].index(s["input"]["first"]["source"]), s["input"]["first"]["position"]) for s in shards]
+    firsts = [(manifest["inputs"].index(s["input"]["first"]["source"]),
+               s["input"]["first"]["position"]) for s in shards]
     assert firsts == sorted(firsts)
     assert any("file" in s["input"]["first"] for s in shards), "directory positions name the file"
 

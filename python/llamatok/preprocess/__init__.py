@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Dict, Optional, Union
+from typing import Any
 
 from llamatok.preprocess.errors import OptionsError, PrefixBusyError, RejectLimitError
 from llamatok.preprocess.options import Options
@@ -39,7 +39,7 @@ from llamatok.preprocess.sources import Texts
 __all__ = ["Options", "OptionsError", "PrefixBusyError", "RejectLimitError", "merge", "run"]
 
 
-def _expand(inputs: Any) -> list:
+def _expand(inputs: Any) -> list[Any]:
     if inputs is None:
         return []
     if isinstance(inputs, (str, os.PathLike)) or type(inputs).__module__.startswith("datasets"):

@@ -111,7 +111,8 @@ class WorkDir:
             size = int(sizes.get(name, 0))
             if not os.path.exists(p):
                 if size:
-                    raise OSError(f"{p} is missing: the partial run in {self.path} cannot be resumed; rerun without --resume")
+                    raise OSError(f"{p} is missing: the partial run in {self.path} cannot be resumed; "
+                                  "rerun without --resume")
                 open(p, "wb").close()
                 continue
             if os.path.getsize(p) < size:

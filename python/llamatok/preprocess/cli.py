@@ -47,38 +47,51 @@ def _count(text: str) -> int:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("preprocess", help="corpora (JSONL, Parquet, source trees) to training shards",
-                       description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on Ray.",
+                       description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on "
+                                   "Ray.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="JSONL files (.jsonl/.json/.ndjson, optionally .gz or .zst), Parquet files, or directories (one file = one document); "
-                        "local paths or URIs (s3://, gs://, hf://datasets/...), globs allowed")
+                   help="JSONL files (.jsonl/.json/.ndjson, optionally .gz or .zst), Parquet files, or directories "
+                        "(one file = one document); local paths or URIs (s3://, gs://, hf://datasets/...), globs "
+                        "allowed")
     p.add_argument("--output-prefix", "-o", required=True, help="PREFIX of the output files (a local path or a URI)")
-    p.add_argument("--tokenizer", "-t", help="folder, tokenizer.json or tokenizer.model (default: the DEMO vocabulary, with a notice)")
+    p.add_argument("--tokenizer", "-t",
+                   help="folder, tokenizer.json or tokenizer.model (default: the DEMO vocabulary, with a notice)")
     p.add_argument("--format", dest="formats", default="megatron",
                    help="megatron, parquet, or megatron,parquet (default: megatron)")
     p.add_argument("--json-keys", nargs="+", default=["text"], metavar="KEY",
-                   help="fields (JSONL) or columns (Parquet) to tokenize (default: text); several give one dataset each")
+                   help="fields (JSONL) or columns (Parquet) to tokenize (default: text); several give one dataset "
+                        "each")
     p.add_argument("--include", action="append", default=[], metavar="GLOB",
-                   help="directories: only files matching (repeatable; a GLOB without / matches names, with / relative paths)")
+                   help="directories: only files matching (repeatable; a GLOB without / matches names, with / "
+                        "relative paths)")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="directories: skip files and folders matching (repeatable)")
     bos = p.add_mutually_exclusive_group()
-    bos.add_argument("--bos", dest="bos", action="store_true", default=None, help="add <s> to each document (default: as the tokenizer's add_bos_token)")
+    bos.add_argument("--bos", dest="bos", action="store_true", default=None,
+                     help="add <s> to each document (default: as the tokenizer's add_bos_token)")
     bos.add_argument("--no-bos", dest="bos", action="store_false", help="no <s>")
-    p.add_argument("--append-eod", action="store_true", help="add </s> to each document (as Megatron's preprocess_data.py)")
+    p.add_argument("--append-eod", action="store_true",
+                   help="add </s> to each document (as Megatron's preprocess_data.py)")
     p.add_argument("--mode", choices=["literal", "legacy", "non_legacy"], default="literal",
-                   help="special-token text in the data: literal (plain text, the default for training data), legacy or non_legacy (matched)")
-    p.add_argument("--fim-rate", type=float, default=0.0, help="probability of a fill-in-the-middle document (default 0; Code Llama used 0.9)")
-    p.add_argument("--fim-spm-rate", type=float, default=0.5, help="probability that a FIM document is SPM rather than PSM (default 0.5)")
+                   help="special-token text in the data: literal (plain text, the default for training data), "
+                        "legacy or non_legacy (matched)")
+    p.add_argument("--fim-rate", type=float, default=0.0,
+                   help="probability of a fill-in-the-middle document (default 0; Code Llama used 0.9)")
+    p.add_argument("--fim-spm-rate", type=float, default=0.5,
+                   help="probability that a FIM document is SPM rather than PSM (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="FIM seed: the same seed gives the same bytes (default 0)")
-    p.add_argument("--max-rejects", type=int, default=None, metavar="N", help="fail when more than N records are rejected (default: no limit)")
-    p.add_argument("--resume", action="store_true", help="finish the interrupted run of the same command (PREFIX.partial/)")
+    p.add_argument("--max-rejects", type=int, default=None, metavar="N",
+                   help="fail when more than N records are rejected (default: no limit)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the interrupted run of the same command (PREFIX.partial/)")
     p.add_argument("--shard-tokens", type=_count, default=None, metavar="N",
                    help="cut the output into shards of at most N tokens (e.g. 500M) listed in PREFIX.manifest.json "
                         "(default: one file with the local engine, about 1 GiB of ids per shard with Ray)")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local (all cores, default) or ray (tasks on a Ray cluster, each writing its own shards)")
-    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one); needs --engine ray")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="Ray cluster to join (default: start a local one); needs --engine ray")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="threads (local) or Ray tasks in flight (default: all cores; on Ray twice the cluster's CPUs)")
     p.add_argument("--batch-size", dest="batch_bytes", type=_size, default="4MB", metavar="BYTES",
@@ -99,8 +112,8 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         include=tuple(args.include), exclude=tuple(args.exclude), tokenizer=args.tokenizer, bos=args.bos,
         append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
         seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
-        resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address, quiet=args.quiet,
-        progress=False if args.no_progress else None,
+        resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
+        quiet=args.quiet, progress=False if args.no_progress else None,
     )
     try:
         summary = run(options)
@@ -118,16 +131,19 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
 
 def add_merge_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("merge", help="join the shards of a manifest into one .bin/.idx, or print Megatron's --data-path",
+    p = sub.add_parser("merge",
+                       help="join the shards of a manifest into one .bin/.idx, or print Megatron's --data-path",
                        description="Join the shards listed in PREFIX.manifest.json into one Megatron .bin/.idx "
                                    "(byte-identical to the local engine's single file), or print the weighted "
                                    "--data-path list that reads them without merging.",
                        epilog="examples:\n  llamatok merge out/code.manifest.json --output-prefix out/code-all\n"
-                              "  pretrain_gpt.py ... --data-path $(llamatok merge s3://b/out/code.manifest.json --print-data-path)",
+                              "  pretrain_gpt.py ... --data-path "
+                              "$(llamatok merge s3://b/out/code.manifest.json --print-data-path)",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("manifest", metavar="MANIFEST", help="PREFIX.manifest.json (a local path or a URI)")
     p.add_argument("--output-prefix", "-o", help="OUT: writes OUT.bin and OUT.idx (OUT_KEY.* for several keys)")
-    p.add_argument("--print-data-path", action="store_true", help="print 'weight prefix ...' for Megatron's --data-path and exit")
+    p.add_argument("--print-data-path", action="store_true",
+                   help="print 'weight prefix ...' for Megatron's --data-path and exit")
     p.add_argument("--key", help="with several json keys: the key whose shards --print-data-path lists")
     p.set_defaults(run=cmd_merge)
     return p

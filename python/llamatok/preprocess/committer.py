@@ -34,7 +34,8 @@ def rejected_total(state: dict[str, Any]) -> int:
 
 
 class Committer:
-    def __init__(self, work: WorkDir, state: dict[str, Any], progress: Progress, max_rejects: int | None, rejects_path: str) -> None:
+    def __init__(self, work: WorkDir, state: dict[str, Any], progress: Progress, max_rejects: int | None,
+                 rejects_path: str) -> None:
         self.work = work
         self.state = state
         self.progress = progress

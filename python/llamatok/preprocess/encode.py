@@ -71,7 +71,8 @@ def encode_plain(core, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarr
     return _add_bos_eos(ids, lengths, spec)
 
 
-def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray,
+               positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Documents, each plain or FIM-formatted per :func:`fim.plan`."""
     f = spec.fim
     if f is None:
@@ -84,12 +85,12 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     b_texts: list[str] = []
     # Per document, its segments: (pool, index) for text parts, or ("s", a special id).
     plans: list[list[tuple[str, int]]] = []
-    for text, k, l, h in zip(texts, kind.tolist(), lo.tolist(), hi.tolist()):
+    for text, k, low, high in zip(texts, kind.tolist(), lo.tolist(), hi.tolist()):
         if k == fim_mod.PLAIN:
             plans.append([("a", len(a_texts))])
             a_texts.append(text)
             continue
-        prefix, middle, suffix = fim_mod.split(text, l, h)
+        prefix, middle, suffix = fim_mod.split(text, low, high)
         parts = {PREFIX: prefix, SUFFIX: suffix, MIDDLE: middle}
         segs: list[tuple[str, int]] = []
         for item in (*layout(k == fim_mod.SPM), MIDDLE, EOT):
@@ -101,9 +102,10 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
         plans.append(segs)
     a_ids, a_off = _flat(core, a_texts, spec, True)
     b_ids, b_off = _flat(core, b_texts, spec, False)
-    specials = [x for x in (spec.bos_id, spec.eos_id, f.prefix_id, f.suffix_id, f.middle_id, f.eot_id) if x is not None]
-    special_at = {tok: len(a_ids) + len(b_ids) + i for i, tok in enumerate(specials)}
-    pool = np.concatenate([a_ids, b_ids, np.array(specials, dtype=a_ids.dtype)])
+    special_ids = [x for x in (spec.bos_id, spec.eos_id, f.prefix_id, f.suffix_id, f.middle_id, f.eot_id)
+                   if x is not None]
+    special_at = {tok: len(a_ids) + len(b_ids) + i for i, tok in enumerate(special_ids)}
+    pool = np.concatenate([a_ids, b_ids, np.array(special_ids, dtype=a_ids.dtype)])
     a_off = a_off.astype(np.int64)
     b_off = b_off.astype(np.int64) + len(a_ids)
     seg_start: list[int] = []
@@ -112,17 +114,25 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     for d, segs in enumerate(plans):
         total = 0
         if spec.bos_id is not None:
-            seg_start.append(special_at[spec.bos_id]); seg_len.append(1); total += 1
+            seg_start.append(special_at[spec.bos_id])
+            seg_len.append(1)
+            total += 1
         for pool_name, x in segs:
             if pool_name == "s":
-                seg_start.append(special_at[x]); seg_len.append(1); total += 1
+                seg_start.append(special_at[x])
+                seg_len.append(1)
+                total += 1
             else:
                 off = a_off if pool_name == "a" else b_off
                 s, e = int(off[x]), int(off[x + 1])
                 if e > s:
-                    seg_start.append(s); seg_len.append(e - s); total += e - s
+                    seg_start.append(s)
+                    seg_len.append(e - s)
+                    total += e - s
         if spec.eos_id is not None and total > 0:
-            seg_start.append(special_at[spec.eos_id]); seg_len.append(1); total += 1
+            seg_start.append(special_at[spec.eos_id])
+            seg_len.append(1)
+            total += 1
         lengths[d] = total
     starts = np.asarray(seg_start, np.int64)
     lens = np.asarray(seg_len, np.int64)
@@ -132,7 +142,8 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     return pool[index], lengths
 
 
-def encode_batch(core, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0, sources: np.ndarray | None = None, positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def encode_batch(core, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0, sources: np.ndarray | None = None,
+                 positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, lengths)`` of a batch of documents; ``sources``/``positions`` (where each document
     is in the input) are needed for FIM only."""
     if spec.fim is None or spec.fim.rate == 0.0:

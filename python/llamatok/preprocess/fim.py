@@ -65,7 +65,8 @@ class FimSpec:
 PLAIN, PSM, SPM = 0, 1, 2
 
 
-def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.ndarray, lengths: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.ndarray,
+         lengths: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each document: its format (PLAIN, PSM or SPM) and the two cut points (characters).
 
     ``source_index`` and ``positions`` say where each document is in the input; ``lengths`` are the

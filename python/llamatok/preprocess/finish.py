@@ -46,7 +46,8 @@ def renames(options: Options, work: WorkDir) -> list[tuple[str, str]]:
 def outputs(options: Options) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "megatron" in options.formats:
-        out["megatron"] = [{"key": key, "bin": options.megatron_prefix(key) + ".bin", "idx": options.megatron_prefix(key) + ".idx"}
+        out["megatron"] = [{"key": key, "bin": options.megatron_prefix(key) + ".bin",
+                            "idx": options.megatron_prefix(key) + ".idx"}
                            for key in options.json_keys]
     if "parquet" in options.formats:
         out["parquet"] = options.parquet_path

@@ -23,9 +23,9 @@ from llamatok.preprocess.options import Options, OptionsError
 
 
 class MapTokenizer:
-    def __init__(self, tokenizer: Any = None, column: str = "text", output: str = "input_ids", *, bos: bool | None = None,
-                 append_eod: bool = False, mode: str = "literal", fim_rate: float = 0.0, fim_spm_rate: float = 0.5,
-                 seed: int = 0, num_threads: int | None = None) -> None:
+    def __init__(self, tokenizer: Any = None, column: str = "text", output: str = "input_ids", *,
+                 bos: bool | None = None, append_eod: bool = False, mode: str = "literal", fim_rate: float = 0.0,
+                 fim_spm_rate: float = 0.5, seed: int = 0, num_threads: int | None = None) -> None:
         from llamatok.preprocess.job import encode_spec, load_tokenizer
 
         options = Options(inputs=["-"], output_prefix="-", bos=bos, append_eod=append_eod, mode=mode, fim_rate=fim_rate,
@@ -37,11 +37,13 @@ class MapTokenizer:
         self.column = column
         self.output = output
 
-    def __call__(self, batch: dict[str, Sequence[Any]], indices: Sequence[int] | None = None) -> dict[str, list[list[int]]]:
+    def __call__(self, batch: dict[str, Sequence[Any]],
+                 indices: Sequence[int] | None = None) -> dict[str, list[list[int]]]:
         texts = batch[self.column]
         for i, t in enumerate(texts):
             if not isinstance(t, str):
-                raise TypeError(f"row {i if indices is None else indices[i]}: column {self.column!r} holds {type(t).__name__}, not str")
+                raise TypeError(f"row {i if indices is None else indices[i]}: column {self.column!r} holds "
+                                f"{type(t).__name__}, not str")
         if self.spec.fim is not None and indices is None:
             raise OptionsError("FIM needs the row indices: call dataset.map(..., with_indices=True)")
         positions = np.asarray(indices if indices is not None else range(len(texts)), dtype=np.uint64)

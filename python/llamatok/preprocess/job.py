@@ -68,9 +68,11 @@ def load_tokenizer(spec: Any, quiet: bool = False) -> TokenizerInfo:
         core = spec
         infill = {part: core.piece_to_id(token) for part, token in
                   (("prefix", PREFIX_TOKEN), ("suffix", SUFFIX_TOKEN), ("middle", MIDDLE_TOKEN), ("eot", EOT_TOKEN))}
-        return TokenizerInfo(core, repr(core), core.vocab_size, core.bos_id, core.eos_id, True, infill, _digest(core), False)
+        return TokenizerInfo(core, repr(core), core.vocab_size, core.bos_id, core.eos_id, True, infill, _digest(core),
+                             False)
     else:
-        raise OptionsError(f"tokenizer must be a path, a CodeLlamaTokenizerFast or a llamatok.Tokenizer, not {type(spec).__name__}")
+        raise OptionsError("tokenizer must be a path, a CodeLlamaTokenizerFast or a llamatok.Tokenizer, "
+                           f"not {type(spec).__name__}")
     core = tok.backend_tokenizer
     return TokenizerInfo(core, name, tok.vocab_size, tok.bos_token_id, tok.eos_token_id, bool(tok.add_bos_token),
                          {"prefix": tok.prefix_id, "suffix": tok.suffix_id, "middle": tok.middle_id, "eot": tok.eot_id},
@@ -93,7 +95,8 @@ def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
     if options.fim_rate > 0:
         missing = [k for k, v in tok.infill.items() if v is None]
         if missing:
-            raise OptionsError(f"--fim-rate: this tokenizer has no {', '.join(missing)} token (FIM needs ▁<PRE>, ▁<SUF>, ▁<MID>, ▁<EOT>)")
+            raise OptionsError(f"--fim-rate: this tokenizer has no {', '.join(missing)} token "
+                               "(FIM needs ▁<PRE>, ▁<SUF>, ▁<MID>, ▁<EOT>)")
         fim = FimSpec(float(options.fim_rate), float(options.fim_spm_rate), int(options.seed), tok.infill["prefix"],
                       tok.infill["suffix"], tok.infill["middle"], tok.infill["eot"])
     return EncodeSpec(options.mode, tok.bos_id if bos else None, tok.eos_id if options.append_eod else None,
@@ -182,8 +185,8 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         check_available()
     sources = discover(options.inputs, options.include, options.exclude, skip_prefix=options.output_prefix)
     if options.engine == "ray" and any(s.kind in ("iterable", "dataset") for s in sources):
-        raise OptionsError("--engine ray reads files where its tasks run: pass paths or URIs (s3://, hf://datasets/...), "
-                           "not Python objects")
+        raise OptionsError("--engine ray reads files where its tasks run: pass paths or URIs "
+                           "(s3://, hf://datasets/...), not Python objects")
     readers = [reader_for(s, options.json_keys) for s in sources]
     if options.sharded and options.shard_tokens is None:
         options.shard_tokens = DEFAULT_SHARD_BYTES // spec.numpy_dtype.itemsize

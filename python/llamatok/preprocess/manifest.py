@@ -90,7 +90,8 @@ def load(location: str) -> dict[str, Any]:
     try:
         manifest = json.loads(storage.read_bytes(location))
     except FileNotFoundError:
-        raise OptionsError(f"no manifest at {location} (a sharded run writes PREFIX.manifest.json when it ends)") from None
+        raise OptionsError(f"no manifest at {location} "
+                           "(a sharded run writes PREFIX.manifest.json when it ends)") from None
     except ValueError as e:
         raise OptionsError(f"{location} is not JSON: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("llamatok_manifest") != VERSION:

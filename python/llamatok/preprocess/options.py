@@ -81,7 +81,8 @@ class Options:
                 raise OptionsError(f"--{name.replace('_', '-')} must be a probability between 0 and 1, not {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 64:
             raise OptionsError(f"--seed must be an integer from 0 to 2**64 - 1, not {self.seed!r}")
-        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
+        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
+                                         or self.workers < 1):
             raise OptionsError(f"--workers must be at least 1, not {self.workers!r}")
         return self
 
@@ -105,7 +106,8 @@ class Options:
         self.formats = tuple(dict.fromkeys(self.formats))
         bad = [f for f in self.formats if f not in FORMATS]
         if bad or not self.formats:
-            raise OptionsError(f"--format must be megatron, parquet or both (megatron,parquet), not {','.join(self.formats)!r}")
+            raise OptionsError("--format must be megatron, parquet or both (megatron,parquet), "
+                               f"not {','.join(self.formats)!r}")
         if isinstance(self.json_keys, str):
             self.json_keys = (self.json_keys,)
         self.json_keys = tuple(self.json_keys)
@@ -117,7 +119,8 @@ class Options:
             raise OptionsError(f"--batch-size must be a positive number of bytes, not {self.batch_bytes!r}")
         if self.max_rejects is not None and (not isinstance(self.max_rejects, int) or self.max_rejects < 0):
             raise OptionsError(f"--max-rejects must be 0 or more, not {self.max_rejects!r}")
-        if self.shard_tokens is not None and (isinstance(self.shard_tokens, bool) or not isinstance(self.shard_tokens, int)
+        if self.shard_tokens is not None and (isinstance(self.shard_tokens, bool)
+                                              or not isinstance(self.shard_tokens, int)
                                               or self.shard_tokens < 1):
             raise OptionsError(f"--shard-tokens must be a positive number of tokens, not {self.shard_tokens!r}")
         if self.engine not in ENGINES:

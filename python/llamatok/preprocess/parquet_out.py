@@ -84,7 +84,8 @@ class ParquetDocuments:
         self.writer.close()
 
 
-def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str], dtype: np.dtype) -> None:
+def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],
+                  dtype: np.dtype) -> None:
     """The single-file Parquet output, from the work folder's token and length files."""
     tokens = [np.memmap(p, dtype=np.dtype(dtype), mode="r") if os.path.getsize(p) else np.zeros(0, dtype)
               for p in token_paths]

@@ -57,7 +57,8 @@ class _Pipeline:
         return t
 
 
-def run_pipeline(batches: Iterable[Batch], encode: Callable[[Batch], BatchResult], write: Callable[[BatchResult], None]) -> None:
+def run_pipeline(batches: Iterable[Batch], encode: Callable[[Batch], BatchResult],
+                 write: Callable[[BatchResult], None]) -> None:
     """Reads ``batches``, encodes each with ``encode`` and hands the results to ``write``, in order."""
     p = _Pipeline()
     to_encode: queue.Queue[Any] = queue.Queue(maxsize=2)

@@ -28,7 +28,8 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total_bytes: int | None, enabled: bool, stream: TextIO | None = None, interval: float = 0.2) -> None:
+    def __init__(self, total_bytes: int | None, enabled: bool, stream: TextIO | None = None,
+                 interval: float = 0.2) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.total = total_bytes if total_bytes and total_bytes > 0 else None

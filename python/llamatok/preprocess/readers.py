@@ -35,7 +35,8 @@ def excerpt(raw: bytes) -> str:
     return text + ("…" if len(raw) > EXCERPT_BYTES else "")
 
 
-def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: int | None = None, row: int | None = None) -> dict:
+def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: int | None = None,
+           row: int | None = None) -> dict:
     """One line of the rejects file: where the record is, why it was rejected, how it began."""
     out: dict = {"source": source}
     if line is not None:
@@ -55,14 +56,16 @@ def _lone_surrogate(texts: Sequence[str], keys: Sequence[str]) -> str | None:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError as e:
-                return f"field {key!r} holds a lone surrogate U+{ord(text[e.start]):04X} at character {e.start}, which UTF-8 cannot encode"
+                return (f"field {key!r} holds a lone surrogate U+{ord(text[e.start]):04X} at character {e.start}, "
+                        "which UTF-8 cannot encode")
     return None
 
 
 def fields(obj: Any, keys: Sequence[str]) -> tuple[tuple[str, ...] | None, tuple[str, str] | None]:
     """The key fields of a decoded JSON value, or (None, (reason, detail))."""
     if type(obj) is not dict:
-        return None, ("not_an_object", f"a JSON {type(obj).__name__}, not an object with the field(s) {', '.join(keys)}")
+        return None, ("not_an_object",
+                      f"a JSON {type(obj).__name__}, not an object with the field(s) {', '.join(keys)}")
     texts = []
     for key in keys:
         value = obj.get(key)
@@ -133,7 +136,8 @@ class JsonlReader:
                 try:
                     obj = loads(raw.decode("utf-8"))
                 except UnicodeDecodeError as e:
-                    yield None, reject(name, "invalid_utf8", f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8", raw, line=line), len(raw), start, pos, line
+                    detail = f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8"
+                    yield None, reject(name, "invalid_utf8", detail, raw, line=line), len(raw), start, pos, line
                     continue
                 except ValueError as e:
                     yield None, reject(name, "invalid_json", str(e), raw, line=line), len(raw), start, pos, line
@@ -182,7 +186,8 @@ class FilesReader:
             except UnicodeDecodeError as e:
                 at = data.count(b"\n", 0, e.start) + 1
                 detail = f"byte 0x{data[e.start]:02X} at offset {e.start} (line {at}) is not UTF-8"
-                yield None, reject(path, "invalid_utf8", detail, data[max(0, e.start - 60):e.start + 60], line=at), len(data), index, index + 1, 0
+                around = data[max(0, e.start - 60):e.start + 60]
+                yield None, reject(path, "invalid_utf8", detail, around, line=at), len(data), index, index + 1, 0
                 continue
             yield (text,), None, len(data), index, index + 1, 0
 
@@ -195,9 +200,11 @@ def check_arrow_columns(schema: Any, keys: Sequence[str], name: str) -> None:
 
     for key in keys:
         if key not in schema.names:
-            raise OptionsError(f"{name} has no column {key!r} (its columns: {', '.join(schema.names)}); use --json-keys")
+            raise OptionsError(f"{name} has no column {key!r} (its columns: {', '.join(schema.names)}); "
+                               "use --json-keys")
         kind = schema.field(key).type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
             raise OptionsError(f"{name}: column {key!r} holds {kind}, not text (string or binary)")
 
 
@@ -227,11 +234,13 @@ def _arrow_records(columns: list[Any], keys: Sequence[str], name: str, first_row
                 try:
                     value = value.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    bad = ("invalid_utf8", f"field {key!r}: byte 0x{value[e.start]:02X} at offset {e.start} is not UTF-8")
+                    bad = ("invalid_utf8",
+                           f"field {key!r}: byte 0x{value[e.start]:02X} at offset {e.start} is not UTF-8")
                     break
             texts.append(value)
         if bad is not None:
-            raw = next((v for v in row if isinstance(v, bytes)), None) or "".join(v for v in row if isinstance(v, str)).encode()
+            raw = (next((v for v in row if isinstance(v, bytes)), None)
+                   or "".join(v for v in row if isinstance(v, str)).encode())
             yield None, reject(name, bad[0], bad[1], raw, row=at), nbytes, at, at + 1, 0
         else:
             yield tuple(texts), None, nbytes, at, at + 1, 0
@@ -287,7 +296,8 @@ class DatasetReader:
         self.dataset = source.obj
         missing = [k for k in self.keys if k not in self.dataset.column_names]
         if missing:
-            raise OptionsError(f"the dataset has no column {missing[0]!r} (its columns: {', '.join(self.dataset.column_names)})")
+            raise OptionsError(f"the dataset has no column {missing[0]!r} "
+                               f"(its columns: {', '.join(self.dataset.column_names)})")
         self.done_bytes = 0
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
@@ -347,13 +357,15 @@ class IterableReader:
             yield texts, None, nbytes, index, index + 1, 0
 
 
-READERS = {"jsonl": JsonlReader, "dir": FilesReader, "parquet": ParquetReader, "dataset": DatasetReader, "iterable": IterableReader}
+READERS = {"jsonl": JsonlReader, "dir": FilesReader, "parquet": ParquetReader, "dataset": DatasetReader,
+           "iterable": IterableReader}
 
 
 def reader_for(source: Source, keys: Sequence[str]) -> Any:
     """The reader of ``source``; checks what can be checked before reading (Parquet columns)."""
     if source.kind == "dir" and len(keys) != 1:
-        raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for --json-keys {' '.join(keys)}")
+        raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for "
+                           f"--json-keys {' '.join(keys)}")
     if source.kind == "jsonl" and storage.info(source.path or "").kind != "file":
         raise OptionsError(f"no such input: {source.path}")
     return READERS[source.kind](source, keys)

@@ -192,8 +192,10 @@ def run_sharded(options: Options, core: Any, spec: EncodeSpec, sources: Sequence
     _assemble_rejects(layout, done, tasks, sources, options.rejects_path)
     manifest = manifest_mod.build(layout, done, sources, options=described, tokenizer=tokenizer, fingerprint=fp)
     manifest_mod.write(layout, manifest)
-    summary = _summary(options, layout, done, sources, fp, seconds, startup, saved, tokenizer, described, totals["received"])
-    storage.write_atomic(options.summary_path, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+    summary = _summary(options, layout, done, sources, fp, seconds, startup, saved, tokenizer, described,
+                       totals["received"])
+    storage.write_atomic(options.summary_path,
+                         (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
                          layout.tmp("summary.json"))
     storage.delete_tree(layout.work)
     if summary["rejected"]:

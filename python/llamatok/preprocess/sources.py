@@ -99,7 +99,8 @@ def own_output(location: str, prefix: str | None) -> bool:
 _OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(bin|idx|parquet)")
 
 
-def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: str | None = None) -> tuple[list[str], list[int], list[int]]:
+def walk(root: str, include: Sequence[str], exclude: Sequence[str],
+         skip_prefix: str | None = None) -> tuple[list[str], list[int], list[int]]:
     """The files under ``root`` that the globs accept, sorted by relative path, with their sizes
     and modification times. The job's own outputs (:func:`own_output`) are never read."""
     if not storage.is_local(root):
@@ -136,7 +137,8 @@ def walk(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix:
     return [f[1] for f in found], [f[2] for f in found], [f[3] for f in found]
 
 
-def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str], skip_prefix: str | None) -> tuple[list[str], list[int], list[int]]:
+def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str],
+                 skip_prefix: str | None) -> tuple[list[str], list[int], list[int]]:
     """:func:`walk` on an object store: one recursive listing, then the same rules (a folder an
     exclude glob matches hides everything under it)."""
     root = root.rstrip("/")
@@ -202,7 +204,8 @@ def _expand(location: str) -> list[tuple[str, storage.Info]]:
     raise OptionsError(f"no such input: {location}")
 
 
-def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[str], skip_prefix: str | None = None) -> list[Source]:
+def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[str],
+             skip_prefix: str | None = None) -> list[Source]:
     """The sources named by ``inputs``, in order; a missing path is an :class:`OptionsError`."""
     sources: list[Source] = []
     for item in inputs:
@@ -214,7 +217,8 @@ def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[st
                     except OSError as e:
                         raise OptionsError(f"cannot list the input {path}: {e}") from None
                     if not files:
-                        raise OptionsError(f"{path}: no files match (include {list(include) or ['*']}, exclude {list(exclude)})")
+                        raise OptionsError(f"{path}: no files match "
+                                           f"(include {list(include) or ['*']}, exclude {list(exclude)})")
                     sources.append(Source("dir", path, files=files, sizes=sizes, mtimes=mtimes, size=sum(sizes)))
                 else:
                     sources.append(_file_source(path, found))

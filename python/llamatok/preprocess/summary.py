@@ -7,7 +7,8 @@ from typing import Any
 
 
 def build(state: dict[str, Any], *, keys: Sequence[str], inputs: list[str], outputs: dict[str, Any],
-          tokenizer: dict[str, Any], options: dict[str, Any], engine: str, startup_seconds: float = 0.0) -> dict[str, Any]:
+          tokenizer: dict[str, Any], options: dict[str, Any], engine: str,
+          startup_seconds: float = 0.0) -> dict[str, Any]:
     """``seconds`` is the processing time (summed over resumed runs); ``startup_seconds`` the time
     this run spent before it (loading the tokenizer, listing the inputs)."""
     seconds = max(float(state["seconds"]), 1e-9)
