@@ -61,7 +61,7 @@ def stdlib_texts() -> list[str]:
 # -- Megatron's approach ---------------------------------------------------------------------------
 # What tools/preprocess_data.py does for one JSONL file without --split-sentences: a Pool whose
 # workers each load the tokenizer, imap over the lines with chunks of 25, ids appended per document
-# to an indexed dataset builder. Written here from the format (SPEC §8), not copied.
+# to an indexed dataset builder. Written here from the format (docs/shards.md), not copied.
 
 _TOKENIZER: Any = None
 

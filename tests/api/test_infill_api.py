@@ -1,4 +1,4 @@
-"""Infilling (SPEC §5) through CodeLlamaTokenizerFast: the layouts, batch infilling, the offsets, and
+"""Infilling (docs/infill.md) through CodeLlamaTokenizerFast: the layouts, batch infilling, the offsets, and
 the transformers 4.57 bugs that llamatok does not copy (each marked DIFFERENCE: the README lists them).
 """
 
@@ -21,7 +21,7 @@ def demo():
 
 
 def test_spec_example(codellama):
-    """SPEC §5: transformers 4.57.6, Hub files, add_eos_token=True."""
+    """docs/infill.md: transformers 4.57.6, Hub files, add_eos_token=True."""
     tok = load_ours(folder_of("codellama"), add_eos_token=True)
     assert (tok.encode("def f(x):", suffix="    return x")
             == [1, 32007, 822, 285, 29898, 29916, 1125, 32008, 1678, 736, 921, 32009, 2])

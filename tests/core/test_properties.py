@@ -76,7 +76,7 @@ def test_batch_equals_single_calls(pair, batch):
 
 @given(text=texts)
 def test_literal_round_trip(pair, text):
-    """decode(encode(x)) == x up to `▁`, which SentencePiece reads as a space (SPEC §6)."""
+    """decode(encode(x)) == x up to `▁`, which SentencePiece reads as a space (docs/decoding.md)."""
     fast, ref, _ = pair
     ids = fast.encode(text, "literal")
     for style in ("transformers", "sentencepiece"):

@@ -1,5 +1,5 @@
 """Helpers of the preprocessing tests: an independent reader of the Megatron indexed dataset
-(written from SPEC §8 with ``struct`` only, sharing no code with llamatok's writer), the command
+(written from docs/shards.md with ``struct`` only, sharing no code with llamatok's writer), the command
 line in a subprocess, and small corpora."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import llamatok
 
 DEMO = str(llamatok.demo_path())
 
-#: SPEC §8 dtype codes: code → (struct letter, item size).
+#: docs/shards.md dtype codes: code → (struct letter, item size).
 DTYPES = {1: ("B", 1), 2: ("b", 1), 3: ("h", 2), 4: ("i", 4), 5: ("q", 8), 6: ("d", 8), 7: ("f", 4), 8: ("H", 2)}
 
 

@@ -1,5 +1,5 @@
 """The Megatron indexed dataset, read back by an independent reader (pp_helpers.read_megatron,
-written from SPEC §8), equals direct encoding with the tokenizer's own API."""
+written from docs/shards.md), equals direct encoding with the tokenizer's own API."""
 
 from __future__ import annotations
 

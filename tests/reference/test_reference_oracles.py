@@ -275,7 +275,7 @@ def test_stdlib_all_equals_oracles(ref_model, ref_json, sp, hf):
 @FEW
 @given(st.text(st.sampled_from("ab\u2581 xy\u4e2d"), min_size=200, max_size=600))
 def test_cutting_before_space_runs_changes_nothing(ref_model, ref_json, text):
-    """SPEC §2: on Llama, merging ▁-run chunks separately gives what the loop on the whole text gives."""
+    """docs/encoding.md ("Chunking"): on Llama, merging ▁-run chunks separately gives what the loop on the whole text gives."""
     from llamatok.reference.normalize import normalize
 
     normalized = normalize(text, add_dummy_prefix=True)
@@ -475,7 +475,7 @@ def test_no_dummy_prefix(ref_model, ref_json, no_prefix_oracles, text):
 
 
 def test_infill_example_from_spec(ref_json, fast_code_llama):
-    """SPEC §5: the prefix is encoded as " " + prefix without dummy prefix, the suffix without either."""
+    """docs/infill.md: the prefix is encoded as " " + prefix without dummy prefix, the suffix without either."""
     prefix, suffix = "def f(x):", "    return x"
     ours = (
         [1, 32007]
@@ -565,7 +565,7 @@ B = 3  # id of <0x00>
     ],
 )
 def test_decode_table(ref_model, ref_json, sp, fast_code_llama, ids, sentencepiece, transformers):
-    """SPEC §6's table, with the oracles' answers next to ours."""
+    """docs/decoding.md's table, with the oracles' answers next to ours."""
     assert sp.decode(ids) == sentencepiece
     assert fast_code_llama.decode(ids) == transformers
     for tok in (ref_model, ref_json):

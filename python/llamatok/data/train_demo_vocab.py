@@ -431,7 +431,7 @@ def check_structure(folder: Path, proto) -> dict:
         _expect(score == want, f"score of id {i} {piece!r} is {score}, want {want}")
     ws = [len(p) for p, _, _ in pieces if set(p) == {"▁"}]
     _expect(tuple(ws) == LLAMA2_WHITESPACE_ORDER, f"the ▁-only pieces are ▁ * 1..16 in Llama 2's order ({ws})")
-    # The fast-path facts of SPEC section 2: no ▁ after a non-▁ character; only ▁-only pieces end with ▁.
+    # The fast-path facts of docs/encoding.md ("The merge order"): no ▁ after a non-▁ character; only ▁-only pieces end with ▁.
     for piece, _, typ in pieces:
         if typ in MERGEABLE:
             stripped = piece.lstrip("▁")
@@ -491,7 +491,7 @@ def check_against_oracles(folder: Path) -> dict:
 
     def hf_expected(text: str) -> list[int]:
         # tokenizers first cuts out added tokens written in the text, then normalizes (▁ prefix) every
-        # remaining segment on its own (SPEC section 3, the legacy transformers behaviour).
+        # remaining segment on its own (docs/encoding.md, "Special-token modes": legacy).
         ids: list[int] = []
         for part in SPECIAL_TEXT.split(text):
             if part in special_ids:
@@ -536,7 +536,7 @@ def check_transformers(folder: Path) -> dict:
     except ImportError:
         return {"skipped": "transformers is not installed"}
     if int(transformers.__version__.split(".")[0]) != 4:
-        return {"skipped": f"transformers {transformers.__version__}: the oracle is 4.x (SPEC section 7)"}
+        return {"skipped": f"transformers {transformers.__version__}: the oracle is 4.x (docs/transformers.md)"}
     import sentencepiece as spm
 
     proto = model_pb2().ModelProto()
@@ -552,7 +552,7 @@ def check_transformers(folder: Path) -> dict:
     _expect((tok.prefix_id, tok.suffix_id, tok.middle_id, tok.eot_id) == (pre, suf, mid, eot), "infill ids")
     prefix, suffix = "def f(x):", "    return x"
     got = tok.encode(prefix, suffix=suffix)
-    # SPEC section 5: <s> ▁<PRE> (" " + prefix, no dummy prefix) ▁<SUF> (suffix, no dummy prefix) ▁<MID>
+    # docs/infill.md: <s> ▁<PRE> (" " + prefix, no dummy prefix) ▁<SUF> (suffix, no dummy prefix) ▁<MID>
     want = [1, pre] + sp_raw.encode(" " + prefix) + [suf] + sp_raw.encode(suffix) + [mid]
     _expect(got == want, f"infill encode {got} != {want}")
     spm_order = tok.encode(prefix, suffix=suffix, suffix_first=True)
