@@ -1,14 +1,25 @@
-"""Type stubs of the Rust extension ``llamatok._native`` (rust/src/python/)."""
+"""Type stubs of the Rust extension ``llamatok._native`` (rust/src/python/).
 
-from collections.abc import Iterable, Sequence
+Checked against the built extension by ``python -m mypy.stubtest llamatok._native`` (.ci/lint-python).
+"""
+
+from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
-from typing import Union
+from typing import final
+
+from typing_extensions import Buffer, TypeAlias
+
+__all__ = ["IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads"]
 
 __version__: str
 
-Ids = Union[Sequence[int], Iterable[int]]
-Mode = str  # "legacy" | "non_legacy" | "literal"
-Style = str  # "transformers" | "sentencepiece"
+# Token ids: a list, tuple or other iterable of ints, or a one-dimensional buffer of integers (a numpy
+# array of any integer dtype, an IdBuffer, a memoryview).
+_Ids: TypeAlias = Iterable[int] | Buffer
+_Mode: TypeAlias = str  # "legacy" | "non_legacy" | "literal"
+_Style: TypeAlias = str  # "transformers" | "sentencepiece"
+# What pickling a Tokenizer stores: the source file's bytes, the special tokens, the cache setting.
+_Restore: TypeAlias = Callable[[bytes, list[tuple[str, int]], bool], "Tokenizer"]
 
 class ModelFileError(ValueError):
     """A tokenizer file is malformed, truncated, or of a kind llamatok does not support."""
@@ -17,15 +28,18 @@ class TokenIdError(IndexError):
     """A token id is outside the vocabulary."""
 
 def default_threads() -> int: ...
-
+@final
 class IdBuffer:
     """Read-only ids (or offsets) owned by Rust, exposed through the buffer protocol."""
 
     @property
     def dtype(self) -> str: ...
     def __len__(self) -> int: ...
-    def __buffer__(self, flags: int) -> memoryview: ...
+    # The buffer protocol (PEP 688): a C slot, seen from Python as these methods from 3.12 on.
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
 
+@final
 class Tokenizer:
     """An immutable tokenizer; safe to share between threads."""
 
@@ -34,27 +48,34 @@ class Tokenizer:
     @staticmethod
     def from_bytes(data: bytes, name: str = "<bytes>") -> Tokenizer: ...
     def to_bytes(self) -> bytes: ...
+    def __reduce__(self) -> tuple[_Restore, tuple[bytes, list[tuple[str, int]], bool]]: ...
+    @staticmethod
+    def _restore(data: bytes, special_tokens: Sequence[tuple[str, int]], use_cache: bool) -> Tokenizer: ...
     def with_special_tokens(self, tokens: Sequence[tuple[str, int]]) -> Tokenizer: ...
     def with_cache(self, enabled: bool) -> Tokenizer: ...
-    def encode(self, text: str, mode: Mode = "legacy", dummy_prefix: bool = True) -> list[int]: ...
+    def encode(self, text: str, mode: _Mode = "legacy", dummy_prefix: bool = True) -> list[int]: ...
     def encode_with_offsets(
-        self, text: str, mode: Mode = "legacy", dummy_prefix: bool = True
+        self, text: str, mode: _Mode = "legacy", dummy_prefix: bool = True
     ) -> tuple[list[int], list[tuple[int, int]]]: ...
-    def count(self, text: str, mode: Mode = "legacy", dummy_prefix: bool = True) -> int: ...
+    def count(self, text: str, mode: _Mode = "legacy", dummy_prefix: bool = True) -> int: ...
     def encode_batch(
-        self, texts: Sequence[str], mode: Mode = "legacy", dummy_prefix: bool = True, num_threads: int | None = None
+        self, texts: Sequence[str], mode: _Mode = "legacy", dummy_prefix: bool = True, num_threads: int | None = None
     ) -> list[list[int]]: ...
     def encode_batch_flat(
         self,
         texts: Sequence[str],
-        mode: Mode = "legacy",
+        mode: _Mode = "legacy",
         dummy_prefix: bool = True,
         num_threads: int | None = None,
         dtype: str = "uint32",
     ) -> tuple[IdBuffer, IdBuffer]: ...
-    def decode(self, ids: Ids, style: Style = "transformers", skip_special_tokens: bool = False) -> str: ...
+    def decode(self, ids: _Ids, style: _Style = "transformers", skip_special_tokens: bool = False) -> str: ...
     def decode_batch(
-        self, batch: Iterable[Ids], style: Style = "transformers", skip_special_tokens: bool = False, num_threads: int | None = None
+        self,
+        batch: Iterable[_Ids],
+        style: _Style = "transformers",
+        skip_special_tokens: bool = False,
+        num_threads: int | None = None,
     ) -> list[str]: ...
     @property
     def vocab_size(self) -> int: ...

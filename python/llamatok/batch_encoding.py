@@ -49,7 +49,7 @@ def to_tensor(key: str, value: Any, tensor_type: str) -> Any:
     return torch.tensor(value, dtype=torch.int64)
 
 
-class BatchEncoding(UserDict):
+class BatchEncoding(UserDict[str, Any]):
     """The model inputs of one call: ``input_ids``, ``attention_mask`` and the optional fields."""
 
     def __init__(self, data: dict[str, Any] | None = None, tensor_type: object = None,

@@ -133,14 +133,14 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         for name in names:
             if name is None or name in specials:
                 continue
-            token_id = core.piece_to_id(name)
-            if token_id is None:
+            name_id = core.piece_to_id(name)
+            if name_id is None:
                 # transformers would append it to the vocabulary; llamatok does not grow vocabularies.
                 raise ValueError(
                     f"special token {name!r} is not in the vocabulary; pass only tokens the model has "
                     "(or None to disable it)"
                 )
-            specials[name] = token_id
+            specials[name] = name_id
         return core.with_special_tokens(sorted(specials.items()))
 
     @classmethod

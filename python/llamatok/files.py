@@ -44,7 +44,8 @@ def token_content(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, dict) and isinstance(value.get("content"), str):
-        return value["content"]
+        content: str = value["content"]
+        return content
     raise ValueError(f"a special token must be a string or an AddedToken dict, not {value!r}")
 
 

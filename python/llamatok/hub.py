@@ -109,7 +109,8 @@ def resolve(
     patterns = [f"{subfolder}/{f}" if subfolder else f for f in TOKENIZER_FILES]
     try:
         folder = huggingface_hub.snapshot_download(
-            repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=patterns, token=token
+            repo_id, revision=revision, cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+            allow_patterns=patterns, token=token
         )
     except Exception as e:  # network, authentication (gated repositories), unknown repository...
         raise FileNotFoundError(

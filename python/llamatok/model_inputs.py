@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
@@ -22,6 +22,9 @@ from llamatok.infill import prefix_text, split_prompt
 from llamatok.rows import Encoded, Row, build_rows
 from llamatok.settings import CallSettings
 from llamatok.template import Template, added_count
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 logger = logging.getLogger("llamatok")
 
@@ -90,14 +93,15 @@ def _fill_dummy_spans(offsets: list[tuple[int, int]], length: int) -> list[tuple
     return [(a, a + 1) if a == b and a < length else (a, b) for a, b in offsets]
 
 
-def _encode_with_offsets(core: Any, text: str, mode: str, dummy_prefix: bool, shift: int, length: int) -> Encoded:
+def _encode_with_offsets(core: Tokenizer, text: str, mode: str, dummy_prefix: bool, shift: int,
+                         length: int) -> Encoded:
     ids, spans = core.encode_with_offsets(text, mode, dummy_prefix)
     if shift:
         spans = [(max(a + shift, 0), max(b + shift, 0)) for a, b in spans]
     return Encoded(ids, _fill_dummy_spans(spans, length))
 
 
-def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> list[list[Encoded]]:
+def encode_prompts(core: Tokenizer, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> list[list[Encoded]]:
     """The encoded sequences of every prompt: ``[text]`` or ``[prefix, suffix]``.
 
     Offsets index the caller's strings: the text, the infill prompt before ``<FILL_ME>`` splitting, or
@@ -123,12 +127,12 @@ def encode_prompts(core: Any, prompts: Sequence[Prompt], mode: str, with_offsets
     if infill:
         prefixes = _encode_many(core, [prefix_text(prompts[i].prefix) for i in infill], mode, False)
         suffixes = _encode_many(core, [prompts[i].suffix for i in infill], mode, False)  # type: ignore[misc]
-        for i, pre, suf in zip(infill, prefixes, suffixes):
-            result[i] = [Encoded(pre), Encoded(suf)]
+        for i, prefix_ids, suffix_ids in zip(infill, prefixes, suffixes):
+            result[i] = [Encoded(prefix_ids), Encoded(suffix_ids)]
     return result
 
 
-def _encode_many(core: Any, texts: list[str], mode: str, dummy_prefix: bool) -> list[list[int]]:
+def _encode_many(core: Tokenizer, texts: list[str], mode: str, dummy_prefix: bool) -> list[list[int]]:
     """One text directly; several in one native batch call (all cores, GIL released)."""
     if len(texts) == 1:
         return [core.encode(texts[0], mode, dummy_prefix)]

@@ -101,7 +101,7 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
         raise TypeError("pad() takes an encoding (a dict with input_ids) or a list of them")
     if "input_ids" not in encoded_inputs:
         raise ValueError(f"pad() needs input_ids, and the encoding has {list(encoded_inputs)}")
-    encoded_inputs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in encoded_inputs.items()}
+    encoded: dict[str, Any] = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in encoded_inputs.items()}
     with_mask = "attention_mask" in tok.model_input_names if return_attention_mask is None else return_attention_mask
     side = padding_side if padding_side is not None else tok.padding_side
     if side not in SIDES:
@@ -117,11 +117,11 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
             "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
             "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)`"
         )
-    required = encoded_inputs["input_ids"]
+    required = encoded["input_ids"]
     if not required:
         if with_mask:
-            encoded_inputs["attention_mask"] = []
-        return encoded_inputs
+            encoded["attention_mask"] = []
+        return encoded
     batched = isinstance(required[0], (list, tuple))
     rows = required if batched else [required]
     if strategy == "longest":
@@ -133,10 +133,10 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
     if target is not None and pad_to_multiple_of and target % pad_to_multiple_of:
         target = (target // pad_to_multiple_of + 1) * pad_to_multiple_of
     if not batched:
-        return _pad_one(encoded_inputs, target, side, tok.pad_token_id, with_mask)
+        return _pad_one(encoded, target, side, tok.pad_token_id, with_mask)
     out: dict[str, Any] = {}
     for i in range(len(required)):
-        example = _pad_one({k: v[i] for k, v in encoded_inputs.items()}, target, side, tok.pad_token_id, with_mask)
+        example = _pad_one({k: v[i] for k, v in encoded.items()}, target, side, tok.pad_token_id, with_mask)
         for key, value in example.items():
             out.setdefault(key, []).append(value)
     return out

@@ -18,10 +18,13 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llamatok.constants import SPIECE_UNDERLINE as SPACE
 from llamatok.settings import Settings
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 MERGEABLE = ("normal", "user_defined", "unused")
 
@@ -70,7 +73,7 @@ def score_ranked_merges(pieces: Sequence[tuple[str, float, str]]) -> list[str]:
     return [f"{left} {right}" for *_, left, right in ranked]
 
 
-def json_from_pieces(core: Any) -> dict[str, Any]:
+def json_from_pieces(core: Tokenizer) -> dict[str, Any]:
     """A ``tokenizer.json`` for a tokenizer read from a SentencePiece ``tokenizer.model``."""
     pieces = core.pieces()
     normalizers: list[dict[str, Any]] = [{"type": "Replace", "pattern": {"String": " "}, "content": SPACE}]
@@ -105,14 +108,14 @@ def json_from_pieces(core: Any) -> dict[str, Any]:
     }
 
 
-def _special(core: Any, token: str | None, on: bool) -> tuple[str, int] | None:
+def _special(core: Tokenizer, token: str | None, on: bool) -> tuple[str, int] | None:
     if not on or token is None:
         return None
     token_id = core.piece_to_id(token)
     return None if token_id is None else (token, token_id)
 
 
-def tokenizer_json(core: Any, settings: Settings) -> dict[str, Any]:
+def tokenizer_json(core: Tokenizer, settings: Settings) -> dict[str, Any]:
     source = core.to_bytes()
     data = json.loads(source) if is_json_source(source) else json_from_pieces(core)
     data["added_tokens"] = [added_token(i, t) for t, i in sorted(core.special_tokens, key=lambda x: x[1])]
@@ -145,7 +148,7 @@ def special_tokens_map(settings: Settings) -> dict[str, Any]:
     return out
 
 
-def tokenizer_config(core: Any, settings: Settings) -> dict[str, Any]:
+def tokenizer_config(core: Tokenizer, settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = dict(settings.init_kwargs)
     config.update({
         "add_bos_token": settings.add_bos_token,
@@ -179,7 +182,7 @@ def tokenizer_config(core: Any, settings: Settings) -> dict[str, Any]:
     return dict(sorted(config.items()))
 
 
-def save(core: Any, settings: Settings, vocab_file: str | None, folder: os.PathLike[str] | str,
+def save(core: Tokenizer, settings: Settings, vocab_file: str | None, folder: os.PathLike[str] | str,
          filename_prefix: str | None = None) -> tuple[str, ...]:
     """Writes the files into ``folder`` (created if needed); returns their paths. ``vocab_file`` is
     the ``tokenizer.model`` the tokenizer was loaded beside, copied when there is one."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from llamatok.constants import (
     EOT_TOKEN,
@@ -26,6 +26,9 @@ from llamatok.constants import (
     unlimited,
 )
 from llamatok.template import Template, infill, single
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 #: Keyword arguments transformers accepts and llamatok has no use for.
 IGNORED_KWARGS = ("use_fast", "trust_remote_code", "force_download", "proxies", "resume_download", "sp_model_kwargs",
@@ -120,7 +123,7 @@ class CallSettings:
     flag is off; None when a flag is on but its token is not in the vocabulary, which is an error
     only for calls that add special tokens)."""
 
-    core: Any
+    core: Tokenizer
     bos: tuple[int, ...] | None
     eos: tuple[int, ...] | None
     infill_ids: tuple[int, int, int] | None  # (prefix, suffix, middle)

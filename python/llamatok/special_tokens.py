@@ -9,17 +9,20 @@ the encoding helpers take.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from llamatok.rows import simple_row
 from llamatok.settings import CallSettings
 from llamatok.template import pair, single
 
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
+
 
 class SpecialTokensMixin:
     """Names, ids and templates of the special tokens."""
 
-    _core: Any
+    _core: Tokenizer
     unk_token: str | None
     bos_token: str | None
     eos_token: str | None
@@ -130,13 +133,16 @@ class SpecialTokensMixin:
         out.extend(t for t in self.additional_special_tokens if t not in out)
         return out
 
+    # Every special token is in the vocabulary (checked when the tokenizer is built, and by the
+    # pad_token setter), so piece_to_id gives no None in the two lists below.
+
     @property
     def all_special_ids(self) -> list[int]:
-        return [self._core.piece_to_id(t) for t in self.all_special_tokens]
+        return cast("list[int]", [self._core.piece_to_id(t) for t in self.all_special_tokens])
 
     @property
     def additional_special_tokens_ids(self) -> list[int]:
-        return [self._core.piece_to_id(t) for t in self.additional_special_tokens]
+        return cast("list[int]", [self._core.piece_to_id(t) for t in self.additional_special_tokens])
 
     @property
     def added_tokens_decoder(self) -> dict[int, str]:
@@ -191,8 +197,8 @@ class SpecialTokensMixin:
     def call_settings(self) -> CallSettings:
         """What a call reads of this tokenizer, frozen for the call."""
         try:
-            bos: tuple | None = tuple(self._bos())
-            eos: tuple | None = tuple(self._eos())
+            bos: tuple[int, ...] | None = tuple(self._bos())
+            eos: tuple[int, ...] | None = tuple(self._eos())
             special_error = ""
         except ValueError as e:
             bos = eos = None

@@ -19,14 +19,17 @@ applied: it looks across pieces).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 
 class StreamingDecoder:
     """Incremental decoder; get one from ``CodeLlamaTokenizerFast.decode_stream()``. Not thread-safe:
     use one per generation (they are cheap)."""
 
-    def __init__(self, core: Any, byte_values: dict[int, int], anchor: int, style: str = "transformers",
+    def __init__(self, core: Tokenizer, byte_values: dict[int, int], anchor: int, style: str = "transformers",
                  skip_special_tokens: bool = False) -> None:
         if style not in ("transformers", "sentencepiece"):
             raise ValueError(f"style must be 'transformers' or 'sentencepiece', not {style!r}")
@@ -103,12 +106,12 @@ class StreamingDecoder:
         return raw
 
 
-def byte_values(pieces: Iterable[tuple]) -> dict[int, int]:
+def byte_values(pieces: Iterable[tuple[str, float, str]]) -> dict[int, int]:
     """``{id: byte}`` for the byte-fallback pieces ``<0x00>``..``<0xFF>``."""
     return {i: int(text[3:5], 16) for i, (text, _, kind) in enumerate(pieces) if kind == "byte"}
 
 
-def anchor_id(pieces: list[tuple]) -> int | None:
+def anchor_id(pieces: list[tuple[str, float, str]]) -> int | None:
     """A plain piece without ``▁`` to decode in front of a chunk (None if the vocabulary has none)."""
     for i, (text, _, kind) in enumerate(pieces):
         if kind == "normal" and text and "\u2581" not in text and text.isascii() and text.isalnum():

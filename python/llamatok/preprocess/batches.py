@@ -7,13 +7,16 @@ position (a sharded task's range: the records of source ``s`` that start before 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llamatok.preprocess.encode import EncodeSpec, encode_batch
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 Cursor = tuple[int, int, int]  # (source index, position in the source, lines read before it)
 End = tuple[int, int]  # (source index, position): reading stops at the first record at or after it
@@ -24,7 +27,7 @@ class Batch:
     texts: list[list[str]]  # per json key, per document
     sources: list[int] = field(default_factory=list)  # per document: its source's index
     positions: list[int] = field(default_factory=list)  # per document: its position in the source
-    rejects: list[dict] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
     reject_sources: list[int] = field(default_factory=list)  # per reject: its source's index
     input_bytes: int = 0
     blank_lines: int = 0
@@ -41,7 +44,7 @@ class Batch:
 class BatchResult:
     ids: list[np.ndarray]  # per json key: the documents' ids, concatenated
     lengths: list[np.ndarray]  # per json key: int32 length of each document
-    rejects: list[dict]
+    rejects: list[dict[str, Any]]
     docs: int
     input_bytes: int
     blank_lines: int
@@ -54,7 +57,7 @@ class BatchResult:
 
 
 def make_batches(readers: Any, sizes: Sequence[int], start: Cursor, num_keys: int, batch_bytes: int,
-                 end: End | None = None) -> Iterator[Batch]:
+                 end: End | None = None) -> Generator[Batch, None, None]:
     """Batches of the records from ``start`` on (up to ``end``). ``readers`` are indexed by source
     (a list, or a dict holding the sources read); ``sizes`` are the sources' sizes on disk."""
     def empty() -> Batch:
@@ -99,7 +102,7 @@ def make_batches(readers: Any, sizes: Sequence[int], start: Cursor, num_keys: in
         yield batch
 
 
-def tokenize(core: Any, batch: Batch, spec: EncodeSpec) -> BatchResult:
+def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
     """Encodes every json key's texts of ``batch``."""
     ids, lengths = [], []
     sources = np.asarray(batch.sources, dtype=np.uint64)

@@ -86,7 +86,7 @@ class WorkDir:
     def load_state(self) -> dict[str, Any] | None:
         try:
             with open(self.state_path, encoding="utf-8") as f:
-                state = json.load(f)
+                state: dict[str, Any] = json.load(f)
         except FileNotFoundError:
             return None
         if state.get("version") != VERSION:

@@ -46,6 +46,7 @@ def _count(text: str) -> int:
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser
     p = sub.add_parser("preprocess", help="corpora (JSONL, Parquet, source trees) to training shards",
                        description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on "
                                    "Ray.",
@@ -131,6 +132,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
 
 def add_merge_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser
     p = sub.add_parser("merge",
                        help="join the shards of a manifest into one .bin/.idx, or print Megatron's --data-path",
                        description="Join the shards listed in PREFIX.manifest.json into one Megatron .bin/.idx "

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from llamatok.infill import EOT, MID, MIDDLE, PRE, PREFIX, SUF, SUFFIX, layout, part_text
 from llamatok.preprocess import fim as fim_mod
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -33,15 +37,17 @@ class EncodeSpec:
         return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
 
 
-def _flat(core, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> tuple[np.ndarray, np.ndarray]:
+def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> tuple[np.ndarray, np.ndarray]:
     if not texts:
         return np.empty(0, spec.numpy_dtype), np.zeros(1, np.uint64)
     core_dtype = "uint16" if spec.dtype == "uint16" else "uint32"
     ids_buf, off_buf = core.encode_batch_flat(list(texts), spec.mode, dummy_prefix, spec.num_threads, core_dtype)
-    ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)
+    # numpy's stubs take a buffer only as bytes, memoryview, ... before Python 3.12 (PEP 688 Buffer from
+    # 3.12 on), so they refuse an IdBuffer, which implements the buffer protocol: hence the ignores.
+    ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)  # type: ignore[call-overload]
     if core_dtype == "uint32":
         ids = ids.view(np.int32)  # ids are < 2**31: the same bytes
-    return ids, np.frombuffer(off_buf, dtype=np.uint64)
+    return ids, np.frombuffer(off_buf, dtype=np.uint64)  # type: ignore[call-overload]
 
 
 def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -65,13 +71,13 @@ def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> tupl
     return out, new_lengths
 
 
-def encode_plain(core, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
+def encode_plain(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
     ids, offsets = _flat(core, texts, spec, True)
     lengths = np.diff(offsets).astype(np.int64)
     return _add_bos_eos(ids, lengths, spec)
 
 
-def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray,
+def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray,
                positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Documents, each plain or FIM-formatted per :func:`fim.plan`."""
     f = spec.fim
@@ -142,7 +148,8 @@ def encode_fim(core, texts: Sequence[str], spec: EncodeSpec, key_index: int, sou
     return pool[index], lengths
 
 
-def encode_batch(core, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0, sources: np.ndarray | None = None,
+def encode_batch(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0,
+                 sources: np.ndarray | None = None,
                  positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, lengths)`` of a batch of documents; ``sources``/``positions`` (where each document
     is in the input) are needed for FIM only."""

@@ -34,7 +34,8 @@ def mix64(x: np.ndarray) -> np.ndarray:
         x = x + np.uint64(_GOLDEN)
         x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
-        return x ^ (x >> np.uint64(31))
+        mixed: np.ndarray = x ^ (x >> np.uint64(31))
+        return mixed
 
 
 def document_keys(seed: int, key_index: int, source_index: int, positions: np.ndarray) -> np.ndarray:
@@ -48,7 +49,8 @@ def uniforms(keys: np.ndarray, stream: int) -> np.ndarray:
     """A uniform float in [0, 1) per document key, independent for each ``stream``."""
     with np.errstate(over="ignore"):
         h = mix64(keys + np.uint64((stream + 1) * _GOLDEN & 0xFFFFFFFFFFFFFFFF))
-    return (h >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    unit: np.ndarray = (h >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    return unit
 
 
 @dataclass(frozen=True)

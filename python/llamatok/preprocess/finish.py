@@ -92,7 +92,8 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
     for d in {storage.parent(dst) for _, dst in renames(options, work) if storage.is_local(dst)}:
         fsync_dir(d)
     work.remove()
-    return json.loads(storage.read_bytes(options.summary_path))
+    written: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
+    return written
 
 
 def _move_out(src: str, dst: str) -> None:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llamatok.constants import EOT_TOKEN, MIDDLE_TOKEN, PREFIX_TOKEN, SUFFIX_TOKEN
 from llamatok.preprocess import storage
@@ -27,6 +27,9 @@ from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.sources import Source, discover
 from llamatok.preprocess.summary import build
 
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
+
 #: Changes when the meaning of a checkpoint or of the outputs changes (2: FIM prompts encoded as
 #: the inference prompt, sharded runs).
 FORMAT_VERSION = 2
@@ -36,7 +39,7 @@ DEFAULT_SHARD_BYTES = 1 << 30
 
 @dataclass
 class TokenizerInfo:
-    core: Any
+    core: Tokenizer
     name: str
     vocab_size: int
     bos_id: int | None
@@ -61,7 +64,7 @@ def load_tokenizer(spec: Any, quiet: bool = False) -> TokenizerInfo:
             tok = load(None if spec is None else os.fspath(spec), quiet=quiet)
         except (OSError, ValueError) as e:
             raise OptionsError(f"--tokenizer {spec}: {e}") from None
-        name = f"DEMO vocabulary (not a model's) at {demo_path()}" if demo else os.fspath(spec)
+        name = f"DEMO vocabulary (not a model's) at {demo_path()}" if spec is None else os.fspath(spec)
     elif isinstance(spec, CodeLlamaTokenizerFast):
         tok, name = spec, repr(spec)
     elif isinstance(spec, _native.Tokenizer):
@@ -79,7 +82,7 @@ def load_tokenizer(spec: Any, quiet: bool = False) -> TokenizerInfo:
                          _digest(core), demo)
 
 
-def _digest(core: Any) -> str:
+def _digest(core: Tokenizer) -> str:
     h = hashlib.sha256(core.to_bytes())
     h.update(json.dumps(sorted(core.special_tokens)).encode("utf-8"))
     return h.hexdigest()
@@ -93,12 +96,13 @@ def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
         raise OptionsError("--append-eod: this tokenizer has no EOS token")
     fim = None
     if options.fim_rate > 0:
-        missing = [k for k, v in tok.infill.items() if v is None]
+        ids = {k: v for k, v in tok.infill.items() if v is not None}
+        missing = [k for k in tok.infill if k not in ids]
         if missing:
             raise OptionsError(f"--fim-rate: this tokenizer has no {', '.join(missing)} token "
                                "(FIM needs ▁<PRE>, ▁<SUF>, ▁<MID>, ▁<EOT>)")
-        fim = FimSpec(float(options.fim_rate), float(options.fim_spm_rate), int(options.seed), tok.infill["prefix"],
-                      tok.infill["suffix"], tok.infill["middle"], tok.infill["eot"])
+        fim = FimSpec(float(options.fim_rate), float(options.fim_spm_rate), int(options.seed), ids["prefix"],
+                      ids["suffix"], ids["middle"], ids["eot"])
     return EncodeSpec(options.mode, tok.bos_id if bos else None, tok.eos_id if options.append_eod else None,
                       dtype_for_vocab(tok.vocab_size), fim, options.workers if options.engine == "local" else None)
 
@@ -201,7 +205,8 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
     state = _start(options, work, fp)
     if state is None:
         _notice(options, f"already complete: {options.summary_path}")
-        return json.loads(storage.read_bytes(options.summary_path))
+        summary: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
+        return summary
     state["runs"] = state.get("runs", 0) + 1
     sizes = [s.size for s in sources]
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
@@ -219,7 +224,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
                      startup_seconds=startup)
 
     if state["phase"] == "running":
-        cursor: Cursor = tuple(state["cursor"])  # type: ignore[assignment]
+        cursor: Cursor = tuple(state["cursor"])
         work.open()
         try:
             batches = make_batches(readers, sizes, cursor, len(options.json_keys), options.batch_bytes)

@@ -119,7 +119,8 @@ class JobLock:
 
     def _read_lease(self) -> dict[str, Any] | None:
         try:
-            return json.loads(storage.read_bytes(self.location))
+            lease: dict[str, Any] = json.loads(storage.read_bytes(self.location))
+            return lease
         except FileNotFoundError:
             return None
         except ValueError:  # not ours, or torn: treat as absent only if old enough (below)

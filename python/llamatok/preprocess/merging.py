@@ -37,7 +37,8 @@ def _check(location: str, data_size: int, digest: str, expected: dict[str, Any])
 
 
 def _file(shard: dict[str, Any], kind: str, key: str) -> dict[str, Any]:
-    for f in shard["files"]:
+    files: list[dict[str, Any]] = shard["files"]
+    for f in files:
         if f["kind"] == kind and f.get("key") == key:
             return f
     raise OptionsError(f"the manifest's shard {shard.get('name')} lists no {kind} file for key {key!r}")

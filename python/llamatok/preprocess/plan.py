@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import Cursor, End, make_batches, tokenize
 from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.sources import Source
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
+    from llamatok.preprocess.encode import EncodeSpec
 
 #: A position after every record of a source.
 END = 1 << 62
@@ -137,7 +141,7 @@ def plan(sources: Sequence[Source], target_bytes: int) -> list[Task]:
     return tasks
 
 
-def bytes_per_token(core: Any, spec: Any, sources: Sequence[Source], keys: Sequence[str]) -> float:
+def bytes_per_token(core: Tokenizer, spec: EncodeSpec, sources: Sequence[Source], keys: Sequence[str]) -> float:
     """Input bytes per token of the first megabyte of documents (first key), to size tasks. A
     Python iterable is not sampled: it can be read only once."""
     if sources[0].kind == "iterable":

@@ -21,12 +21,15 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llamatok.preprocess.options import Options, OptionsError
 from llamatok.preprocess.plan import Task
 from llamatok.preprocess.sources import Source
 from llamatok.preprocess.tasks import TaskContext, decoded, encoded, run_task
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 #: Retries of a task after its worker or node died, or after an OSError.
 MAX_RETRIES = 4
@@ -71,7 +74,7 @@ def _connect(ray: Any, options: Options) -> None:
                  configure_logging=not options.quiet)
 
 
-def execute_on_ray(core: Any, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
+def execute_on_ray(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
                    options: Options, on_record: Any) -> None:
     ray = _ray()
     with warnings.catch_warnings():
@@ -106,7 +109,8 @@ def execute_on_ray(core: Any, ctx: TaskContext, tasks: Sequence[Task], sources: 
 
 def _result(ray: Any, ref: Any, task: Task) -> bytes:
     try:
-        return ray.get(ref)
+        payload: bytes = ray.get(ref)
+        return payload
     except ray.exceptions.RayTaskError as e:
         cause = getattr(e, "cause", None)
         if isinstance(cause, BaseException):

@@ -18,13 +18,13 @@ import gzip
 import io
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
-Record = tuple[Optional[tuple[str, ...]], Optional[dict], int, int, int, int]
+Record = tuple[Optional[tuple[str, ...]], Optional[dict[str, Any]], int, int, int, int]
 
 EXCERPT_BYTES = 160
 ARROW_BATCH_ROWS = 4096
@@ -36,9 +36,9 @@ def excerpt(raw: bytes) -> str:
 
 
 def reject(source: str, reason: str, detail: str, raw: bytes = b"", line: int | None = None,
-           row: int | None = None) -> dict:
+           row: int | None = None) -> dict[str, Any]:
     """One line of the rejects file: where the record is, why it was rejected, how it began."""
-    out: dict = {"source": source}
+    out: dict[str, Any] = {"source": source}
     if line is not None:
         out["line"] = line
     if row is not None:
@@ -112,7 +112,8 @@ class JsonlReader:
         return self._raw
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
-        name, keys = self.source.path, self.keys
+        # A JSONL source always has a path (sources.discover gives it one).
+        name, keys = cast(str, self.source.path), self.keys
         stream = self._open()
         try:
             if pos:
@@ -144,7 +145,8 @@ class JsonlReader:
                     continue
                 texts, bad = fields(obj, keys)
                 if bad is None and b"\\u" in raw:
-                    surrogate = _lone_surrogate(texts, keys)
+                    # fields() gives the texts whenever it gives no reason.
+                    surrogate = _lone_surrogate(cast("tuple[str, ...]", texts), keys)
                     if surrogate:
                         bad = ("invalid_utf8", surrogate)
                 if bad is not None:
@@ -213,7 +215,7 @@ def _arrow_records(columns: list[Any], keys: Sequence[str], name: str, first_row
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lengths = None
+    lengths: Any = None  # numpy: the bytes of each row, summed over the columns
     values = []
     for col in columns:
         if isinstance(col, pa.ChunkedArray):
@@ -255,8 +257,9 @@ class ParquetReader:
         self.source = source
         self.keys = tuple(keys)
         self.file = pq.ParquetFile(storage.open_arrow(source.path or ""))
-        check_arrow_columns(self.file.schema_arrow, self.keys, source.path)
-        self.rows = self.file.metadata.num_rows
+        # A Parquet source always has a path (sources.discover gives it one), here and in read().
+        check_arrow_columns(self.file.schema_arrow, self.keys, cast(str, source.path))
+        self.rows: int = self.file.metadata.num_rows
         self._row = 0
 
     @property
@@ -282,7 +285,7 @@ class ParquetReader:
             batch = batch.slice(skip)
             row += skip
             cols = [batch.column(k) for k in self.keys]
-            yield from _arrow_records(cols, self.keys, self.source.path, row)
+            yield from _arrow_records(cols, self.keys, cast(str, self.source.path), row)
             row += batch.num_rows
             self._row = row
 
@@ -351,7 +354,8 @@ class IterableReader:
             if bad is not None or texts is None:
                 if not raw:
                     raw = repr(item).encode("utf-8", "backslashreplace")
-                yield None, reject(name, bad[0], bad[1], raw, row=index), len(raw), index, index + 1, 0
+                reason, detail = cast("tuple[str, str]", bad)  # texts is None only with a reason
+                yield None, reject(name, reason, detail, raw, row=index), len(raw), index, index + 1, 0
                 continue
             nbytes = sum(len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts)
             yield texts, None, nbytes, index, index + 1, 0

@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from llamatok.preprocess import manifest as manifest_mod
 from llamatok.preprocess import storage
@@ -29,6 +29,9 @@ from llamatok.preprocess.shards import ShardLayout
 from llamatok.preprocess.sources import Source
 from llamatok.preprocess.summary import build as build_summary
 from llamatok.preprocess.tasks import TaskContext, run_task, shard_file
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 OnRecord = Callable[[dict[str, Any], int], None]
 #: Batches a task is cut into at least (their size is never under MIN_BATCH_BYTES).
@@ -45,7 +48,8 @@ def _notice(options: Options, message: str) -> None:
 
 def _read_json(location: str) -> dict[str, Any] | None:
     try:
-        return json.loads(storage.read_bytes(location))
+        found: dict[str, Any] = json.loads(storage.read_bytes(location))
+        return found
     except FileNotFoundError:
         return None
     except ValueError:
@@ -56,7 +60,7 @@ def _discard_previous(layout: ShardLayout, options: Options) -> None:
     """Removes what an earlier run on this prefix left: its manifest and summary (they describe
     shards about to be overwritten), every shard file they or its task records name, and its work
     folder. Files that the earlier run did not write are never touched."""
-    names = set()
+    names: set[str] = set()
     old = _read_json(layout.manifest)
     if old:
         names.update(f["path"] for shard in old.get("shards", []) for f in shard.get("files", []))
@@ -75,7 +79,7 @@ def _discard_previous(layout: ShardLayout, options: Options) -> None:
     storage.delete_tree(layout.work)
 
 
-def _prepare(options: Options, layout: ShardLayout, core: Any, spec: EncodeSpec, sources: Sequence[Source],
+def _prepare(options: Options, layout: ShardLayout, core: Tokenizer, spec: EncodeSpec, sources: Sequence[Source],
              fp: str) -> dict[str, Any] | None:
     """The plan to run (the saved one on ``--resume``), or None when the run is already complete."""
     if options.resume:
@@ -107,7 +111,7 @@ def _prepare(options: Options, layout: ShardLayout, core: Any, spec: EncodeSpec,
     return saved
 
 
-def execute_locally(core: Any, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
+def execute_locally(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
                     on_record: OnRecord) -> None:
     """Runs the tasks one after the other in this process, each on all the encoder's threads."""
     from llamatok.preprocess.tasks import encoded
@@ -139,14 +143,15 @@ def _assemble_rejects(layout: ShardLayout, records: Sequence[dict[str, Any]], ta
                 out.write((json.dumps(reject, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
 
 
-def run_sharded(options: Options, core: Any, spec: EncodeSpec, sources: Sequence[Source], fp: str, lock: JobLock,
+def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Sequence[Source], fp: str, lock: JobLock,
                 *, tokenizer: dict[str, Any], described: dict[str, Any], startup: float) -> dict[str, Any]:
     layout = ShardLayout(options.output_prefix, tuple(options.json_keys), tuple(options.formats), spec.dtype,
                          int(options.shard_tokens or 0))
     saved = _prepare(options, layout, core, spec, sources, fp)
     if saved is None:
         _notice(options, f"already complete: {options.summary_path}")
-        return json.loads(storage.read_bytes(options.summary_path))
+        summary: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
+        return summary
     tasks = [Task.from_json(row) for row in saved["tasks"]]
     threads = 1 if options.engine == "ray" else options.workers
     # A task reads, encodes and writes overlapped (pipeline.py) only when it has several batches.
@@ -222,7 +227,7 @@ def _summary(options: Options, layout: ShardLayout, records: Sequence[dict[str, 
         "fingerprint": fp,
         "runs": saved.get("runs", 1),
     }
-    outputs = {"manifest": layout.manifest, "shards": sum(len(r["shards"]) for r in records),
+    outputs: dict[str, Any] = {"manifest": layout.manifest, "shards": sum(len(r["shards"]) for r in records),
                "rejects": options.rejects_path, "summary": options.summary_path}
     summary = build_summary(state, keys=layout.keys, inputs=[s.name for s in sources], outputs=outputs,
                             tokenizer=tokenizer, options=described, engine=options.engine, startup_seconds=startup)

@@ -44,7 +44,7 @@ class Source:
     mtime_ns: int = 0
     first_file: int = 0  # dir: the index of files[0] (a task holds only the files of its range)
 
-    def fingerprint(self) -> list:
+    def fingerprint(self) -> list[Any]:
         """What identifies this input for ``--resume``: names, sizes and modification times."""
         if self.kind == "dir":
             digest = hashlib.sha256()

@@ -26,7 +26,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from llamatok.preprocess.errors import OptionsError
 
@@ -245,7 +245,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def open_input(location: str, buffer: int = _REMOTE_READ_BUFFER) -> IO[bytes]:
+def open_input(location: str, buffer: int = _REMOTE_READ_BUFFER) -> io.BufferedReader:
     """A buffered, seekable binary reader (``buffer``: the size of each request to a remote store)."""
     if is_local(location):
         return open(local_path(location), "rb")  # noqa: SIM115 (the caller closes it)
@@ -256,7 +256,7 @@ def open_input(location: str, buffer: int = _REMOTE_READ_BUFFER) -> IO[bytes]:
         raise
     except OSError as e:
         raise OSError(f"cannot read {location}: {e}") from None
-    return io.BufferedReader(raw, buffer)  # type: ignore[arg-type]
+    return io.BufferedReader(raw, buffer)
 
 
 def open_arrow(location: str) -> Any:

@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import BatchResult, make_batches, tokenize
@@ -30,6 +30,9 @@ from llamatok.preprocess.plan import Task
 from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.shards import ShardLayout, ShardWriter
 from llamatok.preprocess.sources import Source
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def kept_record(ctx: TaskContext, task: Task) -> dict[str, Any] | None:
     """The task's record when the task finished in an earlier attempt of this run and every file it
     names is still there with its recorded size and SHA-256; else None."""
     try:
-        record = json.loads(storage.read_bytes(ctx.layout.record(task.index)))
+        record: dict[str, Any] = json.loads(storage.read_bytes(ctx.layout.record(task.index)))
     except FileNotFoundError:
         return None
     except ValueError:
@@ -71,7 +74,7 @@ def kept_record(ctx: TaskContext, task: Task) -> dict[str, Any] | None:
     return record
 
 
-def run_task(core: Any, ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool = False,
+def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool = False,
              where: str = "local") -> dict[str, Any]:
     """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record. ``where``
     names the worker (a Ray node id): it goes into the attempt markers and the record."""
@@ -142,4 +145,5 @@ def encoded(record: dict[str, Any]) -> bytes:
 
 
 def decoded(payload: bytes) -> dict[str, Any]:
-    return json.loads(payload)
+    record: dict[str, Any] = json.loads(payload)
+    return record

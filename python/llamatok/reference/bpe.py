@@ -38,6 +38,7 @@ Cutting the text into chunks (exact only under a condition, checked when the mod
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from .pieces import MERGEABLE_KINDS, SPACE_SYMBOL, UNKNOWN, UNUSED, USER_DEFINED, byte_piece
 
@@ -139,10 +140,11 @@ class SentencePieceBpe:
         # scores[i] belongs to the pair (symbols[i], symbols[i + 1]); None = cannot merge.
         scores = [score_of_pair(i) for i in range(len(symbols) - 1)]
         while True:
-            best = None
+            best: int | None = None
+            best_score = 0.0
             for i, score in enumerate(scores):
-                if score is not None and (best is None or score > scores[best]):
-                    best = i  # strictly greater: on a tie the leftmost pair stays the best
+                if score is not None and (best is None or score > best_score):
+                    best, best_score = i, score  # strictly greater: on a tie the leftmost pair stays the best
             if best is None:
                 break
             symbols[best : best + 2] = [symbols[best] + symbols[best + 1]]
@@ -220,7 +222,7 @@ class HuggingFaceBpe:
                 previous_was_unknown = False
             else:  # the reader made sure there is an unk token when there is no byte fallback
                 if not (self.fuse_unk and previous_was_unknown):
-                    symbols.append(self.unk_id)
+                    symbols.append(cast(int, self.unk_id))
                 previous_was_unknown = True
         return symbols
 
@@ -234,10 +236,11 @@ class HuggingFaceBpe:
 
         ranks = [rank_of_pair(i) for i in range(len(symbols) - 1)]
         while True:
-            best = None
+            best: int | None = None
+            best_rank = 0
             for i, rank in enumerate(ranks):
-                if rank is not None and (best is None or rank < ranks[best]):
-                    best = i
+                if rank is not None and (best is None or rank < best_rank):
+                    best, best_rank = i, rank
             if best is None:
                 return symbols
             symbols[best : best + 2] = [self.merges[(symbols[best], symbols[best + 1])][1]]

@@ -27,6 +27,8 @@ on both sides of a removed token is one run, as in ``tokenizers``).
 
 from __future__ import annotations
 
+from typing import cast
+
 from .pieces import BYTE, CONTROL, SPACE_SYMBOL, UNKNOWN, hf_byte_value, sentencepiece_byte_value
 
 
@@ -45,7 +47,8 @@ def decode_sentencepiece(
     for i in ids:
         text, _score, kind = pieces[i]
         if kind == BYTE:
-            pending_bytes.append(sentencepiece_byte_value(text))
+            # The readers check that every BYTE piece is named <0xXX>, so this is never None.
+            pending_bytes.append(cast(int, sentencepiece_byte_value(text)))
             continue
         out.append(_decode_utf8_per_character(pending_bytes))
         pending_bytes.clear()
@@ -84,7 +87,7 @@ def decode_transformers(pieces: list[tuple[str, float, str]], ids: list[int]) ->
     return joined[1:] if joined.startswith(" ") else joined
 
 
-def _decode_utf8_per_character(data: bytes) -> str:
+def _decode_utf8_per_character(data: bytes | bytearray) -> str:
     """sentencepiece: one well-formed character at a time; a byte that starts none gives one U+FFFD."""
     out = []
     i = 0
@@ -99,7 +102,7 @@ def _decode_utf8_per_character(data: bytes) -> str:
     return "".join(out)
 
 
-def _character_at(data: bytes, i: int) -> str | None:
+def _character_at(data: bytes | bytearray, i: int) -> str | None:
     """The well-formed UTF-8 character starting at ``data[i]``, or None."""
     length = _utf8_length_from_lead_byte(data[i])
     if length == 0 or i + length > len(data):
@@ -123,7 +126,7 @@ def _utf8_length_from_lead_byte(byte: int) -> int:
     return 0
 
 
-def _decode_utf8_whole_run(data: bytes) -> str:
+def _decode_utf8_whole_run(data: bytes | bytearray) -> str:
     """``tokenizers``' ByteFallback: the run as UTF-8, or one U+FFFD per byte if it is not valid."""
     try:
         return bytes(data).decode("utf-8")

@@ -152,7 +152,7 @@ class _Reader:
             special_ids=frozenset(special_ids),
         )
 
-    def read_bool(self, model: dict, key: str) -> bool:
+    def read_bool(self, model: dict[str, Any], key: str) -> bool:
         value = model.get(key, False)
         if not isinstance(value, bool):
             raise self.fail(f"model '{key}' is {value!r}, expected true or false")

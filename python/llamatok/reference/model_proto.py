@@ -83,6 +83,7 @@ class _Fields:
             number, wire_type = key >> 3, key & 7
             if number == 0:
                 raise self._error(f"field number 0 at byte {pos}")
+            value: int | bytes
             if wire_type == WIRE_VARINT:
                 value, pos = self._varint(data, pos)
             elif wire_type == WIRE_FIXED64:
@@ -163,6 +164,7 @@ class _Fields:
         values = self._values(number, name, WIRE_FIXED32)
         if not values:
             return default
+        value: float
         (value,) = struct.unpack("<f", int(values[-1]).to_bytes(4, "little"))
         return value
 

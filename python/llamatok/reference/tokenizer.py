@@ -167,7 +167,8 @@ class ReferenceTokenizer:
         if isinstance(i, bool):
             raise TypeError("token ids must be ints, got bool")
         try:
-            i = operator.index(i)  # int, or an integer type such as numpy.int64
+            # int, or an integer type such as numpy.int64; anything else raises TypeError, reported below.
+            i = operator.index(i)  # type: ignore[arg-type]
         except TypeError:
             raise TypeError(f"token ids must be ints, got {type(i).__name__}") from None
         if not 0 <= i < len(self._pieces):
