@@ -17,6 +17,7 @@ from llamatok.preprocess.encode import EncodeSpec, encode_batch
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
+    from llamatok.preprocess.readers import Reader
 
 Cursor = tuple[int, int, int]  # (source index, position in the source, lines read before it)
 End = tuple[int, int]  # (source index, position): reading stops at the first record at or after it
@@ -56,8 +57,8 @@ class BatchResult:
     lines: dict[int, int] = field(default_factory=dict)
 
 
-def make_batches(readers: Any, sizes: Sequence[int], start: Cursor, num_keys: int, batch_bytes: int,
-                 end: End | None = None) -> Generator[Batch, None, None]:
+def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int], start: Cursor, num_keys: int,
+                 batch_bytes: int, end: End | None = None) -> Generator[Batch, None, None]:
     """Batches of the records from ``start`` on (up to ``end``). ``readers`` are indexed by source
     (a list, or a dict holding the sources read); ``sizes`` are the sources' sizes on disk."""
     def empty() -> Batch:

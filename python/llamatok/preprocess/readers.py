@@ -17,14 +17,26 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any, Optional, cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Optional, Protocol, cast
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
 Record = tuple[Optional[tuple[str, ...]], Optional[dict[str, Any]], int, int, int, int]
+
+
+class Reader(Protocol):
+    """What every reader below offers."""
+
+    @property
+    def done_bytes(self) -> int:
+        """Bytes of the input on disk consumed so far (for progress)."""
+
+    def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        """The records from ``pos`` on (``line``: the line number before ``pos``, for JSONL)."""
+
 
 EXCERPT_BYTES = 160
 ARROW_BATCH_ROWS = 4096
@@ -361,11 +373,13 @@ class IterableReader:
             yield texts, None, nbytes, index, index + 1, 0
 
 
-READERS = {"jsonl": JsonlReader, "dir": FilesReader, "parquet": ParquetReader, "dataset": DatasetReader,
-           "iterable": IterableReader}
+READERS: dict[str, Callable[[Source, Sequence[str]], Reader]] = {
+    "jsonl": JsonlReader, "dir": FilesReader, "parquet": ParquetReader, "dataset": DatasetReader,
+    "iterable": IterableReader,
+}
 
 
-def reader_for(source: Source, keys: Sequence[str]) -> Any:
+def reader_for(source: Source, keys: Sequence[str]) -> Reader:
     """The reader of ``source``; checks what can be checked before reading (Parquet columns)."""
     if source.kind == "dir" and len(keys) != 1:
         raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for "
