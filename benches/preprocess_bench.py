@@ -108,7 +108,7 @@ def core_encode(tokenizer: str, texts: list[str]) -> float:
 
     tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(tokenizer)
     start = time.perf_counter()
-    tok._core.encode_batch_flat(texts, "literal", True, None, "uint16")
+    tok.backend_tokenizer.encode_batch_flat(texts, "literal", True, None, "uint16")
     return time.perf_counter() - start
 
 
