@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable, Sequence
 from os import PathLike
-from typing import Union
 
 __version__: str
 
-Ids = Union[Sequence[int], Iterable[int]]
+# Ints (or numpy integers), or a 1-D buffer of integers in either byte order; not bytes, floats or str.
+Ids = Sequence[int] | Iterable[int]
 Mode = str  # "legacy" | "non_legacy" | "literal"
 Style = str  # "transformers" | "sentencepiece"
 
@@ -14,7 +14,10 @@ class ModelFileError(ValueError):
     """A tokenizer file is malformed, truncated, or of a kind llamatok does not support."""
 
 class TokenIdError(IndexError):
-    """A token id is outside the vocabulary."""
+    """A token id is outside the vocabulary (negative and >= 2**32 ids included)."""
+
+#: The most threads a batch call accepts (``num_threads`` above it is a ValueError).
+MAX_THREADS: int
 
 def default_threads() -> int: ...
 
@@ -23,6 +26,9 @@ class IdBuffer:
 
     @property
     def dtype(self) -> str: ...
+    @property
+    def address(self) -> int:
+        """The address of the first item: the memory every buffer view of this object reads."""
     def __len__(self) -> int: ...
     def __buffer__(self, flags: int) -> memoryview: ...
 
@@ -54,12 +60,16 @@ class Tokenizer:
     ) -> tuple[IdBuffer, IdBuffer]: ...
     def decode(self, ids: Ids, style: Style = "transformers", skip_special_tokens: bool = False) -> str: ...
     def decode_batch(
-        self, batch: Iterable[Ids], style: Style = "transformers", skip_special_tokens: bool = False, num_threads: int | None = None
+        self,
+        batch: Iterable[Ids],
+        style: Style = "transformers",
+        skip_special_tokens: bool = False,
+        num_threads: int | None = None,
     ) -> list[str]: ...
     @property
     def vocab_size(self) -> int: ...
     def __len__(self) -> int: ...
-    def id_to_piece(self, id: int) -> str: ...
+    def id_to_piece(self, id: int) -> str: ...  # TokenIdError outside the vocabulary
     def piece_to_id(self, piece: str) -> int | None: ...
     def pieces(self) -> list[tuple[str, float, str]]: ...
     def get_vocab(self) -> dict[str, int]: ...
