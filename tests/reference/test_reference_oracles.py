@@ -275,7 +275,8 @@ def test_stdlib_all_equals_oracles(ref_model, ref_json, sp, hf):
 @FEW
 @given(st.text(st.sampled_from("ab\u2581 xy\u4e2d"), min_size=200, max_size=600))
 def test_cutting_before_space_runs_changes_nothing(ref_model, ref_json, text):
-    """docs/encoding.md ("Chunking"): on Llama, merging ▁-run chunks separately gives what the loop on the whole text gives."""
+    """docs/encoding.md ("Chunking"): on Llama, merging ▁-run chunks separately gives what the loop on the
+    whole text gives."""
     from llamatok.reference.normalize import normalize
 
     normalized = normalize(text, add_dummy_prefix=True)
