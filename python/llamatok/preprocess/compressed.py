@@ -3,7 +3,8 @@ that does not decode, is a :class:`CorruptInputError` naming the file, never a f
 
 ``gzip`` already raises ``EOFError`` on a cut stream (:func:`corrupt` names the file). zstandard's stream
 reader returns what it has when its input ends inside a frame, so ``.zst`` files are read frame by frame
-here and an unfinished frame at the end of the input is reported (docs/preprocess.md, "Inputs").
+here and an unfinished frame at the end of the input is reported (docs/preprocess.md, "Records that cannot
+be used").
 """
 
 from __future__ import annotations
