@@ -337,12 +337,12 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         if isinstance(ids, int):
             return self._core.id_to_piece(ids)
         special = set(self.all_special_ids) if skip_special_tokens else set()
-        ids = ids_arg(ids)
-        if isinstance(ids, (str, bytes, bytearray)):
-            raise TypeError(f"token ids must be ints or a sequence of ints, not {type(ids).__name__}")
-        ids = list(ids)
-        pieces = [self._core.id_to_piece(i) for i in ids]  # checks every id, the skipped ones too
-        return [p for i, p in zip(ids, pieces) if i not in special]
+        given = ids_arg(ids)
+        if isinstance(given, (str, bytes, bytearray)):
+            raise TypeError(f"token ids must be ints or a sequence of ints, not {type(given).__name__}")
+        id_list = list(given)
+        pieces = [self._core.id_to_piece(i) for i in id_list]  # checks every id, the skipped ones too
+        return [p for i, p in zip(id_list, pieces) if i not in special]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         """The text of a list of pieces (every piece must be in the vocabulary)."""
