@@ -18,8 +18,7 @@ DEMO = str(llamatok.demo_path())
 def run(*args: str, stdin: bytes | None = None, closed: bool = False) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "llamatok.cli", *args, "-t", DEMO, "-q"]
     if closed:  # the child starts with file descriptor 0 closed, as after `<&-` in a shell
-        return subprocess.run(command, capture_output=False, stdin=None, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, preexec_fn=lambda: os.close(0), timeout=60)
+        return subprocess.run(command, capture_output=True, preexec_fn=lambda: os.close(0), timeout=60)
     return subprocess.run(command, input=stdin or b"", capture_output=True, timeout=60)
 
 
