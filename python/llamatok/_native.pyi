@@ -9,7 +9,7 @@ from typing import final
 
 from typing_extensions import Buffer, TypeAlias
 
-__all__ = ["IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads"]
+__all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads"]
 
 __version__: str
 
@@ -25,7 +25,10 @@ class ModelFileError(ValueError):
     """A tokenizer file is malformed, truncated, or of a kind llamatok does not support."""
 
 class TokenIdError(IndexError):
-    """A token id is outside the vocabulary."""
+    """A token id is outside the vocabulary (negative and >= 2**32 ids included)."""
+
+#: The most threads a batch call accepts (``num_threads`` above it is a ValueError).
+MAX_THREADS: int
 
 def default_threads() -> int: ...
 @final
@@ -34,6 +37,9 @@ class IdBuffer:
 
     @property
     def dtype(self) -> str: ...
+    @property
+    def address(self) -> int:
+        """The address of the first item: the memory every buffer view of this object reads."""
     def __len__(self) -> int: ...
     # The buffer protocol (PEP 688): a C slot, seen from Python as these methods from 3.12 on.
     def __buffer__(self, flags: int, /) -> memoryview: ...

@@ -7,7 +7,9 @@
     llamatok preprocess data.jsonl -o out/data        training shards (llamatok preprocess --help)
     llamatok merge out/data.manifest.json -o out/all  shards joined into one .bin/.idx
 
-Bad options exit with status 2 and a message; errors on input exit with status 1.
+Bad options exit with status 2 and a message, and so does a command given no input at all (no text, no
+--file, and standard input closed); input that cannot be used (a file or standard input that is not UTF-8
+text, ids outside the vocabulary) exits with status 1 and a message naming it.
 """
 
 from __future__ import annotations
@@ -20,14 +22,34 @@ from collections.abc import Sequence
 from llamatok.loading import load_tokenizer
 
 
+def _utf8(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(f"{name} is not UTF-8 text: byte 0x{data[e.start]:02X} at offset {e.start} (line {line}) "
+                         "cannot be decoded; convert it to UTF-8 first (e.g. iconv -t UTF-8)") from None
+
+
+def _stdin_text() -> str:
+    """Standard input, decoded as UTF-8 whatever the locale says. Python sets ``sys.stdin`` to None when
+    the process starts with it closed (``<&-``)."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        raise UsageError("no input: standard input is closed; give texts as arguments, use --file, "
+                         "or pipe text in")
+    data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+    return data if isinstance(data, str) else _utf8(data, "standard input")
+
+
 def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(name, text) pairs from positional texts, --file options, or standard input."""
     inputs = [(f"text {i + 1}", t) for i, t in enumerate(args.text)]
     for path in args.file:
-        with open(path, encoding="utf-8") as f:
-            inputs.append((path, f.read()))
+        with open(path, "rb") as f:
+            inputs.append((path, _utf8(f.read(), path)))
     if not inputs:
-        inputs.append(("<stdin>", sys.stdin.read()))
+        inputs.append(("<stdin>", _stdin_text()))
     return inputs
 
 
@@ -53,7 +75,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     tok = load_tokenizer(args.tokenizer, args.quiet)
-    raw = args.ids or sys.stdin.read().split()
+    raw = args.ids or _stdin_text().split()
     try:
         ids = [int(x) for x in raw]
     except ValueError as e:

@@ -8,7 +8,8 @@ documentation says (docs/transformers.md, "Differences").
 
 The work is done in small modules: ``settings`` (the settings and what a call reads),
 ``special_tokens`` (names, ids, templates), ``model_inputs`` (``__call__``), ``infill``, ``template``,
-``truncation``, ``padding``, ``batch_encoding``, ``streaming``, ``saving``, ``hub`` and ``files``.
+``truncation``, ``padding``, ``batch_encoding``, ``streaming``, ``token_ids``, ``saving``, ``hub`` and
+``files``.
 """
 
 from __future__ import annotations
@@ -32,20 +33,12 @@ from llamatok.settings import Settings, mode_of
 from llamatok.special_tokens import SpecialTokensMixin
 from llamatok.streaming import StreamingDecoder, anchor_id, byte_values
 from llamatok.text_cleanup import clean_up_tokenization
+from llamatok.token_ids import ids_arg
 
 #: Keyword arguments of from_pretrained that choose files, not tokenizer settings.
 HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
 
 logger = logging.getLogger("llamatok")
-
-
-def _ids_list(token_ids: Any) -> list[int]:
-    """A list of ints from an int, a list, a numpy array or a torch tensor (1-D)."""
-    if hasattr(token_ids, "tolist"):
-        token_ids = token_ids.tolist()
-    if isinstance(token_ids, int):
-        return [token_ids]
-    return [int(i) for i in token_ids]
 
 
 class CodeLlamaTokenizerFast(SpecialTokensMixin):
@@ -344,7 +337,12 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         if isinstance(ids, int):
             return self._core.id_to_piece(ids)
         special = set(self.all_special_ids) if skip_special_tokens else set()
-        return [self._core.id_to_piece(i) for i in _ids_list(ids) if i not in special]
+        given = ids_arg(ids)
+        if isinstance(given, (str, bytes, bytearray)):
+            raise TypeError(f"token ids must be ints or a sequence of ints, not {type(given).__name__}")
+        id_list = list(given)
+        pieces = [self._core.id_to_piece(i) for i in id_list]  # checks every id, the skipped ones too
+        return [p for i, p in zip(id_list, pieces) if i not in special]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         """The text of a list of pieces (every piece must be in the vocabulary)."""
@@ -371,7 +369,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         kwargs.pop("spaces_between_special_tokens", None)
         if kwargs:
             raise TypeError(f"decode() got unexpected keyword arguments {sorted(kwargs)}")
-        text = self._core.decode(_ids_list(token_ids), style, skip_special_tokens)
+        text = self._core.decode(ids_arg(token_ids), style, skip_special_tokens)
         return self._clean(text, clean_up_tokenization_spaces)
 
     def batch_decode(
@@ -388,7 +386,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
             raise TypeError(f"batch_decode() got unexpected keyword arguments {sorted(kwargs)}")
         if hasattr(sequences, "tolist"):
             sequences = sequences.tolist()
-        batch = [_ids_list(s) for s in sequences]
+        batch = [ids_arg(s) for s in sequences]
         texts = self._core.decode_batch(batch, style, skip_special_tokens)
         return [self._clean(t, clean_up_tokenization_spaces) for t in texts]
 

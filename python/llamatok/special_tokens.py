@@ -77,7 +77,7 @@ class SpecialTokensMixin:
 
     @pad_token_id.setter
     def pad_token_id(self, value: int | None) -> None:
-        self.pad_token = None if value is None else self._core.id_to_piece(int(value))
+        self.pad_token = None if value is None else self._core.id_to_piece(value)  # ints only, as transformers
 
     @property
     def prefix_token(self) -> str | None:

@@ -7,7 +7,8 @@ ids. ``StreamingDecoder`` holds back exactly what is not final yet:
 - a run of byte pieces (``<0xF0>`` ``<0x9F>`` ...) until a non-byte id ends it (a special token skipped
   with ``skip_special_tokens`` does not end it: it is dropped before decoding); in the transformers style
   one invalid byte turns the whole run into U+FFFD characters, so no byte of a run is final before the run
-  ends; in the sentencepiece style the complete characters at the start of a run are emitted at once;
+  ends; in the sentencepiece style each complete character, and each byte that cannot begin one (one
+  U+FFFD), is emitted at once, so at most the three bytes of an unfinished character are held back;
 - the leading-space rule (the first text-producing piece loses one leading space), decided by the first
   id that produces text.
 
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
+
+from llamatok.token_ids import one_id
 
 
 class StreamingDecoder:
@@ -58,7 +61,7 @@ class StreamingDecoder:
 
     def step(self, token_id: int) -> str:
         """Adds one id; returns the text that became final ("" if none)."""
-        token_id = int(token_id)
+        token_id = one_id(token_id)
         if not 0 <= token_id < self._vocab_size:
             from llamatok._native import TokenIdError
 
@@ -67,7 +70,9 @@ class StreamingDecoder:
         if token_id not in self._bytes and token_id not in self._skipped:
             return self._commit(len(self._pending))
         if self._style == "sentencepiece":
-            return self._commit(self._complete_bytes())
+            return self._commit(self._final_ids())
+        if len(self._pending) == 1 and token_id in self._skipped:
+            return self._commit(1)  # a skipped special outside a byte run: final, and nothing piles up
         return ""
 
     def extend(self, token_ids: Iterable[int]) -> str:
@@ -78,18 +83,29 @@ class StreamingDecoder:
         """Ends the stream: returns the held-back text (an unfinished byte run decodes as decode would)."""
         return self._commit(len(self._pending))
 
-    def _complete_bytes(self) -> int:
-        """How many pending ids hold complete, valid UTF-8 characters (sentencepiece style: their text
-        cannot change). Pending ids are bytes and skipped specials: anything else was committed."""
+    def _final_ids(self) -> int:
+        """How many pending ids (bytes and skipped specials: anything else was committed) have final text.
+        Bytes are read as sentencepiece decodes them, left to right: a complete valid character, or one
+        U+FFFD for a byte that does not begin one, is final; a character still missing bytes stops the
+        scan. So the work per id is bounded and nothing piles up (a run of invalid bytes was quadratic)."""
         positions = [n for n, i in enumerate(self._pending) if i in self._bytes]
         data = bytes(self._bytes[self._pending[n]] for n in positions)
-        for cut in range(len(data), max(len(data) - 4, 0), -1):
-            try:
-                data[:cut].decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            return positions[cut - 1] + 1
-        return 0
+        at = 0
+        while at < len(data):
+            need = _char_length(data[at])
+            if need == 0:
+                at += 1  # not a lead byte: one U+FFFD
+            elif at + need > len(data):
+                break  # may still become a character
+            else:
+                try:
+                    data[at:at + need].decode("utf-8")
+                    at += need
+                except UnicodeDecodeError:
+                    at += 1  # a bad sequence: its first byte is one U+FFFD, the scan goes on after it
+        if at == len(data):
+            return len(self._pending)  # nothing held: trailing skipped specials are final too
+        return positions[at - 1] + 1 if at else 0
 
     def _commit(self, n: int) -> str:
         if n == 0:
@@ -104,6 +120,19 @@ class StreamingDecoder:
             raw = self._core.decode(chunk, self._style, self._skip)  # with the leading-space rule
         self._parts.append(raw)
         return raw
+
+
+def _char_length(lead: int) -> int:
+    """The length of the UTF-8 character a byte begins, as sentencepiece's decoder reads it (0: none)."""
+    if lead < 0x80:
+        return 1
+    if 0xC0 <= lead < 0xE0:
+        return 2
+    if 0xE0 <= lead < 0xF0:
+        return 3
+    if 0xF0 <= lead < 0xF8:
+        return 4
+    return 0
 
 
 def byte_values(pieces: Iterable[tuple[str, float, str]]) -> dict[int, int]:

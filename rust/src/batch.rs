@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
+use crate::error::{Error, Result};
 use crate::tokenizer::{EncodeOptions, Tokenizer};
 
 struct Pool {
@@ -17,16 +18,21 @@ struct Pool {
 
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 
-/// The number of threads used when the caller does not say: all cores.
+/// The most threads a batch may ask for. More than the cores never makes a batch faster, and
+/// a pool of a million threads takes minutes to start (or exhausts memory): such a count is a
+/// mistake, refused by the bindings rather than obeyed.
+pub const MAX_THREADS: usize = 1024;
+
+/// The number of threads used when the caller does not say: all cores (at most [`MAX_THREADS`]).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(MAX_THREADS)
 }
 
-fn pool(threads: usize) -> Arc<ThreadPool> {
+fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
     let pid = std::process::id();
     let mut slot = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     match slot.as_ref() {
-        Some(p) if p.pid == pid && p.threads == threads => return p.pool.clone(),
+        Some(p) if p.pid == pid && p.threads == threads => return Ok(p.pool.clone()),
         Some(p) if p.pid != pid => {
             // A forked child: the parent's workers do not exist here. Dropping the pool would try to
             // talk to them, so it is leaked instead (once per fork).
@@ -34,22 +40,24 @@ fn pool(threads: usize) -> Arc<ThreadPool> {
         }
         _ => {}
     }
+    // The OS may refuse a thread (memory, a process limit): that is an error for the caller, not a
+    // panic. rayon stops the threads it did start.
     let built = ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("llamatok-{i}"))
         .build()
-        .expect("spawning worker threads");
+        .map_err(|e| Error::Threads { threads, message: e.to_string() })?;
     let built = Arc::new(built);
     *slot = Some(Pool { pid, threads, pool: built.clone() });
-    built
+    Ok(built)
 }
 
 /// Runs `f` inside the pool when more than one thread is wanted.
-fn run<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+fn run<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
     if threads <= 1 {
-        f()
+        Ok(f())
     } else {
-        pool(threads).install(f)
+        Ok(pool(threads)?.install(f))
     }
 }
 
@@ -73,7 +81,7 @@ fn task_ranges(texts: &[&str]) -> Vec<(usize, usize)> {
 }
 
 /// Every text's ids, in order.
-pub fn encode_batch(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> Vec<Vec<u32>> {
+pub fn encode_batch(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> Result<Vec<Vec<u32>>> {
     run(threads, || {
         let parts: Vec<Vec<Vec<u32>>> = task_ranges(texts)
             .into_par_iter()
@@ -121,7 +129,7 @@ pub fn encode_batch_parts<T: Send>(
     opts: EncodeOptions,
     threads: usize,
     convert: impl Fn(u32) -> T + Sync + Send,
-) -> FlatParts<T> {
+) -> Result<FlatParts<T>> {
     let parts = run(threads, || {
         task_ranges(texts)
             .into_par_iter()
@@ -138,11 +146,11 @@ pub fn encode_batch_parts<T: Send>(
                 (ids, lens)
             })
             .collect()
-    });
-    FlatParts { parts }
+    })?;
+    Ok(FlatParts { parts })
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.
-pub fn map_ordered<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+pub fn map_ordered<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync + Send) -> Result<Vec<R>> {
     run(threads, || items.par_iter().with_min_len(16).map(&f).collect())
 }

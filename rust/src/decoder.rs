@@ -23,12 +23,7 @@ impl DecodeStyle {
 pub(crate) fn check_ids(vocab: &Vocab, ids: &[u32]) -> Result<()> {
     match ids.iter().position(|&id| id as usize >= vocab.len()) {
         None => Ok(()),
-        Some(i) => Err(Error::InvalidArgument(format!(
-            "id {} at position {i} is out of range: the vocabulary has {} ids (0..{})",
-            ids[i],
-            vocab.len(),
-            vocab.len() - 1
-        ))),
+        Some(i) => Err(Error::token_id(ids[i], Some(i), vocab.len())),
     }
 }
 

@@ -3,82 +3,30 @@
 //! this project does not reproduce is refused with a message, never ignored (docs/model-files.md).
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::vocab::{parse_byte_piece, AddedToken, MergeOrder, Piece, PieceKind, Template, Vocab};
+use crate::vocab::{parse_byte_piece, MergeOrder, Piece, PieceKind, Vocab};
+
+mod added_tokens;
+mod decoder_section;
+mod normalization;
+mod post_processor;
 
 type Res<T> = std::result::Result<T, String>;
 
+/// A field that is present and not null.
 fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
-fn as_str<'a>(v: &'a Value, what: &str) -> Res<&'a str> {
-    v.as_str().ok_or_else(|| format!("{what} is not a string"))
-}
-
-fn flag(obj: &Value, key: &str) -> bool {
-    field(obj, key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// Whether the text gets a `▁` in front: the legacy normalizer (Prepend + Replace) or a
-/// Metaspace pre-tokenizer that does not split.
-fn read_dummy_prefix(root: &Value) -> Res<bool> {
-    let normalizer = field(root, "normalizer");
-    let pre = field(root, "pre_tokenizer");
-    let kind = |v: &Value| v.get("type").and_then(Value::as_str).unwrap_or("").to_string();
-    match (normalizer, pre) {
-        (Some(n), None) => {
-            let steps: Vec<&Value> = match kind(n).as_str() {
-                "Sequence" => n
-                    .get("normalizers")
-                    .and_then(Value::as_array)
-                    .ok_or("normalizer Sequence without a list")?
-                    .iter()
-                    .collect(),
-                _ => vec![n],
-            };
-            let mut prepend = false;
-            let mut replace = false;
-            for step in steps {
-                match kind(step).as_str() {
-                    "Prepend" if step.get("prepend").and_then(Value::as_str) == Some("\u{2581}") => prepend = true,
-                    "Replace"
-                        if step.pointer("/pattern/String").and_then(Value::as_str) == Some(" ")
-                            && step.get("content").and_then(Value::as_str) == Some("\u{2581}") =>
-                    {
-                        replace = true
-                    }
-                    other => {
-                        return Err(format!(
-                            "normalizer step {other:?} is not supported (only Prepend \"▁\" and Replace \" \"→\"▁\")"
-                        ))
-                    }
-                }
-            }
-            if !replace {
-                return Err("the normalizer does not replace spaces with ▁".into());
-            }
-            Ok(prepend)
-        }
-        (None, Some(p)) if kind(p) == "Metaspace" => {
-            if p.get("replacement").and_then(Value::as_str) != Some("\u{2581}") {
-                return Err("Metaspace with a replacement other than ▁ is not supported".into());
-            }
-            if flag(p, "split") {
-                return Err("Metaspace with split=true is not supported (it changes SentencePiece's ids)".into());
-            }
-            match p.get("prepend_scheme").and_then(Value::as_str) {
-                Some("always") => Ok(true),
-                // Files from before prepend_scheme existed say add_prefix_space (true by default).
-                None => Ok(p.get("add_prefix_space").and_then(Value::as_bool).unwrap_or(true)),
-                Some("never") => Ok(false),
-                Some(other) => Err(format!("Metaspace prepend_scheme {other:?} is not supported yet")),
-            }
-        }
-        (None, None) => Err("no normalizer and no pre-tokenizer: spaces would not become ▁".into()),
-        (Some(_), Some(p)) => Err(format!("a pre-tokenizer ({}) next to a normalizer is not supported", kind(p))),
-        (None, Some(p)) => Err(format!("pre-tokenizer {} is not supported", kind(p))),
+/// An optional boolean setting: false when absent or null, an error naming it when not a boolean
+/// (tokenizers refuses such a file; reading it as false would hide the problem).
+fn opt_bool(obj: &Value, key: &str, what: &str) -> Res<bool> {
+    match field(obj, key) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(format!("{what}: {key} is {other}, not true or false")),
     }
 }
 
@@ -104,34 +52,6 @@ fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>) -> Res<Ve
         out.push((l, r));
     }
     Ok(out)
-}
-
-fn read_template(root: &Value, ids: &dyn Fn(&str) -> Option<u32>) -> Res<Template> {
-    let Some(post) = field(root, "post_processor") else { return Ok(Template::default()) };
-    if post.get("type").and_then(Value::as_str) != Some("TemplateProcessing") {
-        return Ok(Template::default());
-    }
-    let single = post.get("single").and_then(Value::as_array).ok_or("post_processor.single is missing")?;
-    let mut template = Template::default();
-    let mut seen_sequence = false;
-    for item in single {
-        if item.get("Sequence").is_some() {
-            seen_sequence = true;
-        } else if let Some(name) = item.pointer("/SpecialToken/id").and_then(Value::as_str) {
-            let id = post
-                .pointer(&format!("/special_tokens/{}/ids/0", name.replace('~', "~0").replace('/', "~1")))
-                .and_then(Value::as_u64)
-                .map(|i| i as u32)
-                .or_else(|| ids(name))
-                .ok_or_else(|| format!("post_processor names {name:?}, which has no id"))?;
-            if seen_sequence {
-                template.after.push(id)
-            } else {
-                template.before.push(id)
-            }
-        }
-    }
-    Ok(template)
 }
 
 /// The `model` section, read straight into Rust types (a generic JSON tree of 32k vocabulary
@@ -185,9 +105,11 @@ impl<'de> Deserialize<'de> for VocabEntries {
     }
 }
 
+/// The file: `model` kept as raw text, read on its own so that its errors name the section.
 #[derive(Deserialize)]
-struct Root {
-    model: Option<ModelSection>,
+struct Root<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
     #[serde(flatten)]
     rest: serde_json::Map<String, Value>,
 }
@@ -197,7 +119,12 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     let parsed: Root =
         serde_json::from_slice(text).map_err(|e| format!("not valid JSON or not a tokenizer file: {e}"))?;
     let root = Value::Object(parsed.rest);
-    let model = parsed.model.ok_or("no \"model\" section")?;
+    let model: ModelSection = match parsed.model {
+        Some(raw) if raw.get() != "null" => {
+            serde_json::from_str(raw.get()).map_err(|e| format!("model: {e} (counted within the section)"))?
+        }
+        _ => return Err("no \"model\" section".into()),
+    };
     match model.kind.as_deref() {
         Some("BPE") => {}
         Some(other) => return Err(format!("model type {other:?}: only BPE is supported")),
@@ -234,38 +161,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
         texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
 
     // Added tokens: either an existing vocabulary entry or a new id right after the vocabulary.
-    let mut added = Vec::new();
-    for tok in field(&root, "added_tokens").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-        let content =
-            as_str(tok.get("content").ok_or("an added token has no content")?, "added token content")?.to_string();
-        let id =
-            tok.get("id").and_then(Value::as_u64).ok_or_else(|| format!("added token {content:?} has no id"))? as usize;
-        for key in ["lstrip", "rstrip", "single_word"] {
-            if flag(tok, key) {
-                return Err(format!("added token {content:?} has {key}=true, which is not supported yet"));
-            }
-        }
-        if flag(tok, "normalized") {
-            return Err(format!("added token {content:?} has normalized=true, which is not supported yet"));
-        }
-        match id.cmp(&texts.len()) {
-            std::cmp::Ordering::Less if texts[id] == content => {}
-            std::cmp::Ordering::Less => {
-                return Err(format!(
-                    "added token {content:?} has id {id}, which the vocabulary gives to {:?}",
-                    texts[id]
-                ))
-            }
-            std::cmp::Ordering::Equal => texts.push(content.clone()),
-            std::cmp::Ordering::Greater => {
-                return Err(format!(
-                    "added token {content:?} has id {id}, leaving a gap after the last id {}",
-                    texts.len() - 1
-                ))
-            }
-        }
-        added.push(AddedToken { content, id: id as u32, special: flag(tok, "special") });
-    }
+    let added = added_tokens::read(&root, &mut texts)?;
 
     let byte_fallback = model.byte_fallback.unwrap_or(false);
     let unk_token = model.unk_token.as_deref();
@@ -273,7 +169,8 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
         texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let ids = |t: &str| index.get(t).copied();
     let merges = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
-    let template = read_template(&root, &ids)?;
+    let template = post_processor::read(&root, texts.len())?;
+    decoder_section::check(&root)?;
     let unk_id = match unk_token {
         Some(t) => Some(ids(t).ok_or_else(|| format!("model.unk_token {t:?} is not in the vocabulary"))?),
         None => None,
@@ -326,7 +223,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     if !byte_fallback && unk_id.is_none() {
         return Err("no byte fallback and no unk_token: unknown characters would be dropped".into());
     }
-    let add_dummy_prefix = read_dummy_prefix(&root)?;
+    let add_dummy_prefix = normalization::read_dummy_prefix(&root)?;
     let mut vocab = Vocab::new(pieces, MergeOrder::MergeList(merges), byte_fallback)?;
     vocab.unk_id = unk_id;
     vocab.add_dummy_prefix = add_dummy_prefix;
@@ -350,6 +247,7 @@ mod tests {
         "pre_tokenizer": null,
         "post_processor": {"type": "TemplateProcessing",
             "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
             "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
         "model": {"type": "BPE", "byte_fallback": false, "unk_token": "<unk>",
                   "vocab": {"<unk>": 0, "<s>": 1, "▁": 2, "a": 3, "▁a": 4},
@@ -375,5 +273,45 @@ mod tests {
         let gap = MINIMAL.replace("\"▁a\": 4", "\"▁a\": 7");
         assert!(parse(gap.as_bytes()).unwrap_err().contains("out of range"));
         assert!(parse(&MINIMAL.as_bytes()[..100]).unwrap_err().contains("JSON"));
+    }
+
+    /// Every section llamatok reads is checked, and the message names the section.
+    #[test]
+    fn malformed_sections_are_refused_by_name() {
+        let cases = [
+            ("\"ids\": [1]", "\"ids\": [4294967297]", "post_processor.special_tokens[\"<s>\"]: id 4294967297"),
+            ("\"ids\": [1]", "\"ids\": [5]", "not in the vocabulary (0..4)"),
+            ("\"ids\": [1]", "\"ids\": [-1]", "post_processor.special_tokens"),
+            ("\"type\": \"TemplateProcessing\"", "\"type\": \"BertProcessing\"", "post_processor: type"),
+            ("\"special_tokens\": {\"<s>\"", "\"special_tokens\": {\"<x>\"", "post_processor.single names \"<s>\""),
+            ("\"added_tokens\": [", "\"added_tokens\": 5, \"x\": [", "added_tokens: not a list"),
+            (
+                "\"special\": true, \"normalized\": false},\n",
+                "\"special\": \"yes\"},\n",
+                "added_tokens[0] (\"<unk>\"): special",
+            ),
+            ("{\"id\": 0, \"content\"", "{\"id\": -3, \"content\"", "added_tokens[0] (\"<unk>\"): id -3"),
+            ("\"pre_tokenizer\": null", "\"decoder\": 5", "decoder: not an object"),
+            ("\"pre_tokenizer\": null", "\"decoder\": {\"type\": \"Nope\"}", "decoder: unknown decoder type"),
+            (
+                "\"pre_tokenizer\": null",
+                "\"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Strip\"}]}",
+                "decoder.decoders[0] (Strip): content is missing",
+            ),
+            ("\"byte_fallback\": false", "\"byte_fallback\": \"no\"", "model: invalid type"),
+            ("\"type\": \"Sequence\", \"normalizers\"", "\"type\": 7, \"normalizers\"", "normalizer: not an object"),
+        ];
+        for (from, to, message) in cases {
+            assert!(MINIMAL.contains(from), "{from}");
+            let edited = MINIMAL.replacen(from, to, 1);
+            let err = parse(edited.as_bytes()).unwrap_err();
+            assert!(err.contains(message), "{to}: {err}");
+        }
+        let llama_decoder = r#""decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"},
+            {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}"#;
+        assert!(parse(MINIMAL.replacen("\"pre_tokenizer\": null", llama_decoder, 1).as_bytes()).is_ok());
+        let two_ids = MINIMAL.replace("\"ids\": [1]", "\"ids\": [1, 0]");
+        assert_eq!(parse(two_ids.as_bytes()).unwrap().template.before, vec![1, 0]);
     }
 }

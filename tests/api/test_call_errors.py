@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from api_fixtures import folder_of, load_ours
 
@@ -240,8 +241,12 @@ def test_decode_errors(tok):
         tok.decode([1, tok.vocab_size])
     with pytest.raises(llamatok.TokenIdError):
         tok.batch_decode([[1], [10**6]])
-    with pytest.raises((ValueError, OverflowError)):  # transformers: OverflowError
+    with pytest.raises(llamatok.TokenIdError, match="-100"):  # transformers: OverflowError
         tok.decode([-100])
+    with pytest.raises(llamatok.TokenIdError, match="-1"):  # transformers: OverflowError
+        tok.convert_ids_to_tokens([-1])
+    with pytest.raises(llamatok.TokenIdError, match=str(2**32 + 2)):
+        tok.decode([1, 2**32 + 2])
     with pytest.raises(ValueError, match="style"):
         tok.decode([1], style="gpt")
     with pytest.raises(TypeError, match="unexpected"):
@@ -254,12 +259,51 @@ def test_decode_errors(tok):
         tok.convert_tokens_to_string(["\u2581x", "no such piece"])
 
 
+@pytest.mark.parametrize("bad", [[1.9, 822.7], [1, "822"], "822", [None], np.array([1.0, 5.0]), b"\x01\x02"])
+def test_ids_that_are_not_ints_are_type_errors(tok, bad):
+    """As in transformers: floats are not truncated and strings not parsed."""
+    with pytest.raises(TypeError):
+        tok.decode(bad)
+    with pytest.raises(TypeError):
+        tok.batch_decode([bad])
+    with pytest.raises(TypeError):
+        tok.convert_ids_to_tokens(bad, skip_special_tokens=True)
+
+
+def test_integer_ids_of_any_kind_decode(tok):
+    expected = tok.decode([1, 822, 285])
+    assert tok.decode(np.array([1, 822, 285], dtype=np.int32)) == expected
+    assert tok.decode(np.array([1, 822, 285], dtype=">u2")) == expected
+    assert tok.decode([np.int64(1), np.uint16(822), 285]) == expected
+    assert tok.decode(np.int64(822)) == tok.decode([822])
+    assert tok.batch_decode(np.array([[1, 822, 285]], dtype=np.int64)) == [expected]
+    assert tok.convert_ids_to_tokens(np.array([1, 822])) == tok.convert_ids_to_tokens([1, 822])
+    stream = tok.decode_stream()
+    assert stream.extend([np.int64(1), np.uint16(822), 285]) + stream.finish() == expected
+
+
+def test_torch_integer_tensors_decode(tok):
+    torch = pytest.importorskip("torch")
+    expected = tok.decode([1, 822, 285])
+    assert tok.decode(torch.tensor([1, 822, 285])) == expected
+    assert tok.decode(torch.tensor(822)) == tok.decode([822])
+    assert tok.decode_stream().step(torch.tensor(822)) == tok.decode([822])
+    with pytest.raises(TypeError):
+        tok.decode(torch.tensor([1.0, 822.0]))
+
+
 def test_stream_errors(tok):
     stream = tok.decode_stream()
     with pytest.raises(llamatok.TokenIdError):
         stream.step(tok.vocab_size)
     with pytest.raises(llamatok.TokenIdError):
         stream.step(-1)
+    for bad in ("822", 822.0, 1.9, None, b"\x01"):
+        with pytest.raises(TypeError, match="int"):
+            stream.step(bad)
+    assert stream.pending_ids == [] and stream.text == "", "a refused id leaves the stream as it was"
+    with pytest.raises(TypeError, match="int"):
+        tok.decode_stream().extend([5, "6"])
     with pytest.raises(ValueError, match="style"):
         tok.decode_stream(style="gpt")
 

@@ -84,6 +84,41 @@ def test_sentencepiece_style_emits_complete_characters_at_once():
     assert stream.step(BYTE[0xE2]) == "" and stream.finish() == "\ufffd"
 
 
+def test_sentencepiece_style_emits_invalid_bytes_at_once():
+    """A byte that cannot start a character is final at once (one U+FFFD): a long run of them must not
+    pile up in the decoder, which re-read the whole run on every id (20,000 took 41 s)."""
+    stream = TOK.decode_stream(style="sentencepiece")
+    for n in range(1, 5001):
+        assert stream.step(BYTE[0x80]) == "\ufffd"
+        assert stream.pending_ids == [], f"after {n} invalid bytes"
+    # A lead byte waits for at most three more; the run's text is still decode's.
+    run = [BYTE[b] for b in b"\xf0\x9f\x98" + b"\x80" * 3 + "é".encode() + b"\xe2\x82"]
+    pieces, held = [], []
+    for i in run:
+        pieces.append(stream.step(i))
+        held.append(len(stream.pending_ids))
+    assert max(held) <= 3, held
+    assert "".join(pieces) + stream.finish() == TOK.decode(run, style="sentencepiece")
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_sentencepiece_stream_work_is_linear_in_the_run(skip):
+    """Secondary check, by timing: twice the invalid bytes take about twice the time, not four times."""
+    import time
+
+    def feed(n):
+        stream = TOK.decode_stream(style="sentencepiece", skip_special_tokens=skip)
+        ids = [BYTE[0x80], 1] * (n // 2) if skip else [BYTE[0x80]] * n
+        start = time.perf_counter()
+        text = stream.extend(ids) + stream.finish()
+        assert text == TOK.decode(ids, style="sentencepiece", skip_special_tokens=skip)
+        return time.perf_counter() - start
+
+    feed(2000)  # warm up
+    small, large = min(feed(4000) for _ in range(3)), min(feed(16000) for _ in range(3))
+    assert large < 4 * small * 2.5, f"4x the ids took {large / small:.1f}x the time"
+
+
 def test_codellama_stream(codellama_dir):
     tok = load_ours(codellama_dir)
     prompt = 'def remove_non_ascii(s: str) -> str:\n    """ <FILL_ME>\n    return result\n'

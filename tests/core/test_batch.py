@@ -4,6 +4,8 @@ ids handed to numpy without a copy, and a forked child that can still run batche
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 
@@ -39,14 +41,26 @@ def test_flat_ids_reach_numpy_without_a_copy(tok, texts):
     view = memoryview(ids)
     assert view.readonly and view.format == "H" and view.nbytes == 2 * len(ids)
     assert not arr.flags.writeable and not arr.flags.owndata
-    # The array reads the very memory the buffer object owns.
-    assert np.shares_memory(arr, np.frombuffer(ids, dtype=np.uint16))
+    # The array reads the very memory of the Rust vector: its address, as the extension reports it, is
+    # where numpy's data starts (a copy anywhere on the way would live elsewhere).
+    assert arr.__array_interface__["data"][0] == ids.address
+    assert np.frombuffer(offsets, dtype=np.uint64).__array_interface__["data"][0] == offsets.address
     assert arr.tolist() == [i for t in texts for i in tok.encode(t)]
 
 
 def test_bad_batch_arguments_are_clear_errors(tok):
     with pytest.raises(ValueError, match="num_threads"):
         tok.encode_batch(["x"], num_threads=0)
+    limit = llamatok._native.MAX_THREADS
+    for call in (lambda n: tok.encode_batch(["a"] * 4, num_threads=n),
+                 lambda n: tok.encode_batch_flat(["a"] * 4, num_threads=n),
+                 lambda n: tok.decode_batch([[5]] * 4, num_threads=n)):
+        start = time.perf_counter()
+        for n in (limit + 1, 10**6, 2**63):
+            with pytest.raises(ValueError, match=f"num_threads={n} is more than llamatok's limit of {limit}"):
+                call(n)
+        assert time.perf_counter() - start < 1, "refused at once, without starting threads"
+        assert len(call(64)) > 0
     with pytest.raises(ValueError, match="dtype"):
         tok.encode_batch_flat(["x"], dtype="int8")
     with pytest.raises(TypeError):
@@ -88,9 +102,42 @@ def test_a_forked_child_runs_batches_after_the_parent_did(tok, demo_dir, texts):
     for target, args in ((_child_batch_inherited, (tok, texts)),
                          (_child_batch, (str(demo_dir / "tokenizer.json"), texts))):
         queue = ctx.Queue()
-        child = ctx.Process(target=target, args=(*args, queue))
+        # A daemon child, killed below whatever happens: a deadlocked child must fail this test, not
+        # keep pytest waiting for it at exit.
+        child = ctx.Process(target=target, args=(*args, queue), daemon=True)
         child.start()
-        result = queue.get(timeout=60)  # a deadlocked pool would time out here
-        child.join(timeout=30)
-        assert child.exitcode == 0
-        assert result == expected
+        try:
+            result = queue.get(timeout=60)  # a deadlocked pool would time out here
+            child.join(timeout=30)
+            assert child.exitcode == 0
+            assert result == expected
+        finally:
+            if child.is_alive():
+                child.kill()
+                child.join(timeout=10)
+            queue.close()
+
+
+def test_a_thread_that_cannot_start_is_an_error_not_a_panic(demo_dir):
+    """With the address space capped, the OS refuses the worker threads' stacks: the batch raises a
+    RuntimeError saying so (before, an `expect` raised pyo3's PanicException)."""
+    code = f"""
+import resource, sys
+import llamatok
+tok = llamatok.Tokenizer.from_file({str(demo_dir / "tokenizer.json")!r})
+tok.encode_batch(["a"], num_threads=1)
+with open("/proc/self/statm") as f:
+    used = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + (64 << 20), resource.RLIM_INFINITY))
+try:
+    tok.encode_batch(["a"] * 100, num_threads=1000)
+except RuntimeError as e:
+    print("RuntimeError:", e)
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    print(tok.encode_batch(["a"] * 4, num_threads=2) == [tok.encode("a")] * 4)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "RuntimeError: could not start 1000 worker threads" in proc.stdout, proc.stdout + proc.stderr
+    assert "num_threads" in proc.stdout and proc.stdout.rstrip().endswith("True")
+    assert "PanicException" not in proc.stderr

@@ -15,7 +15,8 @@ with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``;
 
 - ``options.py`` the options and their checks; ``errors.py`` the errors; ``cli.py`` the commands
 - ``storage.py`` local paths and URIs; ``lock.py`` one job per output prefix
-- ``sources.py`` what the inputs are; ``readers.py`` records from each kind of input
+- ``sources.py`` what the inputs are; ``readers.py`` records from each kind of input;
+  ``compressed.py`` strict .gz/.zst decompression
 - ``batches.py`` records to batches; ``encode.py`` batches to ids; ``fim.py`` fill-in-the-middle
 - ``pipeline.py`` read, encode and write overlapped; ``job.py`` one job from start to finish
 - single file: ``committer.py`` ordered writing and checkpoints; ``checkpoint.py`` the work
@@ -32,11 +33,11 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from llamatok.preprocess.errors import OptionsError, PrefixBusyError, RejectLimitError
+from llamatok.preprocess.errors import CorruptInputError, OptionsError, PrefixBusyError, RejectLimitError
 from llamatok.preprocess.options import Options
 from llamatok.preprocess.sources import Texts
 
-__all__ = ["Options", "OptionsError", "PrefixBusyError", "RejectLimitError", "merge", "run"]
+__all__ = ["CorruptInputError", "Options", "OptionsError", "PrefixBusyError", "RejectLimitError", "merge", "run"]
 
 
 def _expand(inputs: Any) -> list[Any]:
@@ -57,8 +58,9 @@ def run(inputs: str | os.PathLike[str] | Sequence[Any] | None = None, output_pre
     ``bos``, ``append_eod``, ``mode``, ``fim_rate``, ``fim_spm_rate``, ``seed``, ``max_rejects``,
     ``resume``, ``shard_tokens``, ``engine``, ``ray_address``, ``workers``, ``batch_bytes``,
     ``quiet``, ``progress``, ``include``, ``exclude``). Bad options raise :class:`OptionsError`;
-    more rejects than ``max_rejects`` raise :class:`RejectLimitError`; a prefix another live run
-    is writing raises :class:`PrefixBusyError`."""
+    more rejects than ``max_rejects`` raise :class:`RejectLimitError`; a truncated or corrupt input
+    file (a cut ``.gz``/``.zst``, a damaged Parquet file) raises :class:`CorruptInputError`; a prefix
+    another live run is writing raises :class:`PrefixBusyError`."""
     if output_prefix is None:
         raise OptionsError("output_prefix is required (e.g. 'out/corpus' gives out/corpus.bin and .idx)")
     items = _expand(inputs)

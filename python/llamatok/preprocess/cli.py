@@ -104,7 +104,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
-    from llamatok.preprocess.errors import OptionsError, PrefixBusyError, RejectLimitError
+    from llamatok.preprocess.errors import CorruptInputError, OptionsError, PrefixBusyError, RejectLimitError
     from llamatok.preprocess.job import run
     from llamatok.preprocess.options import Options
 
@@ -121,7 +121,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     except OptionsError as e:
         print(f"llamatok preprocess: error: {e}", file=sys.stderr)
         return 2
-    except RejectLimitError as e:
+    except (RejectLimitError, CorruptInputError) as e:
         print(f"llamatok preprocess: error: {e}", file=sys.stderr)
         return 1
     except PrefixBusyError as e:

@@ -9,6 +9,12 @@ class OptionsError(ValueError):
     (command line: exit status 2)."""
 
 
+class CorruptInputError(ValueError):
+    """An input file is truncated or corrupt: a compressed stream that ends early or does not decode, a
+    Parquet file that cannot be read. The run stops rather than use part of the file (command line: exit
+    status 1); the message names the file."""
+
+
 class RejectLimitError(ValueError):
     """More records were rejected than ``--max-rejects`` allows (command line: exit status 1)."""
 

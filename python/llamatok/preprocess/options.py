@@ -84,6 +84,13 @@ class Options:
         if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
                                          or self.workers < 1):
             raise OptionsError(f"--workers must be at least 1, not {self.workers!r}")
+        if self.workers is not None and self.engine != "ray":
+            from llamatok._native import MAX_THREADS, default_threads
+
+            # Locally --workers is a thread count: a huge one would take minutes to start (docs/preprocess.md).
+            if self.workers > MAX_THREADS:
+                raise OptionsError(f"--workers {self.workers} is more than the limit of {MAX_THREADS} threads "
+                                   f"(this machine has {default_threads()} cores; leave --workers out to use them all)")
         return self
 
     def validate(self) -> Options:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import Cursor, End, make_batches, tokenize
-from llamatok.preprocess.readers import reader_for
+from llamatok.preprocess.readers import open_parquet, reader_for
 from llamatok.preprocess.sources import Source
 
 if TYPE_CHECKING:
@@ -93,9 +93,7 @@ def _source_pieces(s: int, src: Source, step: int) -> list[Piece]:
     if src.kind == "jsonl":
         return [(s, 0, END, max(src.size, 0) * COMPRESSION_GUESS)]
     if src.kind == "parquet":
-        import pyarrow.parquet as pq
-
-        meta = pq.ParquetFile(storage.open_arrow(src.path or "")).metadata
+        meta = open_parquet(src.path or "").metadata
         out: list[Piece] = []
         row = 0
         for g in range(meta.num_row_groups):

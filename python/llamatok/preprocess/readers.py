@@ -14,13 +14,13 @@ are the cursor after the record: reading again from there continues exactly wher
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Optional, Protocol, cast
 
 from llamatok.preprocess import storage
+from llamatok.preprocess.compressed import corrupt, decompression_errors, open_decompressed
+from llamatok.preprocess.errors import CorruptInputError
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
@@ -36,7 +36,6 @@ class Reader(Protocol):
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
         """The records from ``pos`` on (``line``: the line number before ``pos``, for JSONL)."""
-
 
 EXCERPT_BYTES = 160
 ARROW_BATCH_ROWS = 4096
@@ -99,6 +98,7 @@ class JsonlReader:
         self.source = source
         self.keys = tuple(keys)
         self._raw: Any | None = None
+        self._line = 0
 
     @property
     def done_bytes(self) -> int:
@@ -108,67 +108,65 @@ class JsonlReader:
         except (OSError, ValueError):
             return 0
 
-    def _open(self) -> io.BufferedIOBase:
+    def _open(self) -> Any:
         self._raw = storage.open_input(self.source.path or "")
-        if self.source.compression == "gz":
-            return gzip.GzipFile(fileobj=self._raw, mode="rb")
-        if self.source.compression == "zst":
-            try:
-                import zstandard
-            except ImportError:
-                raise OptionsError(
-                    f"{self.source.path} is zstandard-compressed: pip install zstandard (or llamatok[preprocess])"
-                ) from None
-            reader = zstandard.ZstdDecompressor().stream_reader(self._raw, read_across_frames=True, closefd=False)
-            return io.BufferedReader(reader, 1 << 20)
-        return self._raw
+        return open_decompressed(self._raw, self.source.compression, self.source.path or "")
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
-        # A JSONL source always has a path (sources.discover gives it one).
-        name, keys = cast(str, self.source.path), self.keys
         stream = self._open()
         try:
-            if pos:
-                if self.source.compression is None:
-                    stream.seek(pos)
-                else:  # no index into a compressed stream: decompress and drop
-                    left = pos
-                    while left:
-                        chunk = stream.read(min(left, 1 << 22))
-                        if not chunk:
-                            raise OSError(f"{name} is shorter than when the interrupted run read it")
-                        left -= len(chunk)
-            loads = json.loads
-            for raw in stream:
-                line += 1
-                start = pos
-                pos += len(raw)
-                if raw.isspace() or not raw:
-                    yield None, None, len(raw), start, pos, line
-                    continue
-                try:
-                    obj = loads(raw.decode("utf-8"))
-                except UnicodeDecodeError as e:
-                    detail = f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8"
-                    yield None, reject(name, "invalid_utf8", detail, raw, line=line), len(raw), start, pos, line
-                    continue
-                except ValueError as e:
-                    yield None, reject(name, "invalid_json", str(e), raw, line=line), len(raw), start, pos, line
-                    continue
-                texts, bad = fields(obj, keys)
-                if bad is None and b"\\u" in raw:
-                    # fields() gives the texts whenever it gives no reason.
-                    surrogate = _lone_surrogate(cast("tuple[str, ...]", texts), keys)
-                    if surrogate:
-                        bad = ("invalid_utf8", surrogate)
-                if bad is not None:
-                    yield None, reject(name, bad[0], bad[1], raw, line=line), len(raw), start, pos, line
-                    continue
-                yield texts, None, len(raw), start, pos, line
+            yield from self._records(stream, pos, line)
+        except decompression_errors() as e:
+            # A cut or damaged .gz/.zst: the lines before were yielded, but the run must not end as if
+            # the file had ended there.
+            raise corrupt(self.source.path or "", self.source.compression, e, self._line) from e
         finally:
             stream.close()
             if self._raw is not None:
                 self._raw.close()
+
+    def _records(self, stream: Any, pos: int, line: int) -> Iterator[Record]:
+        # A JSONL source always has a path (sources.discover gives it one).
+        name, keys = cast(str, self.source.path), self.keys
+        self._line = line
+        if pos:
+            if self.source.compression is None:
+                stream.seek(pos)
+            else:  # no index into a compressed stream: decompress and drop
+                left = pos
+                while left:
+                    chunk = stream.read(min(left, 1 << 22))
+                    if not chunk:
+                        raise OSError(f"{name} is shorter than when the interrupted run read it")
+                    left -= len(chunk)
+        loads = json.loads
+        for raw in stream:
+            line += 1
+            self._line = line  # complete lines so far, for the error if the stream then fails
+            start = pos
+            pos += len(raw)
+            if raw.isspace() or not raw:
+                yield None, None, len(raw), start, pos, line
+                continue
+            try:
+                obj = loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                detail = f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8"
+                yield None, reject(name, "invalid_utf8", detail, raw, line=line), len(raw), start, pos, line
+                continue
+            except ValueError as e:
+                yield None, reject(name, "invalid_json", str(e), raw, line=line), len(raw), start, pos, line
+                continue
+            texts, bad = fields(obj, keys)
+            if bad is None and b"\\u" in raw:
+                # fields() gives the texts whenever it gives no reason.
+                surrogate = _lone_surrogate(cast("tuple[str, ...]", texts), keys)
+                if surrogate:
+                    bad = ("invalid_utf8", surrogate)
+            if bad is not None:
+                yield None, reject(name, bad[0], bad[1], raw, line=line), len(raw), start, pos, line
+                continue
+            yield texts, None, len(raw), start, pos, line
 
 
 # -- directories of files ------------------------------------------------------------------------
@@ -260,15 +258,35 @@ def _arrow_records(columns: list[Any], keys: Sequence[str], name: str, first_row
             yield tuple(texts), None, nbytes, at, at + 1, 0
 
 
+def open_parquet(path: str) -> Any:
+    """The ``pyarrow.parquet.ParquetFile`` of ``path``; a file that is not Parquet, or is cut short, is a
+    :class:`CorruptInputError` naming it (pyarrow's own message does not)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(storage.open_arrow(path))
+    except pa.ArrowInvalid as e:
+        raise CorruptInputError(f"{path} is not a readable Parquet file ({e}); re-download or repair it, or leave "
+                                "it out of the inputs") from e
+
+
+def _parquet_failure(path: str, row: int, error: Exception) -> Exception:
+    """The error for rows of ``path`` that do not decode. A local file is corrupt; on an object store an
+    OSError may be passing, so it stays an OSError (which Ray retries), with the file named."""
+    what = f"{path}: the rows from {row} on cannot be read ({error})"
+    if isinstance(error, OSError) and not storage.is_local(path):
+        return OSError(what)
+    return CorruptInputError(f"{what}; re-download or repair the file, or leave it out of the inputs")
+
+
 class ParquetReader:
     """Rows of a Parquet file; the keys name string (or binary) columns."""
 
     def __init__(self, source: Source, keys: Sequence[str]) -> None:
-        import pyarrow.parquet as pq
-
         self.source = source
         self.keys = tuple(keys)
-        self.file = pq.ParquetFile(storage.open_arrow(source.path or ""))
+        self.file = open_parquet(source.path or "")
         # A Parquet source always has a path (sources.discover gives it one), here and in read().
         check_arrow_columns(self.file.schema_arrow, self.keys, cast(str, source.path))
         self.rows: int = self.file.metadata.num_rows
@@ -288,8 +306,17 @@ class ParquetReader:
         groups = list(range(group, meta.num_row_groups))
         if not groups:
             return
+        import pyarrow as pa
+
         row = start
-        for batch in self.file.iter_batches(batch_size=ARROW_BATCH_ROWS, row_groups=groups, columns=list(self.keys)):
+        batches = self.file.iter_batches(batch_size=ARROW_BATCH_ROWS, row_groups=groups, columns=list(self.keys))
+        while True:
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowInvalid, OSError) as e:
+                raise _parquet_failure(self.source.path or "", row, e) from e
+            if batch is None:
+                return
             skip = max(0, pos - row)
             if skip >= batch.num_rows:
                 row += batch.num_rows

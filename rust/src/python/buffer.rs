@@ -62,6 +62,13 @@ impl IdBuffer {
         }
     }
 
+    /// The address of the first item in memory: what every buffer view of this object points at, so
+    /// a test can check that numpy reads this very vector rather than a copy.
+    #[getter]
+    fn address(&self) -> usize {
+        self.raw().0 as usize
+    }
+
     // SAFETY (for callers): pyo3 declares the buffer slots `unsafe`; the interpreter calls this with
     // a `Py_buffer` it owns and that is valid for writing. The body checks it is not null.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {

@@ -1,51 +1,46 @@
 //! Reading token ids from Python: lists (the common case, read item by item without the generic
-//! sequence machinery), numpy arrays and other buffers of integers (read in place), or any other
-//! iterable of ints.
+//! sequence machinery), numpy arrays and other buffers of integers (`int_buffer.rs`), or any other
+//! iterable of ints. Every id is checked against the vocabulary here: an id out of range, whatever
+//! its sign or size, is `Error::TokenId`; an item that is not an integer is a `TypeError`.
 
-use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyList, PyString, PyTuple};
 
-fn id_from(item: &Bound<'_, PyAny>, position: usize) -> PyResult<u32> {
-    match item.extract::<u32>() {
-        Ok(id) => Ok(id),
-        Err(_) if item.is_instance_of::<pyo3::types::PyInt>() => Err(PyValueError::new_err(format!(
-            "token id {item} at position {position} is outside 0..2**32 and cannot be an id"
-        ))),
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "token ids must be ints, found {} at position {position}",
-            item.get_type().name()?
-        ))),
-    }
-}
+use super::int_buffer;
+use super::to_py_err;
+use crate::error::Error;
 
-/// Copies a buffer of integers into ids, checking each value.
-fn from_buffer<T: pyo3::buffer::Element + Copy + TryInto<u32>>(obj: &Bound<'_, PyAny>) -> Option<PyResult<Vec<u32>>> {
-    let buffer = PyBuffer::<T>::get(obj).ok()?;
-    if buffer.dimensions() != 1 {
-        return Some(Err(PyValueError::new_err("token ids must be a one-dimensional array")));
+/// One id: a Python int, or anything with `__index__` (numpy's integers, 0-d integer tensors).
+/// Floats, strings and other objects are a `TypeError`, as in transformers: never truncated or parsed.
+pub fn id_from(item: &Bound<'_, PyAny>, position: Option<usize>, vocab_size: usize) -> PyResult<u32> {
+    if let Ok(id) = item.extract::<u32>() {
+        if (id as usize) < vocab_size {
+            return Ok(id);
+        }
+        return Err(to_py_err(Error::token_id(id, position, vocab_size)));
     }
-    let values = match buffer.to_vec(obj.py()) {
-        Ok(v) => v,
-        Err(e) => return Some(Err(e)),
+    // An integer that is not a u32 (negative, or 2**32 and above) is an id out of range.
+    let index = if item.is_instance_of::<PyInt>() {
+        Some(item.clone())
+    } else if item.hasattr("__index__").unwrap_or(false) {
+        item.call_method0("__index__").ok()
+    } else {
+        None
     };
-    let mut ids = Vec::with_capacity(values.len());
-    for (i, v) in values.into_iter().enumerate() {
-        match v.try_into() {
-            Ok(id) => ids.push(id),
-            Err(_) => {
-                return Some(Err(PyValueError::new_err(format!("token id at position {i} is negative or too large"))))
-            }
+    match index {
+        Some(value) => Err(to_py_err(Error::token_id(value.str()?, position, vocab_size))),
+        None => {
+            let at = position.map(|p| format!(" at position {p}")).unwrap_or_default();
+            Err(PyTypeError::new_err(format!("token ids must be ints, found {}{at}", item.get_type().name()?)))
         }
     }
-    Some(Ok(ids))
 }
 
 /// The ids of a list. Plain ints in range are read in place, without taking a reference to each
 /// (that reference count traffic cost as much as decoding itself); anything else takes the
 /// general path, which converts int subclasses and explains bad items.
-fn ids_from_list(list: &Bound<'_, PyList>) -> PyResult<Vec<u32>> {
+fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u32>> {
     let mut ids = Vec::with_capacity(list.len());
     for i in 0..list.len() {
         #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
@@ -62,37 +57,40 @@ fn ids_from_list(list: &Bound<'_, PyList>) -> PyResult<Vec<u32>> {
                 }
             };
             if let Ok(id) = u32::try_from(value) {
-                ids.push(id);
-                continue;
+                if (id as usize) < vocab_size {
+                    ids.push(id);
+                    continue;
+                }
             }
             // Out of range: PyLong_AsLong may have set OverflowError; the general path says more.
             drop(PyErr::take(list.py()));
         }
-        ids.push(id_from(&list.get_item(i)?, i)?);
+        ids.push(id_from(&list.get_item(i)?, Some(i), vocab_size)?);
     }
     Ok(ids)
 }
 
-/// Token ids from a list, tuple, numpy array (any integer dtype) or iterable of ints.
-pub fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+/// Token ids from a list, tuple, numpy array (any integer dtype, either byte order) or iterable of
+/// ints, each below `vocab_size`.
+pub fn extract_ids(obj: &Bound<'_, PyAny>, vocab_size: usize) -> PyResult<Vec<u32>> {
     if let Ok(list) = obj.cast::<PyList>() {
-        return ids_from_list(list);
+        return ids_from_list(list, vocab_size);
     }
     if let Ok(tuple) = obj.cast::<PyTuple>() {
-        return tuple.iter().enumerate().map(|(i, item)| id_from(&item, i)).collect();
+        return tuple.iter().enumerate().map(|(i, item)| id_from(&item, Some(i), vocab_size)).collect();
     }
-    if let Some(r) = from_buffer::<u32>(obj)
-        .or_else(|| from_buffer::<u16>(obj))
-        .or_else(|| from_buffer::<i64>(obj))
-        .or_else(|| from_buffer::<i32>(obj))
-        .or_else(|| from_buffer::<u64>(obj))
-        .or_else(|| from_buffer::<i16>(obj))
-        .or_else(|| from_buffer::<u8>(obj))
-    {
-        return r;
+    // Bytes hold text or data, not ids: reading them as uint8 ids would decode b"\x01\x02" as "<s></s>".
+    if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+        return Err(PyTypeError::new_err(format!(
+            "token ids must be a sequence of ints, not {} (if these bytes really are ids, pass list(data))",
+            obj.get_type().name()?
+        )));
     }
-    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<pyo3::types::PyBytes>() {
+    if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err("token ids must be a sequence of ints, not a string"));
+    }
+    if let Some(ids) = int_buffer::read(obj, vocab_size) {
+        return ids;
     }
     let iter = obj.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -100,5 +98,5 @@ pub fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
             obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         ))
     })?;
-    iter.enumerate().map(|(i, item)| id_from(&item?, i)).collect()
+    iter.enumerate().map(|(i, item)| id_from(&item?, Some(i), vocab_size)).collect()
 }

@@ -4,13 +4,14 @@
 //! See docs/architecture-core.md, "The bindings".
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
 
 mod buffer;
 mod ids;
+mod int_buffer;
 mod scratch;
 mod text;
 mod tokenizer;
@@ -27,9 +28,14 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
     let message = err.to_string();
     match err {
         Error::NotFound { path } => PyFileNotFoundError::new_err((2, message, path.display().to_string())),
-        Error::Io { .. } => PyOSError::new_err(message),
+        // OSError(errno, ...) builds the subclass of that errno: IsADirectoryError, PermissionError...
+        Error::Io { path, error } => match error.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, message, path.display().to_string())),
+            None => PyOSError::new_err(message),
+        },
         Error::ModelFile { .. } => ModelFileError::new_err(message),
-        Error::InvalidArgument(_) if message.contains("out of range") => TokenIdError::new_err(message),
+        Error::TokenId { .. } => TokenIdError::new_err(message),
+        Error::Threads { .. } => PyRuntimeError::new_err(message),
         Error::InvalidArgument(_) => PyValueError::new_err(message),
     }
 }
@@ -41,6 +47,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ModelFileError", m.py().get_type::<ModelFileError>())?;
     m.add("TokenIdError", m.py().get_type::<TokenIdError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_THREADS", crate::batch::MAX_THREADS)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     Ok(())
 }

@@ -9,12 +9,13 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::buffer::IdBuffer;
-use super::ids::extract_ids;
+use super::ids::{extract_ids, id_from};
 use super::scratch::{with_scratch, Scratch};
 use super::text::utf8;
 use super::to_py_err;
 use crate::batch;
 use crate::decoder::DecodeStyle;
+use crate::error::Error;
 use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
 
@@ -36,6 +37,12 @@ fn style(name: &str) -> PyResult<DecodeStyle> {
 fn threads(num_threads: Option<usize>) -> PyResult<usize> {
     match num_threads {
         Some(0) => Err(PyValueError::new_err("num_threads must be at least 1 (or None for all cores)")),
+        Some(n) if n > batch::MAX_THREADS => Err(PyValueError::new_err(format!(
+            "num_threads={n} is more than llamatok's limit of {} threads; this machine has {} cores \
+             (None uses them all)",
+            batch::MAX_THREADS,
+            batch::default_threads()
+        ))),
         Some(n) => Ok(n),
         None => Ok(batch::default_threads()),
     }
@@ -209,7 +216,7 @@ impl Tokenizer {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads));
+        let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads)).map_err(to_py_err)?;
         all.iter().map(|ids| self.id_list(py, ids)).collect()
     }
 
@@ -239,18 +246,21 @@ impl Tokenizer {
             other => return Err(PyValueError::new_err(format!("dtype must be 'uint32' or 'uint16', not {other:?}"))),
         };
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        let (ids, offsets) = py.detach(|| {
-            let (ids, offsets) = if narrow {
-                // The vocabulary was checked to fit 16 bits above.
-                let (ids, offsets) =
-                    batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id as u16).flatten();
-                (IdBuffer::u16(ids), offsets)
-            } else {
-                let (ids, offsets) = batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id).flatten();
-                (IdBuffer::u32(ids), offsets)
-            };
-            (ids, IdBuffer::u64(offsets))
-        });
+        let (ids, offsets) = py
+            .detach(|| -> crate::Result<_> {
+                let (ids, offsets) = if narrow {
+                    // The vocabulary was checked to fit 16 bits above.
+                    let (ids, offsets) =
+                        batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id as u16)?.flatten();
+                    (IdBuffer::u16(ids), offsets)
+                } else {
+                    let (ids, offsets) =
+                        batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id)?.flatten();
+                    (IdBuffer::u32(ids), offsets)
+                };
+                Ok((ids, IdBuffer::u64(offsets)))
+            })
+            .map_err(to_py_err)?;
         Ok((ids, offsets))
     }
 
@@ -263,7 +273,7 @@ impl Tokenizer {
         skip_special_tokens: bool,
     ) -> PyResult<String> {
         let style = self::style(style)?;
-        let ids = extract_ids(ids)?;
+        let ids = extract_ids(ids, self.inner.vocab().len())?;
         let run = || self.inner.decode(&ids, style, skip_special_tokens);
         let text = if ids.len() < DETACH_BYTES / 4 { run() } else { py.detach(run) };
         text.map_err(to_py_err)
@@ -279,10 +289,13 @@ impl Tokenizer {
         num_threads: Option<usize>,
     ) -> PyResult<Vec<String>> {
         let style = self::style(style)?;
-        let batch: Vec<Vec<u32>> = batch.try_iter()?.map(|seq| extract_ids(&seq?)).collect::<PyResult<_>>()?;
+        let vocab_size = self.inner.vocab().len();
+        let batch: Vec<Vec<u32>> =
+            batch.try_iter()?.map(|seq| extract_ids(&seq?, vocab_size)).collect::<PyResult<_>>()?;
         let threads = threads(num_threads)?;
-        let results =
-            py.detach(|| batch::map_ordered(&batch, threads, |ids| self.inner.decode(ids, style, skip_special_tokens)));
+        let results = py
+            .detach(|| batch::map_ordered(&batch, threads, |ids| self.inner.decode(ids, style, skip_special_tokens)))
+            .map_err(to_py_err)?;
         results.into_iter().collect::<Result<_, _>>().map_err(to_py_err)
     }
 
@@ -295,13 +308,13 @@ impl Tokenizer {
         self.inner.vocab().len()
     }
 
-    fn id_to_piece(&self, id: u32) -> PyResult<String> {
+    /// The piece of one id (an int, or a numpy integer); a `TokenIdError` if it is outside the
+    /// vocabulary, whatever its sign or size.
+    fn id_to_piece(&self, id: &Bound<'_, PyAny>) -> PyResult<String> {
+        let id = id_from(id, None, self.inner.vocab().len())?;
         match self.inner.vocab().piece(id) {
             Some(p) => Ok(p.text.clone()),
-            None => Err(super::TokenIdError::new_err(format!(
-                "id {id} is out of range: the vocabulary has {} ids",
-                self.inner.vocab().len()
-            ))),
+            None => Err(to_py_err(Error::token_id(id, None, self.inner.vocab().len()))),
         }
     }
 

@@ -1,0 +1,64 @@
+"""`llamatok encode` and `llamatok decode` (python/llamatok/cli.py): standard input closed or not UTF-8 gives
+a message and the exit status the command line's docstring defines (2: no input at all; 1: input that cannot
+be used), never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import llamatok
+
+DEMO = str(llamatok.demo_path())
+
+
+def run(*args: str, stdin: bytes | None = None, closed: bool = False) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "llamatok.cli", *args, "-t", DEMO, "-q"]
+    if closed:  # the child starts with file descriptor 0 closed, as after `<&-` in a shell
+        return subprocess.run(command, capture_output=True, preexec_fn=lambda: os.close(0), timeout=60)
+    return subprocess.run(command, input=stdin or b"", capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_closed_standard_input_is_a_usage_error(command):
+    proc = run(command, closed=True)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert "standard input is closed" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_binary_standard_input_is_named(command):
+    proc = run(command, stdin=b"def f():\n\xff\xfe\x00 binary")
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 1, stderr
+    assert "standard input is not UTF-8 text: byte 0xFF at offset 9 (line 2)" in stderr, stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    bad = tmp_path / "latin1.py"
+    bad.write_bytes("x = 'café'\n".encode("latin-1"))
+    proc = run("encode", "-f", str(bad))
+    assert proc.returncode == 1 and f"{bad} is not UTF-8 text" in proc.stderr.decode()
+
+
+def test_standard_input_is_read_as_utf8_whatever_the_locale(tmp_path):
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
+    text = "héllo wörld 😀\n"
+    proc = subprocess.run([sys.executable, "-m", "llamatok.cli", "encode", "-t", DEMO, "-q"], input=text.encode(),
+                          capture_output=True, timeout=60, env=dict(os.environ, LC_ALL="C", PYTHONIOENCODING="ascii"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split() == [str(i) for i in tok.encode(text)]
+    proc = run("decode", stdin=" ".join(map(str, tok.encode(text))).encode())
+    assert proc.returncode == 0 and proc.stdout.decode() == tok.decode(tok.encode(text)) + "\n"
+
+
+def test_bad_ids_exit_with_a_message():
+    proc = run("decode", "1", "x")
+    assert proc.returncode == 2 and "ids must be integers" in proc.stderr.decode()
+    proc = run("decode", "1", "-5")
+    assert proc.returncode == 1 and "out of range" in proc.stderr.decode()
