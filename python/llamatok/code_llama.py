@@ -14,7 +14,6 @@ The work is done in small modules: ``settings`` (the settings and what a call re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from llamatok import _native, hub, saving
 from llamatok.batch_encoding import BatchEncoding
 from llamatok.constants import unlimited
 from llamatok.files import locate
+from llamatok.identity import IdentityMixin
 from llamatok.infill import prefix_text
 from llamatok.model_inputs import batch_prompts, encode_call, make_prompt
 from llamatok.padding import pad_encoded
@@ -41,7 +41,7 @@ HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
 logger = logging.getLogger("llamatok")
 
 
-class CodeLlamaTokenizerFast(SpecialTokensMixin):
+class CodeLlamaTokenizerFast(SpecialTokensMixin, IdentityMixin):
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
     Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
@@ -101,15 +101,19 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
         if matched_special_tokens is not None:  # unpickling: exactly the tokens matched before
             self._core = core.with_special_tokens([(str(t), int(i)) for t, i in matched_special_tokens])
         else:
-            self._core = self._with_specials(core, settings.pad_token, added_tokens_decoder)
-        self._pad_token: str | None = None
+            named = [settings.pad_token, settings.sep_token, settings.cls_token, settings.mask_token]
+            self._core = self._with_specials(core, named, added_tokens_decoder)
+        self._pad_token = self._sep_token = self._cls_token = self._mask_token = None
         self.pad_token = settings.pad_token
+        self.sep_token = settings.sep_token
+        self.cls_token = settings.cls_token
+        self.mask_token = settings.mask_token
         self._digest: str | None = None
         self._stream_tables: tuple[dict[int, int], int] | None = None
         self._warned_too_long = False
         self.update_post_processor()
 
-    def _with_specials(self, core: _native.Tokenizer, pad_token: str | None,
+    def _with_specials(self, core: _native.Tokenizer, named: list[str | None],
                        added: dict[Any, Any] | None) -> _native.Tokenizer:
         """The core matching, in text, the file's added tokens and every special token of this tokenizer."""
         specials = {content: token_id for content, token_id, _ in core.added_tokens}
@@ -122,7 +126,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
                     "does not add tokens to a vocabulary"
                 )
             specials[content] = token_id
-        names = [self.unk_token, self.bos_token, self.eos_token, pad_token, *self.additional_special_tokens]
+        names = [self.unk_token, self.bos_token, self.eos_token, *named, *self.additional_special_tokens]
         for name in names:
             if name is None or name in specials:
                 continue
@@ -418,56 +422,10 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin):
             raise ValueError("push_to_hub is not supported: save, then upload the folder with huggingface_hub")
         return saving.save(self._core, self.settings, self.vocab_file, save_directory, filename_prefix)
 
-    @property
-    def settings(self) -> Settings:
-        """A snapshot of everything besides the model file that makes this tokenizer what it is."""
-        return Settings(
-            vocab_file=self.vocab_file, name_or_path=self.name_or_path,
-            clean_up_tokenization_spaces=self.clean_up_tokenization_spaces, unk_token=self.unk_token,
-            bos_token=self.bos_token, eos_token=self.eos_token, pad_token=self.pad_token,
-            prefix_token=self._prefix_token, middle_token=self._middle_token, suffix_token=self._suffix_token,
-            eot_token=self._eot_token, fill_token=self.fill_token,
-            additional_special_tokens=tuple(self.additional_special_tokens), add_bos_token=self._add_bos_token,
-            add_eos_token=self._add_eos_token, use_default_system_prompt=self.use_default_system_prompt,
-            legacy=self.legacy, split_special_tokens=self.split_special_tokens, suffix_first=self.suffix_first,
-            model_max_length=self.model_max_length, padding_side=self.padding_side,
-            truncation_side=self.truncation_side, model_input_names=tuple(self.model_input_names),
-            init_kwargs=dict(self.init_kwargs),
-        )
-
-    def _settings(self) -> dict[str, Any]:
-        """The settings and the tokens the core matches in text, as constructor arguments."""
-        out = self.settings.as_dict()
-        out["matched_special_tokens"] = sorted([t, i] for t, i in self._core.special_tokens)
-        return out
-
-    def _settings_json(self) -> str:
-        return json.dumps(self._settings(), sort_keys=True, ensure_ascii=False, default=repr)
-
-    def _source_digest(self) -> str:
-        if self._digest is None:
-            self._digest = hashlib.sha256(self._core.to_bytes()).hexdigest()
-        return self._digest
-
     def __reduce__(self) -> tuple[Any, tuple[bytes, str]]:
         # The model file's bytes and one canonical JSON string: equal tokenizers pickle to equal bytes
         # (datasets' caching hashes the pickle), and unpickling parses the file once in Rust.
         return (_restore, (self._core.to_bytes(), self._settings_json()))
-
-    def _behaviour_key(self) -> tuple[str, str]:
-        """What equality and hashing compare: the model file and the settings, not where they came from."""
-        settings = self._settings()
-        del settings["vocab_file"], settings["name_or_path"]
-        return self._source_digest(), json.dumps(settings, sort_keys=True, ensure_ascii=False, default=repr)
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when the model files and all settings are equal (so the ids of every call are)."""
-        if not isinstance(other, CodeLlamaTokenizerFast):
-            return NotImplemented
-        return self._behaviour_key() == other._behaviour_key()
-
-    def __hash__(self) -> int:
-        return hash(self._behaviour_key())
 
     def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
         if self._warned_too_long or unlimited(self.model_max_length):

@@ -141,7 +141,7 @@ def special_tokens_map(settings: Settings) -> dict[str, Any]:
     extra = extra_special_tokens(settings)
     if extra:
         out["additional_special_tokens"] = extra
-    for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
+    for name in ("bos_token", "cls_token", "eos_token", "mask_token", "pad_token", "sep_token", "unk_token"):
         value = getattr(settings, name)
         if value is not None:
             out[name] = _token_dict(value)
@@ -175,6 +175,9 @@ def tokenizer_config(core: Tokenizer, settings: Settings) -> dict[str, Any]:
         "unk_token": settings.unk_token,
         "use_default_system_prompt": settings.use_default_system_prompt,
     })
+    for name in ("sep_token", "cls_token", "mask_token"):  # Code Llama has none: written only when set
+        if getattr(settings, name) is not None:
+            config[name] = getattr(settings, name)
     if settings.split_special_tokens:
         config["split_special_tokens"] = True
     if settings.suffix_first:

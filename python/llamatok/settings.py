@@ -34,6 +34,21 @@ if TYPE_CHECKING:
 IGNORED_KWARGS = ("use_fast", "trust_remote_code", "force_download", "proxies", "resume_download", "sp_model_kwargs",
                   "_from_auto", "_commit_hash", "use_auth_token")
 SIDES = ("left", "right")
+#: Settings that name a special token: a str, or an ``AddedToken`` (tokenizers' or transformers').
+TOKEN_FIELDS = ("unk_token", "bos_token", "eos_token", "pad_token", "sep_token", "cls_token", "mask_token",
+                "prefix_token", "middle_token", "suffix_token", "eot_token", "fill_token")
+
+
+def token_text(value: Any) -> str | None:
+    """A special token's text: ``None``, a ``str``, or the ``content`` of an ``AddedToken`` (llamatok
+    matches every special token as a whole and never strips around it, so only the text matters)."""
+    if value is None or isinstance(value, str):
+        return value
+    content = getattr(value, "content", None)
+    if isinstance(content, str):
+        return content
+    # A ValueError, as transformers raises for a special token that is not a string.
+    raise ValueError(f"a special token must be a str or None (or an AddedToken), not {type(value).__name__}")
 
 
 def mode_of(legacy: bool | None, split_special_tokens: bool) -> str:
@@ -56,6 +71,9 @@ class Settings:
     bos_token: str | None = "<s>"
     eos_token: str | None = "</s>"
     pad_token: str | None = None
+    sep_token: str | None = None
+    cls_token: str | None = None
+    mask_token: str | None = None
     prefix_token: str | None = PREFIX_TOKEN
     middle_token: str | None = MIDDLE_TOKEN
     suffix_token: str | None = SUFFIX_TOKEN
@@ -81,6 +99,11 @@ class Settings:
         kwargs = {k: v for k, v in kwargs.items() if k not in IGNORED_KWARGS}
         known = {f.name for f in fields(cls)} - {"init_kwargs"}
         given = {k: kwargs.pop(k) for k in list(kwargs) if k in known}
+        for name in TOKEN_FIELDS:
+            if name in given:
+                given[name] = token_text(given[name])
+        if given.get("additional_special_tokens"):
+            given["additional_special_tokens"] = [token_text(t) for t in given["additional_special_tokens"]]
         for side in ("padding_side", "truncation_side"):
             if side in given and given[side] not in SIDES:
                 raise ValueError(f"{side} must be 'left' or 'right', not {given[side]!r}")

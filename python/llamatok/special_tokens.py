@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from llamatok.rows import simple_row
-from llamatok.settings import CallSettings
+from llamatok.settings import CallSettings, token_text
 from llamatok.template import pair, single
 
 if TYPE_CHECKING:
@@ -23,10 +23,13 @@ class SpecialTokensMixin:
     """Names, ids and templates of the special tokens."""
 
     _core: Tokenizer
-    unk_token: str | None
-    bos_token: str | None
-    eos_token: str | None
+    _unk_token: str | None
+    _bos_token: str | None
+    _eos_token: str | None
     _pad_token: str | None
+    _sep_token: str | None
+    _cls_token: str | None
+    _mask_token: str | None
     _prefix_token: str | None
     _middle_token: str | None
     _suffix_token: str | None
@@ -43,33 +46,78 @@ class SpecialTokensMixin:
     def _token_id(self, token: str | None) -> int | None:
         return None if token is None else self._core.piece_to_id(token)
 
+    # unk, bos and eos may name a token outside the vocabulary (as in transformers): that is an
+    # error only when a call needs the token. pad, sep, cls and mask must be in the vocabulary.
+
+    @property
+    def unk_token(self) -> str | None:
+        return self._unk_token
+
+    @unk_token.setter
+    def unk_token(self, value: Any) -> None:
+        self._unk_token = token_text(value)
+
+    @property
+    def bos_token(self) -> str | None:
+        return self._bos_token
+
+    @bos_token.setter
+    def bos_token(self, value: Any) -> None:
+        self._bos_token = token_text(value)
+
+    @property
+    def eos_token(self) -> str | None:
+        return self._eos_token
+
+    @eos_token.setter
+    def eos_token(self, value: Any) -> None:
+        self._eos_token = token_text(value)
+
     @property
     def unk_token_id(self) -> int | None:
         return self._token_id(self.unk_token)
+
+    @unk_token_id.setter
+    def unk_token_id(self, value: int | None) -> None:
+        self.unk_token = self._piece_of(value)
 
     @property
     def bos_token_id(self) -> int | None:
         return self._token_id(self.bos_token)
 
+    @bos_token_id.setter
+    def bos_token_id(self, value: int | None) -> None:
+        self.bos_token = self._piece_of(value)
+
     @property
     def eos_token_id(self) -> int | None:
         return self._token_id(self.eos_token)
+
+    @eos_token_id.setter
+    def eos_token_id(self, value: int | None) -> None:
+        self.eos_token = self._piece_of(value)
+
+    def _piece_of(self, token_id: int | None) -> str | None:
+        """The piece of an id given to an ``*_token_id`` setter: ints only, as transformers (a
+        ``TokenIdError`` past the vocabulary)."""
+        return None if token_id is None else self._core.id_to_piece(token_id)
+
+    def _checked(self, name: str, value: Any) -> str | None:
+        token = token_text(value)
+        if token is not None and self._core.piece_to_id(token) is None:
+            raise ValueError(
+                f"{name} {token!r} is not in the vocabulary; use one of its tokens, e.g. "
+                f"tokenizer.{name} = tokenizer.eos_token ({self.eos_token!r}); llamatok does not add tokens"
+            )
+        return token
 
     @property
     def pad_token(self) -> str | None:
         return self._pad_token
 
     @pad_token.setter
-    def pad_token(self, value: str | None) -> None:
-        if value is not None:
-            if not isinstance(value, str):
-                raise ValueError(f"pad_token must be a str or None, not {value!r}")
-            if self._core.piece_to_id(value) is None:
-                raise ValueError(
-                    f"pad_token {value!r} is not in the vocabulary; use one of its tokens, e.g. "
-                    f"tokenizer.pad_token = tokenizer.eos_token ({self.eos_token!r})"
-                )
-        self._pad_token = value
+    def pad_token(self, value: Any) -> None:
+        self._pad_token = self._checked("pad_token", value)
 
     @property
     def pad_token_id(self) -> int | None:
@@ -77,7 +125,45 @@ class SpecialTokensMixin:
 
     @pad_token_id.setter
     def pad_token_id(self, value: int | None) -> None:
-        self.pad_token = None if value is None else self._core.id_to_piece(value)  # ints only, as transformers
+        self.pad_token = self._piece_of(value)
+
+    # Code Llama has no separator, classification or mask token: None, as in transformers.
+
+    @property
+    def sep_token(self) -> str | None:
+        return self._sep_token
+
+    @sep_token.setter
+    def sep_token(self, value: Any) -> None:
+        self._sep_token = self._checked("sep_token", value)
+
+    @property
+    def sep_token_id(self) -> int | None:
+        return self._token_id(self._sep_token)
+
+    @property
+    def cls_token(self) -> str | None:
+        return self._cls_token
+
+    @cls_token.setter
+    def cls_token(self, value: Any) -> None:
+        self._cls_token = self._checked("cls_token", value)
+
+    @property
+    def cls_token_id(self) -> int | None:
+        return self._token_id(self._cls_token)
+
+    @property
+    def mask_token(self) -> str | None:
+        return self._mask_token
+
+    @mask_token.setter
+    def mask_token(self, value: Any) -> None:
+        self._mask_token = self._checked("mask_token", value)
+
+    @property
+    def mask_token_id(self) -> int | None:
+        return self._token_id(self._mask_token)
 
     @property
     def prefix_token(self) -> str | None:
@@ -111,10 +197,13 @@ class SpecialTokensMixin:
     def eot_id(self) -> int | None:
         return self._token_id(self._eot_token)
 
+    #: transformers' order of the named special tokens.
+    NAMED_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
     @property
     def special_tokens_map(self) -> dict[str, str | list[str]]:
         out: dict[str, str | list[str]] = {}
-        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        for name in self.NAMED_TOKENS:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -126,7 +215,7 @@ class SpecialTokensMixin:
     def all_special_tokens(self) -> list[str]:
         """Special tokens in transformers' order: bos, eos, unk, pad, then the additional ones."""
         out: list[str] = []
-        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        for name in self.NAMED_TOKENS:
             value = getattr(self, name)
             if value is not None and value not in out:
                 out.append(value)
@@ -143,6 +232,36 @@ class SpecialTokensMixin:
     @property
     def additional_special_tokens_ids(self) -> list[int]:
         return cast("list[int]", [self._core.piece_to_id(t) for t in self.additional_special_tokens])
+
+    @property
+    def special_tokens_map_extended(self) -> dict[str, str | list[str]]:
+        """``special_tokens_map``: llamatok's special tokens are plain strings (transformers gives
+        ``AddedToken`` objects for some; their flags never change how llamatok matches them)."""
+        return self.special_tokens_map
+
+    @property
+    def all_special_tokens_extended(self) -> list[str]:
+        """``all_special_tokens`` (see ``special_tokens_map_extended``)."""
+        return self.all_special_tokens
+
+    @property
+    def added_tokens_encoder(self) -> dict[str, int]:
+        """The tokens matched as wholes in text, by text, in id order."""
+        return {t: i for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
+
+    def get_added_vocab(self) -> dict[str, int]:
+        """The added tokens (matched as wholes in text) and their ids, as transformers gives them."""
+        return self.added_tokens_encoder
+
+    @property
+    def max_len_single_sentence(self) -> int:
+        """The most ids of one text that fit in ``model_max_length`` with its special tokens."""
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @property
+    def max_len_sentences_pair(self) -> int:
+        """The same for a pair of texts."""
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
 
     @property
     def added_tokens_decoder(self) -> dict[int, str]:
