@@ -84,12 +84,13 @@ def main() -> None:
     seeds["encode"] = {f"text-{i}-flags-{f}": bytes([f]) + t.encode() for i, t in enumerate(TEXTS) for f in range(32)
                        if (f >> 2 & 3) < 3}
     rng = random.Random(7)
-    seeds["decode"] = {
-        f"ids-{i}": bytes([i % 4]) + b"".join(struct.pack("<H", rng.randrange(0, 33000)) for _ in range(rng.randrange(1, 40)))
-        for i in range(16)
-    }
+    def ids(count: int) -> bytes:
+        return b"".join(struct.pack("<H", rng.randrange(0, 33000)) for _ in range(count))
+
+    seeds["decode"] = {f"ids-{i}": bytes([i % 4]) + ids(rng.randrange(1, 40)) for i in range(16)}
     # The JSON target reads its input through `arbitrary`: a few byte strings of each length class.
-    seeds["json_file"] = {f"bytes-{i}": bytes(rng.randrange(256) for _ in range(n)) for i, n in enumerate((0, 8, 64, 512))}
+    lengths = (0, 8, 64, 512)
+    seeds["json_file"] = {f"bytes-{i}": bytes(rng.randrange(256) for _ in range(n)) for i, n in enumerate(lengths)}
     for target, files in seeds.items():
         folder = corpus / target
         folder.mkdir(parents=True, exist_ok=True)

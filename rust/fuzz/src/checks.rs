@@ -41,7 +41,8 @@ pub fn check_encode(tok: &Tokenizer, text: &str, opts: EncodeOptions, round_trip
         }
     }
     let prepared = format!("\u{2581}{}", text.replace('\u{2581}', " "));
-    let matchable = tok.special_tokens().iter().any(|(t, _)| text.contains(t.as_str()) || prepared.contains(t.as_str()));
+    let matchable =
+        tok.special_tokens().iter().any(|(t, _)| text.contains(t.as_str()) || prepared.contains(t.as_str()));
     if !matchable {
         let legacy = tok.encode(text, EncodeOptions { mode: SpecialMode::Legacy, dummy_prefix: true });
         assert_eq!(legacy, ids, "legacy mode on text without special tokens");

@@ -7,12 +7,39 @@ use serde_json::{json, Map, Value};
 
 /// After `<unk>`, `<s>`, `</s>` and the 256 byte pieces; each merge joins two of them into a third.
 const PIECES: &[&str] = &[
-    "\u{2581}", "a", "b", "c", "d", "e", "<", ">", "s", "\u{2581}a", "ab", "cd", "\u{2581}ab", "abcd",
-    "\u{2581}abcd", "\u{2581}<", "s>", "\u{2581}<s>", "ee", "eee",
+    "\u{2581}",
+    "a",
+    "b",
+    "c",
+    "d",
+    "e",
+    "<",
+    ">",
+    "s",
+    "\u{2581}a",
+    "ab",
+    "cd",
+    "\u{2581}ab",
+    "abcd",
+    "\u{2581}abcd",
+    "\u{2581}<",
+    "s>",
+    "\u{2581}<s>",
+    "ee",
+    "eee",
 ];
 const MERGES: &[(&str, &str)] = &[
-    ("\u{2581}", "a"), ("a", "b"), ("c", "d"), ("\u{2581}a", "b"), ("ab", "cd"), ("\u{2581}ab", "cd"),
-    ("\u{2581}", "<"), ("s", ">"), ("\u{2581}<", "s>"), ("e", "e"), ("ee", "e"),
+    ("\u{2581}", "a"),
+    ("a", "b"),
+    ("c", "d"),
+    ("\u{2581}a", "b"),
+    ("ab", "cd"),
+    ("\u{2581}ab", "cd"),
+    ("\u{2581}", "<"),
+    ("s", ">"),
+    ("\u{2581}<", "s>"),
+    ("e", "e"),
+    ("ee", "e"),
 ];
 
 /// One of four valid documents: Llama's legacy normalizer; a Metaspace pre-tokenizer; no byte fallback
@@ -21,13 +48,13 @@ pub fn base(variant: u8) -> Value {
     let mut vocab = Map::new();
     let specials = ["<unk>", "<s>", "</s>"];
     let bytes = (0..=255u8).map(|b| format!("<0x{b:02X}>"));
-    for (id, text) in specials.iter().map(|s| s.to_string()).chain(bytes).chain(PIECES.iter().map(|s| s.to_string())).enumerate() {
+    for (id, text) in
+        specials.iter().map(|s| s.to_string()).chain(bytes).chain(PIECES.iter().map(|s| s.to_string())).enumerate()
+    {
         vocab.insert(text, json!(id));
     }
-    let merges: Vec<Value> = MERGES
-        .iter()
-        .map(|(l, r)| if variant == 2 { json!([l, r]) } else { json!(format!("{l} {r}")) })
-        .collect();
+    let merges: Vec<Value> =
+        MERGES.iter().map(|(l, r)| if variant == 2 { json!([l, r]) } else { json!(format!("{l} {r}")) }).collect();
     let mut added: Vec<Value> = specials
         .iter()
         .enumerate()
