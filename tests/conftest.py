@@ -70,10 +70,10 @@ REQUIRE_FIXTURES = os.environ.get("LLAMATOK_REQUIRE_FIXTURES") == "1"
 
 #: How to get each kind of absent file, for skip messages and the run's last line.
 GET_META = (
-    "Meta's vocabularies: `huggingface-cli download codellama/CodeLlama-7b-hf` and `huggingface-cli download "
-    "meta-llama/Llama-2-7b-hf tokenizer.model` (gated: accept the license on the Hub and log in first) put them "
-    "in the Hugging Face cache, where the tests look; or set LLAMATOK_FIXTURES to a folder laid out as "
-    "../shared/fixtures (its README.md)"
+    "Meta's vocabularies: `huggingface-cli download codellama/CodeLlama-7b-hf tokenizer.json tokenizer_config.json "
+    "special_tokens_map.json` and `huggingface-cli download meta-llama/Llama-2-7b-hf tokenizer.model` (gated: accept "
+    "the license on the Hub and log in first) put them in the Hugging Face cache, where the tests look; or set "
+    "LLAMATOK_FIXTURES to a folder laid out as ../shared/fixtures (its README.md)"
 )
 GET_MISTRAL = "run python tests/fetch_mistral.py (tests/run does)"
 GET_CORPUS = "run python tests/fetch_corpus.py (tests/run does)"
