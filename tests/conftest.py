@@ -1,16 +1,24 @@
-"""Shared test fixtures: where the real vocabularies are, and the corpora the tests encode.
+"""Shared test fixtures: where the real vocabularies are, and the corpus the tests encode.
 
-The real model files are not in the repository (Llama 2 Community License). They are read from
-``$LLAMATOK_FIXTURES``, else ``../shared/fixtures`` beside the project. A test that needs an absent
-file is skipped with the file's name, except when ``LLAMATOK_REQUIRE_FIXTURES=1`` (CI sets it):
-then the absence is a failure, so CI can never pass by skipping the real-data checks.
+Vocabularies. Meta's model files are not in the repository (Llama 2 Community License). Each is read from
+``$LLAMATOK_FIXTURES``, else ``../shared/fixtures`` beside the project, else the local Hugging Face cache (the layout
+``llamatok.hub`` reads): Code Llama's folder from ``codellama/CodeLlama-7b-hf``, Llama 2's ``tokenizer.model`` from
+``meta-llama/Llama-2-7b-hf``. A test that needs an absent file is skipped with the file's name, and the run ends
+with one line counting those skips and saying how to get the files; with ``LLAMATOK_REQUIRE_FIXTURES=1`` (CI sets
+it) the absence is a failure instead, so CI can never pass by skipping the real-data checks.
+
+Corpus. The corpus tests encode the ``.py`` files of one pinned source distribution, Django 5.1.4's sdist (2788
+files, 17,389,807 bytes of code, all UTF-8; BSD-3-Clause), which ``tests/fetch_corpus.py`` downloads from PyPI into
+``.cache/corpus/`` and checks against its SHA-256 (``tests/run`` runs it). Not the interpreter's standard library,
+whose size depends on the Python that runs the tests (Debian's python3 has 668 ``.py`` files, pyenv's 3.11 1786):
+this corpus is byte for byte the same on every machine. ``code_corpus`` checks the digest again and fails if it
+read fewer than ``CORPUS_FLOOR_BYTES`` of code.
 """
 
 from __future__ import annotations
 
-import glob
 import os
-import sysconfig
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,9 +36,28 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("LLAMATOK_FIXTURES", ROOT.parent / "shared" / "fixtures"))
-CODELLAMA_DIR = FIXTURES / "codellama-7b-hf"
-CODELLAMA_JSON = CODELLAMA_DIR / "tokenizer.json"
-LLAMA2_MODEL = FIXTURES / "llama2-tokenizer.model"
+
+
+def _hub_cached(repo_id: str, filename: str) -> Path | None:
+    """``filename`` in the cached snapshot of ``repo_id``, if the Hugging Face cache holds it."""
+    try:
+        from llamatok.hub import cached_snapshot
+    except ImportError:  # the reference tests also run without llamatok installed
+        return None
+    snapshot = cached_snapshot(repo_id)
+    return snapshot / filename if snapshot is not None and (snapshot / filename).is_file() else None
+
+
+def _locate(in_fixtures: Path, repo_id: str, filename: str) -> Path:
+    """The fixtures' copy, else the Hub cache's; the fixtures path when neither exists (skips name it)."""
+    if in_fixtures.exists():
+        return in_fixtures
+    return _hub_cached(repo_id, filename) or in_fixtures
+
+
+CODELLAMA_JSON = _locate(FIXTURES / "codellama-7b-hf" / "tokenizer.json", "codellama/CodeLlama-7b-hf", "tokenizer.json")
+CODELLAMA_DIR = CODELLAMA_JSON.parent
+LLAMA2_MODEL = _locate(FIXTURES / "llama2-tokenizer.model", "meta-llama/Llama-2-7b-hf", "tokenizer.model")
 LLAMACPP_INP = FIXTURES / "ggml-vocab-llama-spm.gguf.inp"
 LLAMACPP_OUT = FIXTURES / "ggml-vocab-llama-spm.gguf.out"
 #: Mistral 7B v1's tokenizer.model, extracted from the mistral-common wheel by tests/fetch_mistral.py.
@@ -41,40 +68,56 @@ INFILL_TOKENS = {"\u2581<PRE>": 32007, "\u2581<SUF>": 32008, "\u2581<MID>": 3200
 
 REQUIRE_FIXTURES = os.environ.get("LLAMATOK_REQUIRE_FIXTURES") == "1"
 
+#: How to get each kind of absent file, for skip messages and the run's last line.
+GET_META = (
+    "Meta's vocabularies: `huggingface-cli download codellama/CodeLlama-7b-hf tokenizer.json tokenizer_config.json "
+    "special_tokens_map.json` and `huggingface-cli download meta-llama/Llama-2-7b-hf tokenizer.model` (gated: accept "
+    "the license on the Hub and log in first) put them in the Hugging Face cache, where the tests look; or set "
+    "LLAMATOK_FIXTURES to a folder laid out as ../shared/fixtures (its README.md)"
+)
+GET_MISTRAL = "run python tests/fetch_mistral.py (tests/run does)"
+GET_CORPUS = "run python tests/fetch_corpus.py (tests/run does)"
+GET_LLAMACPP = "llama.cpp's models/ggml-vocab-llama-spm.gguf.inp and .out, in LLAMATOK_FIXTURES"
 
-def require(path: Path) -> Path:
-    """``path`` if it exists; otherwise skip (or fail, in CI) naming the missing file."""
+#: Absent files a test was skipped for in this session, with how to get each (read at the end of the run).
+ABSENT: dict[Path, str] = {}
+
+
+def require(path: Path, how: str = GET_META) -> Path:
+    """``path`` if it exists; otherwise skip (or fail, in CI) naming the missing file and how to get it."""
     if not path.exists():
-        message = f"fixture {path} is absent (set LLAMATOK_FIXTURES, or run tests/fetch_mistral.py)"
+        message = f"fixture {path} is absent ({how})"
         if REQUIRE_FIXTURES:
             pytest.fail(message + " and LLAMATOK_REQUIRE_FIXTURES=1 forbids skipping")
+        ABSENT[path] = how
         pytest.skip(message)
     return path
 
 
-def stdlib_files() -> list[Path]:
-    """The standard library's own .py files (site-packages excluded): ~1790 files, 31.5 MB."""
-    root = sysconfig.get_paths()["stdlib"]
-    paths = glob.glob(os.path.join(root, "**", "*.py"), recursive=True)
-    return sorted(Path(p) for p in paths if f"{os.sep}site-packages{os.sep}" not in p)
+#: Fewer bytes of code than this means the corpus was not read in full (the archive holds 17,389,807).
+CORPUS_FLOOR_BYTES = 17_000_000
 
 
-def read_corpus(paths: list[Path]) -> list[tuple[str, str]]:
-    """(name, text) of every file that is valid UTF-8 (a few test files deliberately are not)."""
+def read_code_corpus() -> list[tuple[str, str]]:
+    """(name, text) of every ``.py`` file of the pinned archive, in name order."""
+    from fetch_corpus import ARCHIVE, SHA256, sha256
+
+    require(ARCHIVE, GET_CORPUS)
+    assert sha256(ARCHIVE) == SHA256, f"{ARCHIVE} is not the pinned archive: delete it and fetch it again"
     out = []
-    for p in paths:
-        try:
-            out.append((str(p), p.read_text(encoding="utf-8")))
-        except UnicodeDecodeError:
-            continue
+    with tarfile.open(ARCHIVE) as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            if member.isfile() and member.name.endswith(".py"):
+                data = tar.extractfile(member).read()
+                out.append((member.name, data.decode("utf-8")))  # all UTF-8: an error here is a bad archive
+    size = sum(len(text.encode("utf-8")) for _, text in out)
+    assert size >= CORPUS_FLOOR_BYTES, f"{ARCHIVE}: only {size} bytes of .py files, below {CORPUS_FLOOR_BYTES}"
     return out
 
 
 @pytest.fixture(scope="session")
-def stdlib_corpus() -> list[tuple[str, str]]:
-    corpus = read_corpus(stdlib_files())
-    assert len(corpus) > 1000, "the standard library sources should be on every machine"
-    return corpus
+def code_corpus() -> list[tuple[str, str]]:
+    return read_code_corpus()
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +138,7 @@ def llama2_model() -> Path:
 
 @pytest.fixture(scope="session")
 def mistral_model() -> Path:
-    return require(MISTRAL_MODEL)
+    return require(MISTRAL_MODEL, GET_MISTRAL)
 
 
 @pytest.fixture(scope="session")
@@ -135,3 +178,17 @@ def s3_store() -> Iterator[object]:
             else:
                 os.environ[k] = v
         store.stop()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Ends the run with one line: how many tests were skipped for absent files, and how to get them.
+    (After the summary line, which the terminal reporter writes in pytest_sessionfinish.)"""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not ABSENT:
+        return
+    skipped = reporter.stats.get("skipped", [])
+    reasons = [str(getattr(r, "longrepr", "")) for r in skipped]
+    lacking = sum(1 for reason in reasons if any(str(path) in reason for path in ABSENT))
+    names = ", ".join(sorted(str(p.relative_to(FIXTURES)) if FIXTURES in p.parents else str(p) for p in ABSENT))
+    hows = "; ".join(sorted(set(ABSENT.values())))
+    reporter.write_line(f"{lacking} of {len(skipped)} skipped tests lacked files ({names}). To run them: {hows}.")

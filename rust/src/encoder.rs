@@ -156,8 +156,9 @@ impl Encoder {
         bpe::merge(&self.table, symbols);
     }
 
-    /// Runs the merge loop on one normalized chunk and appends its ids.
-    fn merge_chunk(&self, text: &str, symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
+    /// Runs the merge loop on one normalized chunk and appends its ids. (The property tests also run
+    /// it on whole texts, uncut, to check that cutting into chunks changes no id.)
+    pub(crate) fn merge_chunk(&self, text: &str, symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
         self.merge_symbols(text, symbols);
         for s in symbols.iter() {
             if self.table.is_piece(s.id) {

@@ -23,6 +23,8 @@ pub(crate) mod error;
 pub(crate) mod hf_json;
 pub(crate) mod merges;
 pub(crate) mod model_proto;
+#[cfg(test)]
+mod proptests;
 #[cfg(feature = "python")]
 pub(crate) mod python;
 pub(crate) mod special;

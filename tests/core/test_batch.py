@@ -21,8 +21,8 @@ def tok(demo_dir):
 
 
 @pytest.fixture(scope="module")
-def texts(stdlib_corpus):
-    return [t for _, t in stdlib_corpus[:300]]
+def texts(code_corpus):
+    return [t for _, t in code_corpus[:300]]
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])

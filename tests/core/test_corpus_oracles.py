@@ -1,6 +1,6 @@
-"""The Rust core against the real libraries on real text: every standard-library file and
-generated stress text, on Llama 2's tokenizer.model, Mistral's, and Code Llama's tokenizer.json,
-through every fast path (chunk cache on and off, single calls and batches on 1 and 2 threads)."""
+"""The Rust core against the real libraries on real text: every file of the pinned code corpus
+(tests/conftest.py) and generated stress text, on Llama 2's tokenizer.model, Mistral's, and Code Llama's
+tokenizer.json, through every fast path (chunk cache on and off, single calls and batches on 1 and 2 threads)."""
 
 from __future__ import annotations
 
@@ -47,34 +47,34 @@ def assert_all_equal(expected: list, paths: dict, names: list) -> None:
 
 
 @pytest.mark.slow
-def test_llama2_model_matches_sentencepiece_on_stdlib(llama2_model, stdlib_corpus):
+def test_llama2_model_matches_sentencepiece_on_corpus(llama2_model, code_corpus):
     import sentencepiece
 
     sp = sentencepiece.SentencePieceProcessor(model_file=str(llama2_model))
     tok = llamatok.Tokenizer.from_file(str(llama2_model))
-    names, texts = zip(*stdlib_corpus)
+    names, texts = zip(*code_corpus)
     assert_all_equal(sp.encode(list(texts)), fast_paths(tok, list(texts), "literal"), names)
 
 
 @pytest.mark.slow
-def test_mistral_model_matches_sentencepiece_on_stdlib(mistral_model, stdlib_corpus):
+def test_mistral_model_matches_sentencepiece_on_corpus(mistral_model, code_corpus):
     import sentencepiece
 
     sp = sentencepiece.SentencePieceProcessor(model_file=str(mistral_model))
     tok = llamatok.Tokenizer.from_file(str(mistral_model))
-    names, texts = zip(*stdlib_corpus)
+    names, texts = zip(*code_corpus)
     expected = sp.encode(list(texts))
     got = tok.encode_batch(list(texts), "literal")
     assert_all_equal(expected, {"batch": got}, names)
 
 
 @pytest.mark.slow
-def test_codellama_json_matches_tokenizers_on_stdlib(codellama_json, stdlib_corpus):
+def test_codellama_json_matches_tokenizers_on_corpus(codellama_json, code_corpus):
     import tokenizers
 
     hf = tokenizers.Tokenizer.from_file(str(codellama_json))
     tok = llamatok.Tokenizer.from_file(str(codellama_json))
-    names, texts = zip(*stdlib_corpus)
+    names, texts = zip(*code_corpus)
     expected = [e.ids for e in hf.encode_batch(list(texts), add_special_tokens=False)]
     assert_all_equal(expected, fast_paths(tok, list(texts), "legacy"), names)
 
@@ -102,12 +102,12 @@ def test_codellama_json_matches_tokenizers_on_stress_text(codellama_json):
     assert_all_equal(expected, fast_paths(tok, texts, "legacy"), [t[:20] for t in texts])
 
 
-def test_same_ids_from_either_file(llama2_model, codellama_json, stdlib_corpus):
+def test_same_ids_from_either_file(llama2_model, codellama_json, code_corpus):
     """Llama 2's tokenizer.model and Code Llama's tokenizer.json share ids 0..31999; on text that
     cannot reach Code Llama's extra pieces or special tokens they give the same ids."""
     model = llamatok.Tokenizer.from_file(str(llama2_model))
     js = llamatok.Tokenizer.from_file(str(codellama_json))
-    texts = [t for _, t in stdlib_corpus[::7] if "<" not in t] + stress_texts()[:5]
+    texts = [t for _, t in code_corpus[::7] if "<" not in t] + stress_texts()[:5]
     assert len(texts) > 100
     for t in texts:
         assert model.encode(t, "literal") == js.encode(t, "literal")
@@ -123,9 +123,9 @@ def read_llamacpp_vectors(inp, out):
 
 
 def test_llamacpp_vectors(llama2_model):
-    from conftest import LLAMACPP_INP, LLAMACPP_OUT, require
+    from conftest import GET_LLAMACPP, LLAMACPP_INP, LLAMACPP_OUT, require
 
-    inputs, outputs = read_llamacpp_vectors(require(LLAMACPP_INP), require(LLAMACPP_OUT))
+    inputs, outputs = read_llamacpp_vectors(require(LLAMACPP_INP, GET_LLAMACPP), require(LLAMACPP_OUT, GET_LLAMACPP))
     # The fixtures README speaks of 47 vectors; the files hold 46 inputs (one of them empty) and
     # 46 lines of ids, the input file ending with a separator.
     assert len(inputs) == len(outputs) == 46

@@ -6,21 +6,20 @@ decoding); transformers' slow ``LlamaTokenizer(legacy=False)`` (non_legacy mode)
 vectors. Variants of the model (unused and user-defined pieces, no byte fallback, other normalizer
 flags) are built with sentencepiece's own protobuf module and checked against sentencepiece too.
 
-The model files are not part of the repository (Llama 2 Community License). They are looked for in
-``$LLAMATOK_FIXTURES``, else in ``../shared/fixtures`` seen from the project root; a test whose file
-is absent is skipped and names the file (it fails instead when LLAMATOK_REQUIRE_FIXTURES=1, as in CI).
-The fixtures live in this module rather than in a ``conftest.py``: ``tests/conftest.py`` is imported
-by name (``from conftest import ...``), which a second ``conftest`` module would shadow.
+The model files are not part of the repository (Llama 2 Community License): tests/conftest.py says where
+they are looked for (``$LLAMATOK_FIXTURES``, ``../shared/fixtures``, the Hugging Face cache); a test whose file
+is absent is skipped and names the file (it fails instead when LLAMATOK_REQUIRE_FIXTURES=1, as in CI). The corpus
+is conftest's pinned one (``code_corpus``). The fixtures live in this module rather than in a ``conftest.py``:
+``tests/conftest.py`` is imported by name (``from conftest import ...``), which a second ``conftest`` module would
+shadow.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import sys
-import sysconfig
 import types
 from pathlib import Path
 
@@ -40,40 +39,24 @@ except ImportError:
     _package.__path__ = [str(ROOT / "python" / "llamatok")]
     sys.modules["llamatok"] = _package
 
+from conftest import CODELLAMA_JSON, GET_LLAMACPP, LLAMA2_MODEL, LLAMACPP_INP, LLAMACPP_OUT, require  # noqa: E402
 from llamatok.reference import ModelFileError, ReferenceTokenizer, load  # noqa: E402
-
-FIXTURES = Path(os.environ.get("LLAMATOK_FIXTURES", ROOT.parent / "shared" / "fixtures"))
-MODEL_FILE = FIXTURES / "llama2-tokenizer.model"
-HF_DIR = FIXTURES / "codellama-7b-hf"
-JSON_FILE = HF_DIR / "tokenizer.json"
-LLAMA_CPP_INPUTS = FIXTURES / "ggml-vocab-llama-spm.gguf.inp"
-LLAMA_CPP_OUTPUTS = FIXTURES / "ggml-vocab-llama-spm.gguf.out"
-
-
-def require(path: Path) -> Path:
-    """``path`` if it exists; otherwise skip, or fail when LLAMATOK_REQUIRE_FIXTURES=1 (CI)."""
-    if not path.exists():
-        message = f"fixture file {path} is absent (set LLAMATOK_FIXTURES to the fixtures folder)"
-        if os.environ.get("LLAMATOK_REQUIRE_FIXTURES") == "1":
-            pytest.fail(message + " and LLAMATOK_REQUIRE_FIXTURES=1 forbids skipping")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    return require(MODEL_FILE)
+    return require(LLAMA2_MODEL)
 
 
 @pytest.fixture(scope="session")
 def json_path() -> Path:
-    return require(JSON_FILE)
+    return require(CODELLAMA_JSON)
 
 
 @pytest.fixture(scope="session")
 def llama_cpp_files() -> tuple[Path, Path]:
     """llama.cpp's test vectors for the Llama SPM vocabulary: inputs and expected ids."""
-    return require(LLAMA_CPP_INPUTS), require(LLAMA_CPP_OUTPUTS)
+    return require(LLAMACPP_INP, GET_LLAMACPP), require(LLAMACPP_OUT, GET_LLAMACPP)
 
 
 @pytest.fixture(scope="session")
@@ -206,22 +189,9 @@ def stress_texts() -> list[str]:
 STRESS = stress_texts()
 
 
-def stdlib_files() -> list[Path]:
-    root = Path(sysconfig.get_paths()["stdlib"])
-    return sorted(p for p in root.rglob("*.py") if "site-packages" not in p.relative_to(root).parts)
-
-
-def read_utf8(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except (UnicodeDecodeError, OSError):
-        return None  # a few test files are deliberately not UTF-8
-
-
-def stdlib_sample(count: int = 150) -> list[Path]:
-    files = stdlib_files()
-    step = max(1, len(files) // count)
-    return files[::step][:count]
+def corpus_sample(corpus: list[tuple[str, str]], count: int = 150) -> list[tuple[str, str]]:
+    step = max(1, len(corpus) // count)
+    return corpus[::step][:count]
 
 
 # --- plain text: sentencepiece and tokenizers -----------------------------------------------------
@@ -249,27 +219,21 @@ def test_any_text_legacy_equals_tokenizers(ref_json, hf, text):
     assert ref_json.encode(text, mode="legacy") == hf.encode(text, add_special_tokens=False).ids
 
 
-def _check_stdlib(ref_model, ref_json, sp, hf, files):
-    checked = 0
-    for path in files:
-        text = read_utf8(path)
-        if text is None:
-            continue
-        assert ref_model.encode(text, mode="literal") == sp.encode(text), path
-        assert ref_json.encode(text, mode="legacy") == hf.encode(text, add_special_tokens=False).ids, path
-        checked += 1
-    assert checked >= 0.9 * len(files)
+def _check_corpus(ref_model, ref_json, sp, hf, files):
+    for name, text in files:
+        assert ref_model.encode(text, mode="literal") == sp.encode(text), name
+        assert ref_json.encode(text, mode="legacy") == hf.encode(text, add_special_tokens=False).ids, name
 
 
-def test_stdlib_sample_equals_oracles(ref_model, ref_json, sp, hf):
-    """About 150 standard-library files, evenly spread over the sorted list (about 30 s)."""
-    _check_stdlib(ref_model, ref_json, sp, hf, stdlib_sample())
+def test_corpus_sample_equals_oracles(ref_model, ref_json, sp, hf, code_corpus):
+    """150 files of the corpus, evenly spread over its sorted list (about 30 s)."""
+    _check_corpus(ref_model, ref_json, sp, hf, corpus_sample(code_corpus))
 
 
 @pytest.mark.slow
-def test_stdlib_all_equals_oracles(ref_model, ref_json, sp, hf):
-    """Every .py file of the standard library (site-packages excluded); several minutes."""
-    _check_stdlib(ref_model, ref_json, sp, hf, stdlib_files())
+def test_corpus_all_equals_oracles(ref_model, ref_json, sp, hf, code_corpus):
+    """Every .py file of the corpus (tests/conftest.py); several minutes."""
+    _check_corpus(ref_model, ref_json, sp, hf, code_corpus)
 
 
 @FEW

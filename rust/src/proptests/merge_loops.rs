@@ -1,0 +1,59 @@
+//! The two merge loops of bpe.rs, the scan (chunks of up to 48 symbols) and the heap (longer ones), give
+//! the same symbols on any input either can get.
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use super::texts::{bits, render};
+use super::vocabs;
+use crate::bpe::{merge_by_heap, merge_by_scan, Symbol};
+use crate::merges::MergeTable;
+
+/// The scan's limit (bpe.rs, `SCAN_LIMIT`).
+const SCAN_LIMIT: usize = 48;
+
+/// Runs both loops on `symbols` and checks they agree.
+fn check(table: &MergeTable, symbols: Vec<Symbol>) -> Result<(), TestCaseError> {
+    let (mut scan, mut heap) = (symbols.clone(), symbols);
+    merge_by_scan(table, &mut scan);
+    merge_by_heap(table, &mut heap);
+    prop_assert_eq!(scan, heap);
+    Ok(())
+}
+
+proptest! {
+    /// Windows of a text's characters, as the chunker would hand them over if it never cut.
+    #[test]
+    fn scan_and_heap_agree_on_characters(bits in bits(), prefix in any::<bool>()) {
+        for named in vocabs::all() {
+            let text = format!("{}{}", if prefix { " " } else { "" }, render(&bits, &named.tok));
+            let table = &named.encoder.table;
+            let symbols: Vec<Symbol> = text
+                .char_indices()
+                .map(|(i, c)| Symbol { id: table.symbol(c), start: i as u32, end: (i + c.len_utf8()) as u32 })
+                .collect();
+            for window in symbols.chunks(SCAN_LIMIT) {
+                check(table, window.to_vec())?;
+            }
+        }
+    }
+
+    /// Sequences of whole pieces (`▁d` `ef` ...): symbols merges produce, in orders text rarely gives.
+    #[test]
+    fn scan_and_heap_agree_on_pieces(picks in proptest::collection::vec(any::<Index>(), 0..SCAN_LIMIT)) {
+        for named in vocabs::all() {
+            let vocab = named.tok.vocab();
+            let mut end = 0;
+            let symbols = picks
+                .iter()
+                .map(|pick| {
+                    let id = pick.index(vocab.len()) as u32;
+                    let start = end;
+                    end += vocab.pieces()[id as usize].text.len() as u32;
+                    Symbol { id, start, end }
+                })
+                .collect();
+            check(&named.encoder.table, symbols)?;
+        }
+    }
+}
