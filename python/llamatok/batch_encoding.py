@@ -4,8 +4,14 @@ conversion of its lists to numpy arrays or torch tensors (torch is optional)."""
 
 from __future__ import annotations
 
+import threading
 from collections import UserDict
-from typing import Any
+from typing import Any, Callable, Union
+
+from llamatok.alignment import AlignmentMethods, RowAlignment
+
+#: The alignment of a result's rows, or how to make it (on first use).
+Alignment = Union[list[RowAlignment], Callable[[], list[RowAlignment]], None]
 
 TENSOR_TYPES = ("np", "pt")
 
@@ -49,19 +55,23 @@ def to_tensor(key: str, value: Any, tensor_type: str) -> Any:
     return torch.tensor(value, dtype=torch.int64)
 
 
-class BatchEncoding(UserDict[str, Any]):
-    """The model inputs of one call: ``input_ids``, ``attention_mask`` and the optional fields."""
+class BatchEncoding(UserDict[str, Any], AlignmentMethods):
+    """The model inputs of one call: ``input_ids``, ``attention_mask`` and the optional fields; for the
+    results of encoding calls also transformers' alignment methods (``word_ids()``, ``char_to_token()``,
+    ..., alignment.py)."""
 
     def __init__(self, data: dict[str, Any] | None = None, tensor_type: object = None,
-                 n_sequences: int | None = None) -> None:
+                 n_sequences: int | None = None, alignment: Alignment = None) -> None:
         super().__init__(data or {})
         self._n_sequences = n_sequences
+        self._alignment = alignment
+        self._alignment_lock = threading.Lock()
         name = tensor_type_name(tensor_type)
         if name is not None:
             self.convert_to_tensors(name)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("data", "_n_sequences"):
+        if name.startswith("__") or name in ("data", "_n_sequences", "_alignment", "_alignment_lock"):
             raise AttributeError(name)
         try:
             return self.data[name]
@@ -79,11 +89,27 @@ class BatchEncoding(UserDict[str, Any]):
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"data": self.data, "n_sequences": self._n_sequences}
+        # An alignment not made yet is not made for pickling (data loaders pickle every batch).
+        alignment = self._alignment if isinstance(self._alignment, list) else None
+        return {"data": self.data, "n_sequences": self._n_sequences, "alignment": alignment}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.data = state["data"]
         self._n_sequences = state["n_sequences"]
+        self._alignment = state.get("alignment")
+        self._alignment_lock = threading.Lock()
+
+    def _alignment_rows(self) -> list[RowAlignment]:
+        with self._alignment_lock:
+            if callable(self._alignment):
+                self._alignment = self._alignment()
+            if self._alignment is None:
+                raise ValueError(
+                    "this BatchEncoding has no alignment: it was built by pad() or by hand, or unpickled before "
+                    "an alignment method was called on it; call word_ids() (or any alignment method) before "
+                    "pickling, or encode the texts again"
+                )
+            return self._alignment
 
     @property
     def n_sequences(self) -> int | None:
@@ -92,7 +118,9 @@ class BatchEncoding(UserDict[str, Any]):
 
     @property
     def is_fast(self) -> bool:
-        return True
+        """Whether the alignment methods work (as in transformers: True for what encoding calls return,
+        False for ``pad()``'s results)."""
+        return self._alignment is not None
 
     @property
     def encodings(self) -> None:

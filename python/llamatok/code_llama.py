@@ -225,9 +225,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, IdentityMixin):
         the ``return_*`` options behave as in transformers 4.x."""
         if text_target is not None or text_pair_target is not None:
             raise ValueError("text_target is for sequence-to-sequence models; Code Llama has no target texts")
-        if is_split_into_words:
-            raise ValueError("is_split_into_words=True (pre-tokenized input) is not supported: pass whole texts")
-        prompts, batched = batch_prompts(text, text_pair, suffix, self.fill_token)
+        prompts, batched = batch_prompts(text, text_pair, suffix, self.fill_token, bool(is_split_into_words))
         return encode_call(
             self.call_settings(),
             prompts,
@@ -269,7 +267,7 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, IdentityMixin):
         return BatchEncoding(data, tensor_type=return_tensors)
 
     def encode_plus(self, text: str, text_pair: str | None = None, **kwargs: Any) -> BatchEncoding:
-        if not isinstance(text, str):
+        if not isinstance(text, str) and not kwargs.get("is_split_into_words"):
             raise TypeError(f"encode_plus takes one text (a str), not {type(text).__name__}; use batch_encode_plus")
         return self(text, text_pair, **kwargs)
 
@@ -293,10 +291,17 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, IdentityMixin):
         suffix: str | None = None,
         suffix_first: bool | None = None,
         split_special_tokens: bool | None = None,
+        is_split_into_words: bool = False,
     ) -> Any:
         """Token ids of ``text`` (with ``<s>``/``</s>`` per the flags when add_special_tokens).
 
-        A ``<FILL_ME>`` in the text, ``suffix=`` or ``text_pair`` builds an infill prompt (docs/infill.md)."""
+        A ``<FILL_ME>`` in the text, ``suffix=`` or ``text_pair`` builds an infill prompt (docs/infill.md).
+        With ``is_split_into_words=True``, ``text`` is a list of words (docs/transformers.md)."""
+        if is_split_into_words:
+            return self(text, text_pair, add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
+                        max_length=max_length, stride=stride, padding_side=padding_side, return_tensors=return_tensors,
+                        suffix=suffix, suffix_first=suffix_first, split_special_tokens=split_special_tokens,
+                        is_split_into_words=True)["input_ids"]
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if padding is False and truncation is None and max_length is None and return_tensors is None:

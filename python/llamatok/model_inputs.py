@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
+from llamatok.alignment import RowAlignment, encode_words, encode_words_fast, text_word_ids
 from llamatok.batch_encoding import BatchEncoding, tensor_type_name
 from llamatok.infill import prefix_text, split_prompt
 from llamatok.rows import Encoded, Row, build_rows
@@ -38,13 +39,20 @@ def _warn_once(message: str) -> None:
         logger.warning(message)
 
 
+#: Pre-tokenized input: the words of the text (or infill prefix) and of the infill suffix (None: plain).
+Words = tuple[tuple[str, ...], Optional[tuple[str, ...]]]
+
+
 class Prompt(NamedTuple):
     """One input after ``<FILL_ME>`` splitting: plain text (suffix None) or an infill prefix + suffix.
-    ``suffix_start`` is where the suffix begins in the caller's text (0 when passed separately)."""
+    ``suffix_start`` is where the suffix begins in the caller's text (0 when passed separately).
+    Pre-tokenized input (``is_split_into_words=True``) has its words in ``words``; ``prefix`` is then ""
+    and ``suffix`` "" for an infill prompt."""
 
     prefix: str
     suffix: str | None
     suffix_start: int
+    words: Words | None = None
 
 
 def make_prompt(text: Any, pair: str | None, fill_token: str | None) -> Prompt:
@@ -53,7 +61,37 @@ def make_prompt(text: Any, pair: str | None, fill_token: str | None) -> Prompt:
     return Prompt(prefix, suffix, start)
 
 
-def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: str | None) -> tuple[list[Prompt], bool]:
+def _words(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"with is_split_into_words=True, {what} must be a list of words (str), not "
+                        f"{type(value).__name__}")
+    return tuple(value)
+
+
+def words_prompt(words: Any, suffix_words: Any) -> Prompt:
+    """Pre-tokenized input; a non-empty list of suffix words makes an infill prompt."""
+    prefix = _words(words, "the text")
+    suffix = None if suffix_words is None else _words(suffix_words, "the suffix")
+    if not suffix:
+        return Prompt("", None, 0, (prefix, None))
+    return Prompt("", "", 0, (prefix, suffix))
+
+
+def batch_word_prompts(text: Any, pair: Any) -> tuple[list[Prompt], bool]:
+    """Prompts of pre-tokenized input: a list of words, or a batch (a list of lists of words)."""
+    batched = isinstance(text, (list, tuple)) and len(text) > 0 and isinstance(text[0], (list, tuple))
+    if not batched:
+        return [words_prompt(text, pair)], False
+    if pair is None:
+        return [words_prompt(t, None) for t in text], True
+    if not isinstance(pair, (list, tuple)) or len(pair) != len(text):
+        raise ValueError("for a batch of word lists, the suffixes (text_pair or suffix=) must be a list of word "
+                         "lists of the same length")
+    return [words_prompt(t, p) for t, p in zip(text, pair)], True
+
+
+def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: str | None,
+                  is_split_into_words: bool = False) -> tuple[list[Prompt], bool]:
     """The prompts of a call and whether the call is batched. A text pair is an infill suffix, as in
     transformers' ``CodeLlamaTokenizerFast`` (single calls) - here for batches too."""
     if text is None:
@@ -61,6 +99,8 @@ def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: str | None
     if suffix is not None and text_pair is not None:
         raise ValueError("pass the infill suffix as text_pair or as suffix=, not both")
     pair = suffix if suffix is not None else text_pair
+    if is_split_into_words:
+        return batch_word_prompts(text, pair)
     if isinstance(text, str):
         if pair is not None and not isinstance(pair, str):
             raise TypeError(f"the suffix of a single text must be a str, not {type(pair).__name__}")
@@ -93,12 +133,23 @@ def _fill_dummy_spans(offsets: list[tuple[int, int]], length: int) -> list[tuple
     return [(a, a + 1) if a == b and a < length else (a, b) for a, b in offsets]
 
 
+def _matched_ids(core: Tokenizer, mode: str) -> frozenset[int]:
+    """The ids the core matches in text in ``mode`` (none in literal mode)."""
+    return frozenset() if mode == "literal" else frozenset(i for _, i in core.special_tokens)
+
+
 def _encode_with_offsets(core: Tokenizer, text: str, mode: str, dummy_prefix: bool, shift: int,
                          length: int) -> Encoded:
     ids, spans = core.encode_with_offsets(text, mode, dummy_prefix)
     if shift:
         spans = [(max(a + shift, 0), max(b + shift, 0)) for a, b in spans]
-    return Encoded(ids, _fill_dummy_spans(spans, length))
+    return Encoded(ids, _fill_dummy_spans(spans, length), text_word_ids(ids, _matched_ids(core, mode)))
+
+
+def _encode_words(core: Tokenizer, words: Sequence[str], mode: str, with_offsets: bool) -> Encoded:
+    if not with_offsets:
+        return Encoded(encode_words_fast(core, words, mode))
+    return Encoded(*encode_words(core, words, mode))
 
 
 def encode_prompts(core: Tokenizer, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> list[list[Encoded]]:
@@ -106,6 +157,15 @@ def encode_prompts(core: Tokenizer, prompts: Sequence[Prompt], mode: str, with_o
 
     Offsets index the caller's strings: the text, the infill prompt before ``<FILL_ME>`` splitting, or
     the separately passed suffix."""
+    if any(p.words is not None for p in prompts):
+        out = []
+        for p in prompts:
+            prefix_words, suffix_words = p.words  # type: ignore[misc]
+            seqs = [_encode_words(core, prefix_words, mode, with_offsets)]
+            if suffix_words is not None:
+                seqs.append(_encode_words(core, suffix_words, mode, with_offsets))
+            out.append(seqs)
+        return out
     if with_offsets:
         out = []
         for p in prompts:
@@ -213,6 +273,59 @@ def _rows_of(template: Template, seqs: list[Encoded], strat: Strategies, stride:
     return build_rows(template, seqs, plans, with_offsets)
 
 
+class RowLayout(NamedTuple):
+    """Everything that decides a call's rows once the arguments are checked, kept so that the rows can be
+    made again with offsets, words and sequences when an alignment method of the result is first called
+    (``BatchEncoding.word_ids()``...): the plain call stays as fast as without alignment."""
+
+    tok: CallSettings
+    prompts: list[Prompt]
+    mode: str
+    add_special_tokens: bool
+    suffix_first: bool
+    strat: Strategies
+    stride: int
+    side: str
+    pad_to_multiple_of: int | None
+    overflowing: bool
+
+    def rows(self, with_offsets: bool) -> tuple[list[Row], list[int], bool]:
+        """The rows (kept, then overflowing ones when asked), the sample each comes from, and whether they
+        were padded."""
+        tok = self.tok
+        templates = {}
+        if any(p.suffix is None for p in self.prompts):
+            templates[False] = tok.plain_template(self.add_special_tokens)
+        if any(p.suffix is not None for p in self.prompts):
+            templates[True] = tok.infill_template(self.add_special_tokens, self.suffix_first)
+        encoded = encode_prompts(tok.core, self.prompts, self.mode, with_offsets)
+        rows: list[Row] = []
+        mains: list[Row] = []
+        sample: list[int] = []
+        for index, (prompt, seqs) in enumerate(zip(self.prompts, encoded)):
+            template = templates[prompt.suffix is not None]
+            got = _rows_of(template, seqs, self.strat, self.stride, tok.truncation_side, with_offsets)
+            mains.append(got[0])
+            if not self.overflowing:
+                got = got[:1]
+            rows.extend(got)
+            sample.extend([index] * len(got))
+        target = padding_.target_length(mains, self.strat.padding, self.strat.max_length, self.pad_to_multiple_of)
+        if target is not None:
+            padding_.pad_rows(rows, target, self.side, tok.pad_token_id)  # type: ignore[arg-type]
+        return rows, sample, target is not None
+
+    def alignment_of(self, rows: list[Row]) -> list[RowAlignment]:
+        """The alignment of rows made with offsets."""
+        piece = self.tok.core.id_to_piece
+        return [RowAlignment([piece(i) for i in r.ids], r.offsets, r.words, r.sequences)  # type: ignore[arg-type]
+                for r in rows]
+
+    def alignment(self) -> list[RowAlignment]:
+        """The rows made again with offsets, as alignment."""
+        return self.alignment_of(self.rows(True)[0])
+
+
 def encode_call(
     tok: CallSettings,
     prompts: list[Prompt],
@@ -251,28 +364,10 @@ def encode_call(
                 f"{plain_added} special tokens added to each text"
             )
     side = padding_side if padding_side is not None else tok.padding_side
-    templates = {}
-    if any(p.suffix is None for p in prompts):
-        templates[False] = tok.plain_template(add_special_tokens)
-    if any(p.suffix is not None for p in prompts):
-        templates[True] = tok.infill_template(add_special_tokens, suffix_first)
-
-    encoded = encode_prompts(tok.core, prompts, mode, return_offsets_mapping)
-    rows: list[Row] = []
-    mains: list[Row] = []
-    sample: list[int] = []
-    for index, (prompt, seqs) in enumerate(zip(prompts, encoded)):
-        template = templates[prompt.suffix is not None]
-        got = _rows_of(template, seqs, strat, stride, tok.truncation_side, return_offsets_mapping)
-        mains.append(got[0])
-        if not return_overflowing_tokens:
-            got = got[:1]
-        rows.extend(got)
-        sample.extend([index] * len(got))
-    target = padding_.target_length(mains, strat.padding, strat.max_length, pad_to_multiple_of)
-    if target is not None:
-        padding_.pad_rows(rows, target, side, tok.pad_token_id)  # type: ignore[arg-type]
-    elif verbose and strat.truncation is None:
+    layout = RowLayout(tok, prompts, mode, add_special_tokens, suffix_first, strat, stride, side, pad_to_multiple_of,
+                       return_overflowing_tokens)
+    rows, sample, padded = layout.rows(return_offsets_mapping)
+    if not padded and verbose and strat.truncation is None:
         tok.warn_too_long(rows)
 
     if return_token_type_ids is None:
@@ -296,4 +391,6 @@ def encode_call(
         data = {k: (v[0] if v and isinstance(v[0], list) else v) for k, v in data.items()}
     kinds = {p.suffix is not None for p in prompts}
     n_sequences = (2 if kinds == {True} else 1) if len(kinds) == 1 else None
-    return BatchEncoding(data, tensor_type=tensor_type, n_sequences=n_sequences)
+    # With offsets the rows already hold the alignment; otherwise it is made on first use.
+    alignment = layout.alignment_of(rows) if return_offsets_mapping else layout.alignment
+    return BatchEncoding(data, tensor_type=tensor_type, n_sequences=n_sequences, alignment=alignment)

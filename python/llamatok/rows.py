@@ -18,60 +18,78 @@ Offset = tuple[int, int]
 
 
 class Encoded:
-    """One sequence as the core encoded it: ids and, when asked for, character offsets."""
+    """One sequence as the core encoded it: ids and, when asked for, character offsets and word ids
+    (alignment.py)."""
 
-    __slots__ = ("ids", "offsets")
+    __slots__ = ("ids", "offsets", "words")
 
-    def __init__(self, ids: list[int], offsets: list[Offset] | None = None) -> None:
+    def __init__(self, ids: list[int], offsets: list[Offset] | None = None,
+                 words: list[int | None] | None = None) -> None:
         self.ids = ids
         self.offsets = offsets
+        self.words = words
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
 class Row:
-    """One row of model input. ``offsets`` is None unless offsets were asked for."""
+    """One row of model input. ``offsets``, ``words`` and ``sequences`` (the word and the sequence of every
+    token, None for added tokens) are None unless offsets were asked for."""
 
-    __slots__ = ("ids", "type_ids", "special", "offsets", "attention")
+    __slots__ = ("ids", "type_ids", "special", "offsets", "attention", "words", "sequences")
 
-    def __init__(self, ids: list[int], type_ids: list[int], special: list[int], offsets: list[Offset] | None) -> None:
+    def __init__(self, ids: list[int], type_ids: list[int], special: list[int], offsets: list[Offset] | None,
+                 words: list[int | None] | None = None, sequences: list[int | None] | None = None) -> None:
         self.ids = ids
         self.type_ids = type_ids
         self.special = special
         self.offsets = offsets
         self.attention = [1] * len(ids)
+        self.words = words
+        self.sequences = sequences
 
     def __add__(self, other: Row) -> Row:
-        offsets = None if self.offsets is None else self.offsets + other.offsets  # type: ignore[operator]
-        return Row(self.ids + other.ids, self.type_ids + other.type_ids, self.special + other.special, offsets)
+        if self.offsets is None or other.offsets is None:
+            return Row(self.ids + other.ids, self.type_ids + other.type_ids, self.special + other.special, None)
+        return Row(self.ids + other.ids, self.type_ids + other.type_ids, self.special + other.special,
+                   self.offsets + other.offsets, _joined(self.words, other.words),
+                   _joined(self.sequences, other.sequences))
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
+def _joined(a: list[int | None] | None, b: list[int | None] | None) -> list[int | None] | None:
+    return None if a is None or b is None else a + b
+
+
 def _token_row(token: int, type_id: int, with_offsets: bool) -> Row:
-    return Row([token], [type_id], [1], [(0, 0)] if with_offsets else None)
+    if not with_offsets:
+        return Row([token], [type_id], [1], None)
+    return Row([token], [type_id], [1], [(0, 0)], [None], [None])
 
 
-def _slice_row(seq: Encoded, window: Window, type_id: int) -> Row:
+def _slice_row(seq: Encoded, window: Window, type_id: int, sequence: int) -> Row:
     start, stop = window
     ids = seq.ids[start:stop]
-    offsets = None if seq.offsets is None else seq.offsets[start:stop]
-    return Row(ids, [type_id] * len(ids), [0] * len(ids), offsets)
+    if seq.offsets is None:
+        return Row(ids, [type_id] * len(ids), [0] * len(ids), None)
+    words = seq.words[start:stop] if seq.words is not None else [None] * len(ids)
+    return Row(ids, [type_id] * len(ids), [0] * len(ids), seq.offsets[start:stop], words, [sequence] * len(ids))
 
 
 def build_rows(template: Template, seqs: Sequence[Encoded], plans: Sequence[Sequence[Window]],
                with_offsets: bool) -> list[Row]:
     """The kept row, then the overflowing rows, of one input (``plans[i]`` slices ``seqs[i]``)."""
-    main = Row([], [], [], [] if with_offsets else None)
+    main = Row([], [], [], [], [], []) if with_offsets else Row([], [], [], None)
     overflow: list[Row] = []
     for piece in template:
         if piece.token is not None:
             parts = [_token_row(piece.token, piece.type_id, with_offsets)]
         else:
-            seq = seqs[piece.sequence]  # type: ignore[index]
-            parts = [_slice_row(seq, w, piece.type_id) for w in plans[piece.sequence]]  # type: ignore[index]
+            index: int = piece.sequence  # type: ignore[assignment]
+            parts = [_slice_row(seqs[index], w, piece.type_id, index) for w in plans[index]]
         kept, extra = parts[0], parts[1:]
         merged: list[Row] = []
         for row in overflow:
