@@ -17,7 +17,7 @@ which transformers' ``BatchEncoding`` calls; ``tests/api/test_alignment.py`` com
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
 if TYPE_CHECKING:
@@ -50,14 +50,16 @@ class RowAlignment(NamedTuple):
     sequences: WordIds
 
 
-def text_word_ids(ids: Sequence[int], matched: frozenset[int]) -> WordIds:
+def text_word_ids(ids: Sequence[int], offsets: Sequence[Offset], text: str, matched: Mapping[int, str]) -> WordIds:
     """Word ids of one encoded text: a special token matched in it is a word, and so is each run of other
-    tokens between matches. ``matched`` holds the ids the core matches in text (empty in literal mode)."""
+    tokens between matches. ``matched`` maps the ids the core matches in text to their text (empty in
+    literal mode); a token is a match when it covers exactly that text (BPE can also make such an id,
+    e.g. ``▁<EOT>`` from `` <EOT>``, and that is no match)."""
     out: WordIds = []
     word = -1
     in_run = False
-    for token in ids:
-        if token in matched:
+    for token, (start, end) in zip(ids, offsets):
+        if token in matched and text[start:end] == matched[token]:
             word += 1
             in_run = False
         elif not in_run:

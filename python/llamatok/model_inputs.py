@@ -133,17 +133,18 @@ def _fill_dummy_spans(offsets: list[tuple[int, int]], length: int) -> list[tuple
     return [(a, a + 1) if a == b and a < length else (a, b) for a, b in offsets]
 
 
-def _matched_ids(core: Tokenizer, mode: str) -> frozenset[int]:
-    """The ids the core matches in text in ``mode`` (none in literal mode)."""
-    return frozenset() if mode == "literal" else frozenset(i for _, i in core.special_tokens)
+def _matched(core: Tokenizer, mode: str) -> dict[int, str]:
+    """The ids the core matches in text in ``mode``, with their text (none in literal mode)."""
+    return {} if mode == "literal" else {i: t for t, i in core.special_tokens}
 
 
 def _encode_with_offsets(core: Tokenizer, text: str, mode: str, dummy_prefix: bool, shift: int,
                          length: int) -> Encoded:
     ids, spans = core.encode_with_offsets(text, mode, dummy_prefix)
+    words = text_word_ids(ids, spans, text, _matched(core, mode))
     if shift:
         spans = [(max(a + shift, 0), max(b + shift, 0)) for a, b in spans]
-    return Encoded(ids, _fill_dummy_spans(spans, length), text_word_ids(ids, _matched_ids(core, mode)))
+    return Encoded(ids, _fill_dummy_spans(spans, length), words)
 
 
 def _encode_words(core: Tokenizer, words: Sequence[str], mode: str, with_offsets: bool) -> Encoded:
