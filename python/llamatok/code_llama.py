@@ -18,10 +18,13 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from llamatok import _native, hub, saving
+from llamatok import _native, chat_files, hub, saving
 from llamatok.batch_encoding import BatchEncoding
+from llamatok.chat_template import ChatTemplateMixin
 from llamatok.constants import unlimited
 from llamatok.files import locate
 from llamatok.identity import IdentityMixin
@@ -41,7 +44,7 @@ HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
 logger = logging.getLogger("llamatok")
 
 
-class CodeLlamaTokenizerFast(SpecialTokensMixin, IdentityMixin):
+class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixin):
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
     Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
@@ -425,7 +428,17 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, IdentityMixin):
         there is one) that transformers 4.x and ``tokenizers`` load with identical ids."""
         if push_to_hub:
             raise ValueError("push_to_hub is not supported: save, then upload the folder with huggingface_hub")
-        return saving.save(self._core, self.settings, self.vocab_file, save_directory, filename_prefix)
+        settings, template = self.settings, self.chat_template
+        jinja = template is not None and kwargs.get("save_jinja_files", True)
+        config = {k: v for k, v in settings.init_kwargs.items() if k != "chat_template"}
+        if template is not None and not jinja:
+            config["chat_template"] = chat_files.config_value(template)
+        written = saving.save(self._core, replace(settings, init_kwargs=config), self.vocab_file, save_directory,
+                              filename_prefix)
+        # The .jinja files after the two config files, where transformers lists them.
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        templates = chat_files.write(template, Path(save_directory), prefix) if jinja else []
+        return (*written[:2], *templates, *written[2:])
 
     def __reduce__(self) -> tuple[Any, tuple[bytes, str]]:
         # The model file's bytes and one canonical JSON string: equal tokenizers pickle to equal bytes

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llamatok import chat_files
+
 #: Config keys that name special tokens; their values may be AddedToken dicts.
 TOKEN_KEYS = (
     "unk_token", "bos_token", "eos_token", "pad_token",
@@ -88,5 +90,8 @@ def locate(path: str | os.PathLike[str]) -> TokenizerFiles:
     for name in ("tokenizer_config.json", "special_tokens_map.json"):
         if (folder / name).is_file():
             config.update(read_json(folder / name))
+    templates = chat_files.read(folder)  # .jinja files win over the config's key, as in transformers
+    if templates is not None:
+        config["chat_template"] = templates
     files.config = config
     return files

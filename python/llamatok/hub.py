@@ -14,6 +14,8 @@ from pathlib import Path
 
 #: The files a tokenizer needs (either of the first two suffices).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json")
+#: Chat templates, downloaded too when the repository has them (chat_files.py).
+CHAT_TEMPLATE_PATTERNS = ("chat_template.jinja", "additional_chat_templates/*.jinja")
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -106,7 +108,8 @@ def resolve(
             f"{repo_id!r}{rev} is not a local path nor in the Hugging Face cache ({cache}); to download it "
             f"install huggingface_hub (pip install huggingface_hub), or {how}"
         ) from None
-    patterns = [f"{subfolder}/{f}" if subfolder else f for f in TOKENIZER_FILES]
+    wanted = (*TOKENIZER_FILES, *CHAT_TEMPLATE_PATTERNS)
+    patterns = [f"{subfolder}/{f}" if subfolder else f for f in wanted]
     try:
         folder = huggingface_hub.snapshot_download(
             repo_id, revision=revision, cache_dir=None if cache_dir is None else os.fspath(cache_dir),
