@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from llamatok._native import ModelFileError, TokenIdError, Tokenizer, __version__
     from llamatok.batch_encoding import BatchEncoding
     from llamatok.code_llama import CodeLlamaTokenizerFast
+    from llamatok.decode_stream import DecodeStream
     from llamatok.demo import demo_path
     from llamatok.streaming import StreamingDecoder
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "BatchEncoding": "llamatok.batch_encoding",
     "CodeLlamaTokenizerFast": "llamatok.code_llama",
+    "DecodeStream": "llamatok.decode_stream",
     "ModelFileError": "llamatok._native",
     "StreamingDecoder": "llamatok.streaming",
     "TokenIdError": "llamatok._native",
@@ -35,6 +37,7 @@ _EXPORTS = {
 __all__ = [
     "BatchEncoding",
     "CodeLlamaTokenizerFast",
+    "DecodeStream",
     "ModelFileError",
     "StreamingDecoder",
     "TokenIdError",
