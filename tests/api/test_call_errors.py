@@ -141,7 +141,6 @@ def test_padding_without_pad_token(tok):
     ({"truncation": True, "max_length": 0}, "cannot hold"),
     ({"truncation": "only_second", "max_length": 3}, "only_second"),
     ({"text_target": "x"}, "text_target"),
-    ({"is_split_into_words": True}, "is_split_into_words"),
 ])
 def test_bad_call_arguments(padded, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -15,7 +15,8 @@ from llamatok import hub
 
 REPO = "codellama/CodeLlama-7b-hf"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json")
+FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+         "chat_template.jinja", "additional_chat_templates/*.jinja")
 
 
 def fake_cache(root, source, repo=REPO, commit=COMMIT, ref="main"):
