@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
+from importlib import import_module
 from typing import Any
 
 logger = logging.getLogger("llamatok")
@@ -62,18 +63,18 @@ def _strftime_now(format: str) -> str:
     return datetime.now().strftime(format)
 
 
-def _generation_extension(jinja2: Any) -> Any:
+def _generation_extension(ext: Any, nodes: Any) -> Any:
     """The ``{% generation %}...{% endgeneration %}`` tag: renders its body, and when spans are tracked
     records where the body starts and ends in the output (the output streamed so far, measured when the
     block runs, as transformers measures it)."""
 
-    class Generation(jinja2.ext.Extension):  # type: ignore[misc,name-defined]
+    class Generation(ext.Extension):  # type: ignore[misc]
         tags = {"generation"}
 
         def parse(self, parser: Any) -> Any:
             lineno = next(parser.stream).lineno
             body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-            return jinja2.nodes.CallBlock(self.call_method("_mark"), [], [], body).set_lineno(lineno)
+            return nodes.CallBlock(self.call_method("_mark"), [], [], body).set_lineno(lineno)
 
         def _mark(self, caller: Any) -> str:
             text: str = caller()
@@ -90,12 +91,12 @@ def _generation_extension(jinja2: Any) -> Any:
 @lru_cache(maxsize=64)
 def compile_template(source: str) -> Any:
     """The compiled template (cached by its text)."""
-    jinja2 = _jinja()
-    import jinja2.ext
-    import jinja2.sandbox
-
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[_generation_extension(jinja2), jinja2.ext.loopcontrols]
+    _jinja()
+    ext = import_module("jinja2.ext")
+    nodes = import_module("jinja2.nodes")
+    sandbox = import_module("jinja2.sandbox")
+    env = sandbox.ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=[_generation_extension(ext, nodes), ext.loopcontrols]
     )
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise_exception

@@ -52,7 +52,10 @@ class ChatTemplateMixin:
     and saving carry it like any config key)."""
 
     init_kwargs: dict[str, Any]
-    special_tokens_map: dict[str, str | list[str]]
+
+    @property
+    def special_tokens_map(self) -> dict[str, str | list[str]]:
+        raise NotImplementedError  # the tokenizer's (SpecialTokensMixin comes first)
     __call__: Callable[..., BatchEncoding]  # the tokenizer's
 
     @property

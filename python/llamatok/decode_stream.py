@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from llamatok.token_ids import one_id
 
@@ -64,7 +64,7 @@ class DecodeStream:
     def _decode(self, core: _Decodes, ids: list[int]) -> str:
         return core.decode(ids, "transformers", self._skip)
 
-    def step(self, tokenizer: Any, id: Union[int, Sequence[int]]) -> str | None:  # noqa: A002 (tokenizers' name)
+    def step(self, tokenizer: Any, id: int | Sequence[int]) -> str | None:
         """Adds one id (or a list of ids); returns the text that became final, or None when there is none yet."""
         core = _decoder(tokenizer)
         given = id.tolist() if hasattr(id, "tolist") else id  # numpy arrays and tensors

@@ -71,8 +71,9 @@ def pad_rows(rows: list[Row], target: int, side: str, pad_id: int) -> None:
             if row.offsets is not None:
                 row.offsets = [(0, 0)] * n + row.offsets
             if row.words is not None and row.sequences is not None:
-                row.words = [None] * n + row.words
-                row.sequences = [None] * n + row.sequences
+                nothing: list[int | None] = [None] * n
+                row.words = nothing + row.words
+                row.sequences = nothing + row.sequences
 
 
 # -- tokenizer.pad(): padding inputs encoded earlier (what data collators call) ----------------

@@ -75,7 +75,7 @@ def _slice_row(seq: Encoded, window: Window, type_id: int, sequence: int) -> Row
     ids = seq.ids[start:stop]
     if seq.offsets is None:
         return Row(ids, [type_id] * len(ids), [0] * len(ids), None)
-    words = seq.words[start:stop] if seq.words is not None else [None] * len(ids)
+    words: list[int | None] = seq.words[start:stop] if seq.words is not None else [None] * len(ids)
     return Row(ids, [type_id] * len(ids), [0] * len(ids), seq.offsets[start:stop], words, [sequence] * len(ids))
 
 

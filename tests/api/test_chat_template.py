@@ -127,7 +127,8 @@ def test_no_double_bos(pair):
 
 
 @settings(max_examples=40, deadline=None)
-@given(contents=st.lists(CONTENT, min_size=1, max_size=5), system=st.booleans(), name=st.sampled_from(sorted(TEMPLATES)))
+@given(contents=st.lists(CONTENT, min_size=1, max_size=5), system=st.booleans(),
+       name=st.sampled_from(sorted(TEMPLATES)))
 def test_generated_conversations(pair, contents, system, name):
     mine, theirs = pair
     chat = [{"role": "user" if i % 2 == 0 else "assistant", "content": c} for i, c in enumerate(contents)]
@@ -220,7 +221,8 @@ def test_errors_like_transformers(pair):
 
 def test_named_templates(pair):
     mine, theirs = pair
-    named = {"default": LLAMA2_CHAT, "tool_use": CODELLAMA_INSTRUCT + "{{ tools | length }}", "70b": CODELLAMA_70B_INSTRUCT}
+    named = {"default": LLAMA2_CHAT, "tool_use": CODELLAMA_INSTRUCT + "{{ tools | length }}",
+             "70b": CODELLAMA_70B_INSTRUCT}
     saved = mine.chat_template, theirs.chat_template
     try:
         for tok in (mine, theirs):
@@ -275,7 +277,8 @@ def test_named_templates_saved_and_loaded(folder, tmp_path):
     assert load_ours(tmp_path / "ours").chat_template == named
     mine.save_pretrained(tmp_path / "config", save_jinja_files=False)
     listed = json.loads((tmp_path / "config" / "tokenizer_config.json").read_text())["chat_template"]
-    assert listed == [{"name": "default", "template": LLAMA2_CHAT}, {"name": "tool_use", "template": CODELLAMA_INSTRUCT}]
+    assert listed == [{"name": "default", "template": LLAMA2_CHAT},
+                      {"name": "tool_use", "template": CODELLAMA_INSTRUCT}]
     assert load_oracle(tmp_path / "config").chat_template == named == load_ours(tmp_path / "config").chat_template
 
 
