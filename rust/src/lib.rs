@@ -10,7 +10,9 @@
 //!   three modes of [`SpecialMode`] (Code Llama's infill prompts are built in Python on top);
 //! - `decoder` turns ids back into text in either [`DecodeStyle`];
 //! - `tokenizer` holds the immutable, thread-safe [`Tokenizer`]; with the `python` feature, `batch`
-//!   runs it on all cores for the bindings in `python/`.
+//!   runs it on all cores for the bindings in `python/`;
+//! - [`id_bytes`] reads ids stored as raw integers of any width and byte order (the pure part of the
+//!   bindings' buffer reader; public so that the fuzz targets in `rust/fuzz/` reach it).
 
 #[cfg(feature = "python")]
 pub(crate) mod batch;
@@ -21,6 +23,7 @@ pub(crate) mod decoder;
 pub(crate) mod encoder;
 pub(crate) mod error;
 pub(crate) mod hf_json;
+pub mod id_bytes;
 pub(crate) mod merges;
 pub(crate) mod model_proto;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The invariants of encoding and decoding that hold for any vocabulary the readers accept
 //! (docs/encoding.md, docs/decoding.md); a broken one panics, which libFuzzer reports as a crash.
 
+use llamatok::id_bytes::IntFormat;
 use llamatok::{DecodeStyle, EncodeOptions, SpecialMode, Tokenizer};
 
 pub const MODES: [SpecialMode; 3] = [SpecialMode::Legacy, SpecialMode::NonLegacy, SpecialMode::Literal];
@@ -77,4 +78,27 @@ pub fn check_decode(tok: &Tokenizer, ids: &[u32]) {
             assert_eq!(result.is_ok(), valid, "{style:?} skip={skip}: {result:?}");
         }
     }
+}
+
+/// The ids stored in `bytes` as items of format `f`, read one byte at a time (the oracle of the
+/// `id_buffer` target), or the first value out of `0..vocab_size` and its position.
+pub fn expected_ids(bytes: &[u8], f: IntFormat, vocab_size: usize) -> Result<Vec<u32>, (i128, usize)> {
+    let mut ids = Vec::new();
+    for (i, item) in bytes.chunks(f.size).enumerate().take_while(|(_, item)| item.len() == f.size) {
+        let mut magnitude: u128 = 0;
+        let mut push = |b: &u8| magnitude = magnitude << 8 | u128::from(*b);
+        if f.big_endian {
+            item.iter().for_each(&mut push);
+        } else {
+            item.iter().rev().for_each(&mut push);
+        }
+        let bits = 8 * f.size as u32;
+        let negative = f.signed && magnitude >> (bits - 1) == 1;
+        let value = if negative { magnitude as i128 - (1i128 << bits) } else { magnitude as i128 };
+        if value < 0 || value >= vocab_size as i128 {
+            return Err((value, i));
+        }
+        ids.push(value as u32);
+    }
+    Ok(ids)
 }

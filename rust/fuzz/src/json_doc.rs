@@ -2,6 +2,8 @@
 //! of their values: the structure-aware JSON target starts from one and applies arbitrary edits, so
 //! that most inputs are well-formed JSON that reaches the checks behind the syntax.
 
+use std::sync::OnceLock;
+
 use arbitrary::Arbitrary;
 use serde_json::{json, Map, Value};
 
@@ -43,8 +45,14 @@ const MERGES: &[(&str, &str)] = &[
 ];
 
 /// One of four valid documents: Llama's legacy normalizer; a Metaspace pre-tokenizer; no byte fallback
-/// with merges written as pairs; an added token after the vocabulary.
-pub fn base(variant: u8) -> Value {
+/// with merges written as pairs; an added token after the vocabulary. Built once (building one costs
+/// more than the rest of a fuzz input).
+pub fn base(variant: u8) -> &'static Value {
+    static DOCS: OnceLock<Vec<Value>> = OnceLock::new();
+    &DOCS.get_or_init(|| (0..4).map(build).collect())[usize::from(variant % 4)]
+}
+
+fn build(variant: u8) -> Value {
     let mut vocab = Map::new();
     let specials = ["<unk>", "<s>", "</s>"];
     let bytes = (0..=255u8).map(|b| format!("<0x{b:02X}>"));
@@ -122,26 +130,42 @@ enum Step {
     Index(usize),
 }
 
-fn places(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+/// How many places (object members and list elements, at any depth) `value` holds.
+fn count_places(value: &Value) -> usize {
     match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                path.push(Step::Key(k.clone()));
-                out.push(path.clone());
-                places(v, path, out);
-                path.pop();
-            }
-        }
-        Value::Array(list) => {
-            for (i, v) in list.iter().enumerate() {
-                path.push(Step::Index(i));
-                out.push(path.clone());
-                places(v, path, out);
-                path.pop();
-            }
-        }
-        _ => {}
+        Value::Object(map) => map.values().map(|v| 1 + count_places(v)).sum(),
+        Value::Array(list) => list.iter().map(|v| 1 + count_places(v)).sum(),
+        _ => 0,
     }
+}
+
+/// The path of the `n`th place of `value` in walk order (each member before the places inside it),
+/// found without listing every place: counting is cheap, and each fuzz input edits several times.
+fn nth_place(value: &Value, mut n: usize, path: &mut Vec<Step>) -> bool {
+    let children: Box<dyn Iterator<Item = (Step, &Value)>> = match value {
+        Value::Object(map) => Box::new(map.iter().map(|(k, v)| (Step::Key(k.clone()), v))),
+        Value::Array(list) => Box::new(list.iter().enumerate().map(|(i, v)| (Step::Index(i), v))),
+        _ => return false,
+    };
+    for (step, child) in children {
+        if n == 0 {
+            path.push(step);
+            return true;
+        }
+        let inside = count_places(child);
+        if n - 1 < inside {
+            path.push(step);
+            return nth_place(child, n - 1, path);
+        }
+        n -= 1 + inside;
+    }
+    false
+}
+
+fn place(doc: &Value, n: usize, count: usize) -> Vec<Step> {
+    let mut path = Vec::new();
+    nth_place(doc, n % count, &mut path);
+    path
 }
 
 fn get<'a>(root: &'a Value, path: &[Step]) -> Option<&'a Value> {
@@ -160,13 +184,12 @@ fn get_mut<'a>(root: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
 
 /// Applies `edit` to `doc` (places are listed anew each time: earlier edits change them).
 pub fn apply(doc: &mut Value, edit: &Edit) {
-    let mut all = Vec::new();
-    places(doc, &mut Vec::new(), &mut all);
-    if all.is_empty() {
+    let count = count_places(doc);
+    if count == 0 {
         return;
     }
-    let path = &all[edit.at as usize % all.len()];
-    let (last, parent_path) = path.split_last().expect("places are never the root");
+    let path = place(doc, edit.at as usize, count);
+    let Some((last, parent_path)) = path.split_last() else { return };
     let new = match &edit.value {
         NewValue::Null => Value::Null,
         NewValue::Bool(b) => json!(b),
@@ -176,7 +199,7 @@ pub fn apply(doc: &mut Value, edit: &Edit) {
         NewValue::Piece(i) => json!(PIECES[*i as usize % PIECES.len()]),
         NewValue::EmptyList => json!([]),
         NewValue::EmptyObject => json!({}),
-        NewValue::CopyOf(i) => get(doc, &all[*i as usize % all.len()]).cloned().unwrap_or(Value::Null),
+        NewValue::CopyOf(i) => get(doc, &place(doc, *i as usize, count)).cloned().unwrap_or(Value::Null),
         NewValue::Remove | NewValue::Rename(_) => {
             let Some(parent) = get_mut(doc, parent_path) else { return };
             match (parent, last, &edit.value) {
@@ -196,7 +219,7 @@ pub fn apply(doc: &mut Value, edit: &Edit) {
             return;
         }
     };
-    if let Some(slot) = get_mut(doc, path) {
+    if let Some(slot) = get_mut(doc, &path) {
         *slot = new;
     }
 }

@@ -1,88 +1,18 @@
 //! Ids from an object with the buffer protocol (numpy arrays, `array.array`, memoryviews): integers of
 //! any width, signed or not, in either byte order, contiguous or strided. The format string is read
-//! here rather than through pyo3's typed buffers, which take a big-endian `>H` for a native `H` on
-//! little-endian machines (a `>u2` numpy array was read byte-swapped).
+//! by the core (`id_bytes.rs`) rather than through pyo3's typed buffers, which take a big-endian `>H`
+//! for a native `H` on little-endian machines (a `>u2` numpy array was read byte-swapped); this file
+//! only gets the view, its format and a contiguous copy of its bytes from Python.
 
-use std::ffi::{c_int, c_long, c_short, CStr};
-use std::mem::{size_of, MaybeUninit};
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::to_py_err;
-use crate::error::Error;
-
-/// How one item is stored, from a struct-module format such as `"<H"`, `">q"` or `"l"`.
-#[derive(Debug, PartialEq)]
-struct IntFormat {
-    size: usize,
-    signed: bool,
-    big_endian: bool,
-}
-
-fn int_format(format: &[u8]) -> Option<IntFormat> {
-    let (order, code) = match format {
-        [code] => (b'@', *code),
-        [order @ (b'@' | b'=' | b'<' | b'>' | b'!'), code] => (*order, *code),
-        _ => return None,
-    };
-    // Native order ('@') uses the C types' sizes; the others the standard sizes.
-    let native = order == b'@';
-    let size = match code {
-        b'b' | b'B' => 1,
-        b'h' | b'H' if native => size_of::<c_short>(),
-        b'h' | b'H' => 2,
-        b'i' | b'I' if native => size_of::<c_int>(),
-        b'i' | b'I' => 4,
-        b'l' | b'L' if native => size_of::<c_long>(),
-        b'l' | b'L' => 4,
-        b'q' | b'Q' => 8,
-        b'n' | b'N' if native => size_of::<isize>(),
-        _ => return None,
-    };
-    let big_endian = match order {
-        b'>' | b'!' => true,
-        b'<' => false,
-        _ => cfg!(target_endian = "big"),
-    };
-    Some(IntFormat { size, signed: code.is_ascii_lowercase(), big_endian })
-}
-
-/// An integer type the items can be read as.
-trait Item: Into<i128> {
-    const SIZE: usize;
-    fn read(bytes: &[u8], big_endian: bool) -> Self;
-}
-
-macro_rules! item {
-    ($($t:ty),*) => {$(
-        impl Item for $t {
-            const SIZE: usize = size_of::<$t>();
-            fn read(bytes: &[u8], big_endian: bool) -> Self {
-                let mut raw = [0u8; size_of::<$t>()];
-                raw.copy_from_slice(bytes);
-                if big_endian { <$t>::from_be_bytes(raw) } else { <$t>::from_le_bytes(raw) }
-            }
-        }
-    )*};
-}
-
-item!(u8, i8, u16, i16, u32, i32, u64, i64);
-
-fn collect<T: Item>(bytes: &[u8], big_endian: bool, vocab_size: usize) -> PyResult<Vec<u32>> {
-    bytes
-        .chunks_exact(T::SIZE)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let value: i128 = T::read(chunk, big_endian).into();
-            match u32::try_from(value) {
-                Ok(id) if (id as usize) < vocab_size => Ok(id),
-                _ => Err(to_py_err(Error::token_id(value, Some(i), vocab_size))),
-            }
-        })
-        .collect()
-}
+use crate::id_bytes::{ids_from_bytes, int_format};
 
 /// A buffer view, released when dropped.
 struct View(Box<ffi::Py_buffer>);
@@ -148,41 +78,8 @@ fn ids(py: Python<'_>, view: &View, vocab_size: usize) -> PyResult<Vec<u32>> {
     if copied == -1 {
         return Err(PyErr::fetch(py));
     }
-    match (f.size, f.signed) {
-        (1, false) => collect::<u8>(&bytes, f.big_endian, vocab_size),
-        (1, true) => collect::<i8>(&bytes, f.big_endian, vocab_size),
-        (2, false) => collect::<u16>(&bytes, f.big_endian, vocab_size),
-        (2, true) => collect::<i16>(&bytes, f.big_endian, vocab_size),
-        (4, false) => collect::<u32>(&bytes, f.big_endian, vocab_size),
-        (4, true) => collect::<i32>(&bytes, f.big_endian, vocab_size),
-        (8, false) => collect::<u64>(&bytes, f.big_endian, vocab_size),
-        (8, true) => collect::<i64>(&bytes, f.big_endian, vocab_size),
-        _ => Err(PyTypeError::new_err(format!("token ids of {} bytes each are not supported", f.size))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        let le = !cfg!(target_endian = "big");
-        assert_eq!(int_format(b">H"), Some(IntFormat { size: 2, signed: false, big_endian: true }));
-        assert_eq!(int_format(b"<q"), Some(IntFormat { size: 8, signed: true, big_endian: false }));
-        assert_eq!(int_format(b"H"), Some(IntFormat { size: 2, signed: false, big_endian: !le }));
-        assert_eq!(int_format(b"=l").map(|f| f.size), Some(4));
-        assert_eq!(int_format(b"l").map(|f| f.size), Some(size_of::<c_long>()));
-        assert_eq!(int_format(b"d"), None);
-        assert_eq!(int_format(b"?"), None);
-        assert_eq!(int_format(b"<n"), None);
-        assert_eq!(int_format(b"2H"), None);
-    }
-
-    #[test]
-    fn byte_orders() {
-        assert_eq!(u16::read(&[0x03, 0x36], true), 822);
-        assert_eq!(u16::read(&[0x36, 0x03], false), 822);
-        assert_eq!(i16::read(&[0xFF, 0xFF], true), -1);
+    match ids_from_bytes(&bytes, f, vocab_size) {
+        Some(ids) => ids.map_err(to_py_err),
+        None => Err(PyTypeError::new_err(format!("token ids of {} bytes each are not supported", f.size))),
     }
 }
