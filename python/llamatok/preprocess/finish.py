@@ -21,6 +21,7 @@ from llamatok.preprocess.checkpoint import WorkDir, crash_point, fsync_dir
 from llamatok.preprocess.megatron import write_index
 from llamatok.preprocess.options import Options
 from llamatok.preprocess.parquet_out import write_parquet
+from llamatok.preprocess.writers import WRITERS, WriterSpec, trainer_formats, write_from_files
 
 
 def _fsync_file(path: str) -> None:
@@ -51,13 +52,15 @@ def outputs(options: Options) -> dict[str, Any]:
                            for key in options.json_keys]
     if "parquet" in options.formats:
         out["parquet"] = options.parquet_path
+    for fmt in trainer_formats(options.formats):
+        out[fmt] = [{"key": key, **WRITERS[fmt].outputs(options.megatron_prefix(key))} for key in options.json_keys]
     out["rejects"] = options.rejects_path
     out["summary"] = options.summary_path
     return out
 
 
 def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dtype,
-           make_summary: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+           make_summary: Callable[[dict[str, Any]], dict[str, Any]], spec: WriterSpec | None = None) -> dict[str, Any]:
     work.close()
     if state["phase"] == "running":
         state["phase"] = "finalizing"
@@ -77,6 +80,7 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
             path = os.path.join(work.path, "final.parquet")
             write_parquet(path, options.json_keys, work.tokens, work.lengths, dtype)
             _fsync_file(path)
+        _write_trainer_formats(options, work, spec or WriterSpec(str(np.dtype(dtype)), None))
         summary = make_summary(state)
         with open(os.path.join(work.path, "summary.json"), "w", encoding="utf-8") as f:
             f.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
@@ -94,6 +98,20 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
     work.remove()
     written: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
     return written
+
+
+def _write_trainer_formats(options: Options, work: WorkDir, spec: WriterSpec) -> None:
+    """The trainers' formats (writers/), committed straight to their final names: each file
+    appears whole, and a resumed finish writes the same bytes again."""
+    local = storage.is_local(options.output_prefix)
+    tmp_folder = os.path.join(work.path, "tmp")
+
+    def tmp(name: str) -> str | None:
+        return os.path.join(tmp_folder, f"{name}.{os.getpid()}") if local else None
+
+    for fmt in trainer_formats(options.formats):
+        for k, key in enumerate(options.json_keys):
+            write_from_files(fmt, options.megatron_prefix(key), spec, tmp, work.tokens[k], work.lengths[k])
 
 
 def _move_out(src: str, dst: str) -> None:

@@ -26,6 +26,7 @@ from llamatok.preprocess.progress import Progress
 from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.sources import Source, discover
 from llamatok.preprocess.summary import build
+from llamatok.preprocess.writers import WriterSpec
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -242,7 +243,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         finally:
             work.close()
             progress.close()
-    summary = finish(options, work, state, dtype, make_summary)
+    summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name))
     if summary["rejected"]:
         _notice(options, f"{summary['rejected']} records rejected ({_reasons(summary)}): see {options.rejects_path}")
     return summary

@@ -17,7 +17,8 @@ from llamatok.preprocess.errors import OptionsError, RejectLimitError
 
 __all__ = ["Options", "OptionsError", "RejectLimitError", "parse_count", "parse_size"]
 
-FORMATS = ("megatron", "parquet")
+#: The outputs ``--format`` may name, any combination (docs/shards.md, "Formats for every trainer").
+FORMATS = ("megatron", "parquet", "npy", "datatrove", "mds", "litdata")
 MODES = ("literal", "legacy", "non_legacy")
 ENGINES = ("local", "ray")
 
@@ -113,8 +114,8 @@ class Options:
         self.formats = tuple(dict.fromkeys(self.formats))
         bad = [f for f in self.formats if f not in FORMATS]
         if bad or not self.formats:
-            raise OptionsError("--format must be megatron, parquet or both (megatron,parquet), "
-                               f"not {','.join(self.formats)!r}")
+            raise OptionsError(f"--format takes one or more of {', '.join(FORMATS)} separated by commas "
+                               f"(e.g. megatron,npy), not {','.join(self.formats)!r}")
         if isinstance(self.json_keys, str):
             self.json_keys = (self.json_keys,)
         self.json_keys = tuple(self.json_keys)
