@@ -217,3 +217,29 @@ def test_sharded_outputs_read_by_each_consumer(tmp_path, codellama_dir, codellam
 
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def test_olmo_core_reads_the_fim_label_mask(tmp_path, codellama_dir):
+    from olmo_core.data.numpy_dataset import NumpyFSLDataset
+
+    texts = [t for t in corpus() if t.strip()][:3] * 8
+    prefix = str(tmp_path / "fim")
+    pp.run(texts=texts, output_prefix=prefix, tokenizer=str(codellama_dir), formats="megatron,npy", fim_rate=0.8,
+           append_eod=True, quiet=True)
+    from megatron.core.datasets.indexed_dataset import IndexedDataset
+
+    ds_m = IndexedDataset(prefix)
+    docs = [ds_m[i].tolist() for i in range(len(ds_m))]
+    middle = 32009  # ▁<MID> in Code Llama's vocabulary
+    expected = []
+    for doc in docs:
+        cut = doc.index(middle) + 1 if middle in doc else 0
+        expected += [False] * cut + [True] * (len(doc) - cut)
+    assert not all(expected) and any(expected)
+    total = len(expected)
+    ds = NumpyFSLDataset(prefix + ".npy", sequence_length=total, pad_token_id=0, eos_token_id=2, vocab_size=32016,
+                         dtype=np.uint16, label_mask_paths=[prefix + ".label_mask.npy"])
+    ds.prepare()
+    item = ds[0]
+    assert np.asarray(item["input_ids"]).tolist() == sum(docs, [])
+    assert np.asarray(item["label_mask"]).tolist() == expected

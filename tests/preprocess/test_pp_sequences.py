@@ -160,3 +160,25 @@ def test_dedup_skips_and_lists_duplicates(tmp_path):
 def test_bad_sequence_options(tmp_path, options, message):
     with pytest.raises(pp.OptionsError, match=message):
         pp.run(texts=["x"], output_prefix=str(tmp_path / "o"), quiet=True, **options)
+
+
+def test_fim_loss_mask_sidecars(tmp_path):
+    texts = varied_texts(60)
+    prefix = str(tmp_path / "f")
+    pp.run(texts=texts, output_prefix=prefix, fim_rate=0.7, append_eod=True, formats="megatron,npy,datatrove",
+           quiet=True)
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
+    expected: list[bool] = []
+    fim_docs = 0
+    for doc in documents(prefix):
+        if tok.middle_id in doc:  # the prompt up to ▁<MID> is not learned, the middle and what follows is
+            cut = doc.index(tok.middle_id) + 1
+            expected += [False] * cut + [True] * (len(doc) - cut)
+            fim_docs += 1
+        else:
+            expected += [True] * len(doc)
+    assert 20 < fim_docs < 60
+    assert np.fromfile(prefix + ".label_mask.npy", np.bool_).tolist() == expected
+    assert np.fromfile(prefix + ".ds.loss", np.bool_).tolist() == expected
+    pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
+    assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"

@@ -265,11 +265,18 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
                 deduper.close()
     sequences = SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy,
                              spec.eos_id if spec.eos_id is not None else 0)
-    summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name),
+    summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name,
+                                                                       _mask_marker(options, spec)),
                      sequences)
     if summary["rejected"]:
         _notice(options, f"{summary['rejected']} records rejected ({_reasons(summary)}): see {options.rejects_path}")
     return summary
+
+
+def _mask_marker(options: Options, spec: EncodeSpec) -> int | None:
+    """The ▁<MID> id that FIM loss masks are drawn from; none when packing (a piece cut from a FIM
+    document may not hold its ▁<MID>, so its mask could not be told from the piece)."""
+    return spec.fim.middle_id if spec.fim is not None and options.pack is None else None
 
 
 def _reasons(summary: dict[str, Any]) -> str:

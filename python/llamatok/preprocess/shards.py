@@ -39,10 +39,11 @@ class ShardLayout:
     shard_tokens: int
     eos_id: int | None = None
     tokenizer_name: str = ""
+    middle_id: int | None = None  # with FIM: the loss masks' marker (writers/base.py)
 
     @property
     def writer_spec(self) -> WriterSpec:
-        return WriterSpec(self.dtype, self.eos_id, self.tokenizer_name)
+        return WriterSpec(self.dtype, self.eos_id, self.tokenizer_name, self.middle_id)
 
     @property
     def work(self) -> str:

@@ -29,6 +29,9 @@ class WriterSpec:
     dtype: str  # "uint16" or "int32": the run's id dtype (Megatron's rule for the vocabulary size)
     eos_id: int | None
     tokenizer_name: str = ""
+    #: With FIM (``--fim-rate``): the ``▁<MID>`` id, and the formats that can carry one write a loss
+    #: mask beside the ids (:func:`loss_mask`).
+    middle_id: int | None = None
 
     @property
     def unsigned(self) -> np.dtype:
@@ -99,3 +102,23 @@ def split_documents(ids: np.ndarray, lengths: np.ndarray) -> Sequence[np.ndarray
     """Each document's ids (views, no copy)."""
     ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
     return np.split(ids, ends[:-1]) if len(ends) else []
+
+
+def loss_mask(ids: np.ndarray, lengths: np.ndarray, middle_id: int) -> np.ndarray:
+    """One bool per id: whether a model should learn to produce it. In a FIM document (one that
+    holds ``▁<MID>``, which in the literal mode only FIM formatting puts there) the ids up to and
+    including its first ``▁<MID>`` are the prompt (False) and the middle after it, ``▁<EOT>`` and
+    any EOS are learned (True); every id of a plain document is learned."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.zeros(len(lengths), np.int64)
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1], out=starts[1:])
+    mids = np.flatnonzero(np.asarray(ids) == middle_id)
+    delta = np.zeros(len(ids) + 1, np.int64)
+    if len(mids):
+        doc = np.searchsorted(starts, mids, side="right") - 1
+        first = np.unique(doc, return_index=True)[1]  # the first ▁<MID> of each FIM document
+        np.add.at(delta, starts[doc[first]], 1)
+        np.add.at(delta, mids[first] + 1, -1)
+    mask: np.ndarray = np.cumsum(delta[:-1]) == 0
+    return mask

@@ -5,6 +5,8 @@ on through datatrove's ``DatatroveFolderDataset`` (docs/shards.md, "datatrove").
   (4-byte tokens, pass ``token_size=4`` to the dataset);
 - ``BASE.ds.index``: one little-endian ``uint64`` per document, the token position where it ends
   (exclusive), which the dataset reads to give position ids that restart at every document;
+- ``BASE.ds.loss`` with FIM: one byte (bool) per id, 1 where the model learns the id
+  (``base.loss_mask``), as datatrove's ``save_loss_metadata`` writes it;
 - ``BASE.ds.metadata``: the tokenizer's name, the token count and the count written for people
   (``1.2MT``), one per line.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned, loss_mask
 
 
 def _metric(count: int) -> str:
@@ -34,6 +36,7 @@ class DatatroveWriter(FormatWriter):
         super().__init__(base, spec, tmp)
         self._ids = self._file(base + ".ds")
         self._index = self._file(base + ".ds.index")
+        self._loss = self._file(base + ".ds.loss") if spec.middle_id is not None else None
 
     @classmethod
     def outputs(cls, base: str) -> dict[str, str]:
@@ -41,6 +44,8 @@ class DatatroveWriter(FormatWriter):
 
     def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
         self._ids.write(as_unsigned(ids, self.spec))
+        if self._loss is not None and self.spec.middle_id is not None:
+            self._loss.write(loss_mask(ids, lengths, self.spec.middle_id))
         ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens
         self._index.write(ends.astype("<u8"))
         self.documents += len(ends)
@@ -50,6 +55,9 @@ class DatatroveWriter(FormatWriter):
         meta = self._file(self.base + ".ds.metadata")
         name = self.spec.tokenizer_name or "unknown tokenizer"
         meta.write("\n".join([name, str(self.tokens), _metric(self.tokens)]).encode("utf-8"))
-        for f in (self._ids, self._index, meta):
+        done = [(self._ids, "ds"), (self._index, "ds-index"), (meta, "ds-metadata")]
+        if self._loss is not None:
+            done.insert(2, (self._loss, "ds-loss"))
+        for f, _ in done:
             f.commit()
-        return [(self._ids, "ds"), (self._index, "ds-index"), (meta, "ds-metadata")]
+        return done

@@ -8,6 +8,8 @@
   (token offsets in the ``.npy``, end exclusive; the document's number in the run; where it came
   from is left empty). It records the boundaries of documents without an EOS too; a document with
   no ids has no line (OLMo-core refuses one that starts at the end of the array).
+- ``BASE.label_mask.npy`` with FIM: one ``bool`` per id, True where the model learns the id
+  (``base.loss_mask``), what OLMo-core's ``label_mask_paths`` take.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import gzip
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned, loss_mask
 
 
 class NpyWriter(FormatWriter):
@@ -29,6 +31,7 @@ class NpyWriter(FormatWriter):
         self._meta_sink = self._file(base + ".csv.gz")
         # mtime 0 and no file name in the gzip header: the same documents give the same bytes.
         self._meta = gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(self._meta_sink), mtime=0)
+        self._mask = self._file(base + ".label_mask.npy") if spec.middle_id is not None else None
 
     @classmethod
     def outputs(cls, base: str) -> dict[str, str]:
@@ -36,6 +39,8 @@ class NpyWriter(FormatWriter):
 
     def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
         self._ids.write(as_unsigned(ids, self.spec))
+        if self._mask is not None and self.spec.middle_id is not None:
+            self._mask.write(loss_mask(ids, lengths, self.spec.middle_id))
         ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens
         starts = np.concatenate([[self.tokens], ends[:-1]]) if len(ends) else ends
         numbers = np.arange(self.documents, self.documents + len(ends))
@@ -50,7 +55,11 @@ class NpyWriter(FormatWriter):
         self._meta.close()
         self._ids.commit()
         self._meta_sink.commit()
-        return [(self._ids, "npy"), (self._meta_sink, "npy-metadata")]
+        done = [(self._ids, "npy"), (self._meta_sink, "npy-metadata")]
+        if self._mask is not None:
+            self._mask.commit()
+            done.append((self._mask, "npy-label-mask"))
+        return done
 
 
 class _Sink:
