@@ -3,8 +3,9 @@
 A sharded run (``--shard-tokens``, and always on Ray) cuts the input into tasks (``plan.py``); task
 ``T`` writes its documents, in input order, into shards ``PREFIX-TTTTT-PPP`` of at most
 ``shard_tokens`` tokens each (a document is never split: one longer than that has a shard of its
-own). Each shard is a Megatron ``.bin``/``.idx`` pair per json key (``PREFIX_KEY-TTTTT-PPP`` with
-several keys) and, with ``--format parquet``, a ``.parquet`` file. Every file appears whole or not
+own). Each shard is, per json key, a Megatron ``.bin``/``.idx`` pair (``PREFIX_KEY-TTTTT-PPP`` with
+several keys) with ``--format megatron`` and the files of each trainer format asked for
+(``writers/``), and, with ``--format parquet``, a ``.parquet`` file. Every file appears whole or not
 at all (``storage.AtomicWriter``), ``.bin`` before ``.idx`` before ``.parquet``.
 
 The work folder ``PREFIX.partial/`` holds the plan, one record per finished task
