@@ -23,6 +23,7 @@ workers, engines or resumes.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,13 +41,6 @@ class PackPlan:
     sequences: int
     pad_tokens: int
     cut_documents: int  # documents split over more than one sequence
-
-    def check(self, seq_len: int) -> None:
-        """Every sequence is exactly ``seq_len`` ids and no piece crosses a sequence boundary."""
-        ends = np.cumsum(self.length, dtype=np.int64)
-        starts = ends - self.length
-        assert int(ends[-1] if len(ends) else 0) == self.sequences * seq_len
-        assert np.all(starts // seq_len == (ends - 1) // seq_len) or not len(ends)
 
 
 def pack_concat(lengths: np.ndarray, seq_len: int) -> PackPlan:
@@ -77,9 +71,9 @@ class _Bins:
     """Open sequences by their room: the smallest room that fits a size, in O(log LENGTH)."""
 
     def __init__(self, seq_len: int) -> None:
-        self.size = 1 << max(1, (seq_len + 1 - 1).bit_length())
+        self.size = 1 << max(1, seq_len.bit_length())  # rooms are 1..seq_len-1
         self.count = np.zeros(2 * self.size, np.int64)  # segment tree of how many bins have each room
-        self.by_room: dict[int, list[int]] = {}
+        self.by_room: dict[int, deque[int]] = {}
 
     def _bump(self, room: int, delta: int) -> None:
         i = room + self.size
@@ -88,22 +82,21 @@ class _Bins:
             i >>= 1
 
     def push(self, room: int, bin_id: int) -> None:
-        self.by_room.setdefault(room, []).append(bin_id)
+        self.by_room.setdefault(room, deque()).append(bin_id)
         self._bump(room, 1)
 
     def pop_fitting(self, need: int) -> tuple[int, int] | None:
         """The bin with the least room >= ``need`` (the earliest opened among equals)."""
-        node, lo, hi = 1, 0, self.size - 1
+        lo, hi = 0, self.size - 1
         if need > hi or not self._any(need, hi):
             return None
         while lo != hi:
             mid = (lo + hi) // 2
             if need <= mid and self._any(max(need, lo), mid):
-                node, hi = 2 * node, mid
+                hi = mid
             else:
-                node, lo = 2 * node + 1, mid + 1
-        bins = self.by_room[lo]
-        bin_id = bins.pop(0)
+                lo = mid + 1
+        bin_id = self.by_room[lo].popleft()
         self._bump(lo, -1)
         return lo, bin_id
 
