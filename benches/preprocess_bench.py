@@ -16,7 +16,9 @@ and the pipeline are compared on equal terms. Rows:
   the same ``.bin``/``.idx``; wall time, as Megatron users wait for it.
 
 Ratios: preprocess processing vs core (the issue asks >= 0.8), Megatron wall vs preprocess wall on
-the same JSONL (asks >= 10), and whether both wrote identical bytes.
+the same JSONL (asks >= 10), and whether both wrote identical bytes. ``--writers`` adds (and
+``--writers-only`` runs alone) what each ``--format`` writer costs next to the core's batch encode of
+the same corpus (writer_costs.py; the issue asks < 10% per format).
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ def main() -> int:
     ap.add_argument("--json", default="preprocess_bench.json", help="where to write the results")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each llamatok measurement (best is kept)")
     ap.add_argument("--skip-megatron", action="store_true", help="skip the slow Megatron-approach run")
+    ap.add_argument("--writers", action="store_true", help="also measure each --format writer against the core")
+    ap.add_argument("--writers-only", action="store_true", help="measure only the writers against the core")
     args = ap.parse_args()
     if not Path(args.tokenizer).exists():
         import llamatok
@@ -137,9 +141,22 @@ def main() -> int:
         args.tokenizer = str(llamatok.demo_path())
     cores = os.cpu_count() or 1
     texts = stdlib_texts()
+    if args.writers or args.writers_only:
+        from writer_costs import measure, report
+
+        with tempfile.TemporaryDirectory() as tmp:
+            writers = measure(args.tokenizer, texts, tmp, args.repeat)
+        print(report(writers))
+        if args.writers_only:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump({"writers": writers, "tokenizer": args.tokenizer, "documents": len(texts)}, f, indent=2)
+            print(f"results: {args.json}")
+            return 0
     text_bytes = sum(len(t.encode("utf-8")) for t in texts)
     results: dict[str, Any] = {"corpus": f"{stdlib_root()} *.py (no site-packages)", "documents": len(texts),
                                "text_bytes": text_bytes, "cores": cores, "tokenizer": args.tokenizer}
+    if args.writers:
+        results["writers"] = writers
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = os.path.join(tmp, "stdlib.jsonl")
         with open(jsonl, "w", encoding="utf-8") as f:

@@ -27,6 +27,10 @@ from pathlib import Path
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 import pytest  # noqa: E402
+
+# The trainers' readers (tests/consumers/) need their own virtual environment: tests/run-consumers
+# makes it and sets this variable; the main run leaves them out.
+collect_ignore = [] if os.environ.get("LLAMATOK_CONSUMER_TESTS") else ["consumers"]
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 # Property tests take their example counts from a profile: CI runs many more.

@@ -24,7 +24,7 @@ def jsonl(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--fim-rate", "1.5"], "--fim-rate must be a probability"),
     (["--fim-spm-rate", "-0.1"], "--fim-spm-rate must be a probability"),
-    (["--format", "csv"], "--format must be megatron, parquet"),
+    (["--format", "csv"], "--format takes one or more of megatron, parquet, npy"),
     (["--seed", "-1"], "--seed must be an integer"),
     (["--ray-address", "127.0.0.1:1"], "--ray-address needs --engine ray"),
     (["--batch-size", "lots"], "not a size"),

@@ -9,7 +9,8 @@
 Inputs: JSONL (plain, .gz, .zst), Parquet, directories of source files, each a local path or a URI
 (``s3://``, ``gs://``, ``hf://datasets/...``; globs too); from Python also an iterable of strings
 (``texts=``), a ``datasets.Dataset`` or a streaming ``datasets.IterableDataset``. Outputs: a
-Megatron indexed dataset (``PREFIX.bin`` + ``PREFIX.idx``) and/or Parquet (``PREFIX.parquet``), or
+Megatron indexed dataset (``PREFIX.bin`` + ``PREFIX.idx``), Parquet (``PREFIX.parquet``) and the
+trainers' formats (``formats=``, docs/shards.md), or
 with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``; and
 ``PREFIX.rejects.jsonl`` and ``PREFIX.summary.json``. The files, one job each:
 
@@ -23,7 +24,10 @@ with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``;
   folder and resume; ``finish.py`` atomic renames
 - sharded: ``plan.py`` tasks; ``tasks.py`` one task; ``shards.py`` shard files; ``sharded.py``
   the driver; ``ray_engine.py`` tasks on Ray; ``manifest.py`` the manifest; ``merging.py`` merging
-- ``megatron.py`` the ``.idx`` format; ``parquet_out.py`` Parquet
+- ``megatron.py`` the ``.idx`` format; ``parquet_out.py`` Parquet; ``writers/`` the trainers' formats
+  (``npy``, ``datatrove``, ``mds``, ``litdata``), one module each behind ``writers/base.py``
+- ``sequences.py`` ``--shuffle-seed`` and ``--pack`` at the end of a run; ``packing.py`` the packing
+  plans; ``dedup.py`` ``--dedup exact``
 - ``progress.py`` the progress bar; ``summary.py`` the summary; ``hf.py`` ``datasets.map`` helper
 """
 
@@ -57,7 +61,8 @@ def run(inputs: str | os.PathLike[str] | Sequence[Any] | None = None, output_pre
     Keyword options are the fields of :class:`Options` (``tokenizer``, ``formats``, ``json_keys``,
     ``bos``, ``append_eod``, ``mode``, ``fim_rate``, ``fim_spm_rate``, ``seed``, ``max_rejects``,
     ``resume``, ``shard_tokens``, ``engine``, ``ray_address``, ``workers``, ``batch_bytes``,
-    ``quiet``, ``progress``, ``include``, ``exclude``). Bad options raise :class:`OptionsError`;
+    ``quiet``, ``progress``, ``include``, ``exclude``, ``pack``, ``pack_strategy``, ``shuffle_seed``,
+    ``dedup``). Bad options raise :class:`OptionsError`;
     more rejects than ``max_rejects`` raise :class:`RejectLimitError`; a truncated or corrupt input
     file (a cut ``.gz``/``.zst``, a damaged Parquet file) raises :class:`CorruptInputError`; a prefix
     another live run is writing raises :class:`PrefixBusyError`."""

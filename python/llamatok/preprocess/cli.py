@@ -59,7 +59,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", "-t",
                    help="folder, tokenizer.json or tokenizer.model (default: the DEMO vocabulary, with a notice)")
     p.add_argument("--format", dest="formats", default="megatron",
-                   help="megatron, parquet, or megatron,parquet (default: megatron)")
+                   help="any of megatron, parquet, npy (OLMo-core), datatrove (nanotron), mds (llm-foundry), litdata "
+                        "(litgpt), separated by commas (default: megatron)")
     p.add_argument("--json-keys", nargs="+", default=["text"], metavar="KEY",
                    help="fields (JSONL) or columns (Parquet) to tokenize (default: text); several give one dataset "
                         "each")
@@ -82,6 +83,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--fim-spm-rate", type=float, default=0.5,
                    help="probability that a FIM document is SPM rather than PSM (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="FIM seed: the same seed gives the same bytes (default 0)")
+    p.add_argument("--pack", type=int, default=None, metavar="LENGTH",
+                   help="pack documents into sequences of exactly LENGTH tokens (single-file layout)")
+    p.add_argument("--pack-strategy", choices=["concat", "bfd"], default="concat",
+                   help="concat: concatenate and cut (Megatron's); bfd: best-fit-decreasing, never cuts a document "
+                        "shorter than LENGTH (default concat)")
+    p.add_argument("--shuffle-seed", type=int, default=None, metavar="N",
+                   help="shuffle the documents (and packed sequences) with seed N: the same order for any --workers "
+                        "and across --resume")
+    p.add_argument("--dedup", choices=["exact"], default=None,
+                   help="exact: skip documents whose text was already seen (128-bit hash), listed as rejects")
     p.add_argument("--max-rejects", type=int, default=None, metavar="N",
                    help="fail when more than N records are rejected (default: no limit)")
     p.add_argument("--resume", action="store_true",
@@ -114,7 +125,8 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
         seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
         resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
-        quiet=args.quiet, progress=False if args.no_progress else None,
+        quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,
+        pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,
     )
     try:
         summary = run(options)

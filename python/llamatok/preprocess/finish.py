@@ -21,6 +21,8 @@ from llamatok.preprocess.checkpoint import WorkDir, crash_point, fsync_dir
 from llamatok.preprocess.megatron import write_index
 from llamatok.preprocess.options import Options
 from llamatok.preprocess.parquet_out import write_parquet
+from llamatok.preprocess.sequences import SequenceSpec, rewrite
+from llamatok.preprocess.writers import WRITERS, WriterSpec, trainer_formats, write_from_files
 
 
 def _fsync_file(path: str) -> None:
@@ -28,13 +30,28 @@ def _fsync_file(path: str) -> None:
         os.fsync(f.fileno())
 
 
+def reordered(options: Options) -> bool:
+    """Whether the documents are rewritten in training order first (--pack, --shuffle-seed)."""
+    return options.pack is not None or options.shuffle_seed is not None
+
+
+def document_files(options: Options, work: WorkDir) -> tuple[list[str], list[str]]:
+    """Per key, the ids and lengths the outputs are written from: the run's, or their training order."""
+    if not reordered(options):
+        return work.tokens, work.lengths
+    n = len(options.json_keys)
+    return ([os.path.join(work.path, f"seq-tokens-{k}.bin") for k in range(n)],
+            [os.path.join(work.path, f"seq-lengths-{k}.i32") for k in range(n)])
+
+
 def renames(options: Options, work: WorkDir) -> list[tuple[str, str]]:
     """(work-folder file, final name) pairs, in the order they are moved; the summary is last."""
     moves: list[tuple[str, str]] = []
+    tokens, _ = document_files(options, work)
     if "megatron" in options.formats:
         for k, key in enumerate(options.json_keys):
             prefix = options.megatron_prefix(key)
-            moves.append((work.tokens[k], prefix + ".bin"))
+            moves.append((tokens[k], prefix + ".bin"))
             moves.append((os.path.join(work.path, f"final-{k}.idx"), prefix + ".idx"))
     if "parquet" in options.formats:
         moves.append((os.path.join(work.path, "final.parquet"), options.parquet_path))
@@ -51,33 +68,44 @@ def outputs(options: Options) -> dict[str, Any]:
                            for key in options.json_keys]
     if "parquet" in options.formats:
         out["parquet"] = options.parquet_path
+    for fmt in trainer_formats(options.formats):
+        out[fmt] = [{"key": key, **WRITERS[fmt].outputs(options.megatron_prefix(key))} for key in options.json_keys]
     out["rejects"] = options.rejects_path
     out["summary"] = options.summary_path
     return out
 
 
 def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dtype,
-           make_summary: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+           make_summary: Callable[[dict[str, Any]], dict[str, Any]], spec: WriterSpec | None = None,
+           sequences: SequenceSpec | None = None) -> dict[str, Any]:
     work.close()
     if state["phase"] == "running":
         state["phase"] = "finalizing"
         work.save_state(state)
         crash_point("finalizing")
     if state["phase"] == "finalizing":
+        tokens, lengths = document_files(options, work)
+        if reordered(options):
+            seq = sequences or SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy, 0)
+            for k in range(len(options.json_keys)):
+                state["sequences"] = rewrite(work.tokens[k], work.lengths[k], tokens[k], lengths[k], dtype, seq)
         if "megatron" in options.formats:
             for k in range(len(options.json_keys)):
                 path = os.path.join(work.path, f"final-{k}.idx")
                 with open(path, "wb") as f:
-                    write_index(f, work.lengths[k], dtype)
+                    write_index(f, lengths[k], dtype)
                     f.flush()
                     os.fsync(f.fileno())
-                _fsync_file(work.tokens[k])
+                _fsync_file(tokens[k])
                 crash_point("index-written")
         if "parquet" in options.formats:
             path = os.path.join(work.path, "final.parquet")
-            write_parquet(path, options.json_keys, work.tokens, work.lengths, dtype)
+            write_parquet(path, options.json_keys, tokens, lengths, dtype)
             _fsync_file(path)
+        _write_trainer_formats(options, work, spec or WriterSpec(str(np.dtype(dtype)), None), tokens, lengths)
         summary = make_summary(state)
+        if "sequences" in state:
+            summary["sequences"] = state["sequences"]
         with open(os.path.join(work.path, "summary.json"), "w", encoding="utf-8") as f:
             f.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
             f.flush()
@@ -94,6 +122,21 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
     work.remove()
     written: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
     return written
+
+
+def _write_trainer_formats(options: Options, work: WorkDir, spec: WriterSpec, tokens: list[str],
+                           lengths: list[str]) -> None:
+    """The trainers' formats (writers/), committed straight to their final names: each file
+    appears whole, and a resumed finish writes the same bytes again."""
+    local = storage.is_local(options.output_prefix)
+    tmp_folder = os.path.join(work.path, "tmp")
+
+    def tmp(name: str) -> str | None:
+        return os.path.join(tmp_folder, f"{name}.{os.getpid()}") if local else None
+
+    for fmt in trainer_formats(options.formats):
+        for k, key in enumerate(options.json_keys):
+            write_from_files(fmt, options.megatron_prefix(key), spec, tmp, tokens[k], lengths[k])
 
 
 def _move_out(src: str, dst: str) -> None:

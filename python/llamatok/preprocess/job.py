@@ -15,6 +15,7 @@ from llamatok.preprocess import storage
 from llamatok.preprocess.batches import Cursor, make_batches, tokenize
 from llamatok.preprocess.checkpoint import WorkDir
 from llamatok.preprocess.committer import Committer, new_state
+from llamatok.preprocess.dedup import Deduper
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.fim import FimSpec
 from llamatok.preprocess.finish import finish, outputs
@@ -24,8 +25,10 @@ from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
 from llamatok.preprocess.pipeline import run_pipeline
 from llamatok.preprocess.progress import Progress
 from llamatok.preprocess.readers import reader_for
+from llamatok.preprocess.sequences import SequenceSpec
 from llamatok.preprocess.sources import Source, discover
 from llamatok.preprocess.summary import build
+from llamatok.preprocess.writers import WriterSpec
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -124,6 +127,8 @@ def fingerprint(options: Options, sources: list[Source], tok: TokenizerInfo, spe
         "fim": None if spec.fim is None else [spec.fim.rate, spec.fim.spm_rate, spec.fim.seed],
         "shard_tokens": options.shard_tokens if options.sharded else None,
     }
+    if options.pack is not None or options.shuffle_seed is not None or options.dedup is not None:
+        what["sequences"] = [options.pack, options.pack_strategy, options.shuffle_seed, options.dedup]
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -219,21 +224,35 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 
     def make_summary(st: dict[str, Any]) -> dict[str, Any]:
         st["seconds"] = seconds_before + time.monotonic() - started
-        return build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
-                     tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
-                     startup_seconds=startup)
+        built = build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
+                      tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
+                      startup_seconds=startup)
+        if options.dedup:
+            built["dedup"] = {"method": "exact (128-bit BLAKE2b of the text)",
+                              "duplicates": int(st["rejected"].get("duplicate", 0))}
+        return built
 
     if state["phase"] == "running":
         cursor: Cursor = tuple(state["cursor"])
         work.open()
+        deduper = (Deduper(os.path.join(work.path, "hashes.b128"), int(state["documents"]), [s.name for s in sources])
+                   if options.dedup else None)
         try:
             batches = make_batches(readers, sizes, cursor, len(options.json_keys), options.batch_bytes)
 
             def checked_commit(result: Any) -> None:
                 lock.check()
+                if deduper is not None:
+                    deduper.record(result)
                 committer.commit(result)
 
-            run_pipeline(batches, lambda b: tokenize(tok.core, b, spec), checked_commit)
+            def encode(b: Any) -> Any:
+                if deduper is None:
+                    return tokenize(tok.core, b, spec)
+                b, new = deduper.filter(b)
+                return Deduper.wrap(tokenize(tok.core, b, spec), new)
+
+            run_pipeline(batches, encode, checked_commit)
         except RejectLimitError:
             work.close()
             with open(work.rejects, "rb") as f:
@@ -242,10 +261,22 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         finally:
             work.close()
             progress.close()
-    summary = finish(options, work, state, dtype, make_summary)
+            if deduper is not None:
+                deduper.close()
+    sequences = SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy,
+                             spec.eos_id if spec.eos_id is not None else 0)
+    summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name,
+                                                                       _mask_marker(options, spec)),
+                     sequences)
     if summary["rejected"]:
         _notice(options, f"{summary['rejected']} records rejected ({_reasons(summary)}): see {options.rejects_path}")
     return summary
+
+
+def _mask_marker(options: Options, spec: EncodeSpec) -> int | None:
+    """The ▁<MID> id that FIM loss masks are drawn from; none when packing (a piece cut from a FIM
+    document may not hold its ▁<MID>, so its mask could not be told from the piece)."""
+    return spec.fim.middle_id if spec.fim is not None and options.pack is None else None
 
 
 def _reasons(summary: dict[str, Any]) -> str:
@@ -266,5 +297,9 @@ def _described(options: Options, spec: EncodeSpec) -> dict[str, Any]:
         "include": list(options.include),
         "exclude": list(options.exclude),
         "shard_tokens": options.shard_tokens if options.sharded else None,
+        "pack": options.pack,
+        "pack_strategy": options.pack_strategy if options.pack is not None else None,
+        "shuffle_seed": options.shuffle_seed,
+        "dedup": options.dedup,
     }
 

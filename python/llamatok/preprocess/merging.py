@@ -23,6 +23,11 @@ from llamatok.preprocess.errors import OptionsError
 from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.megatron import IndexFormatError, document_lengths, write_index
 
+#: Why the other formats' shards are not joined, and how their trainers read them as they are.
+UNMERGED = ("the other formats are read as shards: OLMo-core takes the list of .npy paths, datatrove's "
+            "DatatroveFolderDataset the folder (*.ds), Streaming one Stream per .mds folder, litdata its "
+            "CombinedStreamingDataset or a list of .litdata folders, Parquet readers the list of files")
+
 
 class ShardMismatchError(ValueError):
     """A shard file differs from what the manifest recorded (changed, truncated or missing)."""
@@ -47,6 +52,10 @@ def _file(shard: dict[str, Any], kind: str, key: str) -> dict[str, Any]:
 def merge(manifest_location: str, output_prefix: str) -> dict[str, Any]:
     """Writes ``OUT.bin``/``OUT.idx`` (``OUT_KEY.*`` for several keys); returns what was written."""
     manifest = manifest_mod.load(manifest_location)
+    formats = manifest.get("formats", ["megatron"])
+    if "megatron" not in formats:
+        raise OptionsError(f"{manifest_location}: llamatok merge joins Megatron shards, and these shards are "
+                           f"{', '.join(formats)}; {UNMERGED} (or rerun with --format megatron,...)")
     folder = storage.parent(manifest_location)
     dtype = np.dtype(manifest["dtype"])
     keys: list[str] = manifest["keys"]
@@ -59,7 +68,11 @@ def merge(manifest_location: str, output_prefix: str) -> dict[str, Any]:
         for key in keys:
             prefix = output_prefix if len(keys) == 1 else f"{output_prefix}_{key}"
             written.append(_merge_key(manifest, folder, key, prefix, dtype))
-    return {"documents": int(manifest.get("documents", 0)), "shards": len(manifest["shards"]), "outputs": written}
+    result = {"documents": int(manifest.get("documents", 0)), "shards": len(manifest["shards"]), "outputs": written}
+    others = [f for f in formats if f != "megatron"]
+    if others:
+        result["not_merged"] = {"formats": others, "why": UNMERGED}
+    return result
 
 
 def _merge_key(manifest: dict[str, Any], folder: str, key: str, prefix: str, dtype: np.dtype) -> dict[str, Any]:

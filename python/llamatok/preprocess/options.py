@@ -17,7 +17,8 @@ from llamatok.preprocess.errors import OptionsError, RejectLimitError
 
 __all__ = ["Options", "OptionsError", "RejectLimitError", "parse_count", "parse_size"]
 
-FORMATS = ("megatron", "parquet")
+#: The outputs ``--format`` may name, any combination (docs/shards.md, "Formats for every trainer").
+FORMATS = ("megatron", "parquet", "npy", "datatrove", "mds", "litdata")
 MODES = ("literal", "legacy", "non_legacy")
 ENGINES = ("local", "ray")
 
@@ -70,6 +71,10 @@ class Options:
     ray_address: str | None = None
     quiet: bool = False
     progress: bool | None = None
+    pack: int | None = None
+    pack_strategy: str = "concat"
+    shuffle_seed: int | None = None
+    dedup: str | None = None
 
     def validate_encoding(self) -> Options:
         """The checks of the options that say how text becomes ids."""
@@ -113,8 +118,8 @@ class Options:
         self.formats = tuple(dict.fromkeys(self.formats))
         bad = [f for f in self.formats if f not in FORMATS]
         if bad or not self.formats:
-            raise OptionsError("--format must be megatron, parquet or both (megatron,parquet), "
-                               f"not {','.join(self.formats)!r}")
+            raise OptionsError(f"--format takes one or more of {', '.join(FORMATS)} separated by commas "
+                               f"(e.g. megatron,npy), not {','.join(self.formats)!r}")
         if isinstance(self.json_keys, str):
             self.json_keys = (self.json_keys,)
         self.json_keys = tuple(self.json_keys)
@@ -136,7 +141,27 @@ class Options:
             raise OptionsError("--ray-address needs --engine ray")
         self.include = tuple(self.include or ())
         self.exclude = tuple(self.exclude or ())
+        self._validate_sequences()
         return self
+
+    def _validate_sequences(self) -> None:
+        """--pack, --pack-strategy, --shuffle-seed, --dedup (docs/preprocess.md, "Sequences for training")."""
+        if self.pack is not None and (isinstance(self.pack, bool) or not isinstance(self.pack, int) or self.pack < 2):
+            raise OptionsError(f"--pack must be a sequence length of at least 2 tokens, not {self.pack!r}")
+        if self.pack_strategy not in ("concat", "bfd"):
+            raise OptionsError(f"--pack-strategy must be concat or bfd, not {self.pack_strategy!r}")
+        seed = self.shuffle_seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 64):
+            raise OptionsError(f"--shuffle-seed must be an integer from 0 to 2**64 - 1, not {self.shuffle_seed!r}")
+        if self.dedup not in (None, "exact"):
+            raise OptionsError(f"--dedup takes exact (a 128-bit hash of each document's text), not {self.dedup!r}")
+        wanted = (("--pack", self.pack), ("--shuffle-seed", self.shuffle_seed), ("--dedup", self.dedup))
+        asked = [name for name, value in wanted if value is not None]
+        if asked and self.sharded:
+            raise OptionsError(f"{', '.join(asked)} need every document of the run in one place: use the single-file "
+                               "layout (the local engine without --shard-tokens)")
+        if self.pack is not None and len(self.json_keys) > 1:
+            raise OptionsError("--pack packs one text field: give one --json-keys (run once per key)")
 
     @property
     def sharded(self) -> bool:

@@ -3,8 +3,9 @@
 A sharded run (``--shard-tokens``, and always on Ray) cuts the input into tasks (``plan.py``); task
 ``T`` writes its documents, in input order, into shards ``PREFIX-TTTTT-PPP`` of at most
 ``shard_tokens`` tokens each (a document is never split: one longer than that has a shard of its
-own). Each shard is a Megatron ``.bin``/``.idx`` pair per json key (``PREFIX_KEY-TTTTT-PPP`` with
-several keys) and, with ``--format parquet``, a ``.parquet`` file. Every file appears whole or not
+own). Each shard is, per json key, a Megatron ``.bin``/``.idx`` pair (``PREFIX_KEY-TTTTT-PPP`` with
+several keys) with ``--format megatron`` and the files of each trainer format asked for
+(``writers/``), and, with ``--format parquet``, a ``.parquet`` file. Every file appears whole or not
 at all (``storage.AtomicWriter``), ``.bin`` before ``.idx`` before ``.parquet``.
 
 The work folder ``PREFIX.partial/`` holds the plan, one record per finished task
@@ -25,6 +26,7 @@ from llamatok.preprocess import storage
 from llamatok.preprocess.batches import BatchResult
 from llamatok.preprocess.megatron import write_index
 from llamatok.preprocess.parquet_out import ParquetDocuments
+from llamatok.preprocess.writers import FormatWriter, WriterSpec, make_writer, trainer_formats
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,13 @@ class ShardLayout:
     formats: tuple[str, ...]
     dtype: str
     shard_tokens: int
+    eos_id: int | None = None
+    tokenizer_name: str = ""
+    middle_id: int | None = None  # with FIM: the loss masks' marker (writers/base.py)
+
+    @property
+    def writer_spec(self) -> WriterSpec:
+        return WriterSpec(self.dtype, self.eos_id, self.tokenizer_name, self.middle_id)
 
     @property
     def work(self) -> str:
@@ -84,6 +93,7 @@ class _Part:
     parquet: tuple[storage.AtomicWriter, ParquetDocuments] | None
     lengths: list[list[np.ndarray]]
     tokens: list[int]
+    extras: list[list[FormatWriter]]  # per key: the trainer formats' writers (writers/)
     documents: int = 0
     first: tuple[int, int] | None = None
     last: tuple[int, int] | None = None
@@ -106,10 +116,14 @@ class ShardWriter:
         self._next += 1
         name = lay.shard_name(t, p)
         bins = []
+        extras: list[list[FormatWriter]] = [[] for _ in lay.keys]
         try:
-            for key in lay.keys:
-                target = lay.dataset_prefix(key, t, p) + ".bin"
-                bins.append(storage.AtomicWriter(target, lay.tmp(storage.basename(target))))
+            for k, key in enumerate(lay.keys):
+                base = lay.dataset_prefix(key, t, p)
+                if "megatron" in lay.formats:
+                    bins.append(storage.AtomicWriter(base + ".bin", lay.tmp(storage.basename(base) + ".bin")))
+                for fmt in trainer_formats(lay.formats):
+                    extras[k].append(make_writer(fmt, base, lay.writer_spec, lay.tmp))
             parquet = None
             if "parquet" in lay.formats:
                 target = lay.parquet(t, p)
@@ -122,8 +136,11 @@ class ShardWriter:
         except BaseException:
             for b in bins:
                 b.abort()
+            for writers in extras:
+                for w in writers:
+                    w.abort()
             raise
-        return _Part(name, p, bins, parquet, [[] for _ in lay.keys], [0] * len(lay.keys))
+        return _Part(name, p, bins, parquet, [[] for _ in lay.keys], [0] * len(lay.keys), extras)
 
     def add(self, result: BatchResult) -> None:
         """The documents of one batch, cut into shards by the first key's token count."""
@@ -149,7 +166,10 @@ class ShardWriter:
             j = i + take
             for k, key_lengths in enumerate(lengths):
                 ids = result.ids[k][starts[k][i]:starts[k][j]]
-                part.bins[k].write(np.ascontiguousarray(ids))
+                if part.bins:
+                    part.bins[k].write(np.ascontiguousarray(ids))
+                for w in part.extras[k]:
+                    w.add(ids, key_lengths[i:j])
                 part.lengths[k].append(key_lengths[i:j].astype(np.int32))
                 part.tokens[k] += int(starts[k][j] - starts[k][i])
             if part.parquet is not None:
@@ -169,6 +189,10 @@ class ShardWriter:
             return
         lay = self.layout
         for k, key in enumerate(lay.keys):
+            for w in part.extras[k]:
+                part.files += [dict(f, key=key) for f in w.close()]
+            if not part.bins:
+                continue
             part.bins[k].commit()
             prefix = lay.dataset_prefix(key, self.task, part.part)
             part.files.append(_file_entry(prefix + ".bin", "bin", key, part.bins[k]))
@@ -206,6 +230,9 @@ class ShardWriter:
             return
         for b in part.bins:
             b.abort()
+        for writers in part.extras:
+            for w in writers:
+                w.abort()
         if part.parquet is not None:
             part.parquet[0].abort()
 

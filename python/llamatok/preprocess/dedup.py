@@ -1,0 +1,90 @@
+"""``--dedup exact``: a document whose text was already seen in the run is skipped before it is
+encoded, counted, and listed in the rejects file (reason ``duplicate``) with where it is.
+
+The key is a 128-bit BLAKE2b hash of the document's text (of every json key's text, joined by
+NUL). Duplicates are found in input order in the encoding stage (one thread, batches in order);
+the hashes of the documents kept are appended to ``hashes.b128`` in the work folder by the writing
+stage before each checkpoint, so ``--resume`` reloads exactly the hashes of the documents the
+checkpoint counts (the file is cut back to that many) and skips the same documents again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from llamatok.preprocess.batches import Batch, BatchResult
+from llamatok.preprocess.readers import reject
+
+HASH_BYTES = 16
+
+
+@dataclass
+class DedupedResult(BatchResult):
+    new_hashes: bytes = b""  # the kept documents' hashes, appended to the work folder on commit
+
+
+def text_hash(texts: Sequence[str]) -> bytes:
+    h = hashlib.blake2b(digest_size=HASH_BYTES)
+    for i, t in enumerate(texts):
+        if i:
+            h.update(b"\x00")
+        h.update(t.encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+class Deduper:
+    def __init__(self, path: str, kept: int, source_names: Sequence[str]) -> None:
+        """``kept``: the documents the checkpoint counts (their hashes are the file's first ones)."""
+        self.path = path
+        self.names = list(source_names)
+        mode = "r+b" if os.path.exists(path) else "w+b"
+        self._file = open(path, mode)  # noqa: SIM115 (closed by close)
+        data = self._file.read(kept * HASH_BYTES)
+        if len(data) != kept * HASH_BYTES:
+            raise OSError(f"{path} holds fewer hashes than the checkpoint's {kept} documents: rerun without --resume")
+        self._file.truncate(len(data))
+        self._file.seek(len(data))
+        self.seen = {data[i:i + HASH_BYTES] for i in range(0, len(data), HASH_BYTES)}
+        self.duplicates = 0
+
+    def filter(self, batch: Batch) -> tuple[Batch, bytes]:
+        """The batch without the documents already seen (they become rejects); the new hashes."""
+        keep: list[int] = []
+        new: list[bytes] = []
+        for i in range(batch.docs):
+            h = text_hash([texts[i] for texts in batch.texts])
+            if h in self.seen:
+                s, pos = batch.sources[i], batch.positions[i]
+                text = batch.texts[0][i]
+                batch.rejects.append(reject(self.names[s], "duplicate",
+                                            f"same text as an earlier document (position {pos} in its source; "
+                                            "128-bit BLAKE2b of the text)", text[:200].encode("utf-8", "replace")))
+                batch.reject_sources.append(s)
+                self.duplicates += 1
+                continue
+            self.seen.add(h)
+            keep.append(i)
+            new.append(h)
+        if len(keep) != batch.docs:
+            batch.texts = [[texts[i] for i in keep] for texts in batch.texts]
+            batch.sources = [batch.sources[i] for i in keep]
+            batch.positions = [batch.positions[i] for i in keep]
+        return batch, b"".join(new)
+
+    @staticmethod
+    def wrap(result: BatchResult, new: bytes) -> DedupedResult:
+        return DedupedResult(**{f.name: getattr(result, f.name) for f in fields(result)}, new_hashes=new)
+
+    def record(self, result: BatchResult) -> None:
+        """Appends (and syncs) the kept documents' hashes: called before the batch's checkpoint."""
+        new = result.new_hashes if isinstance(result, DedupedResult) else b""
+        if new:
+            self._file.write(new)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()

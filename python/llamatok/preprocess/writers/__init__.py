@@ -1,0 +1,58 @@
+"""The trainers' formats beyond Megatron and Parquet, one writer per format behind one interface
+(``base.FormatWriter``): ``npy`` (OLMo-core), ``datatrove`` (nanotron), ``mds`` (MosaicML
+Streaming, llm-foundry), ``litdata`` (litgpt). Each writes one json key's documents under a base
+name; ``shards.py`` gives each shard its writers, ``finish.py`` feeds them the single-file run's
+documents. docs/shards.md describes every file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from llamatok.preprocess.megatron import lengths_file
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec
+from llamatok.preprocess.writers.datatrove_out import DatatroveWriter
+from llamatok.preprocess.writers.litdata_out import LitdataWriter
+from llamatok.preprocess.writers.mds import MdsWriter
+from llamatok.preprocess.writers.npy import NpyWriter
+
+__all__ = ["FormatWriter", "WriterSpec", "make_writer", "trainer_formats", "write_from_files"]
+
+WRITERS: dict[str, type[FormatWriter]] = {w.name: w for w in (NpyWriter, DatatroveWriter, MdsWriter, LitdataWriter)}
+#: Documents fed at a time when writing from the work folder's files.
+FEED_DOCS = 1 << 16
+
+
+def trainer_formats(formats: Sequence[str]) -> list[str]:
+    """The formats among ``formats`` that a writer of this package writes, in a fixed order."""
+    return [f for f in WRITERS if f in formats]
+
+
+def make_writer(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer) -> FormatWriter:
+    return WRITERS[fmt](base, spec, tmp)
+
+
+def write_from_files(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, tokens_path: str,
+                     lengths_path: str) -> list[dict[str, Any]]:
+    """The single-file output of one key in one format, from the work folder's ids and lengths."""
+    dtype = np.dtype(np.uint16 if spec.dtype == "uint16" else np.int32)
+    tokens = np.memmap(tokens_path, dtype=dtype, mode="r") if os.path.getsize(tokens_path) else np.zeros(0, dtype)
+    lengths = lengths_file(lengths_path)
+    writer = make_writer(fmt, base, spec, tmp)
+    try:
+        done = 0
+        for row in range(0, len(lengths), FEED_DOCS):
+            n = np.asarray(lengths[row:row + FEED_DOCS], dtype=np.int64)
+            total = int(n.sum())
+            writer.add(tokens[done:done + total], n)
+            done += total
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        del tokens, lengths

@@ -1,0 +1,124 @@
+"""The interface every training-format writer has (docs/shards.md, "Formats for every trainer").
+
+A writer receives one json key's documents in order, as runs of ``(ids, lengths)`` (every
+document's ids concatenated, and each one's length), and writes them under a base name: the output
+prefix in the single-file layout, ``PREFIX-TTTTT-PPP`` for a shard. Every file it writes goes
+through :class:`storage.AtomicWriter`, so it appears whole or not at all and its size and SHA-256
+are known for the manifest. Writers never see text, only ids, so they cannot change what the
+tokenizer produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Optional
+
+import numpy as np
+
+from llamatok.preprocess import storage
+
+#: A function that gives a temporary location for a file's final name (None: beside the target).
+TmpNamer = Callable[[str], Optional[str]]
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    """What a writer needs to know besides the ids."""
+
+    dtype: str  # "uint16" or "int32": the run's id dtype (Megatron's rule for the vocabulary size)
+    eos_id: int | None
+    tokenizer_name: str = ""
+    #: With FIM (``--fim-rate``): the ``▁<MID>`` id, and the formats that can carry one write a loss
+    #: mask beside the ids (:func:`loss_mask`).
+    middle_id: int | None = None
+
+    @property
+    def unsigned(self) -> np.dtype:
+        """The unsigned dtype of the same width (ids are never negative): what the numpy-based
+        trainers name their token files with."""
+        return np.dtype(np.uint16 if self.dtype == "uint16" else np.uint32)
+
+
+class FormatWriter:
+    """One key's documents in one format. Subclasses set ``name`` and implement :meth:`add` and
+    :meth:`_finish` (which commits its files and returns them)."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
+        self.base = base
+        self.spec = spec
+        self._tmp = tmp
+        self._open: list[storage.AtomicWriter] = []
+        self.documents = 0
+        self.tokens = 0
+
+    @classmethod
+    def outputs(cls, base: str) -> dict[str, str]:
+        """The main files (or folder) this format writes under ``base``, for the summary."""
+        raise NotImplementedError
+
+    def _file(self, location: str) -> storage.AtomicWriter:
+        """A new output file, aborted with the writer."""
+        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)))
+        self._open.append(out)
+        return out
+
+    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
+        """Writes what is left, commits every file; returns (file, kind) in commit order."""
+        raise NotImplementedError
+
+    def close(self) -> list[dict[str, Any]]:
+        """Commits the files; returns their manifest entries (path relative to the base's folder)."""
+        done = self._finish()
+        self._open = []
+        return [file_entry(self.base, out, kind) for out, kind in done]
+
+    def abort(self) -> None:
+        for out in self._open:
+            if not out.closed:
+                out.abort()
+        self._open = []
+
+
+def file_entry(base: str, out: storage.AtomicWriter, kind: str) -> dict[str, Any]:
+    folder = storage.parent(base)
+    location = out.location
+    relative = location[len(folder):].lstrip("/") if location.startswith(folder) else storage.basename(location)
+    return {"path": relative, "kind": kind, "bytes": out.size, "sha256": out.sha256}
+
+
+def as_unsigned(ids: np.ndarray, spec: WriterSpec) -> np.ndarray:
+    """The ids in the unsigned dtype of their width (the same bytes: ids are below 2**31)."""
+    ids = np.ascontiguousarray(ids)
+    return ids.view(spec.unsigned) if ids.dtype.itemsize == spec.unsigned.itemsize else ids.astype(spec.unsigned)
+
+
+def split_documents(ids: np.ndarray, lengths: np.ndarray) -> Sequence[np.ndarray]:
+    """Each document's ids (views, no copy)."""
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
+    return np.split(ids, ends[:-1]) if len(ends) else []
+
+
+def loss_mask(ids: np.ndarray, lengths: np.ndarray, middle_id: int) -> np.ndarray:
+    """One bool per id: whether a model should learn to produce it. In a FIM document (one that
+    holds ``▁<MID>``, which in the literal mode only FIM formatting puts there) the ids up to and
+    including its first ``▁<MID>`` are the prompt (False) and the middle after it, ``▁<EOT>`` and
+    any EOS are learned (True); every id of a plain document is learned."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.zeros(len(lengths), np.int64)
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1], out=starts[1:])
+    mids = np.flatnonzero(np.asarray(ids) == middle_id)
+    delta = np.zeros(len(ids) + 1, np.int64)
+    if len(mids):
+        doc = np.searchsorted(starts, mids, side="right") - 1
+        first = np.unique(doc, return_index=True)[1]  # the first ▁<MID> of each FIM document
+        np.add.at(delta, starts[doc[first]], 1)
+        np.add.at(delta, mids[first] + 1, -1)
+    mask: np.ndarray = np.cumsum(delta[:-1]) == 0
+    return mask

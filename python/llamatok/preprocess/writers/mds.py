@@ -1,0 +1,118 @@
+"""``--format mds``: MosaicML Streaming's MDS shards (llm-foundry's ``StreamingTextDataset`` and
+``streaming.StreamingDataset`` read them), written from the format's description, without the
+``mosaicml-streaming`` package (docs/shards.md, "mds").
+
+``BASE.mds/`` holds ``index.json`` (``{"version": 2, "shards": [...]}``, each shard with its
+sample count, its file's basename and size, and the writer's configuration) and the shard files
+``shard.NNNNN.mds``. One sample per document with one column, ``tokens``, encoded ``bytes``: the
+document's ids as little-endian ``uint16``/``uint32`` (``np.frombuffer(sample["tokens"],
+np.uint16)``; llm-foundry: ``token_encoding_type``). A shard file is: u32 sample count; u32 offset
+of every sample and of the end, from the file's start; the configuration as JSON; the samples, each
+a u32 size of its ``tokens`` then the bytes. Shards are cut before ``SIZE_LIMIT`` bytes, as
+Streaming's writer cuts them (a larger sample has a shard of its own).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from llamatok.preprocess import storage
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned
+
+#: Streaming's default shard size limit.
+SIZE_LIMIT = 1 << 26
+COLUMN = "tokens"
+
+
+def shard_config() -> dict[str, Any]:
+    return {"column_encodings": ["bytes"], "column_names": [COLUMN], "column_sizes": [None], "compression": None,
+            "format": "mds", "hashes": [], "size_limit": SIZE_LIMIT, "version": 2}
+
+
+def encode_samples(data: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
+    """The samples of documents whose ids' bytes are ``data`` (concatenated) and ``nbytes`` each:
+    per sample its u32 size, then the bytes."""
+    total = int(nbytes.sum()) + 4 * len(nbytes)
+    out = np.empty(total, np.uint8)
+    heads = np.zeros(len(nbytes) + 1, np.int64)
+    np.cumsum(nbytes + 4, out=heads[1:])
+    at = (heads[:-1, None] + np.arange(4)).ravel()
+    out[at] = nbytes.astype("<u4").view(np.uint8)
+    keep = np.ones(total, bool)
+    keep[at] = False
+    out[keep] = data
+    return out
+
+
+class MdsWriter(FormatWriter):
+    name = "mds"
+
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
+        super().__init__(base, spec, tmp)
+        self.folder = base + ".mds"
+        self._config = json.dumps(shard_config(), sort_keys=True).encode("utf-8")
+        self._shards: list[dict[str, Any]] = []
+        self._done: list[tuple[storage.AtomicWriter, str]] = []
+        self._pending: list[np.ndarray] = []  # encoded samples of the shard being filled
+        self._sizes: list[np.ndarray] = []  # their sizes
+        self._bytes = 4 + 4 + len(self._config)  # what the shard being filled takes so far
+
+    @classmethod
+    def outputs(cls, base: str) -> dict[str, str]:
+        return {"folder": base + ".mds", "index": base + ".mds/index.json"}
+
+    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        data = as_unsigned(ids, self.spec).view(np.uint8)
+        nbytes = np.asarray(lengths, dtype=np.int64) * self.spec.unsigned.itemsize
+        starts = np.zeros(len(nbytes) + 1, np.int64)
+        np.cumsum(nbytes, out=starts[1:])
+        # Each sample costs its bytes, its u32 size and its u32 offset (Streaming's accounting).
+        cost = np.zeros(len(nbytes) + 1, np.int64)
+        np.cumsum(nbytes + 8, out=cost[1:])
+        i = 0
+        while i < len(nbytes):
+            room = SIZE_LIMIT - self._bytes
+            take = int(np.searchsorted(cost[i + 1:] - cost[i], room, side="right"))
+            if take == 0 and not self._pending:
+                take = 1
+            if take == 0:
+                self._flush()
+                continue
+            j = i + take
+            self._pending.append(encode_samples(data[starts[i]:starts[j]], nbytes[i:j]))
+            self._sizes.append(nbytes[i:j] + 4)
+            self._bytes += int(cost[j] - cost[i])
+            i = j
+        self.documents += len(nbytes)
+        self.tokens += int(len(ids))
+
+    def _flush(self) -> None:
+        sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
+        n = len(sizes)
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        offsets += 4 + 4 * (n + 1) + len(self._config)
+        basename = f"shard.{len(self._shards):05d}.mds"
+        out = self._file(f"{self.folder}/{basename}")
+        out.write(np.array([n], "<u4"))
+        out.write(offsets.astype("<u4"))
+        out.write(self._config)
+        for block in self._pending:
+            out.write(block)
+        out.commit()
+        self._done.append((out, "mds-shard"))
+        self._shards.append({"samples": n, "raw_data": {"basename": basename, "bytes": out.size, "hashes": {}},
+                             "zip_data": None, **shard_config()})
+        self._pending, self._sizes = [], []
+        self._bytes = 4 + 4 + len(self._config)
+
+    def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
+        if self._pending or not self._shards:
+            self._flush()
+        index = self._file(f"{self.folder}/index.json")
+        index.write(json.dumps({"shards": self._shards, "version": 2}, sort_keys=True).encode("utf-8"))
+        index.commit()
+        return [*self._done, (index, "mds-index")]

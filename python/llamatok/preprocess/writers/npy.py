@@ -1,0 +1,75 @@
+"""``--format npy``: OLMo-core's numpy token files, as dolma's tokenizer writes them
+(docs/shards.md, "npy").
+
+- ``BASE.npy``: every document's ids one after the other, a flat array of ``uint16`` (vocabularies
+  under 65536 ids) or ``uint32``, with no header: OLMo-core memory-maps it with ``np.memmap`` and
+  the dtype it is told, and splits documents at the EOS id (so use ``--append-eod``).
+- ``BASE.csv.gz``: dolma's metadata beside it, one line per document: ``start,end,id,src,loc``
+  (token offsets in the ``.npy``, end exclusive; the document's number in the run; where it came
+  from is left empty). It records the boundaries of documents without an EOS too; a document with
+  no ids has no line (OLMo-core refuses one that starts at the end of the array).
+- ``BASE.label_mask.npy`` with FIM: one ``bool`` per id, True where the model learns the id
+  (``base.loss_mask``), what OLMo-core's ``label_mask_paths`` take.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+
+from llamatok.preprocess import storage
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned, loss_mask
+
+
+class NpyWriter(FormatWriter):
+    name = "npy"
+
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
+        super().__init__(base, spec, tmp)
+        self._ids = self._file(base + ".npy")
+        self._meta_sink = self._file(base + ".csv.gz")
+        # mtime 0 and no file name in the gzip header: the same documents give the same bytes.
+        self._meta = gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(self._meta_sink), mtime=0)
+        self._mask = self._file(base + ".label_mask.npy") if spec.middle_id is not None else None
+
+    @classmethod
+    def outputs(cls, base: str) -> dict[str, str]:
+        return {"npy": base + ".npy", "metadata": base + ".csv.gz"}
+
+    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        self._ids.write(as_unsigned(ids, self.spec))
+        if self._mask is not None and self.spec.middle_id is not None:
+            self._mask.write(loss_mask(ids, lengths, self.spec.middle_id))
+        ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens
+        starts = np.concatenate([[self.tokens], ends[:-1]]) if len(ends) else ends
+        numbers = np.arange(self.documents, self.documents + len(ends))
+        keep = ends > starts  # OLMo-core refuses a document that starts at the end of the array
+        rows = np.stack([starts[keep], ends[keep], numbers[keep]], axis=1).ravel().tolist()
+        # One C-level format call per batch, not one per document.
+        self._meta.write((("%d,%d,%d,,\n" * (len(rows) // 3)) % tuple(rows)).encode("ascii"))
+        self.documents += len(ends)
+        self.tokens += int(len(ids))
+
+    def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
+        self._meta.close()
+        self._ids.commit()
+        self._meta_sink.commit()
+        done = [(self._ids, "npy"), (self._meta_sink, "npy-metadata")]
+        if self._mask is not None:
+            self._mask.commit()
+            done.append((self._mask, "npy-label-mask"))
+        return done
+
+
+class _Sink:
+    """A write-only file object over an AtomicWriter (gzip closes its file object when done)."""
+
+    def __init__(self, out: storage.AtomicWriter) -> None:
+        self._out = out
+
+    def write(self, data: bytes) -> int:
+        return self._out.write(data)
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,184 @@
+"""--pack, --shuffle-seed and --dedup: the packing invariants (every sequence exactly LENGTH ids,
+every document's ids present in order and exactly once, no piece across a sequence boundary, BFD
+never cutting a document shorter than LENGTH), the output's ids equal to direct encoding, and the
+same bytes for any number of workers, any batch size and across a killed and resumed run."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pp_helpers import DEMO, cli, documents, write_jsonl
+
+import llamatok
+import llamatok.preprocess as pp
+from llamatok.preprocess.packing import plan
+from llamatok.preprocess.sequences import SequenceSpec, training_order
+
+OUTPUT_FILES = (".bin", ".idx", ".npy", ".csv.gz", ".ds", ".ds.index", ".parquet")
+
+
+def direct(texts, eos=True):
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
+    out = []
+    for t in texts:
+        ids = [tok.bos_token_id] + tok._core.encode(t, "literal", True)
+        out.append(ids + [tok.eos_token_id] if eos else ids)
+    return out
+
+
+def varied_texts(n=120, seed=3):
+    rng = random.Random(seed)
+    words = ["def", "x", "return", "λ", "🦙", "class", "    ", "\n", "lambda", "0x1f"]
+    return ["" if rng.random() < 0.05 else " ".join(rng.choice(words) for _ in range(rng.choice([1, 3, 20, 90, 300])))
+            for _ in range(n)]
+
+
+def check_plan(lengths, seq_len, strategy):
+    p = plan(np.asarray(lengths), seq_len, strategy)
+    ends = np.cumsum(p.length)
+    starts = ends - p.length
+    assert int(p.length.sum()) == p.sequences * seq_len, "every sequence is exactly LENGTH ids"
+    assert np.all(starts // seq_len == (ends - 1) // seq_len), "no piece crosses a sequence boundary"
+    assert int(p.length[p.doc < 0].sum()) == p.pad_tokens
+    for d, n in enumerate(lengths):
+        mine = np.flatnonzero(p.doc == d)
+        covered = sorted(zip(p.start[mine].tolist(), p.length[mine].tolist()))
+        at = 0
+        for s, ln in covered:
+            assert s == at, f"document {d}: a gap or an overlap at {s}"
+            at += ln
+        assert at == n, f"document {d}: {at} of its {n} ids"
+        assert p.start[mine].tolist() == sorted(p.start[mine].tolist()), "a document's pieces come in order"
+        if strategy == "bfd" and 0 < n < seq_len:
+            assert len(mine) == 1, f"BFD cut document {d} of {n} < {seq_len} ids"
+    if strategy == "concat":
+        real = p.doc[p.doc >= 0]
+        assert real.tolist() == sorted(real.tolist()), "concat keeps the input order"
+    return p
+
+
+@pytest.mark.parametrize("strategy", ["concat", "bfd"])
+def test_plan_invariants_on_random_lengths(strategy):
+    rng = random.Random(11)
+    for seq_len in (2, 7, 64, 1000):
+        for _ in range(20):
+            lengths = [rng.choice([0, 1, seq_len - 1, seq_len, seq_len + 1, 2 * seq_len, rng.randrange(4 * seq_len)])
+                       for _ in range(rng.randrange(1, 60))]
+            check_plan(lengths, seq_len, strategy)
+
+
+def test_bfd_packs_tighter_than_first_come():
+    lengths = [60, 50, 40, 30, 20, 10, 70, 80, 90, 5, 5]
+    p = check_plan(lengths, 100, "bfd")
+    assert p.sequences == -(-sum(lengths) // 100), "best-fit-decreasing fills these without waste"
+
+
+@pytest.mark.parametrize("strategy", ["concat", "bfd"])
+def test_packed_output_holds_every_document_once(tmp_path, strategy):
+    texts = varied_texts()
+    expected = direct(texts)
+    prefix = str(tmp_path / "p")
+    summary = pp.run(texts=texts, output_prefix=prefix, pack=128, pack_strategy=strategy, append_eod=True, quiet=True,
+                     formats="megatron,npy,datatrove")
+    pieces = documents(prefix)  # each piece is a Megatron document
+    stream = np.concatenate([np.asarray(p, np.int64) for p in pieces])
+    seq = summary["sequences"]
+    assert len(stream) == seq["sequences"] * 128
+    order = training_order(np.array(list(map(len, expected))), SequenceSpec(None, 128, strategy, 2))
+    assert [len(p) for p in pieces] == order.length.tolist()
+    for piece, d, s, n in zip(pieces, order.doc.tolist(), order.start.tolist(), order.length.tolist()):
+        assert piece == (expected[d][s:s + n] if d >= 0 else [2] * n)
+    assert seq["efficiency"] == round(sum(map(len, expected)) / (seq["sequences"] * 128), 6)
+    assert seq["pad_tokens"] == seq["sequences"] * 128 - sum(map(len, expected))
+    # The same pieces in the other formats.
+    assert np.fromfile(prefix + ".npy", np.uint16).tolist() == stream.tolist()
+    assert np.fromfile(prefix + ".ds.index", np.uint64).tolist() == np.cumsum(order.length).tolist()
+
+
+def test_shuffle_is_a_permutation_of_whole_documents(tmp_path):
+    texts = varied_texts(80)
+    expected = direct(texts)
+    pp.run(texts=texts, output_prefix=str(tmp_path / "s"), shuffle_seed=5, append_eod=True, quiet=True)
+    got = documents(str(tmp_path / "s"))
+    assert got != expected and sorted(got) == sorted(expected)
+    pp.run(texts=texts, output_prefix=str(tmp_path / "t"), shuffle_seed=6, append_eod=True, quiet=True)
+    assert documents(str(tmp_path / "t")) != got, "another seed, another order"
+
+
+def _args(src, prefix, *extra):
+    return [str(src), "-o", prefix, "--tokenizer", DEMO, "--append-eod", "--shuffle-seed", "42", "--pack", "100",
+            "--pack-strategy", "bfd", "--dedup", "exact", "--format", "megatron,npy,datatrove,parquet", "-q", *extra]
+
+
+def _outputs(prefix):
+    return {ext: Path(prefix + ext).read_bytes() for ext in OUTPUT_FILES}
+
+
+def test_same_bytes_for_any_workers_batches_and_resume(tmp_path):
+    texts = varied_texts(400, seed=9)
+    texts += texts[:50]  # duplicates for --dedup
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
+    ref = str(tmp_path / "ref")
+    summary = json.loads(cli(*_args(src, ref, "--workers", "1")).stdout)
+    assert summary["dedup"]["duplicates"] >= 50 and summary["sequences"]["sequences"] > 0
+    reference = _outputs(ref)
+    other = str(tmp_path / "other")
+    assert cli(*_args(src, other, "--workers", "2", "--batch-size", "3KB")).returncode == 0
+    assert _outputs(other) == reference
+    killed = str(tmp_path / "killed")
+    crashed = cli(*_args(src, killed, "--batch-size", "2KB"), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:4"})
+    assert crashed.returncode == 86
+    resumed = cli(*_args(src, killed, "--batch-size", "2KB", "--resume"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["runs"] == 2
+    assert _outputs(killed) == reference
+
+
+def test_dedup_skips_and_lists_duplicates(tmp_path):
+    texts = ["a = 1", "b = 2", "a = 1", "", "b = 2", "", "c = 3"]
+    prefix = str(tmp_path / "d")
+    summary = pp.run(texts=texts, output_prefix=prefix, dedup="exact", quiet=True)
+    assert documents(prefix) == direct(["a = 1", "b = 2", "", "c = 3"], eos=False)
+    assert summary["dedup"]["duplicates"] == 3 and summary["rejected_by_reason"] == {"duplicate": 3}
+    rejects = [json.loads(line) for line in Path(prefix + ".rejects.jsonl").read_text().splitlines()]
+    assert [r["reason"] for r in rejects] == ["duplicate"] * 3
+    assert [r["excerpt"] for r in rejects] == ["a = 1", "b = 2", ""]
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"pack": 1}, "--pack must be a sequence length of at least 2"),
+    ({"pack": 64, "pack_strategy": "first-fit"}, "--pack-strategy must be concat or bfd"),
+    ({"shuffle_seed": -1}, "--shuffle-seed must be an integer"),
+    ({"dedup": "fuzzy"}, "--dedup takes exact"),
+    ({"pack": 64, "shard_tokens": 1000}, "need every document of the run in one place"),
+    ({"pack": 64, "json_keys": ["a", "b"]}, "--pack packs one text field"),
+])
+def test_bad_sequence_options(tmp_path, options, message):
+    with pytest.raises(pp.OptionsError, match=message):
+        pp.run(texts=["x"], output_prefix=str(tmp_path / "o"), quiet=True, **options)
+
+
+def test_fim_loss_mask_sidecars(tmp_path):
+    texts = varied_texts(60)
+    prefix = str(tmp_path / "f")
+    pp.run(texts=texts, output_prefix=prefix, fim_rate=0.7, append_eod=True, formats="megatron,npy,datatrove",
+           quiet=True)
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
+    expected: list[bool] = []
+    fim_docs = 0
+    for doc in documents(prefix):
+        if tok.middle_id in doc:  # the prompt up to ▁<MID> is not learned, the middle and what follows is
+            cut = doc.index(tok.middle_id) + 1
+            expected += [False] * cut + [True] * (len(doc) - cut)
+            fim_docs += 1
+        else:
+            expected += [True] * len(doc)
+    assert 20 < fim_docs < 60
+    assert np.fromfile(prefix + ".label_mask.npy", np.bool_).tolist() == expected
+    assert np.fromfile(prefix + ".ds.loss", np.bool_).tolist() == expected
+    pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
+    assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"
