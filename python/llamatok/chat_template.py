@@ -12,12 +12,10 @@ special tokens (legacy mode) and become their ids.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
+from llamatok.batch_encoding import BatchEncoding, tensor_type_name, to_tensor
 from llamatok.chat_render import render
-
-if TYPE_CHECKING:
-    from llamatok.batch_encoding import BatchEncoding
 
 #: A chat template: one Jinja string, or named ones (``"default"``, ``"tool_use"``, ...).
 ChatTemplate = Union[str, dict[str, str]]
@@ -156,10 +154,11 @@ class ChatTemplateMixin:
         if not return_dict:
             return out["input_ids"]
         if return_assistant_tokens_mask:
-            masks = assistant_masks(out, spans, batched or return_tensors is not None)
-            out["assistant_masks"] = masks if batched or return_tensors is not None else masks[0]
-            if return_tensors is not None:
-                out.convert_to_tensors(return_tensors)
+            tensors = tensor_type_name(return_tensors)
+            masks = assistant_masks(out, spans, batched or tensors is not None)
+            # Only the new field becomes a tensor (the others already are).
+            out["assistant_masks"] = (masks[0] if not batched and tensors is None
+                                      else masks if tensors is None else to_tensor("assistant_masks", masks, tensors))
         return out
 
     def encode_message_with_chat_template(self, message: Mapping[str, Any],

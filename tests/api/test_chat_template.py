@@ -306,3 +306,16 @@ def test_jinja_missing(ours, monkeypatch):
         ours.apply_chat_template(CHATS[0], chat_template=LLAMA2_CHAT + "{# uncached #}")
     monkeypatch.undo()
     chat_render.compile_template.cache_clear()
+
+
+def test_assistant_masks_on_threads(pair):
+    """The {% generation %} tracking is per thread: chats rendered at once get their own masks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mine = pair[0]
+    chats = [[{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a " * i}] for i in range(1, 40)]
+    kwargs = {"chat_template": LLAMA2_GENERATION, "return_dict": True, "return_assistant_tokens_mask": True}
+    alone = [mine.apply_chat_template(c, **kwargs)["assistant_masks"] for c in chats]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda c: mine.apply_chat_template(c, **kwargs)["assistant_masks"], chats))
+    assert together == alone and all(any(m) for m in alone)
