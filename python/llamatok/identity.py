@@ -66,9 +66,9 @@ class IdentityMixin:
         )
 
     def _settings(self) -> dict[str, Any]:
-        """The settings and the tokens the core matches in text, as constructor arguments."""
+        """The settings (as constructor arguments) and the core's added vocabulary."""
         out = self.settings.as_dict()
-        out["matched_special_tokens"] = sorted([t, i] for t, i in self._core.special_tokens)
+        out["added_vocab"] = [list(t) for t in self._core.added_vocab]
         return out
 
     def _settings_json(self) -> str:

@@ -106,8 +106,8 @@ class SpecialTokensMixin:
         token = token_text(value)
         if token is not None and self._core.piece_to_id(token) is None:
             raise ValueError(
-                f"{name} {token!r} is not in the vocabulary; use one of its tokens, e.g. "
-                f"tokenizer.{name} = tokenizer.eos_token ({self.eos_token!r}); llamatok does not add tokens"
+                f"{name} {token!r} is not in the vocabulary; add it with tokenizer.add_special_tokens("
+                f"{{{name!r}: {token!r}}}), or use one of its tokens, e.g. tokenizer.{name} = tokenizer.eos_token"
             )
         return token
 
@@ -222,8 +222,8 @@ class SpecialTokensMixin:
         out.extend(t for t in self.additional_special_tokens if t not in out)
         return out
 
-    # Every special token is in the vocabulary (checked when the tokenizer is built, and by the
-    # pad_token setter), so piece_to_id gives no None in the two lists below.
+    # Every special token is in the vocabulary (added when the tokenizer is built, checked by the
+    # setters), so piece_to_id gives no None in the two lists below.
 
     @property
     def all_special_ids(self) -> list[int]:
@@ -245,15 +245,6 @@ class SpecialTokensMixin:
         return self.all_special_tokens
 
     @property
-    def added_tokens_encoder(self) -> dict[str, int]:
-        """The tokens matched as wholes in text, by text, in id order."""
-        return {t: i for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
-
-    def get_added_vocab(self) -> dict[str, int]:
-        """The added tokens (matched as wholes in text) and their ids, as transformers gives them."""
-        return self.added_tokens_encoder
-
-    @property
     def max_len_single_sentence(self) -> int:
         """The most ids of one text that fit in ``model_max_length`` with its special tokens."""
         return self.model_max_length - self.num_special_tokens_to_add(pair=False)
@@ -262,11 +253,6 @@ class SpecialTokensMixin:
     def max_len_sentences_pair(self) -> int:
         """The same for a pair of texts."""
         return self.model_max_length - self.num_special_tokens_to_add(pair=True)
-
-    @property
-    def added_tokens_decoder(self) -> dict[int, str]:
-        """The tokens matched as wholes in text, by id."""
-        return {i: t for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
 
     # -- BOS / EOS ---------------------------------------------------------------------------------
 
