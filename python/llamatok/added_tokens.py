@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 SPECIAL_TOKENS_ATTRIBUTES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
                              "mask_token", "additional_special_tokens")
 
+class SpecialTokensError(ValueError, AssertionError):
+    """A bad argument to ``add_special_tokens``: a ``ValueError``, and an ``AssertionError`` as transformers
+    raises (it checks these with ``assert``)."""
+
+
 #: ``(content, special, normalized, lstrip, rstrip, single_word)``, as the core takes a token.
 TokenTuple = tuple[str, bool, bool, bool, bool, bool]
 
@@ -77,7 +82,7 @@ class AddedTokensMixin:
     """``add_tokens``, ``add_special_tokens`` and the views of the added vocabulary."""
 
     _core: Tokenizer
-    additional_special_tokens: list[str]
+    _additional_special_tokens: list[str]
 
     def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
         """Adds tokens (``str`` or ``AddedToken``; one or a list) as transformers' fast tokenizers do: a text
@@ -104,13 +109,15 @@ class AddedTokensMixin:
         added: list[Any] = []
         for key, value in special_tokens_dict.items():
             if key not in SPECIAL_TOKENS_ATTRIBUTES:
-                raise ValueError(f"Key {key} is not a special token; the keys are {', '.join(SPECIAL_TOKENS_ATTRIBUTES)}")
+                raise SpecialTokensError(f"Key {key} is not a special token; the keys are "
+                                         f"{', '.join(SPECIAL_TOKENS_ATTRIBUTES)}")
             if key == "additional_special_tokens":
                 if not isinstance(value, (list, tuple)):
-                    raise ValueError(f"Tokens {value} for key {key} should be a list of str or AddedToken instances")
+                    raise SpecialTokensError(f"Tokens {value} for key {key} should be a list of str or AddedToken "
+                                             "instances")
                 to_add = [special_added_token(t) for t in value]
                 if not replace_additional_special_tokens:
-                    to_add = [t for t in to_add if str(t.content) not in self.additional_special_tokens]
+                    to_add = [t for t in to_add if str(t.content) not in self._additional_special_tokens]
                 extra = to_add
                 added += to_add
             else:
@@ -124,9 +131,10 @@ class AddedTokensMixin:
         if extra is not None:
             texts = [t.content for t in extra]
             if replace_additional_special_tokens and texts:
-                self.additional_special_tokens = texts
+                self._additional_special_tokens = texts
             else:
-                self.additional_special_tokens = self.additional_special_tokens + texts
+                self._additional_special_tokens = self._additional_special_tokens + texts
+            self.__dict__["_additional_unset"] = False
         return count
 
     @property

@@ -105,13 +105,15 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, IdentityMixin
         self.fill_token = settings.fill_token
         #: Config keys this class does not interpret; written back by save_pretrained.
         self.init_kwargs = dict(settings.init_kwargs)
+        #: transformers' positional constructor arguments (llamatok takes none).
+        self.init_inputs: tuple[Any, ...] = ()
         #: Kept and saved as transformers does; Code Llama has no pre-tokenizer, so it changes nothing.
         self.add_prefix_space = bool(self.init_kwargs.get("add_prefix_space", False))
         extra = list(settings.additional_special_tokens)
         for token in (settings.prefix_token, settings.middle_token, settings.suffix_token, settings.eot_token):
             if token is not None and token not in extra and core.piece_to_id(token) is not None:
                 extra.append(token)
-        self.additional_special_tokens = extra
+        self._additional_special_tokens = extra
         self._add_bos_token = settings.add_bos_token
         self._add_eos_token = settings.add_eos_token
         if restored:
@@ -128,7 +130,8 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, IdentityMixin
         self.mask_token = settings.mask_token
         self._digest: str | None = None
         self._stream_tables: tuple[dict[int, int], int] | None = None
-        self._warned_too_long = False
+        #: Warnings given once, by key; clearing it lets them be given again (as in transformers).
+        self.deprecation_warnings: dict[str, bool] = {}
         self.update_post_processor()
 
     @classmethod
@@ -440,11 +443,12 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, IdentityMixin
         return (_restore, (self._core, self._settings_json()))
 
     def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
-        if self._warned_too_long or unlimited(self.model_max_length):
+        key = "sequence-length-is-longer-than-the-specified-maximum"
+        if self.deprecation_warnings.get(key) or unlimited(self.model_max_length):
             return
         longest = max((len(r) for r in rows), default=0)
         if longest > self.model_max_length:
-            self._warned_too_long = True
+            self.deprecation_warnings[key] = True
             logger.warning(
                 "Token indices sequence length is longer than the specified maximum sequence length for this "
                 f"model ({longest} > {self.model_max_length}). Running this sequence through the model will "

@@ -34,7 +34,7 @@ class SpecialTokensMixin:
     _middle_token: str | None
     _suffix_token: str | None
     _eot_token: str | None
-    additional_special_tokens: list[str]
+    _additional_special_tokens: list[str]
     _add_bos_token: bool
     _add_eos_token: bool
     model_max_length: int
@@ -141,6 +141,10 @@ class SpecialTokensMixin:
     def sep_token_id(self) -> int | None:
         return self._token_id(self._sep_token)
 
+    @sep_token_id.setter
+    def sep_token_id(self, value: int | None) -> None:
+        self.sep_token = self._piece_of(value)
+
     @property
     def cls_token(self) -> str | None:
         return self._cls_token
@@ -153,6 +157,10 @@ class SpecialTokensMixin:
     def cls_token_id(self) -> int | None:
         return self._token_id(self._cls_token)
 
+    @cls_token_id.setter
+    def cls_token_id(self, value: int | None) -> None:
+        self.cls_token = self._piece_of(value)
+
     @property
     def mask_token(self) -> str | None:
         return self._mask_token
@@ -164,6 +172,26 @@ class SpecialTokensMixin:
     @property
     def mask_token_id(self) -> int | None:
         return self._token_id(self._mask_token)
+
+    @mask_token_id.setter
+    def mask_token_id(self, value: int | None) -> None:
+        self.mask_token = self._piece_of(value)
+
+    @property
+    def additional_special_tokens(self) -> list[str] | None:
+        """The additional special tokens (a new list: changing it changes nothing, as in transformers); None
+        after it was set to None, as in transformers."""
+        if self.__dict__.get("_additional_unset"):
+            return None
+        return list(self._additional_special_tokens)
+
+    @additional_special_tokens.setter
+    def additional_special_tokens(self, value: Sequence[Any] | None) -> None:
+        tokens = [token_text(t) for t in (value or ())]
+        for token in tokens:
+            self._checked("additional special token", token)
+        self._additional_special_tokens = [t for t in tokens if t is not None]
+        self.__dict__["_additional_unset"] = value is None
 
     @property
     def prefix_token(self) -> str | None:
@@ -231,7 +259,11 @@ class SpecialTokensMixin:
 
     @property
     def additional_special_tokens_ids(self) -> list[int]:
-        return cast("list[int]", [self._core.piece_to_id(t) for t in self.additional_special_tokens])
+        return cast("list[int]", [self._core.piece_to_id(t) for t in self._additional_special_tokens])
+
+    @additional_special_tokens_ids.setter
+    def additional_special_tokens_ids(self, value: Sequence[int] | None) -> None:
+        self.additional_special_tokens = [self._piece_of(i) for i in (value or ())]
 
     @property
     def special_tokens_map_extended(self) -> dict[str, str | list[str]]:

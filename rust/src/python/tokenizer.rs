@@ -435,6 +435,13 @@ impl Tokenizer {
         (t.before.clone(), t.after.clone())
     }
 
+    /// None, as `tokenizers` gives for the Llama files: llamatok reads no pre-tokenizer (it refuses a file
+    /// that has one), so there is none to configure (transformers' `add_prefix_space` looks here).
+    #[getter]
+    fn pre_tokenizer(&self) -> Option<bool> {
+        None
+    }
+
     #[getter]
     fn add_dummy_prefix(&self) -> bool {
         self.inner.vocab().add_dummy_prefix
