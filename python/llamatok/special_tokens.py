@@ -247,7 +247,7 @@ class SpecialTokensMixin:
             value = getattr(self, name)
             if value is not None and value not in out:
                 out.append(value)
-        out.extend(t for t in self.additional_special_tokens if t not in out)
+        out.extend(t for t in self._additional_special_tokens if t not in out)
         return out
 
     # Every special token is in the vocabulary (added when the tokenizer is built, checked by the

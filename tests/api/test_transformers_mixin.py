@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CODELLAMA_DIR, ROOT, require
 
 import llamatok
+from conftest import CODELLAMA_DIR, ROOT, require
 
 VERSION = "4.57.6"
 MIXIN_FILE = ROOT / ".cache" / "transformers-tests" / VERSION / "tests" / "test_tokenization_common.py"
