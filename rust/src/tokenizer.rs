@@ -269,7 +269,7 @@ impl Tokenizer {
     /// `tokenizers`' walk over the added tokens: first the raw text is split at the tokens matched
     /// in it, then each plain piece is normalized and split at the normalized tokens. `skip_special`
     /// leaves special tokens in the text (`split_special_tokens`).
-    fn walk_added<'t>(&self, text: &'t str, dummy_prefix: bool, skip_special: bool, mut f: impl FnMut(Part<'_>)) {
+    fn walk_added(&self, text: &str, dummy_prefix: bool, skip_special: bool, mut f: impl FnMut(Part<'_>)) {
         let prefix = dummy_prefix && self.vocab().add_dummy_prefix;
         self.specials.split_with(text, skip_special, |seg| match seg {
             Segment::Special { id, start, end } => f(Part::Token { id, start, end, text: &text[start..end] }),
