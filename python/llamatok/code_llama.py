@@ -308,12 +308,13 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, IdentityMixin
 
     def _encode_prompt(self, prefix: str, suffix: str | None, add_special_tokens: bool, suffix_first: bool,
                        mode: str) -> list[int]:
-        settings = self.call_settings()
+        settings = self.call_settings()  # its core: the vocabulary of this call, whatever add_tokens does meanwhile
+        core = settings.core
         if suffix is None:
-            return simple_row(settings.plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
+            return simple_row(settings.plain_template(add_special_tokens), [core.encode(prefix, mode, True)])
         template = settings.infill_template(add_special_tokens, suffix_first)
-        pre = self._core.encode(prefix_text(prefix), mode, False)
-        suf = self._core.encode(suffix, mode, False)
+        pre = core.encode(prefix_text(prefix), mode, False)
+        suf = core.encode(suffix, mode, False)
         return simple_row(template, [pre, suf])
 
     def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,

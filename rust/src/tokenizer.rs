@@ -177,11 +177,14 @@ impl Tokenizer {
             tokens.iter().map(|(t, _)| NewToken { normalized: false, ..NewToken::new(t.clone(), true) }).collect();
         added.add(&plain, vocab);
         if let Some((t, id)) = tokens.iter().find(|(t, id)| added.token_to_id(t, vocab) != Some(*id)) {
-            return Err(Error::InvalidArgument(format!(
-                "special token {t:?} has id {id}, which is neither its id in the vocabulary ({} ids) nor the \
-                 next id after it",
-                vocab.len()
-            )));
+            let n = vocab.len();
+            return Err(Error::InvalidArgument(match vocab.piece(*id) {
+                Some(p) => format!("special token {t:?} has id {id}, which the vocabulary gives to {:?}", p.text),
+                None => format!(
+                    "special token {t:?} has id {id}, past the vocabulary ({n} ids) and not the next new id (ids \
+                     past it must follow it in order)"
+                ),
+            }));
         }
         let decoder = Arc::new(Decoder::new(vocab).extended(added.extra_texts()));
         let origin = Origin { special_tokens: Some(tokens), added: Vec::new() };
