@@ -242,6 +242,7 @@ def test_threads_see_one_vocabulary_per_call(folder):  # noqa: F811
 def test_offsets_of_added_tokens(folder, normalized):  # noqa: F811
     ours, oracle = pair(folder)
     for tok in (ours, oracle):
-        tok.add_tokens([AddedToken("<x>", normalized=normalized, lstrip=True), AddedToken("foo bar", normalized=normalized)])
+        tok.add_tokens([AddedToken("<x>", normalized=normalized, lstrip=True),
+                        AddedToken("foo bar", normalized=normalized)])
     texts = ["a  <x> foo bar b", "foo bar", "<x>", "x foo bar<x>  y", "日本 <x>"]
     assert as_plain(ours(texts, return_offsets_mapping=True)) == as_plain(oracle(texts, return_offsets_mapping=True))
