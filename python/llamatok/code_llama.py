@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llamatok import _native, chat_files, hub, saving
+from llamatok.added_tokens import AddedTokensMixin, config_tokens_to_add, matched_pieces
 from llamatok.batch_encoding import BatchEncoding
 from llamatok.chat_template import ChatTemplateMixin
 from llamatok.constants import unlimited
@@ -37,6 +38,7 @@ from llamatok.special_tokens import SpecialTokensMixin
 from llamatok.streaming import StreamingDecoder, anchor_id, byte_values
 from llamatok.text_cleanup import clean_up_tokenization
 from llamatok.token_ids import ids_arg
+from llamatok.truncate_sequences import truncate_sequences
 
 #: Keyword arguments of from_pretrained that choose files, not tokenizer settings.
 HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
@@ -44,7 +46,15 @@ HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
 logger = logging.getLogger("llamatok")
 
 
-class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixin):
+def check_shadowing(kwargs: dict[str, Any]) -> None:
+    """A keyword argument named like a method (``add_special_tokens=False``) is an ``AttributeError``, as in
+    transformers: it would otherwise be kept and written to the config."""
+    for key in kwargs:
+        if callable(getattr(CodeLlamaTokenizerFast, key, None)):
+            raise AttributeError(f"{key} conflicts with the method {key} in CodeLlamaTokenizerFast")
+
+
+class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateMixin, IdentityMixin):
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
     Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
@@ -69,9 +79,13 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
         kwargs["vocab_file"] = os.fspath(vocab_file) if vocab_file is not None else None
         self._setup(core, kwargs)
 
-    def _setup(self, core: _native.Tokenizer, kwargs: dict[str, Any]) -> None:
+    def _setup(self, core: _native.Tokenizer, kwargs: dict[str, Any], restored: bool = False) -> None:
+        """``restored``: ``core`` already holds every added token (unpickling)."""
         added_tokens_decoder = kwargs.pop("added_tokens_decoder", None)
-        matched_special_tokens = kwargs.pop("matched_special_tokens", None)
+        check_shadowing(kwargs)
+        # The special tokens as given (AddedToken objects keep their flags for the vocabulary).
+        given_specials = [kwargs[name] for name in self.NAMED_TOKENS if kwargs.get(name) is not None]
+        given_extra = list(kwargs.get("additional_special_tokens") or ())
         settings = Settings.from_kwargs(kwargs)
         self.vocab_file = settings.vocab_file
         self.name_or_path = settings.name_or_path
@@ -94,18 +108,24 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
         self.fill_token = settings.fill_token
         #: Config keys this class does not interpret; written back by save_pretrained.
         self.init_kwargs = dict(settings.init_kwargs)
+        #: transformers' positional constructor arguments (llamatok takes none).
+        self.init_inputs: tuple[Any, ...] = ()
+        #: Kept and saved as transformers does; Code Llama has no pre-tokenizer, so it changes nothing.
+        self.add_prefix_space = bool(self.init_kwargs.get("add_prefix_space", False))
         extra = list(settings.additional_special_tokens)
         for token in (settings.prefix_token, settings.middle_token, settings.suffix_token, settings.eot_token):
             if token is not None and token not in extra and core.piece_to_id(token) is not None:
                 extra.append(token)
-        self.additional_special_tokens = extra
+        self._additional_special_tokens = extra
         self._add_bos_token = settings.add_bos_token
         self._add_eos_token = settings.add_eos_token
-        if matched_special_tokens is not None:  # unpickling: exactly the tokens matched before
-            self._core = core.with_special_tokens([(str(t), int(i)) for t, i in matched_special_tokens])
+        if restored:
+            self._core = core
         else:
-            named = [settings.pad_token, settings.sep_token, settings.cls_token, settings.mask_token]
-            self._core = self._with_specials(core, named, added_tokens_decoder)
+            infill = [t for t in extra if t not in settings.additional_special_tokens]
+            specials = given_specials + given_extra + infill
+            to_add = config_tokens_to_add(core, added_tokens_decoder, specials)
+            self._core = core.with_added_tokens(to_add)[0] if to_add else core
         self._pad_token = self._sep_token = self._cls_token = self._mask_token = None
         self.pad_token = settings.pad_token
         self.sep_token = settings.sep_token
@@ -113,35 +133,9 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
         self.mask_token = settings.mask_token
         self._digest: str | None = None
         self._stream_tables: tuple[dict[int, int], int] | None = None
-        self._warned_too_long = False
+        #: Warnings given once, by key; clearing it lets them be given again (as in transformers).
+        self.deprecation_warnings: dict[str, bool] = {}
         self.update_post_processor()
-
-    def _with_specials(self, core: _native.Tokenizer, named: list[str | None],
-                       added: dict[Any, Any] | None) -> _native.Tokenizer:
-        """The core matching, in text, the file's added tokens and every special token of this tokenizer."""
-        specials = {content: token_id for content, token_id, _ in core.added_tokens}
-        for key, entry in (added or {}).items():
-            content = entry.get("content") if isinstance(entry, dict) else str(entry)
-            token_id = int(key)
-            if content is None or core.piece_to_id(content) != token_id:
-                raise ValueError(
-                    f"added token {content!r} with id {token_id} is not that piece of the vocabulary; llamatok "
-                    "does not add tokens to a vocabulary"
-                )
-            specials[content] = token_id
-        names = [self.unk_token, self.bos_token, self.eos_token, *named, *self.additional_special_tokens]
-        for name in names:
-            if name is None or name in specials:
-                continue
-            name_id = core.piece_to_id(name)
-            if name_id is None:
-                # transformers would append it to the vocabulary; llamatok does not grow vocabularies.
-                raise ValueError(
-                    f"special token {name!r} is not in the vocabulary; pass only tokens the model has "
-                    "(or None to disable it)"
-                )
-            specials[name] = name_id
-        return core.with_special_tokens(sorted(specials.items()))
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str], *args: Any,
@@ -164,10 +158,11 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
 
     @property
     def vocab_size(self) -> int:
+        """The ids of the model's vocabulary, without the added ones (``len(tokenizer)`` counts those)."""
         return self._core.vocab_size
 
     def __len__(self) -> int:
-        return self._core.vocab_size
+        return len(self._core)
 
     def get_vocab(self) -> dict[str, int]:
         return self._core.get_vocab()
@@ -321,12 +316,13 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
 
     def _encode_prompt(self, prefix: str, suffix: str | None, add_special_tokens: bool, suffix_first: bool,
                        mode: str) -> list[int]:
-        settings = self.call_settings()
+        settings = self.call_settings()  # its core: the vocabulary of this call, whatever add_tokens does meanwhile
+        core = settings.core
         if suffix is None:
-            return simple_row(settings.plain_template(add_special_tokens), [self._core.encode(prefix, mode, True)])
+            return simple_row(settings.plain_template(add_special_tokens), [core.encode(prefix, mode, True)])
         template = settings.infill_template(add_special_tokens, suffix_first)
-        pre = self._core.encode(prefix_text(prefix), mode, False)
-        suf = self._core.encode(suffix, mode, False)
+        pre = core.encode(prefix_text(prefix), mode, False)
+        suf = core.encode(suffix, mode, False)
         return simple_row(template, [pre, suf])
 
     def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,
@@ -334,7 +330,15 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
         """The pieces of ``text`` (no ``<s>`` unless add_special_tokens); ``suffix=`` or a ``<FILL_ME>``
         gives the pieces of the infill prompt."""
         ids = self.encode(text, pair, add_special_tokens=add_special_tokens, **kwargs)
-        return [self._core.id_to_piece(i) for i in ids]
+        pieces = [self._core.id_to_piece(i) for i in ids]
+        if pair is None and kwargs.get("suffix") is None and not (self.fill_token and self.fill_token in text):
+            # Added tokens that take in whitespace or match normalized text are the text they matched.
+            matched = matched_pieces(self._core, text, self._call_mode(kwargs.get("split_special_tokens")))
+            first = len(self._bos()) if add_special_tokens else 0
+            if matched is not None and len(matched) == len(pieces) - first - (len(self._eos()) if add_special_tokens
+                                                                              else 0):
+                pieces[first:first + len(matched)] = matched
+        return pieces
 
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | None | list[int | None]:
         """Ids of pieces; a piece not in the vocabulary gives the ``<unk>`` id, as in transformers."""
@@ -424,8 +428,10 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
     def save_pretrained(self, save_directory: str | os.PathLike[str], legacy_format: bool | None = None,
                         filename_prefix: str | None = None, push_to_hub: bool = False,
                         **kwargs: Any) -> tuple[str, ...]:
-        """Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (and tokenizer.model when
-        there is one) that transformers 4.x and ``tokenizers`` load with identical ids."""
+        """Writes tokenizer_config.json, special_tokens_map.json, tokenizer.json (unless ``legacy_format=True``)
+        and, when there is a tokenizer.model (unless ``legacy_format=False``), tokenizer.model and
+        added_tokens.json, which transformers 4.x and ``tokenizers`` load with identical ids. Returns
+        transformers' list of files (which names added_tokens.json even when no token needed it)."""
         if push_to_hub:
             raise ValueError("push_to_hub is not supported: save, then upload the folder with huggingface_hub")
         settings, template = self.settings, self.chat_template
@@ -434,23 +440,33 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
         if template is not None and not jinja:
             config["chat_template"] = chat_files.config_value(template)
         written = saving.save(self._core, replace(settings, init_kwargs=config), self.vocab_file, save_directory,
-                              filename_prefix)
+                              filename_prefix, legacy_format, self.added_tokens_flags)
         # The .jinja files after the two config files, where transformers lists them.
         prefix = f"{filename_prefix}-" if filename_prefix else ""
         templates = chat_files.write(template, Path(save_directory), prefix) if jinja else []
         return (*written[:2], *templates, *written[2:])
 
-    def __reduce__(self) -> tuple[Any, tuple[bytes, str]]:
-        # The model file's bytes and one canonical JSON string: equal tokenizers pickle to equal bytes
-        # (datasets' caching hashes the pickle), and unpickling parses the file once in Rust.
-        return (_restore, (self._core.to_bytes(), self._settings_json()))
+    def truncate_sequences(self, ids: list[int], pair_ids: list[int] | None = None, num_tokens_to_remove: int = 0,
+                           truncation_strategy: Any = "longest_first",
+                           stride: int = 0) -> tuple[list[int], list[int] | None, list[int]]:
+        """transformers' ``truncate_sequences`` for ids built by hand: ``(ids, pair_ids, overflowing_tokens)``
+        (``truncation_side`` says which end is cut)."""
+        return truncate_sequences(ids, pair_ids, num_tokens_to_remove, truncation_strategy, stride,
+                                  self.truncation_side)
+
+    def __reduce__(self) -> tuple[Any, tuple[_native.Tokenizer, str]]:
+        # The core (the model file's bytes and the tokens added to it) and one canonical JSON string: equal
+        # tokenizers pickle to equal bytes (datasets' caching hashes the pickle), and unpickling parses the
+        # file once in Rust.
+        return (_restore, (self._core, self._settings_json()))
 
     def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
-        if self._warned_too_long or unlimited(self.model_max_length):
+        key = "sequence-length-is-longer-than-the-specified-maximum"
+        if self.deprecation_warnings.get(key) or unlimited(self.model_max_length):
             return
         longest = max((len(r) for r in rows), default=0)
         if longest > self.model_max_length:
-            self._warned_too_long = True
+            self.deprecation_warnings[key] = True
             logger.warning(
                 "Token indices sequence length is longer than the specified maximum sequence length for this "
                 f"model ({longest} > {self.model_max_length}). Running this sequence through the model will "
@@ -465,10 +481,10 @@ class CodeLlamaTokenizerFast(SpecialTokensMixin, ChatTemplateMixin, IdentityMixi
         )
 
 
-def _restore(source: bytes, settings_json: str) -> CodeLlamaTokenizerFast:
+def _restore(core: _native.Tokenizer, settings_json: str) -> CodeLlamaTokenizerFast:
     """Unpickles a ``CodeLlamaTokenizerFast`` (see ``__reduce__``)."""
     settings = json.loads(settings_json)
-    core = _native.Tokenizer.from_bytes(source, "<pickle>")
+    settings.pop("added_vocab", None)
     tok = CodeLlamaTokenizerFast.__new__(CodeLlamaTokenizerFast)
-    tok._setup(core, settings)
+    tok._setup(core, settings, restored=True)
     return tok

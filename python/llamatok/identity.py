@@ -34,7 +34,7 @@ class IdentityMixin:
     _suffix_token: str | None
     _eot_token: str | None
     fill_token: str | None
-    additional_special_tokens: list[str]
+    _additional_special_tokens: list[str]
     _add_bos_token: bool
     _add_eos_token: bool
     use_default_system_prompt: bool
@@ -57,7 +57,7 @@ class IdentityMixin:
             sep_token=self.sep_token, cls_token=self.cls_token, mask_token=self.mask_token,
             prefix_token=self._prefix_token, middle_token=self._middle_token, suffix_token=self._suffix_token,
             eot_token=self._eot_token, fill_token=self.fill_token,
-            additional_special_tokens=tuple(self.additional_special_tokens), add_bos_token=self._add_bos_token,
+            additional_special_tokens=tuple(self._additional_special_tokens), add_bos_token=self._add_bos_token,
             add_eos_token=self._add_eos_token, use_default_system_prompt=self.use_default_system_prompt,
             legacy=self.legacy, split_special_tokens=self.split_special_tokens, suffix_first=self.suffix_first,
             model_max_length=self.model_max_length, padding_side=self.padding_side,
@@ -66,9 +66,9 @@ class IdentityMixin:
         )
 
     def _settings(self) -> dict[str, Any]:
-        """The settings and the tokens the core matches in text, as constructor arguments."""
+        """The settings (as constructor arguments) and the core's added vocabulary."""
         out = self.settings.as_dict()
-        out["matched_special_tokens"] = sorted([t, i] for t, i in self._core.special_tokens)
+        out["added_vocab"] = [list(t) for t in self._core.added_vocab]
         return out
 
     def _settings_json(self) -> str:

@@ -78,15 +78,15 @@ def pad_rows(rows: list[Row], target: int, side: str, pad_id: int) -> None:
 
 # -- tokenizer.pad(): padding inputs encoded earlier (what data collators call) ----------------
 
-def _pad_one(example: dict[str, Any], target: int | None, side: str, pad_id: int | None,
+def _pad_one(example: dict[str, Any], main: str, target: int | None, side: str, pad_id: int | None,
              with_mask: bool) -> dict[str, Any]:
-    ids = example["input_ids"]
+    ids = example[main]
     if with_mask and "attention_mask" not in example:
         example["attention_mask"] = [1] * len(ids)
     n = 0 if target is None else target - len(ids)
     if n <= 0:
         return example
-    fills = {"input_ids": pad_id, "attention_mask": 0, "token_type_ids": 0, "special_tokens_mask": 1}
+    fills = {main: pad_id, "attention_mask": 0, "token_type_ids": 0, "special_tokens_mask": 1}
     for key, fill in fills.items():
         if key in example and (key != "attention_mask" or with_mask):
             value = list(example[key])
@@ -97,17 +97,21 @@ def _pad_one(example: dict[str, Any], target: int | None, side: str, pad_id: int
 def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: int | None,
                 pad_to_multiple_of: int | None, padding_side: str | None,
                 return_attention_mask: bool | None) -> dict[str, Any]:
-    """transformers' ``tokenizer.pad``: pads ``input_ids`` (and ``attention_mask``, ``token_type_ids``,
-    ``special_tokens_mask``; other fields are left as they are) of one encoding, a batch of them, or a
-    list of per-example dicts."""
+    """transformers' ``tokenizer.pad``: pads the main input (the first of ``model_input_names``, usually
+    ``input_ids``; and ``attention_mask``, ``token_type_ids``, ``special_tokens_mask``; other fields are
+    left as they are) of one encoding, a batch of them, or a list of per-example dicts."""
+    main = tok.model_input_names[0]
     if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
         encoded_inputs = {key: [example[key] for example in encoded_inputs] for key in encoded_inputs[0]}
     elif isinstance(encoded_inputs, Mapping):
         encoded_inputs = dict(encoded_inputs)
     else:
         raise TypeError("pad() takes an encoding (a dict with input_ids) or a list of them")
-    if "input_ids" not in encoded_inputs:
-        raise ValueError(f"pad() needs input_ids, and the encoding has {list(encoded_inputs)}")
+    if main not in encoded_inputs:
+        raise ValueError(
+            "You should supply an encoding or a list of encodings to this method that includes "
+            f"{main}, but you provided {list(encoded_inputs)}"
+        )
     encoded: dict[str, Any] = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in encoded_inputs.items()}
     with_mask = "attention_mask" in tok.model_input_names if return_attention_mask is None else return_attention_mask
     side = padding_side if padding_side is not None else tok.padding_side
@@ -124,7 +128,7 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
             "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
             "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)`"
         )
-    required = encoded["input_ids"]
+    required = encoded[main]
     if not required:
         if with_mask:
             encoded["attention_mask"] = []
@@ -140,10 +144,10 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
     if target is not None and pad_to_multiple_of and target % pad_to_multiple_of:
         target = (target // pad_to_multiple_of + 1) * pad_to_multiple_of
     if not batched:
-        return _pad_one(encoded, target, side, tok.pad_token_id, with_mask)
+        return _pad_one(encoded, main, target, side, tok.pad_token_id, with_mask)
     out: dict[str, Any] = {}
     for i in range(len(required)):
-        example = _pad_one({k: v[i] for k, v in encoded.items()}, target, side, tok.pad_token_id, with_mask)
+        example = _pad_one({k: v[i] for k, v in encoded.items()}, main, target, side, tok.pad_token_id, with_mask)
         for key, value in example.items():
             out.setdefault(key, []).append(value)
     return out

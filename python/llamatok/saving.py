@@ -37,9 +37,15 @@ def is_json_source(source: bytes) -> bool:
     return source.lstrip()[:1] == b"{"
 
 
-def added_token(token_id: int, content: str) -> dict[str, Any]:
-    return {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
-            "normalized": False, "special": True}
+#: An added token's flags by id, as ``CodeLlamaTokenizerFast.added_tokens_flags`` gives them.
+AddedFlags = dict[int, dict[str, Any]]
+
+
+def added_token(token_id: int, flags: dict[str, Any]) -> dict[str, Any]:
+    """One entry of ``tokenizer.json``'s ``added_tokens``, in ``tokenizers``' key order."""
+    return {"id": token_id, "content": flags["content"], "single_word": flags["single_word"],
+            "lstrip": flags["lstrip"], "rstrip": flags["rstrip"], "normalized": flags["normalized"],
+            "special": flags["special"]}
 
 
 def post_processor(bos: tuple[str, int] | None, eos: tuple[str, int] | None) -> dict[str, Any]:
@@ -115,10 +121,13 @@ def _special(core: Tokenizer, token: str | None, on: bool) -> tuple[str, int] | 
     return None if token_id is None else (token, token_id)
 
 
-def tokenizer_json(core: Tokenizer, settings: Settings) -> dict[str, Any]:
+def tokenizer_json(core: Tokenizer, settings: Settings, added: AddedFlags) -> dict[str, Any]:
     source = core.to_bytes()
     data = json.loads(source) if is_json_source(source) else json_from_pieces(core)
-    data["added_tokens"] = [added_token(i, t) for t, i in sorted(core.special_tokens, key=lambda x: x[1])]
+    if is_json_source(source):  # the model's vocabulary only: added ids past it are in added_tokens
+        vocab = data["model"]["vocab"]
+        data["model"]["vocab"] = {t: i for t, i in vocab.items() if i < core.vocab_size}
+    data["added_tokens"] = [added_token(i, flags) for i, flags in sorted(added.items())]
     bos = _special(core, settings.bos_token, settings.add_bos_token)
     eos = _special(core, settings.eos_token, settings.add_eos_token)
     data["post_processor"] = post_processor(bos, eos)
@@ -148,15 +157,12 @@ def special_tokens_map(settings: Settings) -> dict[str, Any]:
     return out
 
 
-def tokenizer_config(core: Tokenizer, settings: Settings) -> dict[str, Any]:
+def tokenizer_config(settings: Settings, added: AddedFlags) -> dict[str, Any]:
     config: dict[str, Any] = dict(settings.init_kwargs)
     config.update({
         "add_bos_token": settings.add_bos_token,
         "add_eos_token": settings.add_eos_token,
-        "added_tokens_decoder": {
-            str(i): {k: v for k, v in added_token(i, t).items() if k != "id"}
-            for t, i in sorted(core.special_tokens, key=lambda x: x[1])
-        },
+        "added_tokens_decoder": {str(i): dict(sorted(flags.items())) for i, flags in sorted(added.items())},
         "additional_special_tokens": extra_special_tokens(settings),
         "bos_token": settings.bos_token,
         "clean_up_tokenization_spaces": settings.clean_up_tokenization_spaces,
@@ -186,30 +192,43 @@ def tokenizer_config(core: Tokenizer, settings: Settings) -> dict[str, Any]:
 
 
 def save(core: Tokenizer, settings: Settings, vocab_file: str | None, folder: os.PathLike[str] | str,
-         filename_prefix: str | None = None) -> tuple[str, ...]:
-    """Writes the files into ``folder`` (created if needed); returns their paths. ``vocab_file`` is
-    the ``tokenizer.model`` the tokenizer was loaded beside, copied when there is one."""
+         filename_prefix: str | None = None, legacy_format: bool | None = None,
+         added: AddedFlags | None = None) -> tuple[str, ...]:
+    """Writes the files into ``folder`` (created if needed) as transformers' fast tokenizers do, and returns
+    transformers' list of them: the two configs; with ``legacy_format`` None or True and a SentencePiece
+    file (the source, or ``vocab_file`` beside it), ``tokenizer.model`` and ``added_tokens.json`` (listed
+    always, written when some added id is past the model's vocabulary); with ``legacy_format`` None or
+    False, ``tokenizer.json``."""
     out = Path(os.fspath(folder))
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"save_pretrained needs a folder, and {out} is a file")
     out.mkdir(parents=True, exist_ok=True)
+    added = added if added is not None else {}
     prefix = f"{filename_prefix}-" if filename_prefix else ""
     written = []
     for name, data in (
-        ("tokenizer_config.json", tokenizer_config(core, settings)),
+        ("tokenizer_config.json", tokenizer_config(settings, added)),
         ("special_tokens_map.json", special_tokens_map(settings)),
-        ("tokenizer.json", tokenizer_json(core, settings)),
     ):
         path = out / (prefix + name)
         path.write_bytes(dump_json(data))
         written.append(str(path))
-    model_path = out / (prefix + "tokenizer.model")
     source = core.to_bytes()
-    if not is_json_source(source):
-        model_path.write_bytes(source)
-        written.append(str(model_path))
-    elif vocab_file and os.path.isfile(vocab_file):
-        if os.path.abspath(vocab_file) != os.path.abspath(model_path):
+    has_model = not is_json_source(source) or bool(vocab_file and os.path.isfile(vocab_file))
+    if legacy_format in (None, True) and has_model:
+        model_path = out / (prefix + "tokenizer.model")
+        if not is_json_source(source):
+            model_path.write_bytes(source)
+        elif vocab_file is not None and os.path.abspath(vocab_file) != os.path.abspath(model_path):
             shutil.copyfile(vocab_file, model_path)
-        written.append(str(model_path))
+        added_path = out / (prefix + "added_tokens.json")
+        past = {flags["content"]: i for i, flags in added.items() if i >= core.vocab_size}
+        if past:
+            added_path.write_text(json.dumps(past, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+        written += [str(model_path), str(added_path)]
+    if legacy_format in (None, False):
+        path = out / (prefix + "tokenizer.json")
+        path.write_bytes(dump_json(tokenizer_json(core, settings, added)))
+        written.append(str(path))
     return tuple(written)

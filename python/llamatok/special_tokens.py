@@ -34,7 +34,7 @@ class SpecialTokensMixin:
     _middle_token: str | None
     _suffix_token: str | None
     _eot_token: str | None
-    additional_special_tokens: list[str]
+    _additional_special_tokens: list[str]
     _add_bos_token: bool
     _add_eos_token: bool
     model_max_length: int
@@ -106,8 +106,8 @@ class SpecialTokensMixin:
         token = token_text(value)
         if token is not None and self._core.piece_to_id(token) is None:
             raise ValueError(
-                f"{name} {token!r} is not in the vocabulary; use one of its tokens, e.g. "
-                f"tokenizer.{name} = tokenizer.eos_token ({self.eos_token!r}); llamatok does not add tokens"
+                f"{name} {token!r} is not in the vocabulary; add it with tokenizer.add_special_tokens("
+                f"{{{name!r}: {token!r}}}), or use one of its tokens, e.g. tokenizer.{name} = tokenizer.eos_token"
             )
         return token
 
@@ -141,6 +141,10 @@ class SpecialTokensMixin:
     def sep_token_id(self) -> int | None:
         return self._token_id(self._sep_token)
 
+    @sep_token_id.setter
+    def sep_token_id(self, value: int | None) -> None:
+        self.sep_token = self._piece_of(value)
+
     @property
     def cls_token(self) -> str | None:
         return self._cls_token
@@ -153,6 +157,10 @@ class SpecialTokensMixin:
     def cls_token_id(self) -> int | None:
         return self._token_id(self._cls_token)
 
+    @cls_token_id.setter
+    def cls_token_id(self, value: int | None) -> None:
+        self.cls_token = self._piece_of(value)
+
     @property
     def mask_token(self) -> str | None:
         return self._mask_token
@@ -164,6 +172,26 @@ class SpecialTokensMixin:
     @property
     def mask_token_id(self) -> int | None:
         return self._token_id(self._mask_token)
+
+    @mask_token_id.setter
+    def mask_token_id(self, value: int | None) -> None:
+        self.mask_token = self._piece_of(value)
+
+    @property
+    def additional_special_tokens(self) -> list[str] | None:
+        """The additional special tokens (a new list: changing it changes nothing, as in transformers); None
+        after it was set to None, as in transformers."""
+        if self.__dict__.get("_additional_unset"):
+            return None
+        return list(self._additional_special_tokens)
+
+    @additional_special_tokens.setter
+    def additional_special_tokens(self, value: Sequence[Any] | None) -> None:
+        tokens = [token_text(t) for t in (value or ())]
+        for token in tokens:
+            self._checked("additional special token", token)
+        self._additional_special_tokens = [t for t in tokens if t is not None]
+        self.__dict__["_additional_unset"] = value is None
 
     @property
     def prefix_token(self) -> str | None:
@@ -219,11 +247,11 @@ class SpecialTokensMixin:
             value = getattr(self, name)
             if value is not None and value not in out:
                 out.append(value)
-        out.extend(t for t in self.additional_special_tokens if t not in out)
+        out.extend(t for t in self._additional_special_tokens if t not in out)
         return out
 
-    # Every special token is in the vocabulary (checked when the tokenizer is built, and by the
-    # pad_token setter), so piece_to_id gives no None in the two lists below.
+    # Every special token is in the vocabulary (added when the tokenizer is built, checked by the
+    # setters), so piece_to_id gives no None in the two lists below.
 
     @property
     def all_special_ids(self) -> list[int]:
@@ -231,7 +259,11 @@ class SpecialTokensMixin:
 
     @property
     def additional_special_tokens_ids(self) -> list[int]:
-        return cast("list[int]", [self._core.piece_to_id(t) for t in self.additional_special_tokens])
+        return cast("list[int]", [self._core.piece_to_id(t) for t in self._additional_special_tokens])
+
+    @additional_special_tokens_ids.setter
+    def additional_special_tokens_ids(self, value: Sequence[int] | None) -> None:
+        self.additional_special_tokens = [self._piece_of(i) for i in (value or ())]
 
     @property
     def special_tokens_map_extended(self) -> dict[str, str | list[str]]:
@@ -245,15 +277,6 @@ class SpecialTokensMixin:
         return self.all_special_tokens
 
     @property
-    def added_tokens_encoder(self) -> dict[str, int]:
-        """The tokens matched as wholes in text, by text, in id order."""
-        return {t: i for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
-
-    def get_added_vocab(self) -> dict[str, int]:
-        """The added tokens (matched as wholes in text) and their ids, as transformers gives them."""
-        return self.added_tokens_encoder
-
-    @property
     def max_len_single_sentence(self) -> int:
         """The most ids of one text that fit in ``model_max_length`` with its special tokens."""
         return self.model_max_length - self.num_special_tokens_to_add(pair=False)
@@ -262,11 +285,6 @@ class SpecialTokensMixin:
     def max_len_sentences_pair(self) -> int:
         """The same for a pair of texts."""
         return self.model_max_length - self.num_special_tokens_to_add(pair=True)
-
-    @property
-    def added_tokens_decoder(self) -> dict[int, str]:
-        """The tokens matched as wholes in text, by id."""
-        return {i: t for t, i in sorted(self._core.special_tokens, key=lambda x: x[1])}
 
     # -- BOS / EOS ---------------------------------------------------------------------------------
 

@@ -42,9 +42,10 @@ class StreamingDecoder:
         self._anchor_text = core.decode([anchor], style, False)
         self._style = style
         self._skip = skip_special_tokens
-        self._vocab_size = core.vocab_size
+        self._vocab_size = len(core)
         # Skipped special tokens vanish before decoding, so they do not end a byte run.
-        self._skipped = frozenset(i for _, i in core.special_tokens) if skip_special_tokens else frozenset()
+        self._skipped = (frozenset(i for i, _, special, *_ in core.added_vocab if special) if skip_special_tokens
+                         else frozenset())
         self._pending: list[int] = []
         self._started = False
         self._parts: list[str] = []

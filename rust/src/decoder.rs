@@ -20,10 +20,11 @@ impl DecodeStyle {
     }
 }
 
-pub(crate) fn check_ids(vocab: &Vocab, ids: &[u32]) -> Result<()> {
-    match ids.iter().position(|&id| id as usize >= vocab.len()) {
+/// Checks that every id is below `len` (the model's vocabulary and the added ids).
+pub(crate) fn check_ids(len: usize, ids: &[u32]) -> Result<()> {
+    match ids.iter().position(|&id| id as usize >= len) {
         None => Ok(()),
-        Some(i) => Err(Error::token_id(ids[i], Some(i), vocab.len())),
+        Some(i) => Err(Error::token_id(ids[i], Some(i), len)),
     }
 }
 
@@ -66,6 +67,7 @@ const KIND_UNKNOWN: u8 = 2;
 const KIND_BYTE: u8 = 3;
 
 /// What decoding needs per id, precomputed once so that decoding is a copy per id.
+#[derive(Clone)]
 pub struct Decoder {
     /// Every piece's text with each `▁` as a space, back to back; piece `i` is
     /// `surfaces[starts[i]..starts[i + 1]]`.
@@ -98,26 +100,41 @@ impl Decoder {
             add_dummy_prefix: vocab.add_dummy_prefix,
         };
         for p in vocab.pieces() {
-            let spaced = p.text.replace('\u{2581}', " ");
-            d.surfaces.extend_from_slice(spaced.as_bytes());
-            let mut slot = [0u8; 16];
-            let fits = spaced.len() <= 16;
-            if fits {
-                slot[..spaced.len()].copy_from_slice(spaced.as_bytes());
-            }
-            // A length of 255 marks a surface that lives only in `surfaces`.
-            d.slots.push((slot, if fits { spaced.len() as u8 } else { u8::MAX }));
-            d.starts.push(d.surfaces.len() as u32);
-            d.kinds.push(match p.kind {
-                PieceKind::Control => KIND_CONTROL,
-                PieceKind::Unknown => KIND_UNKNOWN,
-                PieceKind::Byte => KIND_BYTE,
-                _ => KIND_TEXT,
-            });
-            d.leading_mark.push(p.text.starts_with('\u{2581}'));
-            d.text_bytes.push(parse_byte_piece(&p.text).map_or(-1, i16::from));
+            d.push(&p.text, p.kind);
         }
         d
+    }
+
+    /// The same decoder with added tokens' ids after the last one: each decodes as its text (as any
+    /// token does in `tokenizers`: `▁` as a space, a `<0xXX>` text as that byte).
+    pub fn extended(&self, texts: &[String]) -> Decoder {
+        let mut d = self.clone();
+        for text in texts {
+            d.push(text, PieceKind::UserDefined);
+        }
+        d
+    }
+
+    fn push(&mut self, text: &str, kind: PieceKind) {
+        let d = self;
+        let spaced = text.replace('\u{2581}', " ");
+        d.surfaces.extend_from_slice(spaced.as_bytes());
+        let mut slot = [0u8; 16];
+        let fits = spaced.len() <= 16;
+        if fits {
+            slot[..spaced.len()].copy_from_slice(spaced.as_bytes());
+        }
+        // A length of 255 marks a surface that lives only in `surfaces`.
+        d.slots.push((slot, if fits { spaced.len() as u8 } else { u8::MAX }));
+        d.starts.push(d.surfaces.len() as u32);
+        d.kinds.push(match kind {
+            PieceKind::Control => KIND_CONTROL,
+            PieceKind::Unknown => KIND_UNKNOWN,
+            PieceKind::Byte => KIND_BYTE,
+            _ => KIND_TEXT,
+        });
+        d.leading_mark.push(text.starts_with('\u{2581}'));
+        d.text_bytes.push(parse_byte_piece(text).map_or(-1, i16::from));
     }
 
     #[inline]
@@ -127,7 +144,7 @@ impl Decoder {
 
     /// sentencepiece's `DecodeIds` (ids for which `skip` is true are dropped first).
     pub fn decode_sentencepiece(&self, vocab: &Vocab, ids: &[u32], skip: Option<&[bool]>) -> Result<String> {
-        check_ids(vocab, ids)?;
+        check_ids(self.kinds.len(), ids)?;
         let mut out = String::with_capacity(ids.len() * 4);
         let mut bytes = Vec::new();
         let mut dropped_prefix = false;
@@ -165,8 +182,8 @@ impl Decoder {
     /// a run of `<0xXX>` tokens becomes its UTF-8 text, or one U+FFFD per token if the run is not
     /// valid UTF-8; then one leading space is stripped from the whole text. Special tokens print
     /// as their text.
-    pub fn decode_transformers(&self, vocab: &Vocab, ids: &[u32], skip: Option<&[bool]>) -> Result<String> {
-        check_ids(vocab, ids)?;
+    pub fn decode_transformers(&self, ids: &[u32], skip: Option<&[bool]>) -> Result<String> {
+        check_ids(self.kinds.len(), ids)?;
         // Written by position into a zeroed buffer with 16 bytes of slack, then truncated.
         let mut out: Vec<u8> = vec![0; ids.len() * 8 + 64];
         let mut len = 0;
@@ -231,7 +248,7 @@ impl Decoder {
     pub fn decode(&self, vocab: &Vocab, ids: &[u32], style: DecodeStyle, skip: Option<&[bool]>) -> Result<String> {
         match style {
             DecodeStyle::SentencePiece => self.decode_sentencepiece(vocab, ids, skip),
-            DecodeStyle::Transformers => self.decode_transformers(vocab, ids, skip),
+            DecodeStyle::Transformers => self.decode_transformers(ids, skip),
         }
     }
 }

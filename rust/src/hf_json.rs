@@ -157,11 +157,10 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
         }
         *slot = Some(text);
     }
-    let mut texts: Vec<String> =
-        texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
+    let texts: Vec<String> = texts.into_iter().map(|t| t.expect("n distinct ids below n fill every slot")).collect();
 
-    // Added tokens: either an existing vocabulary entry or a new id right after the vocabulary.
-    let added = added_tokens::read(&root, &mut texts)?;
+    // Added tokens: either an existing vocabulary entry or a new id after the vocabulary.
+    let (added, extra_ids) = added_tokens::read(&root, &texts)?;
 
     let byte_fallback = model.byte_fallback.unwrap_or(false);
     let unk_token = model.unk_token.as_deref();
@@ -169,7 +168,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
         texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let ids = |t: &str| index.get(t).copied();
     let merges = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
-    let template = post_processor::read(&root, texts.len())?;
+    let template = post_processor::read(&root, texts.len() + extra_ids)?;
     decoder_section::check(&root)?;
     let unk_id = match unk_token {
         Some(t) => Some(ids(t).ok_or_else(|| format!("model.unk_token {t:?} is not in the vocabulary"))?),

@@ -9,11 +9,14 @@
 //! - `encoder` ties those together for plain text, `special` splits special-token text out in the
 //!   three modes of [`SpecialMode`] (Code Llama's infill prompts are built in Python on top);
 //! - `decoder` turns ids back into text in either [`DecodeStyle`];
+//! - `added` keeps the added vocabulary (tokens matched before BPE, ids past the model's), as
+//!   `tokenizers` keeps it;
 //! - `tokenizer` holds the immutable, thread-safe [`Tokenizer`]; with the `python` feature, `batch`
 //!   runs it on all cores for the bindings in `python/`;
 //! - [`id_bytes`] reads ids stored as raw integers of any width and byte order (the pure part of the
 //!   bindings' buffer reader; public so that the fuzz targets in `rust/fuzz/` reach it).
 
+pub(crate) mod added;
 #[cfg(feature = "python")]
 pub(crate) mod batch;
 pub(crate) mod bpe;
@@ -34,8 +37,9 @@ pub(crate) mod special;
 pub(crate) mod tokenizer;
 pub(crate) mod vocab;
 
+pub use added::NewToken;
 pub use decoder::DecodeStyle;
 pub use error::{Error, Result};
 pub use special::SpecialMode;
-pub use tokenizer::{EncodeOptions, Tokenizer};
+pub use tokenizer::{EncodeOptions, Origin, Tokenizer};
 pub use vocab::{AddedToken, Piece, PieceKind, Template, Vocab};

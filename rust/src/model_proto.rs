@@ -236,7 +236,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
         .iter()
         .enumerate()
         .filter(|(_, p)| matches!(p.kind, PieceKind::Control | PieceKind::Unknown))
-        .map(|(i, p)| AddedToken { content: p.text.clone(), id: i as u32, special: true })
+        .map(|(i, p)| AddedToken::plain_special(p.text.clone(), i as u32))
         .collect();
     let n = pieces.len() as i64;
     let id_in_range = |id: Option<i64>, what: &str| -> std::result::Result<Option<u32>, String> {

@@ -46,31 +46,77 @@ pub enum Segment<'a> {
     Special { id: u32, start: usize, end: usize },
 }
 
-/// The special-token strings to match, leftmost-longest (as `tokenizers`' added vocabulary does).
+/// How one added token is matched besides its text: `tokenizers`' `AddedToken` flags (its
+/// `normalized` flag chooses which matcher holds the token, see `added.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MatchRules {
+    /// Matched only between non-word characters (`\w` of the `regex` crate).
+    pub single_word: bool,
+    /// Takes the whitespace on its left into its match.
+    pub lstrip: bool,
+    /// Takes the whitespace on its right into its match.
+    pub rstrip: bool,
+    /// A special token: not matched when special tokens are read as text (`split_special_tokens`).
+    pub special: bool,
+}
+
+impl MatchRules {
+    fn is_plain(self) -> bool {
+        !(self.single_word || self.lstrip || self.rstrip)
+    }
+}
+
+/// The token strings to match, leftmost-longest (as `tokenizers`' added vocabulary does), each with
+/// its [`MatchRules`].
 #[derive(Clone, Debug)]
 pub struct SpecialTokens {
     tokens: Vec<(String, u32)>,
+    rules: Vec<MatchRules>,
+    /// No token has a rule beyond its text: the fast path of `split`.
+    plain: bool,
+    /// Some token is not special (it is matched even when special tokens are read as text).
+    has_non_special: bool,
     matcher: Option<AhoCorasick>,
     /// The distinct first bytes of the tokens when there are at most three (`<` and the first byte
     /// of `▁` for Llama): text holding none of them cannot match, which `memchr` tells fast.
     first_bytes: Vec<u8>,
 }
 
+/// `\w` and `\s` as `tokenizers` tests them (the `regex` crate's Unicode classes).
+fn is_word_char(c: char) -> bool {
+    static WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let mut buf = [0u8; 4];
+    WORD.get_or_init(|| regex::Regex::new(r"^\w$").expect("a valid pattern")).is_match(c.encode_utf8(&mut buf))
+}
+
+fn is_space_char(c: char) -> bool {
+    static SPACE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let mut buf = [0u8; 4];
+    SPACE.get_or_init(|| regex::Regex::new(r"^\s$").expect("a valid pattern")).is_match(c.encode_utf8(&mut buf))
+}
+
 impl SpecialTokens {
-    pub fn new(mut tokens: Vec<(String, u32)>) -> SpecialTokens {
-        tokens.retain(|(t, _)| !t.is_empty());
-        tokens.sort();
-        tokens.dedup_by(|a, b| a.0 == b.0);
+    /// Tokens with their rules. Of two tokens with the same text the first is kept (they have the
+    /// same id and rules in every list `added.rs` builds).
+    pub fn with_rules(mut entries: Vec<(String, u32, MatchRules)>) -> SpecialTokens {
+        entries.retain(|(t, _, _)| !t.is_empty());
+        // A stable sort keeps the first of equal texts first, for the dedup below.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        let rules: Vec<MatchRules> = entries.iter().map(|e| e.2).collect();
+        let tokens: Vec<(String, u32)> = entries.into_iter().map(|(t, id, _)| (t, id)).collect();
         let matcher = (!tokens.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(tokens.iter().map(|(t, _)| t.as_str()))
-                .expect("a few short literal patterns always build")
+                .expect("literal patterns always build")
         });
         let mut first_bytes: Vec<u8> = tokens.iter().map(|(t, _)| t.as_bytes()[0]).collect();
         first_bytes.sort_unstable();
         first_bytes.dedup();
-        SpecialTokens { tokens, matcher, first_bytes }
+        let plain = rules.iter().all(|r| r.is_plain());
+        let has_non_special = rules.iter().any(|r| !r.special);
+        SpecialTokens { tokens, rules, plain, has_non_special, matcher, first_bytes }
     }
 
     /// False when `text` certainly holds no special token (checked by its first bytes).
@@ -89,11 +135,28 @@ impl SpecialTokens {
         &self.tokens
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// Whether some token is matched even when special tokens are read as text.
+    pub fn has_non_special(&self) -> bool {
+        self.has_non_special
+    }
+
     /// Splits `text` into text segments and special tokens, in order. Empty text segments are
     /// left out.
-    pub fn split<'a>(&self, text: &'a str, mut f: impl FnMut(Segment<'a>)) {
+    pub fn split<'a>(&self, text: &'a str, f: impl FnMut(Segment<'a>)) {
+        self.split_with(text, false, f)
+    }
+
+    /// `split`, applying each token's rules as `tokenizers`' `AddedVocabulary::find_matches` does;
+    /// with `skip_special`, special tokens are left in the text (`split_special_tokens`).
+    /// A token's match may take in whitespace around it (lstrip, rstrip); with rstrip it can even
+    /// overlap the next match, which then starts where it starts, as in `tokenizers`.
+    pub fn split_with<'a>(&self, text: &'a str, skip_special: bool, mut f: impl FnMut(Segment<'a>)) {
         let matcher = match &self.matcher {
-            Some(m) if self.may_match(text) => m,
+            Some(m) if self.may_match(text) && (!skip_special || self.has_non_special) => m,
             _ => {
                 if !text.is_empty() {
                     f(Segment::Text { text, start: 0 });
@@ -103,11 +166,35 @@ impl SpecialTokens {
         };
         let mut last = 0;
         for m in matcher.find_iter(text) {
-            if m.start() > last {
-                f(Segment::Text { text: &text[last..m.start()], start: last });
+            let index = m.pattern().as_usize();
+            let id = self.tokens[index].1;
+            let (mut start, mut end) = (m.start(), m.end());
+            if !self.plain || skip_special {
+                let rules = self.rules[index];
+                if skip_special && rules.special {
+                    continue;
+                }
+                if rules.single_word {
+                    let word_before = text[..start].chars().next_back().is_some_and(is_word_char);
+                    let word_after = text[end..].chars().next().is_some_and(is_word_char);
+                    if word_before || word_after {
+                        continue;
+                    }
+                }
+                if rules.lstrip {
+                    let spaces: usize =
+                        text[..start].chars().rev().take_while(|&c| is_space_char(c)).map(char::len_utf8).sum();
+                    start = (start - spaces).max(last);
+                }
+                if rules.rstrip {
+                    end += text[end..].chars().take_while(|&c| is_space_char(c)).map(char::len_utf8).sum::<usize>();
+                }
             }
-            f(Segment::Special { id: self.tokens[m.pattern().as_usize()].1, start: m.start(), end: m.end() });
-            last = m.end();
+            if start > last {
+                f(Segment::Text { text: &text[last..start], start: last });
+            }
+            f(Segment::Special { id, start, end });
+            last = end;
         }
         if last < text.len() {
             f(Segment::Text { text: &text[last..], start: last });

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::added::{normalize_segment, AddedVocab, NewToken};
 use crate::decoder::{DecodeStyle, Decoder};
 use crate::encoder::Encoder;
 use crate::error::{read_file, Error, Result};
@@ -18,10 +19,27 @@ pub struct Tokenizer {
     /// The file the vocabulary was read from, kept so a tokenizer can be shipped to another
     /// process (pickling) and rebuilt exactly.
     source: Arc<Vec<u8>>,
+    /// The added vocabulary: the tokens matched in text, and the ids past the model's vocabulary.
+    added: Arc<AddedVocab>,
+    /// Tokens matched in the raw text (the file's special tokens among them).
     specials: Arc<SpecialTokens>,
-    /// `is_special[id]`: the id is one of the matched special tokens.
+    /// Tokens matched in the normalized text (usually none).
+    normalized: Arc<SpecialTokens>,
+    /// Every matched token by its text, for the non-legacy mode (`specials` when none is normalized).
+    non_legacy: Arc<SpecialTokens>,
+    /// `is_special[id]`: the id is a special token (skipped by `skip_special`).
     is_special: Arc<Vec<bool>>,
+    /// How this tokenizer was made from its file, so that pickling can make it again: the tokens
+    /// given to `with_special_tokens` (None: the file's own) and each `with_added_tokens` call since.
+    origin: Arc<Origin>,
     use_cache: bool,
+}
+
+/// See `Tokenizer::origin`.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub special_tokens: Option<Vec<(String, u32)>>,
+    pub added: Vec<Vec<NewToken>>,
 }
 
 /// Options of one encode call.
@@ -38,32 +56,85 @@ impl Default for EncodeOptions {
     }
 }
 
+/// A piece of input after the added tokens are found: text for the encoder (raw, or already
+/// normalized, with the map from its byte offsets to the input's), or an added token's id.
+enum Part<'a> {
+    Raw {
+        text: &'a str,
+        start: usize,
+    },
+    Normalized {
+        text: &'a str,
+        offsets: &'a [usize],
+    },
+    /// `text`: what the token matched (raw, or normalized), which `tokenizers` gives as its token.
+    Token {
+        id: u32,
+        start: usize,
+        end: usize,
+        text: &'a str,
+    },
+}
+
 impl Tokenizer {
-    /// A tokenizer over `vocab` (read from `source`), matching the file's own special tokens.
-    fn new(vocab: Vocab, source: Vec<u8>) -> Tokenizer {
-        let specials: Vec<(String, u32)> = vocab.added_tokens.iter().map(|t| (t.content.clone(), t.id)).collect();
-        let decoder = Arc::new(Decoder::new(&vocab));
+    /// A tokenizer over `vocab` (read from `source`), matching the file's own added tokens with
+    /// `tokenizers`' rules. Fails if `tokenizers` would give one of them another id than the file's.
+    fn new(vocab: Vocab, source: Vec<u8>) -> std::result::Result<Tokenizer, String> {
+        let mut added = AddedVocab::new(&vocab);
+        let file_tokens: Vec<NewToken> = vocab
+            .added_tokens
+            .iter()
+            .map(|t| NewToken {
+                content: t.content.clone(),
+                special: t.special,
+                normalized: t.normalized,
+                lstrip: t.lstrip,
+                rstrip: t.rstrip,
+                single_word: t.single_word,
+            })
+            .collect();
+        added.add(&file_tokens, &vocab);
+        for t in &vocab.added_tokens {
+            let got = added.token_to_id(&t.content, &vocab);
+            if got != Some(t.id) {
+                return Err(format!(
+                    "added token {:?} has id {} in the file, but tokenizers gives it {got:?} (ids of added tokens \
+                     past the vocabulary must follow it in order)",
+                    t.content, t.id
+                ));
+            }
+        }
+        let decoder = Arc::new(Decoder::new(&vocab).extended(added.extra_texts()));
         let encoder = Arc::new(Encoder::new(vocab));
-        Tokenizer::assemble(encoder, decoder, Arc::new(source), specials)
+        Ok(Tokenizer::assemble(encoder, decoder, Arc::new(source), added, Origin::default(), true))
     }
 
     fn assemble(
         encoder: Arc<Encoder>,
         decoder: Arc<Decoder>,
         source: Arc<Vec<u8>>,
-        specials: Vec<(String, u32)>,
+        added: AddedVocab,
+        origin: Origin,
+        use_cache: bool,
     ) -> Tokenizer {
-        let mut is_special = vec![false; encoder.vocab.len()];
-        for (_, id) in &specials {
-            is_special[*id as usize] = true;
+        let (raw, normalized) = added.matchers(&encoder.vocab);
+        let mut is_special = vec![false; added.len()];
+        for (id, token) in added.tokens() {
+            is_special[id as usize] = added.is_special_text(&token.content);
         }
+        let specials = Arc::new(raw);
+        let non_legacy = if normalized.is_empty() { specials.clone() } else { Arc::new(added.raw_matcher()) };
         Tokenizer {
             encoder,
             decoder,
             source,
-            specials: Arc::new(SpecialTokens::new(specials)),
+            added: Arc::new(added),
+            specials,
+            normalized: Arc::new(normalized),
+            non_legacy,
             is_special: Arc::new(is_special),
-            use_cache: true,
+            origin: Arc::new(origin),
+            use_cache,
         }
     }
 
@@ -82,7 +153,7 @@ impl Tokenizer {
             model_proto::parse(&bytes)
                 .map_err(|m| Error::model_file(path, format!("not a usable SentencePiece model: {m}")))?
         };
-        Ok(Tokenizer::new(vocab, bytes))
+        Tokenizer::new(vocab, bytes).map_err(|m| Error::model_file(path, format!("not a usable tokenizer.json: {m}")))
     }
 
     /// The bytes of the file this tokenizer was read from.
@@ -90,17 +161,59 @@ impl Tokenizer {
         &self.source
     }
 
-    /// The same vocabulary matching exactly these special-token strings (shares the vocabulary).
-    pub fn with_special_tokens(&self, tokens: Vec<(String, u32)>) -> Result<Tokenizer> {
-        if let Some((t, id)) = tokens.iter().find(|(_, id)| *id as usize >= self.vocab().len()) {
-            return Err(Error::InvalidArgument(format!(
-                "special token {t:?} has id {id}, past the vocabulary ({} ids)",
-                self.vocab().len()
-            )));
+    /// How this tokenizer was made from its file (for pickling).
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The same model matching exactly these special-token strings, each with its id, as plain
+    /// special tokens (shares the vocabulary). Ids past the model's vocabulary must follow it in order;
+    /// tokens added earlier and not listed are gone.
+    pub fn with_special_tokens(&self, mut tokens: Vec<(String, u32)>) -> Result<Tokenizer> {
+        tokens.sort_by_key(|(_, id)| *id);
+        let vocab = self.vocab();
+        let mut added = AddedVocab::new(vocab);
+        let plain: Vec<NewToken> =
+            tokens.iter().map(|(t, _)| NewToken { normalized: false, ..NewToken::new(t.clone(), true) }).collect();
+        added.add(&plain, vocab);
+        if let Some((t, id)) = tokens.iter().find(|(t, id)| added.token_to_id(t, vocab) != Some(*id)) {
+            let n = vocab.len();
+            return Err(Error::InvalidArgument(match vocab.piece(*id) {
+                Some(p) => format!("special token {t:?} has id {id}, which the vocabulary gives to {:?}", p.text),
+                None => format!(
+                    "special token {t:?} has id {id}, past the vocabulary ({n} ids) and not the next new id (ids \
+                     past it must follow it in order)"
+                ),
+            }));
         }
-        let mut tok = Tokenizer::assemble(self.encoder.clone(), self.decoder.clone(), self.source.clone(), tokens);
-        tok.use_cache = self.use_cache;
-        Ok(tok)
+        let decoder = Arc::new(Decoder::new(vocab).extended(added.extra_texts()));
+        let origin = Origin { special_tokens: Some(tokens), added: Vec::new() };
+        Ok(Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache))
+    }
+
+    /// A new tokenizer with `tokens` added as `tokenizers`' `add_tokens` adds them (new texts at ids
+    /// from `len()` on; a text the vocabulary or the added tokens have keeps its id), and how many of
+    /// them were added (those equal in every flag to an added token are not). This tokenizer is
+    /// unchanged: threads using it never see the vocabulary change.
+    pub fn with_added_tokens(&self, tokens: &[NewToken]) -> Result<(Tokenizer, usize)> {
+        if let Some(t) = tokens.iter().find(|t| t.content.is_empty()) {
+            return Err(Error::InvalidArgument(format!("an added token needs text, not {:?}", t.content)));
+        }
+        let mut added = (*self.added).clone();
+        let count = added.add(tokens, self.vocab());
+        if added.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument("too many added tokens: ids past 2**32".into()));
+        }
+        let decoder = if added.len() == self.added.len() {
+            self.decoder.clone()
+        } else {
+            Arc::new(self.decoder.extended(&added.extra_texts()[self.added.extra_texts().len()..]))
+        };
+        let mut origin = (*self.origin).clone();
+        origin.added.push(tokens.to_vec());
+        let tok =
+            Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache);
+        Ok((tok, count))
     }
 
     /// The same tokenizer with the chunk cache on or off (results are identical either way).
@@ -112,10 +225,37 @@ impl Tokenizer {
         self.use_cache
     }
 
+    /// The model's vocabulary (without the added ids past it).
     pub fn vocab(&self) -> &Vocab {
         &self.encoder.vocab
     }
 
+    /// The number of ids: the model's vocabulary and the added ids after it.
+    pub fn len(&self) -> usize {
+        self.added.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.len() == 0
+    }
+
+    /// The text of an id (a piece of the model, or an added token).
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        self.vocab().piece(id).map(|p| p.text.as_str()).or_else(|| self.added.extra_text(id))
+    }
+
+    /// The id of a text: an added token first, else the model's piece (as `tokenizers`).
+    pub fn token_to_id(&self, text: &str) -> Option<u32> {
+        self.added.token_to_id(text, self.vocab())
+    }
+
+    /// Every added token with its id, by id.
+    pub fn added_tokens(&self) -> Vec<(u32, &NewToken)> {
+        self.added.tokens()
+    }
+
+    /// The `(text, id)` pairs matched in the raw text (the model files' special tokens and the tokens
+    /// added without `normalized`).
     pub fn special_tokens(&self) -> &[(String, u32)] {
         self.specials.tokens()
     }
@@ -124,15 +264,52 @@ impl Tokenizer {
         self.is_special.get(id as usize).copied().unwrap_or(false)
     }
 
+    /// Whether some token is matched when special tokens are read as text (`literal` mode).
+    fn literal_matches(&self) -> bool {
+        self.specials.has_non_special() || self.normalized.has_non_special()
+    }
+
+    /// `tokenizers`' walk over the added tokens: first the raw text is split at the tokens matched
+    /// in it, then each plain piece is normalized and split at the normalized tokens. `skip_special`
+    /// leaves special tokens in the text (`split_special_tokens`).
+    fn walk_added(&self, text: &str, dummy_prefix: bool, skip_special: bool, mut f: impl FnMut(Part<'_>)) {
+        let prefix = dummy_prefix && self.vocab().add_dummy_prefix;
+        self.specials.split_with(text, skip_special, |seg| match seg {
+            Segment::Special { id, start, end } => f(Part::Token { id, start, end, text: &text[start..end] }),
+            Segment::Text { text: piece, start } if self.normalized.is_empty() => f(Part::Raw { text: piece, start }),
+            Segment::Text { text: piece, start } => {
+                let (norm, mut map) = normalize_segment(piece, prefix);
+                for m in &mut map {
+                    *m += start;
+                }
+                self.normalized.split_with(&norm, skip_special, |s| match s {
+                    Segment::Special { id, start: a, end: b } => {
+                        f(Part::Token { id, start: map[a], end: map[b], text: &norm[a..b] })
+                    }
+                    Segment::Text { text: t, start: a } => {
+                        f(Part::Normalized { text: t, offsets: &map[a..=a + t.len()] })
+                    }
+                });
+            }
+        });
+    }
+
     /// Appends the ids of `text` (never BOS/EOS: those belong to the template) to `out`.
     pub fn encode_into(&self, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) {
         let enc = &*self.encoder;
+        let emit = |part: Part<'_>, out: &mut Vec<u32>| match part {
+            Part::Raw { text, .. } => enc.encode(text, opts.dummy_prefix, self.use_cache, out),
+            Part::Normalized { text, .. } => enc.encode(text, false, self.use_cache, out),
+            Part::Token { id, .. } => out.push(id),
+        };
         match opts.mode {
-            SpecialMode::Literal => enc.encode(text, opts.dummy_prefix, self.use_cache, out),
-            SpecialMode::Legacy => self.specials.split(text, |seg| match seg {
+            SpecialMode::Literal if !self.literal_matches() => enc.encode(text, opts.dummy_prefix, self.use_cache, out),
+            SpecialMode::Literal => self.walk_added(text, opts.dummy_prefix, true, |p| emit(p, out)),
+            SpecialMode::Legacy if self.normalized.is_empty() => self.specials.split(text, |seg| match seg {
                 Segment::Text { text, .. } => enc.encode(text, opts.dummy_prefix, self.use_cache, out),
                 Segment::Special { id, .. } => out.push(id),
             }),
+            SpecialMode::Legacy => self.walk_added(text, opts.dummy_prefix, false, |p| emit(p, out)),
             SpecialMode::NonLegacy => {
                 if text.is_empty() {
                     return;
@@ -159,7 +336,7 @@ impl Tokenizer {
         let first = ids.len();
         let mut drop_first = false;
         let mut specials_seen = 0;
-        self.specials.split(prepared, |seg| {
+        self.non_legacy.split(prepared, |seg| {
             if let Segment::Special { .. } = seg {
                 drop_first |= specials_seen == 0 && ids.len() == first + 1 && Some(ids[first]) == self.space_id();
                 specials_seen += 1;
@@ -199,16 +376,29 @@ impl Tokenizer {
                 }
             };
         match opts.mode {
-            SpecialMode::Literal => plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans),
-            SpecialMode::Legacy => self.specials.split(text, |seg| match seg {
-                Segment::Text { text: segment, start } => {
-                    plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans)
+            SpecialMode::Literal | SpecialMode::Legacy => {
+                let skip_special = opts.mode == SpecialMode::Literal;
+                if skip_special && !self.literal_matches() {
+                    plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans);
+                    return (ids, spans);
                 }
-                Segment::Special { id, start, end } => {
-                    ids.push(id);
-                    spans.push((start, end));
-                }
-            }),
+                self.walk_added(text, opts.dummy_prefix, skip_special, |part| match part {
+                    Part::Raw { text: segment, start } => {
+                        plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans)
+                    }
+                    Part::Normalized { text: segment, offsets } => {
+                        let from = spans.len();
+                        enc.encode_with_spans(segment, false, &mut ids, &mut spans);
+                        for span in &mut spans[from..] {
+                            *span = (offsets[span.0], offsets[span.1]);
+                        }
+                    }
+                    Part::Token { id, start, end, .. } => {
+                        ids.push(id);
+                        spans.push((start, end));
+                    }
+                });
+            }
             SpecialMode::NonLegacy => {
                 if text.is_empty() {
                     return (ids, spans);
@@ -234,7 +424,31 @@ impl Tokenizer {
         (ids, spans)
     }
 
-    /// Decodes ids; `skip_special` drops the special tokens this tokenizer matches.
+    /// The ids of `text` with their tokens as `tokenizers` gives them: a piece's text, or for an added
+    /// token the text it matched (with the whitespace lstrip/rstrip took in; normalized, for a token
+    /// matched in the normalized text). In the non-legacy mode, the pieces.
+    pub fn encode_tokens(&self, text: &str, opts: EncodeOptions) -> Vec<(u32, String)> {
+        let piece = |id: u32| self.id_to_token(id).unwrap_or_default().to_string();
+        let skip_special = match opts.mode {
+            SpecialMode::Legacy => false,
+            SpecialMode::Literal if self.literal_matches() => true,
+            _ => return self.encode(text, opts).into_iter().map(|id| (id, piece(id))).collect(),
+        };
+        let enc = &*self.encoder;
+        let (mut out, mut ids) = (Vec::new(), Vec::new());
+        self.walk_added(text, opts.dummy_prefix, skip_special, |part| {
+            match part {
+                Part::Raw { text, .. } => enc.encode(text, opts.dummy_prefix, self.use_cache, &mut ids),
+                Part::Normalized { text, .. } => enc.encode(text, false, self.use_cache, &mut ids),
+                Part::Token { id, text, .. } => out.push((id, text.to_string())),
+            }
+            out.extend(ids.drain(..).map(|id| (id, piece(id))));
+        });
+        out
+    }
+
+    /// Decodes ids; `skip_special` drops the special tokens (`tokenizers`' rule: the added tokens
+    /// marked special).
     pub fn decode(&self, ids: &[u32], style: DecodeStyle, skip_special: bool) -> Result<String> {
         let skip = skip_special.then_some(self.is_special.as_slice());
         self.decoder.decode(self.vocab(), ids, style, skip)
@@ -242,56 +456,4 @@ impl Tokenizer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn demo() -> Tokenizer {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/llamatok/data/demo/tokenizer.json");
-        Tokenizer::from_file(path).expect("the demo vocabulary loads")
-    }
-
-    const TEXTS: [&str; 12] = [
-        "",
-        "Hello <s>.",
-        "<s>Hello",
-        " <s>x",
-        "<s>",
-        "a</s>b<unk>",
-        "x \u{2581} y",
-        "\u{2581}<s> x",
-        "  def f(x):\n\treturn x  # caf\u{e9} \u{1F600}",
-        "</s></s>",
-        " ",
-        "\u{2581}",
-    ];
-
-    #[test]
-    fn spans_come_with_the_ids_of_encode_in_every_mode() {
-        let tok = demo();
-        for mode in [SpecialMode::Legacy, SpecialMode::NonLegacy, SpecialMode::Literal] {
-            for dummy_prefix in [true, false] {
-                let opts = EncodeOptions { mode, dummy_prefix };
-                for text in TEXTS {
-                    let (ids, spans) = tok.encode_with_spans(text, opts);
-                    assert_eq!(ids, tok.encode(text, opts), "{text:?} {opts:?}");
-                    assert_eq!(spans.len(), ids.len(), "{text:?} {opts:?}");
-                    assert!(spans.iter().all(|&(a, b)| a <= b && b <= text.len()), "{text:?} {opts:?}: {spans:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn non_legacy_drops_a_lone_space_before_a_leading_special_token() {
-        let tok = demo();
-        let bos = tok.vocab().id("<s>").unwrap();
-        let opts = EncodeOptions { mode: SpecialMode::NonLegacy, dummy_prefix: true };
-        assert_eq!(tok.encode("<s>", opts), vec![bos]);
-        let (ids, spans) = tok.encode_with_spans("<s>x", opts);
-        assert_eq!(ids[0], bos);
-        assert_eq!(spans[0], (0, 3));
-        // Legacy mode keeps a dummy `▁` before the text segment after the token, and none before it.
-        let legacy = tok.encode("<s>x", EncodeOptions::default());
-        assert_eq!(legacy[0], bos);
-    }
-}
+mod tests;

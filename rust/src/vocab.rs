@@ -49,12 +49,25 @@ pub enum MergeOrder {
 }
 
 /// A string that transformers matches in text and maps straight to an id (`added_tokens` of a
-/// `tokenizer.json`; the CONTROL/UNKNOWN pieces of a `tokenizer.model`).
+/// `tokenizer.json`; the CONTROL/UNKNOWN pieces of a `tokenizer.model`). Its id may be past the
+/// model's vocabulary (a token added to it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddedToken {
     pub content: String,
     pub id: u32,
     pub special: bool,
+    /// `tokenizers`' matching flags (docs/model-files.md, "Added tokens").
+    pub normalized: bool,
+    pub lstrip: bool,
+    pub rstrip: bool,
+    pub single_word: bool,
+}
+
+impl AddedToken {
+    /// A special token matched as its text alone (a SentencePiece CONTROL or UNKNOWN piece).
+    pub fn plain_special(content: String, id: u32) -> AddedToken {
+        AddedToken { content, id, special: true, normalized: false, lstrip: false, rstrip: false, single_word: false }
+    }
 }
 
 /// Which special tokens the file's own post-processor puts around a single sequence.
@@ -78,6 +91,7 @@ pub struct Vocab {
     pub(crate) merge_order: MergeOrder,
     /// Without byte fallback, a run of unknown characters gives one `<unk>` (SentencePiece always).
     pub fuse_unk: bool,
+    /// In file order; the tokenizer checks that `tokenizers` gives each its id.
     pub added_tokens: Vec<AddedToken>,
     pub bos_id: Option<u32>,
     pub eos_id: Option<u32>,

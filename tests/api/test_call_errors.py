@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from api_fixtures import folder_of, load_ours
+from api_fixtures import folder_of, load_oracle, load_ours
 
 import llamatok
 
@@ -58,14 +58,26 @@ def test_broken_config(tmp_path):
         llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
 
 
-def test_special_tokens_must_be_in_the_vocabulary():
+@pytest.mark.parametrize("kwargs", [{"additional_special_tokens": ["<my_token>"]}, {"pad_token": "[PAD]"},
+                                    {"added_tokens_decoder": {"5": {"content": "<s>"}}}])
+def test_special_tokens_the_vocabulary_lacks_are_added(kwargs):
+    """As in transformers (they were a ValueError before llamatok could add tokens)."""
     demo = folder_of("demo")
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        load_ours(demo, additional_special_tokens=["<my_token>"])
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        load_ours(demo, pad_token="[PAD]")
-    with pytest.raises(ValueError, match="not that piece"):
-        load_ours(demo, added_tokens_decoder={"5": {"content": "<s>"}})
+    ours, oracle = load_ours(demo, **kwargs), load_oracle(demo, **kwargs)
+    assert len(ours) == len(oracle) and ours.get_added_vocab() == oracle.get_added_vocab()
+    if "added_tokens_decoder" in kwargs:
+        # DIFFERENCE: given an added_tokens_decoder, transformers' from_pretrained re-adds the config's
+        # special tokens with the config's flags (here normalized=True for <unk> and </s>); llamatok keeps the
+        # tokenizer.json's.
+        return
+    assert ours.added_tokens_flags == {i: t.__getstate__() for i, t in oracle.added_tokens_decoder.items()}
+    assert ours.encode("a<my_token> [PAD]<s>") == oracle.encode("a<my_token> [PAD]<s>")
+
+
+def test_settings_are_checked():
+    demo = folder_of("demo")
+    with pytest.raises(AttributeError, match="add_special_tokens conflicts with the method"):
+        load_ours(demo, add_special_tokens=False)
     with pytest.raises(ValueError, match="padding_side"):
         load_ours(demo, padding_side="middle")
     with pytest.raises(ValueError, match="truncation_side"):
@@ -150,7 +162,7 @@ def test_bad_call_arguments(padded, kwargs, match):
 def test_pad_errors(tok, padded):
     with pytest.raises(ValueError, match="does not have a padding token"):
         tok.pad([{"input_ids": [1, 2]}, {"input_ids": [1]}])
-    with pytest.raises(ValueError, match="needs input_ids"):
+    with pytest.raises(ValueError, match="includes input_ids, but you provided"):
         padded.pad({"ids": [[1]]})
     with pytest.raises(TypeError, match="encoding"):
         padded.pad("text")

@@ -44,9 +44,14 @@ def test_saved_folder_loads_everywhere(tmp_path, vocab, settings):
     tokenizers = pytest.importorskip("tokenizers")
     ours = load_ours(folder_of(vocab), **settings)
     written = ours.save_pretrained(tmp_path)
-    names = sorted(p.split("/")[-1] for p in written)
-    expected = ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]
-    assert names == sorted(expected + (["tokenizer.model"] if vocab == "demo" else []))
+    # transformers' list, in its order (tokenizer.model and added_tokens.json when it can save the
+    # sentencepiece file: added_tokens.json is listed even when no token needed writing).
+    names = [p.split("/")[-1] for p in written]
+    theirs_written = load_oracle(folder_of(vocab), **settings).save_pretrained(tmp_path / "theirs")
+    assert names == [p.split("/")[-1] for p in theirs_written]
+    expected = ["tokenizer_config.json", "special_tokens_map.json"]
+    slow = ["tokenizer.model", "added_tokens.json"] if vocab == "demo" else []
+    assert names == expected + slow + ["tokenizer.json"]
 
     again = llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path)
     assert again._behaviour_key()[1] == ours._behaviour_key()[1]  # every setting survives the round trip
@@ -62,6 +67,22 @@ def test_saved_folder_loads_everywhere(tmp_path, vocab, settings):
     for text in TEXTS:
         assert backend.encode(text).ids == ours.encode(text), text
         assert backend.encode(text, add_special_tokens=False).ids == ours.encode(text, add_special_tokens=False)
+
+
+@pytest.mark.parametrize("legacy_format", [None, True, False])
+def test_legacy_format_chooses_the_files(tmp_path, legacy_format):
+    ours, oracle = load_ours(folder_of("demo")), load_oracle(folder_of("demo"))
+    for tok in (ours, oracle):
+        tok.add_tokens(["<new>"])
+    a = ours.save_pretrained(tmp_path / "ours", legacy_format=legacy_format)
+    b = oracle.save_pretrained(tmp_path / "theirs", legacy_format=legacy_format)
+    assert [p.split("/")[-1] for p in a] == [p.split("/")[-1] for p in b]
+    files = {side: sorted(f.name for f in (tmp_path / side).iterdir()) for side in ("ours", "theirs")}
+    assert files["ours"] == files["theirs"]
+    if legacy_format is not False:
+        added = json.loads((tmp_path / "ours" / "added_tokens.json").read_text(encoding="utf-8"))
+        assert added == json.loads((tmp_path / "theirs" / "added_tokens.json").read_text(encoding="utf-8"))
+        assert added == {"<new>": ours.vocab_size}
 
 
 def test_saving_is_deterministic_and_idempotent(tmp_path):

@@ -62,8 +62,12 @@ def test_id_setters(folder):  # noqa: F811
         ours.bos_token_id = 10**6
 
 
-def test_a_mask_token_must_be_in_the_vocabulary(folder):  # noqa: F811
+def test_a_named_token_the_vocabulary_lacks(folder):  # noqa: F811
     tok = load_ours(folder, mask_token="<unk>")
     assert tok.mask_token == "<unk>" and tok.mask_token_id == 0 and "mask_token" in tok.special_tokens_map
-    with pytest.raises(ValueError, match="'<SEP>' is not in the vocabulary"):
-        load_ours(folder, sep_token="<SEP>")
+    # Given to the constructor, it is added (as in transformers); set later, it must be in the vocabulary
+    # (transformers would silently give it <unk>'s id: a documented difference).
+    ours, oracle = load_ours(folder, sep_token="<SEP>"), load_oracle(folder, sep_token="<SEP>")  # noqa: F811
+    assert ours.sep_token_id == oracle.sep_token_id == len(oracle) - 1
+    with pytest.raises(ValueError, match="'<CLS>' is not in the vocabulary; add it with"):
+        ours.cls_token = "<CLS>"

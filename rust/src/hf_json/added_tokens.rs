@@ -1,14 +1,17 @@
 //! The `added_tokens` section: special tokens and other whole-text tokens, each either an entry of
-//! the vocabulary again or a new id right after it (docs/model-files.md).
+//! the vocabulary again or a new id after it (docs/model-files.md). Tokens past the model's
+//! vocabulary are not pieces of it: the tokenizer's added vocabulary (`added.rs`) holds them.
 
 use serde_json::Value;
 
 use super::{field, opt_bool, Res};
 use crate::vocab::AddedToken;
 
-/// Reads the section, growing `texts` (the vocabulary by id) by the tokens that come after it.
-pub(super) fn read(root: &Value, texts: &mut Vec<String>) -> Res<Vec<AddedToken>> {
-    let Some(section) = field(root, "added_tokens") else { return Ok(Vec::new()) };
+/// Reads the section; `texts` is the model's vocabulary by id. Returns the tokens and how many ids
+/// they add past the vocabulary.
+pub(super) fn read(root: &Value, texts: &[String]) -> Res<(Vec<AddedToken>, usize)> {
+    let mut extra: Vec<&str> = Vec::new();
+    let Some(section) = field(root, "added_tokens") else { return Ok((Vec::new(), 0)) };
     let list = section.as_array().ok_or("added_tokens: not a list of tokens")?;
     let mut added = Vec::with_capacity(list.len());
     for (i, tok) in list.iter().enumerate() {
@@ -27,23 +30,27 @@ pub(super) fn read(root: &Value, texts: &mut Vec<String>) -> Res<Vec<AddedToken>
             .and_then(|id| u32::try_from(id).ok())
             .ok_or_else(|| format!("{what}: id {id} is not a token id (an integer in 0..2**32)"))?
             as usize;
-        for key in ["lstrip", "rstrip", "single_word", "normalized"] {
-            if opt_bool(tok, key, &what)? {
-                return Err(format!("{what}: {key}=true is not supported yet"));
-            }
-        }
         let special = opt_bool(tok, "special", &what)?;
-        match id.cmp(&texts.len()) {
-            std::cmp::Ordering::Less if texts[id] == content => {}
-            std::cmp::Ordering::Less => {
-                return Err(format!("{what}: id {id}, which the vocabulary gives to {:?}", texts[id]))
-            }
-            std::cmp::Ordering::Equal => texts.push(content.clone()),
-            std::cmp::Ordering::Greater => {
-                return Err(format!("{what}: id {id} leaves a gap after the last id {}", texts.len() - 1))
-            }
+        // tokenizers' defaults for a missing flag: normalized unless special.
+        let normalized = match field(tok, "normalized") {
+            None => !special,
+            Some(_) => opt_bool(tok, "normalized", &what)?,
+        };
+        let (lstrip, rstrip, single_word) =
+            (opt_bool(tok, "lstrip", &what)?, opt_bool(tok, "rstrip", &what)?, opt_bool(tok, "single_word", &what)?);
+        let total = texts.len() + extra.len();
+        if id < texts.len() && texts[id] != content {
+            return Err(format!("{what}: id {id}, which the vocabulary gives to {:?}", texts[id]));
         }
-        added.push(AddedToken { content, id: id as u32, special });
+        if id >= texts.len() && id < total && extra[id - texts.len()] != content {
+            return Err(format!("{what}: id {id}, which an earlier added token has"));
+        }
+        if id == total {
+            extra.push(field(tok, "content").and_then(Value::as_str).unwrap_or_default());
+        } else if id > total {
+            return Err(format!("{what}: id {id} leaves a gap after the last id {}", total - 1));
+        }
+        added.push(AddedToken { content, id: id as u32, special, normalized, lstrip, rstrip, single_word });
     }
-    Ok(added)
+    Ok((added, extra.len()))
 }

@@ -18,6 +18,7 @@ use crate::decoder::DecodeStyle;
 use crate::error::Error;
 use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
+use crate::NewToken;
 
 /// Texts shorter than this are encoded without releasing the GIL: releasing costs more than it saves.
 const DETACH_BYTES: usize = 4096;
@@ -48,9 +49,21 @@ fn threads(num_threads: Option<usize>) -> PyResult<usize> {
     }
 }
 
+/// An added token as Python passes it: `(content, special, normalized, lstrip, rstrip, single_word)`.
+type TokenTuple = (String, bool, bool, bool, bool, bool);
+
 /// What `__reduce__` returns: the function that rebuilds a tokenizer, and its arguments (the
-/// file's bytes, the special tokens, the cache setting).
-type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<(String, u32)>, bool));
+/// file's bytes, the special tokens it was given or None for the file's, the added tokens of each
+/// `with_added_tokens` call since, the cache setting).
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Option<Vec<(String, u32)>>, Vec<Vec<TokenTuple>>, bool));
+
+fn new_token((content, special, normalized, lstrip, rstrip, single_word): TokenTuple) -> NewToken {
+    NewToken { content, special, normalized, lstrip, rstrip, single_word }
+}
+
+fn token_tuple(t: &NewToken) -> TokenTuple {
+    (t.content.clone(), t.special, t.normalized, t.lstrip, t.rstrip, t.single_word)
+}
 
 /// Ids and, for each, its `(start, end)` character offsets.
 type IdsWithOffsets = (Vec<u32>, Vec<(usize, usize)>);
@@ -75,13 +88,17 @@ impl Tokenizer {
 
     fn ints(&self, py: Python<'_>) -> &[Py<PyInt>] {
         self.ints.get_or_init(|| {
-            (0..self.inner.vocab().len() as u32).map(|i| i.into_pyobject(py).expect("ints convert").unbind()).collect()
+            (0..self.inner.len() as u32).map(|i| i.into_pyobject(py).expect("ints convert").unbind()).collect()
         })
     }
 
-    /// A derived tokenizer over the same vocabulary shares the int table.
-    fn derive(&self, inner: crate::Tokenizer) -> Tokenizer {
-        Tokenizer { inner, ints: self.ints.clone() }
+    /// A derived tokenizer with as many ids shares the int table.
+    fn derive(&self, py: Python<'_>, inner: crate::Tokenizer) -> Tokenizer {
+        if inner.len() == self.inner.len() {
+            Tokenizer { inner, ints: self.ints.clone() }
+        } else {
+            Tokenizer::wrap(py, inner)
+        }
     }
 
     /// Encodes a Python `str` into `scratch.ids` (without the GIL when the text is long).
@@ -137,30 +154,59 @@ impl Tokenizer {
         let py = slf.py();
         let this = slf.get();
         let restore = py.get_type::<Tokenizer>().getattr("_restore")?;
-        Ok((restore, (this.to_bytes(py), this.inner.special_tokens().to_vec(), this.inner.uses_cache())))
+        let origin = this.inner.origin();
+        let added = origin.added.iter().map(|call| call.iter().map(token_tuple).collect()).collect();
+        Ok((restore, (this.to_bytes(py), origin.special_tokens.clone(), added, this.inner.uses_cache())))
     }
 
     #[staticmethod]
     fn _restore(
         py: Python<'_>,
         data: Vec<u8>,
-        special_tokens: Vec<(String, u32)>,
+        special_tokens: Option<Vec<(String, u32)>>,
+        added: Vec<Vec<TokenTuple>>,
         use_cache: bool,
     ) -> PyResult<Tokenizer> {
         let path = PathBuf::from("<pickle>");
-        let base = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
-        let inner = base.with_special_tokens(special_tokens).map_err(to_py_err)?.with_cache(use_cache);
-        Ok(Tokenizer::wrap(py, inner))
+        let mut inner = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
+        if let Some(tokens) = special_tokens {
+            inner = inner.with_special_tokens(tokens).map_err(to_py_err)?;
+        }
+        for call in added {
+            let tokens: Vec<NewToken> = call.into_iter().map(new_token).collect();
+            inner = inner.with_added_tokens(&tokens).map_err(to_py_err)?.0;
+        }
+        Ok(Tokenizer::wrap(py, inner.with_cache(use_cache)))
     }
 
     /// The same vocabulary, matching exactly these `(text, id)` special tokens in text.
-    fn with_special_tokens(&self, tokens: Vec<(String, u32)>) -> PyResult<Tokenizer> {
-        Ok(self.derive(self.inner.with_special_tokens(tokens).map_err(to_py_err)?))
+    fn with_special_tokens(&self, py: Python<'_>, tokens: Vec<(String, u32)>) -> PyResult<Tokenizer> {
+        Ok(self.derive(py, self.inner.with_special_tokens(tokens).map_err(to_py_err)?))
+    }
+
+    /// A new tokenizer with these tokens added as `tokenizers`' `add_tokens` adds them, each
+    /// `(content, special, normalized, lstrip, rstrip, single_word)`, and how many were added. This
+    /// tokenizer does not change.
+    fn with_added_tokens(&self, py: Python<'_>, tokens: Vec<TokenTuple>) -> PyResult<(Tokenizer, usize)> {
+        let tokens: Vec<NewToken> = tokens.into_iter().map(new_token).collect();
+        let (inner, count) = self.inner.with_added_tokens(&tokens).map_err(to_py_err)?;
+        Ok((self.derive(py, inner), count))
+    }
+
+    /// Every added token by id: `(id, content, special, normalized, lstrip, rstrip, single_word)`, the
+    /// flags of the token that holds the id now (`decode` skips a text ever added as special).
+    #[getter]
+    fn added_vocab(&self) -> Vec<(u32, String, bool, bool, bool, bool, bool)> {
+        self.inner
+            .added_tokens()
+            .into_iter()
+            .map(|(id, t)| (id, t.content.clone(), t.special, t.normalized, t.lstrip, t.rstrip, t.single_word))
+            .collect()
     }
 
     /// The same tokenizer with the chunk cache on or off (the ids are the same either way).
-    fn with_cache(&self, enabled: bool) -> Tokenizer {
-        self.derive(self.inner.with_cache(enabled))
+    fn with_cache(&self, py: Python<'_>, enabled: bool) -> Tokenizer {
+        self.derive(py, self.inner.with_cache(enabled))
     }
 
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
@@ -192,6 +238,13 @@ impl Tokenizer {
         }
         char_at_byte[text.len()] = chars;
         Ok((ids, spans.into_iter().map(|(a, b)| (char_at_byte[a], char_at_byte[b])).collect()))
+    }
+
+    /// The ids of `text` with their tokens as `tokenizers` gives them (an added token: the text it
+    /// matched, whitespace it took in included).
+    #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
+    fn encode_tokens(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Vec<(u32, String)>> {
+        Ok(self.inner.encode_tokens(text, options(mode, dummy_prefix)?))
     }
 
     /// The number of ids `encode` would return, without building them in Python.
@@ -236,11 +289,11 @@ impl Tokenizer {
         let threads = threads(num_threads)?;
         let narrow = match dtype {
             "uint32" => false,
-            "uint16" if self.inner.vocab().len() <= 1 << 16 => true,
+            "uint16" if self.inner.len() <= 1 << 16 => true,
             "uint16" => {
                 return Err(PyValueError::new_err(format!(
                     "dtype 'uint16' cannot hold this vocabulary's {} ids; use 'uint32'",
-                    self.inner.vocab().len()
+                    self.inner.len()
                 )))
             }
             other => return Err(PyValueError::new_err(format!("dtype must be 'uint32' or 'uint16', not {other:?}"))),
@@ -273,7 +326,7 @@ impl Tokenizer {
         skip_special_tokens: bool,
     ) -> PyResult<String> {
         let style = self::style(style)?;
-        let ids = extract_ids(ids, self.inner.vocab().len())?;
+        let ids = extract_ids(ids, self.inner.len())?;
         let run = || self.inner.decode(&ids, style, skip_special_tokens);
         let text = if ids.len() < DETACH_BYTES / 4 { run() } else { py.detach(run) };
         text.map_err(to_py_err)
@@ -289,7 +342,7 @@ impl Tokenizer {
         num_threads: Option<usize>,
     ) -> PyResult<Vec<String>> {
         let style = self::style(style)?;
-        let vocab_size = self.inner.vocab().len();
+        let vocab_size = self.inner.len();
         let batch: Vec<Vec<u32>> =
             batch.try_iter()?.map(|seq| extract_ids(&seq?, vocab_size)).collect::<PyResult<_>>()?;
         let threads = threads(num_threads)?;
@@ -299,31 +352,34 @@ impl Tokenizer {
         results.into_iter().collect::<Result<_, _>>().map_err(to_py_err)
     }
 
+    /// The number of ids of the model's vocabulary (without the added ids after it).
     #[getter]
     fn vocab_size(&self) -> usize {
         self.inner.vocab().len()
     }
 
+    /// The number of ids, added ones included.
     fn __len__(&self) -> usize {
-        self.inner.vocab().len()
+        self.inner.len()
     }
 
-    /// The piece of one id (an int, or a numpy integer); a `TokenIdError` if it is outside the
-    /// vocabulary, whatever its sign or size.
+    /// The text of one id (an int, or a numpy integer): a piece, or an added token; a
+    /// `TokenIdError` if it is outside the vocabulary, whatever its sign or size.
     fn id_to_piece(&self, id: &Bound<'_, PyAny>) -> PyResult<String> {
-        let id = id_from(id, None, self.inner.vocab().len())?;
-        match self.inner.vocab().piece(id) {
-            Some(p) => Ok(p.text.clone()),
-            None => Err(to_py_err(Error::token_id(id, None, self.inner.vocab().len()))),
+        let id = id_from(id, None, self.inner.len())?;
+        match self.inner.id_to_token(id) {
+            Some(p) => Ok(p.to_string()),
+            None => Err(to_py_err(Error::token_id(id, None, self.inner.len()))),
         }
     }
 
+    /// The id of a text: an added token first, else a piece (as `tokenizers`).
     fn piece_to_id(&self, piece: &str) -> Option<u32> {
-        self.inner.vocab().id(piece)
+        self.inner.token_to_id(piece)
     }
 
-    /// Every piece as `(text, score, kind)`; kind is one of normal, unknown, control,
-    /// user_defined, unused, byte.
+    /// Every piece of the model as `(text, score, kind)`; kind is one of normal, unknown, control,
+    /// user_defined, unused, byte. Added ids past the model's are not pieces (see `added_vocab`).
     fn pieces(&self) -> Vec<(String, f32, &'static str)> {
         self.inner.vocab().pieces().iter().map(|p| (p.text.clone(), p.score, p.kind.name())).collect()
     }
@@ -332,6 +388,9 @@ impl Tokenizer {
         let dict = PyDict::new(py);
         for (i, p) in self.inner.vocab().pieces().iter().enumerate() {
             dict.set_item(&p.text, i)?;
+        }
+        for (id, t) in self.inner.added_tokens() {
+            dict.set_item(&t.content, id)?;
         }
         Ok(dict)
     }
@@ -342,7 +401,8 @@ impl Tokenizer {
         self.inner.vocab().added_tokens.iter().map(|t| (t.content.clone(), t.id, t.special)).collect()
     }
 
-    /// The `(text, id)` pairs matched in text by this tokenizer.
+    /// The `(text, id)` pairs matched in the raw text by this tokenizer (not the added tokens
+    /// matched in the normalized text: see `added_vocab`).
     #[getter]
     fn special_tokens(&self) -> Vec<(String, u32)> {
         self.inner.special_tokens().to_vec()
@@ -375,6 +435,13 @@ impl Tokenizer {
         (t.before.clone(), t.after.clone())
     }
 
+    /// None, as `tokenizers` gives for the Llama files: llamatok reads no pre-tokenizer (it refuses a file
+    /// that has one), so there is none to configure (transformers' `add_prefix_space` looks here).
+    #[getter]
+    fn pre_tokenizer(&self) -> Option<bool> {
+        None
+    }
+
     #[getter]
     fn add_dummy_prefix(&self) -> bool {
         self.inner.vocab().add_dummy_prefix
@@ -386,6 +453,6 @@ impl Tokenizer {
     }
 
     fn __repr__(&self) -> String {
-        format!("<llamatok._native.Tokenizer with {} ids>", self.inner.vocab().len())
+        format!("<llamatok._native.Tokenizer with {} ids>", self.inner.len())
     }
 }
