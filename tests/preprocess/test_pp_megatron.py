@@ -80,7 +80,7 @@ def test_parquet_output_rows_equal_the_megatron_documents(tmp_path):
     pp.run(texts=texts, output_prefix=str(tmp_path / "d"), formats=["megatron", "parquet"], append_eod=True,
            fim_rate=0.5, quiet=True)
     table = pq.read_table(tmp_path / "d.parquet")
-    assert table.column_names == ["input_ids"]
+    assert table.column_names == ["input_ids", "loss_mask"], "with FIM, the loss mask beside the ids"
     assert str(table.schema.field("input_ids").type) == "list<element: int32>"
     assert table.column("input_ids").to_pylist() == documents(str(tmp_path / "d"))
 

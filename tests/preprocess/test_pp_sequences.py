@@ -165,8 +165,8 @@ def test_bad_sequence_options(tmp_path, options, message):
 def test_fim_loss_mask_sidecars(tmp_path):
     texts = varied_texts(60)
     prefix = str(tmp_path / "f")
-    pp.run(texts=texts, output_prefix=prefix, fim_rate=0.7, append_eod=True, formats="megatron,npy,datatrove",
-           quiet=True)
+    pp.run(texts=texts, output_prefix=prefix, fim_rate=0.7, append_eod=True,
+           formats="megatron,npy,datatrove,parquet", quiet=True)
     tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
     expected: list[bool] = []
     fim_docs = 0
@@ -180,5 +180,20 @@ def test_fim_loss_mask_sidecars(tmp_path):
     assert 20 < fim_docs < 60
     assert np.fromfile(prefix + ".label_mask.npy", np.bool_).tolist() == expected
     assert np.fromfile(prefix + ".ds.loss", np.bool_).tolist() == expected
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(prefix + ".parquet")
+    assert sum(table.column("loss_mask").to_pylist(), []) == expected
+    assert table.column("input_ids").to_pylist() == documents(prefix)
+    sharded = str(tmp_path / "sh")
+    pp.run(texts=texts, output_prefix=sharded, fim_rate=0.7, append_eod=True, formats="parquet,npy",
+           shard_tokens=500, quiet=True)
+    manifest = json.loads(Path(sharded + ".manifest.json").read_text())
+    masks = []
+    for shard in manifest["shards"]:
+        base = str(tmp_path / shard["datasets"]["text"])
+        assert pq.read_table(base + ".parquet").column("loss_mask").to_pylist() is not None
+        masks += np.fromfile(base + ".label_mask.npy", np.bool_).tolist()
+    assert masks == expected
     pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
     assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"

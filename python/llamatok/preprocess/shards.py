@@ -129,7 +129,7 @@ class ShardWriter:
                 target = lay.parquet(t, p)
                 sink = storage.AtomicWriter(target, lay.tmp(storage.basename(target)))
                 try:
-                    parquet = (sink, ParquetDocuments(sink, lay.keys))
+                    parquet = (sink, ParquetDocuments(sink, lay.keys, lay.middle_id))
                 except BaseException:
                     sink.abort()
                     raise
