@@ -30,6 +30,7 @@ pub(crate) mod python;
 pub(crate) mod special;
 pub(crate) mod tokenizer;
 pub(crate) mod vocab;
+pub(crate) mod windows;
 
 pub use decoder::DecodeStyle;
 pub use error::{Error, Result};
