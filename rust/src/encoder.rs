@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::bpe::{self, Symbol};
 use crate::cache::{memo_key, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
+use crate::interrupt;
 use crate::merges::{MergeTable, PAIR_STAYS, PAIR_UNKNOWN};
 use crate::vocab::Vocab;
 use crate::windows::{merge_windows, WindowScratch, LONG_CHUNK};
@@ -47,21 +48,38 @@ impl Encoder {
         let mut scratch = Scratch::default();
         if use_cache {
             with_cache(self.uid, |cache| {
-                for chunk in Chunks::new(&self.table, text, dummy_prefix) {
-                    if !self.encode_tiny(text.as_bytes(), chunk, out) {
-                        self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out);
-                    }
-                }
+                self.walk(text, dummy_prefix, out, |chunk, out| {
+                    self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out)
+                });
             });
         } else {
-            for chunk in Chunks::new(&self.table, text, dummy_prefix) {
-                if !self.encode_tiny(text.as_bytes(), chunk, out) {
-                    self.encode_chunk(text, chunk, None, &mut scratch, out);
-                }
-            }
+            self.walk(text, dummy_prefix, out, |chunk, out| self.encode_chunk(text, chunk, None, &mut scratch, out));
         }
         if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
             fuse_unknowns(out, first, self.vocab.unk_id, None);
+        }
+    }
+
+    /// Hands each chunk of `text` that the tiny-chunk tables do not answer to `each`, and stops early when
+    /// the caller's interrupt check (interrupt.rs) says so, polled once per `interrupt::EVERY` bytes.
+    #[inline(always)]
+    fn walk(&self, text: &str, dummy_prefix: bool, out: &mut Vec<u32>, mut each: impl FnMut(Chunk, &mut Vec<u32>)) {
+        // Poll once a chunk ends past this byte of `text` (never, when no check is installed).
+        let mut due = interrupt::budget();
+        for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+            if chunk.end > due {
+                if interrupt::poll() {
+                    return;
+                }
+                due = chunk.end.saturating_add(interrupt::EVERY);
+            }
+            if !self.encode_tiny(text.as_bytes(), chunk, out) {
+                each(chunk, out);
+            }
+        }
+        if due != usize::MAX {
+            // What is left of the budget carries over to the next text (a batch of small texts).
+            interrupt::set_budget(interrupt::budget().min(due.saturating_sub(text.len())));
         }
     }
 
@@ -178,7 +196,7 @@ impl Encoder {
         if text.len() > LONG_CHUNK {
             let first = out.len();
             let mut emit = |part: &[Symbol]| self.push_symbols(text, part, out);
-            if merge_windows(&self.table, text, windows, &mut emit) {
+            if merge_windows(&self.table, text, windows, &mut emit) || interrupt::stopped() {
                 return;
             }
             out.truncate(first);

@@ -21,6 +21,7 @@ pub(crate) mod decoder;
 pub(crate) mod encoder;
 pub(crate) mod error;
 pub(crate) mod hf_json;
+pub mod interrupt;
 pub(crate) mod merges;
 pub(crate) mod model_proto;
 #[cfg(test)]

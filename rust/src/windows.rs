@@ -1,5 +1,5 @@
 //! Long chunks (text the chunker cannot cut: `"a" * 10**8`, letters without spaces, base64) merged in
-//! windows of a few hundred bytes, each cut between two windows checked to be one the merge loop on the
+//! windows of a few dozen bytes, each cut between two windows checked to be one the merge loop on the
 //! whole chunk would never cross. Time is linear and the extra memory is two windows' worth, whatever
 //! the chunk's length. The argument (docs/encoding.md, "Long chunks"):
 //!
@@ -15,16 +15,19 @@
 //!    whole rest of the chunk provided the later cuts hold too. By induction from the last window,
 //!    when every cut holds the windows' results joined are the loop's result on the whole chunk.
 //!
-//! A cut that does not hold is moved a byte further; if no place is found, the caller runs the plain
-//! loop on the whole chunk (exact, slower), so the result never depends on the windows.
+//! A cut that does not hold is moved (to where the window's own last symbol starts, or on); if no place
+//! is found within a few tries, the caller runs the plain loop on the whole chunk (exact, slower), so
+//! the result never depends on the windows.
 
 use crate::bpe::{merge_by_heap_logged, merge_by_scan_logged, HeapScratch, Step, Symbol, FIRST, LAST, NO_RANK};
+use crate::interrupt;
 use crate::merges::MergeTable;
 
 /// Bytes per window (moved to the next character boundary, and further when a cut does not hold).
-const WINDOW: usize = 192;
-/// Chunks longer than this (bytes) are merged in windows; shorter ones by the plain loop.
-pub(crate) const LONG_CHUNK: usize = 4 * WINDOW;
+const WINDOW: usize = 40;
+/// Chunks longer than this (bytes) are merged in windows; shorter ones by the plain loop, whose
+/// buffers then stay small and in cache anyway.
+pub(crate) const LONG_CHUNK: usize = 1024;
 /// Places tried for each cut before giving up on windows for the chunk.
 const TRIES: usize = 64;
 /// Windows of at most this many characters are merged by the scan, longer ones by the heap.
@@ -75,14 +78,16 @@ fn run_window(table: &MergeTable, chunk: &str, start: usize, end: usize, run: &m
 fn cut_holds(table: &MergeTable, left: &Run, right: &Run) -> bool {
     let (mut last, mut first) = (left.last, right.first);
     let (mut i, mut j) = (0, 0);
+    let rank_across = |last, first| table.get(last, first).map_or(NO_RANK, |m| m.rank);
+    let mut across = rank_across(last, first);
     loop {
         let l = left.log.get(i).map_or(NO_RANK, |s| s.rank);
         let r = right.log.get(j).map_or(NO_RANK, |s| s.rank);
-        let across = table.get(last, first).map_or(NO_RANK, |m| m.rank);
         // On equal ranks the leftmost pair goes first: the left window's, then the one across, then the right's.
         if l != NO_RANK && l <= across && l <= r {
             if left.log[i].edge & LAST != 0 {
                 last = left.log[i].merged;
+                across = rank_across(last, first);
             }
             i += 1;
         } else if across != NO_RANK && across <= r {
@@ -90,11 +95,23 @@ fn cut_holds(table: &MergeTable, left: &Run, right: &Run) -> bool {
         } else if r != NO_RANK {
             if right.log[j].edge & FIRST != 0 {
                 first = right.log[j].merged;
+                across = rank_across(last, first);
             }
             j += 1;
         } else {
             return true;
         }
+    }
+}
+
+/// Where to try the cut after `cur` (= `chunk[start..end]`, merged) next: the start of its last symbol, a
+/// place its own merges chose, which is likely where the loop on the whole chunk also leaves a boundary
+/// (only the last symbols of a window miss their right context); else a character further on.
+fn next_candidate(cur: &Run, start: usize, end: usize) -> usize {
+    let half = start + WINDOW / 2;
+    match cur.symbols.last() {
+        Some(last) if last.start as usize > half && (last.start as usize) < end => last.start as usize,
+        _ => end + cur.symbols.last().map_or(1, |s| (s.end - s.start) as usize),
     }
 }
 
@@ -108,7 +125,8 @@ fn boundary(text: &str, mut at: usize) -> usize {
 
 /// Merges a long normalized chunk window by window, handing each window's final symbols to `sink` in
 /// order (spans are byte ranges of `chunk`). False when some cut could not be placed: the symbols handed
-/// over so far are then not the chunk's, and the caller discards them and runs the plain loop.
+/// over so far are then not the chunk's, and the caller discards them and runs the plain loop (unless
+/// the call was interrupted, `interrupt::stopped()`).
 ///
 /// Each window's end is chosen so that the cut before it (to the window already handed over, whose
 /// content is fixed) and the cut after it (to a provisional next window, which the next step takes
@@ -126,7 +144,15 @@ pub(crate) fn merge_windows(
     let mut start = 0;
     let mut has_prev = false;
     next.end = 0;
+    // The caller's interrupt check (interrupt.rs), polled once per `interrupt::EVERY` bytes.
+    let mut due = interrupt::budget();
     while start < n {
+        if start > due {
+            if interrupt::poll() {
+                return false;
+            }
+            due = start + interrupt::EVERY;
+        }
         let mut end = end_after(start);
         let mut placed = false;
         for _ in 0..TRIES {
@@ -146,12 +172,12 @@ pub(crate) fn merge_windows(
                     break;
                 }
             }
-            if end == n {
+            end = if end == n {
                 // The last window's cut does not hold: split the rest in two near its middle instead.
-                end = boundary(chunk, start + (n - start) / 2);
+                boundary(chunk, start + (n - start) / 2)
             } else {
-                end = boundary(chunk, end + 1);
-            }
+                boundary(chunk, next_candidate(cur, start, end))
+            };
             if end >= n || end <= start {
                 break;
             }
