@@ -381,7 +381,7 @@ def main() -> int:
     print_table(table)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, why in unavailable.items():
+    for why in unavailable.values():
         print(f"not measured: {why}")
     meta = {"cpus": os.cpu_count(), "repeat": args.repeat, "fraction": args.fraction,
             "seconds": time.time() - started, "not measured": unavailable}
