@@ -1,15 +1,22 @@
-"""llamatok against sentencepiece, HF tokenizers, fastokens and gigatoken, side by side.
+"""llamatok against sentencepiece, HF tokenizers (two releases), fastokens, gigatoken, tuetoken and splintr,
+side by side.
 
-    python benches/compare.py                  # the full comparison, a few minutes on 2 cores
+    pip install '.[bench]'                     # llamatok and every peer at the versions measured, matplotlib
+    python benches/compare.py                  # the full comparison, about 12 minutes on 2 cores
     python benches/compare.py --quick          # one repetition, a quarter of the corpus
     python benches/compare.py --peers llamatok,gigatoken
 
 Every (library, task) runs in a fresh Python process, so "cold" means what a dataset job sees:
 each input encoded once, no cache warmed by an earlier pass. Each task is repeated (--repeat,
 default 3; sentencepiece and tokenizers, an order of magnitude slower, once) and the median is
-reported. About 7 minutes on 2 cores (--quick: 2). Throughput is input UTF-8 bytes per wall-clock second;
+reported. Throughput is input UTF-8 bytes per wall-clock second;
 ratios are against llamatok measured in the same run. Every library's ids are also compared with
 llamatok's (the "same ids" column), since a fast wrong answer is worth nothing.
+
+tokenizers runs twice: the release the `bench` extra installs (transformers 4.57's, 0.22) and the latest
+(0.23), which this script installs on first use into benches/.peers/ (``pip install --target``) and puts
+first on that peer's path only. A peer that is not installed (or cannot install here) is reported as such
+and left out of the table.
 
 Writes benches/results/compare.json, compare.md and compare.png (the README shows them).
 """
@@ -39,9 +46,13 @@ import workloads  # noqa: E402
 FIXTURES = Path(os.environ.get("LLAMATOK_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 JSON_PATH = FIXTURES / "codellama-7b-hf" / "tokenizer.json"
 MODEL_PATH = FIXTURES / "llama2-tokenizer.model"
-ALL_PEERS = ["llamatok", "sentencepiece", "tokenizers", "fastokens", "gigatoken"]
+ALL_PEERS = ["llamatok", "sentencepiece", "tokenizers", "tokenizers-0.23", "fastokens", "gigatoken", "tuetoken",
+             "splintr"]
 #: Measured once rather than --repeat times: they are 10-40x behind, and they take most of the time.
-SLOW_PEERS = {"sentencepiece", "tokenizers"}
+SLOW_PEERS = {"sentencepiece", "tokenizers", "tokenizers-0.23"}
+SIDE_DIR = HERE / ".peers"
+#: The worker's exit status when its peer cannot be imported.
+UNAVAILABLE = 3
 STRESS_SIZES = {"10KB": 10_000, "1MB": 1_000_000}
 
 
@@ -147,7 +158,11 @@ TASKS = {"corpus": task_corpus, "batch": task_batch, "lines": task_lines, "stres
 
 
 def worker(peer_name: str, task: str, fraction: float) -> None:
-    peer = peers.load(peer_name, str(JSON_PATH), str(MODEL_PATH))
+    try:
+        peer = peers.load(peer_name, str(JSON_PATH), str(MODEL_PATH))
+    except ImportError as e:
+        print(f"{peer_name} is not installed ({e}); pip install '.[bench]' installs every peer", file=sys.stderr)
+        sys.exit(UNAVAILABLE)
     # One tiny call first, for every library alike: lazy one-time setup is loading, not encoding.
     peer.encode("x")
     result = TASKS[task](peer, fraction)
@@ -158,9 +173,32 @@ def worker(peer_name: str, task: str, fraction: float) -> None:
 # -- orchestration ------------------------------------------------------------------------------
 
 
+class Unavailable(Exception):
+    """A peer that is not installed, or cannot be installed on this machine."""
+
+
+def side_path(peer: str) -> Path:
+    """The folder holding another release of a library for `peer` (peers.SIDE_VERSIONS), installed on first use."""
+    package, requirement = peers.SIDE_VERSIONS[peer]
+    folder = SIDE_DIR / requirement.replace("==", "-")
+    if not (folder / package).is_dir():
+        print(f"installing {requirement} into {folder} (once) for {peer}", file=sys.stderr)
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                               str(folder), requirement], capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+            raise Unavailable(f"pip could not install {requirement} here: {last}")
+    return folder
+
+
 def run_worker(peer: str, task: str, fraction: float) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--worker", peer, task, "--fraction", str(fraction)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if peer in peers.SIDE_VERSIONS:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(side_path(peer)), env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode == UNAVAILABLE:
+        raise Unavailable(proc.stderr.strip().splitlines()[-1])
     if proc.returncode != 0:
         raise RuntimeError(f"{peer}/{task} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -320,23 +358,33 @@ def main() -> int:
     if "llamatok" not in names:
         names.insert(0, "llamatok")
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {n: {t: [] for t in TASKS} for n in names}
+    unavailable: dict[str, str] = {}
     started = time.time()
     for rep in range(args.repeat):
         for task in TASKS:
             for name in names:
-                if rep > 0 and name in SLOW_PEERS:
-                    continue  # an order of magnitude behind: one run ranks them, more only cost minutes
+                if name in unavailable or (rep > 0 and name in SLOW_PEERS):
+                    continue  # slow peers: an order of magnitude behind, one run ranks them
                 try:
                     raw[name][task].append(run_worker(name, task, args.fraction))
-                except (RuntimeError, ImportError) as e:
+                except Unavailable as e:
+                    unavailable[name] = str(e)
+                    print(f"left out: {e}", file=sys.stderr)
+                except RuntimeError as e:
                     print(f"skipping {name}/{task}: {e}", file=sys.stderr)
                     raw[name][task].append({})
         print(f"repetition {rep + 1}/{args.repeat} done after {time.time() - started:.0f}s", file=sys.stderr)
+    if "llamatok" in unavailable:
+        print("llamatok itself is not importable: pip install '.[bench]' from the repository", file=sys.stderr)
+        return 2
     table = summarize(raw)
     print_table(table)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"cpus": os.cpu_count(), "repeat": args.repeat, "fraction": args.fraction, "seconds": time.time() - started}
+    for why in unavailable.values():
+        print(f"not measured: {why}")
+    meta = {"cpus": os.cpu_count(), "repeat": args.repeat, "fraction": args.fraction,
+            "seconds": time.time() - started, "not measured": unavailable}
     (out / "compare.json").write_text(json.dumps({"meta": meta, "table": table}, indent=1, ensure_ascii=False))
     print(f"json: {out / 'compare.json'}")
     (out / "compare.md").write_text(markdown(table))

@@ -80,6 +80,48 @@ def _tokenizers(json_path: str, model_path: str) -> Peer:
     )
 
 
+def _tuetoken(json_path: str, model_path: str) -> Peer:
+    import tuetoken
+
+    # The transformers-style class reads the config too, so that `<s>` in text is the special token as in
+    # transformers (its plain `Tokenizer.encode_ordinary` treats it as text). No batch encoder.
+    config = os.path.join(os.path.dirname(json_path), "tokenizer_config.json")
+    tok = tuetoken.AutoTokenizer.from_file(json_path, config)
+    return Peer(
+        "tuetoken",
+        lambda t: tok.encode(t, add_special_tokens=False),
+        None,
+        tok.decode,
+        list,
+        None,
+        tuetoken.__version__,
+        tok.batch_decode,
+    )
+
+
+def _splintr(json_path: str, model_path: str) -> Peer:
+    import numpy as np
+    import splintr
+
+    tok = splintr.from_json(json_path)
+    bos = 1  # Code Llama's <s>
+
+    def batch(texts: list[str]) -> Any:
+        ids, offsets = tok.encode_batch_flat(texts)
+        return np.frombuffer(ids, dtype=np.uint32), np.frombuffer(offsets, dtype=np.uint64)
+
+    def split(result: Any) -> list[list[int]]:
+        # Its batch encoders apply the template (a leading <s> per text), which encode_raw does not.
+        ids, offsets = result
+        rows = [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+        return [r[1:] if r[:1] == [bos] else r for r in rows]
+
+    from importlib.metadata import version
+
+    # Its decoders drop special ids (skip_special_tokens=True in transformers' terms).
+    return Peer("splintr", tok.encode_raw, batch, tok.decode, list, split, version("splintr-rs"), tok.decode_batch)
+
+
 def _fastokens(json_path: str, model_path: str) -> Peer:
     import fastokens
     import numpy as np
@@ -124,8 +166,18 @@ LOADERS = {
     "tokenizers": _tokenizers,
     "fastokens": _fastokens,
     "gigatoken": _gigatoken,
+    "tuetoken": _tuetoken,
+    "splintr": _splintr,
 }
+
+#: Peers that are another version of a library installed beside the benchmark's own: the package goes into
+#: its own folder (``pip install --target``), which that peer's worker process puts first on its path.
+SIDE_VERSIONS = {"tokenizers-0.23": ("tokenizers", "tokenizers==0.23.3")}
 
 
 def load(name: str, json_path: str, model_path: str) -> Peer:
+    if name in SIDE_VERSIONS:
+        peer = LOADERS[SIDE_VERSIONS[name][0]](json_path, model_path)
+        peer.name = name
+        return peer
     return LOADERS[name](json_path, model_path)

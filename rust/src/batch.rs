@@ -2,12 +2,16 @@
 //! The pool is the crate's own (not rayon's global one), sized on demand and rebuilt after
 //! `fork()`, whose child inherits no threads. See docs/architecture-core.md, "The batch pool".
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::error::{Error, Result};
+use crate::interrupt;
 use crate::tokenizer::{EncodeOptions, Tokenizer};
 
 struct Pool {
@@ -61,6 +65,61 @@ fn run<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
     }
 }
 
+/// How often the calling thread asks whether to stop while the workers encode.
+const ASK_EVERY: Duration = Duration::from_millis(20);
+
+/// Batches of at least this many bytes can be interrupted; smaller ones are over before anyone could
+/// press Ctrl-C (and are spared the helper thread).
+const INTERRUPTIBLE_BYTES: usize = 1 << 20;
+
+/// Asked by the calling thread now and then during a long batch; true stops the batch (Ctrl-C).
+pub type StopAsked<'a> = &'a mut dyn FnMut() -> bool;
+
+/// Runs `work` on the pool. For a large batch the calling thread meanwhile calls `stop` every
+/// [`ASK_EVERY`]; once it says stop, the flag handed to `work` is set, which the workers' interrupt
+/// checks read (interrupt.rs), and `None` is returned as soon as they have given up.
+fn run_stoppable<R: Send>(
+    threads: usize,
+    bytes: usize,
+    stop: StopAsked<'_>,
+    work: impl FnOnce(&Arc<AtomicBool>) -> R + Send,
+) -> Result<Option<R>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if bytes < INTERRUPTIBLE_BYTES {
+        return run(threads, || work(&cancel)).map(Some);
+    }
+    // Even one thread runs in the pool, so its chunk memo survives between calls.
+    let pool = pool(threads)?;
+    let result = std::thread::scope(|scope| {
+        let (done, finished) = channel();
+        let cancel_flag = &cancel;
+        let worker = scope.spawn(move || {
+            let result = pool.install(|| work(cancel_flag));
+            let _ = done.send(());
+            result
+        });
+        loop {
+            match finished.recv_timeout(ASK_EVERY) {
+                Err(RecvTimeoutError::Timeout) if !cancel.load(Ordering::Relaxed) => {
+                    if stop() {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => break,
+            }
+        }
+        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    Ok((!cancel.load(Ordering::Relaxed)).then_some(result))
+}
+
+/// Runs `f` on this worker thread with the batch's cancel flag as its interrupt check.
+fn checked<R>(cancel: &Arc<AtomicBool>, f: impl FnOnce() -> R) -> R {
+    let flag = cancel.clone();
+    interrupt::with_check(move || flag.load(Ordering::Relaxed), f).0
+}
+
 /// Texts are handed out in runs of about this many bytes, so small texts do not cost a task each.
 const TASK_BYTES: usize = 64 * 1024;
 
@@ -80,12 +139,19 @@ fn task_ranges(texts: &[&str]) -> Vec<(usize, usize)> {
     ranges
 }
 
-/// Every text's ids, in order.
-pub fn encode_batch(tok: &Tokenizer, texts: &[&str], opts: EncodeOptions, threads: usize) -> Result<Vec<Vec<u32>>> {
-    run(threads, || {
+/// Every text's ids, in order; `None` when `stop` asked to stop.
+pub fn encode_batch(
+    tok: &Tokenizer,
+    texts: &[&str],
+    opts: EncodeOptions,
+    threads: usize,
+    stop: StopAsked<'_>,
+) -> Result<Option<Vec<Vec<u32>>>> {
+    let bytes = texts.iter().map(|t| t.len()).sum();
+    run_stoppable(threads, bytes, stop, |cancel| {
         let parts: Vec<Vec<Vec<u32>>> = task_ranges(texts)
             .into_par_iter()
-            .map(|(a, b)| texts[a..b].iter().map(|t| tok.encode(t, opts)).collect())
+            .map(|(a, b)| checked(cancel, || texts[a..b].iter().map(|t| tok.encode(t, opts)).collect()))
             .collect();
         parts.into_iter().flatten().collect()
     })
@@ -122,32 +188,36 @@ impl<T> FlatParts<T> {
 }
 
 /// Encodes a batch on `threads` threads into [`FlatParts`], each id passed through `convert` (for
-/// example narrowed to u16) in the worker that produced it.
+/// example narrowed to u16) in the worker that produced it; `None` when `stop` asked to stop.
 pub fn encode_batch_parts<T: Send>(
     tok: &Tokenizer,
     texts: &[&str],
     opts: EncodeOptions,
     threads: usize,
+    stop: StopAsked<'_>,
     convert: impl Fn(u32) -> T + Sync + Send,
-) -> Result<FlatParts<T>> {
-    let parts = run(threads, || {
+) -> Result<Option<FlatParts<T>>> {
+    let bytes = texts.iter().map(|t| t.len()).sum();
+    let parts = run_stoppable(threads, bytes, stop, |cancel| {
         task_ranges(texts)
             .into_par_iter()
             .map(|(a, b)| {
-                let mut scratch = Vec::new();
-                let mut ids = Vec::new();
-                let mut lens = Vec::with_capacity(b - a);
-                for t in &texts[a..b] {
-                    scratch.clear();
-                    tok.encode_into(t, opts, &mut scratch);
-                    ids.extend(scratch.iter().map(|&id| convert(id)));
-                    lens.push(scratch.len() as u64);
-                }
-                (ids, lens)
+                checked(cancel, || {
+                    let mut scratch = Vec::new();
+                    let mut ids = Vec::new();
+                    let mut lens = Vec::with_capacity(b - a);
+                    for t in &texts[a..b] {
+                        scratch.clear();
+                        tok.encode_into(t, opts, &mut scratch);
+                        ids.extend(scratch.iter().map(|&id| convert(id)));
+                        lens.push(scratch.len() as u64);
+                    }
+                    (ids, lens)
+                })
             })
             .collect()
     })?;
-    Ok(FlatParts { parts })
+    Ok(parts.map(|parts| FlatParts { parts }))
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.

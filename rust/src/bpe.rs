@@ -1,6 +1,7 @@
 //! The merge loop on one chunk: repeatedly merge the adjacent pair with the lowest rank, the
 //! leftmost on ties, until no pair merges. Two implementations with identical results: a plain
-//! scan for the short chunks that make up nearly all text, and a heap for long ones.
+//! scan for the short chunks that make up nearly all text, and a heap for long ones. Both can also
+//! report each merge they make ([`Step`]), which `windows.rs` needs to prove its cuts exact.
 //! See docs/encoding.md, "The merge order".
 
 use std::cmp::Reverse;
@@ -19,7 +20,41 @@ pub struct Symbol {
 /// Below this many symbols the quadratic scan beats the heap's bookkeeping.
 const SCAN_LIMIT: usize = 48;
 
-const NO_RANK: u32 = u32::MAX;
+pub(crate) const NO_RANK: u32 = u32::MAX;
+
+/// One merge of the loop, in the order made: its rank, the merged piece, and whether the merged
+/// symbol is now the first ([`FIRST`]) and/or the last ([`LAST`]) of the chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub rank: u32,
+    pub merged: u32,
+    pub edge: u8,
+}
+
+pub(crate) const FIRST: u8 = 1;
+pub(crate) const LAST: u8 = 2;
+
+/// Where the merge loops report their merges; `()` ignores them (and compiles to nothing).
+pub(crate) trait StepLog {
+    fn step(&mut self, step: Step);
+}
+
+impl StepLog for () {
+    #[inline(always)]
+    fn step(&mut self, _: Step) {}
+}
+
+impl StepLog for Vec<Step> {
+    #[inline(always)]
+    fn step(&mut self, step: Step) {
+        self.push(step);
+    }
+}
+
+#[inline(always)]
+fn edge(is_first: bool, is_last: bool) -> u8 {
+    (if is_first { FIRST } else { 0 }) | (if is_last { LAST } else { 0 })
+}
 
 /// Merges `symbols` in place.
 pub fn merge(table: &MergeTable, symbols: &mut Vec<Symbol>) {
@@ -42,6 +77,11 @@ fn rank_between(table: &MergeTable, left: &Symbol, right: &Symbol) -> (u32, u32)
 /// array, merges the first minimum, and shifts the tail down by hand (tiny moves are cheaper
 /// inline than through `memmove`).
 pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
+    merge_by_scan_logged(table, symbols, &mut ());
+}
+
+/// [`merge_by_scan`], reporting each merge to `log`.
+pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>, log: &mut impl StepLog) {
     let mut len = symbols.len();
     if len < 2 {
         return;
@@ -63,6 +103,7 @@ pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
         if rank == NO_RANK {
             break;
         }
+        log.step(Step { rank, merged, edge: edge(best == 0, best + 2 == len) });
         symbols[best].id = merged;
         symbols[best].end = symbols[best + 1].end;
         for i in best + 1..len - 1 {
@@ -88,23 +129,46 @@ const NIL: u32 = u32::MAX;
 /// O(n log n): a min-heap of `(rank, position)` over a linked list of symbols. Entries that no
 /// longer describe a live pair are recognised when popped and skipped, as sentencepiece does.
 pub fn merge_by_heap(table: &MergeTable, symbols: &mut Vec<Symbol>) {
+    merge_by_heap_logged(table, symbols, &mut HeapScratch::default(), &mut ());
+}
+
+/// The heap loop's buffers, kept between calls by callers that make many (`windows.rs`).
+#[derive(Default)]
+pub(crate) struct HeapScratch {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    alive: Vec<bool>,
+    heap: BinaryHeap<Reverse<u64>>,
+}
+
+/// [`merge_by_heap`] with reusable buffers, reporting each merge to `log`.
+pub(crate) fn merge_by_heap_logged(
+    table: &MergeTable,
+    symbols: &mut Vec<Symbol>,
+    scratch: &mut HeapScratch,
+    log: &mut impl StepLog,
+) {
     let n = symbols.len();
     if n < 2 {
         return;
     }
-    let mut next: Vec<u32> = (1..=n as u32).collect();
+    let HeapScratch { next, prev, alive, heap } = scratch;
+    next.clear();
+    next.extend(1..=n as u32);
     next[n - 1] = NIL;
-    let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();
+    prev.clear();
+    prev.extend((0..n as u32).map(|i| i.wrapping_sub(1)));
     prev[0] = NIL;
-    let mut alive = vec![true; n];
-    let mut heap: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(n);
+    alive.clear();
+    alive.resize(n, true);
+    heap.clear();
     let push = |heap: &mut BinaryHeap<Reverse<u64>>, symbols: &[Symbol], left: usize, right: usize| {
         if let Some(m) = table.get(symbols[left].id, symbols[right].id) {
             heap.push(Reverse((u64::from(m.rank) << 32) | left as u64));
         }
     };
     for i in 0..n - 1 {
-        push(&mut heap, symbols, i, i + 1);
+        push(heap, symbols, i, i + 1);
     }
     while let Some(Reverse(entry)) = heap.pop() {
         let rank = (entry >> 32) as u32;
@@ -118,16 +182,17 @@ pub fn merge_by_heap(table: &MergeTable, symbols: &mut Vec<Symbol>) {
         if m.rank != rank {
             continue;
         }
+        log.step(Step { rank, merged: m.merged, edge: edge(prev[left] == NIL, next[right] == NIL) });
         symbols[left].id = m.merged;
         symbols[left].end = symbols[right].end;
         alive[right] = false;
         next[left] = next[right];
         if next[left] != NIL {
             prev[next[left] as usize] = left as u32;
-            push(&mut heap, symbols, left, next[left] as usize);
+            push(heap, symbols, left, next[left] as usize);
         }
         if prev[left] != NIL {
-            push(&mut heap, symbols, prev[left] as usize, left);
+            push(heap, symbols, prev[left] as usize, left);
         }
     }
     let mut i = 0;

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::bpe::{self, Symbol};
 use crate::cache::{memo_key, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
+use crate::interrupt;
 use crate::merges::{MergeTable, PAIR_STAYS, PAIR_UNKNOWN};
 use crate::vocab::Vocab;
+use crate::windows::{merge_windows, WindowScratch, LONG_CHUNK};
 
 static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 
@@ -26,6 +28,7 @@ struct Scratch {
     memo_key: Vec<u8>,
     symbols: Vec<Symbol>,
     ids: Vec<u32>,
+    windows: WindowScratch,
 }
 
 impl Encoder {
@@ -45,21 +48,38 @@ impl Encoder {
         let mut scratch = Scratch::default();
         if use_cache {
             with_cache(self.uid, |cache| {
-                for chunk in Chunks::new(&self.table, text, dummy_prefix) {
-                    if !self.encode_tiny(text.as_bytes(), chunk, out) {
-                        self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out);
-                    }
-                }
+                self.walk(text, dummy_prefix, out, |chunk, out| {
+                    self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out)
+                });
             });
         } else {
-            for chunk in Chunks::new(&self.table, text, dummy_prefix) {
-                if !self.encode_tiny(text.as_bytes(), chunk, out) {
-                    self.encode_chunk(text, chunk, None, &mut scratch, out);
-                }
-            }
+            self.walk(text, dummy_prefix, out, |chunk, out| self.encode_chunk(text, chunk, None, &mut scratch, out));
         }
         if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
             fuse_unknowns(out, first, self.vocab.unk_id, None);
+        }
+    }
+
+    /// Hands each chunk of `text` that the tiny-chunk tables do not answer to `each`, and stops early when
+    /// the caller's interrupt check (interrupt.rs) says so, polled once per `interrupt::EVERY` bytes.
+    #[inline(always)]
+    fn walk(&self, text: &str, dummy_prefix: bool, out: &mut Vec<u32>, mut each: impl FnMut(Chunk, &mut Vec<u32>)) {
+        // Poll once a chunk ends past this byte of `text` (never, when no check is installed).
+        let mut due = interrupt::budget();
+        for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+            if chunk.end > due {
+                if interrupt::poll() {
+                    return;
+                }
+                due = chunk.end.saturating_add(interrupt::EVERY);
+            }
+            if !self.encode_tiny(text.as_bytes(), chunk, out) {
+                each(chunk, out);
+            }
+        }
+        if due != usize::MAX {
+            // What is left of the budget carries over to the next text (a batch of small texts).
+            interrupt::set_budget(interrupt::budget().min(due.saturating_sub(text.len())));
         }
     }
 
@@ -130,24 +150,26 @@ impl Encoder {
         };
         let cache = match cache {
             Some(c) => {
-                if !c.in_use() {
-                    return self.merge_chunk(key, &mut scratch.symbols, out);
+                if !c.in_use() || key.len() > LONG_CHUNK {
+                    return self.merge_chunk(key, &mut scratch.symbols, &mut scratch.windows, out);
                 }
                 c
             }
-            None => return self.merge_chunk(key, &mut scratch.symbols, out),
+            None => return self.merge_chunk(key, &mut scratch.symbols, &mut scratch.windows, out),
         };
         let memo = memo_key(text.as_bytes(), chunk.start, chunk.end, chunk.prefixed, &mut scratch.memo_key);
         if !cache.get(&memo, out) {
-            scratch.ids.clear();
-            self.merge_chunk(key, &mut scratch.symbols, &mut scratch.ids);
-            cache.insert(&memo, &scratch.ids);
-            out.extend_from_slice(&scratch.ids);
+            let mut ids = std::mem::take(&mut scratch.ids);
+            ids.clear();
+            self.merge_chunk(key, &mut scratch.symbols, &mut scratch.windows, &mut ids);
+            cache.insert(&memo, &ids);
+            out.extend_from_slice(&ids);
+            scratch.ids = ids;
         }
     }
 
-    /// Runs the merge loop on one normalized chunk (spans of `symbols` index into `chunk`).
-    fn merge_symbols(&self, chunk: &str, symbols: &mut Vec<Symbol>) {
+    /// Runs the plain merge loop on one normalized chunk (spans of `symbols` index into `chunk`).
+    fn merge_plain(&self, chunk: &str, symbols: &mut Vec<Symbol>) {
         symbols.clear();
         for (start, c) in chunk.char_indices() {
             let end = start + c.len_utf8();
@@ -156,11 +178,46 @@ impl Encoder {
         bpe::merge(&self.table, symbols);
     }
 
-    /// Runs the merge loop on one normalized chunk and appends its ids. (The property tests also run
-    /// it on whole texts, uncut, to check that cutting into chunks changes no id.)
-    pub(crate) fn merge_chunk(&self, text: &str, symbols: &mut Vec<Symbol>, out: &mut Vec<u32>) {
-        self.merge_symbols(text, symbols);
-        for s in symbols.iter() {
+    /// The merge loop's symbols for one normalized chunk, in `symbols`: long chunks in windows
+    /// (windows.rs), the others (and long ones whose windows could not be placed) by the plain loop.
+    fn merge_symbols(&self, chunk: &str, symbols: &mut Vec<Symbol>, windows: &mut WindowScratch) {
+        symbols.clear();
+        if chunk.len() > LONG_CHUNK
+            && merge_windows(&self.table, chunk, windows, &mut |part| symbols.extend_from_slice(part))
+        {
+            return;
+        }
+        self.merge_plain(chunk, symbols);
+    }
+
+    /// Runs the merge loop on one normalized chunk and appends its ids. A long chunk goes window by
+    /// window straight into `out`, so its characters never all become symbols at once.
+    fn merge_chunk(&self, text: &str, symbols: &mut Vec<Symbol>, windows: &mut WindowScratch, out: &mut Vec<u32>) {
+        if text.len() > LONG_CHUNK {
+            let first = out.len();
+            let mut emit = |part: &[Symbol]| self.push_symbols(text, part, out);
+            if merge_windows(&self.table, text, windows, &mut emit) || interrupt::stopped() {
+                return;
+            }
+            out.truncate(first);
+        }
+        self.merge_plain(text, symbols);
+        self.push_symbols(text, symbols, out);
+    }
+
+    /// Runs the plain merge loop on a whole text, uncut and without windows, and appends its ids (for the
+    /// property tests, which check that neither chunks nor windows change an id).
+    #[cfg(test)]
+    pub(crate) fn merge_whole(&self, text: &str, out: &mut Vec<u32>) {
+        let mut symbols = Vec::new();
+        self.merge_plain(text, &mut symbols);
+        self.push_symbols(text, &symbols, out);
+    }
+
+    /// The ids of merged symbols of `text`: a piece's id, or bytes (or `<unk>`) for the others.
+    #[inline]
+    fn push_symbols(&self, text: &str, symbols: &[Symbol], out: &mut Vec<u32>) {
+        for s in symbols {
             if self.table.is_piece(s.id) {
                 out.push(s.id);
             } else {
@@ -217,6 +274,7 @@ impl Encoder {
         let dummy_prefix = dummy_prefix && self.vocab.add_dummy_prefix;
         let mut key = String::new();
         let mut symbols = Vec::new();
+        let mut windows = WindowScratch::default();
         for chunk in Chunks::new(&self.table, text, dummy_prefix) {
             key.clear();
             if chunk.prefixed {
@@ -228,7 +286,7 @@ impl Encoder {
             // text's first character, as `tokenizers`' Prepend normalizer aligns it.
             let to_text = |k: u32| chunk.start + (k as usize).saturating_sub(shift);
             let first_char_end = text.chars().next().map_or(0, char::len_utf8);
-            self.merge_symbols(&key, &mut symbols);
+            self.merge_symbols(&key, &mut symbols, &mut windows);
             for s in &symbols {
                 let mut span = (to_text(s.start), to_text(s.end));
                 if chunk.prefixed && s.start == 0 {

@@ -27,6 +27,7 @@ pub(crate) mod encoder;
 pub(crate) mod error;
 pub(crate) mod hf_json;
 pub mod id_bytes;
+pub mod interrupt;
 pub(crate) mod merges;
 pub(crate) mod model_proto;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub(crate) mod python;
 pub(crate) mod special;
 pub(crate) mod tokenizer;
 pub(crate) mod vocab;
+pub(crate) mod windows;
 
 pub use added::NewToken;
 pub use decoder::DecodeStyle;

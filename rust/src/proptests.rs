@@ -7,6 +7,7 @@
 //! `PROPTEST_CASES` sets the number of cases (256 by default).
 
 mod chunk_cuts;
+mod long_runs;
 mod merge_loops;
 mod naive;
 mod special_modes;

@@ -33,7 +33,7 @@ proptest! {
             if !text.is_empty() {
                 // The merge loop's normalized text: the dummy `▁` written as a space, as the chunks have it.
                 let dummy = prefix && encoder.vocab.add_dummy_prefix;
-                encoder.merge_chunk(&format!("{}{text}", if dummy { " " } else { "" }), &mut Vec::new(), &mut whole);
+                encoder.merge_whole(&format!("{}{text}", if dummy { " " } else { "" }), &mut whole);
             }
             if !encoder.vocab.has_byte_fallback() && encoder.vocab.fuse_unk {
                 whole.dedup_by(|b, a| Some(*a) == encoder.vocab.unk_id && a == b);

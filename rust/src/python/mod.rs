@@ -13,6 +13,7 @@ mod buffer;
 mod ids;
 mod int_buffer;
 mod scratch;
+mod signals;
 mod text;
 mod tokenizer;
 

@@ -11,11 +11,13 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use super::buffer::IdBuffer;
 use super::ids::{extract_ids, id_from};
 use super::scratch::{with_scratch, Scratch};
+use super::signals::Signals;
 use super::text::utf8;
 use super::to_py_err;
 use crate::batch;
 use crate::decoder::DecodeStyle;
 use crate::error::Error;
+use crate::interrupt;
 use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
 use crate::NewToken;
@@ -113,10 +115,15 @@ impl Tokenizer {
         let ids = &mut scratch.ids;
         if text.len() < DETACH_BYTES {
             self.inner.encode_into(text, opts, ids);
-        } else {
-            py.detach(|| self.inner.encode_into(text, opts, ids));
+            return Ok(());
         }
-        Ok(())
+        // Without the GIL, and stopping when a signal handler raises (Ctrl-C): the core asks once per MiB.
+        py.detach(|| {
+            let signals = Signals::default();
+            let asker = signals.clone();
+            interrupt::with_check(move || asker.raised(), || self.inner.encode_into(text, opts, ids));
+            signals.result()
+        })
     }
 
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
@@ -269,7 +276,10 @@ impl Tokenizer {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads)).map_err(to_py_err)?;
+        let signals = Signals::default();
+        let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads, &mut || signals.raised()));
+        signals.result()?;
+        let all = all.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
         all.iter().map(|ids| self.id_list(py, ids)).collect()
     }
 
@@ -299,21 +309,25 @@ impl Tokenizer {
             other => return Err(PyValueError::new_err(format!("dtype must be 'uint32' or 'uint16', not {other:?}"))),
         };
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        let (ids, offsets) = py
-            .detach(|| -> crate::Result<_> {
-                let (ids, offsets) = if narrow {
-                    // The vocabulary was checked to fit 16 bits above.
-                    let (ids, offsets) =
-                        batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id as u16)?.flatten();
+        let signals = Signals::default();
+        let flat = py.detach(|| -> crate::Result<_> {
+            let stop = &mut || signals.raised();
+            let flat = if narrow {
+                // The vocabulary was checked to fit 16 bits above.
+                batch::encode_batch_parts(&self.inner, &strs, opts, threads, stop, |id| id as u16)?.map(|parts| {
+                    let (ids, offsets) = parts.flatten();
                     (IdBuffer::u16(ids), offsets)
-                } else {
-                    let (ids, offsets) =
-                        batch::encode_batch_parts(&self.inner, &strs, opts, threads, |id| id)?.flatten();
+                })
+            } else {
+                batch::encode_batch_parts(&self.inner, &strs, opts, threads, stop, |id| id)?.map(|parts| {
+                    let (ids, offsets) = parts.flatten();
                     (IdBuffer::u32(ids), offsets)
-                };
-                Ok((ids, IdBuffer::u64(offsets)))
-            })
-            .map_err(to_py_err)?;
+                })
+            };
+            Ok(flat.map(|(ids, offsets)| (ids, IdBuffer::u64(offsets))))
+        });
+        signals.result()?;
+        let (ids, offsets) = flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
         Ok((ids, offsets))
     }
 

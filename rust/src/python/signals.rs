@@ -1,0 +1,32 @@
+//! Ctrl-C during a long call. Python runs signal handlers only when the main thread asks for them, and
+//! these calls run without the GIL: they ask now and then (`Signals::raised`, which takes the GIL for a
+//! moment), stop when a handler raised, and return its exception (`KeyboardInterrupt`).
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+
+/// What a signal handler raised during one call, if anything. Shared (`Arc`, `Mutex`) because the call
+/// hands it to code that runs without the GIL, which pyo3 requires to be `Send`.
+#[derive(Default, Clone)]
+pub struct Signals {
+    raised: Arc<Mutex<Option<PyErr>>>,
+}
+
+impl Signals {
+    /// Runs Python's pending signal handlers (call without the GIL); true when one raised.
+    pub fn raised(&self) -> bool {
+        match Python::attach(|py| py.check_signals()) {
+            Ok(()) => false,
+            Err(e) => {
+                *self.raised.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(e);
+                true
+            }
+        }
+    }
+
+    /// The exception a handler raised, as the call's result.
+    pub fn result(&self) -> PyResult<()> {
+        self.raised.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take().map_or(Ok(()), Err)
+    }
+}

@@ -1,0 +1,194 @@
+//! Long chunks (text the chunker cannot cut: `"a" * 10**8`, letters without spaces, base64) merged in
+//! windows of a few dozen bytes, each cut between two windows checked to be one the merge loop on the
+//! whole chunk would never cross. Time is linear and the extra memory is two windows' worth, whatever
+//! the chunk's length. The argument (docs/encoding.md, "Long chunks"):
+//!
+//! 1. If the merge loop on `L ++ R` never merges a pair across the cut, its merges are those of the loop
+//!    on `L` alone and of the loop on `R` alone, interleaved (the chunker's argument), so
+//!    `merge(L ++ R) = merge(L) ++ merge(R)`.
+//! 2. Until the first merge across the cut, that interleaving holds, and the loop on `L ++ R` picks,
+//!    among the next merge of `L`, the pair across the cut and the next merge of `R`, the lowest rank,
+//!    ties going left to right. Replaying the two windows' logs of merges ([`Step`]) in that order
+//!    therefore tells whether the pair across the cut (`L`'s last symbol, `R`'s first, as they grow) is
+//!    ever picked: [`cut_holds`].
+//! 3. Merges further right than `R` change neither side of the cut, so `R`'s log may stand for the
+//!    whole rest of the chunk provided the later cuts hold too. By induction from the last window,
+//!    when every cut holds the windows' results joined are the loop's result on the whole chunk.
+//!
+//! A cut that does not hold is moved (to where the window's own last symbol starts, or on); if no place
+//! is found within a few tries, the caller runs the plain loop on the whole chunk (exact, slower), so
+//! the result never depends on the windows.
+
+use crate::bpe::{merge_by_heap_logged, merge_by_scan_logged, HeapScratch, Step, Symbol, FIRST, LAST, NO_RANK};
+use crate::interrupt;
+use crate::merges::MergeTable;
+
+/// Bytes per window (moved to the next character boundary, and further when a cut does not hold).
+const WINDOW: usize = 40;
+/// Chunks longer than this (bytes) are merged in windows; shorter ones by the plain loop, whose
+/// buffers then stay small and in cache anyway.
+pub(crate) const LONG_CHUNK: usize = 1024;
+/// Places tried for each cut before giving up on windows for the chunk.
+const TRIES: usize = 64;
+/// Windows of at most this many characters are merged by the scan, longer ones by the heap.
+const SCAN_LIMIT: usize = 48;
+
+/// One window merged on its own: its final symbols (spans in the chunk), its merges in order, and the
+/// symbols of its first and last characters before any merge.
+#[derive(Default)]
+struct Run {
+    /// The window's byte range in the chunk.
+    start: usize,
+    end: usize,
+    symbols: Vec<Symbol>,
+    log: Vec<Step>,
+    first: u32,
+    last: u32,
+}
+
+/// The buffers of [`merge_windows`], reused across windows and chunks.
+#[derive(Default)]
+pub(crate) struct WindowScratch {
+    prev: Run,
+    cur: Run,
+    next: Run,
+    heap: HeapScratch,
+}
+
+/// Merges `chunk[start..end]` (normalized text, a space standing for `▁`) on its own into `run`.
+fn run_window(table: &MergeTable, chunk: &str, start: usize, end: usize, run: &mut Run, heap: &mut HeapScratch) {
+    (run.start, run.end) = (start, end);
+    run.symbols.clear();
+    run.log.clear();
+    for (i, c) in chunk[start..end].char_indices() {
+        let at = (start + i) as u32;
+        run.symbols.push(Symbol { id: table.symbol(c), start: at, end: at + c.len_utf8() as u32 });
+    }
+    run.first = run.symbols[0].id;
+    run.last = run.symbols[run.symbols.len() - 1].id;
+    if run.symbols.len() <= SCAN_LIMIT {
+        merge_by_scan_logged(table, &mut run.symbols, &mut run.log);
+    } else {
+        merge_by_heap_logged(table, &mut run.symbols, heap, &mut run.log);
+    }
+}
+
+/// Whether the merge loop on `left ++ right` never merges across the cut between them (point 2 of the
+/// module's argument): replays both logs in the loop's order and watches the pair across the cut.
+fn cut_holds(table: &MergeTable, left: &Run, right: &Run) -> bool {
+    let (mut last, mut first) = (left.last, right.first);
+    let (mut i, mut j) = (0, 0);
+    let rank_across = |last, first| table.get(last, first).map_or(NO_RANK, |m| m.rank);
+    let mut across = rank_across(last, first);
+    loop {
+        let l = left.log.get(i).map_or(NO_RANK, |s| s.rank);
+        let r = right.log.get(j).map_or(NO_RANK, |s| s.rank);
+        // On equal ranks the leftmost pair goes first: the left window's, then the one across, then the right's.
+        if l != NO_RANK && l <= across && l <= r {
+            if left.log[i].edge & LAST != 0 {
+                last = left.log[i].merged;
+                across = rank_across(last, first);
+            }
+            i += 1;
+        } else if across != NO_RANK && across <= r {
+            return false;
+        } else if r != NO_RANK {
+            if right.log[j].edge & FIRST != 0 {
+                first = right.log[j].merged;
+                across = rank_across(last, first);
+            }
+            j += 1;
+        } else {
+            return true;
+        }
+    }
+}
+
+/// Where to try the cut after `cur` (= `chunk[start..end]`, merged) next: the start of its last symbol, a
+/// place its own merges chose, which is likely where the loop on the whole chunk also leaves a boundary
+/// (only the last symbols of a window miss their right context); else a character further on.
+fn next_candidate(cur: &Run, start: usize, end: usize) -> usize {
+    let half = start + WINDOW / 2;
+    match cur.symbols.last() {
+        Some(last) if last.start as usize > half && (last.start as usize) < end => last.start as usize,
+        _ => end + cur.symbols.last().map_or(1, |s| (s.end - s.start) as usize),
+    }
+}
+
+/// The next character boundary of `text` at or after `at`.
+fn boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// Merges a long normalized chunk window by window, handing each window's final symbols to `sink` in
+/// order (spans are byte ranges of `chunk`). False when some cut could not be placed: the symbols handed
+/// over so far are then not the chunk's, and the caller discards them and runs the plain loop (unless
+/// the call was interrupted, `interrupt::stopped()`).
+///
+/// Each window's end is chosen so that the cut before it (to the window already handed over, whose
+/// content is fixed) and the cut after it (to a provisional next window, which the next step takes
+/// as its first candidate) both hold. Every cut is checked with the final content of both its windows.
+pub(crate) fn merge_windows(
+    table: &MergeTable,
+    chunk: &str,
+    scratch: &mut WindowScratch,
+    sink: &mut impl FnMut(&[Symbol]),
+) -> bool {
+    let n = chunk.len();
+    let WindowScratch { prev, cur, next, heap } = scratch;
+    // A window ends WINDOW bytes on, unless that would leave a last window of less than WINDOW.
+    let end_after = |start: usize| if n - start > 2 * WINDOW { boundary(chunk, start + WINDOW) } else { n };
+    let mut start = 0;
+    let mut has_prev = false;
+    next.end = 0;
+    // The caller's interrupt check (interrupt.rs), polled once per `interrupt::EVERY` bytes.
+    let mut due = interrupt::budget();
+    while start < n {
+        if start > due {
+            if interrupt::poll() {
+                return false;
+            }
+            due = start + interrupt::EVERY;
+        }
+        let mut end = end_after(start);
+        let mut placed = false;
+        for _ in 0..TRIES {
+            if next.start == start && next.end == end && end != 0 {
+                std::mem::swap(cur, next);
+            } else {
+                run_window(table, chunk, start, end, cur, heap);
+            }
+            if !has_prev || cut_holds(table, prev, cur) {
+                if end == n {
+                    sink(&cur.symbols);
+                    return true;
+                }
+                run_window(table, chunk, end, end_after(end), next, heap);
+                if cut_holds(table, cur, next) {
+                    placed = true;
+                    break;
+                }
+            }
+            end = if end == n {
+                // The last window's cut does not hold: split the rest in two near its middle instead.
+                boundary(chunk, start + (n - start) / 2)
+            } else {
+                boundary(chunk, next_candidate(cur, start, end))
+            };
+            if end >= n || end <= start {
+                break;
+            }
+        }
+        if !placed {
+            return false;
+        }
+        sink(&cur.symbols);
+        std::mem::swap(prev, cur);
+        has_prev = true;
+        start = end;
+    }
+    true
+}

@@ -1,0 +1,94 @@
+"""Long text without cut points (the core merges it in windows, rust/src/windows.rs): the ids of sentencepiece
+and of tokenizers on adversarial long runs (repeated letters, repeated multi-byte characters, random letters
+without spaces, base64, minified JavaScript), cache on and off, on Llama 2's tokenizer.model and Code Llama's
+tokenizer.json; and `count` agrees."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import llamatok
+
+JS = ["function(a,b){return a+b}", "var x=1;", "if(x<y){", "}", "[0,1,2]", "'str'", "===", "this.value", "&&", "=>"]
+UNITS = ["a", "ab", "aa", "é", "\u4e00", "😀", "\u2581", " ", "  a", "ing", "the", "==", "0x", "__", "Zz"]
+
+
+@st.composite
+def long_runs(draw: st.DrawFn) -> str:
+    """Text of 1 to 12 KB that the chunker cannot cut (or hardly), in one of the adversarial families."""
+    kind = draw(st.sampled_from(["repeat", "letters", "mixed-case", "base64", "js", "cjk"]))
+    size = draw(st.integers(1_000, 12_000))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    if kind == "repeat":
+        unit = draw(st.lists(st.sampled_from(UNITS), min_size=1, max_size=3).map("".join))
+        return unit * (size // len(unit.encode()) + 1)
+    if kind == "js":
+        return "".join(rng.choice(JS) for _ in range(size // 8))
+    alphabet = {
+        "letters": string.ascii_lowercase,
+        "mixed-case": string.ascii_letters,
+        "base64": string.ascii_letters + string.digits + "+/",
+        "cjk": "".join(chr(c) for c in range(0x4E00, 0x4E40)) + "ぁあぃいぅう",
+    }[kind]
+    return "".join(rng.choice(alphabet) for _ in range(size // len(alphabet[-1].encode())))
+
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def codellama(codellama_json):
+    import tokenizers
+
+    return llamatok.Tokenizer.from_file(str(codellama_json)), tokenizers.Tokenizer.from_file(str(codellama_json))
+
+
+@pytest.fixture(scope="module")
+def llama2(llama2_model):
+    import sentencepiece
+
+    return llamatok.Tokenizer.from_file(str(llama2_model)), sentencepiece.SentencePieceProcessor(
+        model_file=str(llama2_model))
+
+
+@SETTINGS
+@given(text=long_runs())
+def test_long_runs_equal_tokenizers(codellama, text):
+    fast, oracle = codellama
+    expected = oracle.encode(text, add_special_tokens=False).ids
+    for tok in (fast, fast.with_cache(False)):
+        assert tok.encode(text) == expected
+        assert tok.count(text) == len(expected)
+
+
+@SETTINGS
+@given(text=long_runs())
+def test_long_runs_equal_sentencepiece(llama2, text):
+    fast, oracle = llama2
+    expected = oracle.encode(text)
+    for tok in (fast, fast.with_cache(False)):
+        assert tok.encode(text, mode="literal") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 1_000_003, "é" * 300_001, "\u2581" * 200_000, " " * 300_000, "ab" * 400_000,
+     "".join(random.Random(7).choice(string.ascii_lowercase) for _ in range(600_000))],
+    ids=["a", "e-acute", "lower-one-eighth-block", "spaces", "ab", "random-letters"],
+)
+def test_megabyte_runs_equal_tokenizers_and_batches(codellama, text):
+    fast, oracle = codellama
+    expected = oracle.encode(text, add_special_tokens=False).ids
+    assert fast.encode(text) == expected
+    assert fast.with_cache(False).encode(text) == expected
+    short = oracle.encode(text[:5000], add_special_tokens=False).ids
+    ids, offsets = fast.encode_batch_flat([text, text[:5000], text], num_threads=2)
+    assert np.frombuffer(ids, dtype=np.uint32).tolist() == expected + short + expected
+    ends = np.frombuffer(offsets, dtype=np.uint64).tolist()
+    assert ends == [0, len(expected), len(expected) + len(short), 2 * len(expected) + len(short)]
