@@ -60,7 +60,7 @@ pub fn encode(
             }),
         }),
     }
-    let halves = merge(enc, &mut symbols);
+    let halves = merge(enc, &key, &mut symbols);
 
     let first = ids.len();
     // Key offsets to text offsets; the dummy `▁` belongs to the text's first character.
@@ -106,8 +106,8 @@ fn piece_text(normalized: &str) -> String {
 
 /// sentencepiece's merge loop (`bpe::Model::SampleEncode`): a heap of (rank, left position) with stale
 /// entries skipped, and, each time an adjacent pair that forms an unused piece is pushed, a record of its
-/// left half's length. Returns those records by unused piece.
-fn merge(enc: &Encoder, symbols: &mut Vec<Symbol>) -> FxHashMap<u32, usize> {
+/// left half's length in characters. Returns those records by unused piece.
+fn merge(enc: &Encoder, key: &str, symbols: &mut Vec<Symbol>) -> FxHashMap<u32, usize> {
     let mut halves = FxHashMap::default();
     let n = symbols.len();
     if n < 2 {
@@ -126,7 +126,8 @@ fn merge(enc: &Encoder, symbols: &mut Vec<Symbol>) -> FxHashMap<u32, usize> {
         if let Some(m) = enc.table.get(symbols[left].id, symbols[right].id) {
             heap.push(Reverse((m.rank, left)));
             if enc.vocab.pieces()[m.merged as usize].kind == PieceKind::Unused {
-                halves.insert(m.merged, symbols[left].end - symbols[left].start);
+                // In characters: a `▁` is one byte here (a space) and three there (a `▁` of the text).
+                halves.insert(m.merged, key[symbols[left].start..symbols[left].end].chars().count());
             }
         }
     };
@@ -178,7 +179,7 @@ fn resegment(
         .filter(|&id| enc.vocab.pieces()[id as usize].kind == PieceKind::Unused && halves.contains_key(&id));
     match unused {
         Some(id) => {
-            let middle = start + halves[&id];
+            let middle = key[start..end].char_indices().nth(halves[&id]).map_or(end, |(offset, _)| start + offset);
             resegment(enc, key, halves, start, middle, out);
             resegment(enc, key, halves, middle, end, out);
         }
