@@ -5,7 +5,7 @@ on the pinned corpus and on generated text; offsets and the decode round trip ho
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -37,14 +37,14 @@ texts = st.lists(fragments, max_size=12).map("".join)
 examples = settings(max_examples=300)
 
 
-@lru_cache(maxsize=None)
+@cache
 def sentencepiece(path: Path):
     import sentencepiece
 
     return sentencepiece.SentencePieceProcessor(model_file=str(path))
 
 
-@lru_cache(maxsize=None)
+@cache
 def core(path: Path) -> llamatok.Tokenizer:
     return llamatok.Tokenizer.from_file(str(path))
 
