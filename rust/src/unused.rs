@@ -186,3 +186,55 @@ fn resegment(
         None => out.push((start, end)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::encoder::Encoder;
+    use crate::vocab::{MergeOrder, Piece, PieceKind, Vocab};
+
+    /// `ab` is unused (formed first, then split back); `abc` is formed through it; `d` is an unused character.
+    fn encoder() -> Encoder {
+        let piece = |text: &str, score: f32, kind: PieceKind| Piece { text: text.into(), score, kind };
+        let pieces = vec![
+            piece("<unk>", 0.0, PieceKind::Unknown),
+            piece("a", -10.0, PieceKind::Normal),
+            piece("b", -10.0, PieceKind::Normal),
+            piece("c", -10.0, PieceKind::Normal),
+            piece("ab", -1.0, PieceKind::Unused),
+            piece("bc", -2.0, PieceKind::Normal),
+            piece("abc", -3.0, PieceKind::Normal),
+            piece("d", -10.0, PieceKind::Unused),
+            piece("\u{2581}", -10.0, PieceKind::Normal),
+        ];
+        let mut vocab = Vocab::new(pieces, MergeOrder::PieceScore, false).unwrap();
+        vocab.add_dummy_prefix = false;
+        Encoder::new(vocab)
+    }
+
+    fn encode(enc: &Encoder, text: &str) -> Vec<u32> {
+        let mut ids = Vec::new();
+        enc.encode(text, false, true, &mut ids);
+        let (mut with_spans, mut spans) = (Vec::new(), Vec::new());
+        enc.encode_with_spans(text, false, &mut with_spans, &mut spans);
+        assert_eq!(with_spans, ids, "{text:?}");
+        assert_eq!(spans.len(), ids.len(), "{text:?}");
+        ids
+    }
+
+    #[test]
+    fn unused_pieces_are_split_back_into_the_halves_they_were_formed_from() {
+        let enc = encoder();
+        assert_eq!(encode(&enc, "ab"), vec![1, 2], "ab is formed, then split back");
+        assert_eq!(encode(&enc, "abab"), vec![1, 2, 1, 2]);
+        assert_eq!(encode(&enc, "abc"), vec![6], "ab is only a step on the way to abc");
+        assert_eq!(encode(&enc, "cabc"), vec![3, 6]);
+    }
+
+    #[test]
+    fn an_unused_character_is_unknown_and_runs_of_unknowns_fuse() {
+        let enc = encoder();
+        assert_eq!(encode(&enc, "d"), vec![0]);
+        assert_eq!(encode(&enc, "ddxa"), vec![0, 1], "d, d and x are one run of unknowns");
+        assert_eq!(encode(&enc, "a d"), vec![1, 8, 0]);
+    }
+}
