@@ -66,6 +66,16 @@ LLAMACPP_INP = FIXTURES / "ggml-vocab-llama-spm.gguf.inp"
 LLAMACPP_OUT = FIXTURES / "ggml-vocab-llama-spm.gguf.out"
 #: Mistral 7B v1's tokenizer.model, extracted from the mistral-common wheel by tests/fetch_mistral.py.
 MISTRAL_MODEL = Path(os.environ.get("LLAMATOK_MISTRAL_MODEL", ROOT / ".cache" / "mistral" / "tokenizer.model.v1"))
+#: Mistral's instruct models (control pieces such as [INST]; v3 and v7 with user-defined pieces such as [REF]),
+#: from the same wheel.
+MISTRAL_FAMILY = {
+    version: ROOT / ".cache" / "mistral" / name
+    for version, name in (
+        ("v2", "mistral_instruct_tokenizer_240216.model.v2"),
+        ("v3", "mistral_instruct_tokenizer_240323.model.v3"),
+        ("v7", "mistral_instruct_tokenizer_241114.model.v7"),
+    )
+}
 
 #: Code Llama's infill tokens, which transformers registers as additional special tokens.
 INFILL_TOKENS = {"\u2581<PRE>": 32007, "\u2581<SUF>": 32008, "\u2581<MID>": 32009, "\u2581<EOT>": 32010}
@@ -143,6 +153,12 @@ def llama2_model() -> Path:
 @pytest.fixture(scope="session")
 def mistral_model() -> Path:
     return require(MISTRAL_MODEL, GET_MISTRAL)
+
+
+@pytest.fixture(scope="session", params=sorted(MISTRAL_FAMILY))
+def mistral_family_model(request: pytest.FixtureRequest) -> Path:
+    """Each of Mistral's instruct models v2, v3 and v7 in turn."""
+    return require(MISTRAL_FAMILY[request.param], GET_MISTRAL)
 
 
 @pytest.fixture(scope="session")

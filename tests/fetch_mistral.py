@@ -1,5 +1,7 @@
-"""Fetches Mistral 7B v1's tokenizer.model (Apache-2.0) from the mistral-common wheel on PyPI into
-``.cache/mistral/`` for the oracle tests. Usage: ``python tests/fetch_mistral.py``."""
+"""Fetches Mistral's SentencePiece models (Apache-2.0) from the mistral-common wheel on PyPI into
+``.cache/mistral/`` for the oracle tests: 7B v1's ``tokenizer.model.v1`` and the instruct models v2, v3
+and v7 (control pieces such as ``[INST]``; v3 and v7 also user-defined ones such as ``[REF]``).
+Usage: ``python tests/fetch_mistral.py``."""
 
 from __future__ import annotations
 
@@ -10,13 +12,19 @@ import zipfile
 from pathlib import Path
 
 VERSION = "1.13.1"
-MEMBER = "mistral_common/data/tokenizer.model.v1"
-TARGET = Path(__file__).resolve().parents[1] / ".cache" / "mistral" / "tokenizer.model.v1"
+FILES = (
+    "tokenizer.model.v1",
+    "mistral_instruct_tokenizer_240216.model.v2",
+    "mistral_instruct_tokenizer_240323.model.v3",
+    "mistral_instruct_tokenizer_241114.model.v7",
+)
+CACHE = Path(__file__).resolve().parents[1] / ".cache" / "mistral"
 
 
 def main() -> int:
-    if TARGET.exists():
-        print(f"{TARGET} already present")
+    missing = [name for name in FILES if not (CACHE / name).exists()]
+    if not missing:
+        print(f"{CACHE}: the {len(FILES)} Mistral models are present")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
@@ -24,10 +32,12 @@ def main() -> int:
             check=True,
         )
         wheel = next(Path(tmp).glob("mistral_common-*.whl"))
-        TARGET.parent.mkdir(parents=True, exist_ok=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(wheel) as z:
-            TARGET.write_bytes(z.read(MEMBER))
-    print(f"wrote {TARGET} ({TARGET.stat().st_size} bytes)")
+            for name in missing:
+                target = CACHE / name
+                target.write_bytes(z.read(f"mistral_common/data/{name}"))
+                print(f"wrote {target} ({target.stat().st_size} bytes)")
     return 0
 
 

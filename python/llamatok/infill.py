@@ -14,6 +14,12 @@ PREFIX, SUFFIX, MIDDLE = "prefix", "suffix", "middle"
 #: The special tokens between them.
 PRE, SUF, MID, EOT = "<PRE>", "<SUF>", "<MID>", "<EOT>"
 
+#: The fill-in-the-middle layouts: Code Llama's (PSM or SPM, ``layout``) and Codestral's (``codestral_layout``).
+CODELLAMA, CODESTRAL = "codellama", "codestral"
+FIM_LAYOUTS = (CODELLAMA, CODESTRAL)
+#: Codestral's pieces (Mistral's v3 and later SentencePiece vocabularies), by the part they stand before.
+CODESTRAL_TOKENS = {PRE: "[PREFIX]", SUF: "[SUFFIX]"}
+
 
 def split_prompt(text: str, suffix: str | None, fill_token: str | None) -> tuple[str, str | None]:
     """``(prefix, suffix)`` of a prompt; ``suffix`` is None for plain (non-infill) encoding.
@@ -44,6 +50,21 @@ def layout(suffix_first: bool) -> tuple[str, ...]:
     if suffix_first:
         return (PRE, SUF, SUFFIX, MID, PREFIX)
     return (PRE, PREFIX, SUF, SUFFIX, MID)
+
+
+def codestral_layout() -> tuple[str, ...]:
+    """Codestral's order, as ``mistral-common``'s ``encode_fim``: ``[SUFFIX] suffix [PREFIX] prefix``, always
+    suffix first and without a middle token (the model writes the middle right after the prefix, then
+    ``</s>``)."""
+    return (SUF, SUFFIX, PRE, PREFIX)
+
+
+def codestral_part(part: str, text: str) -> tuple[str, bool]:
+    """``(text, dummy_prefix)`` the core encodes (literal mode) for a part of a Codestral prompt:
+    the prefix as sentencepiece encodes a text (with its dummy ``▁``, so an empty prefix gives no id),
+    the suffix and the middle without a dummy ``▁`` (``mistral-common`` encodes ``"☺" + suffix`` and
+    drops the ``▁`` and ``☺`` ids, which gives the same ids: no piece holds ``☺``)."""
+    return text, part == PREFIX
 
 
 def part_text(part: str, text: str) -> str:

@@ -8,7 +8,9 @@ use crate::cache::{memo_key, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
 use crate::interrupt;
 use crate::merges::{MergeTable, PAIR_STAYS, PAIR_UNKNOWN};
-use crate::vocab::Vocab;
+use crate::unused;
+use crate::user_defined::{Part, UserDefined};
+use crate::vocab::{MergeOrder, PieceKind, Vocab};
 use crate::windows::{merge_windows, WindowScratch, LONG_CHUNK};
 
 static NEXT_UID: AtomicU64 = AtomicU64::new(1);
@@ -17,6 +19,10 @@ static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 pub struct Encoder {
     pub vocab: Vocab,
     pub table: MergeTable,
+    /// The matcher of the user-defined pieces of a SentencePiece model that has some.
+    pub(crate) user_defined: Option<UserDefined>,
+    /// A SentencePiece model with unused pieces: encoded whole (`unused.rs`), without chunks or memo.
+    has_unused: bool,
     /// Identifies this encoder's per-thread caches.
     uid: u64,
 }
@@ -34,7 +40,10 @@ struct Scratch {
 impl Encoder {
     pub fn new(vocab: Vocab) -> Encoder {
         let table = MergeTable::new(&vocab);
-        Encoder { vocab, table, uid: NEXT_UID.fetch_add(1, Ordering::Relaxed) }
+        let user_defined = UserDefined::new(&vocab);
+        let has_unused = matches!(vocab.merge_order, MergeOrder::PieceScore)
+            && vocab.pieces().iter().any(|p| p.kind == PieceKind::Unused);
+        Encoder { vocab, table, user_defined, has_unused, uid: NEXT_UID.fetch_add(1, Ordering::Relaxed) }
     }
 
     /// Appends the ids of `text` to `out`. `dummy_prefix` prepends `▁` (when the model asks for it).
@@ -43,8 +52,27 @@ impl Encoder {
         if text.is_empty() {
             return;
         }
-        let first = out.len();
         let dummy_prefix = dummy_prefix && self.vocab.add_dummy_prefix;
+        if self.has_unused {
+            return unused::encode(self, text, dummy_prefix, out, None);
+        }
+        let Some(user_defined) = &self.user_defined else {
+            return self.encode_plain(text, dummy_prefix, use_cache, out);
+        };
+        // No merge crosses a user-defined piece: the text between them is encoded part by part.
+        user_defined.split(text, dummy_prefix, |part| match part {
+            Part::Text { start, end, prefixed } if start == end => {
+                debug_assert!(prefixed, "only the dummy prefix can make an empty part");
+                self.merge_chunk(" ", &mut Vec::new(), &mut WindowScratch::default(), out);
+            }
+            Part::Text { start, end, prefixed } => self.encode_plain(&text[start..end], prefixed, use_cache, out),
+            Part::Piece { id, .. } => out.push(id),
+        });
+    }
+
+    /// `encode` on text in which no user-defined piece is matched; `dummy_prefix` is final.
+    fn encode_plain(&self, text: &str, dummy_prefix: bool, use_cache: bool, out: &mut Vec<u32>) {
+        let first = out.len();
         let mut scratch = Scratch::default();
         if use_cache {
             with_cache(self.uid, |cache| {
@@ -55,8 +83,13 @@ impl Encoder {
         } else {
             self.walk(text, dummy_prefix, out, |chunk, out| self.encode_chunk(text, chunk, None, &mut scratch, out));
         }
+        self.fuse_unknown_runs(out, first, None);
+    }
+
+    /// Without byte fallback, SentencePiece gives one `<unk>` for a run of unknown symbols.
+    pub(crate) fn fuse_unknown_runs(&self, ids: &mut Vec<u32>, first: usize, spans: Option<&mut Vec<(usize, usize)>>) {
         if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
-            fuse_unknowns(out, first, self.vocab.unk_id, None);
+            fuse_unknowns(ids, first, self.vocab.unk_id, spans);
         }
     }
 
@@ -236,7 +269,7 @@ impl Encoder {
     }
 
     /// Characters that are not pieces: their UTF-8 bytes as `<0xXX>` pieces, or `<unk>` each.
-    fn push_fallback(&self, text: &str, out: &mut Vec<u32>) {
+    pub(crate) fn push_fallback(&self, text: &str, out: &mut Vec<u32>) {
         let Some(bytes) = self.vocab.byte_table() else {
             if let Some(unk) = self.vocab.unk_id {
                 out.extend(text.chars().map(|_| unk));
@@ -270,8 +303,36 @@ impl Encoder {
         if text.is_empty() {
             return;
         }
-        let first = ids.len();
         let dummy_prefix = dummy_prefix && self.vocab.add_dummy_prefix;
+        if self.has_unused {
+            return unused::encode(self, text, dummy_prefix, ids, Some(spans));
+        }
+        let Some(user_defined) = &self.user_defined else {
+            return self.plain_with_spans(text, dummy_prefix, ids, spans);
+        };
+        let first_char_end = text.chars().next().map_or(0, char::len_utf8);
+        user_defined.split(text, dummy_prefix, |part| match part {
+            Part::Text { start, end, .. } if start == end => {
+                self.merge_chunk(" ", &mut Vec::new(), &mut WindowScratch::default(), ids);
+                spans.resize(ids.len(), (0, first_char_end));
+            }
+            Part::Text { start, end, prefixed } => {
+                let from = spans.len();
+                self.plain_with_spans(&text[start..end], prefixed, ids, spans);
+                for span in &mut spans[from..] {
+                    *span = (span.0 + start, span.1 + start);
+                }
+            }
+            Part::Piece { id, start, end, .. } => {
+                ids.push(id);
+                spans.push((start, if start == 0 && dummy_prefix { end.max(first_char_end) } else { end }));
+            }
+        });
+    }
+
+    /// `encode_with_spans` on text in which no user-defined piece is matched; `dummy_prefix` is final.
+    fn plain_with_spans(&self, text: &str, dummy_prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>) {
+        let first = ids.len();
         let mut key = String::new();
         let mut symbols = Vec::new();
         let mut windows = WindowScratch::default();
@@ -302,9 +363,7 @@ impl Encoder {
                 }
             }
         }
-        if !self.vocab.has_byte_fallback() && self.vocab.fuse_unk {
-            fuse_unknowns(ids, first, self.vocab.unk_id, Some(spans));
-        }
+        self.fuse_unknown_runs(ids, first, Some(spans));
     }
 }
 

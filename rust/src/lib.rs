@@ -6,6 +6,8 @@
 //!   both produce a [`Vocab`];
 //! - `merges` turns the vocabulary into a pair table, `bpe` runs the merge loop on one chunk,
 //!   `chunker` cuts normalized text where no merge can cross, `cache` remembers chunk results;
+//! - `user_defined` cuts SentencePiece's user-defined pieces out of the text, `unused` encodes the
+//!   vocabularies with unused pieces whole;
 //! - `encoder` ties those together for plain text, `special` splits special-token text out in the
 //!   three modes of [`SpecialMode`] (Code Llama's infill prompts are built in Python on top);
 //! - `decoder` turns ids back into text in either [`DecodeStyle`];
@@ -36,6 +38,8 @@ mod proptests;
 pub(crate) mod python;
 pub(crate) mod special;
 pub(crate) mod tokenizer;
+pub(crate) mod unused;
+pub(crate) mod user_defined;
 pub(crate) mod vocab;
 pub(crate) mod windows;
 

@@ -216,9 +216,6 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vocab, String> {
     }
     for p in &pieces {
         match p.kind {
-            PieceKind::UserDefined | PieceKind::Unused => {
-                return Err(format!("piece {:?} is {}: such pieces are not supported yet", p.text, p.kind.name()))
-            }
             PieceKind::Byte if crate::vocab::parse_byte_piece(&p.text).is_none() => {
                 return Err(format!("byte piece {:?} is not of the form <0xXX>", p.text))
             }

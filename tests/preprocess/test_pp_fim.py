@@ -190,3 +190,61 @@ def test_prompts_follow_metas_reference_layout(codellama_json):
                 space = [29871]
                 want = theirs[:2] + space + theirs[2:] if not suffix_first else theirs + space
                 assert ours == want, (suf, suffix_first)
+
+
+# --- Codestral's layout (--fim-layout codestral) on Mistral's v7 model ----------------------------------------
+
+
+def codestral_core():
+    from conftest import GET_MISTRAL, MISTRAL_FAMILY, require
+
+    return llamatok.Tokenizer.from_file(str(require(MISTRAL_FAMILY["v7"], GET_MISTRAL)))
+
+
+@pytest.mark.parametrize("append_eod", [True, False])
+def test_codestral_documents_are_the_prompt_then_the_middle(tmp_path, append_eod):
+    """Each FIM document is ``<s>`` + mistral-common's prompt (``[SUFFIX] suffix [PREFIX] prefix``), then the
+    middle without a dummy ``▁``, then one ``</s>`` (also with --append-eod: the middle's end is the EOS)."""
+    from llamatok.codestral import fim_prompt
+
+    core = codestral_core()
+    docs_in = [t + " [INST] [REF]x" * (i % 3) for i, t in enumerate(texts(300))]
+    pp.run(texts=docs_in, output_prefix=str(tmp_path / "c"), tokenizer=core, fim_rate=0.7, fim_layout="codestral",
+           seed=3, append_eod=append_eod, quiet=True)
+    fim = 0
+    for doc, text in zip(documents(str(tmp_path / "c")), docs_in):
+        if doc[1:2] != [core.piece_to_id("[SUFFIX]")]:
+            assert doc == [core.bos_id, *core.encode(text, "literal"), *([core.eos_id] if append_eod and text else [])]
+            continue
+        fim += 1
+        assert doc[-1] == core.eos_id and doc.count(core.eos_id) == 1
+        # Some cut (lo, hi) gives exactly this document.
+        assert any(
+            doc == fim_prompt(core, text[:lo], text[hi:]) + core.encode(text[lo:hi], "literal", False) + [core.eos_id]
+            for hi in range(len(text) + 1)
+            for lo in range(hi + 1)
+            if core.encode(text[hi:], "literal", False) == doc[2:2 + len(core.encode(text[hi:], "literal", False))]
+        ), text
+    assert 150 < fim < 270
+
+
+def test_codestral_layout_needs_its_pieces(tmp_path):
+    with pytest.raises(pp.OptionsError, match=r"--fim-layout codestral: .*no \[PREFIX\] or \[SUFFIX\]"):
+        pp.run(texts=["x"], output_prefix=str(tmp_path / "d"), fim_rate=0.5, fim_layout="codestral", quiet=True)
+    with pytest.raises(pp.OptionsError, match="--fim-layout must be one of codellama, codestral"):
+        pp.run(texts=["x"], output_prefix=str(tmp_path / "d"), fim_rate=0.5, fim_layout="spm", quiet=True)
+
+
+def test_codestral_layout_from_the_command_line(tmp_path):
+    from pp_helpers import cli
+
+    from conftest import GET_MISTRAL, MISTRAL_FAMILY, require
+
+    model = require(MISTRAL_FAMILY["v7"], GET_MISTRAL)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("def f(x):\n    return [INST] x\n")
+    proc = cli(str(tmp_path / "src"), "--tokenizer", str(model), "-o", str(tmp_path / "out"),
+               "--fim-rate", "1", "--fim-layout", "codestral", "--append-eod", "-q")
+    assert proc.returncode == 0, proc.stderr
+    (doc,) = documents(str(tmp_path / "out"))
+    assert doc[:2] == [1, 13] and doc.count(11) == 1 and doc[-1] == 2 and doc.count(2) == 1

@@ -59,7 +59,7 @@ def run(inputs: str | os.PathLike[str] | Sequence[Any] | None = None, output_pre
     shards; returns the summary.
 
     Keyword options are the fields of :class:`Options` (``tokenizer``, ``formats``, ``json_keys``,
-    ``bos``, ``append_eod``, ``mode``, ``fim_rate``, ``fim_spm_rate``, ``seed``, ``max_rejects``,
+    ``bos``, ``append_eod``, ``mode``, ``fim_rate``, ``fim_spm_rate``, ``fim_layout``, ``seed``, ``max_rejects``,
     ``resume``, ``shard_tokens``, ``engine``, ``ray_address``, ``workers``, ``batch_bytes``,
     ``quiet``, ``progress``, ``include``, ``exclude``, ``pack``, ``pack_strategy``, ``shuffle_seed``,
     ``dedup``). Bad options raise :class:`OptionsError`;

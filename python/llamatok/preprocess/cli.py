@@ -81,7 +81,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--fim-rate", type=float, default=0.0,
                    help="probability of a fill-in-the-middle document (default 0; Code Llama used 0.9)")
     p.add_argument("--fim-spm-rate", type=float, default=0.5,
-                   help="probability that a FIM document is SPM rather than PSM (default 0.5)")
+                   help="probability that a FIM document is SPM rather than PSM (default 0.5; Code Llama's layout)")
+    p.add_argument("--fim-layout", choices=["codellama", "codestral"], default="codellama",
+                   help="codellama: ▁<PRE> ▁<SUF> ▁<MID> ▁<EOT>, PSM or SPM (default); codestral: [SUFFIX] suffix "
+                        "[PREFIX] prefix middle </s>, as mistral-common's encode_fim (Mistral's v3+ models)")
     p.add_argument("--seed", type=int, default=0, help="FIM seed: the same seed gives the same bytes (default 0)")
     p.add_argument("--pack", type=int, default=None, metavar="LENGTH",
                    help="pack documents into sequences of exactly LENGTH tokens (single-file layout)")
@@ -123,6 +126,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         inputs=args.inputs, output_prefix=args.output_prefix, formats=args.formats, json_keys=tuple(args.json_keys),
         include=tuple(args.include), exclude=tuple(args.exclude), tokenizer=args.tokenizer, bos=args.bos,
         append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
+        fim_layout=args.fim_layout,
         seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
         resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
         quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,

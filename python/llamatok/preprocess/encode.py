@@ -14,7 +14,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from llamatok.infill import EOT, MID, MIDDLE, PRE, PREFIX, SUF, SUFFIX, layout, part_text
+from llamatok.infill import (
+    CODESTRAL,
+    EOT,
+    MID,
+    MIDDLE,
+    PRE,
+    PREFIX,
+    SUF,
+    SUFFIX,
+    codestral_layout,
+    codestral_part,
+    layout,
+    part_text,
+)
 from llamatok.preprocess import fim as fim_mod
 
 if TYPE_CHECKING:
@@ -99,17 +112,23 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
         prefix, middle, suffix = fim_mod.split(text, low, high)
         parts = {PREFIX: prefix, SUFFIX: suffix, MIDDLE: middle}
         segs: list[tuple[str, int]] = []
-        for item in (*layout(k == fim_mod.SPM), MIDDLE, EOT):
+        items = codestral_layout() if f.layout == CODESTRAL else layout(k == fim_mod.SPM)
+        for item in (*items, MIDDLE, EOT):
             if item in specials:
                 segs.append(("s", specials[item]))
+            elif f.layout == CODESTRAL and codestral_part(item, parts[item])[1]:
+                # Codestral's prefix is encoded as sentencepiece encodes a text, dummy prefix and all.
+                segs.append(("a", len(a_texts)))
+                a_texts.append(parts[item])
             else:
                 segs.append(("b", len(b_texts)))
                 b_texts.append(part_text(item, parts[item]))
         plans.append(segs)
     a_ids, a_off = _flat(core, a_texts, spec, True)
     b_ids, b_off = _flat(core, b_texts, spec, False)
-    special_ids = [x for x in (spec.bos_id, spec.eos_id, f.prefix_id, f.suffix_id, f.middle_id, f.eot_id)
-                   if x is not None]
+    # Codestral's layout has no middle token (middle_id -1) and ends with </s> (eot_id is the EOS id).
+    special_ids = sorted({x for x in (spec.bos_id, spec.eos_id, f.prefix_id, f.suffix_id, f.middle_id, f.eot_id)
+                          if x is not None and x >= 0})
     special_at = {tok: len(a_ids) + len(b_ids) + i for i, tok in enumerate(special_ids)}
     pool = np.concatenate([a_ids, b_ids, np.array(special_ids, dtype=a_ids.dtype)])
     a_off = a_off.astype(np.int64)
@@ -118,6 +137,8 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
     seg_len: list[int] = []
     lengths = np.empty(len(texts), np.int64)
     for d, segs in enumerate(plans):
+        # A Codestral document already ends with its </s> (the end of the middle): --append-eod adds no second.
+        ends_with_eos = segs[-1] == ("s", spec.eos_id)
         total = 0
         if spec.bos_id is not None:
             seg_start.append(special_at[spec.bos_id])
@@ -135,7 +156,7 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
                     seg_start.append(s)
                     seg_len.append(e - s)
                     total += e - s
-        if spec.eos_id is not None and total > 0:
+        if spec.eos_id is not None and total > 0 and not ends_with_eos:
             seg_start.append(special_at[spec.eos_id])
             seg_len.append(1)
             total += 1

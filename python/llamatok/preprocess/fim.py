@@ -1,14 +1,16 @@
 """Fill-in-the-middle training documents (docs/infill.md, "Training documents"; Code Llama paper §2.3).
 
 With probability ``rate`` a document is cut at two uniformly random CHARACTER positions into
-prefix / middle / suffix and formatted, with probability ``spm_rate`` as SPM, otherwise as PSM:
+prefix / middle / suffix and formatted, in Code Llama's layout with probability ``spm_rate`` as SPM,
+otherwise as PSM; in Codestral's layout always suffix first, ending with ``</s>``:
 
     PSM: ▁<PRE> prefix ▁<SUF> suffix ▁<MID> middle ▁<EOT>
     SPM: ▁<PRE> ▁<SUF> suffix ▁<MID> prefix middle ▁<EOT>
+    Codestral: [SUFFIX] suffix [PREFIX] prefix middle </s>
 
 The prompt is exactly the inference prompt (``llamatok.infill``: the same layout, each part encoded
-the same way: the prefix as ``" " + prefix``, the suffix without a leading ``▁``), and the middle is
-encoded without a leading ``▁``, as the model writes it after ``▁<MID>``.
+the same way: Code Llama's prefix as ``" " + prefix``, Codestral's with the dummy ``▁``, the suffix without
+a leading ``▁``), and the middle is encoded without a leading ``▁``, as the model writes it.
 
 The randomness of a document is a pure function of (seed, json key, source, record position), a
 counter-based hash (splitmix64) rather than a generator advanced document by document, so it does
@@ -60,8 +62,9 @@ class FimSpec:
     seed: int
     prefix_id: int
     suffix_id: int
-    middle_id: int
-    eot_id: int
+    middle_id: int  # unused by the Codestral layout, which has no middle token
+    eot_id: int  # Codestral: the EOS id
+    layout: str = "codellama"  # infill.CODELLAMA or infill.CODESTRAL
 
 
 PLAIN, PSM, SPM = 0, 1, 2
@@ -80,7 +83,8 @@ def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.
         keys[mask] = document_keys(spec.seed, key_index, int(s), np.asarray(positions, dtype=np.uint64)[mask])
     n = np.asarray(lengths, dtype=np.float64) + 1.0
     fim = uniforms(keys, 0) < spec.rate
-    spm = uniforms(keys, 1) < spec.spm_rate
+    # Codestral's layout is always suffix first.
+    spm = uniforms(keys, 1) < (1.0 if spec.layout == "codestral" else spec.spm_rate)
     kind = np.where(fim, np.where(spm, SPM, PSM), PLAIN).astype(np.int8)
     a = np.floor(uniforms(keys, 2) * n).astype(np.int64)
     b = np.floor(uniforms(keys, 3) * n).astype(np.int64)

@@ -25,11 +25,12 @@ from llamatok.preprocess.options import Options, OptionsError
 class MapTokenizer:
     def __init__(self, tokenizer: Any = None, column: str = "text", output: str = "input_ids", *,
                  bos: bool | None = None, append_eod: bool = False, mode: str = "literal", fim_rate: float = 0.0,
-                 fim_spm_rate: float = 0.5, seed: int = 0, num_threads: int | None = None) -> None:
+                 fim_spm_rate: float = 0.5, seed: int = 0, num_threads: int | None = None,
+                 fim_layout: str = "codellama") -> None:
         from llamatok.preprocess.job import encode_spec, load_tokenizer
 
         options = Options(inputs=["-"], output_prefix="-", bos=bos, append_eod=append_eod, mode=mode, fim_rate=fim_rate,
-                          fim_spm_rate=fim_spm_rate, seed=seed, workers=num_threads)
+                          fim_spm_rate=fim_spm_rate, fim_layout=fim_layout, seed=seed, workers=num_threads)
         options.validate_encoding()
         info = load_tokenizer(tokenizer)
         self.core = info.core

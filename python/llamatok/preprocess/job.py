@@ -97,8 +97,20 @@ def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
         raise OptionsError("--bos: this tokenizer has no BOS token")
     if options.append_eod and tok.eos_id is None:
         raise OptionsError("--append-eod: this tokenizer has no EOS token")
+    from llamatok.codestral import codestral_ids
+    from llamatok.infill import CODESTRAL, PRE, SUF
+
     fim = None
-    if options.fim_rate > 0:
+    if options.fim_rate > 0 and options.fim_layout == CODESTRAL:
+        try:
+            marks = codestral_ids(tok.core)
+        except ValueError as e:
+            raise OptionsError(f"--fim-layout codestral: {e}") from None
+        if tok.eos_id is None:
+            raise OptionsError("--fim-layout codestral: this tokenizer has no EOS token to end the middle with")
+        fim = FimSpec(float(options.fim_rate), 1.0, int(options.seed), marks[PRE], marks[SUF], -1, tok.eos_id,
+                      CODESTRAL)
+    elif options.fim_rate > 0:
         ids = {k: v for k, v in tok.infill.items() if v is not None}
         missing = [k for k in tok.infill if k not in ids]
         if missing:
@@ -124,7 +136,8 @@ def fingerprint(options: Options, sources: list[Source], tok: TokenizerInfo, spe
         "bos": spec.bos_id,
         "eos": spec.eos_id,
         "dtype": spec.dtype,
-        "fim": None if spec.fim is None else [spec.fim.rate, spec.fim.spm_rate, spec.fim.seed],
+        "fim": None if spec.fim is None else [spec.fim.rate, spec.fim.spm_rate, spec.fim.seed]
+        + ([spec.fim.layout] if spec.fim.layout != "codellama" else []),
         "shard_tokens": options.shard_tokens if options.sharded else None,
     }
     if options.pack is not None or options.shuffle_seed is not None or options.dedup is not None:
@@ -293,6 +306,7 @@ def _described(options: Options, spec: EncodeSpec) -> dict[str, Any]:
         "dtype": spec.dtype,
         "fim_rate": options.fim_rate,
         "fim_spm_rate": options.fim_spm_rate,
+        "fim_layout": options.fim_layout,
         "seed": options.seed,
         "include": list(options.include),
         "exclude": list(options.exclude),

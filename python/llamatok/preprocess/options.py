@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llamatok.infill import FIM_LAYOUTS
 from llamatok.preprocess import storage
 from llamatok.preprocess.errors import OptionsError, RejectLimitError
 
@@ -61,6 +62,7 @@ class Options:
     mode: str = "literal"
     fim_rate: float = 0.0
     fim_spm_rate: float = 0.5
+    fim_layout: str = "codellama"
     seed: int = 0
     workers: int | None = None
     batch_bytes: int = 4 << 20
@@ -84,6 +86,8 @@ class Options:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise OptionsError(f"--{name.replace('_', '-')} must be a probability between 0 and 1, not {value!r}")
+        if self.fim_layout not in FIM_LAYOUTS:
+            raise OptionsError(f"--fim-layout must be one of {', '.join(FIM_LAYOUTS)}, not {self.fim_layout!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 64:
             raise OptionsError(f"--seed must be an integer from 0 to 2**64 - 1, not {self.seed!r}")
         if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)

@@ -30,7 +30,8 @@ proptest! {
             let encoder = &named.encoder;
             let expected = NaiveBpe::new(&encoder.vocab).encode(&text, prefix);
             let mut whole = Vec::new();
-            if !text.is_empty() {
+            // The uncut merge loop knows nothing of user-defined pieces: only the encoder is checked then.
+            if encoder.user_defined.is_none() && !text.is_empty() {
                 // The merge loop's normalized text: the dummy `▁` written as a space, as the chunks have it.
                 let dummy = prefix && encoder.vocab.add_dummy_prefix;
                 encoder.merge_whole(&format!("{}{text}", if dummy { " " } else { "" }), &mut whole);
@@ -38,7 +39,9 @@ proptest! {
             if !encoder.vocab.has_byte_fallback() && encoder.vocab.fuse_unk {
                 whole.dedup_by(|b, a| Some(*a) == encoder.vocab.unk_id && a == b);
             }
-            prop_assert_eq!(&whole, &expected, "{}, uncut: {:?}", named.name, text);
+            if encoder.user_defined.is_none() {
+                prop_assert_eq!(&whole, &expected, "{}, uncut: {:?}", named.name, text);
+            }
             for use_cache in [false, true, true] {
                 let mut chunked = Vec::new();
                 encoder.encode(&text, prefix, use_cache, &mut chunked);

@@ -1,11 +1,11 @@
 //! Plain implementations of docs/encoding.md, written to be obviously right rather than fast: the merge
 //! loop on the whole normalized text as strings (no chunks, no merge table, no memo; the vocabulary's
-//! own scores or merge list), the split at special tokens by trying every position, and the three modes.
+//! own scores or merge list; user-defined pieces cut out first, unused ones split back after), the split at special tokens by trying every position, and the three modes.
 
 use std::collections::HashMap;
 
 use crate::special::SpecialMode;
-use crate::vocab::{MergeOrder, Vocab};
+use crate::vocab::{MergeOrder, PieceKind, Vocab};
 
 pub struct NaiveBpe<'v> {
     vocab: &'v Vocab,
@@ -43,13 +43,39 @@ impl<'v> NaiveBpe<'v> {
             return Vec::new();
         }
         let prefix = (dummy_prefix && self.vocab.add_dummy_prefix).then_some('\u{2581}');
-        let normalized = prefix.into_iter().chain(text.chars().map(|c| if c == ' ' { '\u{2581}' } else { c }));
-        let mut symbols: Vec<String> = normalized.map(String::from).collect();
+        let normalized: Vec<char> =
+            prefix.into_iter().chain(text.chars().map(|c| if c == ' ' { '\u{2581}' } else { c })).collect();
+        // (symbol, frozen): user-defined pieces cut out whole, longest first, scanning left to right.
+        let mut symbols: Vec<(String, bool)> = Vec::new();
+        let mut i = 0;
+        while i < normalized.len() {
+            let longest = (i + 1..=normalized.len()).rev().find(|&end| {
+                let candidate: String = normalized[i..end].iter().collect();
+                self.is_kind(&candidate, PieceKind::UserDefined)
+            });
+            let end = longest.unwrap_or(i + 1);
+            symbols.push((normalized[i..end].iter().collect(), longest.is_some()));
+            i = end;
+        }
+        // For each unused piece, the halves it was last seen formed from, in sentencepiece's order of events.
+        let mut halves: HashMap<String, (String, String)> = HashMap::new();
+        let mut note = |symbols: &[(String, bool)], i: usize| {
+            let (l, r) = (&symbols[i], &symbols[i + 1]);
+            if self.ranks.is_none() && !l.1 && !r.1 && self.is_kind(&format!("{}{}", l.0, r.0), PieceKind::Unused) {
+                halves.insert(format!("{}{}", l.0, r.0), (l.0.clone(), r.0.clone()));
+            }
+        };
+        for i in 0..symbols.len().saturating_sub(1) {
+            note(&symbols, i);
+        }
         loop {
             // The pair with the lowest priority; the leftmost of equals.
             let mut best: Option<(f64, usize)> = None;
             for i in 0..symbols.len().saturating_sub(1) {
-                if let Some(p) = self.priority(&symbols[i], &symbols[i + 1]) {
+                if symbols[i].1 || symbols[i + 1].1 {
+                    continue;
+                }
+                if let Some(p) = self.priority(&symbols[i].0, &symbols[i + 1].0) {
                     if best.is_none_or(|(b, _)| p < b) {
                         best = Some((p, i));
                     }
@@ -57,11 +83,31 @@ impl<'v> NaiveBpe<'v> {
             }
             let Some((_, i)) = best else { break };
             let right = symbols.remove(i + 1);
-            symbols[i].push_str(&right);
+            symbols[i].0.push_str(&right.0);
+            if i > 0 {
+                note(&symbols, i - 1);
+            }
+            if i + 1 < symbols.len() {
+                note(&symbols, i);
+            }
+        }
+        fn split_back(s: &str, halves: &HashMap<String, (String, String)>, out: &mut Vec<String>) {
+            match halves.get(s) {
+                Some((l, r)) => {
+                    split_back(l, halves, out);
+                    split_back(r, halves, out);
+                }
+                None => out.push(s.to_string()),
+            }
+        }
+        let mut leaves = Vec::new();
+        for (symbol, _) in &symbols {
+            split_back(symbol, &halves, &mut leaves);
         }
         let mut ids = Vec::new();
-        for symbol in &symbols {
-            match (self.vocab.id(symbol), self.vocab.byte_table()) {
+        for symbol in &leaves {
+            let id = self.vocab.id(symbol).filter(|&id| self.vocab.pieces()[id as usize].kind != PieceKind::Unused);
+            match (id, self.vocab.byte_table()) {
                 (Some(id), _) => ids.push(id),
                 (None, Some(bytes)) => ids.extend(symbol.bytes().map(|b| bytes[b as usize])),
                 (None, None) => ids.extend(self.vocab.unk_id),
@@ -71,6 +117,12 @@ impl<'v> NaiveBpe<'v> {
             ids.dedup_by(|b, a| Some(*a) == self.vocab.unk_id && a == b);
         }
         ids
+    }
+
+    /// Whether `text` is a piece of `kind` of a SentencePiece model (`tokenizer.json`s have no such kinds
+    /// for the merge loop: their added tokens are matched before it).
+    fn is_kind(&self, text: &str, kind: PieceKind) -> bool {
+        self.ranks.is_none() && self.vocab.id(text).is_some_and(|id| self.vocab.pieces()[id as usize].kind == kind)
     }
 }
 

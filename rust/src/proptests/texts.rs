@@ -30,6 +30,9 @@ pub fn bits() -> impl Strategy<Value = Vec<Bit>> {
         1 => "(<|>|s>|</|<s|<0x41>|<E|<PRE>|<SUF>|<M|<EOT>|<unk)".prop_map(Bit::Text),
         1 => "[\u{4e00}-\u{4e2f}\u{3040}-\u{304f}\u{1f600}-\u{1f60f}\u{e9}\u{2581}\u{3000} ]{1,6}".prop_map(Bit::Text),
         1 => "[A-Za-z0-9+/=]{30,90}".prop_map(Bit::Text),
+        // Mistral's user-defined and control pieces, and near misses.
+        1 => "(\\[REF\\]|\\[/REF\\]|\\[REFERENCE_DOC_1?[0-9]\\]|\\[REF|REF\\]|\\[INST\\]|\\[PREFIX\\]|\\[SUFFIX\\]|\\[MIDDLE\\]| \\[)"
+            .prop_map(Bit::Text),
     ];
     proptest::collection::vec(bit, 0..14)
 }

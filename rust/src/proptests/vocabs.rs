@@ -48,6 +48,11 @@ fn with_specials(tok: Tokenizer) -> Tokenizer {
     tok.with_special_tokens(specials).expect("the ids come from the vocabulary")
 }
 
+/// One of Mistral's models where tests/fetch_mistral.py puts them.
+fn mistral(file: &str) -> Option<PathBuf> {
+    Some(root().join(".cache/mistral").join(file)).filter(|p| p.is_file())
+}
+
 /// Every vocabulary available here.
 pub fn all() -> &'static [Named] {
     static ALL: OnceLock<Vec<Named>> = OnceLock::new();
@@ -67,7 +72,10 @@ pub fn all() -> &'static [Named] {
                 "Code Llama tokenizer.json",
                 locate(fixtures.join("codellama-7b-hf/tokenizer.json"), "codellama/CodeLlama-7b-hf", "tokenizer.json"),
             ),
-            ("Mistral tokenizer.model", Some(root().join(".cache/mistral/tokenizer.model.v1")).filter(|p| p.is_file())),
+            ("Mistral tokenizer.model", mistral("tokenizer.model.v1")),
+            // v7's user-defined pieces include all of v3's; v2 adds only control pieces to v1 (tests/core checks
+            // all three against sentencepiece).
+            ("Mistral v7 tokenizer.model", mistral("mistral_instruct_tokenizer_241114.model.v7")),
         ];
         let mut out = Vec::new();
         for (name, path) in files {
