@@ -10,7 +10,7 @@ tokenizer produced.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional
 
@@ -83,6 +83,33 @@ class FormatWriter:
             if not out.closed:
                 out.abort()
         self._open = []
+
+
+class ChunkedWriter(FormatWriter):
+    """A writer whose documents go into chunk files of bounded size (mds, litdata): ``_pending`` holds
+    what the chunk being filled has so far, ``_bytes`` its size, ``_flush`` writes it and starts anew."""
+
+    _pending: list[np.ndarray]
+    _bytes: int
+
+    def _flush(self) -> None:
+        raise NotImplementedError
+
+    def _runs(self, cost: np.ndarray, limit: int) -> Iterator[tuple[int, int]]:
+        """Runs ``(i, j)`` of consecutive documents that fit in what is left of the chunk being filled
+        (``cost``: each document's bytes, cumulated from 0); the chunk is flushed when the next document
+        does not fit, and a document larger than a whole chunk gets one of its own. The caller adds the
+        run to ``_pending`` before asking for the next one."""
+        i = 0
+        while i < len(cost) - 1:
+            take = int(np.searchsorted(cost[i + 1:] - cost[i], limit - self._bytes, side="right"))
+            if take == 0 and self._pending:
+                self._flush()
+                continue
+            j = i + max(take, 1)
+            yield i, j
+            self._bytes += int(cost[j] - cost[i])
+            i = j
 
 
 def file_entry(base: str, out: storage.AtomicWriter, kind: str) -> dict[str, Any]:

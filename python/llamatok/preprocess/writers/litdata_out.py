@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import ChunkedWriter, TmpNamer, WriterSpec, as_unsigned
 
 CHUNK_BYTES = 1 << 26
 #: litdata's numbering of numpy dtypes (``_NUMPY_DTYPES_MAPPING``) for the ``no_header_numpy`` format.
@@ -29,7 +29,7 @@ NUMPY_DTYPE_CODES = {"uint16": 5, "uint32": 6}
 LEAF_SPEC = json.dumps([1, {"type": None, "context": None, "children_spec": []}])
 
 
-class LitdataWriter(FormatWriter):
+class LitdataWriter(ChunkedWriter):
     name = "litdata"
 
     def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
@@ -58,19 +58,9 @@ class LitdataWriter(FormatWriter):
         np.cumsum(nbytes // ids.itemsize, out=starts[1:])
         cost = np.zeros(len(nbytes) + 1, np.int64)
         np.cumsum(nbytes + 4, out=cost[1:])
-        i = 0
-        while i < len(nbytes):
-            take = int(np.searchsorted(cost[i + 1:] - cost[i], CHUNK_BYTES - self._bytes, side="right"))
-            if take == 0 and not self._pending:
-                take = 1
-            if take == 0:
-                self._flush()
-                continue
-            j = i + take
+        for i, j in self._runs(cost, CHUNK_BYTES):
             self._pending.append(ids[starts[i]:starts[j]])
             self._sizes.append(nbytes[i:j])
-            self._bytes += int(cost[j] - cost[i])
-            i = j
         self.documents += len(lengths)
         self.tokens += int(len(ids))
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import ChunkedWriter, TmpNamer, WriterSpec, as_unsigned
 
 #: Streaming's default shard size limit.
 SIZE_LIMIT = 1 << 26
@@ -47,7 +47,7 @@ def encode_samples(data: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
     return out
 
 
-class MdsWriter(FormatWriter):
+class MdsWriter(ChunkedWriter):
     name = "mds"
 
     def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
@@ -72,20 +72,9 @@ class MdsWriter(FormatWriter):
         # Each sample costs its bytes, its u32 size and its u32 offset (Streaming's accounting).
         cost = np.zeros(len(nbytes) + 1, np.int64)
         np.cumsum(nbytes + 8, out=cost[1:])
-        i = 0
-        while i < len(nbytes):
-            room = SIZE_LIMIT - self._bytes
-            take = int(np.searchsorted(cost[i + 1:] - cost[i], room, side="right"))
-            if take == 0 and not self._pending:
-                take = 1
-            if take == 0:
-                self._flush()
-                continue
-            j = i + take
+        for i, j in self._runs(cost, SIZE_LIMIT):
             self._pending.append(encode_samples(data[starts[i]:starts[j]], nbytes[i:j]))
             self._sizes.append(nbytes[i:j] + 4)
-            self._bytes += int(cost[j] - cost[i])
-            i = j
         self.documents += len(nbytes)
         self.tokens += int(len(ids))
 
