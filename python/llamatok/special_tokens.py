@@ -9,7 +9,7 @@ the encoding helpers take.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, cast, overload
 
 from llamatok.rows import simple_row
 from llamatok.settings import CallSettings, token_text
@@ -17,6 +17,46 @@ from llamatok.template import pair, single
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
+
+
+class NamedToken:
+    """A named special token of the tokenizer (``tok.pad_token``), kept in ``_<name>``: set from a string or
+    an ``AddedToken``; one ``in_vocabulary`` must be a token of the vocabulary when set."""
+
+    def __init__(self, in_vocabulary: bool) -> None:
+        self.in_vocabulary = in_vocabulary
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> NamedToken: ...
+    @overload
+    def __get__(self, obj: SpecialTokensMixin, owner: type | None = None) -> str | None: ...
+    def __get__(self, obj: SpecialTokensMixin | None, owner: type | None = None) -> NamedToken | str | None:
+        return self if obj is None else cast("str | None", getattr(obj, self.slot))
+
+    def __set__(self, obj: SpecialTokensMixin, value: Any) -> None:
+        token = obj._checked(self.name, value) if self.in_vocabulary else token_text(value)
+        setattr(obj, self.slot, token)
+
+
+class NamedTokenId:
+    """The id of a named special token (``tok.pad_token_id``); setting it sets the token to that id's piece
+    (ints only, as transformers: a ``TokenIdError`` past the vocabulary)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> NamedTokenId: ...
+    @overload
+    def __get__(self, obj: SpecialTokensMixin, owner: type | None = None) -> int | None: ...
+    def __get__(self, obj: SpecialTokensMixin | None, owner: type | None = None) -> NamedTokenId | int | None:
+        return self if obj is None else obj._token_id(getattr(obj, self.token))
+
+    def __set__(self, obj: SpecialTokensMixin, value: int | None) -> None:
+        setattr(obj, self.token, obj._piece_of(value))
 
 
 class SpecialTokensMixin:
@@ -48,54 +88,21 @@ class SpecialTokensMixin:
 
     # unk, bos and eos may name a token outside the vocabulary (as in transformers): that is an
     # error only when a call needs the token. pad, sep, cls and mask must be in the vocabulary.
-
-    @property
-    def unk_token(self) -> str | None:
-        return self._unk_token
-
-    @unk_token.setter
-    def unk_token(self, value: Any) -> None:
-        self._unk_token = token_text(value)
-
-    @property
-    def bos_token(self) -> str | None:
-        return self._bos_token
-
-    @bos_token.setter
-    def bos_token(self, value: Any) -> None:
-        self._bos_token = token_text(value)
-
-    @property
-    def eos_token(self) -> str | None:
-        return self._eos_token
-
-    @eos_token.setter
-    def eos_token(self, value: Any) -> None:
-        self._eos_token = token_text(value)
-
-    @property
-    def unk_token_id(self) -> int | None:
-        return self._token_id(self.unk_token)
-
-    @unk_token_id.setter
-    def unk_token_id(self, value: int | None) -> None:
-        self.unk_token = self._piece_of(value)
-
-    @property
-    def bos_token_id(self) -> int | None:
-        return self._token_id(self.bos_token)
-
-    @bos_token_id.setter
-    def bos_token_id(self, value: int | None) -> None:
-        self.bos_token = self._piece_of(value)
-
-    @property
-    def eos_token_id(self) -> int | None:
-        return self._token_id(self.eos_token)
-
-    @eos_token_id.setter
-    def eos_token_id(self, value: int | None) -> None:
-        self.eos_token = self._piece_of(value)
+    # Code Llama has no separator, classification or mask token: None, as in transformers.
+    unk_token = NamedToken(in_vocabulary=False)
+    bos_token = NamedToken(in_vocabulary=False)
+    eos_token = NamedToken(in_vocabulary=False)
+    pad_token = NamedToken(in_vocabulary=True)
+    sep_token = NamedToken(in_vocabulary=True)
+    cls_token = NamedToken(in_vocabulary=True)
+    mask_token = NamedToken(in_vocabulary=True)
+    unk_token_id = NamedTokenId("unk_token")
+    bos_token_id = NamedTokenId("bos_token")
+    eos_token_id = NamedTokenId("eos_token")
+    pad_token_id = NamedTokenId("pad_token")
+    sep_token_id = NamedTokenId("sep_token")
+    cls_token_id = NamedTokenId("cls_token")
+    mask_token_id = NamedTokenId("mask_token")
 
     def _piece_of(self, token_id: int | None) -> str | None:
         """The piece of an id given to an ``*_token_id`` setter: ints only, as transformers (a
@@ -110,72 +117,6 @@ class SpecialTokensMixin:
                 f"{{{name!r}: {token!r}}}), or use one of its tokens, e.g. tokenizer.{name} = tokenizer.eos_token"
             )
         return token
-
-    @property
-    def pad_token(self) -> str | None:
-        return self._pad_token
-
-    @pad_token.setter
-    def pad_token(self, value: Any) -> None:
-        self._pad_token = self._checked("pad_token", value)
-
-    @property
-    def pad_token_id(self) -> int | None:
-        return self._token_id(self._pad_token)
-
-    @pad_token_id.setter
-    def pad_token_id(self, value: int | None) -> None:
-        self.pad_token = self._piece_of(value)
-
-    # Code Llama has no separator, classification or mask token: None, as in transformers.
-
-    @property
-    def sep_token(self) -> str | None:
-        return self._sep_token
-
-    @sep_token.setter
-    def sep_token(self, value: Any) -> None:
-        self._sep_token = self._checked("sep_token", value)
-
-    @property
-    def sep_token_id(self) -> int | None:
-        return self._token_id(self._sep_token)
-
-    @sep_token_id.setter
-    def sep_token_id(self, value: int | None) -> None:
-        self.sep_token = self._piece_of(value)
-
-    @property
-    def cls_token(self) -> str | None:
-        return self._cls_token
-
-    @cls_token.setter
-    def cls_token(self, value: Any) -> None:
-        self._cls_token = self._checked("cls_token", value)
-
-    @property
-    def cls_token_id(self) -> int | None:
-        return self._token_id(self._cls_token)
-
-    @cls_token_id.setter
-    def cls_token_id(self, value: int | None) -> None:
-        self.cls_token = self._piece_of(value)
-
-    @property
-    def mask_token(self) -> str | None:
-        return self._mask_token
-
-    @mask_token.setter
-    def mask_token(self, value: Any) -> None:
-        self._mask_token = self._checked("mask_token", value)
-
-    @property
-    def mask_token_id(self) -> int | None:
-        return self._token_id(self._mask_token)
-
-    @mask_token_id.setter
-    def mask_token_id(self, value: int | None) -> None:
-        self.mask_token = self._piece_of(value)
 
     @property
     def additional_special_tokens(self) -> list[str] | None:
