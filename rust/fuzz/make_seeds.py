@@ -28,39 +28,33 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """The varint at ``pos`` and the position after it."""
+    value = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
 def fields(buf: bytes):
     """(field number, wire type, raw bytes of the whole field) of a protobuf message, in order."""
     pos = 0
     while pos < len(buf):
         start = pos
-        key = 0
-        shift = 0
-        while True:
-            b = buf[pos]
-            pos += 1
-            key |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
+        key, pos = read_varint(buf, pos)
         wire = key & 7
         if wire == 0:
-            while buf[pos] & 0x80:
-                pos += 1
-            pos += 1
+            _, pos = read_varint(buf, pos)
         elif wire == 1:
             pos += 8
         elif wire == 5:
             pos += 4
         elif wire == 2:
-            length = 0
-            shift = 0
-            while True:
-                b = buf[pos]
-                pos += 1
-                length |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
+            length, pos = read_varint(buf, pos)
             pos += length
         yield key >> 3, wire, buf[start:pos]
 
