@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,6 +234,29 @@ def test_codestral_layout_needs_its_pieces(tmp_path):
         pp.run(texts=["x"], output_prefix=str(tmp_path / "d"), fim_rate=0.5, fim_layout="codestral", quiet=True)
     with pytest.raises(pp.OptionsError, match="--fim-layout must be one of codellama, codestral"):
         pp.run(texts=["x"], output_prefix=str(tmp_path / "d"), fim_rate=0.5, fim_layout="spm", quiet=True)
+
+
+def test_codestral_documents_have_no_loss_mask(tmp_path):
+    # Codestral's layout has no token between the prefix and the middle, so no mask can be drawn from the ids;
+    # the mask outputs are left out rather than written all ones (the prompt would be learned).
+    import pyarrow.parquet as pq
+
+    prefix = str(tmp_path / "c")
+    summary = pp.run(texts=texts(50), output_prefix=prefix, tokenizer=codestral_core(), fim_rate=1.0,
+                     fim_layout="codestral", formats="megatron,npy,datatrove,parquet", quiet=True)
+    assert summary["documents"] == 50
+    assert not Path(prefix + ".label_mask.npy").exists() and not Path(prefix + ".ds.loss").exists()
+    assert pq.read_table(prefix + ".parquet").column_names == ["input_ids"]
+    assert Path(prefix + ".npy").exists() and Path(prefix + ".ds").exists()
+
+
+def test_codestral_layout_refuses_an_spm_rate(tmp_path):
+    # Codestral's documents have one order: an SPM rate would be dropped silently, so it is refused.
+    with pytest.raises(pp.OptionsError, match="--fim-spm-rate does not apply to --fim-layout codestral"):
+        pp.run(texts=["x"], output_prefix=str(tmp_path / "d"), fim_rate=0.5, fim_spm_rate=0.3,
+               fim_layout="codestral", quiet=True)
+    options = pp.Options(inputs=["-"], output_prefix="-", fim_rate=0.5).validate_encoding()
+    assert options.fim_spm_rate == 0.5
 
 
 def test_codestral_layout_from_the_command_line(tmp_path):

@@ -80,8 +80,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "legacy or non_legacy (matched)")
     p.add_argument("--fim-rate", type=float, default=0.0,
                    help="probability of a fill-in-the-middle document (default 0; Code Llama used 0.9)")
-    p.add_argument("--fim-spm-rate", type=float, default=0.5,
-                   help="probability that a FIM document is SPM rather than PSM (default 0.5; Code Llama's layout)")
+    p.add_argument("--fim-spm-rate", type=float, default=None,
+                   help="probability that a FIM document is SPM rather than PSM (default 0.5; Code Llama's layout "
+                        "only)")
     p.add_argument("--fim-layout", choices=["codellama", "codestral"], default="codellama",
                    help="codellama: ▁<PRE> ▁<SUF> ▁<MID> ▁<EOT>, PSM or SPM (default); codestral: [SUFFIX] suffix "
                         "[PREFIX] prefix middle </s>, as mistral-common's encode_fim (Mistral's v3+ models)")

@@ -66,6 +66,12 @@ class FimSpec:
     eot_id: int  # Codestral: the EOS id
     layout: str = "codellama"  # infill.CODELLAMA or infill.CODESTRAL
 
+    @property
+    def mask_marker(self) -> int | None:
+        """The id after which a FIM document's ids are the ones to learn (its loss mask); none for
+        Codestral's layout, which has no token between the prefix and the middle."""
+        return self.middle_id if self.layout != "codestral" else None
+
 
 PLAIN, PSM, SPM = 0, 1, 2
 
@@ -83,8 +89,7 @@ def plan(spec: FimSpec, key_index: int, source_index: np.ndarray, positions: np.
         keys[mask] = document_keys(spec.seed, key_index, int(s), np.asarray(positions, dtype=np.uint64)[mask])
     n = np.asarray(lengths, dtype=np.float64) + 1.0
     fim = uniforms(keys, 0) < spec.rate
-    # Codestral's layout is always suffix first.
-    spm = uniforms(keys, 1) < (1.0 if spec.layout == "codestral" else spec.spm_rate)
+    spm = uniforms(keys, 1) < spec.spm_rate
     kind = np.where(fim, np.where(spm, SPM, PSM), PLAIN).astype(np.int8)
     a = np.floor(uniforms(keys, 2) * n).astype(np.int64)
     b = np.floor(uniforms(keys, 3) * n).astype(np.int64)

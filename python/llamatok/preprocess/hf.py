@@ -25,7 +25,7 @@ from llamatok.preprocess.options import Options, OptionsError
 class MapTokenizer:
     def __init__(self, tokenizer: Any = None, column: str = "text", output: str = "input_ids", *,
                  bos: bool | None = None, append_eod: bool = False, mode: str = "literal", fim_rate: float = 0.0,
-                 fim_spm_rate: float = 0.5, seed: int = 0, num_threads: int | None = None,
+                 fim_spm_rate: float | None = None, seed: int = 0, num_threads: int | None = None,
                  fim_layout: str = "codellama") -> None:
         from llamatok.preprocess.job import encode_spec, load_tokenizer
 

@@ -108,6 +108,7 @@ def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
             raise OptionsError(f"--fim-layout codestral: {e}") from None
         if tok.eos_id is None:
             raise OptionsError("--fim-layout codestral: this tokenizer has no EOS token to end the middle with")
+        # Codestral's layout is always suffix first (Options.validate_encoding sets its SPM rate to 1).
         fim = FimSpec(float(options.fim_rate), 1.0, int(options.seed), marks[PRE], marks[SUF], -1, tok.eos_id,
                       CODESTRAL)
     elif options.fim_rate > 0:
@@ -116,6 +117,7 @@ def encode_spec(options: Options, tok: TokenizerInfo) -> EncodeSpec:
         if missing:
             raise OptionsError(f"--fim-rate: this tokenizer has no {', '.join(missing)} token "
                                "(FIM needs ▁<PRE>, ▁<SUF>, ▁<MID>, ▁<EOT>)")
+        assert options.fim_spm_rate is not None, "Options.validate_encoding resolves the default"
         fim = FimSpec(float(options.fim_rate), float(options.fim_spm_rate), int(options.seed), ids["prefix"],
                       ids["suffix"], ids["middle"], ids["eot"])
     return EncodeSpec(options.mode, tok.bos_id if bos else None, tok.eos_id if options.append_eod else None,
@@ -289,7 +291,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 def _mask_marker(options: Options, spec: EncodeSpec) -> int | None:
     """The ▁<MID> id that FIM loss masks are drawn from; none when packing (a piece cut from a FIM
     document may not hold its ▁<MID>, so its mask could not be told from the piece)."""
-    return spec.fim.middle_id if spec.fim is not None and options.pack is None else None
+    return spec.fim.mask_marker if spec.fim is not None and options.pack is None else None
 
 
 def _reasons(summary: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llamatok.infill import FIM_LAYOUTS
+from llamatok.infill import CODESTRAL, FIM_LAYOUTS
 from llamatok.preprocess import storage
 from llamatok.preprocess.errors import OptionsError, RejectLimitError
 
@@ -61,7 +61,7 @@ class Options:
     append_eod: bool = False
     mode: str = "literal"
     fim_rate: float = 0.0
-    fim_spm_rate: float = 0.5
+    fim_spm_rate: float | None = None  # None: 0.5 with Code Llama's layout; Codestral's is all suffix first (1)
     fim_layout: str = "codellama"
     seed: int = 0
     workers: int | None = None
@@ -82,6 +82,14 @@ class Options:
         """The checks of the options that say how text becomes ids."""
         if self.mode not in MODES:
             raise OptionsError(f"--mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.fim_layout == CODESTRAL:
+            # Codestral's layout has one order only: an SPM rate given with it would be dropped silently.
+            if self.fim_spm_rate not in (None, 1, 1.0):
+                raise OptionsError("--fim-spm-rate does not apply to --fim-layout codestral (its documents are "
+                                   "all [SUFFIX] suffix [PREFIX] prefix middle): leave it out")
+            self.fim_spm_rate = 1.0
+        elif self.fim_spm_rate is None:
+            self.fim_spm_rate = 0.5
         for name in ("fim_rate", "fim_spm_rate"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:

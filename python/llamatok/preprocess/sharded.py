@@ -147,7 +147,7 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
                 *, tokenizer: dict[str, Any], described: dict[str, Any], startup: float) -> dict[str, Any]:
     layout = ShardLayout(options.output_prefix, tuple(options.json_keys), tuple(options.formats), spec.dtype,
                          int(options.shard_tokens or 0), spec.eos_id, str(tokenizer.get("name", "")),
-                         spec.fim.middle_id if spec.fim is not None else None)
+                         spec.fim.mask_marker if spec.fim is not None else None)
     saved = _prepare(options, layout, core, spec, sources, fp)
     if saved is None:
         _notice(options, f"already complete: {options.summary_path}")
