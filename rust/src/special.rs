@@ -82,17 +82,20 @@ pub struct SpecialTokens {
     first_bytes: Vec<u8>,
 }
 
-/// `\w` and `\s` as `tokenizers` tests them (the `regex` crate's Unicode classes).
+/// `\w` and `\s` as `tokenizers` tests them (the `regex` crate's Unicode classes); ASCII, nearly all
+/// of code, without the regex.
 fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
     static WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let mut buf = [0u8; 4];
     WORD.get_or_init(|| regex::Regex::new(r"^\w$").expect("a valid pattern")).is_match(c.encode_utf8(&mut buf))
 }
 
+/// The regex crate's Unicode `\s` is the White_Space property, which `char::is_whitespace` tests.
 fn is_space_char(c: char) -> bool {
-    static SPACE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let mut buf = [0u8; 4];
-    SPACE.get_or_init(|| regex::Regex::new(r"^\s$").expect("a valid pattern")).is_match(c.encode_utf8(&mut buf))
+    c.is_whitespace()
 }
 
 impl SpecialTokens {
@@ -238,5 +241,22 @@ impl<'a> NonLegacyText<'a> {
         }
         map.push(self.original.len());
         map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_space_char, is_word_char};
+
+    #[test]
+    fn the_character_classes_are_the_regex_crates() {
+        let word = regex::Regex::new(r"^\w$").unwrap();
+        let space = regex::Regex::new(r"^\s$").unwrap();
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let s = c.encode_utf8(&mut buf);
+            assert_eq!(is_space_char(c), space.is_match(s), "{c:?}");
+            assert_eq!(is_word_char(c), word.is_match(s), "{c:?}");
+        }
     }
 }

@@ -24,7 +24,7 @@ pub fn check_every_mode(tok: &Tokenizer, text: &str) {
 /// named `<0x41>` decodes as a byte).
 pub fn check_encode(tok: &Tokenizer, text: &str, opts: EncodeOptions, round_trip: bool) {
     let ids = tok.encode(text, opts);
-    assert!(ids.iter().all(|&id| (id as usize) < tok.vocab().len()), "{opts:?}: an id past the vocabulary: {ids:?}");
+    assert!(ids.iter().all(|&id| (id as usize) < tok.len()), "{opts:?}: an id past the vocabulary: {ids:?}");
     assert_eq!(tok.with_cache(false).encode(text, opts), ids, "{opts:?}: the memo changed the ids");
     assert_eq!(text.is_empty(), ids.is_empty(), "{opts:?}: {text:?} gave {ids:?}");
     check_spans(tok, text, opts, &ids);
@@ -71,7 +71,7 @@ fn check_spans(tok: &Tokenizer, text: &str, opts: EncodeOptions, ids: &[u32]) {
 
 /// Decodes any ids: an error exactly when one is past the vocabulary, never a panic.
 pub fn check_decode(tok: &Tokenizer, ids: &[u32]) {
-    let valid = ids.iter().all(|&id| (id as usize) < tok.vocab().len());
+    let valid = ids.iter().all(|&id| (id as usize) < tok.len());
     for style in STYLES {
         for skip in [false, true] {
             let result = tok.decode(ids, style, skip);
