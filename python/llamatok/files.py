@@ -10,12 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from llamatok import chat_files
+from llamatok.settings import TOKEN_FIELDS, token_text
 
-#: Config keys that name special tokens; their values may be AddedToken dicts.
-TOKEN_KEYS = (
-    "unk_token", "bos_token", "eos_token", "pad_token",
-    "prefix_token", "middle_token", "suffix_token", "eot_token", "fill_token",
-)
 #: Config keys transformers writes that say nothing to the tokenizer's constructor.
 IGNORED_KEYS = ("tokenizer_class", "auto_map", "name_or_path", "special_tokens_map_file", "tokenizer_file",
                 "vocab_file")
@@ -33,22 +29,12 @@ class TokenizerFiles:
         for key, value in self.config.items():
             if key in IGNORED_KEYS:
                 continue
-            if key in TOKEN_KEYS:
-                value = token_content(value)
+            if key in TOKEN_FIELDS:
+                value = token_text(value)
             elif key == "additional_special_tokens":
-                value = [token_content(v) for v in value or []]
+                value = [token_text(v) for v in value or []]
             kwargs[key] = value
         return kwargs
-
-
-def token_content(value: Any) -> str | None:
-    """``"<s>"`` or ``{"__type": "AddedToken", "content": "<s>", ...}`` → ``"<s>"``."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("content"), str):
-        content: str = value["content"]
-        return content
-    raise ValueError(f"a special token must be a string or an AddedToken dict, not {value!r}")
 
 
 def read_json(path: Path) -> dict[str, Any]:

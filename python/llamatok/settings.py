@@ -40,11 +40,12 @@ TOKEN_FIELDS = ("unk_token", "bos_token", "eos_token", "pad_token", "sep_token",
 
 
 def token_text(value: Any) -> str | None:
-    """A special token's text: ``None``, a ``str``, or the ``content`` of an ``AddedToken`` (llamatok
-    matches every special token as a whole and never strips around it, so only the text matters)."""
+    """A special token's text: ``None``, a ``str``, or the ``content`` of an ``AddedToken`` or of its
+    dict form in config files (``{"__type": "AddedToken", "content": "<s>", ...}``; llamatok matches every
+    special token as a whole and never strips around it, so only the text matters)."""
     if value is None or isinstance(value, str):
         return value
-    content = getattr(value, "content", None)
+    content = value.get("content") if isinstance(value, dict) else getattr(value, "content", None)
     if isinstance(content, str):
         return content
     # A ValueError, as transformers raises for a special token that is not a string.
