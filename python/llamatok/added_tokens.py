@@ -10,6 +10,7 @@ started with. A mixin of ``CodeLlamaTokenizerFast``; this module turns transform
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +168,21 @@ def matched_pieces(core: Tokenizer, text: str, mode: str) -> list[str] | None:
     if not any(normalized or lstrip or rstrip for _, _, _, normalized, lstrip, rstrip, _ in core.added_vocab):
         return None
     return [token for _, token in core.encode_tokens(text, mode, True)]
+
+
+def warn_about_moved_ids(core: Tokenizer, added_tokens_decoder: dict[Any, Any] | None) -> None:
+    """Like transformers, a config's ``added_tokens_decoder`` entry gets the next free id, whatever id the
+    config names; when the two differ the model's embeddings will not match, so say which."""
+    moved = []
+    for key, entry in (added_tokens_decoder or {}).items():
+        content = entry.get("content") if isinstance(entry, dict) else getattr(entry, "content", entry)
+        got = core.piece_to_id(str(content))
+        if got is not None and got != int(key):
+            moved.append(f"{content!r} {key} -> {got}")
+    if moved:
+        logging.getLogger("llamatok").warning(
+            "added_tokens_decoder names ids the tokenizer does not give its tokens (they take the next free "
+            "ids, as in transformers): %s; check that the config belongs to this tokenizer file", ", ".join(moved))
 
 
 def config_tokens_to_add(core: Tokenizer, added_tokens_decoder: dict[Any, Any] | None,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llamatok import _native, chat_files, hub, saving
-from llamatok.added_tokens import AddedTokensMixin, config_tokens_to_add, matched_pieces
+from llamatok.added_tokens import AddedTokensMixin, config_tokens_to_add, matched_pieces, warn_about_moved_ids
 from llamatok.batch_encoding import BatchEncoding
 from llamatok.chat_template import ChatTemplateMixin
 from llamatok.constants import unlimited
@@ -126,6 +126,7 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
             specials = given_specials + given_extra + infill
             to_add = config_tokens_to_add(core, added_tokens_decoder, specials)
             self._core = core.with_added_tokens(to_add)[0] if to_add else core
+            warn_about_moved_ids(self._core, added_tokens_decoder)
         self._pad_token = self._sep_token = self._cls_token = self._mask_token = None
         self.pad_token = settings.pad_token
         self.sep_token = settings.sep_token

@@ -246,3 +246,20 @@ def test_offsets_of_added_tokens(folder, normalized):  # noqa: F811
                         AddedToken("foo bar", normalized=normalized)])
     texts = ["a  <x> foo bar b", "foo bar", "<x>", "x foo bar<x>  y", "日本 <x>"]
     assert as_plain(ours(texts, return_offsets_mapping=True)) == as_plain(oracle(texts, return_offsets_mapping=True))
+
+
+def test_config_ids_that_move_are_reported(caplog):
+    # transformers gives a config's added token the next free id whatever id the config names; llamatok does
+    # the same and says so, since the model's embeddings would then not match.
+    base = llamatok.CodeLlamaTokenizerFast.from_pretrained(llamatok.demo_path())
+    n = len(base)
+    with caplog.at_level("WARNING", logger="llamatok"):
+        tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(
+            llamatok.demo_path(), added_tokens_decoder={"9000": {"content": "<x>", "special": True}})
+    assert tok.convert_tokens_to_ids("<x>") == n
+    assert f"'<x>' 9000 -> {n}" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="llamatok"):
+        llamatok.CodeLlamaTokenizerFast.from_pretrained(
+            llamatok.demo_path(), added_tokens_decoder={str(n): {"content": "<x>", "special": True}})
+    assert "added_tokens_decoder" not in caplog.text
