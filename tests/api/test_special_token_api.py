@@ -52,14 +52,14 @@ def test_sep_cls_mask_survive_save_and_reload(folder, tmp_path):  # noqa: F811
     # special_tokens_map.json writes them as AddedToken dicts, which both libraries must read back.
     import transformers
 
-    ours = load_ours(folder)
-    ours.sep_token, ours.cls_token, ours.mask_token = ours.eos_token, ours.bos_token, ours.unk_token
-    ours.save_pretrained(tmp_path)
+    tok = load_tok(folder)
+    tok.sep_token, tok.cls_token, tok.mask_token = tok.eos_token, tok.bos_token, tok.unk_token
+    tok.save_pretrained(tmp_path)
     for reloaded in (llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path),
                      transformers.CodeLlamaTokenizerFast.from_pretrained(tmp_path)):
         assert (str(reloaded.sep_token), str(reloaded.cls_token), str(reloaded.mask_token)) == (
-            ours.eos_token, ours.bos_token, ours.unk_token)
-        assert reloaded.sep_token_id == ours.eos_token_id
+            tok.eos_token, tok.bos_token, tok.unk_token)
+        assert reloaded.sep_token_id == tok.eos_token_id
 
 
 def test_id_setters(folder):  # noqa: F811
