@@ -52,7 +52,7 @@ def test_sep_cls_mask_survive_save_and_reload(folder, tmp_path):  # noqa: F811
     # special_tokens_map.json writes them as AddedToken dicts, which both libraries must read back.
     import transformers
 
-    tok = load_tok(folder)
+    tok = load_ours(folder)
     tok.sep_token, tok.cls_token, tok.mask_token = tok.eos_token, tok.bos_token, tok.unk_token
     tok.save_pretrained(tmp_path)
     for reloaded in (llamatok.CodeLlamaTokenizerFast.from_pretrained(tmp_path),
