@@ -77,6 +77,17 @@ def test_bfd_packs_tighter_than_first_come():
     assert p.sequences == -(-sum(lengths) // 100), "best-fit-decreasing fills these without waste"
 
 
+def test_padding_is_eos_without_append_eod(tmp_path):
+    # Pieces with d < 0 are padding: the tokenizer's EOS (2), not <unk> (0), also when no EOS ends a document.
+    texts = varied_texts()
+    prefix = str(tmp_path / "p")
+    summary = pp.run(texts=texts, output_prefix=prefix, pack=128, pack_strategy="bfd", quiet=True)
+    assert summary["sequences"]["pad_tokens"] > 0
+    order = training_order(np.array(list(map(len, direct(texts, eos=False)))), SequenceSpec(None, 128, "bfd", 2))
+    padding = [p for p, d in zip(documents(prefix), order.doc.tolist()) if d < 0]
+    assert padding and all(set(p) == {2} for p in padding)
+
+
 @pytest.mark.parametrize("strategy", ["concat", "bfd"])
 def test_packed_output_holds_every_document_once(tmp_path, strategy):
     texts = varied_texts()
@@ -189,11 +200,11 @@ def test_fim_loss_mask_sidecars(tmp_path):
     pp.run(texts=texts, output_prefix=sharded, fim_rate=0.7, append_eod=True, formats="parquet,npy",
            shard_tokens=500, quiet=True)
     manifest = json.loads(Path(sharded + ".manifest.json").read_text())
-    masks = []
+    masks, parquet_masks = [], []
     for shard in manifest["shards"]:
         base = str(tmp_path / shard["datasets"]["text"])
-        assert pq.read_table(base + ".parquet").column("loss_mask").to_pylist() is not None
+        parquet_masks += sum(pq.read_table(base + ".parquet").column("loss_mask").to_pylist(), [])
         masks += np.fromfile(base + ".label_mask.npy", np.bool_).tolist()
-    assert masks == expected
+    assert masks == expected and parquet_masks == expected
     pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
     assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"

@@ -278,8 +278,9 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
             progress.close()
             if deduper is not None:
                 deduper.close()
+    # Padding is the tokenizer's EOS whether or not --append-eod put one after each document.
     sequences = SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy,
-                             spec.eos_id if spec.eos_id is not None else 0)
+                             tok.eos_id if tok.eos_id is not None else 0)
     summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name,
                                                                        _mask_marker(options, spec)),
                      sequences)

@@ -125,12 +125,6 @@ def as_unsigned(ids: np.ndarray, spec: WriterSpec) -> np.ndarray:
     return ids.view(spec.unsigned) if ids.dtype.itemsize == spec.unsigned.itemsize else ids.astype(spec.unsigned)
 
 
-def split_documents(ids: np.ndarray, lengths: np.ndarray) -> Sequence[np.ndarray]:
-    """Each document's ids (views, no copy)."""
-    ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
-    return np.split(ids, ends[:-1]) if len(ends) else []
-
-
 def loss_mask(ids: np.ndarray, lengths: np.ndarray, middle_id: int) -> np.ndarray:
     """One bool per id: whether a model should learn to produce it. In a FIM document (one that
     holds ``▁<MID>``, which in the literal mode only FIM formatting puts there) the ids up to and
