@@ -10,7 +10,7 @@ tokenizer produced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional
 
