@@ -142,7 +142,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     texts = stdlib_texts()
     if args.writers or args.writers_only:
-        from writer_costs import measure, report
+        from writer_costs import markdown, measure, report
 
         with tempfile.TemporaryDirectory() as tmp:
             writers = measure(args.tokenizer, texts, tmp, args.repeat)
@@ -150,7 +150,10 @@ def main() -> int:
         if args.writers_only:
             with open(args.json, "w", encoding="utf-8") as f:
                 json.dump({"writers": writers, "tokenizer": args.tokenizer, "documents": len(texts)}, f, indent=2)
-            print(f"results: {args.json}")
+            table = os.path.splitext(args.json)[0] + ".md"
+            with open(table, "w", encoding="utf-8") as f:
+                f.write(markdown(writers))
+            print(f"results: {args.json}, {table}")
             return 0
     text_bytes = sum(len(t.encode("utf-8")) for t in texts)
     results: dict[str, Any] = {"corpus": f"{stdlib_root()} *.py (no site-packages)", "documents": len(texts),

@@ -86,6 +86,18 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
     return results
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """benches/results/writers.md: how it was measured, and the table."""
+    rows = ["# What each `--format` writer costs next to the core", "",
+            "`python benches/preprocess_bench.py --writers-only --json benches/results/writers.json`: the corpus "
+            "encoded once by `encode_batch_flat` (texts in memory), then the same ids fed to each writer in 4 MB "
+            "batches and the files closed (SHA-256, fsync, rename through `storage.AtomicWriter`); best of the "
+            "runs, interleaved. Raw numbers: `writers.json`.", "","| writer | seconds | vs core batch encode |", "|---|---:|---:|",
+            f"| core `encode_batch_flat` | {results['core_seconds']:.3f} | 100% |"]
+    rows += [f"| {name} | {r['seconds']:.3f} | {r['ratio_to_core']:.1%} |" for name, r in results["formats"].items()]
+    return "\n".join(rows) + "\n"
+
+
 def report(results: dict[str, Any]) -> str:
     out = io.StringIO()
     out.write(f"{'writer (same ids, 4 MB batches)':<36}{'seconds':>9}{'vs core':>9}\n")
