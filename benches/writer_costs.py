@@ -92,7 +92,8 @@ def markdown(results: dict[str, Any]) -> str:
             "`python benches/preprocess_bench.py --writers-only --json benches/results/writers.json`: the corpus "
             "encoded once by `encode_batch_flat` (texts in memory), then the same ids fed to each writer in 4 MB "
             "batches and the files closed (SHA-256, fsync, rename through `storage.AtomicWriter`); best of the "
-            "runs, interleaved. Raw numbers: `writers.json`.", "","| writer | seconds | vs core batch encode |", "|---|---:|---:|",
+            "runs, interleaved. Raw numbers: `writers.json`.", "",
+            "| writer | seconds | vs core batch encode |", "|---|---:|---:|",
             f"| core `encode_batch_flat` | {results['core_seconds']:.3f} | 100% |"]
     rows += [f"| {name} | {r['seconds']:.3f} | {r['ratio_to_core']:.1%} |" for name, r in results["formats"].items()]
     return "\n".join(rows) + "\n"
