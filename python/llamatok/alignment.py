@@ -3,11 +3,15 @@ row comes from, and transformers' methods that read it (``word_ids()``, ``char_t
 
 What a word is, as ``tokenizers`` defines it for Code Llama's ``tokenizer.json`` (which has no
 pre-tokenizer):
-- for a text, the pieces the special tokens matched in it cut it into: the text before a match is one
-  word, the match another, the text after it the next (``"a <s>b"`` → words 0, 1, 2); with no match
-  (``split_special_tokens=True``) the whole text is word 0;
+- for a text, the pieces the added tokens matched in it (special or not) cut it into: the text before a
+  match is one word, the match another, the text after it the next (``"a <s>b"`` → words 0, 1, 2); with
+  no match (``split_special_tokens=True``) the whole text is word 0;
 - for pre-tokenized input (``is_split_into_words=True``), each given word, encoded on its own (with its
   own ``▁`` prefix, as ``tokenizers`` normalizes each word apart), and its offsets count in that word.
+
+A token's text (``tokens()``) is its piece, except for an added token that took in whitespace
+(``lstrip``/``rstrip``) or was matched in the normalized text: that is the text it matched, as in
+``tokenize()``.
 
 Tokens the template adds (``<s>``, the infill tokens) and padding have no word and no sequence (None).
 The methods follow ``tokenizers``' ``Encoding`` (sequence ranges, the scan ``word_to_tokens`` does),
@@ -17,7 +21,7 @@ which transformers' ``BatchEncoding`` calls; ``tests/api/test_alignment.py`` com
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
 if TYPE_CHECKING:
@@ -50,39 +54,42 @@ class RowAlignment(NamedTuple):
     sequences: WordIds
 
 
-def text_word_ids(ids: Sequence[int], offsets: Sequence[Offset], text: str, matched: Mapping[int, str]) -> WordIds:
-    """Word ids of one encoded text: a special token matched in it is a word, and so is each run of other
-    tokens between matches. ``matched`` maps the ids the core matches in text to their text (empty in
-    literal mode); a token is a match when it covers exactly that text (BPE can also make such an id,
-    e.g. ``▁<EOT>`` from `` <EOT>``, and that is no match)."""
-    out: WordIds = []
-    word = -1
-    in_run = False
-    for token, (start, end) in zip(ids, offsets):
-        if token in matched and text[start:end] == matched[token]:
-            word += 1
-            in_run = False
-        elif not in_run:
-            word += 1
-            in_run = True
-        out.append(word)
-    return out
+def fill_dummy_spans(offsets: list[Offset], length: int) -> list[Offset]:
+    """A ``▁`` that llamatok added (the space before an infill prefix, once offsets are shifted back to
+    the caller's prefix) and that stays a token of its own covers no character; like ``tokenizers`` does
+    for the dummy prefix, give it the span of the character it was put in front of. (A no-op where the
+    core already aligns them, as it does for the dummy prefix.)"""
+    return [(a, a + 1) if a == b and a < length else (a, b) for a, b in offsets]
 
 
-def encode_words(core: Tokenizer, words: Sequence[str], mode: str) -> tuple[list[int], list[Offset], WordIds]:
+def aligned(core: Tokenizer, text: str, mode: str,
+            dummy_prefix: bool) -> tuple[list[int], list[Offset], WordIds, list[str | None]]:
+    """The ids of one text with their offsets, words (the core numbers them: see the module's docstring)
+    and token texts (None where the token is its piece; the text an added token matched otherwise)."""
+    ids, offsets, words, matched = core.encode_aligned(text, mode, dummy_prefix)
+    texts: list[str | None] = [None] * len(ids)
+    for index, token in matched:
+        texts[index] = token
+    return ids, offsets, list(words), texts
+
+
+def encode_words(core: Tokenizer, words: Sequence[str],
+                 mode: str) -> tuple[list[int], list[Offset], WordIds, list[str | None]]:
     """Pre-tokenized input: every word encoded as a text of its own (dummy prefix included); offsets count
     in each word, and every token carries its word's index."""
     ids: list[int] = []
     offsets: list[Offset] = []
     word_ids: WordIds = []
+    texts: list[str | None] = []
     for index, word in enumerate(words):
         if not isinstance(word, str):
             raise TypeError(f"with is_split_into_words=True every word must be a str, not {type(word).__name__}")
-        got, spans = core.encode_with_offsets(word, mode, True)
+        got, spans, _, matched = aligned(core, word, mode, True)
         ids.extend(got)
-        offsets.extend(spans)
+        offsets.extend(fill_dummy_spans(spans, len(word)))
         word_ids.extend([index] * len(got))
-    return ids, offsets, word_ids
+        texts.extend(matched)
+    return ids, offsets, word_ids, texts
 
 
 def encode_words_fast(core: Tokenizer, words: Sequence[str], mode: str) -> list[int]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
-from llamatok.alignment import RowAlignment, encode_words, encode_words_fast, text_word_ids
+from llamatok.alignment import RowAlignment, aligned, encode_words, encode_words_fast, fill_dummy_spans
 from llamatok.batch_encoding import BatchEncoding, tensor_type_name
 from llamatok.infill import prefix_text, split_prompt
 from llamatok.rows import Encoded, Row, build_rows
@@ -125,26 +125,12 @@ def batch_prompts(text: Any, text_pair: Any, suffix: Any, fill_token: str | None
 
 # -- encoding the sequences -------------------------------------------------------------------
 
-def _fill_dummy_spans(offsets: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
-    """A ``▁`` that llamatok added (the space before an infill prefix, once offsets are shifted back to
-    the caller's prefix) and that stays a token of its own covers no character; like ``tokenizers`` does
-    for the dummy prefix, give it the span of the character it was put in front of. (A no-op where the
-    core already aligns them, as it does for the dummy prefix.)"""
-    return [(a, a + 1) if a == b and a < length else (a, b) for a, b in offsets]
-
-
-def _matched(core: Tokenizer, mode: str) -> dict[int, str]:
-    """The ids the core matches in text in ``mode``, with their text (none in literal mode)."""
-    return {} if mode == "literal" else {i: t for t, i in core.special_tokens}
-
-
 def _encode_with_offsets(core: Tokenizer, text: str, mode: str, dummy_prefix: bool, shift: int,
                          length: int) -> Encoded:
-    ids, spans = core.encode_with_offsets(text, mode, dummy_prefix)
-    words = text_word_ids(ids, spans, text, _matched(core, mode))
+    ids, spans, words, texts = aligned(core, text, mode, dummy_prefix)
     if shift:
         spans = [(max(a + shift, 0), max(b + shift, 0)) for a, b in spans]
-    return Encoded(ids, _fill_dummy_spans(spans, length), words)
+    return Encoded(ids, fill_dummy_spans(spans, length), words, texts)
 
 
 def _encode_words(core: Tokenizer, words: Sequence[str], mode: str, with_offsets: bool) -> Encoded:
@@ -319,7 +305,8 @@ class RowLayout(NamedTuple):
     def alignment_of(self, rows: list[Row]) -> list[RowAlignment]:
         """The alignment of rows made with offsets."""
         piece = self.tok.core.id_to_piece
-        return [RowAlignment([piece(i) for i in r.ids], r.offsets, r.words, r.sequences)  # type: ignore[arg-type]
+        return [RowAlignment([piece(i) if t is None else t for i, t in zip(r.ids, r.texts)],  # type: ignore[arg-type]
+                             r.offsets, r.words, r.sequences)  # type: ignore[arg-type]
                 for r in rows]
 
     def alignment(self) -> list[RowAlignment]:

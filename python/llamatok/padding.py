@@ -60,9 +60,10 @@ def pad_rows(rows: list[Row], target: int, side: str, pad_id: int) -> None:
             row.attention = row.attention + [0] * n
             if row.offsets is not None:
                 row.offsets = row.offsets + [(0, 0)] * n
-            if row.words is not None and row.sequences is not None:
+            if row.words is not None and row.sequences is not None and row.texts is not None:
                 row.words = row.words + [None] * n
                 row.sequences = row.sequences + [None] * n
+                row.texts = row.texts + [None] * n
         else:
             row.ids = [pad_id] * n + row.ids
             row.type_ids = [0] * n + row.type_ids
@@ -70,10 +71,12 @@ def pad_rows(rows: list[Row], target: int, side: str, pad_id: int) -> None:
             row.attention = [0] * n + row.attention
             if row.offsets is not None:
                 row.offsets = [(0, 0)] * n + row.offsets
-            if row.words is not None and row.sequences is not None:
+            if row.words is not None and row.sequences is not None and row.texts is not None:
                 nothing: list[int | None] = [None] * n
                 row.words = nothing + row.words
                 row.sequences = nothing + row.sequences
+                blank: list[str | None] = [None] * n
+                row.texts = blank + row.texts
 
 
 # -- tokenizer.pad(): padding inputs encoded earlier (what data collators call) ----------------

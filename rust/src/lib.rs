@@ -47,5 +47,5 @@ pub use added::NewToken;
 pub use decoder::DecodeStyle;
 pub use error::{Error, Result};
 pub use special::SpecialMode;
-pub use tokenizer::{EncodeOptions, Origin, Tokenizer};
+pub use tokenizer::{Aligned, EncodeOptions, Origin, Tokenizer};
 pub use vocab::{AddedToken, Piece, PieceKind, Template, Vocab};

@@ -361,92 +361,6 @@ impl Tokenizer {
         out
     }
 
-    /// The ids of `text` with, for each, the byte span of `text` it comes from (special tokens:
-    /// their match; the rest as docs/encoding.md, "Offsets", says). Slower than `encode`.
-    pub fn encode_with_spans(&self, text: &str, opts: EncodeOptions) -> (Vec<u32>, Vec<(usize, usize)>) {
-        let enc = &*self.encoder;
-        let (mut ids, mut spans) = (Vec::new(), Vec::new());
-        // Encodes a plain segment found at `offset` of the text the segments come from.
-        let plain =
-            |segment: &str, offset: usize, prefix: bool, ids: &mut Vec<u32>, spans: &mut Vec<(usize, usize)>| {
-                let from = spans.len();
-                enc.encode_with_spans(segment, prefix, ids, spans);
-                for span in &mut spans[from..] {
-                    *span = (span.0 + offset, span.1 + offset);
-                }
-            };
-        match opts.mode {
-            SpecialMode::Literal | SpecialMode::Legacy => {
-                let skip_special = opts.mode == SpecialMode::Literal;
-                if skip_special && !self.literal_matches() {
-                    plain(text, 0, opts.dummy_prefix, &mut ids, &mut spans);
-                    return (ids, spans);
-                }
-                self.walk_added(text, opts.dummy_prefix, skip_special, |part| match part {
-                    Part::Raw { text: segment, start } => {
-                        plain(segment, start, opts.dummy_prefix, &mut ids, &mut spans)
-                    }
-                    Part::Normalized { text: segment, offsets } => {
-                        let from = spans.len();
-                        enc.encode_with_spans(segment, false, &mut ids, &mut spans);
-                        for span in &mut spans[from..] {
-                            *span = (offsets[span.0], offsets[span.1]);
-                        }
-                    }
-                    Part::Token { id, start, end, .. } => {
-                        ids.push(id);
-                        spans.push((start, end));
-                    }
-                });
-            }
-            SpecialMode::NonLegacy => {
-                if text.is_empty() {
-                    return (ids, spans);
-                }
-                let prepared = NonLegacyText::new(text, opts.dummy_prefix);
-                let dropped = self.walk_non_legacy(&prepared.text, &mut ids, |seg, ids| match seg {
-                    Segment::Text { text: segment, start } => plain(segment, start, false, ids, &mut spans),
-                    Segment::Special { id, start, end } => {
-                        ids.push(id);
-                        spans.push((start, end));
-                    }
-                });
-                if let Some(i) = dropped {
-                    spans.remove(i);
-                }
-                // Spans so far are offsets of the prepared text: map them back to the caller's.
-                let map = prepared.offset_map();
-                for span in &mut spans {
-                    *span = (map[span.0], map[span.1]);
-                }
-            }
-        }
-        (ids, spans)
-    }
-
-    /// The ids of `text` with their tokens as `tokenizers` gives them: a piece's text, or for an added
-    /// token the text it matched (with the whitespace lstrip/rstrip took in; normalized, for a token
-    /// matched in the normalized text). In the non-legacy mode, the pieces.
-    pub fn encode_tokens(&self, text: &str, opts: EncodeOptions) -> Vec<(u32, String)> {
-        let piece = |id: u32| self.id_to_token(id).unwrap_or_default().to_string();
-        let skip_special = match opts.mode {
-            SpecialMode::Legacy => false,
-            SpecialMode::Literal if self.literal_matches() => true,
-            _ => return self.encode(text, opts).into_iter().map(|id| (id, piece(id))).collect(),
-        };
-        let enc = &*self.encoder;
-        let (mut out, mut ids) = (Vec::new(), Vec::new());
-        self.walk_added(text, opts.dummy_prefix, skip_special, |part| {
-            match part {
-                Part::Raw { text, .. } => enc.encode(text, opts.dummy_prefix, self.use_cache, &mut ids),
-                Part::Normalized { text, .. } => enc.encode(text, false, self.use_cache, &mut ids),
-                Part::Token { id, text, .. } => out.push((id, text.to_string())),
-            }
-            out.extend(ids.drain(..).map(|id| (id, piece(id))));
-        });
-        out
-    }
-
     /// Decodes ids; `skip_special` drops the special tokens (`tokenizers`' rule: the added tokens
     /// marked special).
     pub fn decode(&self, ids: &[u32], style: DecodeStyle, skip_special: bool) -> Result<String> {
@@ -455,5 +369,8 @@ impl Tokenizer {
     }
 }
 
+mod aligned;
 #[cfg(test)]
 mod tests;
+
+pub use aligned::Aligned;

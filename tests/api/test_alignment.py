@@ -118,6 +118,40 @@ def test_padding_truncation_overflow(padded, texts, max_length, stride, side, wo
             padding_side=side)
 
 
+@pytest.fixture(scope="module")
+def with_added(folder):
+    """Both classes with added tokens of every kind of flag: their tokens are the text they matched, and
+    each match is a word."""
+    from api_fixtures import load_oracle, load_ours
+    from transformers import AddedToken
+
+    pair = load_ours(folder), load_oracle(folder)
+    for tok in pair:
+        tok.add_tokens([AddedToken("<foo>", lstrip=True, normalized=True), AddedToken("bar", single_word=True,
+                                                                                      rstrip=True),
+                        AddedToken("<raw>", normalized=False, rstrip=True)])
+        tok.add_special_tokens({"additional_special_tokens": [AddedToken("<sp>", lstrip=True, rstrip=True,
+                                                                         normalized=False)],
+                                "pad_token": "</s>"})
+    return pair
+
+
+ADDED_TEXT = st.lists(st.sampled_from(["hello", " ", "  ", "<foo>", "bar", "<sp>", "<raw>", "<s>", "x", "\n", "é",
+                                       "\u2581", "😀"]), max_size=10).map("".join)
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(ADDED_TEXT, min_size=1, max_size=3), split=st.booleans(), max_length=st.integers(3, 9))
+def test_added_tokens_are_words_and_their_tokens_are_what_they_matched(with_added, texts, split, max_length):
+    mine, theirs = with_added
+    compare(mine, theirs, texts[0], return_offsets_mapping=True, split_special_tokens=split)
+    compare(mine, theirs, texts, padding=True, split_special_tokens=split)
+    compare(mine, theirs, texts, padding=True, truncation=True, max_length=max_length, stride=1,
+            return_overflowing_tokens=True, padding_side="left")
+    compare(mine, theirs, [t.split("b") for t in texts], is_split_into_words=True, return_offsets_mapping=True)
+    assert mine(texts[0]).tokens()[1:] == mine.tokenize(texts[0]) == theirs.tokenize(texts[0])
+
+
 def test_tensors_keep_alignment(padded):
     mine, theirs = padded
     compare(mine, theirs, ["a b", "x <s> 😀"], padding=True, return_tensors="np")

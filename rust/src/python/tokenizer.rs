@@ -69,6 +69,19 @@ fn token_tuple(t: &NewToken) -> TokenTuple {
 
 /// Ids and, for each, its `(start, end)` character offsets.
 type IdsWithOffsets = (Vec<u32>, Vec<(usize, usize)>);
+type AlignedTuple = (Vec<u32>, Vec<(usize, usize)>, Vec<u32>, Vec<(usize, String)>);
+
+/// Byte spans of `text` as character offsets: Python indexes str by code point.
+fn char_offsets(text: &str, spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    let mut char_at_byte = vec![0usize; text.len() + 1];
+    let mut chars = 0;
+    for (i, c) in text.char_indices() {
+        char_at_byte[i..i + c.len_utf8()].fill(chars);
+        chars += 1;
+    }
+    char_at_byte[text.len()] = chars;
+    spans.into_iter().map(|(a, b)| (char_at_byte[a], char_at_byte[b])).collect()
+}
 
 /// An immutable tokenizer; safe to share between threads.
 #[pyclass(frozen, module = "llamatok._native")]
@@ -234,17 +247,16 @@ impl Tokenizer {
     /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
     fn encode_with_offsets(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<IdsWithOffsets> {
-        let opts = options(mode, dummy_prefix)?;
-        let (ids, spans) = self.inner.encode_with_spans(text, opts);
-        // Byte offsets to character offsets: Python indexes str by code point.
-        let mut char_at_byte = vec![0usize; text.len() + 1];
-        let mut chars = 0;
-        for (i, c) in text.char_indices() {
-            char_at_byte[i..i + c.len_utf8()].fill(chars);
-            chars += 1;
-        }
-        char_at_byte[text.len()] = chars;
-        Ok((ids, spans.into_iter().map(|(a, b)| (char_at_byte[a], char_at_byte[b])).collect()))
+        let (ids, spans) = self.inner.encode_with_spans(text, options(mode, dummy_prefix)?);
+        Ok((ids, char_offsets(text, spans)))
+    }
+
+    /// Ids with their character offsets, words and matched token texts, as `tokenizers`' `Encoding`
+    /// holds them (what the transformers-style class's alignment methods read).
+    #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
+    fn encode_aligned(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<AlignedTuple> {
+        let aligned = self.inner.encode_aligned(text, options(mode, dummy_prefix)?);
+        Ok((aligned.ids, char_offsets(text, aligned.spans), aligned.words, aligned.matched))
     }
 
     /// The ids of `text` with their tokens as `tokenizers` gives them (an added token: the text it

@@ -108,3 +108,40 @@ fn non_legacy_drops_a_lone_space_before_a_leading_special_token() {
     let legacy = tok.encode("<s>x", EncodeOptions::default());
     assert_eq!(legacy[0], bos);
 }
+
+#[test]
+fn aligned_numbers_the_parts_the_added_tokens_cut_as_words() {
+    let base = demo();
+    let n = base.len() as u32;
+    let (tok, _) = base
+        .with_added_tokens(&[token("<l>", |t| (t.normalized, t.lstrip) = (false, true)), token("zq", |_| {})])
+        .unwrap();
+    let opts = EncodeOptions::default();
+    for text in TEXTS.iter().copied().chain(["a b  <l>c d", "<l><l>", "x zq y", "zq"]) {
+        for mode in [SpecialMode::Legacy, SpecialMode::NonLegacy, SpecialMode::Literal] {
+            let opts = EncodeOptions { mode, dummy_prefix: true };
+            let aligned = tok.encode_aligned(text, opts);
+            assert_eq!(aligned.ids, tok.encode(text, opts), "{text:?} {mode:?}");
+            assert_eq!(aligned.words.len(), aligned.ids.len(), "{text:?} {mode:?}");
+            // Words start at 0 and go up by at most one from token to token.
+            let steps = aligned.words.iter().scan(None, |last: &mut Option<u32>, &w| {
+                let step = last.map_or(w, |l| w.wrapping_sub(l));
+                *last = Some(w);
+                Some(step)
+            });
+            assert!(steps.into_iter().all(|s| s <= 1), "{text:?} {mode:?}: {:?}", aligned.words);
+        }
+    }
+    // "a b", the match "  <l>" (it took in the spaces, so its token is what it matched), "c d".
+    let aligned = tok.encode_aligned("a b  <l>c d", opts);
+    let at = aligned.ids.iter().position(|&id| id == n).unwrap();
+    assert_eq!(aligned.matched, vec![(at, "  <l>".to_string())]);
+    assert!(aligned.words[..at].iter().all(|&w| w == 0));
+    assert_eq!(aligned.words[at], 1);
+    assert!(aligned.words[at + 1..].iter().all(|&w| w == 2));
+    // A normalized match is its normalized text; no cut: one word.
+    let aligned = tok.encode_aligned("x zq", opts);
+    assert_eq!(aligned.matched, vec![(aligned.ids.len() - 1, "\u{2581}zq".to_string())]);
+    assert_eq!(*aligned.words.last().unwrap(), 1);
+    assert_eq!(tok.encode_aligned("a b", opts).words, vec![0; tok.encode("a b", opts).len()]);
+}
