@@ -1,7 +1,8 @@
 """--pack, --shuffle-seed and --dedup: the packing invariants (every sequence exactly LENGTH ids,
 every document's ids present in order and exactly once, no piece across a sequence boundary, BFD
 never cutting a document shorter than LENGTH), the output's ids equal to direct encoding, and the
-same bytes for any number of workers, any batch size and across a killed and resumed run."""
+same bytes for any number of workers, any batch size, across a killed and resumed run, and in the
+sharded layout (merged, its shards are the single file; on Ray: tests/preprocess/test_pp_ray.py)."""
 
 from __future__ import annotations
 
@@ -165,7 +166,7 @@ def test_dedup_skips_and_lists_duplicates(tmp_path):
     ({"pack": 64, "pack_strategy": "first-fit"}, "--pack-strategy must be concat or bfd"),
     ({"shuffle_seed": -1}, "--shuffle-seed must be an integer"),
     ({"dedup": "fuzzy"}, "--dedup takes exact"),
-    ({"pack": 64, "shard_tokens": 1000}, "need every document of the run in one place"),
+    ({"dedup": "exact", "shard_tokens": 1000}, "--dedup needs every document's text in one place"),
     ({"pack": 64, "json_keys": ["a", "b"]}, "--pack packs one text field"),
 ])
 def test_bad_sequence_options(tmp_path, options, message):
@@ -208,3 +209,74 @@ def test_fim_loss_mask_sidecars(tmp_path):
     assert masks == expected and parquet_masks == expected
     pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
     assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"
+
+
+SHARDED_FORMATS = "megatron,npy,datatrove,parquet"
+
+
+def _sharded_args(src, prefix, *extra):
+    return [str(src), "-o", prefix, "--tokenizer", DEMO, "--append-eod", "--format", SHARDED_FORMATS, "-q", *extra]
+
+
+def _shard_ids(prefix, kind, dtype=np.uint16):
+    """The ids of every shard's file of ``kind``, concatenated in manifest order."""
+    manifest = json.loads(Path(prefix + ".manifest.json").read_text())
+    folder = Path(prefix).parent
+    return np.concatenate([np.fromfile(folder / f["path"], dtype) for shard in manifest["shards"]
+                           for f in shard["files"] if f["kind"] == kind]).tolist()
+
+
+@pytest.mark.parametrize("sequence_args", [
+    ("--shuffle-seed", "42"),
+    ("--pack", "100"),
+    ("--pack", "100", "--pack-strategy", "bfd", "--shuffle-seed", "7"),
+    ("--shuffle-seed", "3", "--fim-rate", "0.5"),
+])
+def test_sharded_runs_write_the_single_files_order(tmp_path, sequence_args):
+    """Shards in training order: merged, the single-file run's bytes; the other formats' shards hold the
+    same ids in the same order; with --pack every shard holds whole sequences; killed in either pass and
+    resumed, the same shards again."""
+    texts = varied_texts(300, seed=4)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
+    single = str(tmp_path / "single")
+    expected = json.loads(cli(*_sharded_args(src, single, *sequence_args)).stdout)
+    sharded = str(tmp_path / "sharded")
+    summary = json.loads(cli(*_sharded_args(src, sharded, "--shard-tokens", "700", *sequence_args)).stdout)
+    assert summary["sharding"]["shards"] > 3 and summary["sequences"] == expected["sequences"]
+    merged = str(tmp_path / "merged")
+    pp.merge(sharded + ".manifest.json", merged)
+    for ext in (".bin", ".idx"):
+        assert Path(merged + ext).read_bytes() == Path(single + ext).read_bytes(), ext
+    stream = np.fromfile(single + ".bin", np.uint16).tolist()
+    assert _shard_ids(sharded, "npy") == stream
+    assert _shard_ids(sharded, "ds") == stream
+    if "--fim-rate" in sequence_args:
+        mask = np.fromfile(single + ".label_mask.npy", np.bool_).tolist()
+        assert _shard_ids(sharded, "npy-label-mask", np.bool_) == mask
+    manifest = json.loads(Path(sharded + ".manifest.json").read_text())
+    assert manifest["sequences"] == expected["sequences"]
+    assert all(shard["input"] is None for shard in manifest["shards"])
+    if "--pack" in sequence_args:
+        assert all(shard["tokens"]["text"] % 100 == 0 for shard in manifest["shards"]), "whole sequences"
+    assert not Path(sharded + ".partial").exists()
+    shards = {p.name: p.read_bytes() for p in tmp_path.glob("sharded-*")}
+    for crash in ("task-recorded:3", "reordered:2"):
+        killed = str(tmp_path / "killed")
+        args = _sharded_args(src, killed, "--shard-tokens", "700", *sequence_args)
+        assert cli(*args, env={"LLAMATOK_PREPROCESS_CRASH_AT": crash}).returncode == 86, crash
+        resumed = json.loads(cli(*args, "--resume").stdout)
+        assert resumed["runs"] == 2 and resumed["sharding"]["kept_tasks"] >= 3
+        again = {p.name.replace("killed", "sharded"): p.read_bytes() for p in tmp_path.glob("killed-*")}
+        assert again == shards, crash
+
+
+def test_sharded_shuffle_is_the_same_for_any_shard_size(tmp_path):
+    texts = varied_texts(200, seed=5)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
+    streams = []
+    for size in ("300", "5000"):
+        prefix = str(tmp_path / f"s{size}")
+        assert cli(*_sharded_args(src, prefix, "--shard-tokens", size, "--shuffle-seed", "9")).returncode == 0
+        streams.append(_shard_ids(prefix, "bin"))
+    assert streams[0] == streams[1]
+    assert sorted(streams[0]) == sorted(sum(direct(texts), []))

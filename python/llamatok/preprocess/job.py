@@ -216,11 +216,14 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         options.shard_tokens = DEFAULT_SHARD_BYTES // spec.numpy_dtype.itemsize
     fp = fingerprint(options, sources, tok, spec)
     tokenizer = {"name": tok.name, "vocab_size": tok.vocab_size, "sha256": tok.sha256}
+    # Padding is the tokenizer's EOS whether or not --append-eod put one after each document.
+    sequences = SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy,
+                             tok.eos_id if tok.eos_id is not None else 0)
     if options.sharded:
         from llamatok.preprocess.sharded import run_sharded
 
         return run_sharded(options, tok.core, spec, sources, fp, lock, tokenizer=tokenizer,
-                           described=_described(options, spec), startup=time.monotonic() - t0)
+                           described=_described(options, spec), startup=time.monotonic() - t0, sequences=sequences)
     work = WorkDir(options.work_dir, len(options.json_keys))
     state = _start(options, work, fp)
     if state is None:
@@ -278,9 +281,6 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
             progress.close()
             if deduper is not None:
                 deduper.close()
-    # Padding is the tokenizer's EOS whether or not --append-eod put one after each document.
-    sequences = SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy,
-                             tok.eos_id if tok.eos_id is not None else 0)
     summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name,
                                                                        _mask_marker(options, spec)),
                      sequences)

@@ -1,4 +1,6 @@
-"""``PREFIX.manifest.json``: the shards of a sharded run, in input order, and how to read them.
+"""``PREFIX.manifest.json``: the shards of a sharded run, in input order (in training order with
+--shuffle-seed or --pack: then their ``input`` is null and ``sequences`` says how they were made),
+and how to read them.
 
     {"llamatok_manifest": 1, "prefix": ..., "keys": ["text"], "formats": ["megatron"],
      "dtype": "uint16", "documents": ..., "tokens": {"text": ...}, "options": {...},
@@ -43,8 +45,9 @@ def build(layout: ShardLayout, records: Sequence[dict[str, Any]], sources: Seque
     for record in records:
         for entry in record["shards"]:
             shard = dict(entry)
-            shard["input"] = {"first": _position(sources, *entry["input"]["first"]),
-                              "last": _position(sources, *entry["input"]["last"])}
+            if entry["input"] is not None:  # None: shards in training order (reorder.py) mix the input
+                shard["input"] = {"first": _position(sources, *entry["input"]["first"]),
+                                  "last": _position(sources, *entry["input"]["last"])}
             shard["datasets"] = {key: storage.basename(layout.dataset_prefix(key, entry["task"], entry["part"]))
                                  for key in layout.keys}
             shards.append(shard)

@@ -9,6 +9,8 @@ driver receives metadata only, never token ids, so it is not the bottleneck of a
 - A task whose worker or node dies is retried by Ray (``max_retries``), and so is one that fails
   with an ``OSError`` (an object store's passing error). A retried task rewrites the same bytes
   under the same names, so nothing is lost or written twice.
+- With ``--shuffle-seed`` or ``--pack``, the reorder tasks (``reorder.py``) run the same way; each
+  gets the work shards' table (a few bytes per document) from Ray's object store.
 - The driver's ``AWS_*`` settings (endpoint, region, credentials), when set, are passed to the
   tasks' environment so that every node reaches the same store; a node's own settings (an IAM
   role) apply when the driver has none.
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from llamatok.preprocess.options import Options, OptionsError
 from llamatok.preprocess.plan import Task
+from llamatok.preprocess.reorder import ReorderTask, run_reorder_task
+from llamatok.preprocess.shards import ShardLayout
 from llamatok.preprocess.sources import Source
 from llamatok.preprocess.tasks import TaskContext, decoded, encoded, run_task
 
@@ -80,34 +84,60 @@ def execute_on_ray(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], sou
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
         _connect(ray, options)
-        env = {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k)}
-        remote = ray.remote(_remote_task).options(
-            num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=[OSError],
-            runtime_env={"env_vars": env} if env else None,
-        )
         core_box = [ray.put(core)]
         ctx_ref = ray.put(ctx)
-        in_flight = options.workers or max(1, int(ray.cluster_resources().get("CPU", 1))) * 2
-        pending: dict[Any, Task] = {}
-        queue = list(tasks)
-        queue.reverse()
-        try:
-            while queue or pending:
-                while queue and len(pending) < in_flight:
-                    task = queue.pop()
-                    pending[remote.remote(core_box, ctx_ref, task, task.sources(sources), resume)] = task
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    task = pending.pop(ref)
-                    payload = _result(ray, ref, task)
-                    on_record(decoded(payload), len(payload))
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
+        calls = [(task.index, (core_box, ctx_ref, task, task.sources(sources), resume)) for task in tasks]
+        _run_all(ray, _remote_task, calls, options, on_record)
 
 
-def _result(ray: Any, ref: Any, task: Task) -> bytes:
+def _remote_reorder(layout: ShardLayout, sources: Any, task: ReorderTask, pad_id: int, resume: bool) -> bytes:
+    ray = _ray()
+    node = ray.get_runtime_context().get_node_id()
+    return encoded(run_reorder_task(layout, sources, task, pad_id, resume, where=node))
+
+
+def execute_reorder_on_ray(layout: ShardLayout, sources: Sequence[Any], tasks: Sequence[ReorderTask], pad_id: int,
+                           resume: bool, options: Options, on_record: Any) -> None:
+    """The reorder tasks of a sharded run with --shuffle-seed or --pack (reorder.py) as Ray tasks."""
+    ray = _ray()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
+        _connect(ray, options)
+        sources_ref = ray.put(list(sources))
+        calls = [(task.index, (layout, sources_ref, task, pad_id, resume)) for task in tasks]
+        _run_all(ray, _remote_reorder, calls, options, on_record)
+
+
+def _run_all(ray: Any, body: Any, calls: Sequence[tuple[int, tuple[Any, ...]]], options: Options,
+             on_record: Any) -> None:
+    """Runs ``body(*args)`` for every ``(task index, args)`` as Ray tasks, a bounded number in flight,
+    handing each task's record to ``on_record`` as it arrives."""
+    env = {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k)}
+    remote = ray.remote(body).options(
+        num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=[OSError],
+        runtime_env={"env_vars": env} if env else None,
+    )
+    in_flight = options.workers or max(1, int(ray.cluster_resources().get("CPU", 1))) * 2
+    pending: dict[Any, int] = {}
+    queue = list(calls)
+    queue.reverse()
+    try:
+        while queue or pending:
+            while queue and len(pending) < in_flight:
+                index, args = queue.pop()
+                pending[remote.remote(*args)] = index
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                index = pending.pop(ref)
+                payload = _result(ray, ref, index)
+                on_record(decoded(payload), len(payload))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+
+
+def _result(ray: Any, ref: Any, index: int) -> bytes:
     try:
         payload: bytes = ray.get(ref)
         return payload
@@ -115,4 +145,4 @@ def _result(ray: Any, ref: Any, task: Task) -> bytes:
         cause = getattr(e, "cause", None)
         if isinstance(cause, BaseException):
             raise cause from None
-        raise RuntimeError(f"task {task.index} failed: {e}") from None
+        raise RuntimeError(f"task {index} failed: {e}") from None

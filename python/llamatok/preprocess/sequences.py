@@ -1,6 +1,7 @@
-"""``--shuffle-seed`` and ``--pack`` in the single-file layout: the finished run's documents
-(the work folder's ids and lengths, in input order) rewritten in their training order before the
-outputs are written from them (docs/preprocess.md, "Sequences for training").
+"""``--shuffle-seed`` and ``--pack``: the training order of a finished run's documents. In the
+single-file layout the work folder's ids and lengths (in input order) are rewritten in that order
+before the outputs are written from them; the sharded layout does the same across its shards
+(``reorder.py``) (docs/preprocess.md, "Sequences for training").
 
 Both depend only on the documents in input order, the seed and the options, never on batches,
 threads or where a run was resumed, so the outputs are the same bytes however the run went.
@@ -94,9 +95,14 @@ def rewrite(tokens_path: str, lengths_path: str, out_tokens: str, out_lengths: s
         os.fsync(ids_out.fileno())
         os.fsync(lengths_out.fileno())
     del tokens
+    return summary_section(spec, pieces, int(lengths.sum()))
+
+
+def summary_section(spec: SequenceSpec, pieces: PackPlan, real_tokens: int) -> dict[str, Any]:
+    """The summary's ``sequences`` section of ``pieces`` made from documents of ``real_tokens`` ids."""
     section: dict[str, Any] = {"shuffle_seed": spec.shuffle_seed, "pieces": int(len(pieces.doc))}
     if spec.pack is not None:
-        real = int(lengths.sum())
+        real = real_tokens
         section.update({
             "pack": spec.pack,
             "strategy": spec.strategy,

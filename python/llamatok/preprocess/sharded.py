@@ -1,8 +1,9 @@
 """The driver of a sharded run (``--shard-tokens``, and every Ray run).
 
     plan (plan.py) ─▶ tasks run where they are scheduled (tasks.py; locally or on Ray), each
-    writing its shards and record ─▶ the driver gathers the records (metadata only) ─▶ rejects,
-    manifest, summary ─▶ work folder removed
+    writing its shards and record ─▶ the driver gathers the records (metadata only) ─▶ with
+    --shuffle-seed or --pack, reorder tasks write the output shards in training order from the
+    tasks' shards (reorder.py) ─▶ rejects, manifest, summary ─▶ work folder removed
 
 The driver never sees a token id: what reaches it from a task is the task's record (a few hundred
 bytes per shard, whatever the shard's size). A run that stops for any reason keeps every finished
@@ -25,6 +26,8 @@ from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
 from llamatok.preprocess.plan import FILL, Task, bytes_per_token, plan
 from llamatok.preprocess.progress import Progress
+from llamatok.preprocess.reorder import plan_tasks, run_reorder_task, sources_of, work_layout
+from llamatok.preprocess.sequences import SequenceSpec, summary_section
 from llamatok.preprocess.shards import ShardLayout
 from llamatok.preprocess.sources import Source
 from llamatok.preprocess.summary import build as build_summary
@@ -144,10 +147,11 @@ def _assemble_rejects(layout: ShardLayout, records: Sequence[dict[str, Any]], ta
 
 
 def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Sequence[Source], fp: str, lock: JobLock,
-                *, tokenizer: dict[str, Any], described: dict[str, Any], startup: float) -> dict[str, Any]:
+                *, tokenizer: dict[str, Any], described: dict[str, Any], startup: float,
+                sequences: SequenceSpec | None = None) -> dict[str, Any]:
     layout = ShardLayout(options.output_prefix, tuple(options.json_keys), tuple(options.formats), spec.dtype,
                          int(options.shard_tokens or 0), spec.eos_id, str(tokenizer.get("name", "")),
-                         spec.fim.mask_marker if spec.fim is not None else None)
+                         spec.fim.mask_marker if spec.fim is not None and options.pack is None else None)
     saved = _prepare(options, layout, core, spec, sources, fp)
     if saved is None:
         _notice(options, f"already complete: {options.summary_path}")
@@ -157,7 +161,9 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
     threads = 1 if options.engine == "ray" else options.workers
     # A task reads, encodes and writes overlapped (pipeline.py) only when it has several batches.
     batch_bytes = min(options.batch_bytes, max(MIN_BATCH_BYTES, int(saved["target_bytes"]) // BATCHES_PER_TASK))
-    ctx = TaskContext(layout, replace(spec, num_threads=threads), batch_bytes, fp)
+    reordering = sequences is not None and sequences.active
+    task_layout = work_layout(layout) if reordering else layout
+    ctx = TaskContext(task_layout, replace(spec, num_threads=threads), batch_bytes, fp)
     records: list[dict[str, Any] | None] = [None] * len(tasks)
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
     progress = Progress(sum(t.input_bytes for t in tasks) or None, bool(enabled))
@@ -176,7 +182,8 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
         progress.update(totals["documents"], totals["input_bytes"], totals["tokens"], totals["done"])
         if options.max_rejects is not None and totals["rejected"] > options.max_rejects:
             finished = [(r, t) for r, t in zip(records, tasks) if r is not None]
-            _assemble_rejects(layout, [r for r, _ in finished], [t for _, t in finished], sources, options.rejects_path)
+            _assemble_rejects(task_layout, [r for r, _ in finished], [t for _, t in finished], sources,
+                              options.rejects_path)
             raise RejectLimitError(
                 f"{totals['rejected']} records rejected, more than --max-rejects {options.max_rejects}; they are "
                 f"listed in {options.rejects_path} (raise the limit and add --resume to go on from here)"
@@ -194,12 +201,23 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
     done = [r for r in records if r is not None]
     if len(done) != len(tasks):
         raise RuntimeError(f"{len(tasks) - len(done)} of {len(tasks)} tasks returned no record")
+    _assemble_rejects(task_layout, done, tasks, sources, options.rejects_path)
+    written, section = done, None
+    if reordering:
+        assert sequences is not None
+        lock.check()
+        written, section, received = _reorder(options, layout, task_layout, done, sequences, fp, bool(saved["resume"]),
+                                              lock)
+        totals["received"] += received
     seconds = time.monotonic() - started
-    _assemble_rejects(layout, done, tasks, sources, options.rejects_path)
-    manifest = manifest_mod.build(layout, done, sources, options=described, tokenizer=tokenizer, fingerprint=fp)
+    manifest = manifest_mod.build(layout, written, sources, options=described, tokenizer=tokenizer, fingerprint=fp)
+    if section is not None:
+        manifest["sequences"] = section
     manifest_mod.write(layout, manifest)
     summary = _summary(options, layout, done, sources, fp, seconds, startup, saved, tokenizer, described,
-                       totals["received"])
+                       totals["received"], written)
+    if section is not None:
+        summary["sequences"] = section
     storage.write_atomic(options.summary_path,
                          (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
                          layout.tmp("summary.json"))
@@ -210,9 +228,38 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
     return summary
 
 
+def _reorder(options: Options, layout: ShardLayout, task_layout: ShardLayout, done: Sequence[dict[str, Any]],
+             sequences: SequenceSpec, fp: str, resume: bool,
+             lock: JobLock) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """The output shards in training order (reorder.py): their records, the summary's ``sequences``
+    section, and the bytes the driver received."""
+    sources, lengths = sources_of(task_layout, done)
+    tasks, pieces = plan_tasks(sources, lengths, sequences, layout.shard_tokens, fp)
+    written: list[dict[str, Any] | None] = [None] * len(tasks)
+    received = 0
+
+    def on_record(record: dict[str, Any], size: int) -> None:
+        nonlocal received
+        lock.check()
+        written[record["task"]] = record
+        received += size
+
+    if options.engine == "ray":
+        from llamatok.preprocess.ray_engine import execute_reorder_on_ray
+
+        execute_reorder_on_ray(layout, sources, tasks, sequences.pad_id, resume, options, on_record)
+    else:
+        for task in tasks:
+            on_record(run_reorder_task(layout, sources, task, sequences.pad_id, resume), 0)
+    records = [r for r in written if r is not None]
+    if len(records) != len(tasks):
+        raise RuntimeError(f"{len(tasks) - len(records)} of {len(tasks)} reorder tasks returned no record")
+    return records, summary_section(sequences, pieces, int(lengths[0].sum()) if lengths else 0), received
+
+
 def _summary(options: Options, layout: ShardLayout, records: Sequence[dict[str, Any]], sources: Sequence[Source],
              fp: str, seconds: float, startup: float, saved: dict[str, Any], tokenizer: dict[str, Any],
-             described: dict[str, Any], received: int) -> dict[str, Any]:
+             described: dict[str, Any], received: int, written: Sequence[dict[str, Any]]) -> dict[str, Any]:
     rejected: dict[str, int] = {}
     for r in records:
         for reason, n in r["rejected"].items():
@@ -228,7 +275,7 @@ def _summary(options: Options, layout: ShardLayout, records: Sequence[dict[str, 
         "fingerprint": fp,
         "runs": saved.get("runs", 1),
     }
-    outputs: dict[str, Any] = {"manifest": layout.manifest, "shards": sum(len(r["shards"]) for r in records),
+    outputs: dict[str, Any] = {"manifest": layout.manifest, "shards": sum(len(r["shards"]) for r in written),
                "rejects": options.rejects_path, "summary": options.summary_path}
     summary = build_summary(state, keys=layout.keys, inputs=[s.name for s in sources], outputs=outputs,
                             tokenizer=tokenizer, options=described, engine=options.engine, startup_seconds=startup)

@@ -50,19 +50,20 @@ def shard_file(layout: ShardLayout, path: str) -> str:
     return storage.join(storage.parent(layout.prefix), path)
 
 
-def kept_record(ctx: TaskContext, task: Task) -> dict[str, Any] | None:
-    """The task's record when the task finished in an earlier attempt of this run and every file it
-    names is still there with its recorded size and SHA-256; else None."""
+def kept_record(layout: ShardLayout, fingerprint: str, index: int) -> dict[str, Any] | None:
+    """The record of task ``index`` when the task finished in an earlier attempt of this run and every
+    file it names is still there with its recorded size and SHA-256; else None."""
     try:
-        record: dict[str, Any] = json.loads(storage.read_bytes(ctx.layout.record(task.index)))
+        record: dict[str, Any] = json.loads(storage.read_bytes(layout.record(index)))
     except FileNotFoundError:
         return None
     except ValueError:
         return None
-    if record.get("fingerprint") != ctx.fingerprint or record.get("task") != task.index:
+    if record.get("fingerprint") != fingerprint or record.get("task") != index:
         return None
-    files = [(shard_file(ctx.layout, f["path"]), f) for shard in record["shards"] for f in shard["files"]]
-    files.append((ctx.layout.task_rejects(task.index), record["rejects_file"]))
+    files = [(shard_file(layout, f["path"]), f) for shard in record["shards"] for f in shard["files"]]
+    if "rejects_file" in record:
+        files.append((layout.task_rejects(index), record["rejects_file"]))
     for location, expected in files:
         try:
             size, digest = storage.sha256_of(location)
@@ -79,7 +80,7 @@ def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, S
     """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record. ``where``
     names the worker (a Ray node id): it goes into the attempt markers and the record."""
     if resume:
-        kept = kept_record(ctx, task)
+        kept = kept_record(ctx.layout, ctx.fingerprint, task.index)
         if kept is not None:
             return kept
     started = time.monotonic()
