@@ -26,7 +26,8 @@ with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``;
   the driver; ``ray_engine.py`` tasks on Ray; ``manifest.py`` the manifest; ``merging.py`` merging
 - ``megatron.py`` the ``.idx`` format; ``parquet_out.py`` Parquet; ``writers/`` the trainers' formats
   (``npy``, ``datatrove``, ``mds``, ``litdata``), one module each behind ``writers/base.py``
-- ``sequences.py`` ``--shuffle-seed`` and ``--pack`` at the end of a run; ``packing.py`` the packing
+- ``sequences.py`` ``--shuffle-seed`` and ``--pack`` at the end of a run; ``reorder.py`` the same for
+  shards; ``packing.py`` the packing
   plans; ``dedup.py`` ``--dedup exact``
 - ``progress.py`` the progress bar; ``summary.py`` the summary; ``hf.py`` ``datasets.map`` helper
 """
