@@ -126,6 +126,19 @@ def task_batch(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     return {"bytes": size, "batch_s": t1 - t0, "rss_batch_bytes": held, "digests": [digest(i) for i in ids]}
 
 
+def task_batch_one_thread(peer: peers.Peer, fraction: float) -> dict[str, Any]:
+    """The batch call of ``task_batch`` on one thread, cold (its own process): the scaling row divides
+    the two."""
+    if peer.encode_batch_threads is None:
+        return {}
+    texts = workloads.corpus()
+    texts = texts[: max(1, int(len(texts) * fraction))]
+    size = sum(len(t.encode()) for t in texts)
+    t0 = time.perf_counter()
+    peer.encode_batch_threads(texts, 1)
+    return {"bytes": size, "batch1_s": time.perf_counter() - t0}
+
+
 def task_lines(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """Short lines of code, one call each, results kept (as a caller would)."""
     lines = workloads.lines(max(1000, int(200_000 * fraction)))
@@ -154,7 +167,8 @@ def task_stress(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     return out
 
 
-TASKS = {"corpus": task_corpus, "batch": task_batch, "lines": task_lines, "stress": task_stress}
+TASKS = {"corpus": task_corpus, "batch": task_batch, "batch1": task_batch_one_thread, "lines": task_lines,
+         "stress": task_stress}
 
 
 def worker(peer_name: str, task: str, fraction: float) -> None:
@@ -236,6 +250,9 @@ def summarize(raw: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict
             row["batch MB/s"] = b[0]["bytes"] / 1e6 / median_of(b, "batch_s")
             row["ids memory MiB (batch)"] = median_of(b, "rss_batch_bytes") / 2**20
             row["same ids (batch)"] = sum(a == b2 for a, b2 in zip(b[0]["digests"], reference["corpus"][0]["digests"]))
+            b1 = tasks.get("batch1", [{}])
+            if "batch1_s" in b1[0]:
+                row[f"batch {os.cpu_count()} threads vs 1"] = median_of(b1, "batch1_s") / median_of(b, "batch_s")
         ln = tasks["lines"]
         row["short line µs/call"] = median_of(ln, "lines_s") / ln[0]["calls"] * 1e6
         row["same ids (lines)"] = ln[0]["digest"] == reference["lines"][0]["digest"]
@@ -305,7 +322,10 @@ def markdown(table: dict[str, dict[str, Any]]) -> str:
                 cells.append(f"{v:.1f} (×{ratio:.1f})")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     versions = ", ".join(f"{n} {table[n]['version']}" for n in names)
-    return "\n".join(lines) + f"\n\nVersions: {versions}.\n"
+    scaling = [f"{k.removeprefix('batch ').removesuffix(' vs 1')}: ×{v:.2f} the one-thread batch"
+               for k, v in table["llamatok"].items() if k.endswith("threads vs 1")]
+    notes = f"\n\nllamatok's batch on {scaling[0]} (each cold, in its own process)." if scaling else ""
+    return "\n".join(lines) + f"{notes}\n\nVersions: {versions}.\n"
 
 
 def chart(table: dict[str, dict[str, Any]], path: Path) -> None:

@@ -25,6 +25,8 @@ class Peer:
     batch_ids: Callable[[Any], list[list[int]]] | None
     version: str
     decode_batch: Callable[[list[Any]], list[Any]] | None = None
+    #: The batch encoder on a given number of threads, for the scaling row (peers that take one).
+    encode_batch_threads: Callable[[list[str], int], Any] | None = None
 
 
 def _llamatok(json_path: str, model_path: str) -> Peer:
@@ -34,16 +36,16 @@ def _llamatok(json_path: str, model_path: str) -> Peer:
 
     tok = llamatok.Tokenizer.from_file(json_path)
 
-    def batch(texts: list[str]) -> Any:
+    def batch(texts: list[str], threads: int | None = None) -> Any:
         # The zero-copy API: flat uint16 ids plus offsets, read by numpy in place.
-        ids, offsets = tok.encode_batch_flat(texts, dtype="uint16")
+        ids, offsets = tok.encode_batch_flat(texts, dtype="uint16", num_threads=threads)
         return np.frombuffer(ids, dtype=np.uint16), np.frombuffer(offsets, dtype=np.uint64)
 
     def split(result: Any) -> list[list[int]]:
         ids, offsets = result
         return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 
-    return Peer("llamatok", tok.encode, batch, tok.decode, list, split, llamatok.__version__, tok.decode_batch)
+    return Peer("llamatok", tok.encode, batch, tok.decode, list, split, llamatok.__version__, tok.decode_batch, batch)
 
 
 def _sentencepiece(json_path: str, model_path: str) -> Peer:

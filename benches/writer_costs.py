@@ -1,6 +1,7 @@
 """What each ``--format`` writer costs next to the core's batch encode of the same corpus (a cold
-pass on all cores, as preprocessing encodes each document once): the corpus is encoded, then its ids are fed to every writer in batches of about 4 MB of text (as
-the pipeline feeds them) and the files closed; each writer's seconds are divided by the core's.
+pass on all cores, as preprocessing encodes each document once): the corpus is encoded, then its
+ids are fed to every writer in batches of about 4 MB of text (as the pipeline feeds them) and the
+files closed; each writer's seconds are divided by the core's.
 The issue asks for less than 10% per format. Every writer goes through the same
 ``storage.AtomicWriter`` (SHA-256 of the bytes, fsync, rename), Megatron's as a shard writes it, so
 the rows differ by what each format adds. Used by preprocess_bench.py (``--writers``)."""
