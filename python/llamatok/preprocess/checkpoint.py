@@ -21,21 +21,10 @@ import shutil
 import sys
 from typing import Any, BinaryIO
 
+from llamatok.preprocess.storage import fsync_dir
+
 STATE = "checkpoint.json"
 VERSION = 1
-
-
-def fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.checkpoint import WorkDir, crash_point, fsync_dir
+from llamatok.preprocess.checkpoint import WorkDir, crash_point
 from llamatok.preprocess.megatron import write_index
 from llamatok.preprocess.options import Options
 from llamatok.preprocess.parquet_out import write_parquet
@@ -118,7 +118,7 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
             _move_out(src, dst)
             crash_point("renamed")
     for d in {storage.parent(dst) for _, dst in renames(options, work) if storage.is_local(dst)}:
-        fsync_dir(d)
+        storage.fsync_dir(d)
     work.remove()
     written: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
     return written

@@ -282,6 +282,8 @@ def make_dirs(location: str) -> None:
 
 
 def fsync_dir(path: str) -> None:
+    """Makes a local folder's entries (a rename, a new file) durable; quietly nothing where the file
+    system cannot."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
