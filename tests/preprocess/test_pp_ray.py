@@ -87,20 +87,35 @@ def test_s3_to_s3_on_the_cluster_merges_to_the_local_engines_bytes(tmp_path, s3_
     assert workers, "the tasks ran on worker nodes"
 
 
-@pytest.mark.parametrize("sequences", [dict(shuffle_seed=11), dict(pack=256, pack_strategy="bfd", shuffle_seed=2)])
+@pytest.mark.parametrize("sequences", [dict(shuffle_seed=11, dedup="exact"),
+                                       dict(pack=256, pack_strategy="bfd", shuffle_seed=2)])
 def test_shuffled_and_packed_on_s3_are_the_local_engines_order(tmp_path, s3_store, bucket, cluster, sequences):
-    """--shuffle-seed and --pack on the cluster, S3 to S3: the reorder tasks gather each output shard from
-    the tasks' shards on the store, and the shards, merged, are the local engine's single file."""
+    """--shuffle-seed, --pack and --dedup on the cluster, S3 to S3: the hash tasks find the duplicates, the
+    reorder tasks gather each output shard from the tasks' shards on the store, and the shards, merged, are
+    the local engine's single file."""
     local = tmp_path / "in"
     local.mkdir()
     names = make_corpus(local, 300)
+    if "dedup" in sequences:  # a file again under another name: every document in it is a duplicate
+        (local / "again.jsonl").write_bytes((local / names[0]).read_bytes())
+        names.append("again.jsonl")
     s3_store.upload_tree(local, f"{bucket}/in")
     ref = pp.run([str(local / n) for n in names], str(tmp_path / "ref"), **OPTIONS, **sequences)
     out = f"{bucket}/out/seq"
     got = pp.run([f"{bucket}/in/{n}" for n in names], out, engine="ray", shard_tokens=3000,
                  formats="megatron,npy", **OPTIONS, **sequences)
     assert got["sequences"] == ref["sequences"] and got["sharding"]["shards"] >= 3
-    assert got["sharding"]["driver_received_bytes_per_shard"] < 2000, "metadata only in both passes"
+    assert got.get("dedup") == ref.get("dedup")
+    if "dedup" in sequences:
+        assert got["dedup"]["duplicates"] > 100
+        (tmp_path / "got.rejects.jsonl").write_bytes(s3_store.read(out + ".rejects.jsonl"))
+        # The same rejects; duplicates come after their batch's other rejects, and batches differ.
+        got_rejects = rejects_without_sources(tmp_path / "got.rejects.jsonl", {f"{bucket}/in": "IN"})
+        ref_rejects = rejects_without_sources(tmp_path / "ref.rejects.jsonl", {str(local): "IN"})
+        assert sorted(map(json.dumps, got_rejects)) == sorted(map(json.dumps, ref_rejects))
+    # Records only (a hash task's, a task's and an output shard's), whatever the shards hold: the test
+    # above shows they do not grow with the shard.
+    assert got["sharding"]["driver_received_bytes_per_shard"] < 6000
     merged_equals(tmp_path, out + ".manifest.json", str(tmp_path / "ref"))
     assert not any(".partial" in u for u in s3_store.list(f"{bucket}/out")), "the tasks' shards are removed"
 

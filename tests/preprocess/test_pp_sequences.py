@@ -166,7 +166,6 @@ def test_dedup_skips_and_lists_duplicates(tmp_path):
     ({"pack": 64, "pack_strategy": "first-fit"}, "--pack-strategy must be concat or bfd"),
     ({"shuffle_seed": -1}, "--shuffle-seed must be an integer"),
     ({"dedup": "fuzzy"}, "--dedup takes exact"),
-    ({"dedup": "exact", "shard_tokens": 1000}, "--dedup needs every document's text in one place"),
     ({"pack": 64, "json_keys": ["a", "b"]}, "--pack packs one text field"),
 ])
 def test_bad_sequence_options(tmp_path, options, message):
@@ -229,20 +228,28 @@ def _shard_ids(prefix, kind, dtype=np.uint16):
 @pytest.mark.parametrize("sequence_args", [
     ("--shuffle-seed", "42"),
     ("--pack", "100"),
-    ("--pack", "100", "--pack-strategy", "bfd", "--shuffle-seed", "7"),
+    ("--pack", "100", "--pack-strategy", "bfd", "--shuffle-seed", "7", "--dedup", "exact"),
     ("--shuffle-seed", "3", "--fim-rate", "0.5"),
+    ("--dedup", "exact", "--fim-rate", "0.5"),
 ])
 def test_sharded_runs_write_the_single_files_order(tmp_path, sequence_args):
-    """Shards in training order: merged, the single-file run's bytes; the other formats' shards hold the
-    same ids in the same order; with --pack every shard holds whole sequences; killed in either pass and
-    resumed, the same shards again."""
+    """Shards in training order (or deduplicated): merged, the single-file run's bytes; the other formats'
+    shards hold the same ids in the same order; with --pack every shard holds whole sequences; the same
+    duplicates rejected; killed in any pass and resumed, the same shards again."""
     texts = varied_texts(300, seed=4)
+    texts += texts[::7]  # duplicates, some in other tasks than their first copy
     src = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
     single = str(tmp_path / "single")
     expected = json.loads(cli(*_sharded_args(src, single, *sequence_args)).stdout)
     sharded = str(tmp_path / "sharded")
     summary = json.loads(cli(*_sharded_args(src, sharded, "--shard-tokens", "700", *sequence_args)).stdout)
-    assert summary["sharding"]["shards"] > 3 and summary["sequences"] == expected["sequences"]
+    assert summary["sharding"]["shards"] > 3 and summary.get("sequences") == expected.get("sequences")
+    assert summary.get("dedup") == expected.get("dedup")
+    if "--dedup" in sequence_args:
+        assert summary["dedup"]["duplicates"] >= len(texts[300::]), "every appended copy is a duplicate"
+    assert summary["rejected_by_reason"] == expected["rejected_by_reason"]
+    rejects = [sorted(Path(p + ".rejects.jsonl").read_text().splitlines()) for p in (single, sharded)]
+    assert rejects[0] == rejects[1]
     merged = str(tmp_path / "merged")
     pp.merge(sharded + ".manifest.json", merged)
     for ext in (".bin", ".idx"):
@@ -254,13 +261,15 @@ def test_sharded_runs_write_the_single_files_order(tmp_path, sequence_args):
         mask = np.fromfile(single + ".label_mask.npy", np.bool_).tolist()
         assert _shard_ids(sharded, "npy-label-mask", np.bool_) == mask
     manifest = json.loads(Path(sharded + ".manifest.json").read_text())
-    assert manifest["sequences"] == expected["sequences"]
-    assert all(shard["input"] is None for shard in manifest["shards"])
+    if "sequences" in expected:
+        assert manifest["sequences"] == expected["sequences"]
+        assert all(shard["input"] is None for shard in manifest["shards"])
     if "--pack" in sequence_args:
         assert all(shard["tokens"]["text"] % 100 == 0 for shard in manifest["shards"]), "whole sequences"
     assert not Path(sharded + ".partial").exists()
     shards = {p.name: p.read_bytes() for p in tmp_path.glob("sharded-*")}
-    for crash in ("task-recorded:3", "reordered:2"):
+    crashes = ["task-recorded:3"] + (["reordered:2"] if "sequences" in expected else [])
+    for crash in crashes:
         killed = str(tmp_path / "killed")
         args = _sharded_args(src, killed, "--shard-tokens", "700", *sequence_args)
         assert cli(*args, env={"LLAMATOK_PREPROCESS_CRASH_AT": crash}).returncode == 86, crash

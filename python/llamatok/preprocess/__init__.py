@@ -28,7 +28,7 @@ with ``shard_tokens`` (always on Ray) shards listed in ``PREFIX.manifest.json``;
   (``npy``, ``datatrove``, ``mds``, ``litdata``), one module each behind ``writers/base.py``
 - ``sequences.py`` ``--shuffle-seed`` and ``--pack`` at the end of a run; ``reorder.py`` the same for
   shards; ``packing.py`` the packing
-  plans; ``dedup.py`` ``--dedup exact``
+  plans; ``dedup.py`` ``--dedup exact``; ``dedup_pass.py`` the same for shards
 - ``progress.py`` the progress bar; ``summary.py`` the summary; ``hf.py`` ``datasets.map`` helper
 """
 

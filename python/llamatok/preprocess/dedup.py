@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from llamatok.preprocess.batches import Batch, BatchResult
 from llamatok.preprocess.readers import reject
 
 HASH_BYTES = 16
+#: How the summary's ``dedup`` section names the method.
+DEDUP_METHOD = "exact (128-bit BLAKE2b of the text)"
 
 
 @dataclass
@@ -35,11 +37,30 @@ def text_hash(texts: Sequence[str]) -> bytes:
     return h.digest()
 
 
+def drop_duplicates(batch: Batch, drop: Sequence[int], names: Mapping[int, str]) -> Batch:
+    """``batch`` without its documents ``drop`` (indexes in the batch, ascending), each listed as a
+    ``duplicate`` reject after the batch's other rejects."""
+    if not drop:
+        return batch
+    for i in drop:
+        s, pos = batch.sources[i], batch.positions[i]
+        batch.rejects.append(reject(names[s], "duplicate",
+                                    f"same text as an earlier document (position {pos} in its source; "
+                                    "128-bit BLAKE2b of the text)", batch.texts[0][i][:200].encode("utf-8", "replace")))
+        batch.reject_sources.append(s)
+    dropped = set(drop)
+    keep = [i for i in range(batch.docs) if i not in dropped]
+    batch.texts = [[texts[i] for i in keep] for texts in batch.texts]
+    batch.sources = [batch.sources[i] for i in keep]
+    batch.positions = [batch.positions[i] for i in keep]
+    return batch
+
+
 class Deduper:
     def __init__(self, path: str, kept: int, source_names: Sequence[str]) -> None:
         """``kept``: the documents the checkpoint counts (their hashes are the file's first ones)."""
         self.path = path
-        self.names = list(source_names)
+        self.names = dict(enumerate(source_names))
         mode = "r+b" if os.path.exists(path) else "w+b"
         self._file = open(path, mode)  # noqa: SIM115 (closed by close)
         data = self._file.read(kept * HASH_BYTES)
@@ -52,27 +73,17 @@ class Deduper:
 
     def filter(self, batch: Batch) -> tuple[Batch, bytes]:
         """The batch without the documents already seen (they become rejects); the new hashes."""
-        keep: list[int] = []
+        drop: list[int] = []
         new: list[bytes] = []
         for i in range(batch.docs):
             h = text_hash([texts[i] for texts in batch.texts])
             if h in self.seen:
-                s, pos = batch.sources[i], batch.positions[i]
-                text = batch.texts[0][i]
-                batch.rejects.append(reject(self.names[s], "duplicate",
-                                            f"same text as an earlier document (position {pos} in its source; "
-                                            "128-bit BLAKE2b of the text)", text[:200].encode("utf-8", "replace")))
-                batch.reject_sources.append(s)
-                self.duplicates += 1
+                drop.append(i)
                 continue
             self.seen.add(h)
-            keep.append(i)
             new.append(h)
-        if len(keep) != batch.docs:
-            batch.texts = [[texts[i] for i in keep] for texts in batch.texts]
-            batch.sources = [batch.sources[i] for i in keep]
-            batch.positions = [batch.positions[i] for i in keep]
-        return batch, b"".join(new)
+        self.duplicates += len(drop)
+        return drop_duplicates(batch, drop, self.names), b"".join(new)
 
     @staticmethod
     def wrap(result: BatchResult, new: bytes) -> DedupedResult:

@@ -15,7 +15,7 @@ from llamatok.preprocess import storage
 from llamatok.preprocess.batches import Cursor, make_batches, tokenize
 from llamatok.preprocess.checkpoint import WorkDir
 from llamatok.preprocess.committer import Committer, new_state
-from llamatok.preprocess.dedup import Deduper
+from llamatok.preprocess.dedup import DEDUP_METHOD, Deduper
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.fim import FimSpec
 from llamatok.preprocess.finish import finish, outputs
@@ -246,7 +246,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
                       tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
                       startup_seconds=startup)
         if options.dedup:
-            built["dedup"] = {"method": "exact (128-bit BLAKE2b of the text)",
+            built["dedup"] = {"method": DEDUP_METHOD,
                               "duplicates": int(st["rejected"].get("duplicate", 0))}
         return built
 

@@ -167,9 +167,6 @@ class Options:
             raise OptionsError(f"--shuffle-seed must be an integer from 0 to 2**64 - 1, not {self.shuffle_seed!r}")
         if self.dedup not in (None, "exact"):
             raise OptionsError(f"--dedup takes exact (a 128-bit hash of each document's text), not {self.dedup!r}")
-        if self.dedup is not None and self.sharded:
-            raise OptionsError("--dedup needs every document's text in one place: use the single-file layout (the "
-                               "local engine without --shard-tokens), or deduplicate before sharding")
         if self.pack is not None and len(self.json_keys) > 1:
             raise OptionsError("--pack packs one text field: give one --json-keys (run once per key)")
 

@@ -9,7 +9,8 @@ driver receives metadata only, never token ids, so it is not the bottleneck of a
 - A task whose worker or node dies is retried by Ray (``max_retries``), and so is one that fails
   with an ``OSError`` (an object store's passing error). A retried task rewrites the same bytes
   under the same names, so nothing is lost or written twice.
-- With ``--shuffle-seed`` or ``--pack``, the reorder tasks (``reorder.py``) run the same way; each
+- With ``--dedup``, the hash tasks (``dedup_pass.py``) run the same way first; with
+  ``--shuffle-seed`` or ``--pack``, the reorder tasks (``reorder.py``) run the same way; each
   gets the work shards' table (a few bytes per document) from Ray's object store.
 - The driver's ``AWS_*`` settings (endpoint, region, credentials), when set, are passed to the
   tasks' environment so that every node reaches the same store; a node's own settings (an IAM
@@ -25,6 +26,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamatok.preprocess.dedup_pass import run_hash_task
 from llamatok.preprocess.options import Options, OptionsError
 from llamatok.preprocess.plan import Task
 from llamatok.preprocess.reorder import ReorderTask, run_reorder_task
@@ -58,7 +60,8 @@ def _ray() -> Any:
     return ray
 
 
-def _remote_task(core_box: list[Any], ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool) -> bytes:
+def _remote_task(core_box: list[Any], ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool,
+                 duplicates: Any = None) -> bytes:
     """The body of a Ray task. ``core_box`` holds the tokenizer's object ref inside a list, so that
     Ray does not fetch and unpickle it for every task: the worker does it once."""
     ray = _ray()
@@ -69,7 +72,7 @@ def _remote_task(core_box: list[Any], ctx: TaskContext, task: Task, sources: dic
         _cores.clear()  # a worker serves one run at a time: drop an earlier run's tokenizer
         _cores[ref.hex()] = core
     node = ray.get_runtime_context().get_node_id()
-    return encoded(run_task(core, ctx, task, sources, resume, where=node))
+    return encoded(run_task(core, ctx, task, sources, resume, where=node, duplicates=duplicates))
 
 
 def _connect(ray: Any, options: Options) -> None:
@@ -79,15 +82,33 @@ def _connect(ray: Any, options: Options) -> None:
 
 
 def execute_on_ray(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
-                   options: Options, on_record: Any) -> None:
+                   options: Options, on_record: Any, duplicates: Sequence[Any] | None = None) -> None:
     ray = _ray()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
         _connect(ray, options)
         core_box = [ray.put(core)]
         ctx_ref = ray.put(ctx)
-        calls = [(task.index, (core_box, ctx_ref, task, task.sources(sources), resume)) for task in tasks]
+        calls = [(task.index, (core_box, ctx_ref, task, task.sources(sources), resume,
+                               None if duplicates is None else duplicates[task.index])) for task in tasks]
         _run_all(ray, _remote_task, calls, options, on_record)
+
+
+def _remote_hashes(ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool) -> bytes:
+    node = _ray().get_runtime_context().get_node_id()
+    return encoded(run_hash_task(ctx, task, sources, resume, where=node))
+
+
+def execute_hashes_on_ray(ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
+                          options: Options, on_record: Any) -> None:
+    """The hash tasks of a sharded run with --dedup (dedup_pass.py) as Ray tasks."""
+    ray = _ray()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
+        _connect(ray, options)
+        ctx_ref = ray.put(ctx)
+        calls = [(task.index, (ctx_ref, task, task.sources(sources), resume)) for task in tasks]
+        _run_all(ray, _remote_hashes, calls, options, on_record)
 
 
 def _remote_reorder(layout: ShardLayout, sources: Any, task: ReorderTask, pad_id: int, resume: bool) -> bytes:

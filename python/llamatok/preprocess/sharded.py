@@ -1,6 +1,7 @@
 """The driver of a sharded run (``--shard-tokens``, and every Ray run).
 
-    plan (plan.py) ─▶ tasks run where they are scheduled (tasks.py; locally or on Ray), each
+    plan (plan.py) ─▶ with --dedup, hash tasks find the duplicates (dedup_pass.py) ─▶
+    tasks run where they are scheduled (tasks.py; locally or on Ray), each
     writing its shards and record ─▶ the driver gathers the records (metadata only) ─▶ with
     --shuffle-seed or --pack, reorder tasks write the output shards in training order from the
     tasks' shards (reorder.py) ─▶ rejects, manifest, summary ─▶ work folder removed
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from llamatok.preprocess import manifest as manifest_mod
 from llamatok.preprocess import storage
+from llamatok.preprocess.dedup import DEDUP_METHOD
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
@@ -115,13 +117,44 @@ def _prepare(options: Options, layout: ShardLayout, core: Tokenizer, spec: Encod
 
 
 def execute_locally(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
-                    on_record: OnRecord) -> None:
+                    on_record: OnRecord, duplicates: Sequence[Any] | None = None) -> None:
     """Runs the tasks one after the other in this process, each on all the encoder's threads."""
     from llamatok.preprocess.tasks import encoded
 
     for task in tasks:
-        record = run_task(core, ctx, task, task.sources(sources), resume)
+        record = run_task(core, ctx, task, task.sources(sources), resume,
+                          duplicates=None if duplicates is None else duplicates[task.index])
         on_record(record, len(encoded(record)))
+
+
+def _find_duplicates(options: Options, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source],
+                     resume: bool, lock: JobLock) -> tuple[list[Any], int]:
+    """--dedup: the hash pass (dedup_pass.py); per task, the documents to skip, and the bytes the
+    driver received."""
+    from llamatok.preprocess.dedup_pass import duplicates, run_hash_task
+    from llamatok.preprocess.tasks import encoded
+
+    records: list[dict[str, Any] | None] = [None] * len(tasks)
+    received = 0
+
+    def on_record(record: dict[str, Any], size: int) -> None:
+        nonlocal received
+        lock.check()
+        records[record["task"]] = record
+        received += size
+
+    if options.engine == "ray":
+        from llamatok.preprocess.ray_engine import execute_hashes_on_ray
+
+        execute_hashes_on_ray(ctx, tasks, sources, resume, options, on_record)
+    else:
+        for task in tasks:
+            record = run_hash_task(ctx, task, task.sources(sources), resume)
+            on_record(record, len(encoded(record)))
+    done = [r for r in records if r is not None]
+    if len(done) != len(tasks):
+        raise RuntimeError(f"{len(tasks) - len(done)} of {len(tasks)} hash tasks returned no record")
+    return duplicates(ctx.layout, done), received
 
 
 def _assemble_rejects(layout: ShardLayout, records: Sequence[dict[str, Any]], tasks: Sequence[Task],
@@ -190,12 +223,16 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
             )
 
     try:
+        dups = None
+        if options.dedup:
+            dups, received = _find_duplicates(options, ctx, tasks, sources, bool(saved["resume"]), lock)
+            totals["received"] += received
         if options.engine == "ray":
             from llamatok.preprocess.ray_engine import execute_on_ray
 
-            execute_on_ray(core, ctx, tasks, sources, saved["resume"], options, on_record)
+            execute_on_ray(core, ctx, tasks, sources, saved["resume"], options, on_record, dups)
         else:
-            execute_locally(core, ctx, tasks, sources, saved["resume"], on_record)
+            execute_locally(core, ctx, tasks, sources, saved["resume"], on_record, dups)
     finally:
         progress.close()
     done = [r for r in records if r is not None]
@@ -218,6 +255,9 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
                        totals["received"], written)
     if section is not None:
         summary["sequences"] = section
+    if options.dedup:
+        duplicates = int(summary["rejected_by_reason"].get("duplicate", 0))
+        summary["dedup"] = {"method": DEDUP_METHOD, "duplicates": duplicates}
     storage.write_atomic(options.summary_path,
                          (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
                          layout.tmp("summary.json"))

@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from llamatok.preprocess import storage
 from llamatok.preprocess.batches import BatchResult, make_batches, tokenize
 from llamatok.preprocess.checkpoint import crash_point
@@ -76,9 +78,10 @@ def kept_record(layout: ShardLayout, fingerprint: str, index: int) -> dict[str, 
 
 
 def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool = False,
-             where: str = "local") -> dict[str, Any]:
+             where: str = "local", duplicates: np.ndarray | None = None) -> dict[str, Any]:
     """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record. ``where``
-    names the worker (a Ray node id): it goes into the attempt markers and the record."""
+    names the worker (a Ray node id): it goes into the attempt markers and the record.
+    ``duplicates``: with --dedup, the indexes of the task's documents to skip (dedup_pass.py)."""
     if resume:
         kept = kept_record(ctx.layout, ctx.fingerprint, task.index)
         if kept is not None:
@@ -114,7 +117,13 @@ def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, S
             counts["lines"][str(s)] = n
 
     try:
-        run_pipeline(batches, lambda b: tokenize(core, b, ctx.spec), write)
+        if duplicates is not None:
+            from llamatok.preprocess.dedup_pass import TaskDuplicates
+
+            skip = TaskDuplicates(duplicates, {s: src.name for s, src in sources.items()})
+            run_pipeline(batches, lambda b: tokenize(core, skip.filter(b), ctx.spec), write)
+        else:
+            run_pipeline(batches, lambda b: tokenize(core, b, ctx.spec), write)
         entries = shards.close()
         rejects.commit()
     except BaseException:
