@@ -92,14 +92,15 @@ def encode_words(core: Tokenizer, words: Sequence[str],
     return ids, offsets, word_ids, texts
 
 
-def encode_words_fast(core: Tokenizer, words: Sequence[str], mode: str) -> list[int]:
-    """Just the ids of pre-tokenized input (one native batch call for all words)."""
+def encode_each_word(core: Tokenizer, words: Sequence[str], mode: str) -> list[list[int]]:
+    """Just the ids of each word of pre-tokenized input (one native batch call for all of them: every
+    word of every row of a call)."""
     for word in words:
         if not isinstance(word, str):
             raise TypeError(f"with is_split_into_words=True every word must be a str, not {type(word).__name__}")
     if not words:
         return []
-    return [i for ids in core.encode_batch(list(words), mode, True) for i in ids]
+    return core.encode_batch(list(words), mode, True)
 
 
 def _sequence_range(row: RowAlignment, sequence: int) -> range:

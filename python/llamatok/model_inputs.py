@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
-from llamatok.alignment import RowAlignment, aligned, encode_words, encode_words_fast, fill_dummy_spans
+from llamatok.alignment import RowAlignment, aligned, encode_each_word, encode_words, fill_dummy_spans
 from llamatok.batch_encoding import BatchEncoding, tensor_type_name
 from llamatok.infill import prefix_text, split_prompt
 from llamatok.rows import Encoded, Row, build_rows
@@ -133,26 +133,24 @@ def _encode_with_offsets(core: Tokenizer, text: str, mode: str, dummy_prefix: bo
     return Encoded(ids, fill_dummy_spans(spans, length), words, texts)
 
 
-def _encode_words(core: Tokenizer, words: Sequence[str], mode: str, with_offsets: bool) -> Encoded:
-    if not with_offsets:
-        return Encoded(encode_words_fast(core, words, mode))
-    return Encoded(*encode_words(core, words, mode))
-
-
 def encode_prompts(core: Tokenizer, prompts: Sequence[Prompt], mode: str, with_offsets: bool) -> list[list[Encoded]]:
     """The encoded sequences of every prompt: ``[text]`` or ``[prefix, suffix]``.
 
     Offsets index the caller's strings: the text, the infill prompt before ``<FILL_ME>`` splitting, or
     the separately passed suffix."""
     if any(p.words is not None for p in prompts):
-        out = []
-        for p in prompts:
-            prefix_words, suffix_words = p.words  # type: ignore[misc]
-            seqs = [_encode_words(core, prefix_words, mode, with_offsets)]
-            if suffix_words is not None:
-                seqs.append(_encode_words(core, suffix_words, mode, with_offsets))
-            out.append(seqs)
-        return out
+        groups = [[g for g in p.words if g is not None] for p in prompts]  # type: ignore[union-attr]
+        if not with_offsets:  # every word of the batch in one native call
+            per_word = encode_each_word(core, [w for seqs in groups for g in seqs for w in g], mode)
+            out, at = [], 0
+            for seqs in groups:
+                encoded = []
+                for g in seqs:
+                    encoded.append(Encoded([i for word in per_word[at:at + len(g)] for i in word]))
+                    at += len(g)
+                out.append(encoded)
+            return out
+        return [[Encoded(*encode_words(core, g, mode)) for g in seqs] for seqs in groups]
     if with_offsets:
         out = []
         for p in prompts:
