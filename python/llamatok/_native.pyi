@@ -91,6 +91,15 @@ class Tokenizer:
         num_threads: int | None = None,
         dtype: str = "uint32",
     ) -> tuple[IdBuffer, IdBuffer]: ...
+    def encode_jsonl_flat(
+        self,
+        lines: Sequence[bytes],
+        keys: Sequence[str],
+        mode: _Mode = "legacy",
+        dummy_prefix: bool = True,
+        num_threads: int | None = None,
+        dtype: str = "uint32",
+    ) -> list[tuple[IdBuffer, IdBuffer]] | None: ...
     def decode(self, ids: _Ids, style: _Style = "transformers", skip_special_tokens: bool = False) -> str: ...
     def decode_batch(
         self,

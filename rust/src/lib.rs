@@ -17,6 +17,8 @@
 //!   runs it on all cores for the bindings in `python/`;
 //! - [`id_bytes`] reads ids stored as raw integers of any width and byte order (the pure part of the
 //!   bindings' buffer reader; public so that the fuzz targets in `rust/fuzz/` reach it).
+//! - [`jsonl`] takes the text fields out of a JSONL line, for `llamatok preprocess` to parse lines
+//!   where it encodes them.
 
 pub(crate) mod added;
 #[cfg(feature = "python")]
@@ -30,6 +32,7 @@ pub(crate) mod error;
 pub(crate) mod hf_json;
 pub mod id_bytes;
 pub mod interrupt;
+pub mod jsonl;
 pub(crate) mod merges;
 pub(crate) mod model_proto;
 #[cfg(test)]

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llamatok.preprocess.encode import EncodeSpec, encode_batch
+from llamatok.preprocess.encode import EncodeSpec, encode_batch, encode_jsonl
+from llamatok.preprocess.readers import RawLine, parse_line
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -35,6 +36,7 @@ class Batch:
     cursor: Cursor = (0, 0, 0)
     done_bytes: int = 0  # progress: bytes of the inputs on disk consumed up to the cursor
     lines: dict[int, int] = field(default_factory=dict)  # per source read: lines read in it so far
+    raw: bool = False  # the documents are JSONL lines not parsed yet (readers.RawLine), in texts[0]
 
     @property
     def docs(self) -> int:
@@ -78,9 +80,14 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         for record_texts, rejected, nbytes, at, next_pos, next_line in reader.read(pos, line):
             if stop is not None and at >= stop:
                 break
-            if record_texts is not None:
+            if type(record_texts) is RawLine:
+                texts[0].append(record_texts)  # type: ignore[arg-type]
+                batch.raw = True
+                batch.sources.append(s)
+                batch.positions.append(at)
+            elif record_texts is not None:
                 for k in range(num_keys):
-                    texts[k].append(record_texts[k])
+                    texts[k].append(record_texts[k])  # type: ignore[arg-type]
                 batch.sources.append(s)
                 batch.positions.append(at)
             elif rejected is not None:
@@ -103,8 +110,38 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         yield batch
 
 
+def _parse_raw(batch: Batch) -> Batch:
+    """The batch with its JSONL lines parsed by Python (what the reader does when not raw): texts,
+    or rejects in line order (a raw batch has no other rejects)."""
+    lines: list[RawLine] = batch.texts[0]  # type: ignore[assignment]
+    texts: list[list[str]] = [[] for _ in lines[0].keys]
+    sources, positions = [], []
+    for raw, s, pos in zip(lines, batch.sources, batch.positions):
+        got, rejected = parse_line(raw.data, raw.name, raw.keys, raw.line)
+        if got is None:
+            batch.rejects.append(rejected)  # type: ignore[arg-type]
+            batch.reject_sources.append(s)
+            continue
+        for k, t in enumerate(got):
+            texts[k].append(t)
+        sources.append(s)
+        positions.append(pos)
+    batch.texts, batch.sources, batch.positions, batch.raw = texts, sources, positions, False
+    return batch
+
+
 def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
-    """Encodes every json key's texts of ``batch``."""
+    """Encodes every json key's texts of ``batch`` (a raw batch's lines parsed first: by the core on its
+    threads when every line is a plain object, else by Python)."""
+    if batch.raw:
+        lines: list[RawLine] = batch.texts[0]  # type: ignore[assignment]
+        native = encode_jsonl(core, [line.data for line in lines], lines[0].keys, spec)
+        if native is not None:
+            return BatchResult([i for i, _ in native], [n.astype(np.int32) for _, n in native], batch.rejects,
+                               batch.docs, batch.input_bytes, batch.blank_lines, batch.cursor, batch.done_bytes,
+                               np.asarray(batch.sources, dtype=np.uint64), np.asarray(batch.positions, np.uint64),
+                               batch.reject_sources, batch.lines)
+        batch = _parse_raw(batch)
     ids, lengths = [], []
     sources = np.asarray(batch.sources, dtype=np.uint64)
     positions = np.asarray(batch.positions, dtype=np.uint64)

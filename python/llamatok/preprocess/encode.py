@@ -84,6 +84,26 @@ def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> tupl
     return out, new_lengths
 
 
+def encode_jsonl(core: Tokenizer, lines: Sequence[bytes], keys: Sequence[str],
+                 spec: EncodeSpec) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Per key, what :func:`encode_plain` gives for that field of every JSONL line, parsed by the core on
+    its threads; None when some line is not a JSON object whose fields are all strings."""
+    if not lines:
+        return None
+    core_dtype = "uint16" if spec.dtype == "uint16" else "uint32"
+    got = core.encode_jsonl_flat(list(lines), list(keys), spec.mode, True, spec.num_threads, core_dtype)
+    if got is None:
+        return None
+    out = []
+    for ids_buf, off_buf in got:
+        ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)  # type: ignore[call-overload]
+        if core_dtype == "uint32":
+            ids = ids.view(np.int32)
+        lengths = np.diff(np.frombuffer(off_buf, dtype=np.uint64)).astype(np.int64)  # type: ignore[call-overload]
+        out.append(_add_bos_eos(ids, lengths, spec))
+    return out
+
+
 def encode_plain(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
     ids, offsets = _flat(core, texts, spec, True)
     lengths = np.diff(offsets).astype(np.int64)

@@ -24,7 +24,7 @@ from llamatok.preprocess.megatron import dtype_for_vocab
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
 from llamatok.preprocess.pipeline import run_pipeline
 from llamatok.preprocess.progress import Progress
-from llamatok.preprocess.readers import reader_for
+from llamatok.preprocess.readers import raw_jsonl_wanted, reader_for
 from llamatok.preprocess.sequences import SequenceSpec
 from llamatok.preprocess.sources import Source, discover
 from llamatok.preprocess.summary import build
@@ -211,7 +211,9 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
     if options.engine == "ray" and any(s.kind in ("iterable", "dataset") for s in sources):
         raise OptionsError("--engine ray reads files where its tasks run: pass paths or URIs "
                            "(s3://, hf://datasets/...), not Python objects")
-    readers = [reader_for(s, options.json_keys) for s in sources]
+    texts_needed = options.dedup is not None or (spec.fim is not None and spec.fim.rate > 0)
+    raw = raw_jsonl_wanted(sources, texts_needed)
+    readers = [reader_for(s, options.json_keys, raw) for s in sources]
     if options.sharded and options.shard_tokens is None:
         options.shard_tokens = DEFAULT_SHARD_BYTES // spec.numpy_dtype.itemsize
     fp = fingerprint(options, sources, tok, spec)

@@ -15,8 +15,8 @@ are the cursor after the record: reading again from there continues exactly wher
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Optional, Protocol, cast
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, Optional, Protocol, Union, cast
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.compressed import corrupt, decompression_errors, open_decompressed
@@ -24,7 +24,23 @@ from llamatok.preprocess.errors import CorruptInputError
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
-Record = tuple[Optional[tuple[str, ...]], Optional[dict[str, Any]], int, int, int, int]
+
+class RawLine(NamedTuple):
+    """A JSONL line read but not parsed: the encoding stage parses it, on the core's threads
+    (``Tokenizer.encode_jsonl_flat``), or with :func:`parse_line` when the core leaves it to Python."""
+
+    data: bytes
+    name: str  # the source's path, for a reject
+    line: int
+    keys: tuple[str, ...]
+
+
+#: Whether JSONL lines are parsed by the core where they are encoded (on every core, without the GIL)
+#: when nothing needs their texts in Python first (no FIM, no --dedup): the same documents and rejects
+#: as Python's ``json`` gives (a line the core does not take is read by Python), only faster.
+PARSE_JSONL_NATIVELY = True
+
+Record = tuple[Optional[Union[tuple[str, ...], RawLine]], Optional[dict[str, Any]], int, int, int, int]
 
 
 class Reader(Protocol):
@@ -91,12 +107,35 @@ def fields(obj: Any, keys: Sequence[str]) -> tuple[tuple[str, ...] | None, tuple
 
 # -- JSONL ---------------------------------------------------------------------------------------
 
-class JsonlReader:
-    """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys."""
+def parse_line(raw: bytes, name: str, keys: Sequence[str], line: int) -> tuple[tuple[str, ...] | None,
+                                                                             dict[str, Any] | None]:
+    """The texts of one JSONL line, or its reject."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        detail = f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8"
+        return None, reject(name, "invalid_utf8", detail, raw, line=line)
+    except ValueError as e:
+        return None, reject(name, "invalid_json", str(e), raw, line=line)
+    texts, bad = fields(obj, keys)
+    if bad is None and b"\\u" in raw:
+        # fields() gives the texts whenever it gives no reason.
+        surrogate = _lone_surrogate(cast("tuple[str, ...]", texts), keys)
+        if surrogate:
+            bad = ("invalid_utf8", surrogate)
+    if bad is not None:
+        return None, reject(name, bad[0], bad[1], raw, line=line)
+    return texts, None
 
-    def __init__(self, source: Source, keys: Sequence[str]) -> None:
+
+class JsonlReader:
+    """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys. With
+    ``raw``, each line that is not blank comes as a :class:`RawLine`, parsed later."""
+
+    def __init__(self, source: Source, keys: Sequence[str], raw: bool = False) -> None:
         self.source = source
         self.keys = tuple(keys)
+        self.raw = raw
         self._raw: Any | None = None
         self._line = 0
 
@@ -139,7 +178,6 @@ class JsonlReader:
                     if not chunk:
                         raise OSError(f"{name} is shorter than when the interrupted run read it")
                     left -= len(chunk)
-        loads = json.loads
         for raw in stream:
             line += 1
             self._line = line  # complete lines so far, for the error if the stream then fails
@@ -147,26 +185,11 @@ class JsonlReader:
             pos += len(raw)
             if raw.isspace() or not raw:
                 yield None, None, len(raw), start, pos, line
-                continue
-            try:
-                obj = loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                detail = f"byte 0x{raw[e.start]:02X} at column {e.start + 1} is not UTF-8"
-                yield None, reject(name, "invalid_utf8", detail, raw, line=line), len(raw), start, pos, line
-                continue
-            except ValueError as e:
-                yield None, reject(name, "invalid_json", str(e), raw, line=line), len(raw), start, pos, line
-                continue
-            texts, bad = fields(obj, keys)
-            if bad is None and b"\\u" in raw:
-                # fields() gives the texts whenever it gives no reason.
-                surrogate = _lone_surrogate(cast("tuple[str, ...]", texts), keys)
-                if surrogate:
-                    bad = ("invalid_utf8", surrogate)
-            if bad is not None:
-                yield None, reject(name, bad[0], bad[1], raw, line=line), len(raw), start, pos, line
-                continue
-            yield texts, None, len(raw), start, pos, line
+            elif self.raw:
+                yield RawLine(raw, name, line, keys), None, len(raw), start, pos, line
+            else:
+                texts, rejected = parse_line(raw, name, keys, line)
+                yield texts, rejected, len(raw), start, pos, line
 
 
 # -- directories of files ------------------------------------------------------------------------
@@ -406,11 +429,20 @@ READERS: dict[str, Callable[[Source, Sequence[str]], Reader]] = {
 }
 
 
-def reader_for(source: Source, keys: Sequence[str]) -> Reader:
-    """The reader of ``source``; checks what can be checked before reading (Parquet columns)."""
+def reader_for(source: Source, keys: Sequence[str], raw_jsonl: bool = False) -> Reader:
+    """The reader of ``source``; checks what can be checked before reading (Parquet columns).
+    ``raw_jsonl``: JSONL lines come unparsed (:class:`RawLine`; see :func:`raw_jsonl_wanted`)."""
     if source.kind == "dir" and len(keys) != 1:
         raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for "
                            f"--json-keys {' '.join(keys)}")
     if source.kind == "jsonl" and storage.info(source.path or "").kind != "file":
         raise OptionsError(f"no such input: {source.path}")
+    if source.kind == "jsonl":
+        return JsonlReader(source, keys, raw=raw_jsonl)
     return READERS[source.kind](source, keys)
+
+
+def raw_jsonl_wanted(sources: Iterable[Source], texts_needed: bool) -> bool:
+    """Whether JSONL lines are left for the core to parse: only when every input is JSONL (so a batch
+    never mixes parsed and unparsed records) and no stage needs the texts in Python (FIM, --dedup)."""
+    return PARSE_JSONL_NATIVELY and not texts_needed and all(s.kind == "jsonl" for s in sources)

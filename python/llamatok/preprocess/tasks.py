@@ -29,7 +29,7 @@ from llamatok.preprocess.checkpoint import crash_point
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.pipeline import run_pipeline
 from llamatok.preprocess.plan import Task
-from llamatok.preprocess.readers import reader_for
+from llamatok.preprocess.readers import raw_jsonl_wanted, reader_for
 from llamatok.preprocess.shards import ShardLayout, ShardWriter
 from llamatok.preprocess.sources import Source
 
@@ -91,7 +91,9 @@ def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, S
     storage.write_atomic(storage.join(lay.attempts(task.index), f"{where}-{uuid.uuid4().hex[:12]}"), b"")
     attempt = len(storage.list_names(lay.attempts(task.index)))
     keys = lay.keys
-    readers = {s: reader_for(src, keys) for s, src in sources.items()}
+    fim = ctx.spec.fim is not None and ctx.spec.fim.rate > 0
+    raw = raw_jsonl_wanted(sources.values(), fim or duplicates is not None)
+    readers = {s: reader_for(src, keys, raw) for s, src in sources.items()}
     sizes = [0] * (task.end[0] + 1)
     start = (task.start[0], task.start[1], max(task.start[2], 0))
     batches = make_batches(readers, sizes, start, len(keys), ctx.batch_bytes, task.end)

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::buffer::IdBuffer;
@@ -18,6 +18,7 @@ use crate::batch;
 use crate::decoder::DecodeStyle;
 use crate::error::Error;
 use crate::interrupt;
+use crate::jsonl;
 use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
 use crate::NewToken;
@@ -137,6 +138,50 @@ impl Tokenizer {
             interrupt::with_check(move || asker.raised(), || self.inner.encode_into(text, opts, ids));
             signals.result()
         })
+    }
+
+    /// Whether ids go out as uint16 (`dtype`), checked against the vocabulary's size.
+    fn narrow(&self, dtype: &str) -> PyResult<bool> {
+        match dtype {
+            "uint32" => Ok(false),
+            "uint16" if self.inner.len() <= 1 << 16 => Ok(true),
+            "uint16" => Err(PyValueError::new_err(format!(
+                "dtype 'uint16' cannot hold this vocabulary's {} ids; use 'uint32'",
+                self.inner.len()
+            ))),
+            other => Err(PyValueError::new_err(format!("dtype must be 'uint32' or 'uint16', not {other:?}"))),
+        }
+    }
+
+    /// The flat ids and offsets of `strs`, encoded on `threads` threads without the GIL.
+    fn flat(
+        &self,
+        py: Python<'_>,
+        strs: &[&str],
+        opts: EncodeOptions,
+        threads: usize,
+        narrow: bool,
+    ) -> PyResult<(IdBuffer, IdBuffer)> {
+        let signals = Signals::default();
+        let flat = py.detach(|| -> crate::Result<_> {
+            let stop = &mut || signals.raised();
+            let flat = if narrow {
+                // The vocabulary was checked to fit 16 bits (`narrow`).
+                batch::encode_batch_parts(&self.inner, strs, opts, threads, stop, |id| id as u16)?.map(|parts| {
+                    let (ids, offsets) = parts.flatten();
+                    (IdBuffer::u16(ids), offsets)
+                })
+            } else {
+                batch::encode_batch_parts(&self.inner, strs, opts, threads, stop, |id| id)?.map(|parts| {
+                    let (ids, offsets) = parts.flatten();
+                    (IdBuffer::u32(ids), offsets)
+                })
+            };
+            Ok(flat.map(|(ids, offsets)| (ids, IdBuffer::u64(offsets))))
+        });
+        signals.result()?;
+        let (ids, offsets) = flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
+        Ok((ids, offsets))
     }
 
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
@@ -309,38 +354,41 @@ impl Tokenizer {
     ) -> PyResult<(IdBuffer, IdBuffer)> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
-        let narrow = match dtype {
-            "uint32" => false,
-            "uint16" if self.inner.len() <= 1 << 16 => true,
-            "uint16" => {
-                return Err(PyValueError::new_err(format!(
-                    "dtype 'uint16' cannot hold this vocabulary's {} ids; use 'uint32'",
-                    self.inner.len()
-                )))
-            }
-            other => return Err(PyValueError::new_err(format!("dtype must be 'uint32' or 'uint16', not {other:?}"))),
-        };
+        let narrow = self.narrow(dtype)?;
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        let signals = Signals::default();
-        let flat = py.detach(|| -> crate::Result<_> {
-            let stop = &mut || signals.raised();
-            let flat = if narrow {
-                // The vocabulary was checked to fit 16 bits above.
-                batch::encode_batch_parts(&self.inner, &strs, opts, threads, stop, |id| id as u16)?.map(|parts| {
-                    let (ids, offsets) = parts.flatten();
-                    (IdBuffer::u16(ids), offsets)
-                })
-            } else {
-                batch::encode_batch_parts(&self.inner, &strs, opts, threads, stop, |id| id)?.map(|parts| {
-                    let (ids, offsets) = parts.flatten();
-                    (IdBuffer::u32(ids), offsets)
-                })
-            };
-            Ok(flat.map(|(ids, offsets)| (ids, IdBuffer::u64(offsets))))
-        });
-        signals.result()?;
-        let (ids, offsets) = flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
-        Ok((ids, offsets))
+        self.flat(py, &strs, opts, threads, narrow)
+    }
+
+    /// JSONL lines to ids, parsed and encoded on all cores (for `llamatok preprocess`): per key, what
+    /// `encode_batch_flat` gives for that field of every line. None when some line is not a JSON object
+    /// whose fields `keys` are all strings (the caller then reads the lines with Python's `json`).
+    #[pyo3(signature = (lines, keys, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32"))]
+    #[allow(clippy::too_many_arguments)]
+    fn encode_jsonl_flat(
+        &self,
+        py: Python<'_>,
+        lines: Vec<PyBackedBytes>,
+        keys: Vec<String>,
+        mode: &str,
+        dummy_prefix: bool,
+        num_threads: Option<usize>,
+        dtype: &str,
+    ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
+        let opts = options(mode, dummy_prefix)?;
+        let threads = threads(num_threads)?;
+        let narrow = self.narrow(dtype)?;
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let lines: Vec<&[u8]> = lines.iter().map(|l| &**l).collect();
+        let parsed = py
+            .detach(|| batch::map_ordered(&lines, threads, |line| jsonl::text_fields(line, &keys)))
+            .map_err(to_py_err)?;
+        let Some(fields) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+        let mut out = Vec::with_capacity(keys.len());
+        for k in 0..keys.len() {
+            let strs: Vec<&str> = fields.iter().map(|f| f[k].as_ref()).collect();
+            out.push(self.flat(py, &strs, opts, threads, narrow)?);
+        }
+        Ok(Some(out))
     }
 
     #[pyo3(signature = (ids, style = "transformers", skip_special_tokens = false))]

@@ -1,0 +1,165 @@
+//! The text fields of one JSONL line, parsed where the batch is encoded (on the worker threads), for
+//! `llamatok preprocess`. Only the plain case is taken: a JSON object whose fields named by the keys
+//! are all strings. Anything else (not JSON, not an object, a field missing, null or not a string, a
+//! lone surrogate, a number JSON allows and serde_json refuses, ...) gives `None`, and the caller reads
+//! the line again with Python's `json` module, which decides what the line is and how it is rejected:
+//! a line taken here gives the same texts as Python's parser would.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+/// The texts of `keys` in `line` (a JSON object), in the keys' order; `None` unless every key holds a
+/// string. A key given twice counts as its last value, as in Python's `json`.
+pub fn text_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>>> {
+    // Python decodes the whole line before parsing it, and serde_json does not check the UTF-8 of the
+    // strings it skips.
+    let line = std::str::from_utf8(line).ok()?;
+    let mut de = serde_json::Deserializer::from_str(line);
+    let found = Fields { keys }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    found.into_iter().collect()
+}
+
+struct Fields<'k> {
+    keys: &'k [&'k str],
+}
+
+impl<'de> DeserializeSeed<'de> for Fields<'_> {
+    type Value = Vec<Option<Cow<'de, str>>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Fields<'_> {
+    type Value = Vec<Option<Cow<'de, str>>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = vec![None; self.keys.len()];
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match self.keys.iter().position(|k| *k == key) {
+                Some(i) => found[i] = map.next_value::<MaybeText<'de>>()?.0,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A JSON value: its text when it is a string, else `None` (the value is read and dropped).
+struct MaybeText<'de>(Option<Cow<'de, str>>);
+
+impl<'de> Deserialize<'de> for MaybeText<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MaybeTextVisitor)
+    }
+}
+
+struct MaybeTextVisitor;
+
+impl<'de> Visitor<'de> for MaybeTextVisitor {
+    type Value = MaybeText<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(MaybeText(Some(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(MaybeText(Some(Cow::Owned(v.to_owned()))))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(MaybeText(Some(Cow::Owned(v))))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(MaybeText(None))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(MaybeText(None))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(MaybeText(None))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(MaybeText(None))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(MaybeText(None))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(MaybeText(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(MaybeText(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(line: &str, keys: &[&str]) -> Option<Vec<String>> {
+        text_fields(line.as_bytes(), keys).map(|v| v.into_iter().map(|c| c.into_owned()).collect())
+    }
+
+    #[test]
+    fn plain_objects_give_their_texts() {
+        assert_eq!(texts("{\"text\": \"a\\nb\"}\n", &["text"]), Some(vec!["a\nb".into()]));
+        assert_eq!(texts(" {\"id\": [1, {\"x\": null}], \"text\": \"\"}\r\n", &["text"]), Some(vec!["".into()]));
+        assert_eq!(texts("{\"b\": \"2\", \"a\": \"1\"}", &["a", "b"]), Some(vec!["1".into(), "2".into()]));
+        assert_eq!(texts("{\"text\": \"x\", \"text\": \"last\"}", &["text"]), Some(vec!["last".into()]));
+        assert_eq!(texts("{\"text\": \"\\u00e9\\ud83d\\ude00\\u0000\"}", &["text"]), Some(vec!["é😀\0".into()]));
+        // Python reads 1e400 as inf: the line is an object with its text.
+        assert_eq!(texts("{\"text\": \"x\", \"n\": 1e400}", &["text"]), Some(vec!["x".into()]));
+    }
+
+    #[test]
+    fn everything_else_is_left_to_the_caller() {
+        for line in [
+            "",
+            "[\"text\"]",
+            "\"text\"",
+            "{\"text\": 3}",
+            "{\"text\": null}",
+            "{\"other\": \"x\"}",
+            "{\"text\": \"x\", \"text\": 1}",
+            "{\"text\": \"x\"} trailing",
+            "{\"text\": \"x\",}",
+            "{\"text\": \"\\ud800\"}",
+            "{\"text\": \"\\udc00 lone trailing\"}",
+            "{\"text\": \"x\", \"n\": NaN}",
+            "{\"text\": \"raw\u{1}control\"}",
+            "\u{feff}{\"text\": \"bom\"}",
+            "{\"text\": \"x\", \"other\": \"raw\u{1}control\"}",
+            "{\"text\": \"x\", \"other\": [\"\\q\"]}",
+        ] {
+            assert_eq!(texts(line, &["text"]), None, "{line:?}");
+        }
+        assert_eq!(text_fields(b"{\"text\": \"\xff\"}", &["text"]), None);
+        // Python decodes the whole line first: bytes that are not UTF-8 anywhere make it a reject.
+        assert_eq!(text_fields(b"{\"text\": \"x\", \"other\": \"\xff\"}", &["text"]), None);
+    }
+}

@@ -1,0 +1,124 @@
+"""JSONL lines parsed by the core where they are encoded (``Tokenizer.encode_jsonl_flat``, rust/src/jsonl.rs)
+against Python's ``json`` (readers.parse_line, what the reader does otherwise): a line the core takes gives
+the texts Python gives, on generated JSON and on every awkward line we know of; and a run gives the same
+files, rejects and summary either way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pp_helpers import DEMO, output_bytes, sample_texts
+
+import llamatok
+import llamatok.preprocess as pp
+from llamatok.preprocess import batches, readers
+
+#: Lines the two parsers could read differently; each goes through both.
+AWKWARD = [
+    b'{"text": "plain"}\n',
+    b'{"text": "tab\\tnew\\nline \\"q\\" \\\\ \\/ \\b\\f\\r \\u00e9 \\ud83d\\ude00 \\u0000"}\r\n',
+    b'{"text": "x", "text": "last wins"}\n',
+    b'{"text": 1, "text": "string last"}\n',
+    b'{"text": "string first", "text": 1}\n',
+    b'{"text": "lone \\ud800 lead"}\n',
+    b'{"text": "lone \\udfff trail"}\n',
+    b'{"text": "ok", "other": "lone \\ud800 elsewhere"}\n',
+    b'{"text": "ok", "n": NaN, "m": Infinity, "k": -Infinity}\n',
+    b'{"text": "ok", "n": 1e400, "big": 123456789012345678901234567890}\n',
+    b'{"text": "ok", "nested": {"a": [1, 2, {"b": null}], "c": true}}\n',
+    b'{"text": null}\n',
+    b'{"other": "no text"}\n',
+    b'{"text": ["a list"]}\n',
+    b'["not", "an", "object"]\n',
+    b'"a string"\n',
+    b'{"text": "trailing"} garbage\n',
+    b'{"text": "trailing comma",}\n',
+    b'{"text": "raw \x01 control"}\n',
+    b'{"text": "ok", "other": "raw \x1f control"}\n',
+    b'{"text": "bad utf-8 \xff"}\n',
+    b'{"text": "ok", "other": "bad utf-8 \xc3"}\n',
+    b'\xef\xbb\xbf{"text": "byte order mark"}\n',
+    b'  {"text": "spaces around"}  \n',
+    b'{"text": "deep", "d": ' + b"[" * 300 + b"]" * 300 + b"}\n",
+    b'{"text": "\\q bad escape"}\n',
+    b'{"text": "\\u12"}\n',
+    b'{"text": ""}\n',
+    b"{}\n",
+    b"{\n",
+    b"\x0c\n",
+]
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def core():
+    return llamatok.Tokenizer.from_file(str(Path(DEMO) / "tokenizer.json"))
+
+
+def agree(core, line: bytes, keys: tuple[str, ...]) -> bool:
+    """Checks one line; True when the core took it."""
+    native = core.encode_jsonl_flat([line], list(keys), "literal", True, 1, "uint32")
+    texts, rejected = readers.parse_line(line, "in.jsonl", keys, 1)
+    if native is None:
+        return False
+    assert rejected is None, (line, rejected)
+    for (ids, offsets), text in zip(native, texts):
+        assert memoryview(ids).tolist() == core.encode(text, "literal", True), line
+        assert memoryview(offsets).tolist() == [0, len(core.encode(text, "literal", True))]
+    return True
+
+
+def test_awkward_lines(core):
+    taken = [line for line in AWKWARD if agree(core, line, ("text",))]
+    # The plain ones are taken; what Python rejects never is (agree checks); the rest falls back.
+    assert b'{"text": "plain"}\n' in taken and b'{"text": "x", "text": "last wins"}\n' in taken
+    assert len(taken) >= 8
+
+
+@settings(max_examples=400, deadline=None)
+@given(obj=st.dictionaries(st.sampled_from(["text", "code", "id", "meta"]), JSON_VALUE, max_size=4),
+       spaces=st.sampled_from(["", " ", "\t", "\r"]), cut=st.integers(0, 400), flip=st.integers(0, 255))
+def test_generated_lines(core, obj, spaces, cut, flip):
+    line = (spaces + json.dumps(obj, ensure_ascii=bool(flip % 2)) + spaces + "\n").encode("utf-8", "surrogatepass")
+    for keys in (("text",), ("text", "code")):
+        agree(core, line, keys)
+        damaged = bytearray(line)
+        damaged[cut % len(line)] = flip
+        agree(core, bytes(damaged), keys)
+
+
+def test_runs_are_the_same_either_way(tmp_path, monkeypatch):
+    texts = sample_texts(200)
+    lines = [json.dumps({"text": t, "id": i}).encode() + b"\n" for i, t in enumerate(texts)]
+    lines[150:150] = AWKWARD  # one batch (of the small ones below) mixes them in; the others are clean
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(lines) + b"\n  \n")
+    used: list[bool] = []
+    real = batches.encode_jsonl
+
+    def counting(*args, **kwargs):
+        got = real(*args, **kwargs)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(batches, "encode_jsonl", counting)
+    outputs = {}
+    for native in (True, False):
+        monkeypatch.setattr(readers, "PARSE_JSONL_NATIVELY", native)
+        prefix = str(tmp_path / f"out-{native}")
+        summary = pp.run([str(src)], prefix, tokenizer=DEMO, append_eod=True, batch_bytes=4096, quiet=True,
+                         formats="megatron,parquet")
+        outputs[native] = (output_bytes(prefix, (".bin", ".idx", ".parquet", ".rejects.jsonl")),
+                           {k: summary[k] for k in ("documents", "tokens", "rejected_by_reason", "blank_lines")})
+    assert outputs[True] == outputs[False]
+    assert any(used) and not all(used), "clean batches parsed by the core, the one with awkward lines by Python"
+    assert outputs[True][1]["rejected_by_reason"], "the awkward lines include rejects"
