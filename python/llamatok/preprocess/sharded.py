@@ -127,6 +127,28 @@ def execute_locally(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], so
         on_record(record, len(encoded(record)))
 
 
+class _Records:
+    """The records of one pass's tasks as they arrive (by task index), and the bytes the driver
+    received; each arrival checks that this job still holds the lock."""
+
+    def __init__(self, count: int, lock: JobLock, what: str) -> None:
+        self.records: list[dict[str, Any] | None] = [None] * count
+        self.received = 0
+        self.lock = lock
+        self.what = what
+
+    def __call__(self, record: dict[str, Any], size: int) -> None:
+        self.lock.check()
+        self.records[record["task"]] = record
+        self.received += size
+
+    def all(self) -> list[dict[str, Any]]:
+        done = [r for r in self.records if r is not None]
+        if len(done) != len(self.records):
+            raise RuntimeError(f"{len(self.records) - len(done)} of {len(self.records)} {self.what} returned no record")
+        return done
+
+
 def _find_duplicates(options: Options, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source],
                      resume: bool, lock: JobLock) -> tuple[list[Any], int]:
     """--dedup: the hash pass (dedup_pass.py); per task, the documents to skip, and the bytes the
@@ -134,27 +156,16 @@ def _find_duplicates(options: Options, ctx: TaskContext, tasks: Sequence[Task], 
     from llamatok.preprocess.dedup_pass import duplicates, run_hash_task
     from llamatok.preprocess.tasks import encoded
 
-    records: list[dict[str, Any] | None] = [None] * len(tasks)
-    received = 0
-
-    def on_record(record: dict[str, Any], size: int) -> None:
-        nonlocal received
-        lock.check()
-        records[record["task"]] = record
-        received += size
-
+    records = _Records(len(tasks), lock, "hash tasks")
     if options.engine == "ray":
         from llamatok.preprocess.ray_engine import execute_hashes_on_ray
 
-        execute_hashes_on_ray(ctx, tasks, sources, resume, options, on_record)
+        execute_hashes_on_ray(ctx, tasks, sources, resume, options, records)
     else:
         for task in tasks:
             record = run_hash_task(ctx, task, task.sources(sources), resume)
-            on_record(record, len(encoded(record)))
-    done = [r for r in records if r is not None]
-    if len(done) != len(tasks):
-        raise RuntimeError(f"{len(tasks) - len(done)} of {len(tasks)} hash tasks returned no record")
-    return duplicates(ctx.layout, done), received
+            records(record, len(encoded(record)))
+    return duplicates(ctx.layout, records.all()), records.received
 
 
 def _assemble_rejects(layout: ShardLayout, records: Sequence[dict[str, Any]], tasks: Sequence[Task],
@@ -273,28 +284,21 @@ def _reorder(options: Options, layout: ShardLayout, task_layout: ShardLayout, do
              lock: JobLock) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
     """The output shards in training order (reorder.py): their records, the summary's ``sequences``
     section, and the bytes the driver received."""
+    from llamatok.preprocess.tasks import encoded
+
     sources, lengths = sources_of(task_layout, done)
     tasks, pieces = plan_tasks(sources, lengths, sequences, layout.shard_tokens, fp)
-    written: list[dict[str, Any] | None] = [None] * len(tasks)
-    received = 0
-
-    def on_record(record: dict[str, Any], size: int) -> None:
-        nonlocal received
-        lock.check()
-        written[record["task"]] = record
-        received += size
-
+    records = _Records(len(tasks), lock, "reorder tasks")
     if options.engine == "ray":
         from llamatok.preprocess.ray_engine import execute_reorder_on_ray
 
-        execute_reorder_on_ray(layout, sources, tasks, sequences.pad_id, resume, options, on_record)
+        execute_reorder_on_ray(layout, sources, tasks, sequences.pad_id, resume, options, records)
     else:
         for task in tasks:
-            on_record(run_reorder_task(layout, sources, task, sequences.pad_id, resume), 0)
-    records = [r for r in written if r is not None]
-    if len(records) != len(tasks):
-        raise RuntimeError(f"{len(tasks) - len(records)} of {len(tasks)} reorder tasks returned no record")
-    return records, summary_section(sequences, pieces, int(lengths[0].sum()) if lengths else 0), received
+            record = run_reorder_task(layout, sources, task, sequences.pad_id, resume)
+            records(record, len(encoded(record)))
+    section = summary_section(sequences, pieces, int(lengths[0].sum()) if lengths else 0)
+    return records.all(), section, records.received
 
 
 def _summary(options: Options, layout: ShardLayout, records: Sequence[dict[str, Any]], sources: Sequence[Source],
