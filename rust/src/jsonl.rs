@@ -17,10 +17,29 @@ pub fn text_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>
     // Python decodes the whole line before parsing it, and serde_json does not check the UTF-8 of the
     // strings it skips.
     let line = std::str::from_utf8(line).ok()?;
+    if has_long_digit_run(line.as_bytes()) {
+        return None;
+    }
     let mut de = serde_json::Deserializer::from_str(line);
     let found = Fields { keys }.deserialize(&mut de).ok()?;
     de.end().ok()?;
     found.into_iter().collect()
+}
+
+/// Python refuses to read an integer of more digits than `sys.get_int_max_str_digits()` (4300 unless
+/// set, 640 at the least), and serde_json reads any: a line with a run of that many digits anywhere
+/// (a false alarm inside a string only costs the fallback) is left to Python.
+const PYTHON_MIN_INT_DIGITS: usize = 640;
+
+fn has_long_digit_run(line: &[u8]) -> bool {
+    let mut run = 0;
+    for &b in line {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= PYTHON_MIN_INT_DIGITS {
+            return true;
+        }
+    }
+    false
 }
 
 struct Fields<'k> {
@@ -159,6 +178,11 @@ mod tests {
             assert_eq!(texts(line, &["text"]), None, "{line:?}");
         }
         assert_eq!(text_fields(b"{\"text\": \"\xff\"}", &["text"]), None);
+        // Python refuses integers of over 4300 digits (by default): such lines are Python's to judge.
+        let long_int = format!("{{\"text\": \"x\", \"n\": {}}}", "1".repeat(5000));
+        assert_eq!(texts(&long_int, &["text"]), None);
+        let short_int = format!("{{\"text\": \"x\", \"n\": {}}}", "1".repeat(639));
+        assert_eq!(texts(&short_int, &["text"]), Some(vec!["x".into()]));
         // Python decodes the whole line first: bytes that are not UTF-8 anywhere make it a reject.
         assert_eq!(text_fields(b"{\"text\": \"x\", \"other\": \"\xff\"}", &["text"]), None);
     }

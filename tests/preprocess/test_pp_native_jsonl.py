@@ -44,6 +44,8 @@ AWKWARD = [
     b'\xef\xbb\xbf{"text": "byte order mark"}\n',
     b'  {"text": "spaces around"}  \n',
     b'{"text": "deep", "d": ' + b"[" * 300 + b"]" * 300 + b"}\n",
+    b'{"text": "ok", "n": ' + b"7" * 5000 + b"}\n",  # Python refuses ints of over 4300 digits
+    b'{"text": "ok", "n": ' + b"7" * 639 + b", \"f\": 0." + b"7" * 5000 + b"}\n",
     b'{"text": "\\q bad escape"}\n',
     b'{"text": "\\u12"}\n',
     b'{"text": ""}\n',
