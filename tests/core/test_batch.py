@@ -56,11 +56,17 @@ def test_bad_batch_arguments_are_clear_errors(tok):
                  lambda n: tok.encode_batch_flat(["a"] * 4, num_threads=n),
                  lambda n: tok.decode_batch([[5]] * 4, num_threads=n)):
         start = time.perf_counter()
-        for n in (limit + 1, 10**6, 2**63):
+        for n in (limit + 1, 10**6, 2**63, 2**64, 10**30):
             with pytest.raises(ValueError, match=f"num_threads={n} is more than llamatok's limit of {limit}"):
                 call(n)
+        for n in (-1, -(2**70), np.int64(-3)):
+            with pytest.raises(ValueError, match="num_threads must be at least 1"):
+                call(n)
+        for n in (2.0, "2", True):
+            with pytest.raises(TypeError, match="num_threads must be an int or None"):
+                call(n)
         assert time.perf_counter() - start < 1, "refused at once, without starting threads"
-        assert len(call(64)) > 0
+        assert len(call(64)) > 0 and len(call(np.int64(2))) > 0
     with pytest.raises(ValueError, match="dtype"):
         tok.encode_batch_flat(["x"], dtype="int8")
     with pytest.raises(TypeError):

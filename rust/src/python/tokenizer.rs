@@ -38,18 +38,37 @@ fn style(name: &str) -> PyResult<DecodeStyle> {
         .ok_or_else(|| PyValueError::new_err(format!("style must be 'transformers' or 'sentencepiece', not {name:?}")))
 }
 
-fn threads(num_threads: Option<usize>) -> PyResult<usize> {
-    match num_threads {
-        Some(0) => Err(PyValueError::new_err("num_threads must be at least 1 (or None for all cores)")),
-        Some(n) if n > batch::MAX_THREADS => Err(PyValueError::new_err(format!(
-            "num_threads={n} is more than llamatok's limit of {} threads; this machine has {} cores \
+/// The thread count of a `num_threads` argument: None for all cores, else an int from 1 to
+/// [`batch::MAX_THREADS`]; anything else is a `ValueError` (`TypeError` for a non-int) that says so.
+fn threads(num_threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(given) = num_threads.filter(|n| !n.is_none()) else { return Ok(batch::default_threads()) };
+    // An int or anything with `__index__` (a numpy integer), as Python's own int arguments take.
+    let as_int = if given.is_instance_of::<pyo3::types::PyBool>() {
+        None
+    } else {
+        given.py().import("operator")?.getattr("index")?.call1((given,)).ok()
+    };
+    let Some(given) = as_int else {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "num_threads must be an int or None, not {}",
+            given.get_type().name()?
+        )));
+    };
+    // Any int, however large or negative, is compared before it is converted.
+    if given.lt(1)? {
+        return Err(PyValueError::new_err(format!(
+            "num_threads must be at least 1 (or None for all cores), not {given}"
+        )));
+    }
+    if given.gt(batch::MAX_THREADS)? {
+        return Err(PyValueError::new_err(format!(
+            "num_threads={given} is more than llamatok's limit of {} threads; this machine has {} cores \
              (None uses them all)",
             batch::MAX_THREADS,
             batch::default_threads()
-        ))),
-        Some(n) => Ok(n),
-        None => Ok(batch::default_threads()),
+        )));
     }
+    given.extract()
 }
 
 /// An added token as Python passes it: `(content, special, normalized, lstrip, rstrip, single_word)`.
@@ -328,7 +347,7 @@ impl Tokenizer {
         texts: Vec<PyBackedStr>,
         mode: &str,
         dummy_prefix: bool,
-        num_threads: Option<usize>,
+        num_threads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
@@ -349,7 +368,7 @@ impl Tokenizer {
         texts: Vec<PyBackedStr>,
         mode: &str,
         dummy_prefix: bool,
-        num_threads: Option<usize>,
+        num_threads: Option<&Bound<'_, PyAny>>,
         dtype: &str,
     ) -> PyResult<(IdBuffer, IdBuffer)> {
         let opts = options(mode, dummy_prefix)?;
@@ -371,7 +390,7 @@ impl Tokenizer {
         keys: Vec<String>,
         mode: &str,
         dummy_prefix: bool,
-        num_threads: Option<usize>,
+        num_threads: Option<&Bound<'_, PyAny>>,
         dtype: &str,
     ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
         let opts = options(mode, dummy_prefix)?;
@@ -413,7 +432,7 @@ impl Tokenizer {
         batch: &Bound<'_, PyAny>,
         style: &str,
         skip_special_tokens: bool,
-        num_threads: Option<usize>,
+        num_threads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<String>> {
         let style = self::style(style)?;
         let vocab_size = self.inner.len();
