@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llamatok._native import ModelFileError, TokenIdError, Tokenizer, __version__
+    from llamatok.added_token import AddedToken
     from llamatok.batch_encoding import BatchEncoding
     from llamatok.code_llama import CodeLlamaTokenizerFast
     from llamatok.decode_stream import DecodeStream
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives.
 _EXPORTS = {
+    "AddedToken": "llamatok.added_token",
     "BatchEncoding": "llamatok.batch_encoding",
     "CodeLlamaTokenizerFast": "llamatok.code_llama",
     "DecodeStream": "llamatok.decode_stream",
@@ -35,6 +37,7 @@ _EXPORTS = {
 
 #: The keys of ``_EXPORTS``, sorted; spelled out so that linters and type checkers see the exports.
 __all__ = [
+    "AddedToken",
     "BatchEncoding",
     "CodeLlamaTokenizerFast",
     "DecodeStream",

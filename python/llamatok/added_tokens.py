@@ -14,6 +14,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamatok.added_token import AddedToken
+
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
 
@@ -52,31 +54,10 @@ def special_added_token(value: Any) -> Any:
     """What transformers makes of a special token given as a ``str`` to ``add_special_tokens``: a token
     that is special and not normalized; an ``AddedToken`` is used as given."""
     if isinstance(value, str):
-        return _PlainSpecial(value)
+        return AddedToken(value, normalized=False, special=True)
     if isinstance(getattr(value, "content", None), str):
         return value
     raise ValueError(f"Token {value} should be a str or an AddedToken instance")
-
-
-class _PlainSpecial:
-    """``AddedToken(text, rstrip=False, lstrip=False, normalized=False, special=True)`` without needing
-    ``tokenizers``."""
-
-    __slots__ = ("content", "special")
-    normalized = lstrip = rstrip = single_word = False
-
-    def __init__(self, content: str) -> None:
-        self.content = content
-        self.special = True
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _PlainSpecial) and other.content == self.content
-
-    def __hash__(self) -> int:
-        return hash(self.content)
-
-    def __str__(self) -> str:
-        return self.content
 
 
 class AddedTokensMixin:
@@ -148,9 +129,11 @@ class AddedTokensMixin:
         return self.added_tokens_encoder
 
     @property
-    def added_tokens_decoder(self) -> dict[int, str]:
-        """The added tokens by id (their text; ``added_tokens_flags`` gives their rules)."""
-        return {token_id: content for token_id, content, *_ in self._core.added_vocab}
+    def added_tokens_decoder(self) -> dict[int, AddedToken]:
+        """The added tokens by id, each an :class:`~llamatok.AddedToken` with its rules (as transformers
+        gives ``tokenizers.AddedToken`` objects)."""
+        return {token_id: AddedToken(content, single_word, lstrip, rstrip, normalized, special)
+                for token_id, content, special, normalized, lstrip, rstrip, single_word in self._core.added_vocab}
 
     @property
     def added_tokens_flags(self) -> dict[int, dict[str, Any]]:

@@ -45,10 +45,13 @@ def texts_by_id(tok: Any) -> dict[int, str]:
 
 
 def flags_by_id(tok: Any) -> dict[int, dict[str, Any]]:
-    """Each added token's flags (llamatok's ``added_tokens_flags``; transformers' ``AddedToken`` state)."""
+    """Each added token's flags: its ``AddedToken``'s state (``llamatok.AddedToken``, or transformers'), which
+    llamatok's ``added_tokens_flags`` gives too."""
+    flags = {i: t.__getstate__() for i, t in tok.added_tokens_decoder.items()}
     if isinstance(tok, llamatok.CodeLlamaTokenizerFast):
-        return tok.added_tokens_flags
-    return {i: t.__getstate__() for i, t in tok.added_tokens_decoder.items()}
+        assert tok.added_tokens_flags == flags
+        assert all(isinstance(t, llamatok.AddedToken) for t in tok.added_tokens_decoder.values())
+    return flags
 
 
 def assert_same_vocab(ours: Any, oracle: Any) -> None:
@@ -59,6 +62,9 @@ def assert_same_vocab(ours: Any, oracle: Any) -> None:
     assert ours.added_tokens_encoder == oracle.added_tokens_encoder
     assert texts_by_id(ours) == texts_by_id(oracle)
     assert flags_by_id(ours) == flags_by_id(oracle)
+    assert ours.added_tokens_decoder == oracle.added_tokens_decoder  # llamatok's AddedToken equals tokenizers'
+    assert {i: repr(t) for i, t in ours.added_tokens_decoder.items()} == {
+        i: repr(t) for i, t in oracle.added_tokens_decoder.items()}
     assert ours.all_special_tokens == oracle.all_special_tokens
     assert ours.all_special_ids == oracle.all_special_ids
 
@@ -263,3 +269,19 @@ def test_config_ids_that_move_are_reported(caplog):
         llamatok.CodeLlamaTokenizerFast.from_pretrained(
             llamatok.demo_path(), added_tokens_decoder={str(n): {"content": "<x>", "special": True}})
     assert "added_tokens_decoder" not in caplog.text
+
+
+def test_llamatoks_added_token_is_tokenizers():
+    """``llamatok.AddedToken`` (what ``added_tokens_decoder`` gives) behaves as ``tokenizers.AddedToken``."""
+    tokenizers = pytest.importorskip("tokenizers")
+    for kwargs in ({}, {"special": True}, {"special": True, "normalized": True}, {"lstrip": True, "rstrip": True},
+                   {"single_word": True, "normalized": False}):
+        ours, theirs = llamatok.AddedToken("<x>", **kwargs), tokenizers.AddedToken("<x>", **kwargs)
+        assert ours.__getstate__() == theirs.__getstate__(), kwargs
+        assert repr(ours) == repr(theirs) and str(ours) == str(theirs) == "<x>"
+        assert ours == theirs and ours == pickle.loads(pickle.dumps(ours))
+        assert hash(ours) == hash(llamatok.AddedToken("<x>", lstrip=not ours.lstrip))
+    assert llamatok.AddedToken("<x>") != llamatok.AddedToken("<x>", lstrip=True)
+    assert llamatok.AddedToken("<x>") != "<x>"
+    with pytest.raises(TypeError, match="content must be a str"):
+        llamatok.AddedToken(5)  # type: ignore[arg-type]
