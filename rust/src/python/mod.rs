@@ -9,7 +9,9 @@ use pyo3::prelude::*;
 
 use crate::error::Error;
 
+mod args;
 mod buffer;
+mod flat;
 mod ids;
 mod int_buffer;
 mod scratch;

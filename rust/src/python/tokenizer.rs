@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
+use super::args::{options, style, threads};
 use super::buffer::IdBuffer;
 use super::ids::{extract_ids, id_from};
 use super::scratch::{with_scratch, Scratch};
@@ -15,61 +15,14 @@ use super::signals::Signals;
 use super::text::utf8;
 use super::to_py_err;
 use crate::batch;
-use crate::decoder::DecodeStyle;
 use crate::error::Error;
 use crate::interrupt;
 use crate::jsonl;
-use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
 use crate::NewToken;
 
 /// Texts shorter than this are encoded without releasing the GIL: releasing costs more than it saves.
 const DETACH_BYTES: usize = 4096;
-
-fn options(mode: &str, dummy_prefix: bool) -> PyResult<EncodeOptions> {
-    let mode = SpecialMode::parse(mode).ok_or_else(|| {
-        PyValueError::new_err(format!("mode must be 'legacy', 'non_legacy' or 'literal', not {mode:?}"))
-    })?;
-    Ok(EncodeOptions { mode, dummy_prefix })
-}
-
-fn style(name: &str) -> PyResult<DecodeStyle> {
-    DecodeStyle::parse(name)
-        .ok_or_else(|| PyValueError::new_err(format!("style must be 'transformers' or 'sentencepiece', not {name:?}")))
-}
-
-/// The thread count of a `num_threads` argument: None for all cores, else an int from 1 to
-/// [`batch::MAX_THREADS`]; anything else is a `ValueError` (`TypeError` for a non-int) that says so.
-fn threads(num_threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-    let Some(given) = num_threads.filter(|n| !n.is_none()) else { return Ok(batch::default_threads()) };
-    // An int or anything with `__index__` (a numpy integer), as Python's own int arguments take.
-    let as_int = if given.is_instance_of::<pyo3::types::PyBool>() {
-        None
-    } else {
-        given.py().import("operator")?.getattr("index")?.call1((given,)).ok()
-    };
-    let Some(given) = as_int else {
-        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-            "num_threads must be an int or None, not {}",
-            given.get_type().name()?
-        )));
-    };
-    // Any int, however large or negative, is compared before it is converted.
-    if given.lt(1)? {
-        return Err(PyValueError::new_err(format!(
-            "num_threads must be at least 1 (or None for all cores), not {given}"
-        )));
-    }
-    if given.gt(batch::MAX_THREADS)? {
-        return Err(PyValueError::new_err(format!(
-            "num_threads={given} is more than llamatok's limit of {} threads; this machine has {} cores \
-             (None uses them all)",
-            batch::MAX_THREADS,
-            batch::default_threads()
-        )));
-    }
-    given.extract()
-}
 
 /// An added token as Python passes it: `(content, special, normalized, lstrip, rstrip, single_word)`.
 type TokenTuple = (String, bool, bool, bool, bool, bool);
@@ -106,7 +59,7 @@ fn char_offsets(text: &str, spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 /// An immutable tokenizer; safe to share between threads.
 #[pyclass(frozen, module = "llamatok._native")]
 pub struct Tokenizer {
-    inner: crate::Tokenizer,
+    pub(super) inner: crate::Tokenizer,
     /// One Python int per id, made on first use and shared by every list returned: building a
     /// list of ids is then a reference count per id instead of an allocation.
     ints: Arc<OnceLock<Vec<Py<PyInt>>>>,
@@ -157,50 +110,6 @@ impl Tokenizer {
             interrupt::with_check(move || asker.raised(), || self.inner.encode_into(text, opts, ids));
             signals.result()
         })
-    }
-
-    /// Whether ids go out as uint16 (`dtype`), checked against the vocabulary's size.
-    fn narrow(&self, dtype: &str) -> PyResult<bool> {
-        match dtype {
-            "uint32" => Ok(false),
-            "uint16" if self.inner.len() <= 1 << 16 => Ok(true),
-            "uint16" => Err(PyValueError::new_err(format!(
-                "dtype 'uint16' cannot hold this vocabulary's {} ids; use 'uint32'",
-                self.inner.len()
-            ))),
-            other => Err(PyValueError::new_err(format!("dtype must be 'uint32' or 'uint16', not {other:?}"))),
-        }
-    }
-
-    /// The flat ids and offsets of `strs`, encoded on `threads` threads without the GIL.
-    fn flat(
-        &self,
-        py: Python<'_>,
-        strs: &[&str],
-        opts: EncodeOptions,
-        threads: usize,
-        narrow: bool,
-    ) -> PyResult<(IdBuffer, IdBuffer)> {
-        let signals = Signals::default();
-        let flat = py.detach(|| -> crate::Result<_> {
-            let stop = &mut || signals.raised();
-            let flat = if narrow {
-                // The vocabulary was checked to fit 16 bits (`narrow`).
-                batch::encode_batch_parts(&self.inner, strs, opts, threads, stop, |id| id as u16)?.map(|parts| {
-                    let (ids, offsets) = parts.flatten();
-                    (IdBuffer::u16(ids), offsets)
-                })
-            } else {
-                batch::encode_batch_parts(&self.inner, strs, opts, threads, stop, |id| id)?.map(|parts| {
-                    let (ids, offsets) = parts.flatten();
-                    (IdBuffer::u32(ids), offsets)
-                })
-            };
-            Ok(flat.map(|(ids, offsets)| (ids, IdBuffer::u64(offsets))))
-        });
-        signals.result()?;
-        let (ids, offsets) = flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
-        Ok((ids, offsets))
     }
 
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
