@@ -28,9 +28,14 @@ def summarize(log: Path) -> dict[str, str]:
         done = re.search(r"^Done (\d+) (?:runs )?in (\d+) second", text, re.M)
         runs = done.group(1) if done else (last[-1].group(1) if last else "0")
     seconds = fields.get("seconds", "?")
-    failures = sorted({f for f in FAILURES if f in text})
+    # libFuzzer also writes a "slow unit" (over -report_slow_units, 10 s) as a test unit and goes on: that is
+    # no failure, but it is reported (replay it: it may have been the process held up, not the input).
+    slow = re.findall(r"^Slowest unit: (\d+) s:\n.*Test unit written to \S*slow-unit-\S+$", text, re.M)
+    failures = sorted({f for f in FAILURES if f in re.sub(r"^.*slow-unit-.*$", "", text, flags=re.M)})
     outcome = "no crash, hang, leak or failed assertion" if fields.get("exit") == "0" and not failures else (
         f"FAILED (exit {fields.get('exit', '?')}: {', '.join(failures) or 'see log'})")
+    if slow:
+        outcome += f"; {len(slow)} slow unit(s) reported (up to {max(map(int, slow))} s)"
     return {
         "target": log.stem,
         "executions": f"{int(runs):,}",
