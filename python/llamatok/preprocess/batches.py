@@ -133,21 +133,17 @@ def _parse_raw(batch: Batch) -> Batch:
 def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
     """Encodes every json key's texts of ``batch`` (a raw batch's lines parsed first: by the core on its
     threads when every line is a plain object, else by Python)."""
+    native = None
     if batch.raw:
         lines: list[RawLine] = batch.texts[0]  # type: ignore[assignment]
         native = encode_jsonl(core, [line.data for line in lines], lines[0].keys, spec)
-        if native is not None:
-            return BatchResult([i for i, _ in native], [n.astype(np.int32) for _, n in native], batch.rejects,
-                               batch.docs, batch.input_bytes, batch.blank_lines, batch.cursor, batch.done_bytes,
-                               np.asarray(batch.sources, dtype=np.uint64), np.asarray(batch.positions, np.uint64),
-                               batch.reject_sources, batch.lines)
-        batch = _parse_raw(batch)
-    ids, lengths = [], []
+        if native is None:
+            batch = _parse_raw(batch)
     sources = np.asarray(batch.sources, dtype=np.uint64)
     positions = np.asarray(batch.positions, dtype=np.uint64)
-    for k, texts in enumerate(batch.texts):
-        k_ids, k_lengths = encode_batch(core, texts, spec, k, sources, positions)
-        ids.append(k_ids)
-        lengths.append(k_lengths.astype(np.int32))
+    if native is None:
+        native = [encode_batch(core, texts, spec, k, sources, positions) for k, texts in enumerate(batch.texts)]
+    ids = [k_ids for k_ids, _ in native]
+    lengths = [k_lengths.astype(np.int32) for _, k_lengths in native]
     return BatchResult(ids, lengths, batch.rejects, batch.docs, batch.input_bytes, batch.blank_lines, batch.cursor,
                        batch.done_bytes, sources, positions, batch.reject_sources, batch.lines)

@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.batches import Batch, make_batches
+from llamatok.preprocess.batches import Batch
 from llamatok.preprocess.dedup import HASH_BYTES, drop_duplicates, text_hash
 from llamatok.preprocess.plan import Task
-from llamatok.preprocess.readers import reader_for
 from llamatok.preprocess.shards import ShardLayout
 from llamatok.preprocess.sources import Source
-from llamatok.preprocess.tasks import TaskContext
+from llamatok.preprocess.tasks import TaskContext, task_batches
 
 
 def hashes_file(layout: ShardLayout, task: int) -> str:
@@ -54,9 +53,7 @@ def run_hash_task(ctx: TaskContext, task: Task, sources: dict[int, Source], resu
         kept = _kept(lay, ctx.fingerprint, task.index)
         if kept is not None:
             return kept
-    readers = {s: reader_for(src, lay.keys) for s, src in sources.items()}
-    start = (task.start[0], task.start[1], max(task.start[2], 0))
-    batches = make_batches(readers, [0] * (task.end[0] + 1), start, len(lay.keys), ctx.batch_bytes, task.end)
+    batches = task_batches(ctx, task, sources)
     target = hashes_file(lay, task.index)
     documents = 0
     with storage.AtomicWriter(target, lay.tmp(f"{task.index:05d}.b128")) as out:

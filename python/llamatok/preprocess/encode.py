@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -53,14 +53,23 @@ class EncodeSpec:
 def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> tuple[np.ndarray, np.ndarray]:
     if not texts:
         return np.empty(0, spec.numpy_dtype), np.zeros(1, np.uint64)
-    core_dtype = "uint16" if spec.dtype == "uint16" else "uint32"
-    ids_buf, off_buf = core.encode_batch_flat(list(texts), spec.mode, dummy_prefix, spec.num_threads, core_dtype)
-    # numpy's stubs take a buffer only as bytes, memoryview, ... before Python 3.12 (PEP 688 Buffer from
-    # 3.12 on), so they refuse an IdBuffer, which implements the buffer protocol: hence the ignores.
-    ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)  # type: ignore[call-overload]
+    core_dtype = _core_dtype(spec)
+    return _arrays(*core.encode_batch_flat(list(texts), spec.mode, dummy_prefix, spec.num_threads, core_dtype),
+                   core_dtype)
+
+
+def _core_dtype(spec: EncodeSpec) -> str:
+    return "uint16" if spec.dtype == "uint16" else "uint32"
+
+
+def _arrays(ids_buf: Any, off_buf: Any, core_dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """The core's flat buffers as numpy arrays, without a copy: ids in the output dtype, offsets."""
+    # Typed Any: numpy's stubs take a buffer only as bytes, memoryview, ... before Python 3.12 (PEP 688),
+    # and an IdBuffer implements the buffer protocol without being one of those.
+    ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)
     if core_dtype == "uint32":
         ids = ids.view(np.int32)  # ids are < 2**31: the same bytes
-    return ids, np.frombuffer(off_buf, dtype=np.uint64)  # type: ignore[call-overload]
+    return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
 def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -90,17 +99,14 @@ def encode_jsonl(core: Tokenizer, lines: Sequence[bytes], keys: Sequence[str],
     its threads; None when some line is not a JSON object whose fields are all strings."""
     if not lines:
         return None
-    core_dtype = "uint16" if spec.dtype == "uint16" else "uint32"
+    core_dtype = _core_dtype(spec)
     got = core.encode_jsonl_flat(list(lines), list(keys), spec.mode, True, spec.num_threads, core_dtype)
     if got is None:
         return None
     out = []
     for ids_buf, off_buf in got:
-        ids = np.frombuffer(ids_buf, dtype=np.uint16 if core_dtype == "uint16" else np.uint32)  # type: ignore[call-overload]
-        if core_dtype == "uint32":
-            ids = ids.view(np.int32)
-        lengths = np.diff(np.frombuffer(off_buf, dtype=np.uint64)).astype(np.int64)  # type: ignore[call-overload]
-        out.append(_add_bos_eos(ids, lengths, spec))
+        ids, offsets = _arrays(ids_buf, off_buf, core_dtype)
+        out.append(_add_bos_eos(ids, np.diff(offsets).astype(np.int64), spec))
     return out
 
 

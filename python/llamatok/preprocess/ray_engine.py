@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from llamatok.preprocess.dedup_pass import run_hash_task
@@ -75,18 +76,22 @@ def _remote_task(core_box: list[Any], ctx: TaskContext, task: Task, sources: dic
     return encoded(run_task(core, ctx, task, sources, resume, where=node, duplicates=duplicates))
 
 
-def _connect(ray: Any, options: Options) -> None:
-    if not ray.is_initialized():
-        ray.init(address=options.ray_address, include_dashboard=False, log_to_driver=not options.quiet,
-                 configure_logging=not options.quiet)
+@contextmanager
+def _session(options: Options) -> Iterator[Any]:
+    """Ray, connected to the cluster (or started locally) once per process, with its deprecation
+    warnings kept out of the user's."""
+    ray = _ray()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
+        if not ray.is_initialized():
+            ray.init(address=options.ray_address, include_dashboard=False, log_to_driver=not options.quiet,
+                     configure_logging=not options.quiet)
+        yield ray
 
 
 def execute_on_ray(core: Tokenizer, ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
                    options: Options, on_record: Any, duplicates: Sequence[Any] | None = None) -> None:
-    ray = _ray()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
-        _connect(ray, options)
+    with _session(options) as ray:
         core_box = [ray.put(core)]
         ctx_ref = ray.put(ctx)
         calls = [(task.index, (core_box, ctx_ref, task, task.sources(sources), resume,
@@ -102,10 +107,7 @@ def _remote_hashes(ctx: TaskContext, task: Task, sources: dict[int, Source], res
 def execute_hashes_on_ray(ctx: TaskContext, tasks: Sequence[Task], sources: Sequence[Source], resume: bool,
                           options: Options, on_record: Any) -> None:
     """The hash tasks of a sharded run with --dedup (dedup_pass.py) as Ray tasks."""
-    ray = _ray()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
-        _connect(ray, options)
+    with _session(options) as ray:
         ctx_ref = ray.put(ctx)
         calls = [(task.index, (ctx_ref, task, task.sources(sources), resume)) for task in tasks]
         _run_all(ray, _remote_hashes, calls, options, on_record)
@@ -120,10 +122,7 @@ def _remote_reorder(layout: ShardLayout, sources: Any, task: ReorderTask, pad_id
 def execute_reorder_on_ray(layout: ShardLayout, sources: Sequence[Any], tasks: Sequence[ReorderTask], pad_id: int,
                            resume: bool, options: Options, on_record: Any) -> None:
     """The reorder tasks of a sharded run with --shuffle-seed or --pack (reorder.py) as Ray tasks."""
-    ray = _ray()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray(\.|$)")
-        _connect(ray, options)
+    with _session(options) as ray:
         sources_ref = ray.put(list(sources))
         calls = [(task.index, (layout, sources_ref, task, pad_id, resume)) for task in tasks]
         _run_all(ray, _remote_reorder, calls, options, on_record)

@@ -18,13 +18,14 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.batches import BatchResult, make_batches, tokenize
+from llamatok.preprocess.batches import Batch, BatchResult, make_batches, tokenize
 from llamatok.preprocess.checkpoint import crash_point
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.pipeline import run_pipeline
@@ -77,6 +78,13 @@ def kept_record(layout: ShardLayout, fingerprint: str, index: int) -> dict[str, 
     return record
 
 
+def task_batches(ctx: TaskContext, task: Task, sources: dict[int, Source], raw_jsonl: bool = False) -> Iterator[Batch]:
+    """The batches of ``task``'s range of the input, read where the task runs."""
+    readers = {s: reader_for(src, ctx.layout.keys, raw_jsonl) for s, src in sources.items()}
+    start = (task.start[0], task.start[1], max(task.start[2], 0))
+    return make_batches(readers, [0] * (task.end[0] + 1), start, len(ctx.layout.keys), ctx.batch_bytes, task.end)
+
+
 def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, Source], resume: bool = False,
              where: str = "local", duplicates: np.ndarray | None = None) -> dict[str, Any]:
     """Runs ``task`` (or keeps its earlier result on ``resume``) and returns its record. ``where``
@@ -92,11 +100,7 @@ def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, S
     attempt = len(storage.list_names(lay.attempts(task.index)))
     keys = lay.keys
     fim = ctx.spec.fim is not None and ctx.spec.fim.rate > 0
-    raw = raw_jsonl_wanted(sources.values(), fim or duplicates is not None)
-    readers = {s: reader_for(src, keys, raw) for s, src in sources.items()}
-    sizes = [0] * (task.end[0] + 1)
-    start = (task.start[0], task.start[1], max(task.start[2], 0))
-    batches = make_batches(readers, sizes, start, len(keys), ctx.batch_bytes, task.end)
+    batches = task_batches(ctx, task, sources, raw_jsonl_wanted(sources.values(), fim or duplicates is not None))
     shards = ShardWriter(lay, task.index)
     rejects = storage.AtomicWriter(lay.task_rejects(task.index), lay.tmp(f"{task.index:05d}.rejects.jsonl"))
     counts: dict[str, Any] = {"documents": 0, "tokens": [0] * len(keys), "input_bytes": 0, "blank_lines": 0,

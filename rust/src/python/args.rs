@@ -28,11 +28,7 @@ pub(super) fn style(name: &str) -> PyResult<DecodeStyle> {
 pub(super) fn threads(num_threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     let Some(given) = num_threads.filter(|n| !n.is_none()) else { return Ok(batch::default_threads()) };
     // An int or anything with `__index__` (a numpy integer), as Python's own int arguments take.
-    let as_int = if given.is_instance_of::<PyBool>() {
-        None
-    } else {
-        given.py().import("operator")?.getattr("index")?.call1((given,)).ok()
-    };
+    let as_int = if given.is_instance_of::<PyBool>() { None } else { given.call_method0("__index__").ok() };
     let Some(given) = as_int else {
         return Err(PyTypeError::new_err(format!(
             "num_threads must be an int or None, not {}",

@@ -24,10 +24,7 @@ pub struct Aligned {
 impl Aligned {
     /// Gives the ids appended since `from` (one part of the text) the next word.
     fn close_part(&mut self, from: usize) {
-        if self.ids.len() > from {
-            let word = self.words.last().map_or(0, |w| w + 1);
-            self.words.resize(self.ids.len(), word);
-        }
+        close_part(&mut self.words, self.ids.len(), from);
     }
 
     /// Moves the spans appended since `from` by `offset` bytes.
@@ -35,6 +32,14 @@ impl Aligned {
         for span in &mut self.spans[from..] {
             *span = (span.0 + offset, span.1 + offset);
         }
+    }
+}
+
+/// Gives ids `from..len` (one part of the text) the word after the last one in `words`.
+fn close_part(words: &mut Vec<u32>, len: usize, from: usize) {
+    if len > from {
+        let word = words.last().map_or(0, |w| w + 1);
+        words.resize(len, word);
     }
 }
 
@@ -95,10 +100,7 @@ impl Tokenizer {
                             spans.push((start, end));
                         }
                     }
-                    if ids.len() > from {
-                        let word = words.last().map_or(0, |w| w + 1);
-                        words.resize(ids.len(), word);
-                    }
+                    close_part(&mut words, ids.len(), from);
                 });
                 if let Some(i) = dropped {
                     // The dropped `▁` was the only id of the first word.
