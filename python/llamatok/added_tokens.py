@@ -10,10 +10,10 @@ started with. A mixin of ``CodeLlamaTokenizerFast``; this module turns transform
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamatok import loggers
 from llamatok.added_token import AddedToken
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def warn_about_moved_ids(core: Tokenizer, added_tokens_decoder: dict[Any, Any] |
         if got is not None and got != int(key):
             moved.append(f"{content!r} {key} -> {got}")
     if moved:
-        logging.getLogger("llamatok").warning(
+        loggers.OWN.warning(
             "added_tokens_decoder names ids the tokenizer does not give its tokens (they take the next free "
             "ids, as in transformers): %s; check that the config belongs to this tokenizer file", ", ".join(moved))
 

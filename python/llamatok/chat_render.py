@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextvars
 import copy
 import json
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -24,7 +23,9 @@ from functools import lru_cache
 from importlib import import_module
 from typing import Any
 
-logger = logging.getLogger("llamatok")
+from llamatok import loggers
+
+logger = loggers.CHAT_TEMPLATE
 
 #: What transformers appends to the final message to find where it ends after rendering.
 CONTINUE_TAG = "CONTINUE_FINAL_MESSAGE_TAG "

@@ -15,14 +15,13 @@ The work is done in small modules: ``settings`` (the settings and what a call re
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from llamatok import _native, chat_files, hub, saving
+from llamatok import _native, chat_files, hub, loggers, saving
 from llamatok.added_tokens import AddedTokensMixin, config_tokens_to_add, matched_pieces, warn_about_moved_ids
 from llamatok.batch_encoding import BatchEncoding
 from llamatok.chat_template import ChatTemplateMixin
@@ -42,9 +41,6 @@ from llamatok.truncate_sequences import truncate_sequences
 
 #: Keyword arguments of from_pretrained that choose files, not tokenizer settings.
 HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
-
-logger = logging.getLogger("llamatok")
-
 
 def check_shadowing(kwargs: dict[str, Any]) -> None:
     """A keyword argument named like a method (``add_special_tokens=False``) is an ``AttributeError``, as in
@@ -463,14 +459,15 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
 
     def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
         key = "sequence-length-is-longer-than-the-specified-maximum"
-        if self.deprecation_warnings.get(key) or unlimited(self.model_max_length):
+        if self.deprecation_warnings.get(key) or unlimited(self.model_max_length) or self.model_max_length == 0:
             return
-        longest = max((len(r) for r in rows), default=0)
-        if longest > self.model_max_length:
+        # transformers names the first row that is too long, not the longest.
+        too_long = next((len(r) for r in rows if len(r) > self.model_max_length), None)
+        if too_long is not None:
             self.deprecation_warnings[key] = True
-            logger.warning(
+            loggers.TOKENIZATION.warning(
                 "Token indices sequence length is longer than the specified maximum sequence length for this "
-                f"model ({longest} > {self.model_max_length}). Running this sequence through the model will "
+                f"model ({too_long} > {self.model_max_length}). Running this sequence through the model will "
                 "result in indexing errors"
             )
 

@@ -10,11 +10,11 @@ in a frozen :class:`~llamatok.settings.CallSettings`; nothing here reads the tok
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
+from llamatok import loggers
 from llamatok import padding as padding_
 from llamatok import truncation as truncation_
 from llamatok.alignment import RowAlignment, aligned, encode_each_word, encode_words, fill_dummy_spans
@@ -27,7 +27,6 @@ from llamatok.template import Template, added_count
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
 
-logger = logging.getLogger("llamatok")
 
 _warned: set[str] = set()
 
@@ -36,7 +35,7 @@ def _warn_once(message: str) -> None:
     """Logs an advice once per process, as transformers does."""
     if message not in _warned:
         _warned.add(message)
-        logger.warning(message)
+        loggers.OWN.warning(message)
 
 
 #: Pre-tokenized input: the words of the text (or infill prefix) and of the infill suffix (None: plain).
@@ -274,9 +273,9 @@ class RowLayout(NamedTuple):
     pad_to_multiple_of: int | None
     overflowing: bool
 
-    def rows(self, with_offsets: bool) -> tuple[list[Row], list[int], bool]:
-        """The rows (kept, then overflowing ones when asked), the sample each comes from, and whether they
-        were padded."""
+    def rows(self, with_offsets: bool) -> tuple[list[Row], list[int]]:
+        """The rows (kept, then overflowing ones when asked, padded when asked) and the sample each comes
+        from."""
         tok = self.tok
         templates = {}
         if any(p.suffix is None for p in self.prompts):
@@ -298,7 +297,7 @@ class RowLayout(NamedTuple):
         target = padding_.target_length(mains, self.strat.padding, self.strat.max_length, self.pad_to_multiple_of)
         if target is not None:
             padding_.pad_rows(rows, target, self.side, tok.pad_token_id)  # type: ignore[arg-type]
-        return rows, sample, target is not None
+        return rows, sample
 
     def alignment_of(self, rows: list[Row]) -> list[RowAlignment]:
         """The alignment of rows made with offsets."""
@@ -352,8 +351,8 @@ def encode_call(
     side = padding_side if padding_side is not None else tok.padding_side
     layout = RowLayout(tok, prompts, mode, add_special_tokens, suffix_first, strat, stride, side, pad_to_multiple_of,
                        return_overflowing_tokens)
-    rows, sample, padded = layout.rows(return_offsets_mapping)
-    if not padded and verbose and strat.truncation is None:
+    rows, sample = layout.rows(return_offsets_mapping)
+    if verbose and strat.max_length is None:  # as transformers: rows as returned (padded), no length asked
         tok.warn_too_long(rows)
 
     if return_token_type_ids is None:

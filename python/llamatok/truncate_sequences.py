@@ -4,14 +4,19 @@ messages. ``__call__`` truncates in ``truncation.py``, as ``tokenizers`` does.""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from llamatok import loggers
 from llamatok.truncation import SIDES
 
-logger = logging.getLogger("llamatok")
+logger = loggers.TOKENIZATION
 
 STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
+
+
+def _enum_text(name: str) -> str:
+    """How transformers' messages print the strategy: its ``TruncationStrategy`` member."""
+    return f"TruncationStrategy.{name.upper()}"
 
 
 def _strategy(value: Any) -> str:
@@ -44,7 +49,7 @@ def truncate_sequences(ids: list[int], pair_ids: list[int] | None, num_tokens_to
                        f"but the first sequence has a length {len(ids)}. ")
             if name == "only_first":
                 message += ("Please select another truncation strategy than "
-                            f"{name}, for instance 'longest_first' or 'only_second'.")
+                            f"{_enum_text(name)}, for instance 'longest_first' or 'only_second'.")
             logger.error(message)
     elif name == "longest_first" and pair_ids is not None:
         logger.warning(
@@ -76,6 +81,7 @@ def truncate_sequences(ids: list[int], pair_ids: list[int] | None, num_tokens_to
             logger.error(
                 f"We need to remove {num_tokens_to_remove} to truncate the input "
                 f"but the second sequence has a length {len(pair_ids)}. "
-                f"Please select another truncation strategy than {name}, for instance 'longest_first' or 'only_first'."
+                f"Please select another truncation strategy than {_enum_text(name)}, for instance 'longest_first' or "
+                "'only_first'."
             )
     return ids, pair_ids, overflowing
