@@ -11,7 +11,7 @@ started with. A mixin of ``CodeLlamaTokenizerFast``; this module turns transform
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from llamatok import loggers
 from llamatok.added_token import AddedToken
@@ -65,6 +65,8 @@ class AddedTokensMixin:
 
     _core: Tokenizer
     _additional_special_tokens: list[str]
+    _held: Callable[[], dict[str, Any]]
+    _as_in_vocabulary: Callable[[str | None, Sequence[str]], None]
 
     def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
         """Adds tokens (``str`` or ``AddedToken``; one or a list) as transformers' fast tokenizers do: a text
@@ -110,12 +112,15 @@ class AddedTokensMixin:
         count = self.add_tokens(added, special_tokens=True)
         for key, token in named.items():
             setattr(self, key, token.content)
+            self._as_in_vocabulary(key, ())
         if extra is not None:
             texts = [t.content for t in extra]
             if replace_additional_special_tokens and texts:
                 self._additional_special_tokens = texts
+                self._held()["additional"] = {}
             else:
                 self._additional_special_tokens = self._additional_special_tokens + texts
+            self._as_in_vocabulary(None, texts)
             self.__dict__["_additional_unset"] = False
         return count
 

@@ -32,7 +32,7 @@ from llamatok.infill import prefix_text
 from llamatok.model_inputs import batch_prompts, encode_call, make_prompt
 from llamatok.padding import pad_encoded
 from llamatok.rows import simple_row
-from llamatok.settings import Settings, mode_of
+from llamatok.settings import Settings, mode_of, token_text
 from llamatok.special_tokens import SpecialTokensMixin
 from llamatok.streaming import StreamingDecoder, anchor_id, byte_values
 from llamatok.text_cleanup import clean_up_tokenization
@@ -81,6 +81,7 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         check_shadowing(kwargs)
         # The special tokens as given (AddedToken objects keep their flags for the vocabulary).
         given_specials = [kwargs[name] for name in self.NAMED_TOKENS if kwargs.get(name) is not None]
+        given_as_added = {name for name in self.NAMED_TOKENS if not isinstance(kwargs.get(name), (str, type(None)))}
         given_extra = list(kwargs.get("additional_special_tokens") or ())
         settings = Settings.from_kwargs(kwargs)
         self.vocab_file = settings.vocab_file
@@ -128,6 +129,13 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         self.sep_token = settings.sep_token
         self.cls_token = settings.cls_token
         self.mask_token = settings.mask_token
+        # As transformers holds them (special_tokens_map_extended): the vocabulary's AddedToken for a token
+        # of the file's added tokens or one given as an AddedToken (or its config dict), else the string.
+        in_file = {content for _, content, *_ in core.added_vocab}
+        for name in self.NAMED_TOKENS:
+            if getattr(self, name) in in_file or name in given_as_added:
+                self._as_in_vocabulary(name, ())
+        self._as_in_vocabulary(None, [str(token_text(t)) for t in given_extra if not isinstance(t, str)])
         self._digest: str | None = None
         self._stream_tables: tuple[dict[int, int], int] | None = None
         #: Warnings given once, by key; clearing it lets them be given again (as in transformers).

@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast, overload
 
+from llamatok.added_token import AddedToken
 from llamatok.rows import simple_row
 from llamatok.settings import CallSettings, token_text
 from llamatok.template import pair, single
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
+
+
+def _added_token_copy(value: Any) -> AddedToken | None:
+    """A ``tokenizers`` or llamatok ``AddedToken`` as a llamatok one; None for anything else."""
+    if isinstance(value, str) or not isinstance(getattr(value, "content", None), str):
+        return None
+    return AddedToken(value.content, value.single_word, value.lstrip, value.rstrip, value.normalized, value.special)
 
 
 class NamedToken:
@@ -39,6 +47,7 @@ class NamedToken:
     def __set__(self, obj: SpecialTokensMixin, value: Any) -> None:
         token = obj._checked(self.name, value) if self.in_vocabulary else token_text(value)
         setattr(obj, self.slot, token)
+        obj._as_given(self.name, value)
 
 
 class NamedTokenId:
@@ -133,6 +142,8 @@ class SpecialTokensMixin:
             self._checked("additional special token", token)
         self._additional_special_tokens = [t for t in tokens if t is not None]
         self.__dict__["_additional_unset"] = value is None
+        given = [_added_token_copy(t) for t in value or ()]
+        self._held()["additional"] = {t.content: t for t in given if t is not None}
 
     @property
     def prefix_token(self) -> str | None:
@@ -206,16 +217,57 @@ class SpecialTokensMixin:
     def additional_special_tokens_ids(self, value: Sequence[int] | None) -> None:
         self.additional_special_tokens = [self._piece_of(i) for i in (value or ())]
 
-    @property
-    def special_tokens_map_extended(self) -> dict[str, str | list[str]]:
-        """``special_tokens_map``: llamatok's special tokens are plain strings (transformers gives
-        ``AddedToken`` objects for some; their flags never change how llamatok matches them)."""
-        return self.special_tokens_map
+    # -- the special tokens as transformers holds them: AddedToken objects or strings ----------------
+    # transformers keeps a special token as it came: set from a str, a str; set from an AddedToken, that
+    # object; loaded with the vocabulary or through add_special_tokens, the vocabulary's AddedToken
+    # (docs/transformers.md, "Special tokens as AddedToken"). Only the two *_extended views show it.
+
+    def _held(self) -> dict[str, Any]:
+        """The named tokens held as AddedToken objects, by name, and the additional ones, by text."""
+        return cast("dict[str, Any]", self.__dict__.setdefault("_held_as_added", {"named": {}, "additional": {}}))
+
+    def _as_given(self, name: str, value: Any) -> None:
+        token = _added_token_copy(value)
+        if token is None:
+            self._held()["named"].pop(name, None)
+        else:
+            self._held()["named"][name] = token
+
+    def _as_in_vocabulary(self, name: str | None, texts: Sequence[str]) -> None:
+        """Holds the named token ``name`` and the additional tokens ``texts`` as the vocabulary's
+        AddedToken objects (those it has as added tokens)."""
+        decoder = {token.content: token for token in self._added_tokens_by_text()}
+        held = self._held()
+        token = getattr(self, name) if name is not None else None
+        if token in decoder:
+            held["named"][name] = decoder[token]
+        held["additional"].update((t, decoder[t]) for t in texts if t in decoder)
+
+    def _added_tokens_by_text(self) -> list[AddedToken]:
+        return [AddedToken(content, single_word, lstrip, rstrip, normalized, special)
+                for _, content, special, normalized, lstrip, rstrip, single_word in self._core.added_vocab]
 
     @property
-    def all_special_tokens_extended(self) -> list[str]:
-        """``all_special_tokens`` (see ``special_tokens_map_extended``)."""
-        return self.all_special_tokens
+    def special_tokens_map_extended(self) -> dict[str, Any]:
+        """``special_tokens_map`` with each token as transformers holds it: an :class:`~llamatok.AddedToken`
+        or a string (see above; their flags never change how llamatok matches special tokens)."""
+        held = self._held()
+        out: dict[str, Any] = {}
+        for name, value in self.special_tokens_map.items():
+            if isinstance(value, list):
+                out[name] = [held["additional"].get(t, t) for t in value]
+            else:
+                out[name] = held["named"].get(name, value)
+        return out
+
+    @property
+    def all_special_tokens_extended(self) -> list[Any]:
+        """``all_special_tokens`` as held (see ``special_tokens_map_extended``)."""
+        out: dict[str, Any] = {}
+        for value in self.special_tokens_map_extended.values():
+            for token in value if isinstance(value, list) else [value]:
+                out.setdefault(str(token), token)
+        return list(out.values())
 
     @property
     def max_len_single_sentence(self) -> int:

@@ -5,7 +5,7 @@ the lengths left for text, ``AddedToken`` values, and the id setters."""
 from __future__ import annotations
 
 import pytest
-from api_fixtures import folder, load_oracle, load_ours, oracle, ours, vocab  # noqa: F401
+from api_fixtures import folder, folder_of, load_oracle, load_ours, oracle, ours, vocab  # noqa: F401
 
 import llamatok
 
@@ -20,11 +20,69 @@ def test_tokens_code_llama_lacks_are_none(ours, oracle):  # noqa: F811
 def test_the_added_vocabulary(ours, oracle):  # noqa: F811
     assert ours.get_added_vocab() == oracle.get_added_vocab()
     assert ours.added_tokens_encoder == oracle.added_tokens_encoder
-    assert ours.all_special_tokens_extended == [str(t) for t in oracle.all_special_tokens_extended]
-    theirs = oracle.special_tokens_map_extended
-    assert ours.special_tokens_map_extended == {
-        k: (str(v) if not isinstance(v, list) else [str(x) for x in v]) for k, v in theirs.items()
-    }
+    assert held(ours) == held(oracle)
+
+
+def held(tok) -> tuple[object, object]:
+    """``special_tokens_map_extended`` and ``all_special_tokens_extended`` as plain values (each token a
+    string, or an AddedToken's state), taken now (transformers hands out its live lists)."""
+    def plain(token):
+        return token if isinstance(token, str) else (type(token).__name__, token.__getstate__())
+
+    def plain_value(value):
+        return [plain(t) for t in value] if isinstance(value, list) else plain(value)
+
+    return ({k: plain_value(v) for k, v in tok.special_tokens_map_extended.items()},
+            [plain(t) for t in tok.all_special_tokens_extended])
+
+
+def _steps_after_loading(tok, tmp_path):
+    """Set-ups whose tokens transformers holds as AddedToken objects or as strings, differently."""
+    added = pytest.importorskip("tokenizers").AddedToken
+    tok.pad_token = "</s>"
+    tok.bos_token = added("<s>", lstrip=True)
+    yield "setters"
+    tok.add_special_tokens({"pad_token": "<PAD>", "cls_token": added("<CLS>", rstrip=True, normalized=True)})
+    yield "add_special_tokens by name"
+    tok.add_special_tokens({"additional_special_tokens": ["<q>"]}, replace_additional_special_tokens=False)
+    yield "additional tokens appended"
+    tok.pad_token_id = 5
+    yield "an id setter"
+    tok.add_special_tokens({"additional_special_tokens": ["<x>", added("<y>", lstrip=True)]})
+    yield "additional tokens replaced"
+    tok.additional_special_tokens = ["<x>", added("<y>", lstrip=True)]
+    yield "additional tokens set"
+    tok.save_pretrained(tmp_path)
+    yield "saved"
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"pad_token": "</s>"}, {"pad_token": "<PAD>"}, {"bos_token": "<s>"}, {"additional_special_tokens": ["<z>"]},
+    {"pad_token": "AddedToken <P> lstrip"}, {"additional_special_tokens": ["AddedToken <z> rstrip"]},
+], ids=repr)
+def test_tokens_are_held_as_transformers_holds_them(kwargs, tmp_path):
+    """Given to the constructor, set, added, saved and reloaded: the same AddedToken objects (with the same
+    flags) or strings in the two *_extended views as transformers."""
+    added = pytest.importorskip("tokenizers").AddedToken
+    given = {k: _as_given(v, added) for k, v in kwargs.items()}
+    path = folder_of("codellama")
+    mine, theirs = load_ours(path, **given), load_oracle(path, **given)
+    assert held(mine) == held(theirs), "loaded"
+    for step, _ in zip(_steps_after_loading(mine, tmp_path / "ours"),
+                       _steps_after_loading(theirs, tmp_path / "theirs")):
+        assert held(mine) == held(theirs), step
+    reloaded = [load_ours(tmp_path / "ours"), load_oracle(tmp_path / "theirs")]
+    assert held(reloaded[0]) == held(reloaded[1]), "reloaded"
+
+
+def _as_given(value, added):
+    """``"AddedToken <P> lstrip"`` (readable test ids) as ``AddedToken("<P>", lstrip=True)``."""
+    if isinstance(value, list):
+        return [_as_given(v, added) for v in value]
+    if isinstance(value, str) and value.startswith("AddedToken "):
+        _, content, flag = value.split()
+        return added(content, **{flag: True})
+    return value
 
 
 @pytest.mark.parametrize("eos", [False, True])
