@@ -32,6 +32,34 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(MAX_THREADS)
 }
 
+/// Each worker's stack (Rust's default, fixed here so that [`address_space_for`] counts it right).
+const WORKER_STACK: usize = 2 << 20;
+/// Room the started workers need besides their stacks (their first allocations).
+const WORKERS_HEADROOM: usize = 64 << 20;
+
+/// Checks that the address space has room for `threads` worker stacks and their first allocations,
+/// by reserving it and giving it back at once (untouched: no memory is used). Without room, some
+/// workers would start and then fail a small allocation, on which Rust aborts the process; with
+/// this check, building the pool fails before any thread starts (docs/architecture-core.md).
+fn address_space_for(threads: usize) -> Result<()> {
+    let bytes = threads.saturating_mul(WORKER_STACK).saturating_add(WORKERS_HEADROOM);
+    let refused = || Error::Threads {
+        threads,
+        message: format!("the address space has no room for their stacks ({} MiB)", bytes >> 20),
+    };
+    let layout = std::alloc::Layout::from_size_align(bytes, 4096).map_err(|_| refused())?;
+    // SAFETY: the layout's size is not zero (the headroom alone is not); the block is freed at once
+    // with the same layout and never read or written.
+    unsafe {
+        let block = std::alloc::alloc(layout);
+        if block.is_null() {
+            return Err(refused());
+        }
+        std::alloc::dealloc(block, layout);
+    }
+    Ok(())
+}
+
 fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
     let pid = std::process::id();
     let mut slot = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -44,10 +72,12 @@ fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
         }
         _ => {}
     }
-    // The OS may refuse a thread (memory, a process limit): that is an error for the caller, not a
+    address_space_for(threads)?;
+    // The OS may still refuse a thread (a process limit): that is an error for the caller, not a
     // panic. rayon stops the threads it did start.
     let built = ThreadPoolBuilder::new()
         .num_threads(threads)
+        .stack_size(WORKER_STACK)
         .thread_name(|i| format!("llamatok-{i}"))
         .build()
         .map_err(|e| Error::Threads { threads, message: e.to_string() })?;
