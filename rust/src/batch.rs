@@ -169,6 +169,19 @@ fn task_ranges(texts: &[&str]) -> Vec<(usize, usize)> {
     ranges
 }
 
+/// `work` on every run of `texts` (see [`task_ranges`]), the results in input order: on this thread
+/// when `threads` is 1, else in parallel (the caller is inside the crate's pool then). A parallel
+/// iterator run outside that pool would go to rayon's global pool: threads the caller did not ask for,
+/// and, after `fork()`, a pool whose threads are gone, where the call hangs.
+fn over_runs<R: Send>(texts: &[&str], threads: usize, work: impl Fn(usize, usize) -> R + Sync + Send) -> Vec<R> {
+    let ranges = task_ranges(texts);
+    if threads <= 1 {
+        ranges.into_iter().map(|(a, b)| work(a, b)).collect()
+    } else {
+        ranges.into_par_iter().map(|(a, b)| work(a, b)).collect()
+    }
+}
+
 /// Every text's ids, in order; `None` when `stop` asked to stop.
 pub fn encode_batch(
     tok: &Tokenizer,
@@ -179,10 +192,9 @@ pub fn encode_batch(
 ) -> Result<Option<Vec<Vec<u32>>>> {
     let bytes = texts.iter().map(|t| t.len()).sum();
     run_stoppable(threads, bytes, stop, |cancel| {
-        let parts: Vec<Vec<Vec<u32>>> = task_ranges(texts)
-            .into_par_iter()
-            .map(|(a, b)| checked(cancel, || texts[a..b].iter().map(|t| tok.encode(t, opts)).collect()))
-            .collect();
+        let parts: Vec<Vec<Vec<u32>>> = over_runs(texts, threads, |a, b| {
+            checked(cancel, || texts[a..b].iter().map(|t| tok.encode(t, opts)).collect())
+        });
         parts.into_iter().flatten().collect()
     })
 }
@@ -229,28 +241,28 @@ pub fn encode_batch_parts<T: Send>(
 ) -> Result<Option<FlatParts<T>>> {
     let bytes = texts.iter().map(|t| t.len()).sum();
     let parts = run_stoppable(threads, bytes, stop, |cancel| {
-        task_ranges(texts)
-            .into_par_iter()
-            .map(|(a, b)| {
-                checked(cancel, || {
-                    let mut scratch = Vec::new();
-                    let mut ids = Vec::new();
-                    let mut lens = Vec::with_capacity(b - a);
-                    for t in &texts[a..b] {
-                        scratch.clear();
-                        tok.encode_into(t, opts, &mut scratch);
-                        ids.extend(scratch.iter().map(|&id| convert(id)));
-                        lens.push(scratch.len() as u64);
-                    }
-                    (ids, lens)
-                })
+        over_runs(texts, threads, |a, b| {
+            checked(cancel, || {
+                let mut scratch = Vec::new();
+                let mut ids = Vec::new();
+                let mut lens = Vec::with_capacity(b - a);
+                for t in &texts[a..b] {
+                    scratch.clear();
+                    tok.encode_into(t, opts, &mut scratch);
+                    ids.extend(scratch.iter().map(|&id| convert(id)));
+                    lens.push(scratch.len() as u64);
+                }
+                (ids, lens)
             })
-            .collect()
+        })
     })?;
     Ok(parts.map(|parts| FlatParts { parts }))
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.
 pub fn map_ordered<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync + Send) -> Result<Vec<R>> {
+    if threads <= 1 {
+        return Ok(items.iter().map(f).collect()); // not on rayon's global pool (see over_runs)
+    }
     run(threads, || items.par_iter().with_min_len(16).map(&f).collect())
 }

@@ -4,6 +4,7 @@ ids handed to numpy without a copy, and a forked child that can still run batche
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -93,20 +94,29 @@ def test_the_gil_is_released_while_a_batch_runs(tok, texts):
     assert ticks > 10_000, f"the main thread ran only {ticks} times in {elapsed:.2f}s"
 
 
-def _child_batch(path, texts, queue):
-    tok = llamatok.Tokenizer.from_file(path)
-    queue.put(tok.encode_batch(texts, num_threads=2))
+def _batches(tok, texts, threads):
+    ids = tok.encode_batch(texts, num_threads=threads)
+    flat = bytes(memoryview(tok.encode_batch_flat(texts, num_threads=threads)[0]))
+    return ids, flat, tok.decode_batch(ids, num_threads=threads)
 
 
-def _child_batch_inherited(tok, texts, queue):
-    queue.put(tok.encode_batch(texts, num_threads=2))
+def _child_batch(path, texts, threads, queue):
+    queue.put(_batches(llamatok.Tokenizer.from_file(path), texts, threads))
 
 
-def test_a_forked_child_runs_batches_after_the_parent_did(tok, demo_dir, texts):
-    expected = tok.encode_batch(texts, num_threads=2)  # the parent's pool exists now
+def _child_batch_inherited(tok, texts, threads, queue):
+    queue.put(_batches(tok, texts, threads))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_forked_child_runs_batches_after_the_parent_did(tok, demo_dir, texts, threads):
+    """Also with one thread: such batches once ran on rayon's global pool, whose threads a forked
+    child does not have, so the child's next batch hung."""
+    assert sum(len(t) for t in texts) > 4 * 65536, "the batch must be cut into several runs"
+    expected = _batches(tok, texts, threads)  # the parent's pool exists now
     ctx = multiprocessing.get_context("fork")
-    for target, args in ((_child_batch_inherited, (tok, texts)),
-                         (_child_batch, (str(demo_dir / "tokenizer.json"), texts))):
+    for target, args in ((_child_batch_inherited, (tok, texts, threads)),
+                         (_child_batch, (str(demo_dir / "tokenizer.json"), texts, threads))):
         queue = ctx.Queue()
         # A daemon child, killed below whatever happens: a deadlocked child must fail this test, not
         # keep pytest waiting for it at exit.
@@ -122,6 +132,26 @@ def test_a_forked_child_runs_batches_after_the_parent_did(tok, demo_dir, texts):
                 child.kill()
                 child.join(timeout=10)
             queue.close()
+
+
+def test_one_thread_means_no_other_thread(demo_dir, texts):
+    """``num_threads=1`` runs on the calling thread: no pool is started for a batch under the size at
+    which batches become interruptible (it once started rayon's global pool, on every core)."""
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("counts threads in /proc/self/task (Linux)")
+    code = f"""
+import os, llamatok
+tok = llamatok.Tokenizer.from_file({str(demo_dir / "tokenizer.json")!r})
+texts = {texts[:200]!r}
+assert sum(map(len, texts)) < 1 << 20
+tok.encode_batch(texts, num_threads=1)
+tok.encode_batch_flat(texts, num_threads=1)
+tok.decode_batch(tok.encode_batch(texts, num_threads=1), num_threads=1)
+print(len(os.listdir("/proc/self/task")))
+"""
+    proc = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1"
 
 
 def test_a_thread_that_cannot_start_is_an_error_not_a_panic(demo_dir):
