@@ -226,11 +226,7 @@ def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: int
             else:
                 max_length = tok.model_max_length
     if pad != "do_not_pad" and tok.pad_token_id is None:
-        raise ValueError(
-            "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
-            "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)`; llamatok pads only with a token of "
-            "the vocabulary"
-        )
+        raise ValueError(padding_.NO_PAD_TOKEN)
     if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0):
         raise ValueError(f"pad_to_multiple_of must be a positive int, not {pad_to_multiple_of!r}")
     if (trunc is not None and pad != "do_not_pad" and pad_to_multiple_of and max_length is not None

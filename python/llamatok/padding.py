@@ -12,6 +12,12 @@ from llamatok.settings import CallSettings
 
 STRATEGIES = ("longest", "max_length", "do_not_pad")
 SIDES = ("left", "right")
+#: transformers' error when padding is asked of a tokenizer without a pad token (its words, then what
+#: differs in llamatok).
+NO_PAD_TOKEN = (
+    "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as `pad_token` "
+    "`(tokenizer.pad_token = tokenizer.eos_token e.g.)`; llamatok pads only with a token of the vocabulary"
+)
 
 
 def strategy_name(padding: object) -> str:
@@ -127,10 +133,7 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
         else:
             max_length = tok.model_max_length
     if strategy != "do_not_pad" and tok.pad_token_id is None:
-        raise ValueError(
-            "Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
-            "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)`"
-        )
+        raise ValueError(NO_PAD_TOKEN)
     required = encoded[main]
     if not required:
         if with_mask:

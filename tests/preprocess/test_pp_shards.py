@@ -115,6 +115,12 @@ def test_print_data_path_lists_the_shards_weighted_by_tokens(tmp_path):
         assert sum(map(len, seqs)) == w
     manifest = json.loads((tmp_path / "sh.manifest.json").read_text())
     assert manifest["data_path"]["text"] == words
+    neither = subprocess.run([sys.executable, "-m", "llamatok.cli", "merge", str(tmp_path / "sh.manifest.json")],
+                             capture_output=True, text=True)
+    assert neither.returncode == 2 and "give --output-prefix OUT (or --print-data-path)" in neither.stderr
+    absent = subprocess.run([sys.executable, "-m", "llamatok.cli", "merge", str(tmp_path / "no.manifest.json"),
+                             "--print-data-path"], capture_output=True, text=True)
+    assert absent.returncode == 2 and "llamatok merge: error: no manifest at" in absent.stderr
 
 
 def test_merge_refuses_a_shard_that_changed(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Callable
 
 EPILOG = """\
 examples:
@@ -119,7 +119,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
-    from llamatok.preprocess.errors import CorruptInputError, OptionsError, PrefixBusyError, RejectLimitError
+    from llamatok.preprocess.errors import CorruptInputError, RejectLimitError
     from llamatok.preprocess.job import run
     from llamatok.preprocess.options import Options
 
@@ -133,18 +133,21 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,
         pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,
     )
+    return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
+
+
+def _report(command: str, call: Callable[[], dict[str, Any] | str], failures: tuple[type[Exception], ...]) -> int:
+    """Runs ``call`` and prints its result (a dict as JSON) with exit status 0, or one error line: status
+    2 for a usage error, 3 when another run holds the output prefix, 1 for ``failures``."""
+    from llamatok.preprocess.errors import OptionsError, PrefixBusyError
+
+    caught: tuple[type[Exception], ...] = (OptionsError, PrefixBusyError, *failures)
     try:
-        summary = run(options)
-    except OptionsError as e:
-        print(f"llamatok preprocess: error: {e}", file=sys.stderr)
-        return 2
-    except (RejectLimitError, CorruptInputError) as e:
-        print(f"llamatok preprocess: error: {e}", file=sys.stderr)
-        return 1
-    except PrefixBusyError as e:
-        print(f"llamatok preprocess: error: {e}", file=sys.stderr)
-        return 3
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
+        result = call()
+    except caught as e:
+        print(f"llamatok {command}: error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, OptionsError) else 3 if isinstance(e, PrefixBusyError) else 1
+    print(result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -169,24 +172,14 @@ def add_merge_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from llamatok.preprocess.errors import OptionsError, PrefixBusyError
+    from llamatok.preprocess.errors import OptionsError
     from llamatok.preprocess.merging import ShardMismatchError, data_path, merge
 
-    try:
+    def call() -> dict[str, Any] | str:
         if args.print_data_path:
-            print(" ".join(data_path(args.manifest, args.key)))
-            return 0
+            return " ".join(data_path(args.manifest, args.key))
         if not args.output_prefix:
             raise OptionsError("give --output-prefix OUT (or --print-data-path)")
-        result = merge(args.manifest, args.output_prefix)
-    except OptionsError as e:
-        print(f"llamatok merge: error: {e}", file=sys.stderr)
-        return 2
-    except (ShardMismatchError, OSError) as e:
-        print(f"llamatok merge: error: {e}", file=sys.stderr)
-        return 1
-    except PrefixBusyError as e:
-        print(f"llamatok merge: error: {e}", file=sys.stderr)
-        return 3
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+        return merge(args.manifest, args.output_prefix)
+
+    return _report("merge", call, (ShardMismatchError, OSError))
