@@ -87,13 +87,36 @@ class FormatWriter:
 
 class ChunkedWriter(FormatWriter):
     """A writer whose documents go into chunk files of bounded size (mds, litdata): ``_pending`` holds
-    what the chunk being filled has so far, ``_bytes`` its size, ``_flush`` writes it and starts anew."""
+    what the chunk being filled has so far (``_sizes``: the byte size of each of its items), ``_bytes``
+    its size, ``_flush`` writes it and starts anew. Both formats' chunk files are: u32 item count; u32
+    offset of every item and of the end, from the file's start; ``header``; the items."""
 
     _pending: list[np.ndarray]
+    _sizes: list[np.ndarray]
     _bytes: int
+    _done: list[tuple[storage.AtomicWriter, str]]
 
     def _flush(self) -> None:
         raise NotImplementedError
+
+    def _write_chunk(self, path: str, kind: str, header: bytes = b"") -> tuple[storage.AtomicWriter, np.ndarray]:
+        """Writes the chunk being filled to ``path`` and starts an empty one; returns the file and the
+        sizes of its items."""
+        sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
+        offsets = np.zeros(len(sizes) + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        offsets += 4 + 4 * (len(sizes) + 1) + len(header)
+        out = self._file(path)
+        out.write(np.array([len(sizes)], "<u4"))
+        out.write(offsets.astype("<u4"))
+        out.write(header)
+        for block in self._pending:
+            out.write(np.ascontiguousarray(block))
+        out.commit()
+        self._done.append((out, kind))
+        self._pending, self._sizes = [], []
+        self._bytes = 4 + 4 + len(header)
+        return out, sizes
 
     def _runs(self, cost: np.ndarray, limit: int) -> Iterator[tuple[int, int]]:
         """Runs ``(i, j)`` of consecutive documents that fit in what is left of the chunk being filled

@@ -65,23 +65,10 @@ class LitdataWriter(ChunkedWriter):
         self.tokens += int(len(ids))
 
     def _flush(self) -> None:
-        sizes = np.concatenate(self._sizes)
-        n = len(sizes)
-        offsets = np.zeros(n + 1, np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        offsets += 4 + 4 * (n + 1)
         filename = f"chunk-0-{len(self._chunks)}.bin"
-        out = self._file(f"{self.folder}/{filename}")
-        out.write(np.array([n], "<u4"))
-        out.write(offsets.astype("<u4"))
-        for block in self._pending:
-            out.write(np.ascontiguousarray(block))
-        out.commit()
-        self._done.append((out, "litdata-chunk"))
+        out, sizes = self._write_chunk(f"{self.folder}/{filename}", "litdata-chunk")
         dim = int(sizes.sum()) // self.spec.unsigned.itemsize
-        self._chunks.append({"chunk_bytes": out.size, "chunk_size": n, "dim": dim, "filename": filename})
-        self._pending, self._sizes = [], []
-        self._bytes = 4 + 4
+        self._chunks.append({"chunk_bytes": out.size, "chunk_size": len(sizes), "dim": dim, "filename": filename})
 
     def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
         if self._pending:

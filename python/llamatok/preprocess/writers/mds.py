@@ -79,24 +79,11 @@ class MdsWriter(ChunkedWriter):
         self.tokens += int(len(ids))
 
     def _flush(self) -> None:
-        sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
-        n = len(sizes)
-        offsets = np.zeros(n + 1, np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        offsets += 4 + 4 * (n + 1) + len(self._config)
         basename = f"shard.{len(self._shards):05d}.mds"
-        out = self._file(f"{self.folder}/{basename}")
-        out.write(np.array([n], "<u4"))
-        out.write(offsets.astype("<u4"))
-        out.write(self._config)
-        for block in self._pending:
-            out.write(block)
-        out.commit()
-        self._done.append((out, "mds-shard"))
-        self._shards.append({"samples": n, "raw_data": {"basename": basename, "bytes": out.size, "hashes": {}},
+        out, sizes = self._write_chunk(f"{self.folder}/{basename}", "mds-shard", self._config)
+        self._shards.append({"samples": len(sizes), "raw_data": {"basename": basename, "bytes": out.size,
+                                                                 "hashes": {}},
                              "zip_data": None, **shard_config()})
-        self._pending, self._sizes = [], []
-        self._bytes = 4 + 4 + len(self._config)
 
     def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
         if self._pending or not self._shards:
