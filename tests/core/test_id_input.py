@@ -8,8 +8,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import llamatok
+from conftest import CODELLAMA_DIR, require
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +96,47 @@ def test_a_directory_is_not_a_model_file(tmp_path):
     with pytest.raises(IsADirectoryError, match=str(tmp_path)) as e:
         llamatok.Tokenizer.from_file(str(tmp_path))
     assert e.value.filename == str(tmp_path)
+
+
+#: Ints around the boundaries of CPython's digits (15 and 30 bits) and of the vocabularies.
+BOUNDARIES = [0, 1, 255, 256, 2**15 - 1, 2**15, 2**15 + 1, 8015, 8016, 32015, 32016, 2**30 - 1, 2**30, 2**31,
+              2**32 - 1, 2**32, -1, -(2**15), -(2**30), -(2**30) - 1, 2**60, -(2**60)]
+
+
+def _outcome(call, arg):
+    try:
+        return call(arg)
+    except Exception as e:  # the same error, type and message, is the point
+        return type(e), str(e)
+
+
+@given(items=st.lists(st.one_of(st.integers(0, 33000), st.sampled_from(BOUNDARIES), st.integers(-2**70, 2**70)),
+                      max_size=12))
+@settings(max_examples=300)
+def test_list_ids_read_like_any_other_sequence(items):
+    """A list's exact ints are read from their storage (python/small_int.rs), a tuple's through
+    pyo3's conversion: the same ids, or the same error, for ints of any size and sign, on both
+    vocabularies."""
+    for tok in _both_vocabularies():
+        assert _outcome(tok.decode, items) == _outcome(tok.decode, tuple(items))
+        assert _outcome(tok.decode_batch, [items]) == _outcome(lambda t: [tok.decode(t)], tuple(items))  # noqa: B023
+
+
+_TOKENIZERS: list[llamatok.Tokenizer] = []
+
+
+def _both_vocabularies() -> list[llamatok.Tokenizer]:
+    """The demo vocabulary (8016 ids) and Code Llama's (32016 ids, past 2**15)."""
+    if not _TOKENIZERS:
+        require(CODELLAMA_DIR / "tokenizer.json")
+        for folder in (llamatok.demo_path(), CODELLAMA_DIR):
+            _TOKENIZERS.append(llamatok.Tokenizer.from_file(str(folder / "tokenizer.json")))
+    return _TOKENIZERS
+
+
+def test_every_id_of_both_vocabularies_reads_the_same_from_a_list():
+    """Each valid id alone, from a list and from a tuple (see above): the fast read is checked on every
+    value it can give an id."""
+    for tok in _both_vocabularies():
+        for i in range(len(tok)):
+            assert tok.decode([i]) == tok.decode((i,)), i

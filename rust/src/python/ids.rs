@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt, PyList, PyString, PyTuple};
 
 use super::int_buffer;
+#[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
+use super::small_int;
 use super::to_py_err;
 use crate::error::Error;
 
@@ -46,14 +48,16 @@ fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u3
         #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
         {
             // SAFETY: `i` is below the length of a list we hold, and nothing in this loop runs
-            // Python code that could change the list (PyLong_AsLong on an exact int does not); with
-            // the GIL held no other thread can. The item is only read while the list owns it.
-            let value = unsafe {
+            // Python code that could change the list (reading an exact int does not); with the GIL
+            // held no other thread can. The item is only read while the list owns it.
+            let value: i64 = unsafe {
                 let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
-                if pyo3::ffi::PyLong_CheckExact(item) != 0 {
-                    pyo3::ffi::PyLong_AsLong(item)
-                } else {
+                if pyo3::ffi::PyLong_CheckExact(item) == 0 {
                     -1
+                } else if let Some(small) = small_int::value(item) {
+                    i64::from(small)
+                } else {
+                    pyo3::ffi::PyLong_AsLongLong(item)
                 }
             };
             if let Ok(id) = u32::try_from(value) {
@@ -62,7 +66,7 @@ fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u3
                     continue;
                 }
             }
-            // Out of range: PyLong_AsLong may have set OverflowError; the general path says more.
+            // Out of range: PyLong_AsLongLong may have set OverflowError; the general path says more.
             drop(PyErr::take(list.py()));
         }
         ids.push(id_from(&list.get_item(i)?, Some(i), vocab_size)?);

@@ -16,6 +16,7 @@ mod ids;
 mod int_buffer;
 mod scratch;
 mod signals;
+mod small_int;
 mod text;
 mod tokenizer;
 

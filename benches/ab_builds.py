@@ -1,0 +1,79 @@
+"""Two builds of llamatok side by side on one workload, for a change whose effect is smaller than the
+noise between separate runs of compare.py: each build is imported from its own folder, in its own
+process, the runs interleaved (A, B, A, B...), and each run reports its best of ``--passes``.
+
+    pip install --no-deps --target /tmp/before dist-before/llamatok-*.whl   # the build to compare with
+    python benches/ab_builds.py --before /tmp/before [--after python] [--task decode] [--runs 5]
+
+``--after`` defaults to ``python/`` (where ``maturin develop`` puts the current build). Tasks, on the
+Django corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
+each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold).
+Prints MB/s of UTF-8 text per run and the medians' ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+TASK = r"""
+import sys, time
+sys.path.insert(0, {benches!r})
+import workloads, llamatok
+texts = workloads.corpus()
+mb = sum(len(t.encode()) for t in texts) / 1e6
+path = {tokenizer!r}
+tok = llamatok.Tokenizer.from_file(path)
+task, best = {task!r}, 0.0
+ids = [tok.encode(t) for t in texts] if task == "decode" else None
+for _ in range({passes}):
+    if task != "decode":
+        tok = llamatok.Tokenizer.from_file(path)  # a cold chunk cache every pass
+    start = time.perf_counter()
+    if task == "decode":
+        [tok.decode(i) for i in ids]
+    elif task == "encode":
+        [tok.encode(t) for t in texts]
+    else:
+        tok.encode_batch_flat(texts, dtype="uint16")
+    best = max(best, mb / (time.perf_counter() - start))
+print(best)
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
+    ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
+    ap.add_argument("--task", choices=["decode", "encode", "batch"], default="decode")
+    ap.add_argument("--runs", type=int, default=5, help="processes per build")
+    ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
+    ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /
+                                                                                  "fixtures"))
+                    + "/codellama-7b-hf/tokenizer.json")
+    args = ap.parse_args()
+    code = TASK.format(benches=str(HERE), tokenizer=args.tokenizer, task=args.task, passes=args.passes)
+    results: dict[str, list[float]] = {"before": [], "after": []}
+    for _ in range(args.runs):
+        for name, folder in (("before", args.before), ("after", args.after)):
+            env = {**os.environ, "PYTHONPATH": folder}
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                return 1
+            results[name].append(float(proc.stdout))
+    for name, runs in results.items():
+        print(f"{name:7} {args.task} MB/s: {' '.join(f'{r:.0f}' for r in runs)}  median {statistics.median(runs):.0f}")
+    ratio = statistics.median(results["after"]) / statistics.median(results["before"])
+    print(f"after / before (medians): {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
