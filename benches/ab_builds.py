@@ -7,7 +7,8 @@ process, the runs interleaved (A, B, A, B...), and each run reports its best of 
 
 ``--after`` defaults to ``python/`` (where ``maturin develop`` puts the current build). Tasks, on the
 Django corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
-each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold).
+each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold),
+``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them).
 Prints MB/s of UTF-8 text per run and the medians' ratio.
 """
 
@@ -32,6 +33,13 @@ path = {tokenizer!r}
 tok = llamatok.Tokenizer.from_file(path)
 task, best = {task!r}, 0.0
 ids = [tok.encode(t) for t in texts] if task == "decode" else None
+slices, size = [[]], 0
+for t in texts:
+    if size >= 4 << 20:
+        slices.append([])
+        size = 0
+    slices[-1].append(t)
+    size += len(t.encode())
 for _ in range({passes}):
     if task != "decode":
         tok = llamatok.Tokenizer.from_file(path)  # a cold chunk cache every pass
@@ -40,8 +48,11 @@ for _ in range({passes}):
         [tok.decode(i) for i in ids]
     elif task == "encode":
         [tok.encode(t) for t in texts]
-    else:
+    elif task == "batch":
         tok.encode_batch_flat(texts, dtype="uint16")
+    else:  # "batches": in the slices of about 4 MB that llamatok preprocess hands the core
+        for part in slices:
+            tok.encode_batch_flat(part, dtype="uint16")
     best = max(best, mb / (time.perf_counter() - start))
 print(best)
 """
@@ -51,7 +62,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
-    ap.add_argument("--task", choices=["decode", "encode", "batch"], default="decode")
+    ap.add_argument("--task", choices=["decode", "encode", "batch", "batches"], default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
     ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /
