@@ -154,7 +154,8 @@ def task_stress(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in workloads.STRESS:
         for label, size in STRESS_SIZES.items():
-            count = 20 if size < 100_000 else 4
+            # 100 strings at 10 KB: 20 (2-8 ms of timed work) gave run-to-run spreads of 2x.
+            count = 100 if size < 100_000 else 4
             total_s, total_bytes, digests = 0.0, 0, []
             for seed in range(count):
                 text = workloads.stress(kind, size, seed)
