@@ -20,8 +20,11 @@ CALLS = {
     "encode_batch": "tok.encode_batch([text[:n // 4]] * 4, num_threads=2)",
 }
 
+# The child restores Python's Ctrl-C handler: a test run started in the background by a shell inherits
+# SIGINT ignored, and Python then installs none (what is tested is llamatok's answer to the handler).
 CHILD = """
-import sys, time, llamatok
+import signal, sys, time, llamatok
+signal.signal(signal.SIGINT, signal.default_int_handler)
 tok = llamatok.Tokenizer.from_file(sys.argv[1])
 n = 300_000_000
 text = "ab" * (n // 2)
