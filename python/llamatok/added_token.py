@@ -9,7 +9,10 @@ transformers' arguments; ``normalized`` left unset is the opposite of ``special`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llamatok._native import Tokenizer
 
 
 class AddedToken:
@@ -51,3 +54,9 @@ class AddedToken:
     def __repr__(self) -> str:
         return (f'AddedToken("{self.content}", rstrip={self.rstrip}, lstrip={self.lstrip}, '
                 f"single_word={self.single_word}, normalized={self.normalized}, special={self.special})")
+
+
+def added_tokens_by_id(core: Tokenizer) -> dict[int, AddedToken]:
+    """The core's added tokens by id, each with its rules."""
+    return {token_id: AddedToken(content, single_word, lstrip, rstrip, normalized, special)
+            for token_id, content, special, normalized, lstrip, rstrip, single_word in core.added_vocab}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from llamatok import loggers
-from llamatok.added_token import AddedToken
+from llamatok.added_token import AddedToken, added_tokens_by_id
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -137,8 +137,7 @@ class AddedTokensMixin:
     def added_tokens_decoder(self) -> dict[int, AddedToken]:
         """The added tokens by id, each an :class:`~llamatok.AddedToken` with its rules (as transformers
         gives ``tokenizers.AddedToken`` objects)."""
-        return {token_id: AddedToken(content, single_word, lstrip, rstrip, normalized, special)
-                for token_id, content, special, normalized, lstrip, rstrip, single_word in self._core.added_vocab}
+        return added_tokens_by_id(self._core)
 
     @property
     def added_tokens_flags(self) -> dict[int, dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast, overload
 
-from llamatok.added_token import AddedToken
+from llamatok.added_token import AddedToken, added_tokens_by_id
 from llamatok.rows import simple_row
 from llamatok.settings import CallSettings, token_text
 from llamatok.template import pair, single
@@ -236,16 +236,12 @@ class SpecialTokensMixin:
     def _as_in_vocabulary(self, name: str | None, texts: Sequence[str]) -> None:
         """Holds the named token ``name`` and the additional tokens ``texts`` as the vocabulary's
         AddedToken objects (those it has as added tokens)."""
-        decoder = {token.content: token for token in self._added_tokens_by_text()}
+        decoder = {token.content: token for token in added_tokens_by_id(self._core).values()}
         held = self._held()
         token = getattr(self, name) if name is not None else None
         if token in decoder:
             held["named"][name] = decoder[token]
         held["additional"].update((t, decoder[t]) for t in texts if t in decoder)
-
-    def _added_tokens_by_text(self) -> list[AddedToken]:
-        return [AddedToken(content, single_word, lstrip, rstrip, normalized, special)
-                for _, content, special, normalized, lstrip, rstrip, single_word in self._core.added_vocab]
 
     @property
     def special_tokens_map_extended(self) -> dict[str, Any]:
