@@ -110,8 +110,10 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         #: Kept and saved as transformers does; Code Llama has no pre-tokenizer, so it changes nothing.
         self.add_prefix_space = bool(self.init_kwargs.get("add_prefix_space", False))
         extra = list(settings.additional_special_tokens)
+        # The constructor lists the infill tokens (as transformers' does); an unpickled tokenizer keeps the
+        # list it had, which add_special_tokens may have replaced.
         for token in (settings.prefix_token, settings.middle_token, settings.suffix_token, settings.eot_token):
-            if token is not None and token not in extra and core.piece_to_id(token) is not None:
+            if not restored and token is not None and token not in extra and core.piece_to_id(token) is not None:
                 extra.append(token)
         self._additional_special_tokens = extra
         self._add_bos_token = settings.add_bos_token
@@ -459,11 +461,11 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         return truncate_sequences(ids, pair_ids, num_tokens_to_remove, truncation_strategy, stride,
                                   self.truncation_side)
 
-    def __reduce__(self) -> tuple[Any, tuple[_native.Tokenizer, str]]:
-        # The core (the model file's bytes and the tokens added to it) and one canonical JSON string: equal
+    def __reduce__(self) -> tuple[Any, tuple[_native.Tokenizer, str, str]]:
+        # The core (the model file's bytes and the tokens added to it) and canonical JSON strings: equal
         # tokenizers pickle to equal bytes (datasets' caching hashes the pickle), and unpickling parses the
-        # file once in Rust.
-        return (_restore, (self._core, self._settings_json()))
+        # file once in Rust. The second string: which special tokens are held as AddedToken objects.
+        return (_restore, (self._core, self._settings_json(), self._held_json()))
 
     def _warn_if_too_long(self, rows: Sequence[Any]) -> None:
         key = "sequence-length-is-longer-than-the-specified-maximum"
@@ -487,10 +489,12 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         )
 
 
-def _restore(core: _native.Tokenizer, settings_json: str) -> CodeLlamaTokenizerFast:
+def _restore(core: _native.Tokenizer, settings_json: str, held_json: str = "") -> CodeLlamaTokenizerFast:
     """Unpickles a ``CodeLlamaTokenizerFast`` (see ``__reduce__``)."""
     settings = json.loads(settings_json)
     settings.pop("added_vocab", None)
     tok = CodeLlamaTokenizerFast.__new__(CodeLlamaTokenizerFast)
     tok._setup(core, settings, restored=True)
+    if held_json:
+        tok._restore_held(held_json)
     return tok

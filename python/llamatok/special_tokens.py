@@ -8,6 +8,7 @@ the encoding helpers take.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, cast, overload
 
@@ -225,6 +226,16 @@ class SpecialTokensMixin:
     def _held(self) -> dict[str, Any]:
         """The named tokens held as AddedToken objects, by name, and the additional ones, by text."""
         return cast("dict[str, Any]", self.__dict__.setdefault("_held_as_added", {"named": {}, "additional": {}}))
+
+    def _held_json(self) -> str:
+        """What ``_held`` holds, as canonical JSON (for pickling)."""
+        held = self._held()
+        return json.dumps({part: {key: token.__getstate__() for key, token in held[part].items()}
+                           for part in ("named", "additional")}, sort_keys=True, ensure_ascii=False)
+
+    def _restore_held(self, held_json: str) -> None:
+        self.__dict__["_held_as_added"] = {part: {key: AddedToken(**state) for key, state in tokens.items()}
+                                           for part, tokens in json.loads(held_json).items()}
 
     def _as_given(self, name: str, value: Any) -> None:
         token = _added_token_copy(value)

@@ -4,6 +4,8 @@ the lengths left for text, ``AddedToken`` values, and the id setters."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from api_fixtures import folder, folder_of, load_oracle, load_ours, oracle, ours, vocab  # noqa: F401
 
@@ -61,8 +63,8 @@ def _steps_after_loading(tok, tmp_path):
     {"pad_token": "AddedToken <P> lstrip"}, {"additional_special_tokens": ["AddedToken <z> rstrip"]},
 ], ids=repr)
 def test_tokens_are_held_as_transformers_holds_them(kwargs, tmp_path):
-    """Given to the constructor, set, added, saved and reloaded: the same AddedToken objects (with the same
-    flags) or strings in the two *_extended views as transformers."""
+    """Given to the constructor, set, added, pickled, saved and reloaded: the same AddedToken objects (with
+    the same flags) or strings in the two *_extended views as transformers."""
     added = pytest.importorskip("tokenizers").AddedToken
     given = {k: _as_given(v, added) for k, v in kwargs.items()}
     path = folder_of("codellama")
@@ -71,6 +73,7 @@ def test_tokens_are_held_as_transformers_holds_them(kwargs, tmp_path):
     for step, _ in zip(_steps_after_loading(mine, tmp_path / "ours"),
                        _steps_after_loading(theirs, tmp_path / "theirs")):
         assert held(mine) == held(theirs), step
+        assert held(pickle.loads(pickle.dumps(mine))) == held(theirs), (step, "pickled")
     reloaded = [load_ours(tmp_path / "ours"), load_oracle(tmp_path / "theirs")]
     assert held(reloaded[0]) == held(reloaded[1]), "reloaded"
 
