@@ -44,6 +44,8 @@ pub fn id_from(item: &Bound<'_, PyAny>, position: Option<usize>, vocab_size: usi
 /// general path, which converts int subclasses and explains bad items.
 fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u32>> {
     let mut ids = Vec::with_capacity(list.len());
+    #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
+    let small_ints = small_int::layout_known();
     for i in 0..list.len() {
         #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
         {
@@ -54,7 +56,7 @@ fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u3
                 let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
                 if pyo3::ffi::PyLong_CheckExact(item) == 0 {
                     -1
-                } else if let Some(small) = small_int::value(item) {
+                } else if let Some(small) = small_ints.then(|| small_int::value(item)).flatten() {
                     i64::from(small)
                 } else {
                     pyo3::ffi::PyLong_AsLongLong(item)

@@ -22,11 +22,6 @@ pub struct Aligned {
 }
 
 impl Aligned {
-    /// Gives the ids appended since `from` (one part of the text) the next word.
-    fn close_part(&mut self, from: usize) {
-        close_part(&mut self.words, self.ids.len(), from);
-    }
-
     /// Moves the spans appended since `from` by `offset` bytes.
     fn shift_spans(&mut self, from: usize, offset: usize) {
         for span in &mut self.spans[from..] {
@@ -53,7 +48,7 @@ impl Tokenizer {
                 let skip_special = opts.mode == SpecialMode::Literal;
                 if skip_special && !self.literal_matches() {
                     enc.encode_with_spans(text, opts.dummy_prefix, &mut out.ids, &mut out.spans);
-                    out.close_part(0);
+                    close_part(&mut out.words, out.ids.len(), 0);
                     return out;
                 }
                 self.walk_added(text, opts.dummy_prefix, skip_special, |part| {
@@ -77,7 +72,7 @@ impl Tokenizer {
                             out.spans.push((start, end));
                         }
                     }
-                    out.close_part(from);
+                    close_part(&mut out.words, out.ids.len(), from);
                 });
             }
             SpecialMode::NonLegacy => {
