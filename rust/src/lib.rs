@@ -27,6 +27,7 @@ pub(crate) mod bpe;
 pub(crate) mod cache;
 pub(crate) mod chunker;
 pub(crate) mod decoder;
+pub(crate) mod documents;
 pub(crate) mod encoder;
 pub(crate) mod error;
 pub(crate) mod hf_json;

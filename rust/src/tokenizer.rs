@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::added::{normalize_segment, AddedVocab, NewToken};
 use crate::decoder::{DecodeStyle, Decoder};
+use crate::documents::DocumentCache;
 use crate::encoder::Encoder;
 use crate::error::{read_file, Error, Result};
 use crate::special::{NonLegacyText, Segment, SpecialMode, SpecialTokens};
@@ -32,6 +33,8 @@ pub struct Tokenizer {
     /// How this tokenizer was made from its file, so that pickling can make it again: the tokens
     /// given to `with_special_tokens` (None: the file's own) and each `with_added_tokens` call since.
     origin: Arc<Origin>,
+    /// Whole documents' ids, for the bindings' one-text calls (new for every set of tokens).
+    documents: Arc<DocumentCache>,
     use_cache: bool,
 }
 
@@ -119,6 +122,7 @@ impl Tokenizer {
     ) -> Tokenizer {
         let (raw, normalized) = added.matchers(&encoder.vocab);
         let mut is_special = vec![false; added.len()];
+        let documents = Arc::new(DocumentCache::new(added.len()));
         for (id, token) in added.tokens() {
             is_special[id as usize] = added.is_special_text(&token.content);
         }
@@ -132,6 +136,7 @@ impl Tokenizer {
             specials,
             normalized: Arc::new(normalized),
             non_legacy,
+            documents,
             is_special: Arc::new(is_special),
             origin: Arc::new(origin),
             use_cache,
@@ -216,7 +221,8 @@ impl Tokenizer {
         Ok((tok, count))
     }
 
-    /// The same tokenizer with the chunk cache on or off (results are identical either way).
+    /// The same tokenizer with the chunk memo and the document cache on or off (results are identical
+    /// either way).
     pub fn with_cache(&self, use_cache: bool) -> Tokenizer {
         Tokenizer { use_cache, ..self.clone() }
     }
@@ -353,6 +359,19 @@ impl Tokenizer {
     /// The id of the lone `▁` piece.
     fn space_id(&self) -> Option<u32> {
         self.vocab().id("\u{2581}")
+    }
+
+    /// Appends the ids the document cache keeps for `text` to `out`, if it keeps them (rust/src/documents.rs;
+    /// never with the cache off). For callers that encode one document at a time.
+    pub fn recall_document(&self, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) -> bool {
+        self.use_cache && self.documents.recall(text, opts, out)
+    }
+
+    /// Gives the document cache `ids`, which must be the complete result of `encode(text, opts)`.
+    pub fn remember_document(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
+        if self.use_cache {
+            self.documents.remember(text, opts, ids);
+        }
     }
 
     pub fn encode(&self, text: &str, opts: EncodeOptions) -> Vec<u32> {

@@ -89,7 +89,8 @@ impl Tokenizer {
         }
     }
 
-    /// Encodes a Python `str` into `scratch.ids` (without the GIL when the text is long).
+    /// Encodes a Python `str` into `scratch.ids` (without the GIL when the text is long), through the
+    /// tokenizer's document cache.
     fn encode_text(
         &self,
         py: Python<'_>,
@@ -99,17 +100,24 @@ impl Tokenizer {
     ) -> PyResult<()> {
         let text = utf8(text, &mut scratch.text)?;
         let ids = &mut scratch.ids;
-        if text.len() < DETACH_BYTES {
-            self.inner.encode_into(text, opts, ids);
+        debug_assert!(ids.is_empty(), "the scratch ids start empty");
+        if self.inner.recall_document(text, opts, ids) {
             return Ok(());
         }
-        // Without the GIL, and stopping when a signal handler raises (Ctrl-C): the core asks once per MiB.
-        py.detach(|| {
-            let signals = Signals::default();
-            let asker = signals.clone();
-            interrupt::with_check(move || asker.raised(), || self.inner.encode_into(text, opts, ids));
-            signals.result()
-        })
+        if text.len() < DETACH_BYTES {
+            self.inner.encode_into(text, opts, ids);
+        } else {
+            // Without the GIL, and stopping when a signal handler raises (Ctrl-C): the core asks once per MiB.
+            py.detach(|| {
+                let signals = Signals::default();
+                let asker = signals.clone();
+                interrupt::with_check(move || asker.raised(), || self.inner.encode_into(text, opts, ids));
+                signals.result()
+            })?;
+        }
+        // Only now: an interrupted call returned above, its ids incomplete.
+        self.inner.remember_document(text, opts, ids);
+        Ok(())
     }
 
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
@@ -197,7 +205,7 @@ impl Tokenizer {
             .collect()
     }
 
-    /// The same tokenizer with the chunk cache on or off (the ids are the same either way).
+    /// The same tokenizer with the chunk and document caches on or off (the ids are the same either way).
     fn with_cache(&self, py: Python<'_>, enabled: bool) -> Tokenizer {
         self.derive(py, self.inner.with_cache(enabled))
     }

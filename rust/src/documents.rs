@@ -1,0 +1,251 @@
+//! A bounded memo of whole documents → ids, one per tokenizer, for texts encoded one call at a time
+//! (the bindings' `encode`): a second pass over the same files (an epoch of on-the-fly tokenization, a
+//! prompt sent again) copies the ids instead of encoding. The chunk memo (`cache.rs`) already makes
+//! repeats cheap inside a document; this one skips the document's whole pipeline.
+//!
+//! Exact by construction: an entry is found only by the whole text (compared byte for byte after the
+//! hash) and the encode options, and a tokenizer with other tokens (`with_special_tokens`,
+//! `with_added_tokens`) gets a cache of its own. Batches do not use it: dataset jobs rarely repeat a
+//! document and would only pay the copies.
+//!
+//! Bounded: at most [`CAPACITY_BYTES`] of texts and ids (ids stored as `u16` when the vocabulary
+//! allows); when an entry would not fit, every entry is dropped and filling starts again. Only
+//! texts of [`MIN_BYTES`] to [`MAX_BYTES`] are kept: below, the bookkeeping is a visible share of
+//! the encoding it would save; above, one document would crowd out the rest.
+//!
+//! Never waited on: a thread that finds the table in use (another thread copying an entry in or out)
+//! encodes as if it had missed, so threads do not queue behind each other, and a child forked while
+//! another thread held the lock is not stuck on it.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, TryLockError};
+
+use rustc_hash::FxBuildHasher;
+
+use crate::special::SpecialMode;
+use crate::tokenizer::EncodeOptions;
+
+/// The most bytes of text and ids one tokenizer keeps (documented in the README).
+pub const CAPACITY_BYTES: usize = 64 << 20;
+/// Shorter texts are not kept.
+pub const MIN_BYTES: usize = 1024;
+/// Longer texts are not kept.
+pub const MAX_BYTES: usize = CAPACITY_BYTES / 16;
+/// What an entry costs besides its text and ids: the table's slot and two allocations' headers.
+const ENTRY_OVERHEAD: usize = 64;
+/// One table per combination of [`EncodeOptions`]: 3 modes × with or without the dummy prefix.
+const OPTION_KINDS: usize = 6;
+
+/// The ids of one document: two bytes each when every id of the vocabulary fits.
+enum StoredIds {
+    Narrow(Box<[u16]>),
+    Wide(Box<[u32]>),
+}
+
+impl StoredIds {
+    fn new(ids: &[u32], narrow: bool) -> StoredIds {
+        if narrow {
+            StoredIds::Narrow(ids.iter().map(|&id| id as u16).collect())
+        } else {
+            StoredIds::Wide(ids.into())
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            StoredIds::Narrow(ids) => 2 * ids.len(),
+            StoredIds::Wide(ids) => 4 * ids.len(),
+        }
+    }
+
+    fn append_to(&self, out: &mut Vec<u32>) {
+        match self {
+            StoredIds::Narrow(ids) => out.extend(ids.iter().map(|&id| u32::from(id))),
+            StoredIds::Wide(ids) => out.extend_from_slice(ids),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    by_options: [HashMap<Box<str>, StoredIds, FxBuildHasher>; OPTION_KINDS],
+    bytes: usize,
+}
+
+/// See the module's documentation.
+pub struct DocumentCache {
+    table: Mutex<Table>,
+    /// Every id of the vocabulary fits a `u16`.
+    narrow: bool,
+}
+
+fn kind(opts: EncodeOptions) -> usize {
+    let mode = match opts.mode {
+        SpecialMode::Legacy => 0,
+        SpecialMode::NonLegacy => 1,
+        SpecialMode::Literal => 2,
+    };
+    2 * mode + usize::from(opts.dummy_prefix)
+}
+
+/// Whether a text of this length is kept.
+fn keeps(text: &str) -> bool {
+    (MIN_BYTES..=MAX_BYTES).contains(&text.len())
+}
+
+impl DocumentCache {
+    /// An empty cache for a tokenizer of `vocab_len` ids.
+    pub fn new(vocab_len: usize) -> DocumentCache {
+        DocumentCache { table: Mutex::default(), narrow: vocab_len <= 1 << 16 }
+    }
+
+    /// The table, unless another thread holds it. A poisoned lock (a panic while copying, which only
+    /// an allocation failure could cause) is taken as it is: entries are inserted whole or not at all.
+    fn try_table(&self) -> Option<std::sync::MutexGuard<'_, Table>> {
+        match self.table.try_lock() {
+            Ok(table) => Some(table),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Appends the ids of `text` to `out` if they are kept; says whether they were.
+    pub fn recall(&self, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) -> bool {
+        if !keeps(text) {
+            return false;
+        }
+        let Some(table) = self.try_table() else { return false };
+        match table.by_options[kind(opts)].get(text) {
+            Some(ids) => {
+                ids.append_to(out);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps `ids` as the whole encoding of `text` with `opts` (the caller's promise: they are what
+    /// `encode` gave, complete, for this tokenizer).
+    pub fn remember(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
+        if !keeps(text) {
+            return;
+        }
+        let stored = StoredIds::new(ids, self.narrow);
+        // At most 5 * MAX_BYTES plus the overhead (an id covers at least one byte): it always fits.
+        let cost = text.len() + stored.bytes() + ENTRY_OVERHEAD;
+        let Some(mut table) = self.try_table() else { return };
+        if table.bytes + cost > CAPACITY_BYTES {
+            *table = Table::default();
+        }
+        if table.by_options[kind(opts)].insert(text.into(), stored).is_none() {
+            table.bytes += cost;
+        }
+    }
+
+    /// Bytes held (texts, ids and the per-entry overhead).
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
+        self.table.lock().map_or_else(|p| p.into_inner().bytes, |t| t.bytes)
+    }
+
+    /// How many documents are held.
+    #[cfg(test)]
+    fn documents(&self) -> usize {
+        let count = |t: &Table| t.by_options.iter().map(HashMap::len).sum();
+        self.table.lock().map_or_else(|p| count(&p.into_inner()), |t| count(&t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEGACY: EncodeOptions = EncodeOptions { mode: SpecialMode::Legacy, dummy_prefix: true };
+
+    /// A text of `len` bytes, different for every seed.
+    fn doc(seed: usize, len: usize) -> String {
+        let mut text = format!("{seed:08}");
+        text.extend((text.len()..len).map(|i| char::from(b'a' + (i * 7 % 26) as u8)));
+        text.truncate(len);
+        text
+    }
+
+    #[test]
+    fn recalls_exactly_what_was_remembered_for_the_same_options() {
+        let cache = DocumentCache::new(32_016);
+        let text = doc(1, 2000);
+        let ids: Vec<u32> = (0..700).map(|i| i * 45 % 32_016).collect();
+        cache.remember(&text, LEGACY, &ids);
+        let mut out = vec![9];
+        assert!(cache.recall(&text, LEGACY, &mut out));
+        assert_eq!(out[1..], ids[..]);
+        assert_eq!(out[0], 9, "recall appends");
+        for opts in [
+            EncodeOptions { mode: SpecialMode::Legacy, dummy_prefix: false },
+            EncodeOptions { mode: SpecialMode::NonLegacy, dummy_prefix: true },
+            EncodeOptions { mode: SpecialMode::Literal, dummy_prefix: true },
+        ] {
+            assert!(!cache.recall(&text, opts, &mut out), "{opts:?} found the legacy entry");
+        }
+        let mut other = text.clone();
+        other.pop();
+        other.push('#');
+        assert!(!cache.recall(&other, LEGACY, &mut out), "a text differing in its last byte was found");
+        assert!(!cache.recall(&text[..1999], LEGACY, &mut out), "a prefix was found");
+    }
+
+    #[test]
+    fn wide_vocabularies_keep_ids_past_u16() {
+        let cache = DocumentCache::new(200_000);
+        let text = doc(2, 1500);
+        let ids = vec![0, 65_535, 65_536, 199_999];
+        cache.remember(&text, LEGACY, &ids);
+        let mut out = Vec::new();
+        assert!(cache.recall(&text, LEGACY, &mut out));
+        assert_eq!(out, ids);
+    }
+
+    #[test]
+    fn keeps_only_texts_of_the_sizes_it_serves() {
+        let cache = DocumentCache::new(32_016);
+        for len in [0, MIN_BYTES - 1, MAX_BYTES + 1] {
+            cache.remember(&doc(3, len), LEGACY, &[1]);
+        }
+        assert_eq!(cache.documents(), 0);
+        cache.remember(&doc(3, MIN_BYTES), LEGACY, &[1]);
+        cache.remember(&doc(3, MAX_BYTES), LEGACY, &[1]);
+        assert_eq!(cache.documents(), 2);
+    }
+
+    #[test]
+    fn never_holds_more_than_its_capacity() {
+        let cache = DocumentCache::new(32_016);
+        let len = 256 << 10;
+        let ids = vec![7u32; len];
+        let mut most = 0;
+        for seed in 0..2 * CAPACITY_BYTES / len {
+            cache.remember(&doc(seed, len), LEGACY, &ids);
+            most = most.max(cache.held_bytes());
+            assert!(cache.held_bytes() <= CAPACITY_BYTES);
+        }
+        assert!(most > CAPACITY_BYTES / 2, "it filled to {most} bytes only");
+        let last = doc(2 * CAPACITY_BYTES / len - 1, len);
+        let mut out = Vec::new();
+        assert!(cache.recall(&last, LEGACY, &mut out), "the newest document was dropped");
+        assert_eq!(out, ids);
+    }
+
+    #[test]
+    fn a_busy_table_is_a_miss_not_a_wait() {
+        let cache = DocumentCache::new(32_016);
+        let text = doc(4, 4096);
+        cache.remember(&text, LEGACY, &[1, 2, 3]);
+        let held = cache.table.lock().unwrap();
+        let mut out = Vec::new();
+        assert!(!cache.recall(&text, LEGACY, &mut out));
+        cache.remember(&doc(5, 4096), LEGACY, &[4]);
+        drop(held);
+        assert!(cache.recall(&text, LEGACY, &mut out));
+        assert_eq!(cache.documents(), 1, "an insert made while the table was busy went in");
+    }
+}
