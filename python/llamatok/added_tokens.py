@@ -66,7 +66,8 @@ class AddedTokensMixin:
     _core: Tokenizer
     _additional_special_tokens: list[str]
     _held: Callable[[], dict[str, Any]]
-    _as_in_vocabulary: Callable[[str | None, Sequence[str]], None]
+    _hold_as_in_vocabulary: Callable[[str], None]
+    _hold_additional_as_in_vocabulary: Callable[[Sequence[str]], None]
 
     def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
         """Adds tokens (``str`` or ``AddedToken``; one or a list) as transformers' fast tokenizers do: a text
@@ -112,7 +113,7 @@ class AddedTokensMixin:
         count = self.add_tokens(added, special_tokens=True)
         for key, token in named.items():
             setattr(self, key, token.content)
-            self._as_in_vocabulary(key, ())
+            self._hold_as_in_vocabulary(key)
         if extra is not None:
             texts = [t.content for t in extra]
             if replace_additional_special_tokens and texts:
@@ -120,7 +121,7 @@ class AddedTokensMixin:
                 self._held()["additional"] = {}
             else:
                 self._additional_special_tokens = self._additional_special_tokens + texts
-            self._as_in_vocabulary(None, texts)
+            self._hold_additional_as_in_vocabulary(texts)
             self.__dict__["_additional_unset"] = False
         return count
 

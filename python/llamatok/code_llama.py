@@ -136,8 +136,8 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         in_file = {content for _, content, *_ in core.added_vocab}
         for name in self.NAMED_TOKENS:
             if getattr(self, name) in in_file or name in given_as_added:
-                self._as_in_vocabulary(name, ())
-        self._as_in_vocabulary(None, [str(token_text(t)) for t in given_extra if not isinstance(t, str)])
+                self._hold_as_in_vocabulary(name)
+        self._hold_additional_as_in_vocabulary([str(token_text(t)) for t in given_extra if not isinstance(t, str)])
         self._digest: str | None = None
         self._stream_tables: tuple[dict[int, int], int] | None = None
         #: Warnings given once, by key; clearing it lets them be given again (as in transformers).

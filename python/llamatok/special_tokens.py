@@ -244,15 +244,21 @@ class SpecialTokensMixin:
         else:
             self._held()["named"][name] = token
 
-    def _as_in_vocabulary(self, name: str | None, texts: Sequence[str]) -> None:
-        """Holds the named token ``name`` and the additional tokens ``texts`` as the vocabulary's
-        AddedToken objects (those it has as added tokens)."""
-        decoder = {token.content: token for token in added_tokens_by_id(self._core).values()}
-        held = self._held()
-        token = getattr(self, name) if name is not None else None
-        if token in decoder:
-            held["named"][name] = decoder[token]
-        held["additional"].update((t, decoder[t]) for t in texts if t in decoder)
+    def _vocabulary_tokens(self) -> dict[str, AddedToken]:
+        """The vocabulary's added tokens by text, as AddedToken objects."""
+        return {token.content: token for token in added_tokens_by_id(self._core).values()}
+
+    def _hold_as_in_vocabulary(self, name: str) -> None:
+        """Holds the named token ``name`` as the vocabulary's AddedToken, if it is one of its added tokens."""
+        token = self._vocabulary_tokens().get(getattr(self, name))
+        if token is not None:
+            self._held()["named"][name] = token
+
+    def _hold_additional_as_in_vocabulary(self, texts: Sequence[str]) -> None:
+        """Holds those of the additional tokens ``texts`` that are the vocabulary's added tokens as its
+        AddedToken objects."""
+        tokens = self._vocabulary_tokens()
+        self._held()["additional"].update((t, tokens[t]) for t in texts if t in tokens)
 
     @property
     def special_tokens_map_extended(self) -> dict[str, Any]:
