@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pickle
 import signal
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -104,3 +106,23 @@ def test_the_transformers_class_encodes_again_the_same(codellama_dir):
     assert tok(doc)["input_ids"] == first
     assert tok.encode(doc) == first
     assert tok(doc, split_special_tokens=True)["input_ids"] != first
+
+
+BOUNDED = """
+import resource, sys, llamatok
+tok = llamatok.Tokenizer.from_file(sys.argv[1])
+body = "x = 1\\n" * (1 << 17)  # 768 KiB, cheap to encode (the chunk memo): 2 MiB kept with its ids
+tok.encode("0" + body)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for i in range(400):  # 800 MiB of documents and ids, each kept for a while
+    tok.encode(f"{i} " + body)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_the_cache_holds_at_most_its_capacity(codellama_json):
+    """The README's bound: at most 64 MiB of documents per tokenizer, however many distinct ones pass."""
+    out = subprocess.run([sys.executable, "-c", BOUNDED, str(codellama_json)], capture_output=True, text=True,
+                         check=True)
+    grown_mib = int(out.stdout)
+    assert grown_mib < 64 + 32, f"the process grew by {grown_mib} MiB"
