@@ -8,7 +8,8 @@ process, the runs interleaved (A, B, A, B...), and each run reports its best of 
 ``--after`` defaults to ``python/`` (where ``maturin develop`` puts the current build). Tasks, on the
 Django corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
 each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold),
-``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them).
+``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them), ``warm``
+(one call per file, the second pass of a fresh tokenizer: what the document cache serves).
 Prints MB/s of UTF-8 text per run and the medians' ratio.
 """
 
@@ -43,10 +44,12 @@ for t in texts:
 for _ in range({passes}):
     if task != "decode":
         tok = llamatok.Tokenizer.from_file(path)  # a cold chunk cache every pass
+    if task == "warm":
+        [tok.encode(t) for t in texts]
     start = time.perf_counter()
     if task == "decode":
         [tok.decode(i) for i in ids]
-    elif task == "encode":
+    elif task in ("encode", "warm"):
         [tok.encode(t) for t in texts]
     elif task == "batch":
         tok.encode_batch_flat(texts, dtype="uint16")
@@ -62,7 +65,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
-    ap.add_argument("--task", choices=["decode", "encode", "batch", "batches"], default="decode")
+    ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches"], default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
     ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /

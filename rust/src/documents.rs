@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, TryLockError};
 
-use rustc_hash::FxBuildHasher;
+use foldhash::fast::RandomState;
 
 use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
@@ -68,7 +68,7 @@ impl StoredIds {
 
 #[derive(Default)]
 struct Table {
-    by_options: [HashMap<Box<str>, StoredIds, FxBuildHasher>; OPTION_KINDS],
+    by_options: [HashMap<Box<str>, StoredIds, RandomState>; OPTION_KINDS],
     bytes: usize,
 }
 
