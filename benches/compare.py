@@ -109,6 +109,23 @@ def task_corpus(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     return out
 
 
+def task_documents(peer: peers.Peer, fraction: float) -> dict[str, Any]:
+    """``task_corpus``' two passes with the library's optional document cache turned on (llamatok's
+    ``with_document_cache()``; gigatoken's is always on, so its corpus rows already include it)."""
+    if peer.with_document_cache is None:
+        return {}
+    texts = workloads.corpus()
+    texts = texts[: max(1, int(len(texts) * fraction))]
+    encode = peer.with_document_cache()
+    t0 = time.perf_counter()
+    cold = [encode(t) for t in texts]
+    t1 = time.perf_counter()
+    warm = [encode(t) for t in texts]
+    t2 = time.perf_counter()
+    return {"bytes": sum(len(t.encode()) for t in texts), "cold_s": t1 - t0, "warm_s": t2 - t1,
+            "digests": [digest(peer.ids_of(r)) for r in cold], "warm_same": warm == cold}
+
+
 def task_batch(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """All files in one batch call on all cores, cold."""
     if peer.encode_batch is None:
@@ -168,8 +185,8 @@ def task_stress(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     return out
 
 
-TASKS = {"corpus": task_corpus, "batch": task_batch, "batch1": task_batch_one_thread, "lines": task_lines,
-         "stress": task_stress}
+TASKS = {"corpus": task_corpus, "documents": task_documents, "batch": task_batch, "batch1": task_batch_one_thread,
+         "lines": task_lines, "stress": task_stress}
 
 
 def worker(peer_name: str, task: str, fraction: float) -> None:
@@ -246,6 +263,13 @@ def summarize(raw: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict
         row["ids memory MiB (lists)"] = median_of(c, "rss_ids_bytes") / 2**20
         row["same ids (corpus)"] = sum(a == b for a, b in zip(c[0]["digests"], reference["corpus"][0]["digests"]))
         row["corpus files"] = len(c[0]["digests"])
+        d = tasks.get("documents", [{}])
+        if "cold_s" in d[0]:
+            dmb = d[0]["bytes"] / 1e6
+            row["document cache on: cold (MB/s)"] = dmb / median_of(d, "cold_s")
+            row["document cache on: warm (MB/s)"] = dmb / median_of(d, "warm_s")
+            row["same ids (document cache)"] = all(r["warm_same"] for r in d) and sum(
+                a == b for a, b in zip(d[0]["digests"], reference["corpus"][0]["digests"])) == len(d[0]["digests"])
         b = tasks.get("batch", [{}])
         if "batch_s" in b[0]:
             row["batch MB/s"] = b[0]["bytes"] / 1e6 / median_of(b, "batch_s")
@@ -301,6 +325,7 @@ def print_table(table: dict[str, dict[str, Any]]) -> None:
             mem += f", {row['ids memory MiB (batch)']:.0f} MiB batch result"
         print(f"{n:14s} {row['version']:10s} same ids as llamatok: {'; '.join(checks)}. {mem}")
     print("(x N) = llamatok is N times faster than that library, measured in this run.")
+    print(document_cache_note(table).strip())
 
 
 def markdown(table: dict[str, dict[str, Any]]) -> str:
@@ -326,7 +351,24 @@ def markdown(table: dict[str, dict[str, Any]]) -> str:
     scaling = [f"{k.removeprefix('batch ').removesuffix(' vs 1')}: ×{v:.2f} the one-thread batch"
                for k, v in table["llamatok"].items() if k.endswith("threads vs 1")]
     notes = f"\n\nllamatok's batch on {scaling[0]} (each cold, in its own process)." if scaling else ""
+    notes += document_cache_note(table)
     return "\n".join(lines) + f"{notes}\n\nVersions: {versions}.\n"
+
+
+def document_cache_note(table: dict[str, dict[str, Any]]) -> str:
+    """The corpus passes of llamatok with its document cache on, against gigatoken (whose cache is on)."""
+    ours = table["llamatok"]
+    if "document cache on: warm (MB/s)" not in ours:
+        return ""
+    cold, warm = ours["document cache on: cold (MB/s)"], ours["document cache on: warm (MB/s)"]
+    same = "the same ids" if ours["same ids (document cache)"] else "DIFFERENT ids"
+    text = (f"\n\nllamatok with its document cache on (`Tokenizer.with_document_cache()`, off by default; its own "
+            f"process): corpus cold {cold:.1f} MB/s, warm {warm:.1f} MB/s, {same}")
+    giga = table.get("gigatoken")
+    if giga:
+        text += (f" (×{cold / giga['corpus cold MB/s']:.1f} and ×{warm / giga['corpus warm MB/s']:.1f} gigatoken's "
+                 "cold and warm passes, its document cache always on)")
+    return text + "."
 
 
 def chart(table: dict[str, dict[str, Any]], path: Path) -> None:

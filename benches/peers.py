@@ -27,6 +27,8 @@ class Peer:
     decode_batch: Callable[[list[Any]], list[Any]] | None = None
     #: The batch encoder on a given number of threads, for the scaling row (peers that take one).
     encode_batch_threads: Callable[[list[str], int], Any] | None = None
+    #: A new encoder with a document cache, where the library makes it optional (llamatok).
+    with_document_cache: Callable[[], Callable[[str], Any]] | None = None
 
 
 def _llamatok(json_path: str, model_path: str) -> Peer:
@@ -45,7 +47,8 @@ def _llamatok(json_path: str, model_path: str) -> Peer:
         ids, offsets = result
         return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 
-    return Peer("llamatok", tok.encode, batch, tok.decode, list, split, llamatok.__version__, tok.decode_batch, batch)
+    return Peer("llamatok", tok.encode, batch, tok.decode, list, split, llamatok.__version__, tok.decode_batch, batch,
+                lambda: tok.with_document_cache().encode)
 
 
 def _sentencepiece(json_path: str, model_path: str) -> Peer:

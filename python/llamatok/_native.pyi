@@ -21,9 +21,9 @@ _Style: TypeAlias = str  # "transformers" | "sentencepiece"
 # An added token: (content, special, normalized, lstrip, rstrip, single_word).
 _TokenTuple: TypeAlias = tuple[str, bool, bool, bool, bool, bool]
 # What pickling a Tokenizer stores: the source file's bytes, the special tokens it was given (None: the
-# file's), the tokens of each with_added_tokens call, the cache setting.
-_Reduced: TypeAlias = tuple[bytes, list[tuple[str, int]] | None, list[list[_TokenTuple]], bool]
-_Restore: TypeAlias = Callable[[bytes, list[tuple[str, int]] | None, list[list[_TokenTuple]], bool], "Tokenizer"]
+# file's), the tokens of each with_added_tokens call, the chunk memo setting, the document cache capacity.
+_Reduced: TypeAlias = tuple[bytes, list[tuple[str, int]] | None, list[list[_TokenTuple]], bool, int]
+_Restore: TypeAlias = Callable[[bytes, list[tuple[str, int]] | None, list[list[_TokenTuple]], bool, int], "Tokenizer"]
 
 class ModelFileError(ValueError):
     """A tokenizer file is malformed, truncated, or of a kind llamatok does not support."""
@@ -65,12 +65,16 @@ class Tokenizer:
         special_tokens: Sequence[tuple[str, int]] | None,
         added: Sequence[Sequence[_TokenTuple]],
         use_cache: bool,
+        document_cache_bytes: int = 0,
     ) -> Tokenizer: ...
     def with_special_tokens(self, tokens: Sequence[tuple[str, int]]) -> Tokenizer: ...
     def with_added_tokens(self, tokens: Sequence[_TokenTuple]) -> tuple[Tokenizer, int]: ...
     @property
     def added_vocab(self) -> list[tuple[int, str, bool, bool, bool, bool, bool]]: ...
     def with_cache(self, enabled: bool) -> Tokenizer: ...
+    def with_document_cache(self, max_bytes: int = 67108864) -> Tokenizer: ...
+    @property
+    def document_cache_bytes(self) -> int: ...
     def encode(self, text: str, mode: _Mode = "legacy", dummy_prefix: bool = True) -> list[int]: ...
     def encode_with_offsets(
         self, text: str, mode: _Mode = "legacy", dummy_prefix: bool = True

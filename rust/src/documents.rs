@@ -1,16 +1,18 @@
-//! A bounded memo of whole documents → ids, one per tokenizer, for texts encoded one call at a time
-//! (the bindings' `encode`): a second pass over the same files (an epoch of on-the-fly tokenization, a
-//! prompt sent again) copies the ids instead of encoding. The chunk memo (`cache.rs`) already makes
-//! repeats cheap inside a document; this one skips the document's whole pipeline.
+//! A bounded memo of whole documents → ids, for texts encoded one call at a time (the bindings'
+//! `encode` and `count`) by a tokenizer that asked for one (`Tokenizer::with_document_cache`): a second
+//! pass over the same files (an epoch of on-the-fly tokenization, a prompt sent again) copies the ids
+//! instead of encoding. The chunk memo (`cache.rs`) already makes repeats cheap inside a document;
+//! this one skips the document's whole pipeline. Off by default: keeping every document costs a
+//! first pass the copies and, mostly, the fresh memory they fill (benches/results/notes.md).
 //!
 //! Exact by construction: an entry is found only by the whole text (compared byte for byte after the
 //! hash) and the encode options, and a tokenizer with other tokens (`with_special_tokens`,
 //! `with_added_tokens`) gets a cache of its own. Batches do not use it: dataset jobs rarely repeat a
 //! document and would only pay the copies.
 //!
-//! Bounded: at most [`CAPACITY_BYTES`] of texts and ids (ids stored as `u16` when the vocabulary
-//! allows); when an entry would not fit, every entry is dropped and filling starts again. Only
-//! texts of [`MIN_BYTES`] to [`MAX_BYTES`] are kept: below, the bookkeeping is a visible share of
+//! Bounded: at most its capacity of texts and ids (ids stored as `u16` when the vocabulary allows);
+//! when an entry would not fit, every entry is dropped and filling starts again. Only texts of
+//! [`MIN_BYTES`] to a sixteenth of the capacity are kept: below, the bookkeeping is a visible share of
 //! the encoding it would save; above, one document would crowd out the rest.
 //!
 //! Never waited on: a thread that finds the table in use (another thread copying an entry in or out)
@@ -25,12 +27,8 @@ use foldhash::fast::RandomState;
 use crate::special::SpecialMode;
 use crate::tokenizer::EncodeOptions;
 
-/// The most bytes of text and ids one tokenizer keeps (documented in the README).
-pub const CAPACITY_BYTES: usize = 64 << 20;
 /// Shorter texts are not kept.
 pub const MIN_BYTES: usize = 1024;
-/// Longer texts are not kept.
-pub const MAX_BYTES: usize = CAPACITY_BYTES / 16;
 /// What an entry costs besides its text and ids: the table's slot and two allocations' headers.
 const ENTRY_OVERHEAD: usize = 64;
 /// One table per combination of [`EncodeOptions`]: 3 modes × with or without the dummy prefix.
@@ -77,6 +75,8 @@ pub struct DocumentCache {
     table: Mutex<Table>,
     /// Every id of the vocabulary fits a `u16`.
     narrow: bool,
+    /// The most bytes of texts, ids and overhead held.
+    capacity: usize,
 }
 
 fn kind(opts: EncodeOptions) -> usize {
@@ -88,15 +88,19 @@ fn kind(opts: EncodeOptions) -> usize {
     2 * mode + usize::from(opts.dummy_prefix)
 }
 
-/// Whether a text of this length is kept.
-fn keeps(text: &str) -> bool {
-    (MIN_BYTES..=MAX_BYTES).contains(&text.len())
-}
-
 impl DocumentCache {
-    /// An empty cache for a tokenizer of `vocab_len` ids.
-    pub fn new(vocab_len: usize) -> DocumentCache {
-        DocumentCache { table: Mutex::default(), narrow: vocab_len <= 1 << 16 }
+    /// An empty cache of `capacity` bytes for a tokenizer of `vocab_len` ids.
+    pub fn new(vocab_len: usize, capacity: usize) -> DocumentCache {
+        DocumentCache { table: Mutex::default(), narrow: vocab_len <= 1 << 16, capacity }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether a text of this length is kept.
+    fn keeps(&self, text: &str) -> bool {
+        (MIN_BYTES..=self.capacity / 16).contains(&text.len())
     }
 
     /// The table, unless another thread holds it. A poisoned lock (a panic while copying, which only
@@ -111,7 +115,7 @@ impl DocumentCache {
 
     /// Appends the ids of `text` to `out` if they are kept; says whether they were.
     pub fn recall(&self, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) -> bool {
-        if !keeps(text) {
+        if !self.keeps(text) {
             return false;
         }
         let Some(table) = self.try_table() else { return false };
@@ -127,14 +131,14 @@ impl DocumentCache {
     /// Keeps `ids` as the whole encoding of `text` with `opts` (the caller's promise: they are what
     /// `encode` gave, complete, for this tokenizer).
     pub fn remember(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
-        if !keeps(text) {
+        if !self.keeps(text) {
             return;
         }
         let stored = StoredIds::new(ids, self.narrow);
-        // At most 5 * MAX_BYTES plus the overhead (an id covers at least one byte): it always fits.
+        // At most 5/16 of the capacity plus the overhead (an id covers at least one byte): it fits.
         let cost = text.len() + stored.bytes() + ENTRY_OVERHEAD;
         let Some(mut table) = self.try_table() else { return };
-        if table.bytes + cost > CAPACITY_BYTES {
+        if table.bytes + cost > self.capacity {
             *table = Table::default();
         }
         if table.by_options[kind(opts)].insert(text.into(), stored).is_none() {
@@ -160,6 +164,9 @@ impl DocumentCache {
 mod tests {
     use super::*;
 
+    const CAPACITY_BYTES: usize = 64 << 20;
+    const MAX_BYTES: usize = CAPACITY_BYTES / 16;
+
     const LEGACY: EncodeOptions = EncodeOptions { mode: SpecialMode::Legacy, dummy_prefix: true };
 
     /// A text of `len` bytes, different for every seed.
@@ -172,7 +179,7 @@ mod tests {
 
     #[test]
     fn recalls_exactly_what_was_remembered_for_the_same_options() {
-        let cache = DocumentCache::new(32_016);
+        let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let text = doc(1, 2000);
         let ids: Vec<u32> = (0..700).map(|i| i * 45 % 32_016).collect();
         cache.remember(&text, LEGACY, &ids);
@@ -196,7 +203,7 @@ mod tests {
 
     #[test]
     fn wide_vocabularies_keep_ids_past_u16() {
-        let cache = DocumentCache::new(200_000);
+        let cache = DocumentCache::new(200_000, CAPACITY_BYTES);
         let text = doc(2, 1500);
         let ids = vec![0, 65_535, 65_536, 199_999];
         cache.remember(&text, LEGACY, &ids);
@@ -207,7 +214,7 @@ mod tests {
 
     #[test]
     fn keeps_only_texts_of_the_sizes_it_serves() {
-        let cache = DocumentCache::new(32_016);
+        let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         for len in [0, MIN_BYTES - 1, MAX_BYTES + 1] {
             cache.remember(&doc(3, len), LEGACY, &[1]);
         }
@@ -219,7 +226,7 @@ mod tests {
 
     #[test]
     fn never_holds_more_than_its_capacity() {
-        let cache = DocumentCache::new(32_016);
+        let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let len = 256 << 10;
         let ids = vec![7u32; len];
         let mut most = 0;
@@ -237,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_busy_table_is_a_miss_not_a_wait() {
-        let cache = DocumentCache::new(32_016);
+        let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let text = doc(4, 4096);
         cache.remember(&text, LEGACY, &[1, 2, 3]);
         let held = cache.table.lock().unwrap();

@@ -33,8 +33,9 @@ pub struct Tokenizer {
     /// How this tokenizer was made from its file, so that pickling can make it again: the tokens
     /// given to `with_special_tokens` (None: the file's own) and each `with_added_tokens` call since.
     origin: Arc<Origin>,
-    /// Whole documents' ids, for the bindings' one-text calls (new for every set of tokens).
-    documents: Arc<DocumentCache>,
+    /// Whole documents' ids, for the bindings' one-text calls, when asked for (`with_document_cache`;
+    /// a new, empty one for every set of tokens).
+    documents: Option<Arc<DocumentCache>>,
     use_cache: bool,
 }
 
@@ -122,7 +123,6 @@ impl Tokenizer {
     ) -> Tokenizer {
         let (raw, normalized) = added.matchers(&encoder.vocab);
         let mut is_special = vec![false; added.len()];
-        let documents = Arc::new(DocumentCache::new(added.len()));
         for (id, token) in added.tokens() {
             is_special[id as usize] = added.is_special_text(&token.content);
         }
@@ -136,7 +136,7 @@ impl Tokenizer {
             specials,
             normalized: Arc::new(normalized),
             non_legacy,
-            documents,
+            documents: None,
             is_special: Arc::new(is_special),
             origin: Arc::new(origin),
             use_cache,
@@ -193,7 +193,9 @@ impl Tokenizer {
         }
         let decoder = Arc::new(Decoder::new(vocab).extended(added.extra_texts()));
         let origin = Origin { special_tokens: Some(tokens), added: Vec::new() };
-        Ok(Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache))
+        let tok =
+            Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache);
+        Ok(tok.with_document_cache(self.document_cache_bytes()))
     }
 
     /// A new tokenizer with `tokens` added as `tokenizers`' `add_tokens` adds them (new texts at ids
@@ -218,7 +220,7 @@ impl Tokenizer {
         origin.added.push(tokens.to_vec());
         let tok =
             Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache);
-        Ok((tok, count))
+        Ok((tok.with_document_cache(self.document_cache_bytes()), count))
     }
 
     /// The same tokenizer with the chunk memo and the document cache on or off (results are identical
@@ -361,16 +363,32 @@ impl Tokenizer {
         self.vocab().id("\u{2581}")
     }
 
-    /// Appends the ids the document cache keeps for `text` to `out`, if it keeps them (rust/src/documents.rs;
-    /// never with the cache off). For callers that encode one document at a time.
+    /// The same tokenizer with a new, empty document cache of `capacity` bytes (0: none), which
+    /// keeps the ids of whole texts given to the bindings' one-text calls (rust/src/documents.rs).
+    /// Tokenizers derived from it get their own, of the same capacity.
+    pub fn with_document_cache(&self, capacity: usize) -> Tokenizer {
+        let documents = (capacity > 0).then(|| Arc::new(DocumentCache::new(self.len(), capacity)));
+        Tokenizer { documents, ..self.clone() }
+    }
+
+    /// The capacity of the document cache in bytes (0: none).
+    pub fn document_cache_bytes(&self) -> usize {
+        self.documents.as_ref().map_or(0, |d| d.capacity())
+    }
+
+    /// Appends the ids the document cache keeps for `text` to `out`, if it keeps them (never with the
+    /// caches off). For callers that encode one document at a time.
     pub fn recall_document(&self, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) -> bool {
-        self.use_cache && self.documents.recall(text, opts, out)
+        match &self.documents {
+            Some(documents) if self.use_cache => documents.recall(text, opts, out),
+            _ => false,
+        }
     }
 
     /// Gives the document cache `ids`, which must be the complete result of `encode(text, opts)`.
     pub fn remember_document(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
-        if self.use_cache {
-            self.documents.remember(text, opts, ids);
+        if let Some(documents) = self.documents.as_ref().filter(|_| self.use_cache) {
+            documents.remember(text, opts, ids);
         }
     }
 

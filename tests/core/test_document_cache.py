@@ -1,7 +1,8 @@
-"""The document cache (rust/src/documents.rs): a text of 1 KiB to 4 MiB given to ``encode`` or ``count``
-again gives its ids from the cache. It must never change an id: the same ids as with every cache off, per
-special-token mode and dummy prefix, for a tokenizer whose tokens changed (added or special tokens), and
-after a call that was interrupted half-way."""
+"""The document cache (rust/src/documents.rs, ``Tokenizer.with_document_cache``): a text of 1 KiB to a
+sixteenth of the capacity given to ``encode`` or ``count`` again gives its ids from the cache. It must never
+change an id: the same ids as with every cache off, per special-token mode and dummy prefix, for a tokenizer
+whose tokens changed (added or special tokens), and after a call that was interrupted half-way; and it holds
+no more than its capacity."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def codellama(codellama_json) -> llamatok.Tokenizer:
 @settings(max_examples=60, deadline=None)
 @given(doc=documents, order=st.permutations(MODES))
 def test_a_document_encoded_again_gives_the_same_ids_in_every_mode(codellama, doc, order):
-    tok = pickle.loads(pickle.dumps(codellama))  # an empty cache for each example
+    tok = codellama.with_document_cache()  # an empty cache for each example
     uncached = tok.with_cache(False)
     for mode, prefix in order:
         expected = uncached.encode(doc, mode, prefix)
@@ -45,7 +46,7 @@ def test_a_document_encoded_again_gives_the_same_ids_in_every_mode(codellama, do
 def test_the_modes_are_kept_apart(codellama):
     # "<s>" is one id in legacy mode and three pieces in literal mode: a shared entry would show.
     doc = "<s>" + "x = 1\n" * 400
-    tok = pickle.loads(pickle.dumps(codellama))
+    tok = codellama.with_document_cache()
     legacy = tok.encode(doc, "legacy")
     literal = tok.encode(doc, "literal")
     assert legacy != literal
@@ -55,7 +56,7 @@ def test_the_modes_are_kept_apart(codellama):
 
 def test_a_tokenizer_with_other_tokens_does_not_reuse_the_cache(codellama):
     doc = "def special_marker():\n" + "    pass  # </s>\n" * 200
-    tok = pickle.loads(pickle.dumps(codellama))
+    tok = codellama.with_document_cache()
     before = tok.encode(doc)
     assert tok.encode(doc) == before
     added, count = tok.with_added_tokens([("special_marker", False, True, False, False, False)])
@@ -68,7 +69,7 @@ def test_a_tokenizer_with_other_tokens_does_not_reuse_the_cache(codellama):
 
 def test_count_then_encode(codellama):
     doc = "import os\n" * 300
-    tok = pickle.loads(pickle.dumps(codellama))
+    tok = codellama.with_document_cache()
     n = tok.count(doc)
     assert tok.encode(doc) == codellama.with_cache(False).encode(doc)
     assert len(tok.encode(doc)) == n == tok.count(doc)
@@ -81,7 +82,7 @@ class Stop(Exception):
 def test_an_interrupted_call_leaves_nothing_behind(codellama):
     """A call stopped by a signal handler has only part of the ids: they must not be kept."""
     doc = "ab" * (2 << 20)  # 4 MiB without a cut point: tens of milliseconds, checked for signals per MiB
-    tok = pickle.loads(pickle.dumps(codellama))
+    tok = codellama.with_document_cache()
 
     def stop(signum, frame):
         raise Stop
@@ -99,18 +100,9 @@ def test_an_interrupted_call_leaves_nothing_behind(codellama):
     assert tok.encode(doc) == expected
 
 
-def test_the_transformers_class_encodes_again_the_same(codellama_dir):
-    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(str(codellama_dir))
-    doc = "class A:\n    def f(self):\n        return '<s>'\n" * 40
-    first = tok(doc)["input_ids"]
-    assert tok(doc)["input_ids"] == first
-    assert tok.encode(doc) == first
-    assert tok(doc, split_special_tokens=True)["input_ids"] != first
-
-
 BOUNDED = """
 import resource, sys, llamatok
-tok = llamatok.Tokenizer.from_file(sys.argv[1])
+tok = llamatok.Tokenizer.from_file(sys.argv[1]).with_document_cache(int(sys.argv[2]) << 20)
 body = "x = 1\\n" * (1 << 17)  # 768 KiB, cheap to encode (the chunk memo): 2 MiB kept with its ids
 tok.encode("0" + body)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -120,9 +112,30 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 """
 
 
-def test_the_cache_holds_at_most_its_capacity(codellama_json):
-    """The README's bound: at most 64 MiB of documents per tokenizer, however many distinct ones pass."""
-    out = subprocess.run([sys.executable, "-c", BOUNDED, str(codellama_json)], capture_output=True, text=True,
-                         check=True)
+@pytest.mark.parametrize("capacity_mib", [64, 16])
+def test_the_cache_holds_at_most_its_capacity(codellama_json, capacity_mib):
+    """The README's bound: at most the capacity, however many distinct documents pass."""
+    out = subprocess.run([sys.executable, "-c", BOUNDED, str(codellama_json), str(capacity_mib)],
+                         capture_output=True, text=True, check=True)
     grown_mib = int(out.stdout)
-    assert grown_mib < 64 + 32, f"the process grew by {grown_mib} MiB"
+    assert grown_mib < capacity_mib + 32, f"the process grew by {grown_mib} MiB"
+
+
+def test_it_is_off_unless_asked_for_and_kept_by_derived_and_pickled_tokenizers(codellama):
+    assert codellama.document_cache_bytes == 0
+    assert codellama.with_document_cache().document_cache_bytes == 64 << 20
+    tok = codellama.with_document_cache(5 << 20)
+    assert tok.with_document_cache(0).document_cache_bytes == 0
+    assert tok.with_cache(False).document_cache_bytes == 5 << 20
+    assert tok.with_special_tokens([("<s>", 1)]).document_cache_bytes == 5 << 20
+    assert tok.with_added_tokens([("zzz", False, True, False, False, False)])[0].document_cache_bytes == 5 << 20
+    assert pickle.loads(pickle.dumps(tok)).document_cache_bytes == 5 << 20
+    assert pickle.loads(pickle.dumps(codellama)).document_cache_bytes == 0
+
+
+@pytest.mark.parametrize("bad", [-1, -(1 << 70)])
+def test_a_negative_capacity_is_refused(codellama, bad):
+    with pytest.raises((ValueError, OverflowError), match="max_bytes|too large|int"):
+        codellama.with_document_cache(bad)
+    with pytest.raises(TypeError):
+        codellama.with_document_cache(1.5)

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
@@ -23,14 +24,17 @@ use crate::NewToken;
 
 /// Texts shorter than this are encoded without releasing the GIL: releasing costs more than it saves.
 const DETACH_BYTES: usize = 4096;
+/// `with_document_cache`'s default capacity (README, "Memory").
+const DOCUMENT_CACHE_BYTES: i64 = 64 << 20;
 
 /// An added token as Python passes it: `(content, special, normalized, lstrip, rstrip, single_word)`.
 type TokenTuple = (String, bool, bool, bool, bool, bool);
 
 /// What `__reduce__` returns: the function that rebuilds a tokenizer, and its arguments (the
 /// file's bytes, the special tokens it was given or None for the file's, the added tokens of each
-/// `with_added_tokens` call since, the cache setting).
-type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Option<Vec<(String, u32)>>, Vec<Vec<TokenTuple>>, bool));
+/// `with_added_tokens` call since, the chunk memo's setting and the document cache's capacity).
+type Reduced<'py> =
+    (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Option<Vec<(String, u32)>>, Vec<Vec<TokenTuple>>, bool, usize));
 
 fn new_token((content, special, normalized, lstrip, rstrip, single_word): TokenTuple) -> NewToken {
     NewToken { content, special, normalized, lstrip, rstrip, single_word }
@@ -157,16 +161,19 @@ impl Tokenizer {
         let restore = py.get_type::<Tokenizer>().getattr("_restore")?;
         let origin = this.inner.origin();
         let added = origin.added.iter().map(|call| call.iter().map(token_tuple).collect()).collect();
-        Ok((restore, (this.to_bytes(py), origin.special_tokens.clone(), added, this.inner.uses_cache())))
+        let documents = this.inner.document_cache_bytes();
+        Ok((restore, (this.to_bytes(py), origin.special_tokens.clone(), added, this.inner.uses_cache(), documents)))
     }
 
     #[staticmethod]
+    #[pyo3(signature = (data, special_tokens, added, use_cache, document_cache_bytes = 0))]
     fn _restore(
         py: Python<'_>,
         data: Vec<u8>,
         special_tokens: Option<Vec<(String, u32)>>,
         added: Vec<Vec<TokenTuple>>,
         use_cache: bool,
+        document_cache_bytes: usize,
     ) -> PyResult<Tokenizer> {
         let path = PathBuf::from("<pickle>");
         let mut inner = py.detach(|| crate::Tokenizer::from_bytes(data, &path)).map_err(to_py_err)?;
@@ -177,7 +184,7 @@ impl Tokenizer {
             let tokens: Vec<NewToken> = call.into_iter().map(new_token).collect();
             inner = inner.with_added_tokens(&tokens).map_err(to_py_err)?.0;
         }
-        Ok(Tokenizer::wrap(py, inner.with_cache(use_cache)))
+        Ok(Tokenizer::wrap(py, inner.with_cache(use_cache).with_document_cache(document_cache_bytes)))
     }
 
     /// The same vocabulary, matching exactly these `(text, id)` special tokens in text.
@@ -205,9 +212,27 @@ impl Tokenizer {
             .collect()
     }
 
-    /// The same tokenizer with the chunk and document caches on or off (the ids are the same either way).
+    /// The same tokenizer with the chunk memo and any document cache on or off (the ids are the same
+    /// either way).
     fn with_cache(&self, py: Python<'_>, enabled: bool) -> Tokenizer {
         self.derive(py, self.inner.with_cache(enabled))
+    }
+
+    /// The same tokenizer with a new document cache of at most `max_bytes` (0: none): texts of 1 KiB
+    /// to `max_bytes / 16` given to `encode` or `count` are kept with their ids, and encoding one
+    /// again copies them (see the README).
+    #[pyo3(signature = (max_bytes = DOCUMENT_CACHE_BYTES))]
+    fn with_document_cache(&self, py: Python<'_>, max_bytes: i64) -> PyResult<Tokenizer> {
+        let max_bytes = usize::try_from(max_bytes).map_err(|_| {
+            PyValueError::new_err(format!("max_bytes must be 0 (no document cache) or more, not {max_bytes}"))
+        })?;
+        Ok(self.derive(py, self.inner.with_document_cache(max_bytes)))
+    }
+
+    /// The document cache's capacity in bytes (0: none).
+    #[getter]
+    fn document_cache_bytes(&self) -> usize {
+        self.inner.document_cache_bytes()
     }
 
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
