@@ -24,8 +24,6 @@ use crate::NewToken;
 
 /// Texts shorter than this are encoded without releasing the GIL: releasing costs more than it saves.
 const DETACH_BYTES: usize = 4096;
-/// `with_document_cache`'s default capacity (README, "Memory").
-const DOCUMENT_CACHE_BYTES: i64 = 64 << 20;
 
 /// An added token as Python passes it: `(content, special, normalized, lstrip, rstrip, single_word)`.
 type TokenTuple = (String, bool, bool, bool, bool, bool);
@@ -221,7 +219,8 @@ impl Tokenizer {
     /// The same tokenizer with a new document cache of at most `max_bytes` (0: none): texts of 1 KiB
     /// to `max_bytes / 16` given to `encode` or `count` are kept with their ids, and encoding one
     /// again copies them (see the README).
-    #[pyo3(signature = (max_bytes = DOCUMENT_CACHE_BYTES))]
+    // 64 MiB, written out so that `help()` and the stub show it (README, "Memory").
+    #[pyo3(signature = (max_bytes = 67108864))]
     fn with_document_cache(&self, py: Python<'_>, max_bytes: i64) -> PyResult<Tokenizer> {
         let max_bytes = usize::try_from(max_bytes).map_err(|_| {
             PyValueError::new_err(format!("max_bytes must be 0 (no document cache) or more, not {max_bytes}"))
