@@ -26,6 +26,7 @@ from llamatok.added_tokens import AddedTokensMixin, config_tokens_to_add, matche
 from llamatok.batch_encoding import BatchEncoding
 from llamatok.chat_template import ChatTemplateMixin
 from llamatok.constants import unlimited
+from llamatok.document_cache import DocCacheMixin
 from llamatok.files import locate
 from llamatok.identity import IdentityMixin
 from llamatok.infill import prefix_text
@@ -50,7 +51,7 @@ def check_shadowing(kwargs: dict[str, Any]) -> None:
             raise AttributeError(f"{key} conflicts with the method {key} in CodeLlamaTokenizerFast")
 
 
-class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateMixin, IdentityMixin):
+class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateMixin, IdentityMixin, DocCacheMixin):
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
     Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
@@ -200,8 +201,7 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
         self,
         text: Any = None,
         text_pair: Any = None,
-        text_target: Any = None,
-        text_pair_target: Any = None,
+        text_target: Any = None, text_pair_target: Any = None,
         add_special_tokens: bool = True,
         padding: Any = False,
         truncation: Any = None,

@@ -139,3 +139,25 @@ def test_a_negative_capacity_is_refused(codellama, bad):
         codellama.with_document_cache(bad)
     with pytest.raises(TypeError):
         codellama.with_document_cache(1.5)
+
+
+def test_the_transformers_style_class_with_the_cache_gives_the_same_results(codellama_dir):
+    plain = llamatok.CodeLlamaTokenizerFast.from_pretrained(str(codellama_dir))
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(str(codellama_dir))
+    assert tok.document_cache_bytes == 0
+    tok.enable_document_cache()
+    assert tok.document_cache_bytes == 64 << 20
+    doc = "class A:\n    def f(self):\n        return '<s>'  # é\n" * 40
+    for _ in range(2):  # the second time from the cache
+        assert tok(doc) == plain(doc)
+        assert tok.encode(doc) == plain.encode(doc)
+        assert tok(doc, split_special_tokens=True) == plain(doc, split_special_tokens=True)
+        assert tok(doc, add_special_tokens=False)["input_ids"] == plain(doc, add_special_tokens=False)["input_ids"]
+    tok.add_tokens(["return"])
+    plain.add_tokens(["return"])
+    assert tok.document_cache_bytes == 64 << 20
+    assert tok.encode(doc) == plain.encode(doc) != tok.encode(doc.replace("return", "yield"))
+    again = pickle.loads(pickle.dumps(tok))
+    assert again.document_cache_bytes == 64 << 20 and again.encode(doc) == plain.encode(doc)
+    tok.enable_document_cache(0)
+    assert tok.document_cache_bytes == 0 and tok.encode(doc) == plain.encode(doc)
