@@ -92,7 +92,7 @@ impl Tokenizer {
     }
 
     /// Encodes a Python `str` into `scratch.ids` (without the GIL when the text is long), through the
-    /// tokenizer's document cache.
+    /// tokenizer's document cache if it has one.
     fn encode_text(
         &self,
         py: Python<'_>,
