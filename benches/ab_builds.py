@@ -6,7 +6,7 @@ process, the runs interleaved (A, B, A, B...), and each run reports its best of 
     python benches/ab_builds.py --before /tmp/before [--after python] [--task decode] [--runs 5]
 
 ``--after`` defaults to ``python/`` (where ``maturin develop`` puts the current build). Tasks, on the
-Django corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
+standard-library corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
 each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold),
 ``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them), ``warm``
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves).

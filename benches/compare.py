@@ -68,11 +68,16 @@ def rss_bytes() -> int:
 # -- tasks: each runs in its own process and prints one JSON object ---------------------------
 
 
+def corpus_share(fraction: float) -> list[str]:
+    """The first ``fraction`` of the corpus' files (at least one)."""
+    texts = workloads.corpus()
+    return texts[: max(1, int(len(texts) * fraction))]
+
+
 def task_corpus(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """One call per file: a cold pass, then a warm pass, then decoding one call per file, then
     decoding all files in one batch call."""
-    texts = workloads.corpus()
-    texts = texts[: max(1, int(len(texts) * fraction))]
+    texts = corpus_share(fraction)
     size = sum(len(t.encode()) for t in texts)
     gc.collect()
     before = rss_bytes()
@@ -114,8 +119,7 @@ def task_documents(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     ``with_document_cache()``; gigatoken's is always on, so its corpus rows already include it)."""
     if peer.with_document_cache is None:
         return {}
-    texts = workloads.corpus()
-    texts = texts[: max(1, int(len(texts) * fraction))]
+    texts = corpus_share(fraction)
     encode = peer.with_document_cache()
     t0 = time.perf_counter()
     cold = [encode(t) for t in texts]
@@ -130,8 +134,7 @@ def task_batch(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     """All files in one batch call on all cores, cold."""
     if peer.encode_batch is None:
         return {}
-    texts = workloads.corpus()
-    texts = texts[: max(1, int(len(texts) * fraction))]
+    texts = corpus_share(fraction)
     size = sum(len(t.encode()) for t in texts)
     gc.collect()
     before = rss_bytes()
@@ -148,8 +151,7 @@ def task_batch_one_thread(peer: peers.Peer, fraction: float) -> dict[str, Any]:
     the two."""
     if peer.encode_batch_threads is None:
         return {}
-    texts = workloads.corpus()
-    texts = texts[: max(1, int(len(texts) * fraction))]
+    texts = corpus_share(fraction)
     size = sum(len(t.encode()) for t in texts)
     t0 = time.perf_counter()
     peer.encode_batch_threads(texts, 1)

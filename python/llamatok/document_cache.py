@@ -8,21 +8,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
 
-DEFAULT_BYTES = 64 << 20
-
 
 class DocCacheMixin:
     """``enable_document_cache`` and ``document_cache_bytes``."""
 
     _core: Tokenizer
 
-    def enable_document_cache(self, max_bytes: int = DEFAULT_BYTES) -> None:
+    def enable_document_cache(self, max_bytes: int | None = None) -> None:
         """Keeps the ids of texts of 1 KiB to ``max_bytes / 16`` that ``encode`` and ``__call__`` encode one at
-        a time, at most ``max_bytes`` of texts and ids (0 turns the cache off), so that encoding one of them
-        again copies its ids: for an epoch loop that tokenizes its dataset on the fly. Off by default (a first
-        pass pays for the copies); the ids are the same either way. Pickled copies keep the setting, not the
-        entries."""
-        self._core = self._core.with_document_cache(max_bytes)
+        a time, at most ``max_bytes`` of texts and ids (None: the core's default, 64 MiB; 0 turns the cache
+        off), so that encoding one of them again copies its ids: for an epoch loop that tokenizes its dataset
+        on the fly. Off by default (a first pass pays for the copies); the ids are the same either way.
+        Pickled copies keep the setting, not the entries."""
+        core = self._core
+        self._core = core.with_document_cache() if max_bytes is None else core.with_document_cache(max_bytes)
 
     @property
     def document_cache_bytes(self) -> int:

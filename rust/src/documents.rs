@@ -119,13 +119,7 @@ impl DocumentCache {
             return false;
         }
         let Some(table) = self.try_table() else { return false };
-        match table.by_options[kind(opts)].get(text) {
-            Some(ids) => {
-                ids.append_to(out);
-                true
-            }
-            None => false,
-        }
+        table.by_options[kind(opts)].get(text).map(|ids| ids.append_to(out)).is_some()
     }
 
     /// Keeps `ids` as the whole encoding of `text` with `opts` (the caller's promise: they are what

@@ -193,9 +193,14 @@ impl Tokenizer {
         }
         let decoder = Arc::new(Decoder::new(vocab).extended(added.extra_texts()));
         let origin = Origin { special_tokens: Some(tokens), added: Vec::new() };
-        let tok =
-            Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache);
-        Ok(tok.with_document_cache(self.document_cache_bytes()))
+        Ok(self.derived(decoder, added, origin))
+    }
+
+    /// A tokenizer of the same file and settings with other added tokens: the caches' settings are
+    /// kept, the document cache's entries are not (the ids may differ).
+    fn derived(&self, decoder: Arc<Decoder>, added: AddedVocab, origin: Origin) -> Tokenizer {
+        Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache)
+            .with_document_cache(self.document_cache_bytes())
     }
 
     /// A new tokenizer with `tokens` added as `tokenizers`' `add_tokens` adds them (new texts at ids
@@ -218,9 +223,7 @@ impl Tokenizer {
         };
         let mut origin = (*self.origin).clone();
         origin.added.push(tokens.to_vec());
-        let tok =
-            Tokenizer::assemble(self.encoder.clone(), decoder, self.source.clone(), added, origin, self.use_cache);
-        Ok((tok.with_document_cache(self.document_cache_bytes()), count))
+        Ok((self.derived(decoder, added, origin), count))
     }
 
     /// The same tokenizer with the chunk memo and the document cache on or off (results are identical
@@ -379,17 +382,19 @@ impl Tokenizer {
     /// Appends the ids the document cache keeps for `text` to `out`, if it keeps them (never with the
     /// caches off). For callers that encode one document at a time.
     pub fn recall_document(&self, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) -> bool {
-        match &self.documents {
-            Some(documents) if self.use_cache => documents.recall(text, opts, out),
-            _ => false,
-        }
+        self.documents_in_use().is_some_and(|documents| documents.recall(text, opts, out))
     }
 
     /// Gives the document cache `ids`, which must be the complete result of `encode(text, opts)`.
     pub fn remember_document(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
-        if let Some(documents) = self.documents.as_ref().filter(|_| self.use_cache) {
+        if let Some(documents) = self.documents_in_use() {
             documents.remember(text, opts, ids);
         }
+    }
+
+    /// The document cache, unless there is none or the caches are off.
+    fn documents_in_use(&self) -> Option<&DocumentCache> {
+        self.documents.as_deref().filter(|_| self.use_cache)
     }
 
     pub fn encode(&self, text: &str, opts: EncodeOptions) -> Vec<u32> {
