@@ -115,8 +115,12 @@ fn next_candidate(cur: &Run, start: usize, end: usize) -> usize {
     }
 }
 
-/// The next character boundary of `text` at or after `at`.
+/// The next character boundary of `text` at or after `at`, or the text's end if `at` is past it.
 fn boundary(text: &str, mut at: usize) -> usize {
+    // is_char_boundary is false past the end: without this clamp a candidate beyond it would loop forever.
+    if at >= text.len() {
+        return text.len();
+    }
     while !text.is_char_boundary(at) {
         at += 1;
     }
@@ -176,9 +180,10 @@ pub(crate) fn merge_windows(
                 // The last window's cut does not hold: split the rest in two near its middle instead.
                 boundary(chunk, start + (n - start) / 2)
             } else {
+                // A candidate at or past the end makes this window the last one, tried next.
                 boundary(chunk, next_candidate(cur, start, end))
             };
-            if end >= n || end <= start {
+            if end <= start {
                 break;
             }
         }

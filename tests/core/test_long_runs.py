@@ -76,6 +76,18 @@ def test_long_runs_equal_sentencepiece(llama2, text):
         assert tok.encode(text, mode="literal") == expected
 
 
+@pytest.mark.parametrize("unit", ["\u2581", " \u2581", "\u2581\u2581a", "é", "😀", "a", "_"])
+def test_every_length_past_the_window_threshold_equals_tokenizers(codellama, unit):
+    """Every run of `unit` from 1 000 to 1 300 bytes: windows start at 1 KiB, and near there a window's cut can
+    be pushed to the end of the text (346 `▁` once hung the encoder, looking for a character boundary past it)."""
+    fast, oracle = codellama
+    size = len(unit.encode())
+    texts = [unit * n for n in range(1_000 // size, 1_300 // size + 1)]
+    expected = [oracle.encode(text, add_special_tokens=False).ids for text in texts]
+    assert [fast.encode(text) for text in texts] == expected
+    assert [fast.with_cache(False).encode(text) for text in texts] == expected
+
+
 @pytest.mark.parametrize(
     "text",
     ["a" * 1_000_003, "é" * 300_001, "\u2581" * 200_000, " " * 300_000, "ab" * 400_000,

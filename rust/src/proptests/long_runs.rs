@@ -104,3 +104,22 @@ fn long_runs_are_windowed_without_fallback() {
         }
     }
 }
+
+/// Runs of one unit at every length just past LONG_CHUNK: a window's cut candidate can fall at or past the
+/// chunk's end there (a run of 346 `▁` once looped forever looking for a character boundary past it).
+#[test]
+fn runs_just_past_long_chunk_end_their_last_window() {
+    let units = ["\u{2581}", " \u{2581}", "\u{2581}\u{2581}a", "é", "😀", "a", "_"];
+    for named in vocabs::all() {
+        for unit in units {
+            for count in LONG_CHUNK / unit.len()..(LONG_CHUNK + 160) / unit.len() {
+                for prefix in ["", " "] {
+                    let chunk = format!("{prefix}{}", unit.repeat(count));
+                    let got = windowed(&named.encoder, &chunk);
+                    assert!(got.is_some(), "{}: the windows fell back on {unit:?} x {count}", named.name);
+                    assert_eq!(got.unwrap(), plain(&named.encoder, &chunk), "{}: {unit:?} x {count}", named.name);
+                }
+            }
+        }
+    }
+}
