@@ -77,6 +77,11 @@ def main() -> None:
     # The first byte picks the vocabulary, the mode and the dummy prefix (fuzz_targets/encode.rs).
     seeds["encode"] = {f"text-{i}-flags-{f}": bytes([f]) + t.encode() for i, t in enumerate(TEXTS) for f in range(32)
                        if (f >> 2 & 3) < 3}
+    # The first byte picks the vocabulary, the dummy prefix and how far past 1 KiB the text is repeated
+    # (fuzz_targets/long_chunk.rs); runs of a few units the windows must place.
+    units = ["a", "ab", "\u2581", " ", "\u00e9", "\U0001f600", "\u4e00", "_", "==", "0x", "def"]
+    seeds["long_chunk"] = {f"unit-{i}-flags-{f}": bytes([f]) + u.encode() for i, u in enumerate(units)
+                           for f in (0, 4, 9, 83, 250)}
     rng = random.Random(7)
     def ids(count: int) -> bytes:
         return b"".join(struct.pack("<H", rng.randrange(0, 33000)) for _ in range(count))

@@ -240,7 +240,7 @@ impl Encoder {
 
     /// Runs the plain merge loop on a whole text, uncut and without windows, and appends its ids (for the
     /// property tests, which check that neither chunks nor windows change an id).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn merge_whole(&self, text: &str, out: &mut Vec<u32>) {
         let mut symbols = Vec::new();
         self.merge_plain(text, &mut symbols);
@@ -249,7 +249,7 @@ impl Encoder {
 
     /// The ids of merged symbols of `text`: a piece's id, or bytes (or `<unk>`) for the others.
     #[inline]
-    fn push_symbols(&self, text: &str, symbols: &[Symbol], out: &mut Vec<u32>) {
+    pub(crate) fn push_symbols(&self, text: &str, symbols: &[Symbol], out: &mut Vec<u32>) {
         for s in symbols {
             if self.table.is_piece(s.id) {
                 out.push(s.id);

@@ -46,6 +46,9 @@ pub(crate) mod unused;
 pub(crate) mod user_defined;
 pub(crate) mod vocab;
 pub(crate) mod windows;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod windows_check;
 
 pub use added::NewToken;
 pub use decoder::DecodeStyle;

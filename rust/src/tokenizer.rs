@@ -237,6 +237,11 @@ impl Tokenizer {
     }
 
     /// The model's vocabulary (without the added ids past it).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
     pub fn vocab(&self) -> &Vocab {
         &self.encoder.vocab
     }
