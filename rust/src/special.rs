@@ -156,7 +156,9 @@ impl SpecialTokens {
     /// `split`, applying each token's rules as `tokenizers`' `AddedVocabulary::find_matches` does;
     /// with `skip_special`, special tokens are left in the text (`split_special_tokens`).
     /// A token's match may take in whitespace around it (lstrip, rstrip); with rstrip it can even
-    /// overlap the next match, which then starts where it starts, as in `tokenizers`.
+    /// overlap the next match, which then starts where it starts, as in `tokenizers`, unless that match
+    /// has lstrip: its start then stops at the previous match's end, and if nothing of it is left there
+    /// it is not a match (a whitespace token taken in by the previous token's rstrip).
     pub fn split_with<'a>(&self, text: &'a str, skip_special: bool, mut f: impl FnMut(Segment<'a>)) {
         let matcher = match &self.matcher {
             Some(m) if self.may_match(text) && (!skip_special || self.has_non_special) => m,
@@ -168,6 +170,9 @@ impl SpecialTokens {
             }
         };
         let mut last = 0;
+        // The whitespace run an rstrip last measured (text[run] is whitespace up to a non-space or the end):
+        // matches inside one long run reuse it, so a run of whitespace tokens costs linear time.
+        let mut run = 0..0;
         for m in matcher.find_iter(text) {
             let index = m.pattern().as_usize();
             let id = self.tokens[index].1;
@@ -185,12 +190,28 @@ impl SpecialTokens {
                     }
                 }
                 if rules.lstrip {
-                    let spaces: usize =
-                        text[..start].chars().rev().take_while(|&c| is_space_char(c)).map(char::len_utf8).sum();
+                    // Only back to the previous match's end, where the start stops anyway.
+                    let spaces: usize = text[last.min(start)..start]
+                        .chars()
+                        .rev()
+                        .take_while(|&c| is_space_char(c))
+                        .map(char::len_utf8)
+                        .sum();
                     start = (start - spaces).max(last);
                 }
                 if rules.rstrip {
-                    end += text[end..].chars().take_while(|&c| is_space_char(c)).map(char::len_utf8).sum::<usize>();
+                    if !run.contains(&end) && run.end != end {
+                        let spaces: usize =
+                            text[end..].chars().take_while(|&c| is_space_char(c)).map(char::len_utf8).sum();
+                        run = end..end + spaces;
+                    }
+                    end = run.end;
+                }
+                // lstrip stops at the previous match's end, which an rstrip may have pushed to (or past) this
+                // match's own end: the whitespace token was taken in by that match. tokenizers drops the empty
+                // match and panics on the reversed one ("AddedVocabulary bad split"); both are left out here.
+                if start >= end {
+                    continue;
                 }
             }
             if start > last {

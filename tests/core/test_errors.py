@@ -87,6 +87,11 @@ def _edited_json(tmp_path, codellama_json, edit):
         (lambda d: d.__setitem__("normalizer", {"type": "NFKC"}), "NFKC"),
         (lambda d: d["model"].__setitem__("dropout", 0.1), "dropout"),
         (lambda d: d["added_tokens"].append({"id": 5, "content": "<x>", "special": True}), "gives to"),
+        (lambda d: d["added_tokens"].append({"id": 40_000, "content": "<x>", "special": True}),
+         "leaves a gap: the next free id is 32016"),
+        # An empty vocabulary: the next free id is 0 (the message once said "after the last id" 2**64 - 1).
+        (lambda d: (d["model"].update(vocab={}, merges=[]), d.__setitem__("added_tokens", [
+            {"id": 5, "content": "<x>", "special": True}])), "leaves a gap: the next free id is 0"),
     ],
 )
 def test_unsupported_or_inconsistent_json(tmp_path, codellama_json, edit, message):

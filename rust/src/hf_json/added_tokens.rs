@@ -48,7 +48,8 @@ pub(super) fn read(root: &Value, texts: &[String]) -> Res<(Vec<AddedToken>, usiz
         if id == total {
             extra.push(field(tok, "content").and_then(Value::as_str).unwrap_or_default());
         } else if id > total {
-            return Err(format!("{what}: id {id} leaves a gap after the last id {}", total - 1));
+            // The next id is `total` (0 when the vocabulary is empty), so say that rather than "the last id".
+            return Err(format!("{what}: id {id} leaves a gap: the next free id is {total}"));
         }
         added.push(AddedToken { content, id: id as u32, special, normalized, lstrip, rstrip, single_word });
     }
