@@ -9,7 +9,9 @@ process, the runs interleaved (A, B, A, B...), and each run reports its best of 
 standard-library corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
 each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold),
 ``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them), ``warm``
-(one call per file, the second pass of a fresh tokenizer: what the document cache serves).
+(one call per file, the second pass of a fresh tokenizer: what the document cache serves);
+``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
+cjk-emoji, letters).
 Prints MB/s of UTF-8 text per run and the medians' ratio.
 """
 
@@ -28,11 +30,15 @@ TASK = r"""
 import sys, time
 sys.path.insert(0, {benches!r})
 import workloads, llamatok
-texts = workloads.corpus()
+task = {task!r}
+if task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
+    texts = [workloads.stress(task[len("stress-"):], 10_000, seed) for seed in range(300)]
+else:
+    texts = workloads.corpus()
 mb = sum(len(t.encode()) for t in texts) / 1e6
 path = {tokenizer!r}
 tok = llamatok.Tokenizer.from_file(path)
-task, best = {task!r}, 0.0
+best = 0.0
 ids = [tok.encode(t) for t in texts] if task == "decode" else None
 slices, size = [[]], 0
 for t in texts:
@@ -49,7 +55,7 @@ for _ in range({passes}):
     start = time.perf_counter()
     if task == "decode":
         [tok.decode(i) for i in ids]
-    elif task in ("encode", "warm"):
+    elif task in ("encode", "warm") or task.startswith("stress-"):
         [tok.encode(t) for t in texts]
     elif task == "batch":
         tok.encode_batch_flat(texts, dtype="uint16")
@@ -65,7 +71,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
-    ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches"], default="decode")
+    stress = [f"stress-{kind}" for kind in ("base64", "minified-js", "cjk-emoji", "letters")]
+    ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches", *stress], default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
     ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /
