@@ -200,7 +200,7 @@ impl SpecialTokens {
                     start = (start - spaces).max(last);
                 }
                 if rules.rstrip {
-                    if !run.contains(&end) && run.end != end {
+                    if !(run.start <= end && end <= run.end) {
                         let spaces: usize =
                             text[end..].chars().take_while(|&c| is_space_char(c)).map(char::len_utf8).sum();
                         run = end..end + spaces;

@@ -236,12 +236,13 @@ impl Tokenizer {
         self.use_cache
     }
 
-    /// The model's vocabulary (without the added ids past it).
+    /// The plain-text encoder, for `windows_check.rs` (the fuzz targets).
     #[cfg(feature = "fuzzing")]
     pub(crate) fn encoder(&self) -> &Encoder {
         &self.encoder
     }
 
+    /// The model's vocabulary (without the added ids past it).
     pub fn vocab(&self) -> &Vocab {
         &self.encoder.vocab
     }
