@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import workloads  # noqa: E402
 
 TASK = r"""
 import sys, time
@@ -71,7 +73,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
-    stress = [f"stress-{kind}" for kind in ("base64", "minified-js", "cjk-emoji", "letters")]
+    stress = [f"stress-{kind}" for kind in workloads.STRESS]
     ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches", *stress], default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")

@@ -90,8 +90,8 @@ def main() -> None:
     # The JSON and added-token targets read their input through `arbitrary`: a few byte strings of each
     # length class.
     lengths = (0, 8, 64, 512)
-    seeds["json_file"] = {f"bytes-{i}": bytes(rng.randrange(256) for _ in range(n)) for i, n in enumerate(lengths)}
-    seeds["added_tokens"] = {f"bytes-{i}": bytes(rng.randrange(256) for _ in range(n)) for i, n in enumerate(lengths)}
+    for target in ("json_file", "added_tokens"):
+        seeds[target] = {f"bytes-{i}": bytes(rng.randrange(256) for _ in range(n)) for i, n in enumerate(lengths)}
     # The first byte picks one key or two (fuzz_targets/jsonl_line.rs).
     lines = [b'{"text": "def f(x):\\n    return x"}\n', b'{"id": 1, "text": "a\\u00e9\\ud83d\\ude00", "code": "x"}',
              b'{"text": 3}', b'[1, 2]', b'{"text": "\\ud800"}', b' {"code": "", "text": "", "meta": {"a": [null]}} ']
