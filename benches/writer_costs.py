@@ -1,10 +1,15 @@
 """What each ``--format`` writer costs next to the core's batch encode of the same corpus (a cold
-pass on all cores, as preprocessing encodes each document once): the corpus is encoded, then its
-ids are fed to every writer in batches of about 4 MB of text (as the pipeline feeds them) and the
-files closed; each writer's seconds are divided by the core's.
-The issue asks for less than 10% per format. Every writer goes through the same
-``storage.AtomicWriter`` (SHA-256 of the bytes, fsync, rename), Megatron's as a shard writes it, so
-the rows differ by what each format adds. Used by preprocess_bench.py (``--writers``)."""
+pass on all cores, as preprocessing encodes each document once), in the two layouts, each writer's
+seconds divided by the core's:
+
+- single file (the default): ``llamatok.preprocess.run`` with ``formats=[FORMAT]``, its ``finish``
+  step timed: the format's files written from the work folder's ids after the last document is
+  encoded, fsync'd and renamed (what a run spends on the format beyond encoding);
+- shards: the corpus' ids fed to each shard writer in batches of about 4 MB of text (as the
+  pipeline's writer thread feeds them) and the files closed, every file through
+  ``storage.AtomicWriter`` with its SHA-256 for the manifest, fsync and rename.
+
+The issue asks for less than 10% per format. Used by preprocess_bench.py (``--writers``)."""
 
 from __future__ import annotations
 
@@ -81,12 +86,51 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
     for r in range(repeat):  # interleaved, so that the machine's other load falls on every writer alike
         for name, write in writers.items():
             base = os.path.join(folder, f"{name}-{r}")
+            os.sync()  # what earlier runs left dirty is not flushed by this one's fsync
             start = time.perf_counter()
             write(base)
             runs[name].append(time.perf_counter() - start)
     for name, times in runs.items():
         results["formats"][name] = {"seconds": min(times), "ratio_to_core": min(times) / core}
+    results["single_file"] = {name: {**r, "ratio_to_core": r["seconds"] / core}
+                              for name, r in measure_finish(tokenizer, texts, folder, repeat).items()}
     return results
+
+
+def measure_finish(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> dict[str, Any]:
+    """What a single-file run (the default layout) spends finishing each format: ``llamatok.preprocess.run``
+    on the texts with ``formats=[FORMAT]``, timing its ``finish`` step (everything after the last
+    document is encoded: the format's files written from the work folder's ids, fsync'd and renamed,
+    the summary, the work folder removed). The encoding before it is the same for every format."""
+    import llamatok.preprocess as pp
+    from llamatok.preprocess import job
+    from llamatok.preprocess.writers import WRITERS
+
+    finish = job.finish
+    took: list[float] = []
+
+    def timed_finish(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return finish(*args, **kwargs)
+        finally:
+            took.append(time.perf_counter() - start)
+
+    formats = ["megatron", "parquet", *WRITERS]
+    runs: dict[str, list[float]] = {f: [] for f in formats}
+    job.finish = timed_finish  # type: ignore[assignment]
+    try:
+        for r in range(repeat):  # interleaved, as in measure()
+            for fmt in formats:
+                out = os.path.join(folder, f"run-{fmt}-{r}")
+                os.makedirs(out)
+                os.sync()
+                pp.run(texts=texts, output_prefix=os.path.join(out, "out"), tokenizer=tokenizer,
+                       formats=[fmt], append_eod=True, quiet=True)
+                runs[fmt].append(took.pop())
+    finally:
+        job.finish = finish  # type: ignore[assignment]
+    return {name: {"seconds": min(times)} for name, times in runs.items()}
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -94,19 +138,28 @@ def markdown(results: dict[str, Any]) -> str:
     rows = ["# What each `--format` writer costs next to the core", "",
             "`python benches/preprocess_bench.py --writers-only --json benches/results/writers.json`: the corpus "
             "encoded by `encode_batch_flat` (texts in memory, all cores, a fresh tokenizer each run: a cold pass, as "
-            "preprocessing encodes each document once), then the same ids fed to each writer in 4 MB "
-            "batches and the files closed (SHA-256, fsync, rename through `storage.AtomicWriter`); best of the "
-            "runs, interleaved. Raw numbers: `writers.json`.", "",
-            "| writer | seconds | vs core batch encode |", "|---|---:|---:|",
-            f"| core `encode_batch_flat` | {results['core_seconds']:.3f} | 100% |"]
-    rows += [f"| {name} | {r['seconds']:.3f} | {r['ratio_to_core']:.1%} |" for name, r in results["formats"].items()]
+            "preprocessing encodes each document once). Single file (the default layout): `preprocess.run` with "
+            "that one format, its finishing step timed (the format's files written from the work folder's ids, "
+            "fsync'd, renamed). Shards: the same ids fed to each shard writer in 4 MB batches and the files closed "
+            "(SHA-256 for the manifest, fsync, rename through `storage.AtomicWriter`). Best of the runs, "
+            "interleaved. Raw numbers: `writers.json`.", "",
+            f"Core `encode_batch_flat`: {results['core_seconds']:.3f} s ({results['tokens']:,} ids).", "",
+            "| format | single file: seconds | vs core | shards: seconds | vs core |", "|---|---:|---:|---:|---:|"]
+    single = results.get("single_file", {})
+    for name, r in results["formats"].items():
+        one = single.get(name)
+        first = f"{one['seconds']:.3f} | {one['ratio_to_core']:.1%}" if one else "- | -"
+        rows.append(f"| {name} | {first} | {r['seconds']:.3f} | {r['ratio_to_core']:.1%} |")
     return "\n".join(rows) + "\n"
 
 
 def report(results: dict[str, Any]) -> str:
     out = io.StringIO()
-    out.write(f"{'writer (same ids, 4 MB batches)':<36}{'seconds':>9}{'vs core':>9}\n")
-    out.write(f"{'core encode_batch_flat':<36}{results['core_seconds']:>9.3f}{1:>9.2%}\n")
+    out.write(f"core encode_batch_flat: {results['core_seconds']:.3f} s\n")
+    out.write(f"{'format':<12}{'single file':>12}{'vs core':>9}{'shards':>9}{'vs core':>9}\n")
+    single = results.get("single_file", {})
     for name, r in results["formats"].items():
-        out.write(f"{name:<36}{r['seconds']:>9.3f}{r['ratio_to_core']:>9.2%}\n")
+        one = single.get(name, {"seconds": float("nan"), "ratio_to_core": float("nan")})
+        out.write(f"{name:<12}{one['seconds']:>12.3f}{one['ratio_to_core']:>9.2%}{r['seconds']:>9.3f}"
+                  f"{r['ratio_to_core']:>9.2%}\n")
     return out.getvalue()

@@ -8,11 +8,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from pp_helpers import documents, sample_texts
+from pp_helpers import cli, documents, sample_texts
 
 import llamatok.preprocess as pp
 
@@ -79,6 +80,44 @@ def test_single_file_formats_hold_the_megatron_documents(tmp_path):
         assert summary["outputs"][fmt][0]["key"] == "text"
 
 
+def test_single_file_formats_copy_the_ids_in_many_small_feeds(tmp_path, monkeypatch):
+    from llamatok.preprocess import writers
+
+    monkeypatch.setattr(writers, "FEED_DOCS", 7)  # the ids file copied range by range, at every offset
+    texts = ["", *sample_texts(120), "", "y"]
+    prefix = str(tmp_path / "d")
+    pp.run(texts=texts, output_prefix=prefix, formats=ALL, quiet=True)
+    expected = documents(prefix)
+    nonempty = [d for d in expected if d]
+    assert npy_documents(prefix) == nonempty and litdata_documents(prefix + ".litdata") == nonempty
+    assert datatrove_documents(prefix) == mds_documents(prefix + ".mds") == expected
+    assert Path(prefix + ".npy").read_bytes() == Path(prefix + ".ds").read_bytes() == Path(prefix + ".bin").read_bytes()
+
+
+def test_a_flat_ids_file_is_the_work_file_itself_unless_the_bin_is(tmp_path):
+    texts = sample_texts(150)
+    (tmp_path / "texts.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    with_bin = str(tmp_path / "b")
+    pp.run(str(tmp_path / "texts.jsonl"), with_bin, formats="megatron,npy,datatrove", quiet=True)
+    ids = Path(with_bin + ".bin").read_bytes()
+    assert Path(with_bin + ".npy").read_bytes() == Path(with_bin + ".ds").read_bytes() == ids
+    inodes = {os.stat(with_bin + ext).st_ino for ext in (".bin", ".npy", ".ds")}
+    assert len(inodes) == 3, "outputs never share their storage: changing one would change another"
+    # Killed after the formats were written, before the work folder is removed: the .npy is a second
+    # name of the work folder's ids file (no copy); the .ds, a second format, is a copy. --resume
+    # finishes with the same bytes.
+    prefix = str(tmp_path / "o")
+    run = [str(tmp_path / "texts.jsonl"), "-o", prefix, "--format", "npy,datatrove", "-q"]
+    crashed = cli(*run, env={"LLAMATOK_PREPROCESS_CRASH_AT": "renaming"})
+    assert crashed.returncode == 86, crashed.stderr
+    work = os.stat(str(tmp_path / "o.partial" / "tokens-0.bin"))
+    assert (os.stat(prefix + ".npy").st_ino, work.st_nlink) == (work.st_ino, 2)
+    assert os.stat(prefix + ".ds").st_ino != work.st_ino
+    assert cli(*run, "--resume").returncode == 0
+    assert Path(prefix + ".npy").read_bytes() == Path(prefix + ".ds").read_bytes() == ids
+    assert os.stat(prefix + ".npy").st_nlink == 1 and not Path(prefix + ".partial").exists()
+
+
 def test_sharded_formats_are_listed_and_join_to_the_single_file(tmp_path):
     texts = [*sample_texts(300), "", ""]
     single = str(tmp_path / "one")
@@ -128,3 +167,22 @@ def test_mds_and_litdata_cut_large_outputs_into_several_files(tmp_path, monkeypa
     assert len(json.loads(Path(prefix + ".litdata/index.json").read_text())["chunks"]) > 3
     assert mds_documents(prefix + ".mds") == expected
     assert litdata_documents(prefix + ".litdata") == [d for d in expected if d]
+
+
+@pytest.mark.parametrize("mean_ids", [1, 40, 200, 3000])
+def test_mds_samples_are_framed_alike_for_small_and_large_documents(mean_ids):
+    from llamatok.preprocess.writers.mds import FRAME_EACH_BYTES, encode_samples
+
+    rng = np.random.default_rng(mean_ids)
+    lengths = rng.integers(0, 2 * mean_ids + 1, 300)
+    lengths[:3] = 0  # empty documents first, too
+    data = rng.integers(0, 256, int(lengths.sum()) * 2, dtype=np.uint8)
+    nbytes = lengths.astype(np.int64) * 2
+    expected, at = bytearray(), 0
+    for n in nbytes:
+        expected += int(n).to_bytes(4, "little") + data[at:at + n].tobytes()
+        at += n
+    per_document = len(data) >= FRAME_EACH_BYTES * len(nbytes)
+    assert per_document == (mean_ids >= 200), "both ways of framing are tested"
+    assert encode_samples(data, nbytes).tobytes() == bytes(expected)
+    assert encode_samples(data[:0], nbytes[:0]).tobytes() == b""

@@ -91,3 +91,46 @@ def test_fsspec_file_systems_work_through_the_same_interface():
 def test_unknown_scheme_is_a_clear_error():
     with pytest.raises(OptionsError, match="no file system for nosuchfs://"):
         storage.info("nosuchfs://x/y")
+
+
+@pytest.mark.parametrize("checksum", [True, False])
+@pytest.mark.parametrize("kernel", [True, False])
+def test_copied_ranges_are_the_source_bytes(tmp_path, monkeypatch, checksum, kernel):
+    import hashlib
+    import os
+
+    from llamatok.preprocess import file_copy
+
+    if not kernel:  # as on a system or file-system pair without copy_file_range
+        def refuse(*args):
+            raise OSError(file_copy.errno.EXDEV, "cross-device")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    monkeypatch.setattr(file_copy, "BLOCK", 1000)  # several blocks per range
+    src = tmp_path / "src.bin"
+    data = os.urandom(10_000)
+    src.write_bytes(data)
+    target = str(tmp_path / "o" / "f.bin")
+    with storage.AtomicWriter(target, checksum=checksum) as w:
+        w.write(b"head")
+        w.copy_from(str(src), 3, 4000)
+        w.write(b"mid")
+        w.copy_from(str(src), 9000, 1000)
+        w.copy_from(str(src), 0, 0)
+    expected = b"head" + data[3:4003] + b"mid" + data[9000:]
+    assert (tmp_path / "o" / "f.bin").read_bytes() == expected and w.size == len(expected)
+    if checksum:
+        assert w.sha256 == hashlib.sha256(expected).hexdigest()
+    else:
+        with pytest.raises(ValueError, match="without a checksum"):
+            _ = w.sha256
+
+
+def test_a_range_past_the_source_end_is_an_error(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"x" * 100)
+    for checksum in (True, False):
+        with pytest.raises(OSError, match="ends before byte 150"):
+            with storage.AtomicWriter(str(tmp_path / f"f{checksum}.bin"), checksum=checksum) as w:
+                w.copy_from(str(src), 50, 100)
+        assert not (tmp_path / f"f{checksum}.bin").exists()

@@ -304,26 +304,50 @@ class AtomicWriter:
     server-side copy of the completed object and the deletion of the temporary one. :meth:`abort`
     (also on leaving a ``with`` block by an exception) deletes the temporary file."""
 
-    def __init__(self, location: str, tmp_location: str | None = None) -> None:
+    def __init__(self, location: str, tmp_location: str | None = None, *, checksum: bool = True,
+                 link: str | None = None) -> None:
+        """``link``: a local file whose bytes this file is to hold, taken by a hard link where the
+        file system makes one (:attr:`linked`; nothing can then be written to it), else not used."""
         self.location = location
         self.tmp = tmp_location or f"{location}.tmp-{uuid.uuid4().hex[:12]}"
-        self.digest = hashlib.sha256()
+        #: None when no checksum was asked for (a file no manifest lists).
+        self.digest: hashlib._Hash | None = hashlib.sha256() if checksum else None
         self.size = 0
         self._local = is_local(location)
+        self.linked = False
         if self._local:
             make_dirs(parent(self.tmp))
             make_dirs(parent(location))
-            self._file: Any = open(local_path(self.tmp), "wb")  # noqa: SIM115 (closed by commit/abort)
+            # A temporary file left by an earlier attempt may be a second name of a work file: opening
+            # it for writing would truncate that file.
+            delete(self.tmp)
+            self.linked = link is not None and checksum is False and _hard_link(link, local_path(self.tmp))
+            if self.linked:
+                self.size = os.path.getsize(local_path(self.tmp))
+            mode = "rb" if self.linked else "wb"  # a linked file's bytes are another file's too
+            self._file: Any = open(local_path(self.tmp), mode)  # noqa: SIM115 (closed by commit/abort)
         else:
             fs, path = _resolve(self.tmp)
             self._file = fs.open_output_stream(path, compression=None)  # no guessing from the name
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self.digest.update(view)
+        if self.digest is not None:
+            self.digest.update(view)
         self._file.write(view)
         self.size += len(view)
         return len(view)
+
+    def copy_from(self, src: str, offset: int, count: int) -> None:
+        """Appends ``count`` bytes of the local file ``src`` from ``offset``: in the kernel when
+        this file is local and no checksum is kept, else read and written in blocks."""
+        from llamatok.preprocess.file_copy import copy_range, copy_range_to_file
+
+        if self._local and self.digest is None:
+            copy_range_to_file(src, offset, count, self._file)
+            self.size += count
+        else:
+            copy_range(src, offset, count, self.write)
 
     # pyarrow's ParquetWriter writes through a file-like object: these make this one.
     def tell(self) -> int:
@@ -344,6 +368,8 @@ class AtomicWriter:
 
     @property
     def sha256(self) -> str:
+        if self.digest is None:
+            raise ValueError(f"{self.location}: written without a checksum")
         return self.digest.hexdigest()
 
     def commit(self) -> None:
@@ -378,6 +404,16 @@ class AtomicWriter:
             self.abort()
         elif self._file is not None:
             self.commit()
+
+
+def _hard_link(src: str, dst: str) -> bool:
+    """Whether ``dst`` is now a second name of ``src`` (not where the file system has no hard links,
+    or ``src`` is on another one)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        return False
+    return True
 
 
 def write_atomic(location: str, data: bytes, tmp_location: str | None = None) -> str:

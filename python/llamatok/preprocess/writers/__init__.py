@@ -20,9 +20,12 @@ from llamatok.preprocess.writers.litdata_out import LitdataWriter
 from llamatok.preprocess.writers.mds import MdsWriter
 from llamatok.preprocess.writers.npy import NpyWriter
 
-__all__ = ["FormatWriter", "WriterSpec", "make_writer", "trainer_formats", "write_from_files"]
+__all__ = ["FormatWriter", "WriterSpec", "FLAT_IDS", "make_writer", "trainer_formats",
+           "write_from_files"]
 
 WRITERS: dict[str, type[FormatWriter]] = {w.name: w for w in (NpyWriter, DatatroveWriter, MdsWriter, LitdataWriter)}
+#: The formats with a file that holds every id and nothing else (the ``.bin``'s bytes).
+FLAT_IDS = ("npy", "datatrove")
 #: Documents fed at a time when writing from the work folder's files.
 FEED_DOCS = 1 << 16
 
@@ -32,17 +35,21 @@ def trainer_formats(formats: Sequence[str]) -> list[str]:
     return [f for f in WRITERS if f in formats]
 
 
-def make_writer(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer) -> FormatWriter:
-    return WRITERS[fmt](base, spec, tmp)
+def make_writer(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> FormatWriter:
+    """``options``: ``source`` and ``checksum`` (``base.FormatWriter``)."""
+    return WRITERS[fmt](base, spec, tmp, **options)
 
 
 def write_from_files(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, tokens_path: str,
-                     lengths_path: str) -> list[dict[str, Any]]:
-    """The single-file output of one key in one format, from the work folder's ids and lengths."""
+                     lengths_path: str, link: bool = False) -> list[dict[str, Any]]:
+    """The single-file output of one key in one format, from the work folder's ids and lengths: the
+    ids a format stores flat are copied from the ids file (the same bytes in the unsigned dtype of
+    the same width), or with ``link`` a format whose ids file is only the ids takes a hard link of
+    it; no checksums are kept (no manifest lists these files)."""
     dtype = np.dtype(np.uint16 if spec.dtype == "uint16" else np.int32)
     tokens = np.memmap(tokens_path, dtype=dtype, mode="r") if os.path.getsize(tokens_path) else np.zeros(0, dtype)
     lengths = lengths_file(lengths_path)
-    writer = make_writer(fmt, base, spec, tmp)
+    writer = make_writer(fmt, base, spec, tmp, source=tokens_path, checksum=False, link_source=link)
     try:
         done = 0
         for row in range(0, len(lengths), FEED_DOCS):

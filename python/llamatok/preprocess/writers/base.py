@@ -46,10 +46,20 @@ class FormatWriter:
 
     name: ClassVar[str] = ""
 
-    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, *, source: str | None = None,
+                 checksum: bool = True, link_source: bool = False) -> None:
+        """``source``: a local file that holds, in the spec's dtype, exactly the ids :meth:`add` will
+        be given, in order (the single-file run's work folder has one): the ids a format stores flat
+        are copied from it (``storage.AtomicWriter.copy_from``) instead of written from memory.
+        ``link_source``: a format whose ids file is nothing but the ids may take ``source`` itself,
+        by a hard link (when no other output shares its bytes). ``checksum``: whether each file's
+        SHA-256 is kept (the shard manifest lists them; the single-file outputs have no manifest)."""
         self.base = base
         self.spec = spec
         self._tmp = tmp
+        self.source = source
+        self.checksum = checksum
+        self._link_source = link_source and source is not None
         self._open: list[storage.AtomicWriter] = []
         self.documents = 0
         self.tokens = 0
@@ -61,9 +71,29 @@ class FormatWriter:
 
     def _file(self, location: str) -> storage.AtomicWriter:
         """A new output file, aborted with the writer."""
-        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)))
+        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)), checksum=self.checksum)
         self._open.append(out)
         return out
+
+    def _ids_file(self, location: str) -> storage.AtomicWriter:
+        """A new output file that holds all the ids and nothing else: the source itself where it may be
+        linked (see ``__init__``)."""
+        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)), checksum=self.checksum,
+                                   link=self.source if self._link_source else None)
+        self._open.append(out)
+        return out
+
+    def _write_ids(self, out: storage.AtomicWriter, ids: np.ndarray, first: int) -> None:
+        """Appends ``ids`` (the run's ids from number ``first`` on) to ``out`` in the unsigned dtype
+        (a linked file has them all already)."""
+        if out.linked:
+            if (first + len(ids)) * self.spec.unsigned.itemsize > out.size:
+                raise ValueError(f"{self.source} holds fewer ids than the documents given to the {self.name} writer")
+        elif self.source is None:
+            out.write(as_unsigned(ids, self.spec))
+        else:
+            size = self.spec.unsigned.itemsize
+            out.copy_from(self.source, first * size, len(ids) * size)
 
     def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
         raise NotImplementedError
@@ -74,6 +104,8 @@ class FormatWriter:
 
     def close(self) -> list[dict[str, Any]]:
         """Commits the files; returns their manifest entries (path relative to the base's folder)."""
+        if any(out.linked and out.size != self.tokens * self.spec.unsigned.itemsize for out in self._open):
+            raise ValueError(f"{self.source} holds other ids than the documents given to the {self.name} writer")
         done = self._finish()
         self._open = []
         return [file_entry(self.base, out, kind) for out, kind in done]
@@ -85,13 +117,21 @@ class FormatWriter:
         self._open = []
 
 
+@dataclass(frozen=True)
+class PendingIds:
+    """Ids waiting in a chunk: the run's ids from number ``first`` on (written by ``_write_ids``)."""
+
+    ids: np.ndarray
+    first: int
+
+
 class ChunkedWriter(FormatWriter):
     """A writer whose documents go into chunk files of bounded size (mds, litdata): ``_pending`` holds
     what the chunk being filled has so far (``_sizes``: the byte size of each of its items), ``_bytes``
     its size, ``_flush`` writes it and starts anew. Both formats' chunk files are: u32 item count; u32
     offset of every item and of the end, from the file's start; ``header``; the items."""
 
-    _pending: list[np.ndarray]
+    _pending: list[np.ndarray | PendingIds]
     _sizes: list[np.ndarray]
     _bytes: int
     _done: list[tuple[storage.AtomicWriter, str]]
@@ -111,7 +151,10 @@ class ChunkedWriter(FormatWriter):
         out.write(offsets.astype("<u4"))
         out.write(header)
         for block in self._pending:
-            out.write(np.ascontiguousarray(block))
+            if isinstance(block, PendingIds):
+                self._write_ids(out, block.ids, block.first)
+            else:
+                out.write(np.ascontiguousarray(block))
         out.commit()
         self._done.append((out, kind))
         self._pending, self._sizes = [], []
@@ -139,7 +182,10 @@ def file_entry(base: str, out: storage.AtomicWriter, kind: str) -> dict[str, Any
     folder = storage.parent(base)
     location = out.location
     relative = location[len(folder):].lstrip("/") if location.startswith(folder) else storage.basename(location)
-    return {"path": relative, "kind": kind, "bytes": out.size, "sha256": out.sha256}
+    entry = {"path": relative, "kind": kind, "bytes": out.size}
+    if out.digest is not None:
+        entry["sha256"] = out.sha256
+    return entry
 
 
 def as_unsigned(ids: np.ndarray, spec: WriterSpec) -> np.ndarray:

@@ -13,10 +13,12 @@ on through datatrove's ``DatatroveFolderDataset`` (docs/shards.md, "datatrove").
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned, loss_mask
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, loss_mask
 
 
 def _metric(count: int) -> str:
@@ -32,9 +34,9 @@ def _metric(count: int) -> str:
 class DatatroveWriter(FormatWriter):
     name = "datatrove"
 
-    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
-        super().__init__(base, spec, tmp)
-        self._ids = self._file(base + ".ds")
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> None:
+        super().__init__(base, spec, tmp, **options)
+        self._ids = self._ids_file(base + ".ds")
         self._index = self._file(base + ".ds.index")
         self._loss = self._file(base + ".ds.loss") if spec.middle_id is not None else None
 
@@ -43,7 +45,7 @@ class DatatroveWriter(FormatWriter):
         return {"ds": base + ".ds", "index": base + ".ds.index", "metadata": base + ".ds.metadata"}
 
     def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
-        self._ids.write(as_unsigned(ids, self.spec))
+        self._write_ids(self._ids, ids, self.tokens)
         if self._loss is not None and self.spec.middle_id is not None:
             self._loss.write(loss_mask(ids, lengths, self.spec.middle_id))
         ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import ChunkedWriter, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import ChunkedWriter, PendingIds, TmpNamer, WriterSpec, as_unsigned
 
 CHUNK_BYTES = 1 << 26
 #: litdata's numbering of numpy dtypes (``_NUMPY_DTYPES_MAPPING``) for the ``no_header_numpy`` format.
@@ -32,12 +32,12 @@ LEAF_SPEC = json.dumps([1, {"type": None, "context": None, "children_spec": []}]
 class LitdataWriter(ChunkedWriter):
     name = "litdata"
 
-    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
-        super().__init__(base, spec, tmp)
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> None:
+        super().__init__(base, spec, tmp, **options)
         self.folder = base + ".litdata"
         self._chunks: list[dict[str, Any]] = []
         self._done: list[tuple[storage.AtomicWriter, str]] = []
-        self._pending: list[np.ndarray] = []  # ids of the chunk being filled
+        self._pending: list[np.ndarray | PendingIds] = []  # ids of the chunk being filled
         self._sizes: list[np.ndarray] = []  # their documents' byte sizes
         self._bytes = 4 + 4
 
@@ -59,7 +59,7 @@ class LitdataWriter(ChunkedWriter):
         cost = np.zeros(len(nbytes) + 1, np.int64)
         np.cumsum(nbytes + 4, out=cost[1:])
         for i, j in self._runs(cost, CHUNK_BYTES):
-            self._pending.append(ids[starts[i]:starts[j]])
+            self._pending.append(PendingIds(ids[starts[i]:starts[j]], self.tokens + int(starts[i])))
             self._sizes.append(nbytes[i:j])
         self.documents += len(lengths)
         self.tokens += int(len(ids))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import ChunkedWriter, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import ChunkedWriter, PendingIds, TmpNamer, WriterSpec, as_unsigned
 
 #: Streaming's default shard size limit.
 SIZE_LIMIT = 1 << 26
@@ -32,15 +32,27 @@ def shard_config() -> dict[str, Any]:
             "format": "mds", "hashes": [], "size_limit": SIZE_LIMIT, "version": 2}
 
 
+#: Documents of at least this many bytes on average are framed one by one (a cost per document);
+#: smaller ones by one scatter over every byte (a cost per byte).
+FRAME_EACH_BYTES = 256
+
+
 def encode_samples(data: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
     """The samples of documents whose ids' bytes are ``data`` (concatenated) and ``nbytes`` each:
     per sample its u32 size, then the bytes."""
+    sizes = nbytes.astype("<u4")
+    if len(nbytes) and len(data) >= FRAME_EACH_BYTES * len(nbytes):
+        bounds = np.zeros(len(nbytes) + 1, np.int64)
+        np.cumsum(nbytes, out=bounds[1:])
+        framed = sizes.view(np.uint8).reshape(-1, 4)
+        parts = [part for k in range(len(nbytes)) for part in (framed[k], data[bounds[k]:bounds[k + 1]])]
+        return np.concatenate(parts)
     total = int(nbytes.sum()) + 4 * len(nbytes)
     out = np.empty(total, np.uint8)
     heads = np.zeros(len(nbytes) + 1, np.int64)
     np.cumsum(nbytes + 4, out=heads[1:])
     at = (heads[:-1, None] + np.arange(4)).ravel()
-    out[at] = nbytes.astype("<u4").view(np.uint8)
+    out[at] = sizes.view(np.uint8)
     keep = np.ones(total, bool)
     keep[at] = False
     out[keep] = data
@@ -50,13 +62,13 @@ def encode_samples(data: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
 class MdsWriter(ChunkedWriter):
     name = "mds"
 
-    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
-        super().__init__(base, spec, tmp)
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> None:
+        super().__init__(base, spec, tmp, **options)
         self.folder = base + ".mds"
         self._config = json.dumps(shard_config(), sort_keys=True).encode("utf-8")
         self._shards: list[dict[str, Any]] = []
         self._done: list[tuple[storage.AtomicWriter, str]] = []
-        self._pending: list[np.ndarray] = []  # encoded samples of the shard being filled
+        self._pending: list[np.ndarray | PendingIds] = []  # encoded samples of the shard being filled
         self._sizes: list[np.ndarray] = []  # their sizes
         self._bytes = 4 + 4 + len(self._config)  # what the shard being filled takes so far
 

@@ -15,19 +15,20 @@
 from __future__ import annotations
 
 import gzip
+from typing import Any
 
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, as_unsigned, loss_mask
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, loss_mask
 
 
 class NpyWriter(FormatWriter):
     name = "npy"
 
-    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer) -> None:
-        super().__init__(base, spec, tmp)
-        self._ids = self._file(base + ".npy")
+    def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> None:
+        super().__init__(base, spec, tmp, **options)
+        self._ids = self._ids_file(base + ".npy")
         self._meta_sink = self._file(base + ".csv.gz")
         # mtime 0 and no file name in the gzip header: the same documents give the same bytes.
         self._meta = gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(self._meta_sink), mtime=0)
@@ -38,7 +39,7 @@ class NpyWriter(FormatWriter):
         return {"npy": base + ".npy", "metadata": base + ".csv.gz"}
 
     def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
-        self._ids.write(as_unsigned(ids, self.spec))
+        self._write_ids(self._ids, ids, self.tokens)
         if self._mask is not None and self.spec.middle_id is not None:
             self._mask.write(loss_mask(ids, lengths, self.spec.middle_id))
         ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens
