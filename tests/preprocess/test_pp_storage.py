@@ -107,6 +107,7 @@ def test_copied_ranges_are_the_source_bytes(tmp_path, monkeypatch, checksum, ker
 
         monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
     monkeypatch.setattr(file_copy, "BLOCK", 1000)  # several blocks per range
+    monkeypatch.setattr(storage, "WRITEBACK_BYTES", 1500)  # the kernel asked to write back as it goes
     src = tmp_path / "src.bin"
     data = os.urandom(10_000)
     src.write_bytes(data)
