@@ -22,12 +22,14 @@ const SCAN_LIMIT: usize = 48;
 
 pub(crate) const NO_RANK: u32 = u32::MAX;
 
-/// One merge of the loop, in the order made: its rank, the merged piece, and whether the merged
-/// symbol is now the first ([`FIRST`]) and/or the last ([`LAST`]) of the chunk.
+/// One merge of the loop, in the order made: its rank, the merged piece, where the merged symbol
+/// ends (a byte offset, as the symbols' spans), and whether the merged symbol is now the first
+/// ([`FIRST`]) and/or the last ([`LAST`]) of the chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Step {
     pub rank: u32,
     pub merged: u32,
+    pub end: u32,
     pub edge: u8,
 }
 
@@ -103,7 +105,8 @@ pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>
         if rank == NO_RANK {
             break;
         }
-        log.step(Step { rank, merged, edge: edge(best == 0, best + 2 == len) });
+        let end = symbols[best + 1].end;
+        log.step(Step { rank, merged, end, edge: edge(best == 0, best + 2 == len) });
         symbols[best].id = merged;
         symbols[best].end = symbols[best + 1].end;
         for i in best + 1..len - 1 {
@@ -182,7 +185,8 @@ pub(crate) fn merge_by_heap_logged(
         if m.rank != rank {
             continue;
         }
-        log.step(Step { rank, merged: m.merged, edge: edge(prev[left] == NIL, next[right] == NIL) });
+        let (merged, end) = (m.merged, symbols[right].end);
+        log.step(Step { rank, merged, end, edge: edge(prev[left] == NIL, next[right] == NIL) });
         symbols[left].id = m.merged;
         symbols[left].end = symbols[right].end;
         alive[right] = false;

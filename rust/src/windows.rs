@@ -73,6 +73,22 @@ fn run_window(table: &MergeTable, chunk: &str, start: usize, end: usize, run: &m
     }
 }
 
+/// Makes `run` the window `chunk[run.start..at]` merged on its own, where `at` is the start of the run's
+/// last symbol, without merging again: no merge of the run ever crossed `at` (a boundary between final
+/// symbols was one all along), so by point 1 of the module's argument the loop on the shorter window
+/// makes exactly the run's merges left of `at`, in the same order.
+fn cut_back(table: &MergeTable, chunk: &str, run: &mut Run, at: usize) {
+    debug_assert_eq!(run.symbols.last().map(|s| s.start as usize), Some(at));
+    debug_assert!(at > run.start);
+    run.symbols.pop();
+    run.log.retain(|s| s.end as usize <= at);
+    for s in &mut run.log {
+        s.edge = (s.edge & FIRST) | if s.end as usize == at { LAST } else { 0 };
+    }
+    run.end = at;
+    run.last = table.symbol(chunk[..at].chars().next_back().expect("the window is not empty"));
+}
+
 /// Whether the merge loop on `left ++ right` never merges across the cut between them (point 2 of the
 /// module's argument): replays both logs in the loop's order and watches the pair across the cut.
 fn cut_holds(table: &MergeTable, left: &Run, right: &Run) -> bool {
@@ -162,6 +178,8 @@ pub(crate) fn merge_windows(
         for _ in 0..TRIES {
             if next.start == start && next.end == end && end != 0 {
                 std::mem::swap(cur, next);
+            } else if cur.start == start && cur.end > end && cur.symbols.last().map(|s| s.start as usize) == Some(end) {
+                cut_back(table, chunk, cur, end);
             } else {
                 run_window(table, chunk, start, end, cur, heap);
             }
