@@ -22,7 +22,7 @@ from llamatok.preprocess.megatron import write_index
 from llamatok.preprocess.options import Options
 from llamatok.preprocess.parquet_out import write_parquet
 from llamatok.preprocess.sequences import SequenceSpec, rewrite
-from llamatok.preprocess.writers import FLAT_IDS, WRITERS, WriterSpec, trainer_formats, write_from_files
+from llamatok.preprocess.writers import WRITERS, WriterSpec, trainer_formats, write_from_files
 
 
 def _fsync_file(path: str) -> None:
@@ -136,7 +136,7 @@ def _write_trainer_formats(options: Options, work: WorkDir, spec: WriterSpec, to
 
     # The first format whose ids file is the ids alone takes the work file itself by a hard link (no
     # copy, and its bytes are already durable), unless the Megatron .bin is to be that file.
-    linker = next((f for f in trainer_formats(options.formats) if f in FLAT_IDS), None)
+    linker = next((f for f in trainer_formats(options.formats) if WRITERS[f].stores_ids_flat), None)
     if not local or "megatron" in options.formats:
         linker = None
     for fmt in trainer_formats(options.formats):

@@ -14,6 +14,7 @@ mod buffer;
 mod flat;
 mod ids;
 mod int_buffer;
+mod lists;
 mod scratch;
 mod signals;
 mod small_int;

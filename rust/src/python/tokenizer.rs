@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use super::args::{options, style, threads};
 use super::buffer::IdBuffer;
 use super::ids::{extract_ids, id_from};
+use super::lists;
 use super::scratch::{with_scratch, Scratch};
 use super::signals::Signals;
 use super::text::utf8;
@@ -122,20 +123,8 @@ impl Tokenizer {
         Ok(())
     }
 
-    /// A new list of the ids, left out of Python's cycle collector: it holds only ints, which
-    /// cannot be part of a cycle, and a caller who keeps many lists (a dataset job) would otherwise
-    /// have the collector walk all of them again and again (docs/speed.md, "Lists of ids").
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
-        let ints = self.ints(py);
-        let list = PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))?;
-        #[cfg(not(any(Py_GIL_DISABLED, PyPy, GraalPy)))]
-        // SAFETY: `list` is a live list this call just made and still owns, with the GIL held; the C
-        // API allows untracking a tracked container at any time (CPython does it for tuples and
-        // dicts of atomic values). An untracked list is still freed by reference counting.
-        unsafe {
-            pyo3::ffi::PyObject_GC_UnTrack(list.as_ptr().cast());
-        }
-        Ok(list)
+        lists::id_list(py, self.ints(py), ids)
     }
 }
 

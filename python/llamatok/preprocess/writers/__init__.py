@@ -20,12 +20,9 @@ from llamatok.preprocess.writers.litdata_out import LitdataWriter
 from llamatok.preprocess.writers.mds import MdsWriter
 from llamatok.preprocess.writers.npy import NpyWriter
 
-__all__ = ["FormatWriter", "WriterSpec", "FLAT_IDS", "make_writer", "trainer_formats",
-           "write_from_files"]
+__all__ = ["FormatWriter", "WriterSpec", "make_writer", "trainer_formats", "write_from_files"]
 
 WRITERS: dict[str, type[FormatWriter]] = {w.name: w for w in (NpyWriter, DatatroveWriter, MdsWriter, LitdataWriter)}
-#: The formats with a file that holds every id and nothing else (the ``.bin``'s bytes).
-FLAT_IDS = ("npy", "datatrove")
 #: Documents fed at a time when writing from the work folder's files.
 FEED_DOCS = 1 << 16
 
@@ -36,7 +33,7 @@ def trainer_formats(formats: Sequence[str]) -> list[str]:
 
 
 def make_writer(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> FormatWriter:
-    """``options``: ``source`` and ``checksum`` (``base.FormatWriter``)."""
+    """``options``: ``source``, ``checksum`` and ``link_source`` (``base.FormatWriter``)."""
     return WRITERS[fmt](base, spec, tmp, **options)
 
 

@@ -45,6 +45,9 @@ class FormatWriter:
     :meth:`_finish` (which commits its files and returns them)."""
 
     name: ClassVar[str] = ""
+    #: Whether one of the format's files holds every id and nothing else (the Megatron ``.bin``'s
+    #: bytes): written by :meth:`_ids_file`.
+    stores_ids_flat: ClassVar[bool] = False
 
     def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, *, source: str | None = None,
                  checksum: bool = True, link_source: bool = False) -> None:
@@ -69,19 +72,16 @@ class FormatWriter:
         """The main files (or folder) this format writes under ``base``, for the summary."""
         raise NotImplementedError
 
-    def _file(self, location: str) -> storage.AtomicWriter:
-        """A new output file, aborted with the writer."""
-        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)), checksum=self.checksum)
+    def _file(self, location: str, link: str | None = None) -> storage.AtomicWriter:
+        """A new output file, aborted with the writer (``link``: see ``storage.AtomicWriter``)."""
+        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)), checksum=self.checksum, link=link)
         self._open.append(out)
         return out
 
     def _ids_file(self, location: str) -> storage.AtomicWriter:
-        """A new output file that holds all the ids and nothing else: the source itself where it may be
+        """The output file of a format that ``stores_ids_flat``: the source itself where it may be
         linked (see ``__init__``)."""
-        out = storage.AtomicWriter(location, self._tmp(storage.basename(location)), checksum=self.checksum,
-                                   link=self.source if self._link_source else None)
-        self._open.append(out)
-        return out
+        return self._file(location, self.source if self._link_source else None)
 
     def _write_ids(self, out: storage.AtomicWriter, ids: np.ndarray, first: int) -> None:
         """Appends ``ids`` (the run's ids from number ``first`` on) to ``out`` in the unsigned dtype

@@ -33,6 +33,7 @@ def _metric(count: int) -> str:
 
 class DatatroveWriter(FormatWriter):
     name = "datatrove"
+    stores_ids_flat = True
 
     def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> None:
         super().__init__(base, spec, tmp, **options)

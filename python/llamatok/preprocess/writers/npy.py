@@ -25,6 +25,7 @@ from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec,
 
 class NpyWriter(FormatWriter):
     name = "npy"
+    stores_ids_flat = True
 
     def __init__(self, base: str, spec: WriterSpec, tmp: TmpNamer, **options: Any) -> None:
         super().__init__(base, spec, tmp, **options)
