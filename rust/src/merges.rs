@@ -73,18 +73,7 @@ pub struct MergeTable {
     /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common in code, more
     /// so in base64, and this answers them with one load.
     ascii_pairs: Box<[u32]>,
-    /// By symbol: the ASCII character it is the symbol of (`▁` counts as `' '`), or [`NOT_ASCII`].
-    ascii_of: Box<[u8]>,
-    /// The merge of every two ASCII characters' symbols, by `128 * a + b` (rank [`NO_MERGE_RANK`]
-    /// when there is none): the pairs the merge loop looks up first on any text, answered from
-    /// 128 KiB instead of the hash table (a copy of its entries, so the answers are the same).
-    ascii_merges: Box<[Merge]>,
 }
-
-/// `ascii_of` entry: the symbol is not that of an ASCII character.
-const NOT_ASCII: u8 = 0xFF;
-/// `ascii_merges` rank: the two characters' symbols do not merge.
-const NO_MERGE_RANK: u32 = u32::MAX;
 
 impl MergeTable {
     pub fn new(vocab: &Vocab) -> MergeTable {
@@ -98,8 +87,6 @@ impl MergeTable {
             joins_ascii: Box::new([0; 256]),
             joins_other: FxHashSet::default(),
             ascii_pairs: vec![PAIR_UNKNOWN; 128 * 128].into_boxed_slice(),
-            ascii_of: Box::default(),
-            ascii_merges: Box::default(),
         };
         for (id, piece) in vocab.pieces().iter().enumerate() {
             let mut it = piece.text.chars();
@@ -120,7 +107,6 @@ impl MergeTable {
                 }
             }
         }
-        table.fill_ascii_merges();
         let merged: Vec<u32> = table.pairs.values().map(|m| m.merged).collect();
         for id in merged {
             let text = &vocab.pieces()[id as usize].text;
@@ -130,30 +116,6 @@ impl MergeTable {
             }
         }
         table
-    }
-
-    /// `ascii_of` and `ascii_merges`, from the symbols and `pairs` (filled before).
-    fn fill_ascii_merges(&mut self) {
-        let symbols: Vec<u32> = (0..128u8).map(|b| self.ascii_symbol(b)).collect();
-        let size = symbols.iter().filter(|&&s| s != NO_SYMBOL).max().map_or(0, |&s| s as usize + 1);
-        let mut ascii_of = vec![NOT_ASCII; size];
-        for (b, &s) in symbols.iter().enumerate() {
-            if s != NO_SYMBOL {
-                ascii_of[s as usize] = b as u8;
-            }
-        }
-        let mut merges = vec![Merge { rank: NO_MERGE_RANK, merged: 0 }; 128 * 128];
-        for (a, &sa) in symbols.iter().enumerate() {
-            for (b, &sb) in symbols.iter().enumerate() {
-                if sa != NO_SYMBOL && sb != NO_SYMBOL {
-                    if let Some(m) = self.pairs.get(&pair_key(sa, sb)) {
-                        merges[128 * a + b] = *m;
-                    }
-                }
-            }
-        }
-        self.ascii_of = ascii_of.into_boxed_slice();
-        self.ascii_merges = merges.into_boxed_slice();
     }
 
     fn set_symbol(&mut self, c: char, symbol: u32) {
@@ -284,12 +246,6 @@ impl MergeTable {
 
     #[inline]
     pub fn get(&self, left: u32, right: u32) -> Option<Merge> {
-        let ascii = |s: u32| self.ascii_of.get(s as usize).copied().unwrap_or(NOT_ASCII);
-        let (a, b) = (ascii(left), ascii(right));
-        if a != NOT_ASCII && b != NOT_ASCII {
-            let m = self.ascii_merges[128 * usize::from(a) + usize::from(b)];
-            return (m.rank != NO_MERGE_RANK).then_some(m);
-        }
         self.pairs.get(&pair_key(left, right)).copied()
     }
 
@@ -327,31 +283,5 @@ impl MergeTable {
     pub fn joins_ascii(&self, a: u8, b: u8) -> bool {
         let (a, b) = (a as usize, b as usize);
         self.joins_ascii[2 * a + b / 64] >> (b % 64) & 1 != 0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `ascii_merges` is a copy of the hash table's entries: every lookup agrees with the table.
-    #[test]
-    fn ascii_merges_agree_with_the_pair_table() {
-        for named in crate::proptests::vocabs::all() {
-            let table = &named.encoder.table;
-            let symbols: Vec<u32> = (0..128u8).map(|b| table.ascii_symbol(b)).filter(|&s| s != NO_SYMBOL).collect();
-            let mut merging = 0;
-            for &l in &symbols {
-                for &r in &symbols {
-                    let expected = table.pairs.get(&pair_key(l, r)).copied();
-                    assert_eq!(table.get(l, r), expected, "{}: {l} {r}", named.name);
-                    merging += usize::from(expected.is_some());
-                }
-            }
-            assert!(merging > 100, "{}: the vocabulary merges ASCII pairs", named.name);
-            for (&key, &m) in &table.pairs {
-                assert_eq!(table.get((key >> 32) as u32, key as u32), Some(m), "{}", named.name);
-            }
-        }
     }
 }

@@ -29,17 +29,6 @@ def test_returned_lists_are_left_out_of_the_cycle_collector(tok):
     assert copy == lists[0] and pickle.loads(pickle.dumps(lists[0])) == lists[0]
 
 
-def test_returned_lists_behave_as_lists(tok):
-    ids = tok.encode("x = [1, 2, 3]")
-    n = len(ids)
-    ids.append(7)
-    ids.extend([8, 9])
-    ids[0] = 5
-    del ids[1]
-    assert len(ids) == n + 2 and ids[-3:] == [7, 8, 9] and ids[0] == 5 and type(ids) is list
-    assert tok.decode([i for i in tok.encode("x = 1") if i < tok.vocab_size]) == "x = 1"
-
-
 def test_lists_kept_by_the_million_are_freed(tok):
     """Untracked lists are still freed by reference counting: memory does not grow across rounds."""
     import tracemalloc
