@@ -94,6 +94,9 @@ class Tokenizer:
         dummy_prefix: bool = True,
         num_threads: int | None = None,
         dtype: str = "uint32",
+        *,
+        bos_id: int | None = None,
+        eos_id: int | None = None,
     ) -> tuple[IdBuffer, IdBuffer]: ...
     def encode_jsonl_flat(
         self,
@@ -103,6 +106,9 @@ class Tokenizer:
         dummy_prefix: bool = True,
         num_threads: int | None = None,
         dtype: str = "uint32",
+        *,
+        bos_id: int | None = None,
+        eos_id: int | None = None,
     ) -> list[tuple[IdBuffer, IdBuffer]] | None: ...
     def decode(self, ids: _Ids, style: _Style = "transformers", skip_special_tokens: bool = False) -> str: ...
     def decode_batch(

@@ -12,6 +12,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::error::{Error, Result};
 use crate::interrupt;
+use crate::jsonl;
 use crate::tokenizer::{EncodeOptions, Tokenizer};
 
 struct Pool {
@@ -153,28 +154,33 @@ fn checked<R>(cancel: &Arc<AtomicBool>, f: impl FnOnce() -> R) -> R {
 /// Texts are handed out in runs of about this many bytes, so small texts do not cost a task each.
 const TASK_BYTES: usize = 64 * 1024;
 
-fn task_ranges(texts: &[&str]) -> Vec<(usize, usize)> {
+fn task_ranges(sizes: impl Iterator<Item = usize>) -> Vec<(usize, usize)> {
     let mut ranges = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, t) in texts.iter().enumerate() {
-        bytes += t.len() + 16;
+    let (mut start, mut bytes, mut count) = (0, 0, 0);
+    for (i, size) in sizes.enumerate() {
+        count = i + 1;
+        bytes += size + 16;
         if bytes >= TASK_BYTES {
             ranges.push((start, i + 1));
             (start, bytes) = (i + 1, 0);
         }
     }
-    if start < texts.len() {
-        ranges.push((start, texts.len()));
+    if start < count {
+        ranges.push((start, count));
     }
     ranges
 }
 
-/// `work` on every run of `texts` (see [`task_ranges`]), the results in input order: on this thread
-/// when `threads` is 1, else in parallel (the caller is inside the crate's pool then). A parallel
-/// iterator run outside that pool would go to rayon's global pool: threads the caller did not ask for,
-/// and, after `fork()`, a pool whose threads are gone, where the call hangs.
-fn over_runs<R: Send>(texts: &[&str], threads: usize, work: impl Fn(usize, usize) -> R + Sync + Send) -> Vec<R> {
-    let ranges = task_ranges(texts);
+/// `work` on every run of the items whose byte sizes are `sizes` (see [`task_ranges`]), the results in
+/// input order: on this thread when `threads` is 1, else in parallel (the caller is inside the crate's
+/// pool then). A parallel iterator run outside that pool would go to rayon's global pool: threads the
+/// caller did not ask for, and, after `fork()`, a pool whose threads are gone, where the call hangs.
+fn over_runs<R: Send>(
+    sizes: impl Iterator<Item = usize>,
+    threads: usize,
+    work: impl Fn(usize, usize) -> R + Sync + Send,
+) -> Vec<R> {
+    let ranges = task_ranges(sizes);
     if threads <= 1 {
         ranges.into_iter().map(|(a, b)| work(a, b)).collect()
     } else {
@@ -192,7 +198,7 @@ pub fn encode_batch(
 ) -> Result<Option<Vec<Vec<u32>>>> {
     let bytes = texts.iter().map(|t| t.len()).sum();
     run_stoppable(threads, bytes, stop, |cancel| {
-        let parts: Vec<Vec<Vec<u32>>> = over_runs(texts, threads, |a, b| {
+        let parts: Vec<Vec<Vec<u32>>> = over_runs(texts.iter().map(|t| t.len()), threads, |a, b| {
             checked(cancel, || texts[a..b].iter().map(|t| tok.encode(t, opts)).collect())
         });
         parts.into_iter().flatten().collect()
@@ -229,34 +235,130 @@ impl<T> FlatParts<T> {
     }
 }
 
-/// Encodes a batch on `threads` threads into [`FlatParts`], each id passed through `convert` (for
-/// example narrowed to u16) in the worker that produced it; `None` when `stop` asked to stop.
+/// Ids put around each text's own in a flat batch: `bos` before every text, `eos` after every text
+/// that has at least one id, BOS included (Megatron's `--append-eod` rule: an empty document without
+/// BOS stays empty).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frame {
+    pub bos: Option<u32>,
+    pub eos: Option<u32>,
+}
+
+impl Frame {
+    /// `text`'s ids, framed, appended to `out` (which is cleared first).
+    fn encode_into(self, tok: &Tokenizer, text: &str, opts: EncodeOptions, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(self.bos);
+        tok.encode_into(text, opts, out);
+        if !out.is_empty() {
+            out.extend(self.eos);
+        }
+    }
+}
+
+/// One run of a flat batch: its texts' framed ids (converted) back to back, and each text's count.
+struct RunIds<T> {
+    ids: Vec<T>,
+    lens: Vec<u64>,
+    scratch: Vec<u32>,
+}
+
+impl<T> RunIds<T> {
+    fn with_texts(texts: usize) -> Self {
+        RunIds { ids: Vec::new(), lens: Vec::with_capacity(texts), scratch: Vec::new() }
+    }
+
+    fn push(&mut self, tok: &Tokenizer, text: &str, opts: EncodeOptions, frame: Frame, convert: &impl Fn(u32) -> T) {
+        frame.encode_into(tok, text, opts, &mut self.scratch);
+        self.ids.extend(self.scratch.iter().map(|&id| convert(id)));
+        self.lens.push(self.scratch.len() as u64);
+    }
+
+    fn done(self) -> (Vec<T>, Vec<u64>) {
+        (self.ids, self.lens)
+    }
+}
+
+/// Encodes a batch on `threads` threads into [`FlatParts`], each text framed by `frame` and each id
+/// passed through `convert` (for example narrowed to u16) in the worker that produced it; `None` when
+/// `stop` asked to stop.
+#[allow(clippy::too_many_arguments)]
 pub fn encode_batch_parts<T: Send>(
     tok: &Tokenizer,
     texts: &[&str],
     opts: EncodeOptions,
+    frame: Frame,
     threads: usize,
     stop: StopAsked<'_>,
     convert: impl Fn(u32) -> T + Sync + Send,
 ) -> Result<Option<FlatParts<T>>> {
     let bytes = texts.iter().map(|t| t.len()).sum();
     let parts = run_stoppable(threads, bytes, stop, |cancel| {
-        over_runs(texts, threads, |a, b| {
+        over_runs(texts.iter().map(|t| t.len()), threads, |a, b| {
             checked(cancel, || {
-                let mut scratch = Vec::new();
-                let mut ids = Vec::new();
-                let mut lens = Vec::with_capacity(b - a);
+                let mut run = RunIds::with_texts(b - a);
                 for t in &texts[a..b] {
-                    scratch.clear();
-                    tok.encode_into(t, opts, &mut scratch);
-                    ids.extend(scratch.iter().map(|&id| convert(id)));
-                    lens.push(scratch.len() as u64);
+                    run.push(tok, t, opts, frame, &convert);
                 }
-                (ids, lens)
+                run.done()
             })
         })
     })?;
     Ok(parts.map(|parts| FlatParts { parts }))
+}
+
+/// What [`encode_jsonl_parts`] gives: per key, the flat ids of that field of every line; or that some
+/// line is not a plain JSON object (see [`jsonl::text_fields`]), which the caller parses itself.
+pub enum JsonlParts<T> {
+    Encoded(Vec<FlatParts<T>>),
+    NotPlain,
+}
+
+/// JSONL lines parsed and encoded on `threads` threads: each worker parses its lines and encodes their
+/// fields at once (no parsed copy of the batch is kept). As [`encode_batch_parts`] otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_jsonl_parts<T: Send>(
+    tok: &Tokenizer,
+    lines: &[&[u8]],
+    keys: &[&str],
+    opts: EncodeOptions,
+    frame: Frame,
+    threads: usize,
+    stop: StopAsked<'_>,
+    convert: impl Fn(u32) -> T + Sync + Send,
+) -> Result<Option<JsonlParts<T>>> {
+    let bytes = lines.iter().map(|l| l.len()).sum();
+    let not_plain = AtomicBool::new(false);
+    let runs = run_stoppable(threads, bytes, stop, |cancel| {
+        over_runs(lines.iter().map(|l| l.len()), threads, |a, b| {
+            checked(cancel, || {
+                let mut runs: Vec<RunIds<T>> = keys.iter().map(|_| RunIds::with_texts(b - a)).collect();
+                for line in &lines[a..b] {
+                    // Another run found a line that is not plain: the whole batch goes back to the caller.
+                    if not_plain.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let Some(fields) = jsonl::text_fields(line, keys) else {
+                        not_plain.store(true, Ordering::Relaxed);
+                        return None;
+                    };
+                    for (run, text) in runs.iter_mut().zip(&fields) {
+                        run.push(tok, text, opts, frame, &convert);
+                    }
+                }
+                Some(runs.into_iter().map(RunIds::done).collect::<Vec<_>>())
+            })
+        })
+    })?;
+    let Some(runs) = runs else { return Ok(None) };
+    let Some(runs) = runs.into_iter().collect::<Option<Vec<_>>>() else { return Ok(Some(JsonlParts::NotPlain)) };
+    let mut per_key: Vec<FlatParts<T>> = keys.iter().map(|_| FlatParts { parts: Vec::new() }).collect();
+    for run in runs {
+        for (key, part) in per_key.iter_mut().zip(run) {
+            key.parts.push(part);
+        }
+    }
+    Ok(Some(JsonlParts::Encoded(per_key)))
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.

@@ -35,6 +35,37 @@ def test_batch_equals_single_calls_on_any_thread_count(tok, texts, threads):
     assert [flat[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])] == single
 
 
+@pytest.mark.parametrize("bos, eos", [(1, None), (None, 2), (1, 2), (2, 1)])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_flat_batches_framed_by_bos_and_eos(tok, texts, bos, eos, threads):
+    # Megatron's --append-eod rule: EOS after every text with at least one id (BOS counts), so an empty
+    # text gets nothing unless BOS is asked for.
+    batch = ["", *texts[:40], "", "x"]
+    ids, offsets = tok.encode_batch_flat(batch, num_threads=threads, dtype="uint16", bos_id=bos, eos_id=eos)
+    flat, bounds = np.frombuffer(ids, dtype=np.uint16).tolist(), np.frombuffer(offsets, dtype=np.uint64).tolist()
+    want = []
+    for t in batch:
+        framed = ([bos] if bos is not None else []) + tok.encode(t)
+        want.append(framed + ([eos] if eos is not None and framed else []))
+    assert [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])] == want
+    assert (want[0] == []) == (bos is None)
+
+
+def test_bad_frame_ids_are_clear_errors(tok):
+    top = len(tok) - 1
+    for bad in (-1, top + 1, 2**40):
+        with pytest.raises(ValueError, match=f"bos_id {bad} is not an id of this vocabulary \\(0 to {top}\\)"):
+            tok.encode_batch_flat(["x"], bos_id=bad)
+        with pytest.raises(ValueError, match=f"eos_id {bad} is not an id of this vocabulary"):
+            tok.encode_jsonl_flat([b'{"text": "x"}'], ["text"], eos_id=bad)
+    with pytest.raises(OverflowError):
+        tok.encode_batch_flat(["x"], eos_id=2**70)
+    with pytest.raises(TypeError):
+        tok.encode_batch_flat(["x"], bos_id="1")
+    ids, _ = tok.encode_batch_flat(["x"], bos_id=np.int64(1), eos_id=top)
+    assert memoryview(ids).tolist() == [1, *tok.encode("x"), top]
+
+
 def test_flat_ids_reach_numpy_without_a_copy(tok, texts):
     ids, offsets = tok.encode_batch_flat(texts, dtype="uint16")
     assert ids.dtype == "uint16" and len(offsets) == len(texts) + 1

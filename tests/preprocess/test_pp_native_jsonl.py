@@ -98,6 +98,25 @@ def test_generated_lines(core, obj, spaces, cut, flip):
         agree(core, bytes(damaged), keys)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_many_lines_on_many_threads(core, threads):
+    # Lines enough for several of the core's runs of work, two keys, framed by BOS and EOS: each key's ids
+    # are what encode_batch_flat gives for that field; one line the core does not take, anywhere, gives None.
+    texts = sample_texts(300) * 2
+    objs = [{"text": t, "code": t[::-1][:500], "id": i} for i, t in enumerate(texts)]
+    lines = [json.dumps(o).encode() + b"\n" for o in objs]
+    assert sum(map(len, lines)) > 4 * 64 * 1024
+    got = core.encode_jsonl_flat(lines, ["text", "code"], "literal", True, threads, "uint16", bos_id=1, eos_id=2)
+    for (ids, offsets), key in zip(got, ("text", "code")):
+        want_ids, want_offsets = core.encode_batch_flat([o[key] for o in objs], "literal", True, 1, "uint16",
+                                                        bos_id=1, eos_id=2)
+        assert bytes(ids) == bytes(want_ids) and bytes(offsets) == bytes(want_offsets)
+    for at in (0, len(lines) // 2, len(lines) - 1):
+        bad = list(lines)
+        bad[at] = b'{"text": 3}\n'
+        assert core.encode_jsonl_flat(bad, ["text"], "literal", True, threads, "uint16") is None
+
+
 def test_runs_are_the_same_either_way(tmp_path, monkeypatch):
     texts = sample_texts(200)
     lines = [json.dumps({"text": t, "id": i}).encode() + b"\n" for i, t in enumerate(texts)]

@@ -50,12 +50,16 @@ class EncodeSpec:
         return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
 
 
-def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool) -> tuple[np.ndarray, np.ndarray]:
+def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool,
+          framed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' ids and offsets; ``framed``: each text's ids with the spec's BOS and EOS around them."""
     if not texts:
         return np.empty(0, spec.numpy_dtype), np.zeros(1, np.uint64)
     core_dtype = _core_dtype(spec)
-    return _arrays(*core.encode_batch_flat(list(texts), spec.mode, dummy_prefix, spec.num_threads, core_dtype),
-                   core_dtype)
+    bos, eos = (spec.bos_id, spec.eos_id) if framed else (None, None)
+    got = core.encode_batch_flat(list(texts), spec.mode, dummy_prefix, spec.num_threads, core_dtype, bos_id=bos,
+                                 eos_id=eos)
+    return _arrays(*got, core_dtype)
 
 
 def _core_dtype(spec: EncodeSpec) -> str:
@@ -72,27 +76,6 @@ def _arrays(ids_buf: Any, off_buf: Any, core_dtype: str) -> tuple[np.ndarray, np
     return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
-def _add_bos_eos(ids: np.ndarray, lengths: np.ndarray, spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
-    if spec.bos_id is None and spec.eos_id is None:
-        return ids, lengths
-    b = 0 if spec.bos_id is None else 1
-    with_eos = (lengths + b > 0) if spec.eos_id is not None else np.zeros(len(lengths), bool)
-    new_lengths = lengths + b + with_eos
-    starts = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(new_lengths, out=starts[1:])
-    out = np.empty(int(starts[-1]), ids.dtype)
-    keep = np.ones(len(out), bool)
-    if b:
-        out[starts[:-1]] = spec.bos_id
-        keep[starts[:-1]] = False
-    if spec.eos_id is not None:
-        ends = starts[1:][with_eos] - 1
-        out[ends] = spec.eos_id
-        keep[ends] = False
-    out[keep] = ids
-    return out, new_lengths
-
-
 def encode_jsonl(core: Tokenizer, lines: Sequence[bytes], keys: Sequence[str],
                  spec: EncodeSpec) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """Per key, what :func:`encode_plain` gives for that field of every JSONL line, parsed by the core on
@@ -100,20 +83,20 @@ def encode_jsonl(core: Tokenizer, lines: Sequence[bytes], keys: Sequence[str],
     if not lines:
         return None
     core_dtype = _core_dtype(spec)
-    got = core.encode_jsonl_flat(list(lines), list(keys), spec.mode, True, spec.num_threads, core_dtype)
+    got = core.encode_jsonl_flat(list(lines), list(keys), spec.mode, True, spec.num_threads, core_dtype,
+                                 bos_id=spec.bos_id, eos_id=spec.eos_id)
     if got is None:
         return None
     out = []
     for ids_buf, off_buf in got:
         ids, offsets = _arrays(ids_buf, off_buf, core_dtype)
-        out.append(_add_bos_eos(ids, np.diff(offsets).astype(np.int64), spec))
+        out.append((ids, np.diff(offsets).astype(np.int64)))
     return out
 
 
 def encode_plain(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:
-    ids, offsets = _flat(core, texts, spec, True)
-    lengths = np.diff(offsets).astype(np.int64)
-    return _add_bos_eos(ids, lengths, spec)
+    ids, offsets = _flat(core, texts, spec, True, framed=True)
+    return ids, np.diff(offsets).astype(np.int64)
 
 
 def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray,

@@ -8,7 +8,7 @@ use super::buffer::IdBuffer;
 use super::signals::Signals;
 use super::to_py_err;
 use super::tokenizer::Tokenizer;
-use crate::batch;
+use crate::batch::{self, FlatParts, Frame, JsonlParts};
 use crate::tokenizer::EncodeOptions;
 
 impl Tokenizer {
@@ -25,34 +25,86 @@ impl Tokenizer {
         }
     }
 
-    /// The flat ids and offsets of `strs`, encoded on `threads` threads without the GIL.
+    /// The frame of a flat batch from Python's `bos_id`/`eos_id`: each an id of the vocabulary or None.
+    pub(super) fn frame(&self, bos_id: Option<i64>, eos_id: Option<i64>) -> PyResult<Frame> {
+        let check = |name: &str, id: Option<i64>| -> PyResult<Option<u32>> {
+            match id {
+                None => Ok(None),
+                Some(id) if (0..self.inner.len() as i64).contains(&id) => Ok(Some(id as u32)),
+                Some(id) => Err(PyValueError::new_err(format!(
+                    "{name} {id} is not an id of this vocabulary (0 to {}); pass an id or None",
+                    self.inner.len() - 1
+                ))),
+            }
+        };
+        Ok(Frame { bos: check("bos_id", bos_id)?, eos: check("eos_id", eos_id)? })
+    }
+
+    /// The flat ids and offsets of `strs`, each framed by `frame`, encoded on `threads` threads without
+    /// the GIL.
     pub(super) fn flat(
         &self,
         py: Python<'_>,
         strs: &[&str],
         opts: EncodeOptions,
+        frame: Frame,
         threads: usize,
         narrow: bool,
     ) -> PyResult<(IdBuffer, IdBuffer)> {
         let signals = Signals::default();
         let flat = py.detach(|| -> crate::Result<_> {
             let stop = &mut || signals.raised();
-            let flat = if narrow {
+            Ok(if narrow {
                 // The vocabulary was checked to fit 16 bits (`narrow`).
-                batch::encode_batch_parts(&self.inner, strs, opts, threads, stop, |id| id as u16)?.map(|parts| {
-                    let (ids, offsets) = parts.flatten();
-                    (IdBuffer::u16(ids), offsets)
-                })
+                batch::encode_batch_parts(&self.inner, strs, opts, frame, threads, stop, |id| id as u16)?
+                    .map(|parts| buffers(parts, IdBuffer::u16))
             } else {
-                batch::encode_batch_parts(&self.inner, strs, opts, threads, stop, |id| id)?.map(|parts| {
-                    let (ids, offsets) = parts.flatten();
-                    (IdBuffer::u32(ids), offsets)
-                })
-            };
-            Ok(flat.map(|(ids, offsets)| (ids, IdBuffer::u64(offsets))))
+                batch::encode_batch_parts(&self.inner, strs, opts, frame, threads, stop, |id| id)?
+                    .map(|parts| buffers(parts, IdBuffer::u32))
+            })
         });
         signals.result()?;
-        let (ids, offsets) = flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
-        Ok((ids, offsets))
+        Ok(flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised"))
     }
+
+    /// Per key, the flat ids and offsets of that field of every JSONL line, parsed and encoded on
+    /// `threads` threads without the GIL; None when some line is not a plain JSON object.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn flat_jsonl(
+        &self,
+        py: Python<'_>,
+        lines: &[&[u8]],
+        keys: &[&str],
+        opts: EncodeOptions,
+        frame: Frame,
+        threads: usize,
+        narrow: bool,
+    ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
+        fn per_key<T>(got: JsonlParts<T>, ids: fn(Vec<T>) -> IdBuffer) -> Option<Vec<(IdBuffer, IdBuffer)>> {
+            match got {
+                JsonlParts::Encoded(keys) => Some(keys.into_iter().map(|parts| buffers(parts, ids)).collect()),
+                JsonlParts::NotPlain => None,
+            }
+        }
+        let signals = Signals::default();
+        let got = py.detach(|| -> crate::Result<_> {
+            let stop = &mut || signals.raised();
+            Ok(if narrow {
+                // The vocabulary was checked to fit 16 bits (`narrow`).
+                batch::encode_jsonl_parts(&self.inner, lines, keys, opts, frame, threads, stop, |id| id as u16)?
+                    .map(|got| per_key(got, IdBuffer::u16))
+            } else {
+                batch::encode_jsonl_parts(&self.inner, lines, keys, opts, frame, threads, stop, |id| id)?
+                    .map(|got| per_key(got, IdBuffer::u32))
+            })
+        });
+        signals.result()?;
+        Ok(got.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised"))
+    }
+}
+
+/// A batch's runs as one ids buffer and its offsets buffer.
+fn buffers<T>(parts: FlatParts<T>, ids: fn(Vec<T>) -> IdBuffer) -> (IdBuffer, IdBuffer) {
+    let (flat, offsets) = parts.flatten();
+    (ids(flat), IdBuffer::u64(offsets))
 }

@@ -19,7 +19,6 @@ use super::to_py_err;
 use crate::batch;
 use crate::error::Error;
 use crate::interrupt;
-use crate::jsonl;
 use crate::tokenizer::EncodeOptions;
 use crate::NewToken;
 
@@ -301,8 +300,11 @@ impl Tokenizer {
     }
 
     /// All ids of a batch as one flat buffer plus `len(texts) + 1` offsets (uint64), both readable
-    /// by `numpy.frombuffer` without a copy. `dtype` is `"uint32"` or `"uint16"`.
-    #[pyo3(signature = (texts, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32"))]
+    /// by `numpy.frombuffer` without a copy. `dtype` is `"uint32"` or `"uint16"`. With `bos_id`, every
+    /// text's ids start with it; with `eos_id`, every text with at least one id (BOS counts) ends with it.
+    #[pyo3(signature = (texts, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32",
+                        *, bos_id = None, eos_id = None))]
+    #[allow(clippy::too_many_arguments)]
     fn encode_batch_flat(
         &self,
         py: Python<'_>,
@@ -311,18 +313,22 @@ impl Tokenizer {
         dummy_prefix: bool,
         num_threads: Option<&Bound<'_, PyAny>>,
         dtype: &str,
+        bos_id: Option<i64>,
+        eos_id: Option<i64>,
     ) -> PyResult<(IdBuffer, IdBuffer)> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
         let narrow = self.narrow(dtype)?;
+        let frame = self.frame(bos_id, eos_id)?;
         let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        self.flat(py, &strs, opts, threads, narrow)
+        self.flat(py, &strs, opts, frame, threads, narrow)
     }
 
     /// JSONL lines to ids, parsed and encoded on all cores (for `llamatok preprocess`): per key, what
     /// `encode_batch_flat` gives for that field of every line. None when some line is not a JSON object
     /// whose fields `keys` are all strings (the caller then reads the lines with Python's `json`).
-    #[pyo3(signature = (lines, keys, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32"))]
+    #[pyo3(signature = (lines, keys, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32",
+                        *, bos_id = None, eos_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn encode_jsonl_flat(
         &self,
@@ -333,22 +339,16 @@ impl Tokenizer {
         dummy_prefix: bool,
         num_threads: Option<&Bound<'_, PyAny>>,
         dtype: &str,
+        bos_id: Option<i64>,
+        eos_id: Option<i64>,
     ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
         let narrow = self.narrow(dtype)?;
+        let frame = self.frame(bos_id, eos_id)?;
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let lines: Vec<&[u8]> = lines.iter().map(|l| &**l).collect();
-        let parsed = py
-            .detach(|| batch::map_ordered(&lines, threads, |line| jsonl::text_fields(line, &keys)))
-            .map_err(to_py_err)?;
-        let Some(fields) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
-        let mut out = Vec::with_capacity(keys.len());
-        for k in 0..keys.len() {
-            let strs: Vec<&str> = fields.iter().map(|f| f[k].as_ref()).collect();
-            out.push(self.flat(py, &strs, opts, threads, narrow)?);
-        }
-        Ok(Some(out))
+        self.flat_jsonl(py, &lines, &keys, opts, frame, threads, narrow)
     }
 
     #[pyo3(signature = (ids, style = "transformers", skip_special_tokens = false))]
