@@ -8,7 +8,8 @@ process, the runs interleaved (A, B, A, B...), and each run reports its best of 
 ``--after`` defaults to ``python/`` (where ``maturin develop`` puts the current build). Tasks, on the
 standard-library corpus of compare.py with Code Llama's vocabulary: ``decode`` (one call per file, a list of ids
 each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`` call, cold),
-``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them), ``warm``
+``batches`` (the same in calls of about 4 MB of text, as ``llamatok preprocess`` makes them), ``jsonl``
+(``llamatok.preprocess.run`` on the corpus as one JSONL file, ``--append-eod``: MB/s of its processing), ``warm``
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves);
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
 cjk-emoji, letters).
@@ -49,7 +50,18 @@ for t in texts:
         size = 0
     slices[-1].append(t)
     size += len(t.encode())
+if task == "jsonl":
+    import json, os, tempfile
+    import llamatok.preprocess as pp
+    tmp = tempfile.mkdtemp()
+    jsonl = os.path.join(tmp, "corpus.jsonl")
+    with open(jsonl, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps({{"text": t}}) + "\n" for t in texts)
 for _ in range({passes}):
+    if task == "jsonl":
+        summary = pp.run(jsonl, os.path.join(tmp, "out"), tokenizer=path, quiet=True, append_eod=True)
+        best = max(best, mb / summary["seconds"])
+        continue
     if task != "decode":
         tok = llamatok.Tokenizer.from_file(path)  # a cold chunk cache every pass
     if task == "warm":
@@ -74,7 +86,7 @@ def main() -> int:
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
     stress = [f"stress-{kind}" for kind in workloads.STRESS]
-    ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches", *stress], default="decode")
+    ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches", "jsonl", *stress], default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
     ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /
