@@ -2,7 +2,7 @@
 //! The pool is the crate's own (not rayon's global one), sized on demand and rebuilt after
 //! `fork()`, whose child inherits no threads. See docs/architecture-core.md, "The batch pool".
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -154,38 +154,55 @@ fn checked<R>(cancel: &Arc<AtomicBool>, f: impl FnOnce() -> R) -> R {
 /// Texts are handed out in runs of about this many bytes, so small texts do not cost a task each.
 const TASK_BYTES: usize = 64 * 1024;
 
-fn task_ranges(sizes: impl Iterator<Item = usize>) -> Vec<(usize, usize)> {
+/// Runs of consecutive items, each `(start, end, bytes)`.
+fn task_ranges(sizes: impl Iterator<Item = usize>) -> Vec<(usize, usize, usize)> {
     let mut ranges = Vec::new();
     let (mut start, mut bytes, mut count) = (0, 0, 0);
     for (i, size) in sizes.enumerate() {
         count = i + 1;
         bytes += size + 16;
         if bytes >= TASK_BYTES {
-            ranges.push((start, i + 1));
+            ranges.push((start, i + 1, bytes));
             (start, bytes) = (i + 1, 0);
         }
     }
     if start < count {
-        ranges.push((start, count));
+        ranges.push((start, count, bytes));
     }
     ranges
 }
 
 /// `work` on every run of the items whose byte sizes are `sizes` (see [`task_ranges`]), the results in
-/// input order: on this thread when `threads` is 1, else in parallel (the caller is inside the crate's
-/// pool then). A parallel iterator run outside that pool would go to rayon's global pool: threads the
-/// caller did not ask for, and, after `fork()`, a pool whose threads are gone, where the call hangs.
+/// input order: on this thread when `threads` is 1, else on every thread of the crate's pool (the
+/// caller is inside it then), each taking the largest run not yet taken. Largest first, so that a
+/// batch does not end with one thread encoding a long text while the others wait (a text is never
+/// split). Work run outside the crate's pool would go to rayon's global pool: threads the caller did
+/// not ask for, and, after `fork()`, a pool whose threads are gone, where the call hangs.
 fn over_runs<R: Send>(
     sizes: impl Iterator<Item = usize>,
     threads: usize,
     work: impl Fn(usize, usize) -> R + Sync + Send,
 ) -> Vec<R> {
     let ranges = task_ranges(sizes);
-    if threads <= 1 {
-        ranges.into_iter().map(|(a, b)| work(a, b)).collect()
-    } else {
-        ranges.into_par_iter().map(|(a, b)| work(a, b)).collect()
+    if threads <= 1 || ranges.len() <= 1 {
+        return ranges.into_iter().map(|(a, b, _)| work(a, b)).collect();
     }
+    let mut largest_first: Vec<usize> = (0..ranges.len()).collect();
+    largest_first.sort_by_key(|&i| std::cmp::Reverse(ranges[i].2));
+    let next = AtomicUsize::new(0);
+    let per_thread: Vec<Vec<(usize, R)>> = rayon::broadcast(|_| {
+        let mut done = Vec::new();
+        while let Some(&i) = largest_first.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let (a, b, _) = ranges[i];
+            done.push((i, work(a, b)));
+        }
+        done
+    });
+    let mut results: Vec<Option<R>> = ranges.iter().map(|_| None).collect();
+    for (i, r) in per_thread.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    results.into_iter().map(|r| r.expect("every run is taken by one thread")).collect()
 }
 
 /// Every text's ids, in order; `None` when `stop` asked to stop.

@@ -35,6 +35,19 @@ def test_batch_equals_single_calls_on_any_thread_count(tok, texts, threads):
     assert [flat[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])] == single
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_large_texts_taken_first_come_back_in_order(tok, texts, threads):
+    # Runs of work are taken largest first: long texts among short ones, anywhere in the batch, must
+    # still come back in input order.
+    long = "\n".join(texts)
+    batch = [texts[0], long[:300_000], *texts[1:30], long[:150_000], "", long[:90_000], texts[-1]]
+    single = [tok.encode(t) for t in batch]
+    assert tok.encode_batch(batch, num_threads=threads) == single
+    ids, offsets = tok.encode_batch_flat(batch, num_threads=threads)
+    flat, bounds = np.frombuffer(ids, dtype=np.uint32), np.frombuffer(offsets, dtype=np.uint64)
+    assert [flat[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])] == single
+
+
 @pytest.mark.parametrize("bos, eos", [(1, None), (None, 2), (1, 2), (2, 1)])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_flat_batches_framed_by_bos_and_eos(tok, texts, bos, eos, threads):
