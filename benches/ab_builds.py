@@ -86,7 +86,8 @@ def main() -> int:
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
     stress = [f"stress-{kind}" for kind in workloads.STRESS]
-    ap.add_argument("--task", choices=["decode", "encode", "warm", "batch", "batches", "jsonl", *stress], default="decode")
+    tasks = ["decode", "encode", "warm", "batch", "batches", "jsonl", *stress]
+    ap.add_argument("--task", choices=tasks, default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
     ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /
