@@ -31,12 +31,23 @@ pub fn text_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>
 /// (a false alarm inside a string only costs the fallback) is left to Python.
 const PYTHON_MIN_INT_DIGITS: usize = 640;
 
+/// Whether `line` has a run of [`PYTHON_MIN_INT_DIGITS`] ASCII digits. Such a run covers a multiple of
+/// half that length, so only the bytes there are looked at first, and a run is measured only around a
+/// digit found there: a line is read at a few bytes in 320, not byte by byte.
 fn has_long_digit_run(line: &[u8]) -> bool {
-    let mut run = 0;
-    for &b in line {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= PYTHON_MIN_INT_DIGITS {
-            return true;
+    const STRIDE: usize = PYTHON_MIN_INT_DIGITS / 2;
+    let mut at = 0;
+    while at < line.len() {
+        if line[at].is_ascii_digit() {
+            let start = line[..at].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1);
+            let end = line[at..].iter().position(|b| !b.is_ascii_digit()).map_or(line.len(), |i| at + i);
+            if end - start >= PYTHON_MIN_INT_DIGITS {
+                return true;
+            }
+            // The next multiple of STRIDE past this run (a run is never measured twice).
+            at = (end / STRIDE + 1) * STRIDE;
+        } else {
+            at += STRIDE;
         }
     }
     false
@@ -183,6 +194,19 @@ mod tests {
         assert_eq!(texts(&long_int, &["text"]), None);
         let short_int = format!("{{\"text\": \"x\", \"n\": {}}}", "1".repeat(639));
         assert_eq!(texts(&short_int, &["text"]), Some(vec!["x".into()]));
+        // Every place and length of a run around the limit, against a byte-by-byte count.
+        let naive = |line: &[u8]| line.split(|b| !b.is_ascii_digit()).any(|run| run.len() >= PYTHON_MIN_INT_DIGITS);
+        for len in [0, 1, 319, 320, 321, 639, 640, 641, 1300] {
+            for start in [0, 1, 5, 319, 320, 321, 639, 640, 700] {
+                for tail in [0, 1, 400] {
+                    let mut line = vec![b'x'; start];
+                    line.extend(std::iter::repeat_n(b'7', len));
+                    line.extend(std::iter::repeat_n(b'y', tail));
+                    line.extend(b"12345");
+                    assert_eq!(has_long_digit_run(&line), naive(&line), "{len} {start} {tail}");
+                }
+            }
+        }
         // Python decodes the whole line first: bytes that are not UTF-8 anywhere make it a reject.
         assert_eq!(text_fields(b"{\"text\": \"x\", \"other\": \"\xff\"}", &["text"]), None);
     }
