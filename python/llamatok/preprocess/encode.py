@@ -1,5 +1,5 @@
-"""One batch of documents to token ids: the core's flat batch encode, then BOS/EOS and FIM added
-with numpy, so no Python list is ever built per token.
+"""One batch of documents to token ids: the core's flat batch encode (which puts BOS/EOS around each
+document's ids itself), FIM documents assembled with numpy, so no Python list is ever built per token.
 
 The result of a batch is ``(ids, lengths)``: every document's ids concatenated in the output dtype,
 and each document's length. Megatron's ``preprocess_data.py`` rule is kept: ``--append-eod``
