@@ -12,7 +12,8 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 (``llamatok.preprocess.run`` on the corpus as one JSONL file, ``--append-eod``: MB/s of its processing), ``warm``
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves);
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
-cjk-emoji, letters).
+cjk-emoji, letters); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's short-line
+workload, the results kept, cold).
 Prints MB/s of UTF-8 text per run and the medians' ratio.
 """
 
@@ -36,6 +37,8 @@ import workloads, llamatok
 task = {task!r}
 if task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
     texts = [workloads.stress(task[len("stress-"):], 10_000, seed) for seed in range(300)]
+elif task == "lines":
+    texts = workloads.lines(200_000)
 else:
     texts = workloads.corpus()
 mb = sum(len(t.encode()) for t in texts) / 1e6
@@ -69,8 +72,8 @@ for _ in range({passes}):
     start = time.perf_counter()
     if task == "decode":
         [tok.decode(i) for i in ids]
-    elif task in ("encode", "warm") or task.startswith("stress-"):
-        [tok.encode(t) for t in texts]
+    elif task in ("encode", "warm", "lines") or task.startswith("stress-"):
+        kept = [tok.encode(t) for t in texts]
     elif task == "batch":
         tok.encode_batch_flat(texts, dtype="uint16")
     else:  # "batches": in the slices of about 4 MB that llamatok preprocess hands the core
@@ -86,7 +89,7 @@ def main() -> int:
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
     stress = [f"stress-{kind}" for kind in workloads.STRESS]
-    tasks = ["decode", "encode", "warm", "batch", "batches", "jsonl", *stress]
+    tasks = ["decode", "encode", "warm", "batch", "batches", "jsonl", "lines", *stress]
     ap.add_argument("--task", choices=tasks, default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")

@@ -1,6 +1,7 @@
 //! Encoding plain text (no special tokens): normalize, cut into chunks, merge each chunk, and
 //! fall back to bytes for characters that are not pieces. See docs/encoding.md.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bpe::{self, Symbol};
@@ -27,14 +28,54 @@ pub struct Encoder {
     uid: u64,
 }
 
-/// Scratch buffers reused across the chunks of one call.
+/// Scratch buffers reused across the chunks of a call, and across calls on one thread (a short
+/// text's call then allocates and frees nothing).
 #[derive(Default)]
 struct Scratch {
     key: String,
     memo_key: Vec<u8>,
     symbols: Vec<Symbol>,
     ids: Vec<u32>,
+    /// Bounded by the size of a window, whatever the text (windows.rs).
     windows: WindowScratch,
+}
+
+/// A buffer of more than this many elements after a call is released rather than kept: only chunks
+/// the windows could not take make them large, and one such call should not pin its memory for good.
+const KEEP_ELEMENTS: usize = 1 << 16;
+
+impl Scratch {
+    fn release_large(&mut self) {
+        if self.key.capacity() > KEEP_ELEMENTS {
+            self.key = String::new();
+        }
+        if self.memo_key.capacity() > KEEP_ELEMENTS {
+            self.memo_key = Vec::new();
+        }
+        if self.symbols.capacity() > KEEP_ELEMENTS {
+            self.symbols = Vec::new();
+        }
+        if self.ids.capacity() > KEEP_ELEMENTS {
+            self.ids = Vec::new();
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use: no call nests today,
+/// but a borrow failure must not be a panic).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let result = f(&mut scratch);
+            scratch.release_large();
+            result
+        }
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 impl Encoder {
@@ -73,16 +114,17 @@ impl Encoder {
     /// `encode` on text in which no user-defined piece is matched; `dummy_prefix` is final.
     fn encode_plain(&self, text: &str, dummy_prefix: bool, use_cache: bool, out: &mut Vec<u32>) {
         let first = out.len();
-        let mut scratch = Scratch::default();
-        if use_cache {
-            with_cache(self.uid, |cache| {
-                self.walk(text, dummy_prefix, out, |chunk, out| {
-                    self.encode_chunk(text, chunk, Some(&mut *cache), &mut scratch, out)
+        with_scratch(|scratch| {
+            if use_cache {
+                with_cache(self.uid, |cache| {
+                    self.walk(text, dummy_prefix, out, |chunk, out| {
+                        self.encode_chunk(text, chunk, Some(&mut *cache), scratch, out)
+                    });
                 });
-            });
-        } else {
-            self.walk(text, dummy_prefix, out, |chunk, out| self.encode_chunk(text, chunk, None, &mut scratch, out));
-        }
+            } else {
+                self.walk(text, dummy_prefix, out, |chunk, out| self.encode_chunk(text, chunk, None, scratch, out));
+            }
+        });
         self.fuse_unknown_runs(out, first, None);
     }
 
