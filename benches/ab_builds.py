@@ -14,7 +14,7 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
 cjk-emoji, letters); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's short-line
 workload, the results kept, cold).
-Prints MB/s of UTF-8 text per run and the medians' ratio.
+Prints MB/s of UTF-8 text per run, the medians' ratio and the median of the ratios of neighbouring runs.
 """
 
 from __future__ import annotations
@@ -111,6 +111,10 @@ def main() -> int:
         print(f"{name:7} {args.task} MB/s: {' '.join(f'{r:.0f}' for r in runs)}  median {statistics.median(runs):.0f}")
     ratio = statistics.median(results["after"]) / statistics.median(results["before"])
     print(f"after / before (medians): {ratio:.2f}")
+    # The VM's speed drifts over seconds, moving both builds of a pair together: the ratio within each
+    # pair of neighbouring runs is the steadier figure.
+    paired = statistics.median(a / b for a, b in zip(results["after"], results["before"]))
+    print(f"after / before (median of the {args.runs} paired ratios): {paired:.2f}")
     return 0
 
 
