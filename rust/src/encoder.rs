@@ -1,7 +1,7 @@
 //! Encoding plain text (no special tokens): normalize, cut into chunks, merge each chunk, and
 //! fall back to bytes for characters that are not pieces. See docs/encoding.md.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bpe::{self, Symbol};
@@ -62,20 +62,17 @@ impl Scratch {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
 }
 
-/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use: no call nests today,
-/// but a borrow failure must not be a panic).
+/// Runs `f` with this thread's scratch buffers, moved out for the call and back after it (a nested
+/// call, were there one, would find empty buffers and allocate its own: there is no borrow to fail).
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => {
-            let result = f(&mut scratch);
-            scratch.release_large();
-            result
-        }
-        Err(_) => f(&mut Scratch::default()),
-    })
+    let mut scratch = SCRATCH.with(|cell| cell.take());
+    let result = f(&mut scratch);
+    scratch.release_large();
+    SCRATCH.with(|cell| cell.replace(scratch));
+    result
 }
 
 impl Encoder {
@@ -436,7 +433,29 @@ fn fuse_unknowns(ids: &mut Vec<u32>, first: usize, unk: Option<u32>, mut spans: 
 
 #[cfg(test)]
 mod tests {
-    use super::fuse_unknowns;
+    use super::{fuse_unknowns, KEEP_ELEMENTS, SCRATCH};
+    use crate::tokenizer::{EncodeOptions, Tokenizer};
+
+    #[test]
+    fn the_kept_buffers_change_no_id_and_large_ones_are_released() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/python/llamatok/data/demo/tokenizer.json");
+        let tok = Tokenizer::from_file(path).expect("the demo vocabulary loads");
+        let opts = EncodeOptions::default();
+        let texts = ["def f(x):\n    return x", "x", "  indented   code  ", "caf\u{e9} \u{1F600} ok"];
+        let alone: Vec<Vec<u32>> = texts.iter().map(|t| tok.with_cache(false).encode(t, opts)).collect();
+        // A long chunk with the dummy prefix: its normalized copy is longer than what is kept.
+        let long = "a".repeat(4 * KEEP_ELEMENTS);
+        for round in 0..3 {
+            for (text, ids) in texts.iter().zip(&alone) {
+                assert_eq!(&tok.encode(text, opts), ids, "{text:?}, round {round}");
+            }
+            assert!(!tok.encode(&long, opts).is_empty());
+            let scratch = SCRATCH.with(|cell| cell.take());
+            assert!(scratch.key.capacity() <= KEEP_ELEMENTS, "{}", scratch.key.capacity());
+            assert!(scratch.symbols.capacity() <= KEEP_ELEMENTS && scratch.ids.capacity() <= KEEP_ELEMENTS);
+            SCRATCH.with(|cell| cell.set(scratch));
+        }
+    }
 
     #[test]
     fn runs_of_unknowns_fuse_and_their_spans_join() {
