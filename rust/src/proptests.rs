@@ -12,4 +12,4 @@ mod merge_loops;
 mod naive;
 mod special_modes;
 mod texts;
-mod vocabs;
+pub(crate) mod vocabs;
