@@ -205,21 +205,71 @@ fn over_runs<R: Send>(
     results.into_iter().map(|r| r.expect("every run is taken by one thread")).collect()
 }
 
+/// A text of a batch as the worker that encodes it reads it: UTF-8 already, or made UTF-8 by that
+/// worker (the bindings' Python strings that are not ASCII), so that the calling thread does not
+/// convert every text before the workers can start.
+pub trait BatchText: Sync {
+    /// About the size of its UTF-8 in bytes (to share the work out).
+    fn size(&self) -> usize;
+    /// Its UTF-8, borrowed or written into `buf`; `None` when it has none (a lone surrogate).
+    fn utf8<'a>(&'a self, buf: &'a mut Vec<u8>) -> Option<&'a str>;
+}
+
+impl BatchText for &str {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn utf8<'a>(&'a self, _: &'a mut Vec<u8>) -> Option<&'a str> {
+        Some(self)
+    }
+}
+
+/// The first text of a batch found to have no UTF-8, if any (its workers run in any order).
+struct FirstNotUtf8(AtomicUsize);
+
+impl FirstNotUtf8 {
+    fn new() -> Self {
+        FirstNotUtf8(AtomicUsize::new(usize::MAX))
+    }
+
+    /// `text`'s UTF-8 (into `buf` if need be), or "" after noting `index`: the batch then fails.
+    fn read<'a, T: BatchText>(&self, text: &'a T, index: usize, buf: &'a mut Vec<u8>) -> &'a str {
+        text.utf8(buf).unwrap_or_else(|| {
+            self.0.fetch_min(index, Ordering::Relaxed);
+            ""
+        })
+    }
+
+    fn result<R>(self, done: R) -> Result<R> {
+        match self.0.into_inner() {
+            usize::MAX => Ok(done),
+            index => Err(Error::NotUtf8 { index }),
+        }
+    }
+}
+
 /// Every text's ids, in order; `None` when `stop` asked to stop.
-pub fn encode_batch(
+pub fn encode_batch<T: BatchText>(
     tok: &Tokenizer,
-    texts: &[&str],
+    texts: &[T],
     opts: EncodeOptions,
     threads: usize,
     stop: StopAsked<'_>,
 ) -> Result<Option<Vec<Vec<u32>>>> {
-    let bytes = texts.iter().map(|t| t.len()).sum();
-    run_stoppable(threads, bytes, stop, |cancel| {
-        let parts: Vec<Vec<Vec<u32>>> = over_runs(texts.iter().map(|t| t.len()), threads, |a, b| {
-            checked(cancel, || texts[a..b].iter().map(|t| tok.encode(t, opts)).collect())
+    let bytes = texts.iter().map(T::size).sum();
+    let bad = FirstNotUtf8::new();
+    let done = run_stoppable(threads, bytes, stop, |cancel| {
+        let parts: Vec<Vec<Vec<u32>>> = over_runs(texts.iter().map(T::size), threads, |a, b| {
+            checked(cancel, || {
+                let mut buf = Vec::new();
+                let texts = texts[a..b].iter().enumerate();
+                texts.map(|(i, text)| tok.encode(bad.read(text, a + i, &mut buf), opts)).collect()
+            })
         });
         parts.into_iter().flatten().collect()
-    })
+    })?;
+    bad.result(done)
 }
 
 /// The ids of a batch in runs: each run holds the ids of consecutive texts back to back (already
@@ -300,28 +350,30 @@ impl<T> RunIds<T> {
 /// passed through `convert` (for example narrowed to u16) in the worker that produced it; `None` when
 /// `stop` asked to stop.
 #[allow(clippy::too_many_arguments)]
-pub fn encode_batch_parts<T: Send>(
+pub fn encode_batch_parts<S: BatchText, T: Send>(
     tok: &Tokenizer,
-    texts: &[&str],
+    texts: &[S],
     opts: EncodeOptions,
     frame: Frame,
     threads: usize,
     stop: StopAsked<'_>,
     convert: impl Fn(u32) -> T + Sync + Send,
 ) -> Result<Option<FlatParts<T>>> {
-    let bytes = texts.iter().map(|t| t.len()).sum();
+    let bytes = texts.iter().map(S::size).sum();
+    let bad = FirstNotUtf8::new();
     let parts = run_stoppable(threads, bytes, stop, |cancel| {
-        over_runs(texts.iter().map(|t| t.len()), threads, |a, b| {
+        over_runs(texts.iter().map(S::size), threads, |a, b| {
             checked(cancel, || {
                 let mut run = RunIds::with_texts(b - a);
-                for t in &texts[a..b] {
-                    run.push(tok, t, opts, frame, &convert);
+                let mut buf = Vec::new();
+                for (i, text) in texts[a..b].iter().enumerate() {
+                    run.push(tok, bad.read(text, a + i, &mut buf), opts, frame, &convert);
                 }
                 run.done()
             })
         })
     })?;
-    Ok(parts.map(|parts| FlatParts { parts }))
+    bad.result(parts.map(|parts| FlatParts { parts }))
 }
 
 /// What [`encode_jsonl_parts`] gives: per key, the flat ids of that field of every line; or that some

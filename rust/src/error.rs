@@ -20,6 +20,9 @@ pub enum Error {
     TokenId { id: String, position: Option<usize>, vocab_size: usize },
     /// The worker threads of a batch could not be started (the OS refused to create a thread).
     Threads { threads: usize, message: String },
+    /// Text `index` of a batch has no UTF-8 form (a Python `str` holding a lone surrogate); the
+    /// bindings raise Python's own `UnicodeEncodeError` for it.
+    NotUtf8 { index: usize },
     /// Any other argument that is out of range or inconsistent (an unknown mode, a special token
     /// whose id is past the vocabulary).
     InvalidArgument(String),
@@ -62,6 +65,9 @@ impl fmt::Display for Error {
                 "could not start {threads} worker threads ({message}); ask for fewer with num_threads \
                  (or free some memory or threads)"
             ),
+            Error::NotUtf8 { index } => {
+                write!(f, "text {index} of the batch has a lone surrogate, which UTF-8 cannot encode")
+            }
             Error::InvalidArgument(message) => f.write_str(message),
         }
     }

@@ -4,8 +4,11 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use pyo3::types::PyString;
+
 use super::buffer::IdBuffer;
 use super::signals::Signals;
+use super::text::{batch_error, storages};
 use super::to_py_err;
 use super::tokenizer::Tokenizer;
 use crate::batch::{self, FlatParts, Frame, JsonlParts};
@@ -40,31 +43,32 @@ impl Tokenizer {
         Ok(Frame { bos: check("bos_id", bos_id)?, eos: check("eos_id", eos_id)? })
     }
 
-    /// The flat ids and offsets of `strs`, each framed by `frame`, encoded on `threads` threads without
+    /// The flat ids and offsets of `texts`, each framed by `frame`, encoded on `threads` threads without
     /// the GIL.
     pub(super) fn flat(
         &self,
         py: Python<'_>,
-        strs: &[&str],
+        texts: &[Bound<'_, PyString>],
         opts: EncodeOptions,
         frame: Frame,
         threads: usize,
         narrow: bool,
     ) -> PyResult<(IdBuffer, IdBuffer)> {
+        let strs = storages(texts)?;
         let signals = Signals::default();
         let flat = py.detach(|| -> crate::Result<_> {
             let stop = &mut || signals.raised();
             Ok(if narrow {
                 // The vocabulary was checked to fit 16 bits (`narrow`).
-                batch::encode_batch_parts(&self.inner, strs, opts, frame, threads, stop, |id| id as u16)?
+                batch::encode_batch_parts(&self.inner, &strs, opts, frame, threads, stop, |id| id as u16)?
                     .map(|parts| buffers(parts, IdBuffer::u16))
             } else {
-                batch::encode_batch_parts(&self.inner, strs, opts, frame, threads, stop, |id| id)?
+                batch::encode_batch_parts(&self.inner, &strs, opts, frame, threads, stop, |id| id)?
                     .map(|parts| buffers(parts, IdBuffer::u32))
             })
         });
         signals.result()?;
-        Ok(flat.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised"))
+        Ok(flat.map_err(|e| batch_error(texts, e))?.expect("a batch stops only when a signal handler raised"))
     }
 
     /// Per key, the flat ids and offsets of that field of every JSONL line, parsed and encoded on

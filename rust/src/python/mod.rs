@@ -41,7 +41,8 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
         Error::ModelFile { .. } => ModelFileError::new_err(message),
         Error::TokenId { .. } => TokenIdError::new_err(message),
         Error::Threads { .. } => PyRuntimeError::new_err(message),
-        Error::InvalidArgument(_) => PyValueError::new_err(message),
+        // The batch calls raise CPython's own UnicodeEncodeError instead (`text::batch_error`).
+        Error::NotUtf8 { .. } | Error::InvalidArgument(_) => PyValueError::new_err(message),
     }
 }
 

@@ -61,49 +61,115 @@ fn transcode<'a, T: Copy + Into<u32>>(units: &[T], max_len: usize, out: &'a mut 
     }
 }
 
-/// The text of `s` as UTF-8: borrowed when `s` is ASCII, else transcoded into `buf`.
+/// A Python `str` as a batch's worker reads it, without the GIL: ASCII (and, where the storage is not
+/// part of the C API, CPython's UTF-8) as it is, other strings as their fixed-width code units, which
+/// the worker transcodes into its own buffer. The calling thread, which alone holds the GIL, then does
+/// no per-text work but this look, and no UTF-8 copy is left inside each string (CPython keeps the one
+/// it makes for as long as the string lives).
+#[derive(Clone, Copy)]
+pub enum StrStorage<'a> {
+    Utf8(&'a str),
+    #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+    Units1(&'a [u8]),
+    #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+    Units2(&'a [u16]),
+    #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+    Units4(&'a [u32]),
+}
+
+/// The storage of `s`, valid while `s` is held.
 #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
-pub fn utf8<'a>(s: &'a Bound<'_, PyString>, buf: &'a mut Vec<u8>) -> PyResult<&'a str> {
+pub fn storage<'a>(s: &'a Bound<'_, PyString>) -> PyResult<StrStorage<'a>> {
     let ptr = s.as_ptr();
     // SAFETY: `s` is a live `str` (we hold the GIL and a reference); CPython strings are immutable,
-    // so its storage stays valid and unchanged for the duration of this call. `PyUnicode_READY`
-    // makes legacy (pre-3.12) strings expose their canonical storage.
-    let (kind, data, len) = unsafe {
+    // so its storage stays valid and unchanged for as long as `s` is held, whichever thread reads it.
+    // `PyUnicode_READY` makes legacy (pre-3.12) strings expose their canonical storage.
+    unsafe {
         if ffi::PyUnicode_READY(ptr) != 0 {
             return Err(PyErr::fetch(s.py()));
         }
         if ffi::PyUnicode_IS_COMPACT_ASCII(ptr) != 0 {
-            return s.to_str();
+            return s.to_str().map(StrStorage::Utf8);
         }
-        (ffi::PyUnicode_KIND(ptr), ffi::PyUnicode_DATA(ptr), ffi::PyUnicode_GET_LENGTH(ptr) as usize)
-    };
-    let utf8 = match kind {
-        ffi::PyUnicode_1BYTE_KIND => {
-            // SAFETY: the storage of a 1-byte-kind string is `len` u8 code units at `data`, valid
-            // and unchanged while we hold `s` (see above).
-            let units = unsafe { std::slice::from_raw_parts(data as *const u8, len) };
-            transcode(units, 2, buf)
-        }
-        ffi::PyUnicode_2BYTE_KIND => {
-            // SAFETY: as above, `len` u16 code units.
-            let units = unsafe { std::slice::from_raw_parts(data as *const u16, len) };
-            transcode(units, 3, buf)
-        }
-        _ => {
-            // SAFETY: as above, `len` u32 code units (the only other kind of a ready string).
-            let units = unsafe { std::slice::from_raw_parts(data as *const u32, len) };
-            transcode(units, 4, buf)
-        }
-    };
-    match utf8 {
-        Some(text) => Ok(text),
-        // Raises CPython's own UnicodeEncodeError (position and all).
-        None => s.to_str(),
+        let (data, len) = (ffi::PyUnicode_DATA(ptr), ffi::PyUnicode_GET_LENGTH(ptr) as usize);
+        // SAFETY (each arm): the storage of a ready string of this kind is `len` code units of that
+        // width at `data`, valid and unchanged while `s` is held (see above).
+        Ok(match ffi::PyUnicode_KIND(ptr) {
+            ffi::PyUnicode_1BYTE_KIND => StrStorage::Units1(std::slice::from_raw_parts(data as *const u8, len)),
+            ffi::PyUnicode_2BYTE_KIND => StrStorage::Units2(std::slice::from_raw_parts(data as *const u16, len)),
+            _ => StrStorage::Units4(std::slice::from_raw_parts(data as *const u32, len)),
+        })
     }
 }
 
-/// The text of `s` as UTF-8, from CPython (where its string storage is not part of the C API).
+/// The storage of `s`: CPython's UTF-8 (where its string storage is not part of the C API).
 #[cfg(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API))]
-pub fn utf8<'a>(s: &'a Bound<'_, PyString>, _buf: &'a mut Vec<u8>) -> PyResult<&'a str> {
-    s.to_str()
+pub fn storage<'a>(s: &'a Bound<'_, PyString>) -> PyResult<StrStorage<'a>> {
+    s.to_str().map(StrStorage::Utf8)
+}
+
+impl<'a> StrStorage<'a> {
+    /// The text as UTF-8, borrowed or transcoded into `buf`; None at a lone surrogate.
+    pub fn utf8<'b>(self, buf: &'b mut Vec<u8>) -> Option<&'b str>
+    where
+        'a: 'b,
+    {
+        match self {
+            StrStorage::Utf8(text) => Some(text),
+            #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+            StrStorage::Units1(units) => transcode(units, 2, buf),
+            #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+            StrStorage::Units2(units) => transcode(units, 3, buf),
+            #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+            StrStorage::Units4(units) => transcode(units, 4, buf),
+        }
+    }
+
+    /// About the size of its UTF-8 in bytes (to share a batch's work out).
+    pub fn size(&self) -> usize {
+        match *self {
+            StrStorage::Utf8(text) => text.len(),
+            #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+            StrStorage::Units1(units) => units.len(),
+            #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+            StrStorage::Units2(units) => 3 * units.len(),
+            #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+            StrStorage::Units4(units) => 4 * units.len(),
+        }
+    }
+}
+
+impl crate::batch::BatchText for StrStorage<'_> {
+    fn size(&self) -> usize {
+        StrStorage::size(self)
+    }
+
+    fn utf8<'b>(&'b self, buf: &'b mut Vec<u8>) -> Option<&'b str> {
+        StrStorage::utf8(*self, buf)
+    }
+}
+
+/// The storage of every text of a batch, read while the GIL is held.
+pub fn storages<'a>(texts: &'a [Bound<'_, PyString>]) -> PyResult<Vec<StrStorage<'a>>> {
+    texts.iter().map(storage).collect()
+}
+
+/// The Python error for a batch's core error: for a text without UTF-8, CPython's own
+/// `UnicodeEncodeError` (position and all), as `encode` raises it.
+pub fn batch_error(texts: &[Bound<'_, PyString>], err: crate::Error) -> PyErr {
+    if let crate::Error::NotUtf8 { index } = err {
+        if let Err(cpythons) = texts[index].to_str() {
+            return cpythons;
+        }
+    }
+    super::to_py_err(err)
+}
+
+/// The text of `s` as UTF-8: borrowed when `s` is ASCII, else transcoded into `buf`. A lone surrogate
+/// raises CPython's own `UnicodeEncodeError` (position and all).
+pub fn utf8<'a>(s: &'a Bound<'_, PyString>, buf: &'a mut Vec<u8>) -> PyResult<&'a str> {
+    match storage(s)?.utf8(buf) {
+        Some(text) => Ok(text),
+        None => s.to_str(),
+    }
 }

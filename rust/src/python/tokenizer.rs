@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::args::{options, style, threads};
@@ -14,7 +14,7 @@ use super::ids::{extract_ids, id_from};
 use super::lists;
 use super::scratch::{with_scratch, Scratch};
 use super::signals::Signals;
-use super::text::utf8;
+use super::text::{batch_error, storages, utf8};
 use super::to_py_err;
 use crate::batch;
 use crate::error::Error;
@@ -284,18 +284,18 @@ impl Tokenizer {
     fn encode_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<PyBackedStr>,
+        texts: Vec<Bound<'py, PyString>>,
         mode: &str,
         dummy_prefix: bool,
         num_threads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
-        let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
+        let strs = storages(&texts)?;
         let signals = Signals::default();
         let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads, &mut || signals.raised()));
         signals.result()?;
-        let all = all.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised");
+        let all = all.map_err(|e| batch_error(&texts, e))?.expect("a batch stops only when a signal handler raised");
         all.iter().map(|ids| self.id_list(py, ids)).collect()
     }
 
@@ -305,10 +305,10 @@ impl Tokenizer {
     #[pyo3(signature = (texts, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32",
                         *, bos_id = None, eos_id = None))]
     #[allow(clippy::too_many_arguments)]
-    fn encode_batch_flat(
+    fn encode_batch_flat<'py>(
         &self,
-        py: Python<'_>,
-        texts: Vec<PyBackedStr>,
+        py: Python<'py>,
+        texts: Vec<Bound<'py, PyString>>,
         mode: &str,
         dummy_prefix: bool,
         num_threads: Option<&Bound<'_, PyAny>>,
@@ -320,8 +320,7 @@ impl Tokenizer {
         let threads = threads(num_threads)?;
         let narrow = self.narrow(dtype)?;
         let frame = self.frame(bos_id, eos_id)?;
-        let strs: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        self.flat(py, &strs, opts, frame, threads, narrow)
+        self.flat(py, &texts, opts, frame, threads, narrow)
     }
 
     /// JSONL lines to ids, parsed and encoded on all cores (for `llamatok preprocess`): per key, what
