@@ -6,6 +6,7 @@ text as bytes CPython's own UTF-8 encoder wrote, on every storage width and ever
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -27,13 +28,29 @@ def tok(codellama_json):
     return llamatok.Tokenizer.from_file(str(codellama_json))
 
 
+def json_line(text: str) -> bytes:
+    """`{"t": text}` with every non-ASCII character as the UTF-8 CPython's encoder writes, and every ASCII digit
+    as a `\\u` escape: the core leaves a line with a run of 640 digits to Python's `json` (rust/src/jsonl.rs)."""
+    pieces = re.split(r"([0-9]+)", text)
+    pieces[1::2] = ["".join(f"\\u{ord(d):04x}" for d in run) for run in pieces[1::2]]
+    pieces[0::2] = [json.dumps(p, ensure_ascii=False)[1:-1] for p in pieces[0::2]]
+    return ('{"t": "' + "".join(pieces) + '"}').encode("utf-8")
+
+
 def from_cpythons_utf8(tok, texts, mode="legacy", dummy_prefix=True):
     """The ids of each text, given to llamatok as the UTF-8 bytes CPython's encoder makes of it."""
-    lines = [json.dumps({"t": t}, ensure_ascii=False).encode("utf-8") for t in texts]
+    lines = [json_line(t) for t in texts]
     got = tok.encode_jsonl_flat(lines, ["t"], mode, dummy_prefix, num_threads=1)
     assert got is not None, "every line is a plain JSON object"
     ids, offsets = (np.frombuffer(b, dtype=d) for b, d in zip(got[0], ("uint32", "uint64")))
     return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def test_the_oracles_lines_read_back_as_the_text(tok):
+    for text in ["", "a1", "0" * 700 + "\x7f", "\x00\"\\9\U0010ffff", "\u00e9" * 3 + "42"]:
+        assert json.loads(json_line(text)) == {"t": text}
+        assert not re.search(rb"[0-9]{5}", json_line(text)), "digits only as escapes of 4"
+    assert from_cpythons_utf8(tok, ["0" * 700 + "\x7f"]) == [tok.encode("0" * 700 + "\x7f")]
 
 
 @pytest.mark.parametrize("widest", WIDEST)
