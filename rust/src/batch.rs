@@ -2,6 +2,7 @@
 //! The pool is the crate's own (not rayon's global one), sized on demand and rebuilt after
 //! `fork()`, whose child inherits no threads. See docs/architecture-core.md, "The batch pool".
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -278,27 +279,53 @@ pub struct FlatParts<T> {
     parts: Vec<(Vec<T>, Vec<u64>)>,
 }
 
-impl<T> FlatParts<T> {
+/// Batches of at least this many ids are copied into their flat vector by every thread of the pool
+/// (the copy, and the first touch of the vector's pages, would otherwise be the calling thread's alone
+/// while the others wait); smaller ones by the calling thread, spared waking the pool.
+const PARALLEL_COPY_IDS: usize = 1 << 20;
+
+impl<T: Copy + Send> FlatParts<T> {
     pub fn total_ids(&self) -> usize {
         self.parts.iter().map(|(ids, _)| ids.len()).sum()
     }
 
     /// One flat vector of ids and the offsets: text `i` is `ids[offsets[i]..offsets[i + 1]]`. Each
-    /// run is freed once copied, so the peak memory is the result plus the runs.
-    pub fn flatten(self) -> (Vec<T>, Vec<u64>) {
-        let mut ids = Vec::with_capacity(self.total_ids());
+    /// run is freed once copied, so the peak memory is the result plus the runs. Large batches are
+    /// copied on `threads` threads (see [`PARALLEL_COPY_IDS`]).
+    pub fn flatten(self, threads: usize) -> Result<(Vec<T>, Vec<u64>)> {
+        let total = self.total_ids();
         let texts: usize = self.parts.iter().map(|(_, lens)| lens.len()).sum();
         let mut offsets = Vec::with_capacity(texts + 1);
         offsets.push(0u64);
         let mut end = 0u64;
-        for (part, lens) in self.parts {
-            ids.extend(part);
-            for len in lens {
-                end += len;
-                offsets.push(end);
-            }
+        for len in self.parts.iter().flat_map(|(_, lens)| lens) {
+            end += len;
+            offsets.push(end);
         }
-        (ids, offsets)
+        let mut ids: Vec<T> = Vec::with_capacity(total);
+        // Each run's place in the result: the spare capacity cut into consecutive slices.
+        let mut rest = &mut ids.spare_capacity_mut()[..total];
+        let mut copies = Vec::with_capacity(self.parts.len());
+        for (part, _) in self.parts {
+            let (into, after) = std::mem::take(&mut rest).split_at_mut(part.len());
+            rest = after;
+            copies.push((into, part));
+        }
+        let copy = |(into, part): (&mut [MaybeUninit<T>], Vec<T>)| {
+            for (slot, &id) in into.iter_mut().zip(&part) {
+                slot.write(id);
+            }
+        };
+        if threads <= 1 || total < PARALLEL_COPY_IDS {
+            copies.into_iter().for_each(copy);
+        } else {
+            run(threads, || copies.into_par_iter().for_each(copy))?;
+        }
+        // SAFETY: the slices above split the first `total` elements of the spare capacity among the
+        // runs, each exactly its run's length (the lengths sum to `total`), and every run was copied
+        // whole into its slice: all `total` elements are initialized.
+        unsafe { ids.set_len(total) };
+        Ok((ids, offsets))
     }
 }
 

@@ -3,6 +3,7 @@ ids handed to numpy without a copy, and a forked child that can still run batche
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import subprocess
@@ -46,6 +47,26 @@ def test_large_texts_taken_first_come_back_in_order(tok, texts, threads):
     ids, offsets = tok.encode_batch_flat(batch, num_threads=threads)
     flat, bounds = np.frombuffer(ids, dtype=np.uint32), np.frombuffer(offsets, dtype=np.uint64)
     assert [flat[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])] == single
+
+
+@pytest.mark.parametrize("dtype", ["uint32", "uint16"])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_batch_of_millions_of_ids_is_copied_into_place_by_every_thread(tok, texts, dtype, threads):
+    # Over 2**20 ids the runs are copied into the flat buffer by the pool's threads (batch.rs,
+    # PARALLEL_COPY_IDS): every text's ids must land at its offsets, for texts and JSONL lines alike.
+    single = [tok.encode(t) for t in texts]
+    repeat = 1 + (3 << 20) // sum(map(len, single))
+    batch, want = texts * repeat, single * repeat
+    ids, offsets = tok.encode_batch_flat(batch, num_threads=threads, dtype=dtype)
+    flat, bounds = np.frombuffer(ids, dtype=dtype), np.frombuffer(offsets, dtype=np.uint64)
+    assert len(flat) > 3 << 20
+    assert bounds.tolist() == np.cumsum([0, *map(len, want)]).tolist()
+    assert flat.tolist() == [i for ids in want for i in ids]
+    lines = [json.dumps({"a": t, "b": t[:100]}).encode() for t in batch]
+    got = tok.encode_jsonl_flat(lines, ["a", "b"], num_threads=threads, dtype=dtype)
+    assert bytes(got[0][0]) == bytes(ids) and bytes(got[0][1]) == bytes(offsets)
+    short, bounds = tok.encode_batch_flat([t[:100] for t in batch], num_threads=1, dtype=dtype)
+    assert bytes(got[1][0]) == bytes(short) and bytes(got[1][1]) == bytes(bounds)
 
 
 @pytest.mark.parametrize("bos, eos", [(1, None), (None, 2), (1, 2), (2, 1)])

@@ -61,10 +61,12 @@ impl Tokenizer {
             Ok(if narrow {
                 // The vocabulary was checked to fit 16 bits (`narrow`).
                 batch::encode_batch_parts(&self.inner, &strs, opts, frame, threads, stop, |id| id as u16)?
-                    .map(|parts| buffers(parts, IdBuffer::u16))
+                    .map(|parts| buffers(parts, IdBuffer::u16, threads))
+                    .transpose()?
             } else {
                 batch::encode_batch_parts(&self.inner, &strs, opts, frame, threads, stop, |id| id)?
-                    .map(|parts| buffers(parts, IdBuffer::u32))
+                    .map(|parts| buffers(parts, IdBuffer::u32, threads))
+                    .transpose()?
             })
         });
         signals.result()?;
@@ -84,10 +86,17 @@ impl Tokenizer {
         threads: usize,
         narrow: bool,
     ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
-        fn per_key<T>(got: JsonlParts<T>, ids: fn(Vec<T>) -> IdBuffer) -> Option<Vec<(IdBuffer, IdBuffer)>> {
+        type PerKey = Option<Vec<(IdBuffer, IdBuffer)>>;
+        fn per_key<T: Copy + Send>(
+            got: JsonlParts<T>,
+            ids: fn(Vec<T>) -> IdBuffer,
+            threads: usize,
+        ) -> crate::Result<PerKey> {
             match got {
-                JsonlParts::Encoded(keys) => Some(keys.into_iter().map(|parts| buffers(parts, ids)).collect()),
-                JsonlParts::NotPlain => None,
+                JsonlParts::Encoded(keys) => {
+                    keys.into_iter().map(|parts| buffers(parts, ids, threads)).collect::<crate::Result<_>>().map(Some)
+                }
+                JsonlParts::NotPlain => Ok(None),
             }
         }
         let signals = Signals::default();
@@ -96,10 +105,12 @@ impl Tokenizer {
             Ok(if narrow {
                 // The vocabulary was checked to fit 16 bits (`narrow`).
                 batch::encode_jsonl_parts(&self.inner, lines, keys, opts, frame, threads, stop, |id| id as u16)?
-                    .map(|got| per_key(got, IdBuffer::u16))
+                    .map(|got| per_key(got, IdBuffer::u16, threads))
+                    .transpose()?
             } else {
                 batch::encode_jsonl_parts(&self.inner, lines, keys, opts, frame, threads, stop, |id| id)?
-                    .map(|got| per_key(got, IdBuffer::u32))
+                    .map(|got| per_key(got, IdBuffer::u32, threads))
+                    .transpose()?
             })
         });
         signals.result()?;
@@ -108,7 +119,11 @@ impl Tokenizer {
 }
 
 /// A batch's runs as one ids buffer and its offsets buffer.
-fn buffers<T>(parts: FlatParts<T>, ids: fn(Vec<T>) -> IdBuffer) -> (IdBuffer, IdBuffer) {
-    let (flat, offsets) = parts.flatten();
-    (ids(flat), IdBuffer::u64(offsets))
+fn buffers<T: Copy + Send>(
+    parts: FlatParts<T>,
+    ids: fn(Vec<T>) -> IdBuffer,
+    threads: usize,
+) -> crate::Result<(IdBuffer, IdBuffer)> {
+    let (flat, offsets) = parts.flatten(threads)?;
+    Ok((ids(flat), IdBuffer::u64(offsets)))
 }
