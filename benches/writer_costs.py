@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 BATCH_BYTES = 4 << 20
+#: Parquet's codecs measured besides the default zstd (``--parquet-compression``).
+OTHER_PARQUET_CODECS = ("snappy", "none")
 
 
 def _batches(texts: list[str]) -> list[tuple[int, int]]:
@@ -66,11 +68,13 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
             write_index(f, lengths.astype(np.int32), np.uint16)  # type: ignore[arg-type]
             f.commit()
 
-    def parquet(base: str) -> None:
-        out = ParquetDocuments(base + ".parquet", ["text"])
-        for i, n in batches:
-            out.add([i], [n])
-        out.close()
+    def parquet(codec: str) -> Any:
+        def run(base: str) -> None:
+            out = ParquetDocuments(base + ".parquet", ["text"], compression=codec)
+            for i, n in batches:
+                out.add([i], [n])
+            out.close()
+        return run
 
     def trainer(fmt: str) -> Any:
         def run(base: str) -> None:
@@ -80,7 +84,9 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
             w.close()
         return run
 
-    writers: dict[str, Any] = {"megatron": megatron, "parquet": parquet, **{f: trainer(f) for f in WRITERS}}
+    writers: dict[str, Any] = {"megatron": megatron, "parquet": parquet("zstd"),
+                               **{f"parquet {c}": parquet(c) for c in OTHER_PARQUET_CODECS},
+                               **{f: trainer(f) for f in WRITERS}}
     results: dict[str, Any] = {"core_seconds": core, "tokens": int(len(ids)), "formats": {}}
     runs: dict[str, list[float]] = {name: [] for name in writers}
     for r in range(repeat):  # interleaved, so that the machine's other load falls on every writer alike
@@ -116,17 +122,20 @@ def measure_finish(tokenizer: str, texts: list[str], folder: str, repeat: int = 
         finally:
             took.append(time.perf_counter() - start)
 
-    formats = ["megatron", "parquet", *WRITERS]
+    # Each row: its name, and the run's formats and options.
+    formats = {"megatron": {"formats": ["megatron"]}, "parquet": {"formats": ["parquet"]},
+               **{f"parquet {c}": {"formats": ["parquet"], "parquet_compression": c} for c in OTHER_PARQUET_CODECS},
+               **{f: {"formats": [f]} for f in WRITERS}}
     runs: dict[str, list[float]] = {f: [] for f in formats}
     job.finish = timed_finish  # type: ignore[assignment]
     try:
         for r in range(repeat):  # interleaved, as in measure()
-            for fmt in formats:
-                out = os.path.join(folder, f"run-{fmt}-{r}")
+            for fmt, options in formats.items():
+                out = os.path.join(folder, f"run-{fmt.replace(' ', '-')}-{r}")
                 os.makedirs(out)
                 os.sync()
                 pp.run(texts=texts, output_prefix=os.path.join(out, "out"), tokenizer=tokenizer,
-                       formats=[fmt], append_eod=True, quiet=True)
+                       append_eod=True, quiet=True, **options)
                 runs[fmt].append(took.pop())
     finally:
         job.finish = finish  # type: ignore[assignment]
@@ -156,10 +165,10 @@ def markdown(results: dict[str, Any]) -> str:
 def report(results: dict[str, Any]) -> str:
     out = io.StringIO()
     out.write(f"core encode_batch_flat: {results['core_seconds']:.3f} s\n")
-    out.write(f"{'format':<12}{'single file':>12}{'vs core':>9}{'shards':>9}{'vs core':>9}\n")
+    out.write(f"{'format':<16}{'single file':>12}{'vs core':>9}{'shards':>9}{'vs core':>9}\n")
     single = results.get("single_file", {})
     for name, r in results["formats"].items():
         one = single.get(name, {"seconds": float("nan"), "ratio_to_core": float("nan")})
-        out.write(f"{name:<12}{one['seconds']:>12.3f}{one['ratio_to_core']:>9.2%}{r['seconds']:>9.3f}"
+        out.write(f"{name:<16}{one['seconds']:>12.3f}{one['ratio_to_core']:>9.2%}{r['seconds']:>9.3f}"
                   f"{r['ratio_to_core']:>9.2%}\n")
     return out.getvalue()

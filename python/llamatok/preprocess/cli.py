@@ -97,6 +97,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "and across --resume")
     p.add_argument("--dedup", choices=["exact"], default=None,
                    help="exact: skip documents whose text was already seen (128-bit hash), listed as rejects")
+    p.add_argument("--parquet-compression", choices=["zstd", "snappy", "lz4", "gzip", "none"], default=None,
+                   help="the Parquet output's codec: zstd (default) writes the smallest files, none the fastest")
     p.add_argument("--max-rejects", type=int, default=None, metavar="N",
                    help="fail when more than N records are rejected (default: no limit)")
     p.add_argument("--resume", action="store_true",
@@ -132,6 +134,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
         quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,
         pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,
+        parquet_compression=args.parquet_compression,
     )
     return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
 

@@ -100,7 +100,8 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
                 crash_point("index-written")
         if "parquet" in options.formats:
             path = os.path.join(work.path, "final.parquet")
-            write_parquet(path, options.json_keys, tokens, lengths, dtype, spec.middle_id if spec else None)
+            write_parquet(path, options.json_keys, tokens, lengths, dtype, spec.middle_id if spec else None,
+                          options.parquet_codec)
             _fsync_file(path)
         _write_trainer_formats(options, work, spec or WriterSpec(str(np.dtype(dtype)), None), tokens, lengths)
         summary = make_summary(state)

@@ -142,6 +142,8 @@ def fingerprint(options: Options, sources: list[Source], tok: TokenizerInfo, spe
         + ([spec.fim.layout] if spec.fim.layout != "codellama" else []),
         "shard_tokens": options.shard_tokens if options.sharded else None,
     }
+    if options.parquet_codec != "zstd":  # absent for the default: earlier runs' fingerprints still match
+        what["parquet_compression"] = options.parquet_codec
     if options.pack is not None or options.shuffle_seed is not None or options.dedup is not None:
         what["sequences"] = [options.pack, options.pack_strategy, options.shuffle_seed, options.dedup]
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode("utf-8")).hexdigest()
@@ -320,5 +322,6 @@ def _described(options: Options, spec: EncodeSpec) -> dict[str, Any]:
         "pack_strategy": options.pack_strategy if options.pack is not None else None,
         "shuffle_seed": options.shuffle_seed,
         "dedup": options.dedup,
+        "parquet_compression": options.parquet_codec if "parquet" in options.formats else None,
     }
 

@@ -22,6 +22,9 @@ __all__ = ["Options", "OptionsError", "RejectLimitError", "parse_count", "parse_
 FORMATS = ("megatron", "parquet", "npy", "datatrove", "mds", "litdata")
 MODES = ("literal", "legacy", "non_legacy")
 ENGINES = ("local", "ray")
+#: ``--parquet-compression``: pyarrow's codecs; zstd (the default) makes the smallest files, none the
+#: cheapest to write (docs/shards.md, "Parquet").
+PARQUET_COMPRESSIONS = ("zstd", "snappy", "lz4", "gzip", "none")
 
 
 def parse_count(text: str) -> int:
@@ -77,6 +80,7 @@ class Options:
     pack_strategy: str = "concat"
     shuffle_seed: int | None = None
     dedup: str | None = None
+    parquet_compression: str | None = None  # None: zstd
 
     def validate_encoding(self) -> Options:
         """The checks of the options that say how text becomes ids."""
@@ -151,6 +155,13 @@ class Options:
             raise OptionsError(f"--engine must be local or ray, not {self.engine!r}")
         if self.ray_address is not None and self.engine != "ray":
             raise OptionsError("--ray-address needs --engine ray")
+        if self.parquet_compression is not None:
+            if self.parquet_compression not in PARQUET_COMPRESSIONS:
+                raise OptionsError(f"--parquet-compression must be one of {', '.join(PARQUET_COMPRESSIONS)}, "
+                                   f"not {self.parquet_compression!r}")
+            if "parquet" not in self.formats:
+                raise OptionsError("--parquet-compression applies to --format parquet only: add parquet to "
+                                   "--format or leave the option out")
         self.include = tuple(self.include or ())
         self.exclude = tuple(self.exclude or ())
         self._validate_sequences()
@@ -180,6 +191,11 @@ class Options:
     def megatron_prefix(self, key: str) -> str:
         """``PREFIX`` for one text field, ``PREFIX_KEY`` for each of several (as Megatron names them)."""
         return self.output_prefix if len(self.json_keys) == 1 else f"{self.output_prefix}_{key}"
+
+    @property
+    def parquet_codec(self) -> str:
+        """The Parquet output's compression codec (``--parquet-compression``, zstd when not given)."""
+        return self.parquet_compression or "zstd"
 
     @property
     def parquet_path(self) -> str:

@@ -32,7 +32,8 @@ def column_names(keys: Sequence[str], suffix: str = "input_ids") -> list[str]:
 class ParquetDocuments:
     """Writes documents to ``where`` (a path or a binary file-like object) in row groups."""
 
-    def __init__(self, where: Any, keys: Sequence[str], middle_id: int | None = None) -> None:
+    def __init__(self, where: Any, keys: Sequence[str], middle_id: int | None = None,
+                 compression: str = "zstd") -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -45,7 +46,7 @@ class ParquetDocuments:
         self.schema = pa.schema(fields)
         # Token ids compress well without a dictionary page (tens of thousands of distinct values), and
         # min/max statistics of ids help no reader: both off make writing cheaper and the file smaller.
-        self.writer = pq.ParquetWriter(where, self.schema, compression="zstd", use_dictionary=False,
+        self.writer = pq.ParquetWriter(where, self.schema, compression=compression, use_dictionary=False,
                                        write_statistics=False)
         self.rows = 0
         self._ids: list[list[np.ndarray]] = [[] for _ in keys]
@@ -98,12 +99,12 @@ class ParquetDocuments:
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],
-                  dtype: np.dtype, middle_id: int | None = None) -> None:
+                  dtype: np.dtype, middle_id: int | None = None, compression: str = "zstd") -> None:
     """The single-file Parquet output, from the work folder's token and length files."""
     tokens = [np.memmap(p, dtype=np.dtype(dtype), mode="r") if os.path.getsize(p) else np.zeros(0, dtype)
               for p in token_paths]
     lengths = [lengths_file(p) for p in length_paths]
-    out = ParquetDocuments(path, keys, middle_id)
+    out = ParquetDocuments(path, keys, middle_id, compression)
     done = [0] * len(keys)
     for row in range(0, len(lengths[0]), FEED_DOCS):
         ids, lens = [], []

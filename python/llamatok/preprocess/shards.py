@@ -41,6 +41,7 @@ class ShardLayout:
     eos_id: int | None = None
     tokenizer_name: str = ""
     middle_id: int | None = None  # with FIM: the loss masks' marker (writers/base.py)
+    parquet_codec: str = "zstd"
 
     @property
     def writer_spec(self) -> WriterSpec:
@@ -129,7 +130,7 @@ class ShardWriter:
                 target = lay.parquet(t, p)
                 sink = storage.AtomicWriter(target, lay.tmp(storage.basename(target)))
                 try:
-                    parquet = (sink, ParquetDocuments(sink, lay.keys, lay.middle_id))
+                    parquet = (sink, ParquetDocuments(sink, lay.keys, lay.middle_id, lay.parquet_codec))
                 except BaseException:
                     sink.abort()
                     raise
