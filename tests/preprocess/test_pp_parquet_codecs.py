@@ -1,24 +1,33 @@
-"""``--parquet-compression``: the Parquet output written with each of pyarrow's codecs holds the same ids
-(single file and shards), the codec is the one asked for in the file's own metadata, and an option that
-cannot apply is refused."""
+"""The Parquet output, written by llamatok itself (parquet_format.py): read back by pyarrow, it equals what
+pyarrow's own writer stores, for any documents and page size and every codec; ``--parquet-compression``
+holds the same ids (single file and shards) with the codec asked for in the file's own metadata, and an
+option that cannot apply is refused."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pp_helpers import cli, documents, sample_texts, write_jsonl
 
 import llamatok.preprocess as pp
+from llamatok.preprocess import parquet_format
 from llamatok.preprocess.options import PARQUET_COMPRESSIONS
+from llamatok.preprocess.parquet_out import ParquetDocuments
+from llamatok.preprocess.writers.base import loss_mask
 
 # Parquet's own names for the codecs, as pyarrow reports them.
 PARQUET_NAMES = {"zstd": "ZSTD", "snappy": "SNAPPY", "lz4": "LZ4", "gzip": "GZIP", "none": "UNCOMPRESSED"}
 
 
-def codecs(path: str | Path) -> set[str]:
+def codecs(path: str | Path | io.BytesIO) -> set[str]:
     meta = pq.ParquetFile(path).metadata
     return {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
             for c in range(meta.num_columns)}
@@ -86,3 +95,37 @@ def test_resuming_with_another_codec_is_refused(tmp_path, texts):
     assert cli(*base, "--resume").returncode == 0
     assert codecs(tmp_path / "r.parquet") == {"SNAPPY"}
     assert len(pq.read_table(tmp_path / "r.parquet")) == len(texts) * 20
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(0, 700) | st.just(0), max_size=120), page=st.integers(1, 2000),
+       cut=st.integers(0, 120), codec=st.sampled_from(PARQUET_COMPRESSIONS), masked=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cut, codec, masked, seed):
+    # llamatok writes Parquet itself (parquet_format.py); what pyarrow reads back must be what pyarrow's
+    # own writer would have stored, for empty documents, pages of any size and row groups fed in two runs.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parquet_format, "PAGE_VALUES", page)
+        check_against_pyarrow(lengths, cut, codec, masked, seed)
+
+
+def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool, seed: int) -> None:
+    lens = np.array(lengths, np.int64)
+    ids = np.random.default_rng(seed).integers(0, 32016, int(lens.sum())).astype(np.uint16)
+    cut = min(cut, len(lens))
+    at = int(lens[:cut].sum())
+    out = io.BytesIO()
+    writer = ParquetDocuments(out, ["text"], 7 if masked else None, codec)
+    writer.add([ids[:at]], [lens[:cut]])
+    writer.add([ids[at:]], [lens[cut:]])
+    writer.close()
+    got = pq.read_table(io.BytesIO(out.getvalue()))
+    offsets = np.zeros(len(lens) + 1, np.int32)
+    np.cumsum(lens, out=offsets[1:])
+    columns = {"input_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(ids.astype(np.int32)))}
+    if masked:
+        columns["loss_mask"] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(loss_mask(ids, lens, 7)))
+    theirs = io.BytesIO()
+    pq.write_table(pa.table(columns), theirs, compression=codec)
+    assert got.equals(pq.read_table(io.BytesIO(theirs.getvalue())), check_metadata=False)
+    assert codecs(io.BytesIO(out.getvalue())) <= {PARQUET_NAMES[codec]}

@@ -6,17 +6,20 @@ columns are ``KEY_input_ids``. With FIM, a ``loss_mask`` column (``KEY_loss_mask
 Row groups are cut by token count only (a group ends before the first key's tokens pass
 ``ROW_GROUP_TOKENS``, or at ``ROW_GROUP_ROWS`` rows), so the bytes do not depend on how documents
 arrive: in batches (a shard) or from the work folder's files at the end (the single-file output).
+The bytes of each row group are made by ``parquet_format`` (pyarrow only compresses the pages).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from llamatok.preprocess.megatron import lengths_file
+from llamatok.preprocess.parquet_format import BOOLEAN, CODECS, INT32, MAGIC, ColumnChunk, footer
 from llamatok.preprocess.writers.base import loss_mask
 
 ROW_GROUP_TOKENS = 1 << 23
@@ -34,20 +37,24 @@ class ParquetDocuments:
 
     def __init__(self, where: Any, keys: Sequence[str], middle_id: int | None = None,
                  compression: str = "zstd") -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        self._pa = pa
+        if compression not in CODECS:
+            raise ValueError(f"compression must be one of {', '.join(CODECS)}, not {compression!r}")
         self.middle_id = middle_id
+        self.compression = compression
         self.names = column_names(keys)
-        fields = [pa.field(n, pa.list_(pa.int32())) for n in self.names]
+        self.types = [INT32] * len(self.names)
         if middle_id is not None:
-            fields += [pa.field(n, pa.list_(pa.bool_())) for n in column_names(keys, "loss_mask")]
-        self.schema = pa.schema(fields)
-        # Token ids compress well without a dictionary page (tens of thousands of distinct values), and
-        # min/max statistics of ids help no reader: both off make writing cheaper and the file smaller.
-        self.writer = pq.ParquetWriter(where, self.schema, compression=compression, use_dictionary=False,
-                                       write_statistics=False)
+            self.names += column_names(keys, "loss_mask")
+            self.types += [BOOLEAN] * len(keys)
+        self._own = isinstance(where, (str, os.PathLike))
+        self._out = open(where, "wb") if self._own else where  # noqa: SIM115 (closed in close())
+        self._out.write(MAGIC)
+        self._at = len(MAGIC)
+        # Pages are compressed on a few threads (pyarrow's codecs release the GIL).
+        self._pool = ThreadPoolExecutor(min(4, os.cpu_count() or 1)) if CODECS[compression][1] else None
+        self._group_rows: list[int] = []
+        self._group_columns: list[list[Any]] = []
+        self._group_bytes: list[int] = []
         self.rows = 0
         self._ids: list[list[np.ndarray]] = [[] for _ in keys]
         self._lengths: list[list[np.ndarray]] = [[] for _ in keys]
@@ -65,7 +72,6 @@ class ParquetDocuments:
             self._write_group()
 
     def _write_group(self) -> None:
-        pa = self._pa
         ids = [np.concatenate(x) if x else np.zeros(0, np.int32) for x in self._ids]
         lengths = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in self._lengths]
         ends = np.cumsum(lengths[0], dtype=np.int64)
@@ -73,17 +79,24 @@ class ParquetDocuments:
         stop = min(max(stop, 1), ROW_GROUP_ROWS, len(lengths[0]))
         columns, masks = [], []
         for k in range(len(ids)):
-            offsets = np.zeros(stop + 1, np.int32)
-            np.cumsum(lengths[k][:stop], out=offsets[1:])
-            group_ids = np.asarray(ids[k][:offsets[-1]])
-            columns.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(group_ids.astype(np.int32))))
+            group_lengths = lengths[k][:stop]
+            group_ids = np.asarray(ids[k][:int(group_lengths.sum())])
+            columns.append((group_ids, group_lengths))
             if self.middle_id is not None:
-                mask = loss_mask(group_ids, lengths[k][:stop], self.middle_id)
-                masks.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(mask)))
-            self._ids[k] = [ids[k][offsets[-1]:]]
+                masks.append((loss_mask(group_ids, group_lengths, self.middle_id), group_lengths))
+            self._ids[k] = [ids[k][len(group_ids):]]
             self._lengths[k] = [lengths[k][stop:]]
-        columns += masks
-        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+        chunks, group_bytes = [], 0
+        for (values, lens), name, ptype in zip(columns + masks, self.names, self.types):
+            chunk = ColumnChunk(values, lens, ptype, self.compression, self._pool)
+            chunks.append(chunk.meta([name, "list", "element"], self._at))
+            for part in chunk.parts:
+                self._out.write(part)
+            self._at += chunk.compressed
+            group_bytes += chunk.uncompressed
+        self._group_rows.append(stop)
+        self._group_columns.append(chunks)
+        self._group_bytes.append(group_bytes)
         self.rows += stop
         self._pending_rows -= stop
         self._pending_tokens = int(np.sum(self._lengths[0][0], dtype=np.int64))
@@ -91,11 +104,11 @@ class ParquetDocuments:
     def close(self) -> None:
         while self._pending_rows:
             self._write_group()
-        if self.rows == 0:
-            pa = self._pa
-            empty = {f.name: pa.array([], f.type) for f in self.schema}
-            self.writer.write_table(pa.table(empty, schema=self.schema))
-        self.writer.close()
+        self._out.write(footer(self.names, self.types, self._group_rows, self._group_columns, self._group_bytes))
+        if self._pool is not None:
+            self._pool.shutdown()
+        if self._own:
+            self._out.close()
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],

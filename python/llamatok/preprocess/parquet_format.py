@@ -1,0 +1,191 @@
+"""The bytes of a Parquet file of ``list`` columns, written from the format's description (Apache
+Parquet's ``parquet.thrift``) with numpy, for :mod:`parquet_out`: pyarrow's writer spent more time
+on the ids than the core spent making them (``benches/results/writers.md``).
+
+What is written, and nothing else: each column is a ``LIST`` of ``INT32`` (ids) or ``BOOLEAN`` (loss
+masks), both nullable as Arrow writes ``list<element: int32>`` (none is ever null); one column chunk per
+column and row group, of data pages v1 cut at document boundaries after about ``PAGE_VALUES``
+values; values ``PLAIN``, levels in the RLE/bit-packed hybrid (one bit-packed run per page);
+pages compressed one by one with pyarrow's codecs, on several threads. Readers rebuild the Arrow
+schema from the Parquet one. No statistics, no dictionary.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"PAR1"
+#: A page ends at the first document boundary after this many values (1 MiB of ids).
+PAGE_VALUES = 1 << 18
+#: ``--parquet-compression`` → (Parquet's ``CompressionCodec``, pyarrow's codec name or None).
+CODECS = {"none": (0, None), "snappy": (1, "snappy"), "gzip": (2, "gzip"), "zstd": (6, "zstd"),
+          "lz4": (7, "lz4_raw")}
+INT32, BOOLEAN = 1, 0  # Parquet's physical types
+_PLAIN, _RLE = 0, 3  # encodings
+_OPTIONAL, _REPEATED = 1, 2
+#: Definition levels of a nullable list of nullable elements (Arrow's ``list<element: T>``): a value is
+#: defined at 3, an empty list at 1 (the list is there, without an element); see ``ColumnChunk._body``.
+_LIST_CONVERTED = 3
+
+# Thrift compact protocol type codes.
+_T_I32, _T_I64, _T_BINARY, _T_LIST, _T_STRUCT = 5, 6, 8, 9, 12
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def _zigzag(n: int) -> int:
+    return (n << 1) ^ (n >> 63)
+
+
+def thrift(fields: Sequence[tuple[int, int, Any]]) -> bytes:
+    """A struct in Thrift's compact protocol: ``(field id, type, value)`` in increasing id order; a
+    struct's value is its own field list, a list's is ``(element type, values)``."""
+    out = bytearray()
+    last = 0
+    for fid, ftype, value in fields:
+        delta = fid - last
+        if not 0 < delta <= 15:
+            raise ValueError("fields must come in increasing order, at most 15 apart")
+        out.append(delta << 4 | ftype)
+        out += _value(ftype, value)
+        last = fid
+    out.append(0)
+    return bytes(out)
+
+
+def _value(ftype: int, value: Any) -> bytes:
+    if ftype in (_T_I32, _T_I64):
+        return _varint(_zigzag(value))
+    if ftype == _T_BINARY:
+        data = value.encode("utf-8") if isinstance(value, str) else value
+        return _varint(len(data)) + data
+    if ftype == _T_STRUCT:
+        return thrift(value)
+    if ftype == _T_LIST:
+        etype, items = value
+        head = bytes([len(items) << 4 | etype]) if len(items) < 15 else bytes([0xF0 | etype]) + _varint(len(items))
+        return head + b"".join(_value(etype, v) for v in items)
+    raise ValueError(f"no encoder for thrift type {ftype}")
+
+
+def _levels(count: int, width: int, zero_bits: np.ndarray) -> bytes:
+    """``count`` levels of ``width`` bits, all ones but for the bits at ``zero_bits`` (bit positions in
+    the packed levels), in the RLE/bit-packed hybrid as a data page v1 holds them (length first): one
+    bit-packed run of groups of 8 values, the least significant bit first. Built per document, not per
+    value: every level but a document's first is the same."""
+    groups = (count + 7) // 8
+    packed = np.full(groups * width, 0xFF, np.uint8)
+    np.bitwise_and.at(packed, zero_bits >> 3, ~(np.uint8(1) << (zero_bits & 7).astype(np.uint8)))
+    body = _varint(groups << 1 | 1) + packed.tobytes()
+    return struct.pack("<I", len(body)) + body
+
+
+def schema(names: Sequence[str], types: Sequence[int]) -> list[list[tuple[int, int, Any]]]:
+    """The schema elements: the root, then per column its LIST group, the repeated group and the element."""
+    elements = [[(4, _T_BINARY, "schema"), (5, _T_I32, len(names))]]
+    for name, ptype in zip(names, types):
+        elements.append([(3, _T_I32, _OPTIONAL), (4, _T_BINARY, name), (5, _T_I32, 1),
+                         (6, _T_I32, _LIST_CONVERTED), (10, _T_STRUCT, [(3, _T_STRUCT, [])])])
+        elements.append([(3, _T_I32, _REPEATED), (4, _T_BINARY, "list"), (5, _T_I32, 1)])
+        elements.append([(1, _T_I32, ptype), (3, _T_I32, _OPTIONAL), (4, _T_BINARY, "element")])
+    return elements
+
+
+class ColumnChunk:
+    """One column of one row group: its pages' bytes, and what the footer says of it."""
+
+    def __init__(self, values: np.ndarray, lengths: np.ndarray, ptype: int, codec: str,
+                 pool: ThreadPoolExecutor | None) -> None:
+        self.ptype = ptype
+        self.codec_id, codec_name = CODECS[codec]
+        pages = list(_page_cuts(lengths))
+        bodies = [self._body(values, lengths, a, b) for a, b in pages]
+        if codec_name is None:
+            packed: list[Any] = bodies
+        else:
+            import pyarrow as pa
+
+            def compress(body: bytes) -> Any:
+                # A codec per page: pyarrow's codec objects are not safe to share between threads (gzip's is not).
+                return pa.Codec(codec_name).compress(body)
+
+            packed = list(pool.map(compress, bodies)) if pool is not None and len(bodies) > 1 else \
+                [compress(b) for b in bodies]
+        self.parts: list[Any] = []
+        self.uncompressed = self.compressed = 0
+        self.levels = 0
+        for (a, b), body, data in zip(pages, bodies, packed):
+            levels = int(np.maximum(lengths[a:b], 1).sum())
+            header = thrift([(1, _T_I32, 0), (2, _T_I32, len(body)), (3, _T_I32, len(data)),
+                             (5, _T_STRUCT, [(1, _T_I32, levels), (2, _T_I32, _PLAIN), (3, _T_I32, _RLE),
+                                             (4, _T_I32, _RLE)])])
+            self.parts += [header, data]
+            self.uncompressed += len(header) + len(body)
+            self.compressed += len(header) + len(data)
+            self.levels += levels
+
+    def _body(self, values: np.ndarray, lengths: np.ndarray, a: int, b: int) -> bytes:
+        lens = lengths[a:b]
+        start = int(lengths[:a].sum()) if a else 0
+        own = values[start:start + int(lens.sum())]
+        slots = np.maximum(lens, 1)
+        firsts = np.zeros(len(lens), np.int64)
+        np.cumsum(slots[:-1], out=firsts[1:])
+        count = int(slots.sum())
+        # Repetition: 1 but at each document's first level (0). Definition, 2 bits: a value is 3 (0b11),
+        # an empty document's one level 1 (0b01): its high bit cleared.
+        rep = _levels(count, 1, firsts)
+        defined = _levels(count, 2, 2 * firsts[lens == 0] + 1)
+        if self.ptype == BOOLEAN:
+            data = np.packbits(own.astype(bool), bitorder="little").tobytes()
+        else:
+            data = own.astype("<i4", copy=False).tobytes()
+        return rep + defined + data
+
+    def meta(self, path: Sequence[str], offset: int) -> list[tuple[int, int, Any]]:
+        """The ColumnChunk struct, its pages starting at ``offset`` in the file."""
+        meta = [(1, _T_I32, self.ptype), (2, _T_LIST, (_T_I32, [_PLAIN, _RLE])), (3, _T_LIST, (_T_BINARY, list(path))),
+                (4, _T_I32, self.codec_id), (5, _T_I64, self.levels), (6, _T_I64, self.uncompressed),
+                (7, _T_I64, self.compressed), (9, _T_I64, offset)]
+        return [(2, _T_I64, offset), (3, _T_STRUCT, meta)]
+
+
+def _page_cuts(lengths: np.ndarray) -> list[tuple[int, int]]:
+    """Documents ``[a, b)`` of each page: a page ends at the first boundary after ``PAGE_VALUES`` values."""
+    if len(lengths) == 0:
+        return [(0, 0)]
+    ends = np.cumsum(lengths)
+    cuts, a, base = [], 0, 0
+    while a < len(lengths):
+        b = int(np.searchsorted(ends, base + PAGE_VALUES, side="left")) + 1
+        b = min(max(b, a + 1), len(lengths))
+        cuts.append((a, b))
+        base, a = int(ends[b - 1]), b
+    return cuts
+
+
+def footer(names: Sequence[str], types: Sequence[int], group_rows: Sequence[int],
+           columns: Sequence[list[list[tuple[int, int, Any]]]], total_bytes: Sequence[int]) -> bytes:
+    """FileMetaData, its length and the closing magic: per row group its rows, each column's ColumnChunk
+    struct (:meth:`ColumnChunk.meta`) and its bytes before compression."""
+    groups = [[(1, _T_LIST, (_T_STRUCT, cols)), (2, _T_I64, size), (3, _T_I64, rows)]
+              for rows, cols, size in zip(group_rows, columns, total_bytes)]
+    meta = thrift([(1, _T_I32, 1), (2, _T_LIST, (_T_STRUCT, schema(names, types))),
+                   (3, _T_I64, sum(group_rows)), (4, _T_LIST, (_T_STRUCT, groups)),
+                   (6, _T_BINARY, "llamatok")])
+    return meta + struct.pack("<I", len(meta)) + MAGIC
