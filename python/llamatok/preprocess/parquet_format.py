@@ -5,7 +5,7 @@ on the ids than the core spent making them (``benches/results/writers.md``).
 What is written, and nothing else: each column is a ``LIST`` of ``INT32`` (ids) or ``BOOLEAN`` (loss
 masks), both nullable as Arrow writes ``list<element: int32>`` (none is ever null); one column chunk per
 column and row group, of data pages v1 cut at document boundaries after about ``PAGE_VALUES``
-values; values ``PLAIN``, levels in the RLE/bit-packed hybrid (one bit-packed run per page);
+values; values ``PLAIN``, levels in the RLE/bit-packed hybrid (run-length runs, a few per document);
 pages compressed one by one with pyarrow's codecs, on several threads. Readers rebuild the Arrow
 schema from the Parquet one. No statistics, no dictionary.
 """
@@ -29,7 +29,8 @@ INT32, BOOLEAN = 1, 0  # Parquet's physical types
 _PLAIN, _RLE = 0, 3  # encodings
 _OPTIONAL, _REPEATED = 1, 2
 #: Definition levels of a nullable list of nullable elements (Arrow's ``list<element: T>``): a value is
-#: defined at 3, an empty list at 1 (the list is there, without an element); see ``ColumnChunk._body``.
+#: defined at 3, an empty list at 1 (the list is there, without an element).
+_VALUE_DEFINED, _EMPTY_LIST = 3, 1
 _LIST_CONVERTED = 3
 
 # Thrift compact protocol type codes.
@@ -83,16 +84,29 @@ def _value(ftype: int, value: Any) -> bytes:
     raise ValueError(f"no encoder for thrift type {ftype}")
 
 
-def _levels(count: int, width: int, zero_bits: np.ndarray) -> bytes:
-    """``count`` levels of ``width`` bits, all ones but for the bits at ``zero_bits`` (bit positions in
-    the packed levels), in the RLE/bit-packed hybrid as a data page v1 holds them (length first): one
-    bit-packed run of groups of 8 values, the least significant bit first. Built per document, not per
-    value: every level but a document's first is the same."""
-    groups = (count + 7) // 8
-    packed = np.full(groups * width, 0xFF, np.uint8)
-    np.bitwise_and.at(packed, zero_bits >> 3, ~(np.uint8(1) << (zero_bits & 7).astype(np.uint8)))
-    body = _varint(groups << 1 | 1) + packed.tobytes()
-    return struct.pack("<I", len(body)) + body
+def _levels(counts: np.ndarray, values: np.ndarray) -> bytes:
+    """Levels given as runs (``counts[i]`` times ``values[i]``, each value below 256), in the RLE/bit-packed
+    hybrid as a data page v1 holds them (length first): adjacent runs of one value are joined, and each
+    run is written as an RLE run (the count shifted left by one as a ULEB128 varint, then the value's
+    byte). Built per document, never per value."""
+    keep = counts > 0
+    counts, values = counts[keep], values[keep]
+    if len(counts):
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        counts, values = np.add.reduceat(counts, starts), values[starts]
+    header = counts.astype(np.uint64) << np.uint64(1)
+    sizes = np.ones(len(header), np.int64)  # the varint's bytes
+    for shift in (7, 14, 21, 28, 35):
+        sizes += header >= np.uint64(1 << shift)
+    ends = np.cumsum(sizes + 1)
+    out = np.zeros(int(ends[-1]) if len(ends) else 0, np.uint8)
+    at = ends - sizes - 1
+    for byte in range(int(sizes.max()) if len(sizes) else 0):
+        more = sizes > byte
+        septet = (header[more] >> np.uint64(7 * byte)) & np.uint64(0x7F)
+        out[at[more] + byte] = septet.astype(np.uint8) | np.where(sizes[more] > byte + 1, 0x80, 0).astype(np.uint8)
+    out[ends - 1] = values
+    return struct.pack("<I", len(out)) + out.tobytes()
 
 
 def schema(names: Sequence[str], types: Sequence[int]) -> list[list[tuple[int, int, Any]]]:
@@ -143,14 +157,12 @@ class ColumnChunk:
         lens = lengths[a:b]
         start = int(lengths[:a].sum()) if a else 0
         own = values[start:start + int(lens.sum())]
-        slots = np.maximum(lens, 1)
-        firsts = np.zeros(len(lens), np.int64)
-        np.cumsum(slots[:-1], out=firsts[1:])
-        count = int(slots.sum())
-        # Repetition: 1 but at each document's first level (0). Definition, 2 bits: a value is 3 (0b11),
-        # an empty document's one level 1 (0b01): its high bit cleared.
-        rep = _levels(count, 1, firsts)
-        defined = _levels(count, 2, 2 * firsts[lens == 0] + 1)
+        # Per document, repetition: 0 once, then 1 for each further value. Definition: 3 for each value, or
+        # 1 once for an empty document.
+        rep = _levels(np.column_stack([np.ones_like(lens), np.maximum(lens - 1, 0)]).ravel(),
+                      np.tile(np.array([0, 1], np.uint8), len(lens)))
+        empty = lens == 0
+        defined = _levels(np.where(empty, 1, lens), np.where(empty, _EMPTY_LIST, _VALUE_DEFINED).astype(np.uint8))
         if self.ptype == BOOLEAN:
             data = np.packbits(own.astype(bool), bitorder="little").tobytes()
         else:
