@@ -128,4 +128,4 @@ def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool
     theirs = io.BytesIO()
     pq.write_table(pa.table(columns), theirs, compression=codec)
     assert got.equals(pq.read_table(io.BytesIO(theirs.getvalue())), check_metadata=False)
-    assert codecs(io.BytesIO(out.getvalue())) <= {PARQUET_NAMES[codec]}
+    assert codecs(io.BytesIO(out.getvalue())) == ({PARQUET_NAMES[codec]} if lengths else set())

@@ -46,6 +46,8 @@ def _count(text: str) -> int:
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
+    from llamatok.preprocess.options import PARQUET_COMPRESSIONS  # the standard library only
+
     p: argparse.ArgumentParser
     p = sub.add_parser("preprocess", help="corpora (JSONL, Parquet, source trees) to training shards",
                        description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on "
@@ -97,7 +99,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "and across --resume")
     p.add_argument("--dedup", choices=["exact"], default=None,
                    help="exact: skip documents whose text was already seen (128-bit hash), listed as rejects")
-    p.add_argument("--parquet-compression", choices=["zstd", "snappy", "lz4", "gzip", "none"], default=None,
+    p.add_argument("--parquet-compression", choices=PARQUET_COMPRESSIONS, default=None,
                    help="the Parquet output's codec: zstd (default) writes the smallest files, none the fastest")
     p.add_argument("--max-rejects", type=int, default=None, metavar="N",
                    help="fail when more than N records are rejected (default: no limit)")

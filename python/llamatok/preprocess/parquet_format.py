@@ -73,7 +73,7 @@ def _value(ftype: int, value: Any) -> bytes:
     if ftype in (_T_I32, _T_I64):
         return _varint(_zigzag(value))
     if ftype == _T_BINARY:
-        data = value.encode("utf-8") if isinstance(value, str) else value
+        data: bytes = value.encode("utf-8")
         return _varint(len(data)) + data
     if ftype == _T_STRUCT:
         return thrift(value)
@@ -127,8 +127,10 @@ class ColumnChunk:
                  pool: ThreadPoolExecutor | None) -> None:
         self.ptype = ptype
         self.codec_id, codec_name = CODECS[codec]
-        pages = list(_page_cuts(lengths))
-        bodies = [self._body(values, lengths, a, b) for a, b in pages]
+        pages = _page_cuts(lengths)
+        starts = np.zeros(len(lengths) + 1, np.int64)  # each document's first value
+        np.cumsum(lengths, out=starts[1:])
+        bodies = [self._body(values[starts[a]:starts[b]], lengths[a:b]) for a, b in pages]
         if codec_name is None:
             packed: list[Any] = bodies
         else:
@@ -153,10 +155,8 @@ class ColumnChunk:
             self.compressed += len(header) + len(data)
             self.levels += levels
 
-    def _body(self, values: np.ndarray, lengths: np.ndarray, a: int, b: int) -> bytes:
-        lens = lengths[a:b]
-        start = int(lengths[:a].sum()) if a else 0
-        own = values[start:start + int(lens.sum())]
+    def _body(self, own: np.ndarray, lens: np.ndarray) -> bytes:
+        """A page's data: the levels of documents of ``lens`` values, then their values ``own``."""
         # Per document, repetition: 0 once, then 1 for each further value. Definition: 3 for each value, or
         # 1 once for an empty document.
         rep = _levels(np.column_stack([np.ones_like(lens), np.maximum(lens - 1, 0)]).ravel(),
@@ -179,8 +179,6 @@ class ColumnChunk:
 
 def _page_cuts(lengths: np.ndarray) -> list[tuple[int, int]]:
     """Documents ``[a, b)`` of each page: a page ends at the first boundary after ``PAGE_VALUES`` values."""
-    if len(lengths) == 0:
-        return [(0, 0)]
     ends = np.cumsum(lengths)
     cuts, a, base = [], 0, 0
     while a < len(lengths):
