@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pp_helpers import cli, documents, sample_texts, write_jsonl
 
 import llamatok.preprocess as pp
-from llamatok.preprocess import parquet_format
+from llamatok.preprocess import parquet_format, parquet_out
 from llamatok.preprocess.options import PARQUET_COMPRESSIONS
 from llamatok.preprocess.parquet_out import ParquetDocuments
 from llamatok.preprocess.writers.base import loss_mask
@@ -100,12 +100,15 @@ def test_resuming_with_another_codec_is_refused(tmp_path, texts):
 @settings(max_examples=60, deadline=None)
 @given(lengths=st.lists(st.integers(0, 700) | st.just(0), max_size=120), page=st.integers(1, 2000),
        cut=st.integers(0, 120), codec=st.sampled_from(PARQUET_COMPRESSIONS), masked=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cut, codec, masked, seed):
+       seed=st.integers(0, 2**32 - 1), group_tokens=st.integers(1, 100_000), group_rows=st.integers(1, 200))
+def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cut, codec, masked, seed,
+                                                               group_tokens, group_rows):
     # llamatok writes Parquet itself (parquet_format.py); what pyarrow reads back must be what pyarrow's
-    # own writer would have stored, for empty documents, pages of any size and row groups fed in two runs.
+    # own writer would have stored, for empty documents, pages and row groups of any size, fed in two runs.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parquet_format, "PAGE_VALUES", page)
+        patch.setattr(parquet_out, "ROW_GROUP_TOKENS", group_tokens)
+        patch.setattr(parquet_out, "ROW_GROUP_ROWS", group_rows)
         check_against_pyarrow(lengths, cut, codec, masked, seed)
 
 
@@ -129,3 +132,18 @@ def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool
     pq.write_table(pa.table(columns), theirs, compression=codec)
     assert got.equals(pq.read_table(io.BytesIO(theirs.getvalue())), check_metadata=False)
     assert codecs(io.BytesIO(out.getvalue())) == ({PARQUET_NAMES[codec]} if lengths else set())
+    assert pq.ParquetFile(io.BytesIO(out.getvalue())).metadata.num_row_groups == row_groups(lengths)
+
+
+def row_groups(lengths: list[int]) -> int:
+    """How many row groups the documents make: each takes documents while its tokens stay within
+    ROW_GROUP_TOKENS and its rows within ROW_GROUP_ROWS, and at least one."""
+    most_rows, most_tokens = parquet_out.ROW_GROUP_ROWS, parquet_out.ROW_GROUP_TOKENS
+    groups, i = 0, 0
+    while i < len(lengths):
+        tokens, j = lengths[i], i + 1
+        while j < len(lengths) and j - i < most_rows and tokens + lengths[j] <= most_tokens:
+            tokens += lengths[j]
+            j += 1
+        groups, i = groups + 1, j
+    return groups

@@ -130,32 +130,34 @@ class ColumnChunk:
         pages = _page_cuts(lengths)
         starts = np.zeros(len(lengths) + 1, np.int64)  # each document's first value
         np.cumsum(lengths, out=starts[1:])
-        bodies = [self._body(values[starts[a]:starts[b]], lengths[a:b]) for a, b in pages]
-        if codec_name is None:
-            packed: list[Any] = bodies
-        else:
+
+        def page(cut: tuple[int, int]) -> tuple[int, Any]:
+            """A page's size before compression, and its bytes as written."""
+            a, b = cut
+            body = self._body(values[starts[a]:starts[b]], lengths[a:b])
+            if codec_name is None:
+                return len(body), body
             import pyarrow as pa
 
-            def compress(body: bytes) -> Any:
-                # A codec per page: pyarrow's codec objects are not safe to share between threads (gzip's is not).
-                return pa.Codec(codec_name).compress(body)
+            # A codec per page: pyarrow's codec objects are not safe to share between threads (gzip's is not).
+            return len(body), pa.Codec(codec_name).compress(body)
 
-            packed = list(pool.map(compress, bodies)) if pool is not None and len(bodies) > 1 else \
-                [compress(b) for b in bodies]
+        # Pages are made and compressed on the pool's threads (numpy's copies and pyarrow's codecs release the GIL).
+        made = list(pool.map(page, pages)) if pool is not None and len(pages) > 1 else [page(c) for c in pages]
         self.parts: list[Any] = []
         self.uncompressed = self.compressed = 0
         self.levels = 0
-        for (a, b), body, data in zip(pages, bodies, packed):
+        for (a, b), (size, data) in zip(pages, made):
             levels = int(np.maximum(lengths[a:b], 1).sum())
-            header = thrift([(1, _T_I32, 0), (2, _T_I32, len(body)), (3, _T_I32, len(data)),
+            header = thrift([(1, _T_I32, 0), (2, _T_I32, size), (3, _T_I32, len(data)),
                              (5, _T_STRUCT, [(1, _T_I32, levels), (2, _T_I32, _PLAIN), (3, _T_I32, _RLE),
                                              (4, _T_I32, _RLE)])])
             self.parts += [header, data]
-            self.uncompressed += len(header) + len(body)
+            self.uncompressed += len(header) + size
             self.compressed += len(header) + len(data)
             self.levels += levels
 
-    def _body(self, own: np.ndarray, lens: np.ndarray) -> bytes:
+    def _body(self, own: np.ndarray, lens: np.ndarray) -> bytearray:
         """A page's data: the levels of documents of ``lens`` values, then their values ``own``."""
         # Per document, repetition: 0 once, then 1 for each further value. Definition: 3 for each value, or
         # 1 once for an empty document.
@@ -163,11 +165,14 @@ class ColumnChunk:
                       np.tile(np.array([0, 1], np.uint8), len(lens)))
         empty = lens == 0
         defined = _levels(np.where(empty, 1, lens), np.where(empty, _EMPTY_LIST, _VALUE_DEFINED).astype(np.uint8))
+        head = len(rep) + len(defined)
         if self.ptype == BOOLEAN:
-            data = np.packbits(own.astype(bool), bitorder="little").tobytes()
-        else:
-            data = own.astype("<i4", copy=False).tobytes()
-        return rep + defined + data
+            return bytearray(rep + defined + np.packbits(own.astype(bool), bitorder="little").tobytes())
+        # The values are cast straight into the page's buffer: one pass over them, no intermediate copies.
+        body = bytearray(head + 4 * len(own))
+        body[:head] = rep + defined
+        np.frombuffer(body, "<i4", offset=head)[:] = own
+        return body
 
     def meta(self, path: Sequence[str], offset: int) -> list[tuple[int, int, Any]]:
         """The ColumnChunk struct, its pages starting at ``offset`` in the file."""

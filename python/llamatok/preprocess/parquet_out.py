@@ -50,8 +50,8 @@ class ParquetDocuments:
         self._out = open(where, "wb") if self._own else where  # noqa: SIM115 (closed in close())
         self._out.write(MAGIC)
         self._at = len(MAGIC)
-        # Pages are compressed on a few threads (pyarrow's codecs release the GIL).
-        self._pool = ThreadPoolExecutor(min(4, os.cpu_count() or 1)) if CODECS[compression][1] else None
+        # Pages are made and compressed on a few threads (numpy's copies and pyarrow's codecs release the GIL).
+        self._pool = ThreadPoolExecutor(min(4, os.cpu_count() or 1))
         self._group_rows: list[int] = []
         self._group_columns: list[list[Any]] = []
         self._group_bytes: list[int] = []
@@ -72,8 +72,10 @@ class ParquetDocuments:
             self._write_group()
 
     def _write_group(self) -> None:
-        ids = [np.concatenate(x) if x else np.zeros(0, np.int32) for x in self._ids]
-        lengths = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in self._lengths]
+        # One waiting array is used as it is (a view of the caller's, or of the rest of the last group's),
+        # so that a feed of many groups is never copied once per group.
+        ids = [_joined(x, np.int32) for x in self._ids]
+        lengths = [_joined(x, np.int64) for x in self._lengths]
         ends = np.cumsum(lengths[0], dtype=np.int64)
         stop = int(np.searchsorted(ends, ROW_GROUP_TOKENS, side="right"))
         stop = min(max(stop, 1), ROW_GROUP_ROWS, len(lengths[0]))
@@ -105,10 +107,15 @@ class ParquetDocuments:
         while self._pending_rows:
             self._write_group()
         self._out.write(footer(self.names, self.types, self._group_rows, self._group_columns, self._group_bytes))
-        if self._pool is not None:
-            self._pool.shutdown()
+        self._pool.shutdown()
         if self._own:
             self._out.close()
+
+
+def _joined(arrays: list[np.ndarray], empty: type) -> np.ndarray:
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(0, empty)
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],
