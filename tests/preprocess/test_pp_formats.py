@@ -169,6 +169,41 @@ def test_mds_and_litdata_cut_large_outputs_into_several_files(tmp_path, monkeypa
     assert litdata_documents(prefix + ".litdata") == [d for d in expected if d]
 
 
+@pytest.mark.parametrize("piece", [8, 100, 5000, 1 << 22])
+@pytest.mark.parametrize("mean_ids", [3, 300])
+def test_mds_shards_are_the_same_bytes_whatever_the_framing_pieces(tmp_path, monkeypatch, piece, mean_ids):
+    # Samples are framed piece by piece in a buffer the writer reuses (documents larger than a piece are
+    # written where they are): every piece size gives the same documents and the same bytes.
+    from llamatok.preprocess.writers import make_writer, mds
+    from llamatok.preprocess.writers.base import WriterSpec
+
+    rng = np.random.default_rng(piece + mean_ids)
+    lengths = rng.integers(0, 2 * mean_ids + 1, 400)
+    lengths[[0, 1, 150]] = 0
+    lengths[200] = 5000  # larger than most pieces
+    ids = rng.integers(0, 32016, int(lengths.sum())).astype(np.uint16)
+    monkeypatch.setattr(mds, "SIZE_LIMIT", 4000)  # several shards, some cut inside a feed
+
+    def write(folder: str) -> None:
+        writer = make_writer("mds", str(tmp_path / folder / "d"), WriterSpec("uint16", 2, "tok"), lambda name: None)
+        at = 0
+        for part in np.array_split(np.arange(len(lengths)), 7):  # fed in seven runs of documents
+            n = lengths[part]
+            writer.add(ids[at:at + int(n.sum())], n)
+            at += int(n.sum())
+        writer.close()
+
+    write("default")
+    monkeypatch.setattr(mds, "FRAME_PIECE_BYTES", piece)
+    write("pieces")
+    ends = np.cumsum(lengths)
+    assert mds_documents(str(tmp_path / "pieces" / "d.mds")) == [ids[e - n:e].tolist() for e, n in zip(ends, lengths)]
+    default, pieces = tmp_path / "default" / "d.mds", tmp_path / "pieces" / "d.mds"
+    names = sorted(p.name for p in default.iterdir())
+    assert len(names) > 3 and names == sorted(p.name for p in pieces.iterdir())
+    assert all((default / n).read_bytes() == (pieces / n).read_bytes() for n in names)
+
+
 @pytest.mark.parametrize("mean_ids", [1, 40, 200, 3000])
 def test_mds_samples_are_framed_alike_for_small_and_large_documents(mean_ids):
     from llamatok.preprocess.writers.mds import FRAME_EACH_BYTES, encode_samples

@@ -131,7 +131,7 @@ class ChunkedWriter(FormatWriter):
     its size, ``_flush`` writes it and starts anew. Both formats' chunk files are: u32 item count; u32
     offset of every item and of the end, from the file's start; ``header``; the items."""
 
-    _pending: list[np.ndarray | PendingIds]
+    _pending: list[Any]  # each written by _write_block
     _sizes: list[np.ndarray]
     _bytes: int
     _done: list[tuple[storage.AtomicWriter, str]]
@@ -151,15 +151,19 @@ class ChunkedWriter(FormatWriter):
         out.write(offsets.astype("<u4"))
         out.write(header)
         for block in self._pending:
-            if isinstance(block, PendingIds):
-                self._write_ids(out, block.ids, block.first)
-            else:
-                out.write(np.ascontiguousarray(block))
+            self._write_block(out, block)
         out.commit()
         self._done.append((out, kind))
         self._pending, self._sizes = [], []
         self._bytes = 4 + 4 + len(header)
         return out, sizes
+
+    def _write_block(self, out: storage.AtomicWriter, block: Any) -> None:
+        """Writes one item of ``_pending`` (ids or encoded items) to ``out``."""
+        if isinstance(block, PendingIds):
+            self._write_ids(out, block.ids, block.first)
+        else:
+            out.write(np.ascontiguousarray(block))
 
     def _runs(self, cost: np.ndarray, limit: int) -> Iterator[tuple[int, int]]:
         """Runs ``(i, j)`` of consecutive documents that fit in what is left of the chunk being filled

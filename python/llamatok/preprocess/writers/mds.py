@@ -15,12 +15,13 @@ Streaming's writer cuts them (a larger sample has a shard of its own).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import ChunkedWriter, PendingIds, TmpNamer, WriterSpec, as_unsigned
+from llamatok.preprocess.writers.base import ChunkedWriter, TmpNamer, WriterSpec, as_unsigned
 
 #: Streaming's default shard size limit.
 SIZE_LIMIT = 1 << 26
@@ -37,18 +38,24 @@ def shard_config() -> dict[str, Any]:
 FRAME_EACH_BYTES = 256
 
 
-def encode_samples(data: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
+#: Samples are framed in pieces of at most this many bytes, in one buffer the writer keeps: fresh memory
+#: for a whole shard's samples cost more in page faults than the framing itself.
+FRAME_PIECE_BYTES = 4 << 20
+
+
+def encode_samples(data: np.ndarray, nbytes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The samples of documents whose ids' bytes are ``data`` (concatenated) and ``nbytes`` each:
-    per sample its u32 size, then the bytes."""
+    per sample its u32 size, then the bytes; written at the start of ``out`` (uint8, large enough)
+    when given."""
     sizes = nbytes.astype("<u4")
+    total = int(nbytes.sum()) + 4 * len(nbytes)
+    out = np.empty(total, np.uint8) if out is None else out[:total]
     if len(nbytes) and len(data) >= FRAME_EACH_BYTES * len(nbytes):
         bounds = np.zeros(len(nbytes) + 1, np.int64)
         np.cumsum(nbytes, out=bounds[1:])
         framed = sizes.view(np.uint8).reshape(-1, 4)
         parts = [part for k in range(len(nbytes)) for part in (framed[k], data[bounds[k]:bounds[k + 1]])]
-        return np.concatenate(parts)
-    total = int(nbytes.sum()) + 4 * len(nbytes)
-    out = np.empty(total, np.uint8)
+        return np.concatenate(parts, out=out)
     heads = np.zeros(len(nbytes) + 1, np.int64)
     np.cumsum(nbytes + 4, out=heads[1:])
     at = (heads[:-1, None] + np.arange(4)).ravel()
@@ -57,6 +64,15 @@ def encode_samples(data: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
     keep[at] = False
     out[keep] = data
     return out
+
+
+@dataclass(frozen=True)
+class PendingSamples:
+    """Documents waiting in a shard, not yet framed: their ids' bytes (a view of the caller's ids) and
+    each one's byte size."""
+
+    data: np.ndarray
+    nbytes: np.ndarray
 
 
 class MdsWriter(ChunkedWriter):
@@ -68,7 +84,8 @@ class MdsWriter(ChunkedWriter):
         self._config = json.dumps(shard_config(), sort_keys=True).encode("utf-8")
         self._shards: list[dict[str, Any]] = []
         self._done: list[tuple[storage.AtomicWriter, str]] = []
-        self._pending: list[np.ndarray | PendingIds] = []  # encoded samples of the shard being filled
+        self._pending: list[PendingSamples] = []  # documents of the shard being filled
+        self._frames: np.ndarray | None = None  # the buffer samples are framed in (FRAME_PIECE_BYTES)
         self._sizes: list[np.ndarray] = []  # their sizes
         self._bytes = 4 + 4 + len(self._config)  # what the shard being filled takes so far
 
@@ -85,10 +102,28 @@ class MdsWriter(ChunkedWriter):
         cost = np.zeros(len(nbytes) + 1, np.int64)
         np.cumsum(nbytes + 8, out=cost[1:])
         for i, j in self._runs(cost, SIZE_LIMIT):
-            self._pending.append(encode_samples(data[starts[i]:starts[j]], nbytes[i:j]))
+            self._pending.append(PendingSamples(data[starts[i]:starts[j]], nbytes[i:j]))
             self._sizes.append(nbytes[i:j] + 4)
         self.documents += len(nbytes)
         self.tokens += int(len(ids))
+
+    def _write_block(self, out: storage.AtomicWriter, block: PendingSamples) -> None:
+        framed = np.zeros(len(block.nbytes) + 1, np.int64)  # each sample's end, framed, from the block's start
+        np.cumsum(block.nbytes + 4, out=framed[1:])
+        i = 0
+        while i < len(block.nbytes):
+            j = int(np.searchsorted(framed, framed[i] + FRAME_PIECE_BYTES, side="right")) - 1
+            start = int(framed[i] - 4 * i)  # the first document's first byte in ``data``
+            if j <= i + 1:  # one sample of a piece or more: its size, then its bytes where they are
+                out.write(block.nbytes[i:i + 1].astype("<u4"))
+                out.write(block.data[start:start + int(block.nbytes[i])])
+                i += 1
+                continue
+            if self._frames is None:
+                self._frames = np.empty(FRAME_PIECE_BYTES, np.uint8)
+            end = int(framed[j] - 4 * j)
+            out.write(encode_samples(block.data[start:end], block.nbytes[i:j], self._frames))
+            i = j
 
     def _flush(self) -> None:
         basename = f"shard.{len(self._shards):05d}.mds"
