@@ -124,7 +124,7 @@ class ColumnChunk:
     """One column of one row group: its pages' bytes, and what the footer says of it."""
 
     def __init__(self, values: np.ndarray, lengths: np.ndarray, ptype: int, codec: str,
-                 pool: ThreadPoolExecutor | None) -> None:
+                 pool: ThreadPoolExecutor) -> None:
         self.ptype = ptype
         self.codec_id, codec_name = CODECS[codec]
         pages = _page_cuts(lengths)
@@ -143,7 +143,7 @@ class ColumnChunk:
             return len(body), pa.Codec(codec_name).compress(body)
 
         # Pages are made and compressed on the pool's threads (numpy's copies and pyarrow's codecs release the GIL).
-        made = list(pool.map(page, pages)) if pool is not None and len(pages) > 1 else [page(c) for c in pages]
+        made = list(pool.map(page, pages)) if len(pages) > 1 else [page(c) for c in pages]
         self.parts: list[Any] = []
         self.uncompressed = self.compressed = 0
         self.levels = 0

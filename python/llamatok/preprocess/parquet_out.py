@@ -74,8 +74,8 @@ class ParquetDocuments:
     def _write_group(self) -> None:
         # One waiting array is used as it is (a view of the caller's, or of the rest of the last group's),
         # so that a feed of many groups is never copied once per group.
-        ids = [_joined(x, np.int32) for x in self._ids]
-        lengths = [_joined(x, np.int64) for x in self._lengths]
+        ids = [x[0] if len(x) == 1 else np.concatenate(x) for x in self._ids]
+        lengths = [x[0] if len(x) == 1 else np.concatenate(x) for x in self._lengths]
         ends = np.cumsum(lengths[0], dtype=np.int64)
         stop = int(np.searchsorted(ends, ROW_GROUP_TOKENS, side="right"))
         stop = min(max(stop, 1), ROW_GROUP_ROWS, len(lengths[0]))
@@ -110,12 +110,6 @@ class ParquetDocuments:
         self._pool.shutdown()
         if self._own:
             self._out.close()
-
-
-def _joined(arrays: list[np.ndarray], empty: type) -> np.ndarray:
-    if len(arrays) == 1:
-        return arrays[0]
-    return np.concatenate(arrays) if arrays else np.zeros(0, empty)
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],

@@ -85,9 +85,9 @@ class MdsWriter(ChunkedWriter):
         self._shards: list[dict[str, Any]] = []
         self._done: list[tuple[storage.AtomicWriter, str]] = []
         self._pending: list[PendingSamples] = []  # documents of the shard being filled
-        self._frames: np.ndarray | None = None  # the buffer samples are framed in (FRAME_PIECE_BYTES)
-        self._sizes: list[np.ndarray] = []  # their sizes
+        self._sizes: list[np.ndarray] = []  # their samples' sizes
         self._bytes = 4 + 4 + len(self._config)  # what the shard being filled takes so far
+        self._frames: np.ndarray | None = None  # the buffer samples are framed in (FRAME_PIECE_BYTES)
 
     @classmethod
     def outputs(cls, base: str) -> dict[str, str]:
