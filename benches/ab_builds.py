@@ -12,8 +12,8 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 (``llamatok.preprocess.run`` on the corpus as one JSONL file, ``--append-eod``: MB/s of its processing), ``warm``
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves);
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
-cjk-emoji, letters); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's short-line
-workload, the results kept, cold).
+cjk-emoji, letters, uncut); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's
+short-line workload, the results kept, cold).
 Prints MB/s of UTF-8 text per run, the medians' ratio and the median of the ratios of neighbouring runs.
 """
 

@@ -2,10 +2,12 @@
 
 - ``corpus``: the Python standard library's own .py files (site-packages excluded), one text per file.
 - ``lines``: 200,000 short lines of code (30 to 60 characters) from the same files.
-- stress strings of a given size: ``base64``, ``minified-js``, ``cjk-emoji``, and ``letters``
-  (random lowercase letters with no spaces: every pair of letters can merge, so the whole string is
-  one chunk for llamatok — its worst case). A different seed gives a different string, so repeated
-  runs cannot be served from a cache.
+- stress strings of a given size: ``base64``, ``minified-js``, ``cjk-emoji``, ``letters`` (random
+  lowercase letters, no spaces: llamatok cuts them where two letters never meet inside a piece of the
+  vocabulary, such as ``q`` before ``z``, into chunks of a few to a hundred bytes), and ``uncut``
+  (random letters of ``acdeilnorstu``, every pair of which meets inside some piece of Llama's
+  vocabularies: the whole string is one chunk, merged in windows; llamatok's worst case). A different
+  seed gives a different string, so repeated runs cannot be served from a cache.
 """
 
 from __future__ import annotations
@@ -73,11 +75,16 @@ def _letters(rng: random.Random, size: int) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(size))
 
 
+def _uncut(rng: random.Random, size: int) -> str:
+    return "".join(rng.choice("acdeilnorstu") for _ in range(size))
+
+
 STRESS: dict[str, Callable[[random.Random, int], str]] = {
     "base64": _base64,
     "minified-js": _minified_js,
     "cjk-emoji": _cjk_emoji,
     "letters": _letters,
+    "uncut": _uncut,
 }
 
 
