@@ -277,6 +277,11 @@ def open_arrow(location: str) -> Any:
 
 
 def read_bytes(location: str) -> bytes:
+    if is_local(location):
+        # Unbuffered: one read into one buffer of the file's size (a source tree is many small files,
+        # and a buffered reader would allocate its 1 MiB buffer for each).
+        with open(local_path(location), "rb", buffering=0) as raw:
+            return raw.readall()
     with open_input(location) as f:
         return f.read()
 
