@@ -26,7 +26,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from llamatok.preprocess.errors import OptionsError
 
@@ -37,8 +37,7 @@ _PYARROW_SCHEMES = {"s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss"}
 _CACHED_SCHEMES = {"s3", "gs", "gcs"}
 #: Reads from a remote store are 8 MiB requests: fewer requests per byte (stores limit their rate).
 _REMOTE_READ_BUFFER = 8 << 20
-#: Local files are read through a buffer of at most 1 MiB: JSONL lines of code average tens of KB, and
-#: Python's default 8 KiB buffer made reading them several system calls and copies per line.
+#: At most 1 MiB of buffer for a local file: with 8 KiB, a JSONL line of tens of KB took several reads and copies.
 _LOCAL_READ_BUFFER = 1 << 20
 #: A local output file has the kernel start writing it every 8 MiB (AtomicWriter._start_writeback).
 WRITEBACK_BYTES = 8 << 20
@@ -251,12 +250,9 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 # -- reading -------------------------------------------------------------------------------------
 
 def open_input(location: str, buffer: int = _REMOTE_READ_BUFFER) -> io.BufferedReader:
-    """A buffered, seekable binary reader (``buffer``: the size of each request to a remote store, and
-    of the buffer of a local file up to 1 MiB)."""
+    """A buffered, seekable binary reader (``buffer``: each request to a remote store; a local file's, up to 1 MiB)."""
     if is_local(location):
-        # A positive buffering makes open() return a BufferedReader (typeshed cannot tell from an int).
-        f = open(local_path(location), "rb", buffering=min(buffer, _LOCAL_READ_BUFFER))  # noqa: SIM115
-        return cast(io.BufferedReader, f)
+        return io.BufferedReader(io.FileIO(local_path(location)), min(buffer, _LOCAL_READ_BUFFER))
     fs, path = _resolve(location)
     try:
         raw = fs.open_input_file(path)
@@ -277,11 +273,6 @@ def open_arrow(location: str) -> Any:
 
 
 def read_bytes(location: str) -> bytes:
-    if is_local(location):
-        # Unbuffered: one read into one buffer of the file's size (a source tree is many small files,
-        # and a buffered reader would allocate its 1 MiB buffer for each).
-        with open(local_path(location), "rb", buffering=0) as raw:
-            return raw.readall()
     with open_input(location) as f:
         return f.read()
 
