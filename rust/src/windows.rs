@@ -185,7 +185,7 @@ pub(crate) fn merge_windows(
         }
         let mut end = end_after(start);
         let mut placed = false;
-        for _ in 0..TRIES {
+        for attempt in 0..TRIES {
             if next.start == start && next.end == end && end != 0 {
                 std::mem::swap(cur, next);
             } else if cur.start == start && cur.end > end && cur.symbols.last().map(|s| s.start as usize) == Some(end) {
@@ -194,7 +194,7 @@ pub(crate) fn merge_windows(
                 count(start, end);
                 run_window(table, chunk, start, end, cur, heap);
             }
-            if end == end_after(start) && end != n {
+            if attempt == 0 && end != n {
                 // First try: a cut at a byte count falls inside a final symbol more often than not, and
                 // each failed try merges a next window for nothing; where the window's own last symbol
                 // starts is far likelier to hold, and taking it first costs no merge (`cut_back`).
@@ -245,8 +245,8 @@ mod tests {
 
     /// Text every pair of whose letters merges has no cut point, so it is all windows; a window is
     /// merged again only when a cut fails. Placing the first cut where the window's own last symbol
-    /// starts keeps that rare: with the first cut at the byte count, Code Llama's vocabulary merged
-    /// 1.78 times the bytes of such letters and 3 times those of a run of spaces.
+    /// starts keeps that rare; the first cut at the byte count fails these bounds (figures in
+    /// benches/results/notes.md, session 14).
     #[test]
     fn windows_are_seldom_merged_twice() {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
