@@ -14,6 +14,10 @@
 //! 3. Merges further right than `R` change neither side of the cut, so `R`'s log may stand for the
 //!    whole rest of the chunk provided the later cuts hold too. By induction from the last window,
 //!    when every cut holds the windows' results joined are the loop's result on the whole chunk.
+//! 4. A cut that holds still holds when `R` is cut back to `R'` at one of its final boundaries
+//!    ([`cut_back`]): the loop on `L ++ R` is then the loop on `L ++ R'` with the merges of the rest of
+//!    `R` interleaved, which never touch `L ++ R'` nor rank before a pair to their left of equal rank;
+//!    so if the loop on `L ++ R'` ever picked the pair across the cut, the loop on `L ++ R` would too.
 //!
 //! A cut that does not hold is moved (to where the window's own last symbol starts, or on); if no place
 //! is found within a few tries, the caller runs the plain loop on the whole chunk (exact, slower), so
@@ -172,6 +176,9 @@ pub(crate) fn merge_windows(
     let end_after = |start: usize| if n - start > 2 * WINDOW { boundary(chunk, start + WINDOW) } else { n };
     let mut start = 0;
     let mut has_prev = false;
+    // Whether the cut between `prev` and `cur` as they now are is known to hold (point 4 of the
+    // module's argument: it still holds after `cut_back`), so that it is not checked again.
+    let mut left_holds = false;
     // Runs left by an earlier chunk (the scratch outlives it) are never taken for this one's.
     (cur.end, next.end) = (0, 0);
     // The caller's interrupt check (interrupt.rs), polled once per `interrupt::EVERY` bytes.
@@ -187,12 +194,15 @@ pub(crate) fn merge_windows(
         let mut placed = false;
         for attempt in 0..TRIES {
             if next.start == start && next.end == end && end != 0 {
+                // `next` was placed against what is now `prev`: the cut between them held.
                 std::mem::swap(cur, next);
+                left_holds = true;
             } else if cur.start == start && cur.end > end && cur.symbols.last().map(|s| s.start as usize) == Some(end) {
                 cut_back(table, chunk, cur, end);
             } else {
                 count(start, end);
                 run_window(table, chunk, start, end, cur, heap);
+                left_holds = false;
             }
             if attempt == 0 && end != n {
                 // First try: a cut at a byte count falls inside a final symbol more often than not, and
@@ -204,7 +214,9 @@ pub(crate) fn merge_windows(
                     end = at;
                 }
             }
-            if !has_prev || cut_holds(table, prev, cur) {
+            debug_assert!(!(has_prev && left_holds) || cut_holds(table, prev, cur), "a held cut stopped holding");
+            if !has_prev || left_holds || cut_holds(table, prev, cur) {
+                left_holds = true;
                 if end == n {
                     sink(&cur.symbols);
                     return true;
@@ -233,6 +245,7 @@ pub(crate) fn merge_windows(
         sink(&cur.symbols);
         std::mem::swap(prev, cur);
         has_prev = true;
+        left_holds = false;
         start = end;
     }
     true
