@@ -18,7 +18,7 @@ pub struct Symbol {
 }
 
 /// Below this many symbols the quadratic scan beats the heap's bookkeeping.
-const SCAN_LIMIT: usize = 48;
+pub(crate) const SCAN_LIMIT: usize = 48;
 
 pub(crate) const NO_RANK: u32 = u32::MAX;
 
@@ -54,7 +54,7 @@ impl StepLog for Vec<Step> {
 }
 
 #[inline(always)]
-fn edge(is_first: bool, is_last: bool) -> u8 {
+pub(crate) fn edge(is_first: bool, is_last: bool) -> u8 {
     (if is_first { FIRST } else { 0 }) | (if is_last { LAST } else { 0 })
 }
 

@@ -40,6 +40,8 @@ pub(crate) mod model_proto;
 mod proptests;
 #[cfg(feature = "python")]
 pub(crate) mod python;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod scan_narrow;
 pub(crate) mod special;
 pub(crate) mod tokenizer;
 pub(crate) mod unused;

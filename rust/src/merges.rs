@@ -73,6 +73,8 @@ pub struct MergeTable {
     /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common in code, more
     /// so in base64, and this answers them with one load.
     ascii_pairs: Box<[u32]>,
+    /// The highest rank of any pair (0 when none merges).
+    max_rank: u32,
 }
 
 impl MergeTable {
@@ -87,6 +89,7 @@ impl MergeTable {
             joins_ascii: Box::new([0; 256]),
             joins_other: FxHashSet::default(),
             ascii_pairs: vec![PAIR_UNKNOWN; 128 * 128].into_boxed_slice(),
+            max_rank: 0,
         };
         for (id, piece) in vocab.pieces().iter().enumerate() {
             let mut it = piece.text.chars();
@@ -107,6 +110,7 @@ impl MergeTable {
                 }
             }
         }
+        table.max_rank = table.pairs.values().map(|m| m.rank).max().unwrap_or(0);
         let merged: Vec<u32> = table.pairs.values().map(|m| m.merged).collect();
         for id in merged {
             let text = &vocab.pieces()[id as usize].text;
@@ -247,6 +251,12 @@ impl MergeTable {
     #[inline]
     pub fn get(&self, left: u32, right: u32) -> Option<Merge> {
         self.pairs.get(&pair_key(left, right)).copied()
+    }
+
+    /// The highest rank of any pair (0 when none merges).
+    #[inline]
+    pub fn max_rank(&self) -> u32 {
+        self.max_rank
     }
 
     /// True when `symbol` is a vocabulary id (not a virtual character or `NO_SYMBOL`).

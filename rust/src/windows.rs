@@ -23,9 +23,13 @@
 //! is found within a few tries, the caller runs the plain loop on the whole chunk (exact, slower), so
 //! the result never depends on the windows.
 
-use crate::bpe::{merge_by_heap_logged, merge_by_scan_logged, HeapScratch, Step, Symbol, FIRST, LAST, NO_RANK};
+use crate::bpe::{
+    merge_by_heap_logged, merge_by_scan_logged, HeapScratch, Step, Symbol, FIRST, LAST, NO_RANK, SCAN_LIMIT,
+};
 use crate::interrupt;
 use crate::merges::MergeTable;
+#[cfg(target_arch = "x86_64")]
+use crate::scan_narrow;
 
 /// Bytes per window (moved to the next character boundary, and further when a cut does not hold).
 const WINDOW: usize = 24;
@@ -34,8 +38,6 @@ const WINDOW: usize = 24;
 pub(crate) const LONG_CHUNK: usize = 1024;
 /// Places tried for each cut before giving up on windows for the chunk.
 const TRIES: usize = 64;
-/// Windows of at most this many characters are merged by the scan, longer ones by the heap.
-const SCAN_LIMIT: usize = 48;
 
 /// One window merged on its own: its final symbols (spans in the chunk), its merges in order, and the
 /// symbols of its first and last characters before any merge.
@@ -62,8 +64,37 @@ pub(crate) struct WindowScratch {
     merged_bytes: usize,
 }
 
-/// Merges `chunk[start..end]` (normalized text, a space standing for `▁`) on its own into `run`.
-fn run_window(table: &MergeTable, chunk: &str, start: usize, end: usize, run: &mut Run, heap: &mut HeapScratch) {
+/// Whether this table and CPU allow the scan with 16-bit ranks (`scan_narrow.rs`).
+fn narrow_scan(table: &MergeTable) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return scan_narrow::usable(table);
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
+/// The scan merge of one window: with 16-bit ranks when `narrow` ([`narrow_scan`]).
+#[inline]
+fn scan(table: &MergeTable, symbols: &mut Vec<Symbol>, log: &mut Vec<Step>, narrow: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if narrow {
+        // SAFETY: `narrow` comes from `scan_narrow::usable`, which checked that this CPU has SSE4.1.
+        unsafe { scan_narrow::merge_by_scan_logged(table, symbols, log) };
+        return;
+    }
+    let _ = narrow;
+    merge_by_scan_logged(table, symbols, log);
+}
+
+/// Merges `chunk[start..end]` (normalized text, a space standing for `▁`) on its own into `run`
+/// (`narrow`: see [`scan`]).
+fn run_window(
+    table: &MergeTable,
+    chunk: &str,
+    (start, end): (usize, usize),
+    run: &mut Run,
+    heap: &mut HeapScratch,
+    narrow: bool,
+) {
     (run.start, run.end) = (start, end);
     run.symbols.clear();
     run.log.clear();
@@ -73,8 +104,9 @@ fn run_window(table: &MergeTable, chunk: &str, start: usize, end: usize, run: &m
     }
     run.first = run.symbols[0].id;
     run.last = run.symbols[run.symbols.len() - 1].id;
+    // Windows are merged as chunks of their length would be: by the scan up to its limit.
     if run.symbols.len() <= SCAN_LIMIT {
-        merge_by_scan_logged(table, &mut run.symbols, &mut run.log);
+        scan(table, &mut run.symbols, &mut run.log, narrow);
     } else {
         merge_by_heap_logged(table, &mut run.symbols, heap, &mut run.log);
     }
@@ -174,6 +206,7 @@ pub(crate) fn merge_windows(
     let WindowScratch { prev, cur, next, heap, .. } = scratch;
     // A window ends WINDOW bytes on, unless that would leave a last window of less than WINDOW.
     let end_after = |start: usize| if n - start > 2 * WINDOW { boundary(chunk, start + WINDOW) } else { n };
+    let narrow = narrow_scan(table);
     let mut start = 0;
     let mut has_prev = false;
     // Whether the cut between `prev` and `cur` as they now are is known to hold (point 4 of the
@@ -201,7 +234,7 @@ pub(crate) fn merge_windows(
                 cut_back(table, chunk, cur, end);
             } else {
                 count(start, end);
-                run_window(table, chunk, start, end, cur, heap);
+                run_window(table, chunk, (start, end), cur, heap, narrow);
                 left_holds = false;
             }
             if attempt == 0 && end != n {
@@ -222,7 +255,7 @@ pub(crate) fn merge_windows(
                     return true;
                 }
                 count(end, end_after(end));
-                run_window(table, chunk, end, end_after(end), next, heap);
+                run_window(table, chunk, (end, end_after(end)), next, heap, narrow);
                 if cut_holds(table, cur, next) {
                     placed = true;
                     break;
@@ -302,7 +335,7 @@ mod tests {
             let mut scratch = WindowScratch::default();
             let first_end = boundary(&new, WINDOW);
             let found = (first_end + 1..first_end + 40).any(|end| {
-                run_window(table, &old, 0, end, &mut scratch.cur, &mut scratch.heap);
+                run_window(table, &old, (0, end), &mut scratch.cur, &mut scratch.heap, narrow_scan(table));
                 scratch.cur.symbols.last().map(|s| s.start as usize) == Some(first_end)
             });
             if !found {

@@ -1,23 +1,34 @@
 //! The two merge loops of bpe.rs, the scan (chunks of up to 48 symbols) and the heap (longer ones), give
-//! the same symbols on any input either can get.
+//! the same symbols on any input either can get; the windows' scan with 16-bit ranks (scan_narrow.rs, where
+//! the vocabulary and the CPU allow it) gives the scan's symbols and the same merges in the same order.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 
 use super::texts::{bits, render};
 use super::vocabs;
-use crate::bpe::{merge_by_heap, merge_by_scan, Symbol};
+use crate::bpe::{merge_by_heap, merge_by_scan, merge_by_scan_logged, Step, Symbol};
 use crate::merges::MergeTable;
 
 /// The scan's limit (bpe.rs, `SCAN_LIMIT`).
 const SCAN_LIMIT: usize = 48;
 
-/// Runs both loops on `symbols` and checks they agree.
+/// Runs the loops on `symbols` and checks they agree.
 fn check(table: &MergeTable, symbols: Vec<Symbol>) -> Result<(), TestCaseError> {
-    let (mut scan, mut heap) = (symbols.clone(), symbols);
+    let (mut scan, mut heap) = (symbols.clone(), symbols.clone());
     merge_by_scan(table, &mut scan);
     merge_by_heap(table, &mut heap);
-    prop_assert_eq!(scan, heap);
+    prop_assert_eq!(&scan, &heap);
+    #[cfg(target_arch = "x86_64")]
+    if crate::scan_narrow::usable(table) {
+        let (mut logged, mut narrow) = (symbols.clone(), symbols);
+        let (mut log, mut narrow_log) = (Vec::<Step>::new(), Vec::<Step>::new());
+        merge_by_scan_logged(table, &mut logged, &mut log);
+        // SAFETY: `usable` checked that this CPU has SSE4.1.
+        unsafe { crate::scan_narrow::merge_by_scan_logged(table, &mut narrow, &mut narrow_log) };
+        prop_assert_eq!(&narrow, &scan);
+        prop_assert_eq!(narrow_log, log);
+    }
     Ok(())
 }
 

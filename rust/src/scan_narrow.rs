@@ -1,0 +1,132 @@
+//! The scan merge loop of `bpe.rs` for the windows of long chunks (`windows.rs`), with 16-bit ranks on
+//! x86-64 CPUs with SSE4.1: the lowest rank of 8 pairs, and where it is first, comes from one
+//! instruction (`PHMINPOSUW`), where the plain scan compares pair by pair. Used only when every rank of
+//! the table fits below [`NONE`] (Code Llama's and Llama 2's do) and the CPU has the instruction; the
+//! same merges in the same order as `merge_by_scan_logged` otherwise (the windows' property tests hold
+//! both to the plain loop).
+
+use std::arch::x86_64::{__m128i, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_minpos_epu16};
+
+use crate::bpe::{edge, Step, StepLog, Symbol, SCAN_LIMIT};
+use crate::merges::MergeTable;
+
+/// No pair: above every rank used here.
+const NONE: u16 = u16::MAX;
+/// Pairs compared by one instruction.
+const LANES: usize = 8;
+const _: () = assert!(SCAN_LIMIT.is_multiple_of(LANES), "the ranks are read in whole groups of lanes");
+
+/// Whether [`merge_by_scan_logged`] may run for `table` on this CPU.
+pub(crate) fn usable(table: &MergeTable) -> bool {
+    table.max_rank() < u32::from(NONE) && std::arch::is_x86_feature_detected!("sse4.1")
+}
+
+/// The lowest rank among the first `groups` groups of lanes of `ranks` and the first pair holding it;
+/// `NONE` when no pair merges.
+#[inline]
+#[target_feature(enable = "sse4.1")]
+fn lowest(ranks: &[u16; SCAN_LIMIT], groups: usize) -> (u32, usize) {
+    let (mut low, mut best) = (u32::from(NONE), 0);
+    for g in 0..groups.min(SCAN_LIMIT / LANES) {
+        // SAFETY: group `g` is ranks[8g..8g + 8], inside the array (g < SCAN_LIMIT / LANES); an
+        // unaligned load reads any 16 bytes.
+        let group = unsafe { _mm_loadu_si128(ranks.as_ptr().add(LANES * g).cast::<__m128i>()) };
+        // Bits 0-15: the group's lowest rank; bits 16-18: its first lane holding it.
+        let found = _mm_cvtsi128_si32(_mm_minpos_epu16(group)) as u32;
+        // Strictly lower: on equal ranks the earlier group's pair, the leftmost, is kept.
+        if found & 0xffff < low {
+            low = found & 0xffff;
+            best = LANES * g + (found >> 16) as usize;
+        }
+    }
+    (low, best)
+}
+
+/// `bpe::merge_by_scan_logged` with 16-bit ranks searched 8 at a time. Only for tables that
+/// [`usable`] accepts, on a CPU with SSE4.1. Nothing is shifted: a symbol merged into its left
+/// neighbour leaves its slot (its pair's rank `NONE`), the live ones are linked, and the symbols are
+/// compacted once at the end.
+#[target_feature(enable = "sse4.1")]
+pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>, log: &mut impl StepLog) {
+    let len = symbols.len();
+    if len < 2 {
+        return;
+    }
+    debug_assert!(len <= SCAN_LIMIT && table.max_rank() < u32::from(NONE));
+    // ranks[i], merged[i]: the pair of live symbol i and the live symbol after it; NONE for a
+    // symbol merged away, the last live one and the slots past the symbols.
+    let mut ranks = [NONE; SCAN_LIMIT];
+    let mut merged = [0u32; SCAN_LIMIT];
+    // The live neighbours of each live symbol (`len` past the last one; the first's `prev` unused).
+    let mut next = [0u8; SCAN_LIMIT];
+    let mut prev = [0u8; SCAN_LIMIT];
+    let pair = |l: &Symbol, r: &Symbol| match table.get(l.id, r.id) {
+        Some(m) => (m.rank as u16, m.merged),
+        None => (NONE, 0),
+    };
+    for i in 0..len - 1 {
+        (ranks[i], merged[i]) = pair(&symbols[i], &symbols[i + 1]);
+    }
+    for i in 0..len {
+        next[i] = (i + 1) as u8;
+        prev[i] = i.wrapping_sub(1) as u8;
+    }
+    // Symbol 0 stays first: a merge keeps its left symbol.
+    let mut live = len;
+    let groups = (len - 1).div_ceil(LANES);
+    loop {
+        let (rank, best) = lowest(&ranks, groups);
+        if rank == u32::from(NONE) {
+            break;
+        }
+        let right = usize::from(next[best]);
+        let after = usize::from(next[right]);
+        let piece = merged[best];
+        let end = symbols[right].end;
+        log.step(Step { rank, merged: piece, end, edge: edge(best == 0, after == len) });
+        symbols[best].id = piece;
+        symbols[best].end = end;
+        ranks[right] = NONE;
+        next[best] = after as u8;
+        live -= 1;
+        if after < len {
+            prev[after] = best as u8;
+            (ranks[best], merged[best]) = pair(&symbols[best], &symbols[after]);
+        } else {
+            ranks[best] = NONE;
+        }
+        if best != 0 {
+            let before = usize::from(prev[best]);
+            (ranks[before], merged[before]) = pair(&symbols[before], &symbols[best]);
+        }
+        if live < 2 {
+            break;
+        }
+    }
+    // Compact: keep the live symbols, in order.
+    let (mut at, mut kept) = (0, 0);
+    while at < len {
+        symbols[kept] = symbols[at];
+        kept += 1;
+        at = usize::from(next[at]);
+    }
+    symbols.truncate(kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proptests::vocabs;
+
+    /// The property tests compare this loop with the scan only where it is usable: it must be on the
+    /// real vocabularies, or they check nothing (every x86-64 CPU of the last fifteen years has SSE4.1).
+    #[test]
+    fn the_real_vocabularies_use_it() {
+        assert!(std::arch::is_x86_feature_detected!("sse4.1"), "this CPU has no SSE4.1: the narrow scan is never run");
+        let real: Vec<_> = vocabs::all().iter().filter(|n| !n.name.starts_with("demo")).collect();
+        assert!(!real.is_empty(), "no real vocabulary: the test checks nothing");
+        for named in real {
+            assert!(usable(&named.encoder.table), "{}: ranks up to {}", named.name, named.encoder.table.max_rank());
+        }
+    }
+}
