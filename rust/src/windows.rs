@@ -32,7 +32,7 @@ use crate::merges::MergeTable;
 use crate::scan_narrow;
 
 /// Bytes per window (moved to the next character boundary, and further when a cut does not hold).
-const WINDOW: usize = 24;
+const WINDOW: usize = 32;
 /// Chunks longer than this (bytes) are merged in windows; shorter ones by the plain loop, whose
 /// buffers then stay small and in cache anyway.
 pub(crate) const LONG_CHUNK: usize = 1024;
