@@ -5,7 +5,10 @@
 //! same merges in the same order as `merge_by_scan_logged` otherwise (the windows' property tests hold
 //! both to the plain loop).
 
-use std::arch::x86_64::{__m128i, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_minpos_epu16};
+use std::arch::x86_64::{
+    __m128i, _mm_blendv_epi8, _mm_cmpeq_epi16, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_minpos_epu16, _mm_set1_epi16,
+    _mm_setr_epi16, _mm_storeu_si128,
+};
 
 use crate::bpe::{edge, Step, StepLog, Symbol, SCAN_LIMIT};
 use crate::merges::MergeTable;
@@ -40,6 +43,23 @@ fn lowest(ranks: &[u16; SCAN_LIMIT], groups: usize) -> (u32, usize) {
         }
     }
     (low, best)
+}
+
+/// Sets `ranks[i]` by rewriting its whole group of lanes: the next search loads that group at once, and a
+/// CPU forwards a 16-byte load from a 16-byte store still in its store buffer but not from a 2-byte one
+/// (it would wait for the store to be written).
+#[inline]
+#[target_feature(enable = "sse4.1")]
+fn set_rank(ranks: &mut [u16; SCAN_LIMIT], i: usize, rank: u16) {
+    assert!(i < SCAN_LIMIT);
+    // SAFETY: the group of `i` is ranks[8g..8g + 8] with g = i / 8, inside the array (i < SCAN_LIMIT, a
+    // multiple of 8); unaligned loads and stores take any address.
+    unsafe {
+        let group = ranks.as_mut_ptr().add(i / LANES * LANES).cast::<__m128i>();
+        let lane = _mm_cmpeq_epi16(_mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7), _mm_set1_epi16((i % LANES) as i16));
+        let updated = _mm_blendv_epi8(_mm_loadu_si128(group), _mm_set1_epi16(rank as i16), lane);
+        _mm_storeu_si128(group, updated);
+    }
 }
 
 /// `bpe::merge_by_scan_logged` with 16-bit ranks searched 8 at a time. Only for tables that
@@ -86,18 +106,22 @@ pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>
         log.step(Step { rank, merged: piece, end, edge: edge(best == 0, after == len) });
         symbols[best].id = piece;
         symbols[best].end = end;
-        ranks[right] = NONE;
+        set_rank(&mut ranks, right, NONE);
         next[best] = after as u8;
         live -= 1;
-        if after < len {
+        let (rank, piece) = if after < len {
             prev[after] = best as u8;
-            (ranks[best], merged[best]) = pair(&symbols[best], &symbols[after]);
+            pair(&symbols[best], &symbols[after])
         } else {
-            ranks[best] = NONE;
-        }
+            (NONE, 0)
+        };
+        set_rank(&mut ranks, best, rank);
+        merged[best] = piece;
         if best != 0 {
             let before = usize::from(prev[best]);
-            (ranks[before], merged[before]) = pair(&symbols[before], &symbols[best]);
+            let (rank, piece) = pair(&symbols[before], &symbols[best]);
+            set_rank(&mut ranks, before, rank);
+            merged[before] = piece;
         }
         if live < 2 {
             break;
