@@ -62,6 +62,10 @@ pub(crate) struct WindowScratch {
     /// Bytes of windows merged so far (the tests hold the windows to a bound on the work they redo).
     #[cfg(test)]
     merged_bytes: usize,
+    /// Tests only: the scalar scan even where the SSE4.1 one is usable, so that both are held to the
+    /// plain loop on the CPUs that have it.
+    #[cfg(test)]
+    pub(crate) scalar_only: bool,
 }
 
 /// Whether this table and CPU allow the scan with 16-bit ranks (`scan_narrow.rs`).
@@ -206,6 +210,9 @@ pub(crate) fn merge_windows(
     let WindowScratch { prev, cur, next, heap, .. } = scratch;
     // A window ends WINDOW bytes on, unless that would leave a last window of less than WINDOW.
     let end_after = |start: usize| if n - start > 2 * WINDOW { boundary(chunk, start + WINDOW) } else { n };
+    #[cfg(test)]
+    let narrow = narrow_scan(table) && !scratch.scalar_only;
+    #[cfg(not(test))]
     let narrow = narrow_scan(table);
     let mut start = 0;
     let mut has_prev = false;

@@ -30,10 +30,12 @@ fn long_text() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The windows' symbols joined, or None when they fell back.
-fn windowed(encoder: &Encoder, chunk: &str) -> Option<Vec<Symbol>> {
+/// The windows' symbols joined, or None when they fell back (`scalar_only`: the windows' scalar scan even
+/// where the SSE4.1 one is usable).
+fn windowed(encoder: &Encoder, chunk: &str, scalar_only: bool) -> Option<Vec<Symbol>> {
     let mut symbols = Vec::new();
     let mut scratch = WindowScratch::default();
+    scratch.scalar_only = scalar_only;
     merge_windows(&encoder.table, chunk, &mut scratch, &mut |part| symbols.extend_from_slice(part)).then_some(symbols)
 }
 
@@ -55,9 +57,11 @@ proptest! {
             let encoder = &named.encoder;
             let chunk = format!("{}{text}", if prefix { " " } else { "" });
             let expected = plain(encoder, &chunk);
-            let got = windowed(encoder, &chunk);
-            prop_assert!(got.is_some(), "{}: the windows fell back on {:?}", named.name, chunk);
-            prop_assert_eq!(&got.unwrap(), &expected, "{}: {:?}", named.name, chunk);
+            for scalar_only in [false, true] {
+                let got = windowed(encoder, &chunk, scalar_only);
+                prop_assert!(got.is_some(), "{}: the windows fell back on {:?}", named.name, chunk);
+                prop_assert_eq!(&got.unwrap(), &expected, "{}, scalar {}: {:?}", named.name, scalar_only, chunk);
+            }
             let mut whole = Vec::new();
             encoder.merge_whole(&chunk, &mut whole);
             if !encoder.vocab.has_byte_fallback() && encoder.vocab.fuse_unk {
@@ -98,9 +102,12 @@ fn long_runs_are_windowed_without_fallback() {
     for named in vocabs::all() {
         for text in &texts {
             assert!(text.len() > LONG_CHUNK);
-            let got = windowed(&named.encoder, text);
-            assert!(got.is_some(), "{}: windows fell back on {:?}...", named.name, &text[..20]);
-            assert_eq!(got.unwrap(), plain(&named.encoder, text), "{}: {:?}...", named.name, &text[..20]);
+            let expected = plain(&named.encoder, text);
+            for scalar_only in [false, true] {
+                let got = windowed(&named.encoder, text, scalar_only);
+                assert!(got.is_some(), "{}: windows fell back on {:?}...", named.name, &text[..20]);
+                assert_eq!(got.unwrap(), expected, "{}, scalar {scalar_only}: {:?}...", named.name, &text[..20]);
+            }
         }
     }
 }
@@ -115,7 +122,7 @@ fn runs_just_past_long_chunk_end_their_last_window() {
             for count in LONG_CHUNK / unit.len()..(LONG_CHUNK + 160) / unit.len() {
                 for prefix in ["", " "] {
                     let chunk = format!("{prefix}{}", unit.repeat(count));
-                    let got = windowed(&named.encoder, &chunk);
+                    let got = windowed(&named.encoder, &chunk, false);
                     assert!(got.is_some(), "{}: the windows fell back on {unit:?} x {count}", named.name);
                     assert_eq!(got.unwrap(), plain(&named.encoder, &chunk), "{}: {unit:?} x {count}", named.name);
                 }
