@@ -68,7 +68,7 @@ pub fn merge(table: &MergeTable, symbols: &mut Vec<Symbol>) {
 }
 
 #[inline]
-fn rank_between(table: &MergeTable, left: &Symbol, right: &Symbol) -> (u32, u32) {
+pub(crate) fn rank_between(table: &MergeTable, left: &Symbol, right: &Symbol) -> (u32, u32) {
     match table.get(left.id, right.id) {
         Some(m) => (m.rank, m.merged),
         None => (NO_RANK, 0),

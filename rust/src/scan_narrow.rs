@@ -1,16 +1,16 @@
 //! The scan merge loop of `bpe.rs` for the windows of long chunks (`windows.rs`), with 16-bit ranks on
 //! x86-64 CPUs with SSE4.1: the lowest rank of 8 pairs, and where it is first, comes from one
 //! instruction (`PHMINPOSUW`), where the plain scan compares pair by pair. Used only when every rank of
-//! the table fits below [`NONE`] (Code Llama's and Llama 2's do) and the CPU has the instruction; the
-//! same merges in the same order as `merge_by_scan_logged` otherwise (the windows' property tests hold
-//! both to the plain loop).
+//! the table fits below [`NONE`] (Code Llama's and Llama 2's do) and the CPU has the instruction. It makes
+//! the same merges in the same order as `bpe::merge_by_scan_logged` (the property tests compare both the
+//! symbols and the logs, and hold the windows to the plain loop with either scan).
 
 use std::arch::x86_64::{
     __m128i, _mm_blendv_epi8, _mm_cmpeq_epi16, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_minpos_epu16, _mm_set1_epi16,
     _mm_setr_epi16, _mm_storeu_si128,
 };
 
-use crate::bpe::{edge, Step, StepLog, Symbol, SCAN_LIMIT};
+use crate::bpe::{edge, rank_between, Step, StepLog, Symbol, SCAN_LIMIT};
 use crate::merges::MergeTable;
 
 /// No pair: above every rank used here.
@@ -80,9 +80,10 @@ pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>
     // The live neighbours of each live symbol (`len` past the last one; the first's `prev` unused).
     let mut next = [0u8; SCAN_LIMIT];
     let mut prev = [0u8; SCAN_LIMIT];
-    let pair = |l: &Symbol, r: &Symbol| match table.get(l.id, r.id) {
-        Some(m) => (m.rank as u16, m.merged),
-        None => (NONE, 0),
+    // Every rank fits below NONE (`usable`); NO_RANK, no pair, becomes NONE.
+    let pair = |l: &Symbol, r: &Symbol| {
+        let (rank, piece) = rank_between(table, l, r);
+        (u16::try_from(rank).unwrap_or(NONE), piece)
     };
     for i in 0..len - 1 {
         (ranks[i], merged[i]) = pair(&symbols[i], &symbols[i + 1]);

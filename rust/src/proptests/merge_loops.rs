@@ -7,11 +7,8 @@ use proptest::sample::Index;
 
 use super::texts::{bits, render};
 use super::vocabs;
-use crate::bpe::{merge_by_heap, merge_by_scan, merge_by_scan_logged, Step, Symbol};
+use crate::bpe::{merge_by_heap, merge_by_scan, merge_by_scan_logged, Step, Symbol, SCAN_LIMIT};
 use crate::merges::MergeTable;
-
-/// The scan's limit (bpe.rs, `SCAN_LIMIT`).
-const SCAN_LIMIT: usize = 48;
 
 /// Runs the loops on `symbols` and checks they agree.
 fn check(table: &MergeTable, symbols: Vec<Symbol>) -> Result<(), TestCaseError> {
