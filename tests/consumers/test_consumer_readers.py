@@ -182,6 +182,31 @@ def test_parquet_with_pyarrow(written):
     assert pq.read_table(prefix + ".parquet").column("input_ids").to_pylist() == expected
 
 
+@pytest.mark.parametrize("values", ["dictionary", "plain"])
+def test_parquet_with_polars_and_duckdb(tmp_path, codellama_dir, codellama_json, values):
+    """Two Parquet readers that are not Arrow's C++ one, on each way the ids' pages are written: as
+    indices into the identity dictionary (a column with enough ids per dictionary entry; forced here,
+    since the corpus is too small for one) and PLAIN."""
+    import duckdb
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from llamatok.preprocess import parquet_format
+
+    texts = corpus()
+    expected = oracle(codellama_json, texts, True, True)
+    prefix = str(tmp_path / values)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parquet_format, "DICTIONARY_VALUES_PER_ENTRY", 1 if values == "dictionary" else 10**9)
+        pp.run(texts=texts, output_prefix=prefix, tokenizer=str(codellama_dir), formats="parquet", bos=True,
+               append_eod=True, quiet=True)
+    path = prefix + ".parquet"
+    column = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    assert ("RLE_DICTIONARY" in column.encodings) == (values == "dictionary")
+    assert pl.read_parquet(path)["input_ids"].to_list() == expected
+    assert [list(row) for (row,) in duckdb.sql(f"SELECT input_ids FROM read_parquet('{path}')").fetchall()] == expected
+
+
 def test_sharded_outputs_read_by_each_consumer(tmp_path, codellama_dir, codellama_json):
     """Shards (several per format) listed in the manifest, each read as its trainer reads a list of files."""
     from datatrove.utils.dataset import DatatroveFolderDataset

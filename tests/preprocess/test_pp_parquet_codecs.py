@@ -100,21 +100,36 @@ def test_resuming_with_another_codec_is_refused(tmp_path, texts):
 @settings(max_examples=60, deadline=None)
 @given(lengths=st.lists(st.integers(0, 700) | st.just(0), max_size=120), page=st.integers(1, 2000),
        cut=st.integers(0, 120), codec=st.sampled_from(PARQUET_COMPRESSIONS), masked=st.booleans(),
-       seed=st.integers(0, 2**32 - 1), group_tokens=st.integers(1, 100_000), group_rows=st.integers(1, 200))
+       seed=st.integers(0, 2**32 - 1), group_tokens=st.integers(1, 100_000), group_rows=st.integers(1, 200),
+       dictionary=st.booleans(), top=st.sampled_from([1, 300, 32016, 65536, 70_000]))
 def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cut, codec, masked, seed,
-                                                               group_tokens, group_rows):
+                                                               group_tokens, group_rows, dictionary, top):
     # llamatok writes Parquet itself (parquet_format.py); what pyarrow reads back must be what pyarrow's
-    # own writer would have stored, for empty documents, pages and row groups of any size, fed in two runs.
+    # own writer would have stored, for empty documents, pages and row groups of any size, fed in two runs,
+    # the ids in PLAIN pages or as indices into a dictionary (ids below `top`: 65536 is the last vocabulary
+    # whose ids all have one, 70,000 has ids too large for it).
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parquet_format, "PAGE_VALUES", page)
         patch.setattr(parquet_out, "ROW_GROUP_TOKENS", group_tokens)
         patch.setattr(parquet_out, "ROW_GROUP_ROWS", group_rows)
-        check_against_pyarrow(lengths, cut, codec, masked, seed)
+        patch.setattr(parquet_format, "DICTIONARY_VALUES_PER_ENTRY", 0 if dictionary else 10**9)
+        file = check_against_pyarrow(lengths, cut, codec, masked, seed, top)
+    parquet = pq.ParquetFile(file)
+    for g in range(parquet.metadata.num_row_groups):
+        column = parquet.metadata.row_group(g).column(0)
+        values = parquet.read_row_group(g).column("input_ids").combine_chunks().flatten().to_numpy()
+        expected = dictionary and len(values) > 0 and int(values.max()) < 65536
+        assert ("RLE_DICTIONARY" in column.encodings) == expected
+        assert (column.dictionary_page_offset is not None) == expected
+        if expected:  # the dictionary page comes first, then the data pages
+            assert column.data_page_offset > column.dictionary_page_offset
 
 
-def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool, seed: int) -> None:
+def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool, seed: int,
+                          top: int = 32016) -> io.BytesIO:
     lens = np.array(lengths, np.int64)
-    ids = np.random.default_rng(seed).integers(0, 32016, int(lens.sum())).astype(np.uint16)
+    ids = np.random.default_rng(seed).integers(0, top, int(lens.sum())).astype(np.uint16 if top <= 65536 else
+                                                                                 np.uint32)
     cut = min(cut, len(lens))
     at = int(lens[:cut].sum())
     out = io.BytesIO()
@@ -133,6 +148,7 @@ def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool
     assert got.equals(pq.read_table(io.BytesIO(theirs.getvalue())), check_metadata=False)
     assert codecs(io.BytesIO(out.getvalue())) == ({PARQUET_NAMES[codec]} if lengths else set())
     assert pq.ParquetFile(io.BytesIO(out.getvalue())).metadata.num_row_groups == row_groups(lengths)
+    return io.BytesIO(out.getvalue())
 
 
 def row_groups(lengths: list[int]) -> int:
@@ -147,3 +163,24 @@ def row_groups(lengths: list[int]) -> int:
             j += 1
         groups, i = groups + 1, j
     return groups
+
+
+@pytest.mark.parametrize("codec", ["none", "zstd"])
+def test_a_column_of_ids_has_a_dictionary_where_it_pays(codec):
+    # Ids 0..999: the identity dictionary has 1000 entries, so a column needs DICTIONARY_VALUES_PER_ENTRY
+    # times as many ids to get one; with it, each id takes 2 bytes before compression instead of 4.
+    enough = parquet_format.DICTIONARY_VALUES_PER_ENTRY * 1000
+    sizes = {}
+    for n in (enough - 1, enough):
+        ids = (np.arange(n) % 1000).astype(np.uint16)
+        lens = np.array([n // 2, n - n // 2], np.int64)
+        out = io.BytesIO()
+        writer = ParquetDocuments(out, ["text"], compression=codec)
+        writer.add([ids], [lens])
+        writer.close()
+        column = pq.ParquetFile(io.BytesIO(out.getvalue())).metadata.row_group(0).column(0)
+        assert ("RLE_DICTIONARY" in column.encodings) == (n == enough)
+        assert pq.read_table(io.BytesIO(out.getvalue())).column("input_ids").to_pylist() == [
+            ids[:n // 2].tolist(), ids[n // 2:].tolist()]
+        sizes[n] = column.total_uncompressed_size
+    assert sizes[enough] < 0.6 * sizes[enough - 1]

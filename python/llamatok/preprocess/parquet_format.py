@@ -5,9 +5,14 @@ on the ids than the core spent making them (``benches/results/writers.md``).
 What is written, and nothing else: each column is a ``LIST`` of ``INT32`` (ids) or ``BOOLEAN`` (loss
 masks), both nullable as Arrow writes ``list<element: int32>`` (none is ever null); one column chunk per
 column and row group, of data pages v1 cut at document boundaries after about ``PAGE_VALUES``
-values; values ``PLAIN``, levels in the RLE/bit-packed hybrid (run-length runs, a few per document);
-pages compressed one by one with pyarrow's codecs, on several threads. Readers rebuild the Arrow
-schema from the Parquet one. No statistics, no dictionary.
+values; levels in the RLE/bit-packed hybrid (run-length runs, a few per document); pages compressed
+one by one with pyarrow's codecs, on several threads. Readers rebuild the Arrow schema from the Parquet
+one. No statistics.
+
+Values are ``PLAIN``, except in a column of ids large enough for a dictionary to pay (``dictionary``):
+there the dictionary is every id from 0 to the column's largest, so that an id is its own index, and
+the pages hold the ids as 16-bit indices (one bit-packed run of width 16 is the ids' little-endian
+``uint16`` bytes). Half the bytes of ``PLAIN`` ``INT32`` are left to compress, and no id is looked up.
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ PAGE_VALUES = 1 << 18
 CODECS = {"none": (0, None), "snappy": (1, "snappy"), "gzip": (2, "gzip"), "zstd": (6, "zstd"),
           "lz4": (7, "lz4_raw")}
 INT32, BOOLEAN = 1, 0  # Parquet's physical types
-_PLAIN, _RLE = 0, 3  # encodings
+_PLAIN, _RLE, _RLE_DICTIONARY = 0, 3, 8  # encodings
+_DATA_PAGE, _DICTIONARY_PAGE = 0, 2  # page types
+#: A column of ids has a dictionary when it holds at least this many values per dictionary entry: the
+#: identity dictionary of a 32k vocabulary is 128 KB before compression, and 16-bit indices save 2 bytes
+#: a value before compression but far less after it (benches/results/notes.md, "Session 16").
+DICTIONARY_VALUES_PER_ENTRY = 32
+#: The width of the indices; an id must be below ``1 << INDEX_BITS`` to have a dictionary.
+INDEX_BITS = 16
 _OPTIONAL, _REPEATED = 1, 2
 #: Definition levels of a nullable list of nullable elements (Arrow's ``list<element: T>``): a value is
 #: defined at 3, an empty list at 1 (the list is there, without an element).
@@ -128,6 +140,7 @@ class ColumnChunk:
         self.ptype = ptype
         self.codec_id, codec_name = CODECS[codec]
         pages = _page_cuts(lengths)
+        self.dictionary = dictionary(values) if ptype == INT32 else 0
         starts = np.zeros(len(lengths) + 1, np.int64)  # each document's first value
         np.cumsum(lengths, out=starts[1:])
 
@@ -137,25 +150,33 @@ class ColumnChunk:
             body = self._body(values[starts[a]:starts[b]], lengths[a:b])
             if codec_name is None:
                 return len(body), body
-            import pyarrow as pa
-
-            # A codec per page: pyarrow's codec objects are not safe to share between threads (gzip's is not).
-            return len(body), pa.Codec(codec_name).compress(body)
+            return len(body), pa_codec(codec_name).compress(body)
 
         # Pages are made and compressed on the pool's threads (numpy's copies and pyarrow's codecs release the GIL).
         made = list(pool.map(page, pages)) if len(pages) > 1 else [page(c) for c in pages]
         self.parts: list[Any] = []
         self.uncompressed = self.compressed = 0
         self.levels = 0
+        self.dictionary_bytes = 0  # of the dictionary page, header included, as written
+        if self.dictionary:
+            raw = np.arange(self.dictionary, dtype="<i4").tobytes()
+            data = raw if codec_name is None else pa_codec(codec_name).compress(raw)
+            self._add_page([(1, _T_I32, _DICTIONARY_PAGE), (2, _T_I32, len(raw)), (3, _T_I32, len(data)),
+                            (7, _T_STRUCT, [(1, _T_I32, self.dictionary), (2, _T_I32, _PLAIN)])], len(raw), data)
+            self.dictionary_bytes = self.compressed
+        encoding = _RLE_DICTIONARY if self.dictionary else _PLAIN
         for (a, b), (size, data) in zip(pages, made):
             levels = int(np.maximum(lengths[a:b], 1).sum())
-            header = thrift([(1, _T_I32, 0), (2, _T_I32, size), (3, _T_I32, len(data)),
-                             (5, _T_STRUCT, [(1, _T_I32, levels), (2, _T_I32, _PLAIN), (3, _T_I32, _RLE),
-                                             (4, _T_I32, _RLE)])])
-            self.parts += [header, data]
-            self.uncompressed += len(header) + size
-            self.compressed += len(header) + len(data)
+            self._add_page([(1, _T_I32, _DATA_PAGE), (2, _T_I32, size), (3, _T_I32, len(data)),
+                            (5, _T_STRUCT, [(1, _T_I32, levels), (2, _T_I32, encoding), (3, _T_I32, _RLE),
+                                            (4, _T_I32, _RLE)])], size, data)
             self.levels += levels
+
+    def _add_page(self, header_fields: list[tuple[int, int, Any]], size: int, data: Any) -> None:
+        header = thrift(header_fields)
+        self.parts += [header, data]
+        self.uncompressed += len(header) + size
+        self.compressed += len(header) + len(data)
 
     def _body(self, own: np.ndarray, lens: np.ndarray) -> bytearray:
         """A page's data: the levels of documents of ``lens`` values, then their values ``own``."""
@@ -168,6 +189,16 @@ class ColumnChunk:
         head = len(rep) + len(defined)
         if self.ptype == BOOLEAN:
             return bytearray(rep + defined + np.packbits(own.astype(bool), bitorder="little").tobytes())
+        if self.dictionary:
+            # The indices: the bit width, then one bit-packed run of len(own) values padded to groups of 8
+            # (its header: the number of groups shifted left by one, and 1), each value in 2 bytes.
+            groups = -(-len(own) // 8)
+            run = bytes([INDEX_BITS]) + _varint(groups << 1 | 1)
+            body = bytearray(head + len(run) + 16 * groups)
+            body[:head] = rep + defined
+            body[head:head + len(run)] = run
+            np.frombuffer(body, "<u2", len(own), head + len(run))[:] = own
+            return body
         # The values are cast straight into the page's buffer: one pass over them, no intermediate copies.
         body = bytearray(head + 4 * len(own))
         body[:head] = rep + defined
@@ -176,10 +207,30 @@ class ColumnChunk:
 
     def meta(self, path: Sequence[str], offset: int) -> list[tuple[int, int, Any]]:
         """The ColumnChunk struct, its pages starting at ``offset`` in the file."""
-        meta = [(1, _T_I32, self.ptype), (2, _T_LIST, (_T_I32, [_PLAIN, _RLE])), (3, _T_LIST, (_T_BINARY, list(path))),
+        encodings = [_PLAIN, _RLE, _RLE_DICTIONARY] if self.dictionary else [_PLAIN, _RLE]
+        meta = [(1, _T_I32, self.ptype), (2, _T_LIST, (_T_I32, encodings)), (3, _T_LIST, (_T_BINARY, list(path))),
                 (4, _T_I32, self.codec_id), (5, _T_I64, self.levels), (6, _T_I64, self.uncompressed),
-                (7, _T_I64, self.compressed), (9, _T_I64, offset)]
+                (7, _T_I64, self.compressed), (9, _T_I64, offset + self.dictionary_bytes)]
+        if self.dictionary:
+            meta.append((11, _T_I64, offset))
         return [(2, _T_I64, offset), (3, _T_STRUCT, meta)]
+
+
+def dictionary(ids: np.ndarray) -> int:
+    """The size of the identity dictionary a column of ``ids`` gets (its largest id plus one), or 0 for none:
+    without enough values for it to pay, or with an id too large for the indices' width."""
+    if not len(ids):
+        return 0
+    size = int(ids.max()) + 1
+    return size if size <= 1 << INDEX_BITS and len(ids) >= DICTIONARY_VALUES_PER_ENTRY * size else 0
+
+
+def pa_codec(name: str) -> Any:
+    """A new pyarrow codec: one per page, since pyarrow's codec objects are not safe to share between
+    threads (gzip's is not)."""
+    import pyarrow as pa
+
+    return pa.Codec(name)
 
 
 def _page_cuts(lengths: np.ndarray) -> list[tuple[int, int]]:
