@@ -99,13 +99,15 @@ def test_resuming_with_another_codec_is_refused(tmp_path, texts):
 
 @settings(max_examples=60, deadline=None)
 @given(lengths=st.lists(st.integers(0, 700) | st.just(0), max_size=120), page=st.integers(1, 2000),
-       cut=st.integers(0, 120), codec=st.sampled_from(PARQUET_COMPRESSIONS), masked=st.booleans(),
+       cuts=st.lists(st.integers(0, 120), max_size=5), codec=st.sampled_from(PARQUET_COMPRESSIONS),
+       masked=st.booleans(),
        seed=st.integers(0, 2**32 - 1), group_tokens=st.integers(1, 100_000), group_rows=st.integers(1, 200),
        dictionary=st.booleans(), top=st.sampled_from([1, 300, 32016, 65536, 70_000]))
-def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cut, codec, masked, seed,
+def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cuts, codec, masked, seed,
                                                                group_tokens, group_rows, dictionary, top):
     # llamatok writes Parquet itself (parquet_format.py); what pyarrow reads back must be what pyarrow's
-    # own writer would have stored, for empty documents, pages and row groups of any size, fed in two runs,
+    # own writer would have stored, for empty documents, pages and row groups of any size, fed in runs (a
+    # page or row group may span several),
     # the ids in PLAIN pages or as indices into a dictionary (ids below `top`: 65536 is the last vocabulary
     # whose ids all have one, 70,000 has ids too large for it).
     with pytest.MonkeyPatch.context() as patch:
@@ -113,7 +115,7 @@ def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cu
         patch.setattr(parquet_out, "ROW_GROUP_TOKENS", group_tokens)
         patch.setattr(parquet_out, "ROW_GROUP_ROWS", group_rows)
         patch.setattr(parquet_format, "DICTIONARY_VALUES_PER_ENTRY", 0 if dictionary else 10**9)
-        file = check_against_pyarrow(lengths, cut, codec, masked, seed, top)
+        file = check_against_pyarrow(lengths, cuts, codec, masked, seed, top)
     parquet = pq.ParquetFile(file)
     for g in range(parquet.metadata.num_row_groups):
         column = parquet.metadata.row_group(g).column(0)
@@ -125,17 +127,16 @@ def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cu
             assert column.data_page_offset > column.dictionary_page_offset
 
 
-def check_against_pyarrow(lengths: list[int], cut: int, codec: str, masked: bool, seed: int,
+def check_against_pyarrow(lengths: list[int], cuts: list[int], codec: str, masked: bool, seed: int,
                           top: int = 32016) -> io.BytesIO:
     lens = np.array(lengths, np.int64)
     ids = np.random.default_rng(seed).integers(0, top, int(lens.sum())).astype(np.uint16 if top <= 65536 else
                                                                                  np.uint32)
-    cut = min(cut, len(lens))
-    at = int(lens[:cut].sum())
     out = io.BytesIO()
     writer = ParquetDocuments(out, ["text"], 7 if masked else None, codec)
-    writer.add([ids[:at]], [lens[:cut]])
-    writer.add([ids[at:]], [lens[cut:]])
+    bounds = [0, *sorted(min(c, len(lens)) for c in cuts), len(lens)]
+    for a, b in zip(bounds, bounds[1:]):  # documents [a, b) in one run
+        writer.add([ids[int(lens[:a].sum()):int(lens[:b].sum())]], [lens[a:b]])
     writer.close()
     got = pq.read_table(io.BytesIO(out.getvalue()))
     offsets = np.zeros(len(lens) + 1, np.int32)

@@ -135,19 +135,22 @@ def schema(names: Sequence[str], types: Sequence[int]) -> list[list[tuple[int, i
 class ColumnChunk:
     """One column of one row group: its pages' bytes, and what the footer says of it."""
 
-    def __init__(self, values: np.ndarray, lengths: np.ndarray, ptype: int, codec: str,
+    def __init__(self, values: Sequence[np.ndarray], lengths: np.ndarray, ptype: int, codec: str,
                  pool: ThreadPoolExecutor) -> None:
+        """``values``: the column's values in one or more pieces (the batches they came in, not joined)."""
         self.ptype = ptype
         self.codec_id, codec_name = CODECS[codec]
         pages = _page_cuts(lengths)
         self.dictionary = dictionary(values) if ptype == INT32 else 0
         starts = np.zeros(len(lengths) + 1, np.int64)  # each document's first value
         np.cumsum(lengths, out=starts[1:])
+        piece_starts = np.zeros(len(values) + 1, np.int64)
+        np.cumsum([len(v) for v in values], out=piece_starts[1:])
 
         def page(cut: tuple[int, int]) -> tuple[int, Any]:
             """A page's size before compression, and its bytes as written."""
             a, b = cut
-            body = self._body(values[starts[a]:starts[b]], lengths[a:b])
+            body = self._body(_span(values, piece_starts, int(starts[a]), int(starts[b])), lengths[a:b])
             if codec_name is None:
                 return len(body), body
             return len(body), pa_codec(codec_name).compress(body)
@@ -216,13 +219,26 @@ class ColumnChunk:
         return [(2, _T_I64, offset), (3, _T_STRUCT, meta)]
 
 
-def dictionary(ids: np.ndarray) -> int:
-    """The size of the identity dictionary a column of ``ids`` gets (its largest id plus one), or 0 for none:
-    without enough values for it to pay, or with an id too large for the indices' width."""
-    if not len(ids):
+def dictionary(ids: Sequence[np.ndarray]) -> int:
+    """The size of the identity dictionary a column of ``ids`` (in pieces) gets (its largest id plus one),
+    or 0 for none: without enough values for it to pay, or with an id too large for the indices' width."""
+    count = sum(len(piece) for piece in ids)
+    if not count:
         return 0
-    size = int(ids.max()) + 1
-    return size if size <= 1 << INDEX_BITS and len(ids) >= DICTIONARY_VALUES_PER_ENTRY * size else 0
+    size = max(int(piece.max()) for piece in ids if len(piece)) + 1
+    return size if size <= 1 << INDEX_BITS and count >= DICTIONARY_VALUES_PER_ENTRY * size else 0
+
+
+def _span(pieces: Sequence[np.ndarray], piece_starts: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Values ``[lo, hi)`` of the pieces joined (``piece_starts``: where each piece starts): a view when
+    they lie in one piece, else a copy of just those values."""
+    first = min(int(np.searchsorted(piece_starts, lo, side="right")), len(pieces)) - 1
+    last = max(first, int(np.searchsorted(piece_starts, hi, side="left")) - 1)
+    if first == last:
+        base = int(piece_starts[first])
+        return pieces[first][lo - base:hi - base]
+    return np.concatenate([pieces[i][max(lo - int(piece_starts[i]), 0):hi - int(piece_starts[i])]
+                           for i in range(first, last + 1)])
 
 
 def pa_codec(name: str) -> Any:

@@ -72,21 +72,20 @@ class ParquetDocuments:
             self._write_group()
 
     def _write_group(self) -> None:
-        # One waiting array is used as it is (a view of the caller's, or of the rest of the last group's),
-        # so that a feed of many groups is never copied once per group.
-        ids = [x[0] if len(x) == 1 else np.concatenate(x) for x in self._ids]
+        # The waiting ids stay in the pieces they came in (views of the callers' arrays): the pages are
+        # copied from them, so ids are not joined into one array first, nor copied once per row group.
         lengths = [x[0] if len(x) == 1 else np.concatenate(x) for x in self._lengths]
         ends = np.cumsum(lengths[0], dtype=np.int64)
         stop = int(np.searchsorted(ends, ROW_GROUP_TOKENS, side="right"))
         stop = min(max(stop, 1), ROW_GROUP_ROWS, len(lengths[0]))
         columns, masks = [], []
-        for k in range(len(ids)):
+        for k in range(len(lengths)):
             group_lengths = lengths[k][:stop]
-            group_ids = np.asarray(ids[k][:int(group_lengths.sum())])
+            group_ids, self._ids[k] = _split(self._ids[k], int(group_lengths.sum()))
             columns.append((group_ids, group_lengths))
             if self.middle_id is not None:
-                masks.append((loss_mask(group_ids, group_lengths, self.middle_id), group_lengths))
-            self._ids[k] = [ids[k][len(group_ids):]]
+                joined = group_ids[0] if len(group_ids) == 1 else np.concatenate(group_ids)
+                masks.append(([loss_mask(joined, group_lengths, self.middle_id)], group_lengths))
             self._lengths[k] = [lengths[k][stop:]]
         chunks, group_bytes = [], 0
         for (values, lens), name, ptype in zip(columns + masks, self.names, self.types):
@@ -110,6 +109,17 @@ class ParquetDocuments:
         self._pool.shutdown()
         if self._own:
             self._out.close()
+
+
+def _split(pieces: list[np.ndarray], n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The first ``n`` values of the pieces, and the rest, both as pieces (views, no copy)."""
+    head: list[np.ndarray] = []
+    for i, piece in enumerate(pieces):
+        if n <= len(piece):
+            return head + [piece[:n]], [piece[n:], *pieces[i + 1:]]
+        head.append(piece)
+        n -= len(piece)
+    raise ValueError("fewer values waiting than the row group's documents hold")
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],
