@@ -4,8 +4,8 @@
 //!
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
 //! capped (3.25 MiB), nothing is allocated per chunk, and random text that never repeats costs no
-//! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work
-//! (see [`START_SHRINK_BITS`]). Three tables, at full size:
+//! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work,
+//! keeping what it learned (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
 //! - `long`: 4-way set-associative, 32k slots of one cache line each (2 MiB), keys of 9 to 32 bytes and
@@ -160,13 +160,32 @@ impl ChunkCache {
         std::mem::size_of_val(&*self.hot) + std::mem::size_of_val(&*self.short) + std::mem::size_of_val(&*self.long)
     }
 
-    /// After enough use, trades the small tables (and what they hold) for full-size ones.
+    /// After enough use, trades the small tables for full-size ones and moves what they hold over,
+    /// so that the chunks learned in the first windows are not merged again.
     fn grow_when_due(&mut self) {
         if self.hot.len() < 1 << HOT_BITS {
             self.windows += 1;
             if self.windows >= GROW_AFTER_WINDOWS {
-                *self = ChunkCache { bypass_left: self.bypass_left, ..ChunkCache::with_shrink(0) };
+                let full = ChunkCache { bypass_left: self.bypass_left, ..ChunkCache::with_shrink(0) };
+                let small = std::mem::replace(self, full);
+                self.adopt(&small);
             }
+        }
+    }
+
+    /// Copies every entry of `small` into these tables: the short table's entries as inserted, then
+    /// the hot table's into the hot table only (they are the most recently used, and most are in the
+    /// short table already), then the long table's.
+    fn adopt(&mut self, small: &ChunkCache) {
+        for &(packed, value) in small.short.iter().filter(|(k, _)| *k != EMPTY) {
+            self.put_short(packed, value);
+        }
+        for &(packed, value) in small.hot.iter().filter(|(k, _)| *k != EMPTY) {
+            let slot = self.hot_slot(mix(packed));
+            self.hot[slot] = (packed, value);
+        }
+        for e in small.long.iter().filter(|e| e.len != 0) {
+            self.insert_long(&e.key[..usize::from(e.len)], &e.ids[..usize::from(e.count)]);
         }
     }
 
@@ -243,8 +262,14 @@ impl ChunkCache {
     }
 
     fn insert_short(&mut self, packed: u64, ids: &[u32]) {
+        if let Some(value) = pack_ids(ids) {
+            self.put_short(packed, value);
+        }
+    }
+
+    /// Stores a packed key and its packed ids in the hot table and the short one.
+    fn put_short(&mut self, packed: u64, value: u64) {
         debug_assert_ne!(packed, EMPTY);
-        let Some(value) = pack_ids(ids) else { return };
         let h = mix(packed);
         let slot = self.hot_slot(h);
         self.hot[slot] = (packed, value);
@@ -412,6 +437,7 @@ mod tests {
         let mut cache = ChunkCache::default();
         assert_eq!(cache.bytes(), FULL_BYTES >> START_SHRINK_BITS);
         let mut out = Vec::new();
+        cache.insert_long(b"abcdefghij", &[4, 5, 6]);
         // Keys seen again and again: hits, so the memo stays on while it grows.
         let lookups = u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS);
         for i in 0..lookups {
@@ -424,12 +450,20 @@ mod tests {
             }
         }
         assert_eq!(cache.bytes(), FULL_BYTES);
-        // The grown cache starts empty and then works as before.
+        // The grown cache keeps what the small one held, and then works as before.
+        for key in 1..=64 {
+            out.clear();
+            assert!(cache.get_short(key, &mut out), "key {key} kept");
+            assert_eq!(out, vec![key as u32]);
+        }
         out.clear();
-        assert!(!cache.get_short(5, &mut out));
-        cache.insert_short(5, &[5]);
-        assert!(cache.get_short(5, &mut out));
-        assert_eq!(out, vec![5]);
+        assert!(cache.get_long(b"abcdefghij", &mut out), "long entries kept");
+        assert_eq!(out, vec![4, 5, 6]);
+        out.clear();
+        assert!(!cache.get_short(100, &mut out));
+        cache.insert_short(100, &[100]);
+        assert!(cache.get_short(100, &mut out));
+        assert_eq!(out, vec![100]);
         for i in 0..lookups {
             cache.get_short(1 + i % 64, &mut out);
         }
