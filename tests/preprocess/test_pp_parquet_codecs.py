@@ -185,3 +185,17 @@ def test_a_column_of_ids_has_a_dictionary_where_it_pays(codec):
             ids[:n // 2].tolist(), ids[n // 2:].tolist()]
         sizes[n] = column.total_uncompressed_size
     assert sizes[enough] < 0.6 * sizes[enough - 1]
+
+
+def test_a_column_with_negative_values_keeps_them_plain():
+    # Ids are never negative, but the writer takes any int32: a negative value gets no dictionary.
+    values = np.tile(np.array([-1, 0, 5, 2], np.int32), 1000)
+    out = io.BytesIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parquet_format, "DICTIONARY_VALUES_PER_ENTRY", 0)
+        writer = ParquetDocuments(out, ["text"], compression="zstd")
+        writer.add([values], [np.array([len(values)], np.int64)])
+        writer.close()
+    column = pq.ParquetFile(io.BytesIO(out.getvalue())).metadata.row_group(0).column(0)
+    assert "RLE_DICTIONARY" not in column.encodings
+    assert pq.read_table(io.BytesIO(out.getvalue())).column("input_ids").to_pylist() == [values.tolist()]

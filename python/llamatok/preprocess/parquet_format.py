@@ -221,10 +221,10 @@ class ColumnChunk:
 
 def dictionary(ids: Sequence[np.ndarray]) -> int:
     """The size of the identity dictionary a column of ``ids`` (in pieces) gets (its largest id plus one),
-    or 0 for none: without enough values for it to pay, or with an id too large for the indices' width."""
+    or 0 for none: without enough values for it to pay, or with a value too large (or negative) for an index."""
     count = sum(len(piece) for piece in ids)
-    if not count:
-        return 0
+    if not count or any(piece.dtype.kind == "i" and len(piece) and int(piece.min()) < 0 for piece in ids):
+        return 0  # no ids, or a negative value, which no index can stand for
     size = max(int(piece.max()) for piece in ids if len(piece)) + 1
     return size if size <= 1 << INDEX_BITS and count >= DICTIONARY_VALUES_PER_ENTRY * size else 0
 
