@@ -37,7 +37,8 @@ _DATA_PAGE, _DICTIONARY_PAGE = 0, 2  # page types
 #: identity dictionary of a 32k vocabulary is 128 KB before compression, and 16-bit indices save 2 bytes
 #: a value before compression but far less after it (benches/results/notes.md, "Session 16").
 DICTIONARY_VALUES_PER_ENTRY = 32
-#: The width of the indices; an id must be below ``1 << INDEX_BITS`` to have a dictionary.
+#: The width of the indices (16: each is written as a ``uint16``); a column's ids must all be below
+#: ``1 << INDEX_BITS`` for it to have a dictionary.
 INDEX_BITS = 16
 _OPTIONAL, _REPEATED = 1, 2
 #: Definition levels of a nullable list of nullable elements (Arrow's ``list<element: T>``): a value is
@@ -194,10 +195,11 @@ class ColumnChunk:
             return bytearray(rep + defined + np.packbits(own.astype(bool), bitorder="little").tobytes())
         if self.dictionary:
             # The indices: the bit width, then one bit-packed run of len(own) values padded to groups of 8
-            # (its header: the number of groups shifted left by one, and 1), each value in 2 bytes.
+            # (its header: the number of groups shifted left by one, and 1); a group of 8 values takes
+            # INDEX_BITS bytes, and at 16 bits the values are little-endian uint16s.
             groups = -(-len(own) // 8)
             run = bytes([INDEX_BITS]) + _varint(groups << 1 | 1)
-            body = bytearray(head + len(run) + 16 * groups)
+            body = bytearray(head + len(run) + INDEX_BITS * groups)
             body[:head] = rep + defined
             body[head:head + len(run)] = run
             np.frombuffer(body, "<u2", len(own), head + len(run))[:] = own
