@@ -107,9 +107,8 @@ def test_the_writer_equals_pyarrows_on_any_documents_and_pages(lengths, page, cu
                                                                group_tokens, group_rows, dictionary, top):
     # llamatok writes Parquet itself (parquet_format.py); what pyarrow reads back must be what pyarrow's
     # own writer would have stored, for empty documents, pages and row groups of any size, fed in runs (a
-    # page or row group may span several),
-    # the ids in PLAIN pages or as indices into a dictionary (ids below `top`: 65536 is the last vocabulary
-    # whose ids all have one, 70,000 has ids too large for it).
+    # page or row group may span several), the ids in PLAIN pages or as indices into a dictionary (ids
+    # below `top`: 65536 is the last vocabulary whose ids all have one, 70,000 has ids too large for it).
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parquet_format, "PAGE_VALUES", page)
         patch.setattr(parquet_out, "ROW_GROUP_TOKENS", group_tokens)

@@ -74,7 +74,7 @@ class ParquetDocuments:
     def _write_group(self) -> None:
         # The waiting ids stay in the pieces they came in (views of the callers' arrays): the pages are
         # copied from them, so ids are not joined into one array first, nor copied once per row group.
-        lengths = [x[0] if len(x) == 1 else np.concatenate(x) for x in self._lengths]
+        lengths = [_joined(x) for x in self._lengths]
         ends = np.cumsum(lengths[0], dtype=np.int64)
         stop = int(np.searchsorted(ends, ROW_GROUP_TOKENS, side="right"))
         stop = min(max(stop, 1), ROW_GROUP_ROWS, len(lengths[0]))
@@ -84,8 +84,7 @@ class ParquetDocuments:
             group_ids, self._ids[k] = _split(self._ids[k], int(group_lengths.sum()))
             columns.append((group_ids, group_lengths))
             if self.middle_id is not None:
-                joined = group_ids[0] if len(group_ids) == 1 else np.concatenate(group_ids)
-                masks.append(([loss_mask(joined, group_lengths, self.middle_id)], group_lengths))
+                masks.append(([loss_mask(_joined(group_ids), group_lengths, self.middle_id)], group_lengths))
             self._lengths[k] = [lengths[k][stop:]]
         chunks, group_bytes = [], 0
         for (values, lens), name, ptype in zip(columns + masks, self.names, self.types):
@@ -109,6 +108,11 @@ class ParquetDocuments:
         self._pool.shutdown()
         if self._own:
             self._out.close()
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    """The pieces as one array: the only piece as it is (no copy), else joined."""
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def _split(pieces: list[np.ndarray], n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
