@@ -62,3 +62,20 @@ def test_bad_ids_exit_with_a_message():
     assert proc.returncode == 2 and "ids must be integers" in proc.stderr.decode()
     proc = run("decode", "1", "-5")
     assert proc.returncode == 1 and "out of range" in proc.stderr.decode()
+
+
+def test_numpy_blas_threads_stay_asleep_unless_the_user_says(tmp_path):
+    """The command sets OPENBLAS_NUM_THREADS=1 before anything imports numpy (so that numpy's BLAS threads
+    do not spin beside the encoder), and keeps a value the user set."""
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"text": "def f(x):\\n    return x"}\n')
+    code = ("import os, sys, llamatok.cli as c; assert 'numpy' not in sys.modules, 'imported too early'; "
+            f"c.main(['preprocess', {str(data)!r}, '-o', {str(tmp_path / 'out')!r}, '-t', {DEMO!r}, '-q']); "
+            "assert 'numpy' in sys.modules; print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    for given, expected in ((None, "1"), ("2", "2")):
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split()[-1] == expected
