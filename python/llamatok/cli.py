@@ -144,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, TypeError, IndexError) as e:
         print(f"llamatok: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("llamatok: interrupted", file=sys.stderr)
+        return 130  # as a shell reports a process SIGINT ended (128 + 2)
     return 0
 
 

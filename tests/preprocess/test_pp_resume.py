@@ -109,6 +109,28 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, corpus, reference):
     same_as_reference(prefix, reference)
 
 
+def test_ctrl_c_ends_the_run_with_a_hint_and_resume_finishes_it(tmp_path, corpus, reference):
+    """SIGINT (Ctrl-C) once the run has committed a batch: exit status 130 and one line saying how to go on,
+    no traceback; --resume then finishes with the uninterrupted run's output."""
+    prefix = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "llamatok.cli", "preprocess", *args(corpus, prefix)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and checkpoint_stamp(prefix) is None:
+        assert time.monotonic() < deadline, "no commit in 5 minutes"
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr, stderr
+    assert Path(str(prefix) + ".partial").is_dir()
+    resumed = cli(*args(corpus, prefix), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["runs"] == 2
+    same_as_reference(prefix, reference)
+
+
 def test_resume_refuses_other_options_and_finished_runs_are_kept(tmp_path, corpus, reference):
     prefix = tmp_path / "o"
     assert cli(*args(corpus, prefix), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:5"}).returncode == 86

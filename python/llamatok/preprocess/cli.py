@@ -138,7 +138,16 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,
         parquet_compression=args.parquet_compression,
     )
-    return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
+    try:
+        return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
+    except KeyboardInterrupt:
+        print("llamatok preprocess: interrupted; what was written is kept: run the same command with --resume to "
+              "go on from the last checkpoint", file=sys.stderr)
+        return INTERRUPTED
+
+
+#: The exit status after Ctrl-C, as a shell reports a process SIGINT ended (128 + 2).
+INTERRUPTED = 130
 
 
 def _report(command: str, call: Callable[[], dict[str, Any] | str], failures: tuple[type[Exception], ...]) -> int:

@@ -1,0 +1,84 @@
+"""The pipeline of a run (python/llamatok/preprocess/pipeline.py): results written in input order, errors
+and Ctrl-C raised to the caller with nothing written after the failing batch, a failed write stopping the
+reading."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from llamatok.preprocess.pipeline import run_pipeline
+
+
+class Recorder:
+    """An encode step that takes ``delays[batch]`` seconds and notes how many batches it held at once."""
+
+    def __init__(self, delays: dict[int, float] | None = None) -> None:
+        self.delays = delays or {}
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def __call__(self, batch: int) -> int:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.delays.get(batch, 0.01))
+        with self.lock:
+            self.running -= 1
+        return batch * 10
+
+
+def test_results_are_written_in_input_order_and_encoded_one_at_a_time():
+    encode = Recorder({b: 0.02 if b % 2 == 0 else 0.001 for b in range(12)})
+    written: list[int] = []
+    run_pipeline(iter(range(12)), encode, written.append)
+    assert written == [b * 10 for b in range(12)]
+    assert encode.most == 1
+
+
+def test_an_encoding_error_is_raised_and_nothing_after_it_is_written():
+    def encode(batch: int) -> int:
+        if batch == 4:
+            raise ValueError("batch 4 is bad")
+        time.sleep(0.005)
+        return batch
+
+    written: list[int] = []
+    with pytest.raises(ValueError, match="batch 4 is bad"):
+        run_pipeline(iter(range(10)), encode, written.append)
+    assert written == [0, 1, 2, 3]
+
+
+def test_a_write_error_stops_the_reading():
+    read: list[int] = []
+
+    def endless():
+        n = 0
+        while True:
+            read.append(n)
+            yield n
+            n += 1
+
+    def write(result: int) -> None:
+        if result == 3:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        run_pipeline(endless(), lambda b: b, write)
+    # The reader stops a few batches past the failure (the queues hold two each), not never.
+    assert len(read) < 20
+
+
+def test_ctrl_c_in_an_encoding_thread_reaches_the_caller():
+    def encode(batch: int) -> int:
+        if batch == 2:
+            raise KeyboardInterrupt
+        return batch
+
+    written: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(iter(range(10)), encode, written.append)
+    assert written == [0, 1]
