@@ -187,3 +187,21 @@ def test_seed_example_as_plain_dict(codellama):
     enc = codellama(SEED_PROMPT, return_tensors="np")
     assert as_plain(enc)["input_ids"][0][:2] == [1, codellama.prefix_id]
     assert enc.input_ids.shape == (1, len(codellama.encode(SEED_PROMPT)))
+
+
+def test_token_type_ids_of_overflowing_infill_windows():
+    """DIFFERENCE: transformers' infill template gives the suffix type id 0 (`$B` in its template), and so
+    does the first window of an overflowing infill prompt; the windows whose suffix is a later piece of it
+    get type id 1 there (from `tokenizers`' overflow of a pair). llamatok gives 0 in every window, as the
+    template says; the ids, masks and windows are the same."""
+    folder = folder_of("demo")
+    ours, oracle = load_ours(folder), load_oracle(folder)
+    options = {"max_length": 6, "truncation": "longest_first", "return_overflowing_tokens": True,
+               "return_token_type_ids": True, "return_special_tokens_mask": True}
+    got, expected = as_plain(ours("a b c", "d e", **options)), as_plain(oracle("a b c", "d e", **options))
+    assert {k: v for k, v in got.items() if k != "token_type_ids"} == {
+        k: v for k, v in expected.items() if k != "token_type_ids"}
+    assert len(got["input_ids"]) > 2
+    assert all(set(row) == {0} for row in got["token_type_ids"])
+    assert any(1 in row for row in expected["token_type_ids"])  # the upstream quirk, still there in 4.57
+    assert set(expected["token_type_ids"][0]) == {0}
