@@ -162,6 +162,9 @@ mod tests {
         assert_eq!(texts("{\"b\": \"2\", \"a\": \"1\"}", &["a", "b"]), Some(vec!["1".into(), "2".into()]));
         assert_eq!(texts("{\"text\": \"x\", \"text\": \"last\"}", &["text"]), Some(vec!["last".into()]));
         assert_eq!(texts("{\"text\": \"\\u00e9\\ud83d\\ude00\\u0000\"}", &["text"]), Some(vec!["é😀\0".into()]));
+        // serde_json's raw-value marker key is a key like any other here (as in Python).
+        let marker = "{\"$serde_json::private::RawValue\": [null], \"text\": \"t\", \"x\": {\"$serde_json::private::RawValue\": 1}}";
+        assert_eq!(texts(marker, &["text"]), Some(vec!["t".into()]));
         // Python reads 1e400 as inf: the line is an object with its text.
         assert_eq!(texts("{\"text\": \"x\", \"n\": 1e400}", &["text"]), Some(vec!["x".into()]));
     }

@@ -52,6 +52,9 @@ AWKWARD = [
     b"{}\n",
     b"{\n",
     b"\x0c\n",
+    # serde_json's Value (raw_value feature) takes an object with this first key for its raw-value marker.
+    b' {"code":\n"" \n, "text":"" , "leta": {"$serde_json::private::RawValue": [null]}}\n',
+    b'{"$serde_json::private::RawValue": "x", "text": "raw value key first"}\n',
 ]
 
 JSON_VALUE = st.recursive(
