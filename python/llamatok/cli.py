@@ -9,7 +9,8 @@
 
 Bad options exit with status 2 and a message, and so does a command given no input at all (no text, no
 --file, and standard input closed); input that cannot be used (a file or standard input that is not UTF-8
-text, ids outside the vocabulary) exits with status 1 and a message naming it.
+text, ids outside the vocabulary) exits with status 1 and a message naming it. Ctrl-C exits with status 130
+and one line (``llamatok preprocess`` adds how to go on with ``--resume``).
 """
 
 from __future__ import annotations
