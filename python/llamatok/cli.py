@@ -146,8 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"llamatok: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        from llamatok.preprocess.cli import INTERRUPTED
+
         print("llamatok: interrupted", file=sys.stderr)
-        return 130  # as a shell reports a process SIGINT ended (128 + 2)
+        return INTERRUPTED
     return 0
 
 
