@@ -127,15 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Set for the command's process unless the user set it: numpy's OpenBLAS starts a thread per core when
-#: numpy is imported, each spinning for about a tenth of a second before it sleeps (CPU time taken from the
-#: encoder's threads as they start). The command never calls BLAS.
-QUIET_BLAS = {"OPENBLAS_NUM_THREADS": "1"}
+#: The exit status after Ctrl-C, as a shell reports a process SIGINT ended (128 + 2).
+INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    for name, value in QUIET_BLAS.items():
-        os.environ.setdefault(name, value)
+    # Unless the user set it: numpy's OpenBLAS starts a thread per core when numpy is imported, each
+    # spinning for about a tenth of a second before it sleeps (CPU taken from the encoder's threads as they
+    # start). No command calls BLAS.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -146,9 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"llamatok: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        from llamatok.preprocess.cli import INTERRUPTED
-
-        print("llamatok: interrupted", file=sys.stderr)
+        # A command whose work survives an interruption says how to go on (``on_interrupt``).
+        hint = getattr(args, "on_interrupt", None)
+        print(f"llamatok {args.command}: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return INTERRUPTED
     return 0
 

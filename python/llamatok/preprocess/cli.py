@@ -118,7 +118,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="input bytes per batch and checkpoint (default 4MB)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notices")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(run=cmd_preprocess)
+    p.set_defaults(run=cmd_preprocess, on_interrupt="what was written is kept: run the same command with --resume "
+                                                    "to go on from the last checkpoint")
     return p
 
 
@@ -138,16 +139,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,
         parquet_compression=args.parquet_compression,
     )
-    try:
-        return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
-    except KeyboardInterrupt:
-        print("llamatok preprocess: interrupted; what was written is kept: run the same command with --resume to "
-              "go on from the last checkpoint", file=sys.stderr)
-        return INTERRUPTED
-
-
-#: The exit status after Ctrl-C, as a shell reports a process SIGINT ended (128 + 2).
-INTERRUPTED = 130
+    return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
 
 
 def _report(command: str, call: Callable[[], dict[str, Any] | str], failures: tuple[type[Exception], ...]) -> int:
