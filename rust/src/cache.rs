@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 
 use key::overflow_key;
-pub use key::{memo_key, MemoKey};
+pub use key::{memo_key, pack_plain, MemoKey};
 
 mod key;
 
@@ -235,6 +235,23 @@ impl ChunkCache {
             MemoKey::Short(p) => self.insert_long(&overflow_key(p), ids),
             MemoKey::Long(k) => self.insert_long(k, ids),
         }
+    }
+
+    /// The hot table alone: appends the cached ids of a packed short key to `out` when the memo is in
+    /// use and the key is there. False leaves the chunk to [`ChunkCache::in_use`] and
+    /// [`ChunkCache::get`], which count the lookup.
+    #[inline(always)]
+    pub fn get_hot(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
+        if self.bypass_left > 0 {
+            return false;
+        }
+        let (k, v) = self.hot[self.hot_slot(mix(packed))];
+        if k != packed {
+            return false;
+        }
+        unpack_ids(v, out);
+        self.record(true);
+        true
     }
 
     /// Appends the cached ids of a packed short chunk to `out`; false when absent.

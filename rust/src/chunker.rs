@@ -6,6 +6,7 @@
 //! pairs comes from the vocabulary itself ([`MergeTable::joins`]), so the rule holds for any model.
 //! On Llama's vocabulary this cuts code into chunks of a few bytes. See docs/encoding.md, "Chunking".
 
+use crate::ascii_stops::AsciiStops;
 use crate::merges::MergeTable;
 
 /// A chunk is `text[start..end]`, preceded by the dummy `▁` when `prefixed`.
@@ -24,6 +25,8 @@ pub struct Chunks<'a> {
     text: &'a [u8],
     pos: usize,
     prefix_pending: bool,
+    /// Where runs of ASCII stop, a block at a time.
+    stops: AsciiStops,
 }
 
 /// The character starting at byte `i` of valid UTF-8, and its length (decoded by hand: the text
@@ -52,7 +55,7 @@ pub(crate) fn char_at(text: &[u8], i: usize) -> (char, usize) {
 
 impl<'a> Chunks<'a> {
     pub fn new(table: &'a MergeTable, text: &'a str, dummy_prefix: bool) -> Self {
-        Chunks { table, text: text.as_bytes(), pos: 0, prefix_pending: dummy_prefix }
+        Chunks { table, text: text.as_bytes(), pos: 0, prefix_pending: dummy_prefix, stops: AsciiStops::default() }
     }
 }
 
@@ -77,12 +80,16 @@ impl Iterator for Chunks<'_> {
         while i < text.len() {
             let b = text[i];
             if b < 0x80 && prev.is_ascii() {
-                // The common case: code is nearly all ASCII.
-                if !self.table.joins_ascii(prev as u8, b) {
+                // The common case: code is nearly all ASCII. The run goes on to the next stop.
+                let stop = self.stops.next(self.table, text, i);
+                if stop > i {
+                    prev = text[stop - 1] as char;
+                    i = stop;
+                }
+                if i == text.len() || text[i] < 0x80 {
+                    // A cut between two ASCII characters, or the end.
                     break;
                 }
-                prev = b as char;
-                i += 1;
             } else {
                 let (c, len) = char_at(text, i);
                 if !self.table.joins(prev, c) {

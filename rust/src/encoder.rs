@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bpe::{self, Symbol};
-use crate::cache::{memo_key, with_cache, ChunkCache};
+use crate::cache::{memo_key, pack_plain, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
 use crate::interrupt;
 use crate::merges::{MergeTable, PAIR_STAYS, PAIR_UNKNOWN};
@@ -65,6 +65,20 @@ thread_local! {
     static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
 }
 
+/// The memo's common case, inline in the chunk loop: a chunk of at most 8 bytes that packs as it is
+/// (no dummy prefix, see [`pack_plain`]) and is in the memo's hot table. False leaves it to
+/// `Encoder::encode_chunk`.
+#[inline(always)]
+fn memo_hot(text: &[u8], chunk: Chunk, cache: &mut ChunkCache, out: &mut Vec<u32>) -> bool {
+    if chunk.prefixed || chunk.end - chunk.start > 8 {
+        return false;
+    }
+    match pack_plain(text, chunk.start, chunk.end) {
+        Some(packed) => cache.get_hot(packed, out),
+        None => false,
+    }
+}
+
 /// Runs `f` with this thread's scratch buffers, moved out for the call and back after it (a nested
 /// call, were there one, would find empty buffers and allocate its own: there is no borrow to fail).
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
@@ -115,7 +129,9 @@ impl Encoder {
             if use_cache {
                 with_cache(self.uid, |cache| {
                     self.walk(text, dummy_prefix, out, |chunk, out| {
-                        self.encode_chunk(text, chunk, Some(&mut *cache), scratch, out)
+                        if !memo_hot(text.as_bytes(), chunk, cache, out) {
+                            self.encode_chunk(text, chunk, Some(&mut *cache), scratch, out)
+                        }
                     });
                 });
             } else {
@@ -201,7 +217,7 @@ impl Encoder {
         }
     }
 
-    #[inline]
+    #[inline(never)]
     fn encode_chunk(
         &self,
         text: &str,

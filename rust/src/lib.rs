@@ -21,6 +21,7 @@
 //!   where it encodes them.
 
 pub(crate) mod added;
+pub(crate) mod ascii_stops;
 #[cfg(feature = "python")]
 pub(crate) mod batch;
 pub(crate) mod bpe;

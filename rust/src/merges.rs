@@ -255,6 +255,7 @@ impl MergeTable {
 
     /// The highest rank of any pair (0 when none merges).
     #[inline]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code, reason = "read by the x86-64 scan only"))]
     pub fn max_rank(&self) -> u32 {
         self.max_rank
     }
@@ -287,6 +288,14 @@ impl MergeTable {
             Some(&entry) => (entry >> FLAGS_SHIFT) as u8,
             None => self.astral(c).1,
         }
+    }
+
+    /// The table [`joins_ascii`](Self::joins_ascii) reads (bit `b % 64` of word `2a + b / 64`), for
+    /// lookups of many pairs at once (`ascii_stops.rs`).
+    #[inline]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code, reason = "read by the x86-64 block scan only"))]
+    pub fn joins_ascii_words(&self) -> &[u64; 256] {
+        &self.joins_ascii
     }
 
     #[inline]

@@ -73,7 +73,10 @@ fn narrow_scan(table: &MergeTable) -> bool {
     #[cfg(target_arch = "x86_64")]
     return scan_narrow::usable(table);
     #[cfg(not(target_arch = "x86_64"))]
-    return false;
+    {
+        let _ = table;
+        false
+    }
 }
 
 /// The scan merge of one window: with 16-bit ranks when `narrow` ([`narrow_scan`]).

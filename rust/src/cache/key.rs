@@ -31,6 +31,24 @@ pub fn pack(text: &[u8], start: usize, end: usize, prefixed: bool) -> Option<u64
     (has_zero == 0).then_some(v)
 }
 
+/// The key [`memo_key`] gives a chunk without the dummy prefix whose bytes `text[start..end]` (1 to 8
+/// of them) pack into a u64 as they are: not starting with two spaces (those are compressed), without
+/// a NUL, and with 8 bytes of text from `start` on to load at once. `None` leaves the chunk to
+/// [`memo_key`].
+#[inline(always)]
+pub fn pack_plain(text: &[u8], start: usize, end: usize) -> Option<u64> {
+    let n = end - start;
+    debug_assert!((1..=8).contains(&n));
+    let word = u64::from_le_bytes(text.get(start..start + 8)?.try_into().expect("8 bytes"));
+    let v = if n == 8 { word } else { word & ((1u64 << (8 * n)) - 1) };
+    if v & 0xFFFF == u64::from_le_bytes([b' ', b' ', 0, 0, 0, 0, 0, 0]) {
+        return None;
+    }
+    let padded = if n == 8 { v } else { v | (!0u64 << (8 * n)) };
+    let has_zero = padded.wrapping_sub(0x0101_0101_0101_0101) & !padded & 0x8080_8080_8080_8080;
+    (has_zero == 0).then_some(v)
+}
+
 /// Marks a compressed run of spaces in a memo key (0xFF never occurs in UTF-8).
 const RUN_MARK: u8 = 0xFF;
 /// Marks a short key whose result has too many ids for the short table (0xFE never occurs in
@@ -109,6 +127,28 @@ mod tests {
             }
             MemoKey::Long(k) => [b"L".as_slice(), k].concat(),
         }
+    }
+
+    #[test]
+    fn plain_packing_is_the_memo_key_where_it_answers() {
+        let text = b"ab  cd\0e f  gh  i    jklmnopqrstuvwxyz0123456789";
+        let mut answered = 0;
+        for start in 0..text.len() {
+            for end in start + 1..=(start + 8).min(text.len()) {
+                if let Some(p) = pack_plain(text, start, end) {
+                    answered += 1;
+                    let mut buf = Vec::new();
+                    match memo_key(text, start, end, false, &mut buf) {
+                        MemoKey::Short(q) => assert_eq!(p, q, "{start}..{end}"),
+                        MemoKey::Long(_) => panic!("{start}..{end}: packed plain but long in the memo"),
+                    }
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
+        assert_eq!(pack_plain(text, 2, 6), None, "two leading spaces are compressed");
+        assert_eq!(pack_plain(text, 5, 7), None, "a NUL");
+        assert_eq!(pack_plain(text, text.len() - 3, text.len()), None, "fewer than 8 bytes to load");
     }
 
     #[test]

@@ -7,7 +7,9 @@ use proptest::sample::Index;
 
 use super::texts::{bits, render};
 use super::vocabs;
-use crate::bpe::{merge_by_heap, merge_by_scan, merge_by_scan_logged, Step, Symbol, SCAN_LIMIT};
+use crate::bpe::{merge_by_heap, merge_by_scan, Symbol, SCAN_LIMIT};
+#[cfg(target_arch = "x86_64")]
+use crate::bpe::{merge_by_scan_logged, Step};
 use crate::merges::MergeTable;
 
 /// Runs the loops on `symbols` and checks they agree.
