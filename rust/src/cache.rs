@@ -3,12 +3,13 @@
 //! most of it (see docs/architecture-core.md, "The chunk cache"; the keys are in `cache/key.rs`).
 //!
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
-//! capped (3.25 MiB), nothing is allocated per chunk, and random text that never repeats costs no
+//! capped (3.3 MiB), nothing is allocated per chunk, and random text that never repeats costs no
 //! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work,
 //! keeping what it learned (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
-//! - `long`: 4-way set-associative, 32k slots of one cache line each (2 MiB), keys of 9 to 32 bytes and
+//! - `long` (`cache/long.rs`): 4-way set-associative, 32k slots of one cache line each (2 MiB) behind
+//!   16-bit tags (64 KiB), keys of 9 to 32 bytes and
 //!   up to six ids stored inline.
 //!
 //! Short values hold up to three ids, long ones six; longer results are not cached.
@@ -20,8 +21,10 @@ use std::cell::RefCell;
 
 use key::overflow_key;
 pub use key::{memo_key, pack_plain, MemoKey};
+use long::{LongTable, LONG_IDS};
 
 mod key;
+mod long;
 
 const HOT_BITS: u32 = 14;
 const SHORT_SETS_BITS: u32 = 14;
@@ -79,20 +82,6 @@ fn mix(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// Ids a long entry holds inline.
-const LONG_IDS: usize = 6;
-
-/// One 64-byte cache line: the key, its length, and up to six ids.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct LongEntry {
-    key: [u8; MAX_KEY_BYTES],
-    ids: [u32; LONG_IDS],
-    /// 0 when empty (no key is empty).
-    len: u8,
-    count: u8,
-}
-
 /// Tables start as zeroed memory, which is every slot empty, with no fill loop of our own (the
 /// allocator may still clear the pages: glibc does for heap memory, hence the small start).
 fn empty_table<T: ZeroIsEmpty>(len: usize) -> Box<[T]> {
@@ -105,21 +94,18 @@ fn empty_table<T: ZeroIsEmpty>(len: usize) -> Box<[T]> {
 unsafe trait ZeroIsEmpty {}
 // SAFETY: integers only.
 unsafe impl ZeroIsEmpty for (u64, u64) {}
-// SAFETY: integer fields and arrays of integers only.
-unsafe impl ZeroIsEmpty for LongEntry {}
 
 pub struct ChunkCache {
     /// Index masks of each table: indexes are taken from the hash bits a full-size table would
     /// use (constant shifts), then masked to the current size (see [`START_SHRINK_BITS`]).
     hot_mask: usize,
     short_sets_mask: usize,
-    long_sets_mask: usize,
     /// Full probe windows served so far (counted while the tables are small).
     windows: u32,
     /// `(packed key, value)`; `EMPTY` keys mark free slots.
     hot: Box<[(u64, u64)]>,
     short: Box<[(u64, u64)]>,
-    long: Box<[LongEntry]>,
+    long: LongTable,
     /// Round-robin victim within a set, so a new key does not always evict the same way.
     victim: usize,
     probes: u32,
@@ -142,11 +128,10 @@ impl ChunkCache {
         ChunkCache {
             hot_mask: (1 << hot_bits) - 1,
             short_sets_mask: (1 << short_sets_bits) - 1,
-            long_sets_mask: (1 << long_sets_bits) - 1,
             windows: 0,
             hot: empty_table(1 << hot_bits),
             short: empty_table(WAYS << short_sets_bits),
-            long: empty_table(WAYS << long_sets_bits),
+            long: LongTable::new(long_sets_bits),
             victim: 0,
             probes: 0,
             hits: 0,
@@ -157,7 +142,7 @@ impl ChunkCache {
     /// Bytes held by the tables now.
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        std::mem::size_of_val(&*self.hot) + std::mem::size_of_val(&*self.short) + std::mem::size_of_val(&*self.long)
+        std::mem::size_of_val(&*self.hot) + std::mem::size_of_val(&*self.short) + self.long.bytes()
     }
 
     /// After enough use, trades the small tables for full-size ones and moves what they hold over,
@@ -184,8 +169,8 @@ impl ChunkCache {
             let slot = self.hot_slot(mix(packed));
             self.hot[slot] = (packed, value);
         }
-        for e in small.long.iter().filter(|e| e.len != 0) {
-            self.insert_long(&e.key[..usize::from(e.len)], &e.ids[..usize::from(e.count)]);
+        for (key, ids) in small.long.entries() {
+            self.insert_long(key, ids);
         }
     }
 
@@ -307,46 +292,29 @@ impl ChunkCache {
         ((h >> (64 - HOT_BITS - SHORT_SETS_BITS)) as usize & self.short_sets_mask) * WAYS
     }
 
-    #[inline]
-    fn long_set(&self, key: &[u8]) -> usize {
-        let mut h = key.len() as u64;
-        for part in key.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..part.len()].copy_from_slice(part);
-            h = mix(h ^ u64::from_le_bytes(buf)).rotate_left(23);
-        }
-        ((mix(h) >> (64 - LONG_SETS_BITS)) as usize & self.long_sets_mask) * WAYS
-    }
-
     /// Appends the cached ids of a longer chunk (its normalized bytes) to `out`.
     #[inline]
     fn get_long(&mut self, key: &[u8], out: &mut Vec<u32>) -> bool {
         if key.len() > MAX_KEY_BYTES {
             return false;
         }
-        let set = self.long_set(key);
-        for e in &self.long[set..set + WAYS] {
-            if usize::from(e.len) == key.len() && &e.key[..key.len()] == key {
-                out.extend_from_slice(&e.ids[..usize::from(e.count)]);
-                self.record(true);
-                return true;
+        let hit = match self.long.get(key) {
+            Some(ids) => {
+                out.extend_from_slice(ids);
+                true
             }
-        }
-        self.record(false);
-        false
+            None => false,
+        };
+        self.record(hit);
+        hit
     }
 
     fn insert_long(&mut self, key: &[u8], ids: &[u32]) {
         if key.len() > MAX_KEY_BYTES || ids.is_empty() || ids.len() > LONG_IDS {
             return;
         }
-        let set = self.long_set(key);
         let way = self.next_victim();
-        let e = &mut self.long[set + way];
-        e.len = key.len() as u8;
-        e.key[..key.len()].copy_from_slice(key);
-        e.count = ids.len() as u8;
-        e.ids[..ids.len()].copy_from_slice(ids);
+        self.long.insert(key, ids, way);
     }
 }
 
@@ -381,14 +349,13 @@ mod tests {
     use super::*;
 
     /// Bytes held by one cache at full size (its cap).
-    const FULL_BYTES: usize = (16 << HOT_BITS)
-        + ((16 * WAYS) << SHORT_SETS_BITS)
-        + ((std::mem::size_of::<LongEntry>() * WAYS) << LONG_SETS_BITS);
+    const FULL_BYTES: usize =
+        (16 << HOT_BITS) + ((16 * WAYS) << SHORT_SETS_BITS) + ((64 * WAYS + 2 * WAYS) << LONG_SETS_BITS);
 
     #[test]
     fn the_stated_size_is_the_real_size() {
-        assert_eq!(std::mem::size_of::<LongEntry>(), 64);
-        assert_eq!(FULL_BYTES, 3 * 1024 * 1024 + 256 * 1024);
+        assert_eq!(std::mem::size_of::<long::LongEntry>(), 64);
+        assert_eq!(FULL_BYTES, 3 * 1024 * 1024 + 256 * 1024 + 64 * 1024);
     }
 
     #[test]
