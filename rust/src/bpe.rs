@@ -95,11 +95,13 @@ pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>
         pairs[i] = rank_between(table, &symbols[i], &symbols[i + 1]);
     }
     loop {
-        let mut best = 0;
-        for i in 1..len - 1 {
-            if pairs[i].0 < pairs[best].0 {
-                best = i;
-            }
+        // The first lowest rank, chosen without a branch per pair: which pair is lower is different in
+        // every chunk, so a branch on it goes the wrong way often.
+        let (mut best, mut low) = (0, pairs[0].0);
+        for (i, &(rank, _)) in pairs.iter().enumerate().take(len - 1).skip(1) {
+            let lower = rank < low;
+            best = std::hint::select_unpredictable(lower, i, best);
+            low = std::hint::select_unpredictable(lower, rank, low);
         }
         let (rank, merged) = pairs[best];
         if rank == NO_RANK {
