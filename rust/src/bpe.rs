@@ -82,9 +82,30 @@ pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
     merge_by_scan_logged(table, symbols, &mut ());
 }
 
+/// [`merge`] on the symbols of the single characters of `text`, as `Encoder::merge_plain` builds them.
+/// The same merges: only the first ranks of pairs of two ASCII characters are read from the table's
+/// ASCII ranks (one load from a small table each, where the pair table is large).
+pub(crate) fn merge_chars(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &[u8]) {
+    let len = symbols.len();
+    if !(2..=SCAN_LIMIT).contains(&len) {
+        return merge(table, symbols);
+    }
+    let mut pairs = [(NO_RANK, 0u32); SCAN_LIMIT];
+    for i in 0..len - 1 {
+        let (a, b) = (&symbols[i], &symbols[i + 1]);
+        // A character of one byte is ASCII.
+        pairs[i] = if a.end - a.start == 1 && b.end - b.start == 1 {
+            table.ascii_rank(text[a.start as usize], text[b.start as usize])
+        } else {
+            rank_between(table, a, b)
+        };
+    }
+    scan_from(table, symbols, &mut pairs, &mut ());
+}
+
 /// [`merge_by_scan`], reporting each merge to `log`.
 pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>, log: &mut impl StepLog) {
-    let mut len = symbols.len();
+    let len = symbols.len();
     if len < 2 {
         return;
     }
@@ -94,6 +115,18 @@ pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>
     for i in 0..len - 1 {
         pairs[i] = rank_between(table, &symbols[i], &symbols[i + 1]);
     }
+    scan_from(table, symbols, &mut pairs, log);
+}
+
+/// The scan loop from the ranks of the first pairs (`pairs[i]` for `symbols[i]` and `symbols[i + 1]`).
+#[inline(always)]
+fn scan_from(
+    table: &MergeTable,
+    symbols: &mut Vec<Symbol>,
+    pairs: &mut [(u32, u32); SCAN_LIMIT],
+    log: &mut impl StepLog,
+) {
+    let mut len = symbols.len();
     loop {
         // The first lowest rank, chosen without a branch per pair: which pair is lower is different in
         // every chunk, so a branch on it goes the wrong way often.

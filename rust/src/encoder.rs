@@ -263,7 +263,7 @@ impl Encoder {
             let end = start + c.len_utf8();
             symbols.push(Symbol { id: self.table.symbol(c), start: start as u32, end: end as u32 });
         }
-        bpe::merge(&self.table, symbols);
+        bpe::merge_chars(&self.table, symbols, chunk.as_bytes());
     }
 
     /// The merge loop's symbols for one normalized chunk, in `symbols`: long chunks in windows

@@ -5,6 +5,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::bpe::NO_RANK;
 use crate::vocab::{MergeOrder, Vocab};
 
 /// Symbols fit in 30 bits (vocabularies have fewer than 2^30 pieces): `bmp` packs two flag
@@ -73,6 +74,9 @@ pub struct MergeTable {
     /// piece, [`PAIR_STAYS`] or [`PAIR_UNKNOWN`]. Two-character chunks are common in code, more
     /// so in base64, and this answers them with one load.
     ascii_pairs: Box<[u32]>,
+    /// `(rank, merged)` of the symbols of every two ASCII characters, by `128 * a + b` (`NO_RANK` when
+    /// they do not merge): the first pairs of a chunk of code are mostly these.
+    ascii_ranks: Box<[(u32, u32)]>,
     /// The highest rank of any pair (0 when none merges).
     max_rank: u32,
 }
@@ -89,6 +93,7 @@ impl MergeTable {
             joins_ascii: Box::new([0; 256]),
             joins_other: FxHashSet::default(),
             ascii_pairs: vec![PAIR_UNKNOWN; 128 * 128].into_boxed_slice(),
+            ascii_ranks: vec![(NO_RANK, 0); 128 * 128].into_boxed_slice(),
             max_rank: 0,
         };
         for (id, piece) in vocab.pieces().iter().enumerate() {
@@ -104,6 +109,9 @@ impl MergeTable {
         for a in 0..128u8 {
             for b in 0..128u8 {
                 let (sa, sb) = (table.ascii_symbol(a), table.ascii_symbol(b));
+                if let Some(m) = table.get(sa, sb) {
+                    table.ascii_ranks[128 * a as usize + b as usize] = (m.rank, m.merged);
+                }
                 if table.is_piece(sa) && table.is_piece(sb) {
                     table.ascii_pairs[128 * a as usize + b as usize] =
                         table.get(sa, sb).map_or(PAIR_STAYS, |m| m.merged);
@@ -251,6 +259,13 @@ impl MergeTable {
     #[inline]
     pub fn get(&self, left: u32, right: u32) -> Option<Merge> {
         self.pairs.get(&pair_key(left, right)).copied()
+    }
+
+    /// The rank and merged piece of the symbols of ASCII `a` and `b` (rank `NO_RANK` when they do not
+    /// merge): `get` on their symbols, from a table of all such pairs.
+    #[inline]
+    pub fn ascii_rank(&self, a: u8, b: u8) -> (u32, u32) {
+        self.ascii_ranks[128 * usize::from(a & 0x7F) + usize::from(b & 0x7F)]
     }
 
     /// The highest rank of any pair (0 when none merges).

@@ -1,5 +1,6 @@
 //! The two merge loops of bpe.rs, the scan (chunks of up to 48 symbols) and the heap (longer ones), give
-//! the same symbols on any input either can get; the windows' scan with 16-bit ranks (scan_narrow.rs, where
+//! the same symbols on any input either can get, and so does the scan started from the table's ASCII
+//! ranks on single characters (`merge_chars`); the windows' scan with 16-bit ranks (scan_narrow.rs, where
 //! the vocabulary and the CPU allow it) gives the scan's symbols and the same merges in the same order.
 
 use proptest::prelude::*;
@@ -7,7 +8,7 @@ use proptest::sample::Index;
 
 use super::texts::{bits, render};
 use super::vocabs;
-use crate::bpe::{merge_by_heap, merge_by_scan, Symbol, SCAN_LIMIT};
+use crate::bpe::{merge_by_heap, merge_by_scan, merge_chars, Symbol, NO_RANK, SCAN_LIMIT};
 #[cfg(target_arch = "x86_64")]
 use crate::bpe::{merge_by_scan_logged, Step};
 use crate::merges::MergeTable;
@@ -44,6 +45,10 @@ proptest! {
                 .collect();
             for window in symbols.chunks(SCAN_LIMIT) {
                 check(table, window.to_vec())?;
+                let (mut scan, mut chars) = (window.to_vec(), window.to_vec());
+                merge_by_scan(table, &mut scan);
+                merge_chars(table, &mut chars, text.as_bytes());
+                prop_assert_eq!(chars, scan);
             }
         }
     }
@@ -64,6 +69,21 @@ proptest! {
                 })
                 .collect();
             check(&named.encoder.table, symbols)?;
+        }
+    }
+}
+
+#[test]
+fn ascii_ranks_are_the_pair_table_s() {
+    for named in vocabs::all() {
+        let table = &named.encoder.table;
+        for a in 0..128u8 {
+            for b in 0..128u8 {
+                let expected = table
+                    .get(table.ascii_symbol(a), table.ascii_symbol(b))
+                    .map_or((NO_RANK, 0), |m| (m.rank, m.merged));
+                assert_eq!(table.ascii_rank(a, b), expected, "{}: {a} {b}", named.name);
+            }
         }
     }
 }
