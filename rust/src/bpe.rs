@@ -58,15 +58,6 @@ pub(crate) fn edge(is_first: bool, is_last: bool) -> u8 {
     (if is_first { FIRST } else { 0 }) | (if is_last { LAST } else { 0 })
 }
 
-/// Merges `symbols` in place.
-pub fn merge(table: &MergeTable, symbols: &mut Vec<Symbol>) {
-    if symbols.len() <= SCAN_LIMIT {
-        merge_by_scan(table, symbols);
-    } else {
-        merge_by_heap(table, symbols);
-    }
-}
-
 #[inline]
 pub(crate) fn rank_between(table: &MergeTable, left: &Symbol, right: &Symbol) -> (u32, u32) {
     match table.get(left.id, right.id) {
@@ -77,18 +68,24 @@ pub(crate) fn rank_between(table: &MergeTable, left: &Symbol, right: &Symbol) ->
 
 /// O(n²) but cache-friendly and allocation-free: keeps the rank of every adjacent pair in a stack
 /// array, merges the first minimum, and shifts the tail down by hand (tiny moves are cheaper
-/// inline than through `memmove`).
+/// inline than through `memmove`). (The encoder runs it through [`merge_chars`]; this is the plain
+/// form the tests compare with.)
+#[cfg(test)]
 pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
     merge_by_scan_logged(table, symbols, &mut ());
 }
 
-/// [`merge`] on the symbols of the single characters of `text`, as `Encoder::merge_plain` builds them.
+/// The merge loop on the symbols of the single characters of `text`, as `Encoder::merge_plain` builds them
+/// (the heap loop's buffers in `heap`, kept by the caller).
 /// The same merges: only the first ranks of pairs of two ASCII characters are read from the table's
 /// ASCII ranks (one load from a small table each, where the pair table is large).
-pub(crate) fn merge_chars(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &[u8]) {
+pub(crate) fn merge_chars(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &[u8], heap: &mut HeapScratch) {
     let len = symbols.len();
-    if !(2..=SCAN_LIMIT).contains(&len) {
-        return merge(table, symbols);
+    if len > SCAN_LIMIT {
+        return merge_by_heap_logged(table, symbols, heap, &mut ());
+    }
+    if len < 2 {
+        return;
     }
     let mut pairs = [(NO_RANK, 0u32); SCAN_LIMIT];
     for i in 0..len - 1 {
@@ -166,6 +163,7 @@ const NIL: u32 = u32::MAX;
 
 /// O(n log n): a min-heap of `(rank, position)` over a linked list of symbols. Entries that no
 /// longer describe a live pair are recognised when popped and skipped, as sentencepiece does.
+#[cfg(test)]
 pub fn merge_by_heap(table: &MergeTable, symbols: &mut Vec<Symbol>) {
     merge_by_heap_logged(table, symbols, &mut HeapScratch::default(), &mut ());
 }

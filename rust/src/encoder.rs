@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::bpe::{self, Symbol};
+use crate::bpe::{self, HeapScratch, Symbol};
 use crate::cache::{memo_key, pack_plain, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
 use crate::interrupt;
@@ -257,13 +257,13 @@ impl Encoder {
     }
 
     /// Runs the plain merge loop on one normalized chunk (spans of `symbols` index into `chunk`).
-    fn merge_plain(&self, chunk: &str, symbols: &mut Vec<Symbol>) {
+    fn merge_plain(&self, chunk: &str, symbols: &mut Vec<Symbol>, heap: &mut HeapScratch) {
         symbols.clear();
         for (start, c) in chunk.char_indices() {
             let end = start + c.len_utf8();
             symbols.push(Symbol { id: self.table.symbol(c), start: start as u32, end: end as u32 });
         }
-        bpe::merge_chars(&self.table, symbols, chunk.as_bytes());
+        bpe::merge_chars(&self.table, symbols, chunk.as_bytes(), heap);
     }
 
     /// The merge loop's symbols for one normalized chunk, in `symbols`: long chunks in windows
@@ -275,7 +275,7 @@ impl Encoder {
         {
             return;
         }
-        self.merge_plain(chunk, symbols);
+        self.merge_plain(chunk, symbols, windows.heap());
     }
 
     /// Runs the merge loop on one normalized chunk and appends its ids. A long chunk goes window by
@@ -289,7 +289,7 @@ impl Encoder {
             }
             out.truncate(first);
         }
-        self.merge_plain(text, symbols);
+        self.merge_plain(text, symbols, windows.heap());
         self.push_symbols(text, symbols, out);
     }
 
@@ -298,7 +298,7 @@ impl Encoder {
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn merge_whole(&self, text: &str, out: &mut Vec<u32>) {
         let mut symbols = Vec::new();
-        self.merge_plain(text, &mut symbols);
+        self.merge_plain(text, &mut symbols, &mut HeapScratch::default());
         self.push_symbols(text, &symbols, out);
     }
 

@@ -68,6 +68,13 @@ pub(crate) struct WindowScratch {
     pub(crate) scalar_only: bool,
 }
 
+impl WindowScratch {
+    /// The heap loop's buffers, also lent to the plain loop of long chunks outside windows.
+    pub(crate) fn heap(&mut self) -> &mut HeapScratch {
+        &mut self.heap
+    }
+}
+
 /// Whether this table and CPU allow the scan with 16-bit ranks (`scan_narrow.rs`).
 fn narrow_scan(table: &MergeTable) -> bool {
     #[cfg(target_arch = "x86_64")]

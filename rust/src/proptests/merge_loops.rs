@@ -47,7 +47,7 @@ proptest! {
                 check(table, window.to_vec())?;
                 let (mut scan, mut chars) = (window.to_vec(), window.to_vec());
                 merge_by_scan(table, &mut scan);
-                merge_chars(table, &mut chars, text.as_bytes());
+                merge_chars(table, &mut chars, text.as_bytes(), &mut Default::default());
                 prop_assert_eq!(chars, scan);
             }
         }
