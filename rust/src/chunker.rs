@@ -71,6 +71,15 @@ impl Iterator for Chunks<'_> {
             return None;
         }
         let prefixed = std::mem::take(&mut self.prefix_pending);
+        if !prefixed && text[start] < 0x80 {
+            // The common case (code is nearly all ASCII): an ASCII character starts the chunk, and the
+            // chunk ends at the next stop unless that is a character that is not ASCII (the loop below).
+            let end = if start + 1 < text.len() { self.stops.next(self.table, text, start + 1) } else { text.len() };
+            if end == text.len() || text[end] < 0x80 {
+                self.pos = end;
+                return Some(Chunk { start, end, prefixed: false, last: text[end - 1] as char });
+            }
+        }
         let (mut prev, mut i) = if prefixed {
             ('\u{2581}', start)
         } else {
@@ -80,7 +89,7 @@ impl Iterator for Chunks<'_> {
         while i < text.len() {
             let b = text[i];
             if b < 0x80 && prev.is_ascii() {
-                // The common case: code is nearly all ASCII. The run goes on to the next stop.
+                // A run of ASCII after other characters goes on to the next stop too.
                 let stop = self.stops.next(self.table, text, i);
                 if stop > i {
                     prev = text[stop - 1] as char;
