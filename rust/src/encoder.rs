@@ -217,6 +217,7 @@ impl Encoder {
         }
     }
 
+    // Out of line, so that the chunk loop around `memo_hot` stays small: most chunks of code never get here.
     #[inline(never)]
     fn encode_chunk(
         &self,
