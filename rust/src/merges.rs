@@ -109,12 +109,13 @@ impl MergeTable {
         for a in 0..128u8 {
             for b in 0..128u8 {
                 let (sa, sb) = (table.ascii_symbol(a), table.ascii_symbol(b));
-                if let Some(m) = table.get(sa, sb) {
-                    table.ascii_ranks[128 * a as usize + b as usize] = (m.rank, m.merged);
+                let merge = table.get(sa, sb);
+                let at = 128 * a as usize + b as usize;
+                if let Some(m) = merge {
+                    table.ascii_ranks[at] = (m.rank, m.merged);
                 }
                 if table.is_piece(sa) && table.is_piece(sb) {
-                    table.ascii_pairs[128 * a as usize + b as usize] =
-                        table.get(sa, sb).map_or(PAIR_STAYS, |m| m.merged);
+                    table.ascii_pairs[at] = merge.map_or(PAIR_STAYS, |m| m.merged);
                 }
             }
         }
