@@ -93,7 +93,7 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
                                **{f"parquet {c}": parquet(c) for c in OTHER_PARQUET_CODECS},
                                **{f: trainer(f) for f in WRITERS}}
     results: dict[str, Any] = {"core_seconds": core, "core_cpu_seconds": min(core_cpu), "tokens": int(len(ids)),
-                               "formats": {}}
+                               "documents": len(texts), "runs": repeat, "formats": {}}
     runs: dict[str, list[float]] = {name: [] for name in writers}
     cpu_runs: dict[str, list[float]] = {name: [] for name in writers}
     for r in range(repeat):  # interleaved, so that the machine's other load falls on every writer alike
@@ -154,20 +154,35 @@ def measure_finish(tokenizer: str, texts: list[str], folder: str, repeat: int = 
             for name, times in runs.items()}
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """benches/results/writers.md: how it was measured, and the table."""
+def markdown(results: dict[str, Any], short: dict[str, Any] | None = None) -> str:
+    """benches/results/writers.md: how it was measured, and the table (a second one for ``short``, the same
+    measurement on a corpus of short documents)."""
     rows = ["# What each `--format` writer costs next to the core", "",
-            "`python benches/preprocess_bench.py --writers-only --json benches/results/writers.json`: the corpus "
+            f"`python benches/preprocess_bench.py --writers-only --repeat {results['runs']} --json "
+            "benches/results/writers.json`: the corpus "
             "encoded by `encode_batch_flat` (texts in memory, all cores, a fresh tokenizer each run: a cold pass, as "
             "preprocessing encodes each document once). Single file (the default layout): `preprocess.run` with "
             "that one format, its finishing step timed (the format's files written from the work folder's ids, "
             "fsync'd, renamed). Shards: the same ids fed to each shard writer in 4 MB batches and the files closed "
             "(SHA-256 for the manifest, fsync, rename through `storage.AtomicWriter`). Each against the core in "
             "wall-clock seconds and in CPU seconds (the process' CPU time, every thread's: what a writer takes "
-            "from the encoding when every core is busy encoding). Best of the runs, interleaved. Raw numbers: "
+            "from the encoding when every core is busy encoding). Best of the runs, interleaved (the shards' "
+            "fsyncs and page-cache writes move a lot between runs on this VM: `benches/results/notes.md`, "
+            "session 19). "
+            "Raw numbers: "
             "`writers.json`.", "",
-            f"Core `encode_batch_flat`: {results['core_seconds']:.3f} s wall, "
-            f"{results['core_cpu_seconds']:.3f} s CPU ({results['tokens']:,} ids).", "",
+            "## The standard library's files (a document per file)", "", *_table(results)]
+    if short is not None:
+        rows += ["", "## Short documents (each line of 30-60 characters of those files a document)", "",
+                 "What a writer spends per document (its boundaries, its index entry, its row) weighs more here.",
+                 "", *_table(short)]
+    return "\n".join(rows) + "\n"
+
+
+def _table(results: dict[str, Any]) -> list[str]:
+    rows = [f"Core `encode_batch_flat`: {results['core_seconds']:.3f} s wall, "
+            f"{results['core_cpu_seconds']:.3f} s CPU ({results['documents']:,} documents, {results['tokens']:,} ids).",
+            "",
             "| format | single file: seconds | vs core | CPU vs core | shards: seconds | vs core | CPU vs core |",
             "|---|---:|---:|---:|---:|---:|---:|"]
     single = results.get("single_file", {})
@@ -177,7 +192,7 @@ def markdown(results: dict[str, Any]) -> str:
             else "- | - | -"
         rows.append(f"| {name} | {first} | {r['seconds']:.3f} | {r['ratio_to_core']:.1%} | "
                     f"{r['cpu_ratio_to_core']:.1%} |")
-    return "\n".join(rows) + "\n"
+    return rows
 
 
 def report(results: dict[str, Any]) -> str:

@@ -9,7 +9,8 @@ from typing import final
 
 from typing_extensions import Buffer, TypeAlias
 
-__all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads"]
+__all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads",
+           "npy_metadata_rows"]
 
 __version__: str
 
@@ -35,6 +36,7 @@ class TokenIdError(IndexError):
 MAX_THREADS: int
 
 def default_threads() -> int: ...
+def npy_metadata_rows(starts: bytes, ends: bytes, numbers: bytes) -> bytes: ...
 @final
 class IdBuffer:
     """Read-only ids (or offsets) owned by Rust, exposed through the buffer protocol."""

@@ -28,6 +28,7 @@ pub(crate) mod bpe;
 pub(crate) mod cache;
 pub(crate) mod chunker;
 pub(crate) mod decoder;
+pub mod document_rows;
 pub(crate) mod documents;
 pub(crate) mod encoder;
 pub(crate) mod error;

@@ -55,6 +55,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_THREADS", crate::batch::MAX_THREADS)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(npy_metadata_rows, m)?)?;
     Ok(())
 }
 
@@ -62,4 +63,30 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn default_threads() -> usize {
     crate::batch::default_threads()
+}
+
+/// dolma's metadata lines `start,end,number,,` for the documents whose columns are given as the bytes of
+/// little-endian `uint64` arrays of one length (`llamatok.preprocess.writers.npy`).
+#[pyfunction]
+fn npy_metadata_rows<'py>(
+    py: Python<'py>,
+    starts: &[u8],
+    ends: &[u8],
+    numbers: &[u8],
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    if !starts.len().is_multiple_of(8) || starts.len() != ends.len() || starts.len() != numbers.len() {
+        return Err(PyValueError::new_err(format!(
+            "npy_metadata_rows takes three uint64 columns of one length, not {}, {} and {} bytes",
+            starts.len(),
+            ends.len(),
+            numbers.len()
+        )));
+    }
+    let column = |bytes: &[u8]| -> Vec<u64> {
+        bytes.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect()
+    };
+    let (starts, ends, numbers) = (column(starts), column(ends), column(numbers));
+    let mut out = Vec::new();
+    py.detach(|| crate::document_rows::append_rows(&starts, &ends, &numbers, &mut out));
+    Ok(pyo3::types::PyBytes::new(py, &out))
 }

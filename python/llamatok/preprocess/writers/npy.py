@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from llamatok._native import npy_metadata_rows
 from llamatok.preprocess import storage
 from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, loss_mask
 
@@ -31,8 +32,11 @@ class NpyWriter(FormatWriter):
         super().__init__(base, spec, tmp, **options)
         self._ids = self._ids_file(base + ".npy")
         self._meta_sink = self._file(base + ".csv.gz")
-        # mtime 0 and no file name in the gzip header: the same documents give the same bytes.
-        self._meta = gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(self._meta_sink), mtime=0)
+        # mtime 0 and no file name in the gzip header: the same documents give the same bytes. Level 1:
+        # at gzip's default (9) this file cost far more than the encoding on corpora of short documents,
+        # for a file only slightly smaller (benches/results/notes.md, session 19).
+        self._meta = gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(self._meta_sink), mtime=0,
+                                   compresslevel=1)
         self._mask = self._file(base + ".label_mask.npy") if spec.middle_id is not None else None
 
     @classmethod
@@ -47,9 +51,9 @@ class NpyWriter(FormatWriter):
         starts = np.concatenate([[self.tokens], ends[:-1]]) if len(ends) else ends
         numbers = np.arange(self.documents, self.documents + len(ends))
         keep = ends > starts  # OLMo-core refuses a document that starts at the end of the array
-        rows = np.stack([starts[keep], ends[keep], numbers[keep]], axis=1).ravel().tolist()
-        # One C-level format call per batch, not one per document.
-        self._meta.write((("%d,%d,%d,,\n" * (len(rows) // 3)) % tuple(rows)).encode("ascii"))
+        # Formatted by the core: Python's formatting of three numbers per document was this writer's largest
+        # cost on short documents.
+        self._meta.write(npy_metadata_rows(*(_column(c[keep]) for c in (starts, ends, numbers))))
         self.documents += len(ends)
         self.tokens += int(len(ids))
 
@@ -62,6 +66,11 @@ class NpyWriter(FormatWriter):
             self._mask.commit()
             done.append((self._mask, "npy-label-mask"))
         return done
+
+
+def _column(values: np.ndarray) -> bytes:
+    """A column of non-negative integers as the bytes ``npy_metadata_rows`` takes."""
+    return np.ascontiguousarray(values, dtype="<u8").tobytes()
 
 
 class _Sink:
