@@ -10,7 +10,7 @@ from typing import final
 from typing_extensions import Buffer, TypeAlias
 
 __all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads",
-           "npy_metadata_rows"]
+           "mds_samples_into", "npy_metadata_rows"]
 
 __version__: str
 
@@ -37,6 +37,7 @@ MAX_THREADS: int
 
 def default_threads() -> int: ...
 def npy_metadata_rows(starts: bytes, ends: bytes, numbers: bytes) -> bytes: ...
+def mds_samples_into(data: Buffer, sizes: bytes, out: Buffer) -> int: ...
 @final
 class IdBuffer:
     """Read-only ids (or offsets) owned by Rust, exposed through the buffer protocol."""

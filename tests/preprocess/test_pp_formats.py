@@ -206,7 +206,8 @@ def test_mds_shards_are_the_same_bytes_whatever_the_framing_pieces(tmp_path, mon
 
 @pytest.mark.parametrize("mean_ids", [1, 40, 200, 3000])
 def test_mds_samples_are_framed_alike_for_small_and_large_documents(mean_ids):
-    from llamatok.preprocess.writers.mds import FRAME_EACH_BYTES, encode_samples
+    from llamatok._native import mds_samples_into
+    from llamatok.preprocess.writers.mds import encode_samples
 
     rng = np.random.default_rng(mean_ids)
     lengths = rng.integers(0, 2 * mean_ids + 1, 300)
@@ -217,7 +218,21 @@ def test_mds_samples_are_framed_alike_for_small_and_large_documents(mean_ids):
     for n in nbytes:
         expected += int(n).to_bytes(4, "little") + data[at:at + n].tobytes()
         at += n
-    per_document = len(data) >= FRAME_EACH_BYTES * len(nbytes)
-    assert per_document == (mean_ids >= 200), "both ways of framing are tested"
     assert encode_samples(data, nbytes).tobytes() == bytes(expected)
     assert encode_samples(data[:0], nbytes[:0]).tobytes() == b""
+    kept = np.full(len(expected) + 5, 7, np.uint8)
+    assert encode_samples(data, nbytes, kept).tobytes() == bytes(expected) and (kept[len(expected):] == 7).all()
+    # Refused, with nothing written: sizes that do not add up to the data or are not whole uint32s, a
+    # buffer too small, read-only or the data's own.
+    sizes = nbytes.astype("<u4").tobytes()
+    out = np.zeros(len(expected), np.uint8)
+    read_only = np.zeros(len(expected), np.uint8)
+    read_only.flags.writeable = False
+    shared = np.zeros(len(data) + len(expected), np.uint8)  # the data inside the buffer written to
+    shared[:len(data)] = data
+    for args, message in [((data[1:], sizes, out), "do not add up"), ((data, sizes[:-1], out), "whole uint32s"),
+                          ((data, sizes, out[:-1]), "the samples take"), ((data, sizes, read_only), "writable"),
+                          ((shared[:len(data)], sizes, shared), "overlap")]:
+        with pytest.raises((ValueError, BufferError), match=message):
+            mds_samples_into(*args)
+    assert not out.any()

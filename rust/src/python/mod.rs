@@ -3,6 +3,7 @@
 //! Core errors become Python exceptions in exactly one place: [`to_py_err`].
 //! See docs/architecture-core.md, "The bindings".
 
+use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -56,6 +57,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_THREADS", crate::batch::MAX_THREADS)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(npy_metadata_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(mds_samples_into, m)?)?;
     Ok(())
 }
 
@@ -89,4 +91,41 @@ fn npy_metadata_rows<'py>(
     let mut out = Vec::new();
     py.detach(|| crate::document_rows::append_rows(&starts, &ends, &numbers, &mut out));
     Ok(pyo3::types::PyBytes::new(py, &out))
+}
+
+/// MosaicML Streaming's samples: each document's byte size (the bytes of little-endian `uint32` `sizes`)
+/// and then its bytes, taken in order from `data`, written at the start of `out` (a writable `uint8`
+/// buffer the writer keeps, so that no fresh memory is touched for every piece); returns the bytes
+/// written (`llamatok.preprocess.writers.mds`).
+#[pyfunction]
+fn mds_samples_into(data: PyBuffer<u8>, sizes: &[u8], out: PyBuffer<u8>) -> PyResult<usize> {
+    let refused = |what: String| PyValueError::new_err(format!("mds_samples_into: {what}"));
+    if !data.is_c_contiguous() || !out.is_c_contiguous() || out.readonly() {
+        return Err(refused("data and out must be contiguous buffers of bytes, out writable".into()));
+    }
+    if !sizes.len().is_multiple_of(4) {
+        return Err(refused(format!("{} bytes of sizes are not whole uint32s", sizes.len())));
+    }
+    let needed = data.len_bytes() + sizes.len();
+    if out.len_bytes() < needed {
+        return Err(refused(format!("out holds {} bytes, the samples take {needed}", out.len_bytes())));
+    }
+    let (src, dst) = (data.buf_ptr() as usize, out.buf_ptr() as usize);
+    if src < dst + out.len_bytes() && dst < src + data.len_bytes() {
+        return Err(refused("data and out overlap".into()));
+    }
+    let sizes: Vec<u32> =
+        sizes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("chunks of 4"))).collect();
+    // SAFETY: both buffers are C-contiguous views of `len_bytes()` bytes that stay exported (and so
+    // neither freed nor resized) while the `PyBuffer`s live, which is past these slices' use; `out` is
+    // writable and does not overlap `data` (checked above); the GIL is held throughout, so no Python
+    // code runs meanwhile.
+    let (data, out) = unsafe {
+        (
+            std::slice::from_raw_parts(data.buf_ptr().cast::<u8>(), data.len_bytes()),
+            std::slice::from_raw_parts_mut(out.buf_ptr().cast::<u8>(), out.len_bytes()),
+        )
+    };
+    crate::mds_samples::write_samples(data, &sizes, out)
+        .ok_or_else(|| refused(format!("the sizes do not add up to the data's {} bytes", data.len())))
 }

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from llamatok._native import mds_samples_into
 from llamatok.preprocess import storage
 from llamatok.preprocess.writers.base import ChunkedWriter, TmpNamer, WriterSpec, as_unsigned
 
@@ -33,37 +34,21 @@ def shard_config() -> dict[str, Any]:
             "format": "mds", "hashes": [], "size_limit": SIZE_LIMIT, "version": 2}
 
 
-#: Documents of at least this many bytes on average are framed one by one (a cost per document);
-#: smaller ones by one scatter over every byte (a cost per byte).
-FRAME_EACH_BYTES = 256
-
-
 #: Samples are framed in pieces of at most this many bytes, in one buffer the writer keeps: fresh memory
 #: for a whole shard's samples cost more in page faults than the framing itself.
 FRAME_PIECE_BYTES = 4 << 20
 
 
 def encode_samples(data: np.ndarray, nbytes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """The samples of documents whose ids' bytes are ``data`` (concatenated) and ``nbytes`` each:
-    per sample its u32 size, then the bytes; written at the start of ``out`` (uint8, large enough)
-    when given."""
-    sizes = nbytes.astype("<u4")
-    total = int(nbytes.sum()) + 4 * len(nbytes)
-    out = np.empty(total, np.uint8) if out is None else out[:total]
-    if len(nbytes) and len(data) >= FRAME_EACH_BYTES * len(nbytes):
-        bounds = np.zeros(len(nbytes) + 1, np.int64)
-        np.cumsum(nbytes, out=bounds[1:])
-        framed = sizes.view(np.uint8).reshape(-1, 4)
-        parts = [part for k in range(len(nbytes)) for part in (framed[k], data[bounds[k]:bounds[k + 1]])]
-        return np.concatenate(parts, out=out)
-    heads = np.zeros(len(nbytes) + 1, np.int64)
-    np.cumsum(nbytes + 4, out=heads[1:])
-    at = (heads[:-1, None] + np.arange(4)).ravel()
-    out[at] = sizes.view(np.uint8)
-    keep = np.ones(total, bool)
-    keep[at] = False
-    out[keep] = data
-    return out
+    """The samples of documents whose ids' bytes are ``data`` (concatenated) and ``nbytes`` each: per
+    sample its u32 size, then the bytes; written at the start of ``out`` (uint8, large enough) when
+    given. Framed by the core: numpy's scatter of every byte past the size fields was the writer's
+    largest cost on short documents."""
+    total = int(np.sum(nbytes)) + 4 * len(nbytes)
+    out = np.empty(total, np.uint8) if out is None else out
+    sizes = np.asarray(nbytes).astype("<u4").tobytes()
+    written = mds_samples_into(np.ascontiguousarray(data, np.uint8).data, sizes, out.data)
+    return out[:written]
 
 
 @dataclass(frozen=True)
