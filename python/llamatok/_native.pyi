@@ -10,7 +10,7 @@ from typing import final
 from typing_extensions import Buffer, TypeAlias
 
 __all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads",
-           "mds_samples_into", "npy_metadata_rows"]
+           "mds_samples_into", "npy_metadata_rows", "parquet_list_levels"]
 
 __version__: str
 
@@ -38,6 +38,7 @@ MAX_THREADS: int
 def default_threads() -> int: ...
 def npy_metadata_rows(starts: bytes, ends: bytes, numbers: bytes) -> bytes: ...
 def mds_samples_into(data: Buffer, sizes: bytes, out: Buffer) -> int: ...
+def parquet_list_levels(lengths: bytes) -> tuple[bytes, bytes]: ...
 @final
 class IdBuffer:
     """Read-only ids (or offsets) owned by Rust, exposed through the buffer protocol."""

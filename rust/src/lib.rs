@@ -39,6 +39,7 @@ pub mod jsonl;
 pub mod mds_samples;
 pub(crate) mod merges;
 pub(crate) mod model_proto;
+pub mod parquet_levels;
 #[cfg(test)]
 mod proptests;
 #[cfg(feature = "python")]

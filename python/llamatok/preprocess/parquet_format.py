@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from llamatok._native import parquet_list_levels
+
 MAGIC = b"PAR1"
 #: A page ends at the first document boundary after this many values (1 MiB of ids).
 PAGE_VALUES = 1 << 18
@@ -41,9 +43,6 @@ DICTIONARY_VALUES_PER_ENTRY = 32
 #: ``1 << INDEX_BITS`` for it to have a dictionary.
 INDEX_BITS = 16
 _OPTIONAL, _REPEATED = 1, 2
-#: Definition levels of a nullable list of nullable elements (Arrow's ``list<element: T>``): a value is
-#: defined at 3, an empty list at 1 (the list is there, without an element).
-_VALUE_DEFINED, _EMPTY_LIST = 3, 1
 _LIST_CONVERTED = 3
 
 # Thrift compact protocol type codes.
@@ -95,31 +94,6 @@ def _value(ftype: int, value: Any) -> bytes:
         head = bytes([len(items) << 4 | etype]) if len(items) < 15 else bytes([0xF0 | etype]) + _varint(len(items))
         return head + b"".join(_value(etype, v) for v in items)
     raise ValueError(f"no encoder for thrift type {ftype}")
-
-
-def _levels(counts: np.ndarray, values: np.ndarray) -> bytes:
-    """Levels given as runs (``counts[i]`` times ``values[i]``, each value below 256), in the RLE/bit-packed
-    hybrid as a data page v1 holds them (length first): adjacent runs of one value are joined, and each
-    run is written as an RLE run (the count shifted left by one as a ULEB128 varint, then the value's
-    byte). Built per document, never per value."""
-    keep = counts > 0
-    counts, values = counts[keep], values[keep]
-    if len(counts):
-        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-        counts, values = np.add.reduceat(counts, starts), values[starts]
-    header = counts.astype(np.uint64) << np.uint64(1)
-    sizes = np.ones(len(header), np.int64)  # the varint's bytes
-    for shift in (7, 14, 21, 28, 35):
-        sizes += header >= np.uint64(1 << shift)
-    ends = np.cumsum(sizes + 1)
-    out = np.zeros(int(ends[-1]) if len(ends) else 0, np.uint8)
-    at = ends - sizes - 1
-    for byte in range(int(sizes.max()) if len(sizes) else 0):
-        more = sizes > byte
-        septet = (header[more] >> np.uint64(7 * byte)) & np.uint64(0x7F)
-        out[at[more] + byte] = septet.astype(np.uint8) | np.where(sizes[more] > byte + 1, 0x80, 0).astype(np.uint8)
-    out[ends - 1] = values
-    return struct.pack("<I", len(out)) + out.tobytes()
 
 
 def schema(names: Sequence[str], types: Sequence[int]) -> list[list[tuple[int, int, Any]]]:
@@ -185,11 +159,8 @@ class ColumnChunk:
     def _body(self, own: np.ndarray, lens: np.ndarray) -> bytearray:
         """A page's data: the levels of documents of ``lens`` values, then their values ``own``."""
         # Per document, repetition: 0 once, then 1 for each further value. Definition: 3 for each value, or
-        # 1 once for an empty document.
-        rep = _levels(np.column_stack([np.ones_like(lens), np.maximum(lens - 1, 0)]).ravel(),
-                      np.tile(np.array([0, 1], np.uint8), len(lens)))
-        empty = lens == 0
-        defined = _levels(np.where(empty, 1, lens), np.where(empty, _EMPTY_LIST, _VALUE_DEFINED).astype(np.uint8))
+        # 1 once for an empty document. Made by the core (`rust/src/parquet_levels.rs`).
+        rep, defined = parquet_list_levels(np.asarray(lens).astype("<u8").tobytes())
         head = len(rep) + len(defined)
         if self.ptype == BOOLEAN:
             return bytearray(rep + defined + np.packbits(own.astype(bool), bitorder="little").tobytes())

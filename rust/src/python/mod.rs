@@ -58,6 +58,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(npy_metadata_rows, m)?)?;
     m.add_function(wrap_pyfunction!(mds_samples_into, m)?)?;
+    m.add_function(wrap_pyfunction!(parquet_list_levels, m)?)?;
     Ok(())
 }
 
@@ -128,4 +129,24 @@ fn mds_samples_into(data: PyBuffer<u8>, sizes: &[u8], out: PyBuffer<u8>) -> PyRe
     };
     crate::mds_samples::write_samples(data, &sizes, out)
         .ok_or_else(|| refused(format!("the sizes do not add up to the data's {} bytes", data.len())))
+}
+
+/// A Parquet data page's repetition and definition levels (each with its u32 length first) for documents
+/// of the given numbers of values (the bytes of little-endian `uint64` lengths)
+/// (`llamatok.preprocess.parquet_format`).
+#[pyfunction]
+fn parquet_list_levels<'py>(
+    py: Python<'py>,
+    lengths: &[u8],
+) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, Bound<'py, pyo3::types::PyBytes>)> {
+    if !lengths.len().is_multiple_of(8) {
+        return Err(PyValueError::new_err(format!(
+            "parquet_list_levels takes uint64 lengths, not {} bytes",
+            lengths.len()
+        )));
+    }
+    let lengths: Vec<u64> =
+        lengths.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect();
+    let (repetition, definition) = py.detach(|| crate::parquet_levels::list_levels(&lengths));
+    Ok((pyo3::types::PyBytes::new(py, &repetition), pyo3::types::PyBytes::new(py, &definition)))
 }
