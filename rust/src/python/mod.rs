@@ -117,15 +117,21 @@ fn mds_samples_into(data: PyBuffer<u8>, sizes: &[u8], out: PyBuffer<u8>) -> PyRe
     }
     let sizes: Vec<u32> =
         sizes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("chunks of 4"))).collect();
-    // SAFETY: both buffers are C-contiguous views of `len_bytes()` bytes that stay exported (and so
-    // neither freed nor resized) while the `PyBuffer`s live, which is past these slices' use; `out` is
-    // writable and does not overlap `data` (checked above); the GIL is held throughout, so no Python
-    // code runs meanwhile.
-    let (data, out) = unsafe {
-        (
-            std::slice::from_raw_parts(data.buf_ptr().cast::<u8>(), data.len_bytes()),
-            std::slice::from_raw_parts_mut(out.buf_ptr().cast::<u8>(), out.len_bytes()),
-        )
+    // Empty views are taken as empty slices: their pointer may be null, which a slice's may not.
+    let data: &[u8] = if data.len_bytes() == 0 {
+        &[]
+    } else {
+        // SAFETY: `data` is a C-contiguous view of `len_bytes()` bytes that stays exported (so neither freed
+        // nor resized) while the `PyBuffer` lives, which is past this slice's use (the binding is only
+        // shadowed); the GIL is held throughout, so no Python code changes it meanwhile.
+        unsafe { std::slice::from_raw_parts(data.buf_ptr().cast::<u8>(), data.len_bytes()) }
+    };
+    let out: &mut [u8] = if out.len_bytes() == 0 {
+        &mut []
+    } else {
+        // SAFETY: as for `data`, and `out` is writable and does not overlap `data` (both checked above), so
+        // this is the only reference to its bytes.
+        unsafe { std::slice::from_raw_parts_mut(out.buf_ptr().cast::<u8>(), out.len_bytes()) }
     };
     crate::mds_samples::write_samples(data, &sizes, out)
         .ok_or_else(|| refused(format!("the sizes do not add up to the data's {} bytes", data.len())))

@@ -51,8 +51,8 @@ class NpyWriter(FormatWriter):
         starts = np.concatenate([[self.tokens], ends[:-1]]) if len(ends) else ends
         numbers = np.arange(self.documents, self.documents + len(ends))
         keep = ends > starts  # OLMo-core refuses a document that starts at the end of the array
-        # Formatted by the core: Python's formatting of three numbers per document was this writer's largest
-        # cost on short documents.
+        # Formatted by the core: after gzip's level, Python's formatting of three numbers per document was
+        # this writer's largest cost on short documents.
         self._meta.write(npy_metadata_rows(*(_column(c[keep]) for c in (starts, ends, numbers))))
         self.documents += len(ends)
         self.tokens += int(len(ids))
