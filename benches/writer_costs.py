@@ -37,6 +37,18 @@ def _cpu() -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, usage.ru_stime
 
 
+def _timed(took: list[tuple[float, float, float]], call: Any, *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)``'s result; appends to ``took`` its ``(wall, cpu, kernel cpu)`` seconds, also
+    when it raises."""
+    start, (cpu, kernel) = time.perf_counter(), _cpu()
+    try:
+        return call(*args, **kwargs)
+    finally:
+        wall = time.perf_counter() - start
+        cpu_after, kernel_after = _cpu()
+        took.append((wall, cpu_after - cpu, kernel_after - kernel))
+
+
 def _best(runs: list[tuple[float, float, float]]) -> dict[str, float]:
     """Of ``(wall, cpu, kernel cpu)`` runs: the least wall-clock seconds, the least CPU seconds and that
     run's kernel part."""
@@ -114,11 +126,7 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
         for name, write in writers.items():
             base = os.path.join(folder, f"{name}-{r}")
             os.sync()  # what earlier runs left dirty is not flushed by this one's fsync
-            start, (cpu, kernel) = time.perf_counter(), _cpu()
-            write(base)
-            wall = time.perf_counter() - start
-            cpu_after, kernel_after = _cpu()
-            runs[name].append((wall, cpu_after - cpu, kernel_after - kernel))
+            _timed(runs[name], write, base)
 
     def ratios(best: dict[str, float]) -> dict[str, float]:
         return {**best, "ratio_to_core": best["seconds"] / core,
@@ -144,13 +152,7 @@ def measure_finish(tokenizer: str, texts: list[str], folder: str, repeat: int = 
     took: list[tuple[float, float, float]] = []
 
     def timed_finish(*args: Any, **kwargs: Any) -> Any:
-        start, (cpu, kernel) = time.perf_counter(), _cpu()
-        try:
-            return finish(*args, **kwargs)
-        finally:
-            wall = time.perf_counter() - start
-            cpu_after, kernel_after = _cpu()
-            took.append((wall, cpu_after - cpu, kernel_after - kernel))
+        return _timed(took, finish, *args, **kwargs)
 
     # Each row: its name, and the run's formats and options.
     formats = {"megatron": {"formats": ["megatron"]}, "parquet": {"formats": ["parquet"]},

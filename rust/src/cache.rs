@@ -227,13 +227,14 @@ impl ChunkCache {
     /// [`ChunkCache::get`], which count the lookup.
     #[inline(always)]
     pub fn get_hot(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
-        self.bypass_left == 0 && self.hit_hot(packed, out)
+        self.bypass_left == 0 && self.hit_hot(packed, self.hot_slot(mix(packed)), out)
     }
 
-    /// Appends the ids of a packed short key found in the hot table, counting the hit.
+    /// Appends the ids of a packed short key found in the hot table at `slot` (its [`Self::hot_slot`]),
+    /// counting the hit.
     #[inline(always)]
-    fn hit_hot(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
-        let (k, v) = self.hot[self.hot_slot(mix(packed))];
+    fn hit_hot(&mut self, packed: u64, slot: usize, out: &mut Vec<u32>) -> bool {
+        let (k, v) = self.hot[slot];
         if k != packed {
             return false;
         }
@@ -245,11 +246,11 @@ impl ChunkCache {
     /// Appends the cached ids of a packed short chunk to `out`; false when absent.
     #[inline]
     fn get_short(&mut self, packed: u64, out: &mut Vec<u32>) -> bool {
-        if self.hit_hot(packed, out) {
-            return true;
-        }
         let h = mix(packed);
         let slot = self.hot_slot(h);
+        if self.hit_hot(packed, slot, out) {
+            return true;
+        }
         let set = self.short_set(h);
         for &(k, v) in &self.short[set..set + WAYS] {
             if k == packed {

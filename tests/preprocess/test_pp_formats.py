@@ -230,7 +230,7 @@ def test_mds_samples_are_framed_alike_for_small_and_large_documents(mean_ids):
     read_only.flags.writeable = False
     shared = np.zeros(len(data) + len(expected), np.uint8)  # the data inside the buffer written to
     shared[:len(data)] = data
-    for args, message in [((data[1:], sizes, out), "do not add up"), ((data, sizes[:-1], out), "whole uint32s"),
+    for args, message in [((data[1:], sizes, out), "the sizes add up to"), ((data, sizes[:-1], out), "whole uint32s"),
                           ((data, sizes, out[:-1]), "the samples take"), ((data, sizes, read_only), "writable"),
                           ((shared[:len(data)], sizes, shared), "overlap")]:
         with pytest.raises((ValueError, BufferError), match=message):

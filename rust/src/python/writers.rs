@@ -7,6 +7,20 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+/// The little-endian integers of `N` bytes each in `bytes` (a numpy array's `tobytes()`), widened to u64;
+/// `None` when `bytes` is not a whole number of them.
+fn le_ints<const N: usize>(bytes: &[u8]) -> Option<Vec<u64>> {
+    if !bytes.len().is_multiple_of(N) {
+        return None;
+    }
+    let int = |b: &[u8]| {
+        let mut word = [0u8; 8];
+        word[..N].copy_from_slice(b);
+        u64::from_le_bytes(word)
+    };
+    Some(bytes.chunks_exact(N).map(int).collect())
+}
+
 /// dolma's metadata lines `start,end,number,,` for the documents whose columns are given as the bytes of
 /// little-endian `uint64` arrays of one length (`llamatok.preprocess.writers.npy`).
 #[pyfunction]
@@ -16,18 +30,21 @@ pub(super) fn npy_metadata_rows<'py>(
     ends: &[u8],
     numbers: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
-    if !starts.len().is_multiple_of(8) || starts.len() != ends.len() || starts.len() != numbers.len() {
-        return Err(PyValueError::new_err(format!(
+    let refused = || {
+        PyValueError::new_err(format!(
             "npy_metadata_rows takes three uint64 columns of one length, not {}, {} and {} bytes",
             starts.len(),
             ends.len(),
             numbers.len()
-        )));
-    }
-    let column = |bytes: &[u8]| -> Vec<u64> {
-        bytes.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect()
+        ))
     };
-    let (starts, ends, numbers) = (column(starts), column(ends), column(numbers));
+    let (Some(starts), Some(ends), Some(numbers)) = (le_ints::<8>(starts), le_ints::<8>(ends), le_ints::<8>(numbers))
+    else {
+        return Err(refused());
+    };
+    if starts.len() != ends.len() || starts.len() != numbers.len() {
+        return Err(refused());
+    }
     let mut out = Vec::new();
     py.detach(|| crate::document_rows::append_rows(&starts, &ends, &numbers, &mut out));
     Ok(PyBytes::new(py, &out))
@@ -43,19 +60,15 @@ pub(super) fn mds_samples_into(data: PyBuffer<u8>, sizes: &[u8], out: PyBuffer<u
     if !data.is_c_contiguous() || !out.is_c_contiguous() || out.readonly() {
         return Err(refused("data and out must be contiguous buffers of bytes, out writable".into()));
     }
-    if !sizes.len().is_multiple_of(4) {
+    let Some(sizes) = le_ints::<4>(sizes) else {
         return Err(refused(format!("{} bytes of sizes are not whole uint32s", sizes.len())));
-    }
-    let needed = data.len_bytes() + sizes.len();
-    if out.len_bytes() < needed {
-        return Err(refused(format!("out holds {} bytes, the samples take {needed}", out.len_bytes())));
-    }
+    };
+    // Each came from four bytes.
+    let sizes: Vec<u32> = sizes.into_iter().map(|n| n as u32).collect();
     let (src, dst) = (data.buf_ptr() as usize, out.buf_ptr() as usize);
     if src < dst + out.len_bytes() && dst < src + data.len_bytes() {
         return Err(refused("data and out overlap".into()));
     }
-    let sizes: Vec<u32> =
-        sizes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("chunks of 4"))).collect();
     // Empty views are taken as empty slices: their pointer may be null, which a slice's may not.
     let data: &[u8] = if data.len_bytes() == 0 {
         &[]
@@ -72,8 +85,7 @@ pub(super) fn mds_samples_into(data: PyBuffer<u8>, sizes: &[u8], out: PyBuffer<u
         // this is the only reference to its bytes.
         unsafe { std::slice::from_raw_parts_mut(out.buf_ptr().cast::<u8>(), out.len_bytes()) }
     };
-    crate::mds_samples::write_samples(data, &sizes, out)
-        .ok_or_else(|| refused(format!("the sizes do not add up to the data's {} bytes", data.len())))
+    crate::mds_samples::write_samples(data, &sizes, out).map_err(|e| refused(e.to_string()))
 }
 
 /// A Parquet data page's repetition and definition levels (each with its u32 length first) for documents
@@ -84,14 +96,12 @@ pub(super) fn parquet_list_levels<'py>(
     py: Python<'py>,
     lengths: &[u8],
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    if !lengths.len().is_multiple_of(8) {
+    let Some(lengths) = le_ints::<8>(lengths) else {
         return Err(PyValueError::new_err(format!(
             "parquet_list_levels takes uint64 lengths, not {} bytes",
             lengths.len()
         )));
-    }
-    let lengths: Vec<u64> =
-        lengths.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect();
+    };
     let (repetition, definition) = py.detach(|| crate::parquet_levels::list_levels(&lengths));
     Ok((PyBytes::new(py, &repetition), PyBytes::new(py, &definition)))
 }

@@ -44,8 +44,8 @@ def encode_samples(data: np.ndarray, nbytes: np.ndarray, out: np.ndarray | None 
     sample its u32 size, then the bytes; written at the start of ``out`` (uint8, large enough) when
     given. Framed by the core: numpy's scatter of every byte past the size fields was the writer's
     largest cost on short documents."""
-    total = int(np.sum(nbytes)) + 4 * len(nbytes)
-    out = np.empty(total, np.uint8) if out is None else out
+    if out is None:
+        out = np.empty(int(np.sum(nbytes)) + 4 * len(nbytes), np.uint8)
     sizes = np.asarray(nbytes).astype("<u4").tobytes()
     written = mds_samples_into(np.ascontiguousarray(data, np.uint8).data, sizes, out.data)
     return out[:written]
