@@ -9,8 +9,8 @@ from typing import final
 
 from typing_extensions import Buffer, TypeAlias
 
-__all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "TokenIdError", "Tokenizer", "__version__", "default_threads",
-           "mds_samples_into", "npy_metadata_rows", "parquet_list_levels"]
+__all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "NpyMetadata", "TokenIdError", "Tokenizer", "__version__",
+           "default_threads", "mds_samples_into", "parquet_list_levels"]
 
 __version__: str
 
@@ -36,9 +36,17 @@ class TokenIdError(IndexError):
 MAX_THREADS: int
 
 def default_threads() -> int: ...
-def npy_metadata_rows(starts: bytes, ends: bytes, numbers: bytes) -> bytes: ...
 def mds_samples_into(data: Buffer, sizes: bytes, out: Buffer) -> int: ...
 def parquet_list_levels(lengths: bytes) -> tuple[bytes, bytes]: ...
+@final
+class NpyMetadata:
+    """dolma's gzipped metadata file beside an ``npy`` token file, a line per document; columns are the
+    bytes of little-endian ``uint64`` arrays of one length."""
+
+    def __init__(self) -> None: ...
+    def add(self, starts: bytes, ends: bytes, numbers: bytes) -> bytes: ...
+    def finish(self) -> bytes: ...
+
 @final
 class IdBuffer:
     """Read-only ids (or offsets) owned by Rust, exposed through the buffer protocol."""

@@ -17,6 +17,8 @@
 //!   runs it on all cores for the bindings in `python/`;
 //! - [`id_bytes`] reads ids stored as raw integers of any width and byte order (the pure part of the
 //!   bindings' buffer reader; public so that the fuzz targets in `rust/fuzz/` reach it).
+//! - [`document_rows`], [`gzip_members`], [`mds_samples`] and [`parquet_levels`] do the per-document
+//!   work of `llamatok preprocess`'s writers.
 //! - [`jsonl`] takes the text fields out of a JSONL line, for `llamatok preprocess` to parse lines
 //!   where it encodes them.
 
@@ -32,6 +34,7 @@ pub mod document_rows;
 pub(crate) mod documents;
 pub(crate) mod encoder;
 pub(crate) mod error;
+pub mod gzip_members;
 pub(crate) mod hf_json;
 pub mod id_bytes;
 pub mod interrupt;

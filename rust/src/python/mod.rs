@@ -56,7 +56,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_THREADS", crate::batch::MAX_THREADS)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
-    m.add_function(wrap_pyfunction!(writers::npy_metadata_rows, m)?)?;
+    m.add_class::<writers::NpyMetadata>()?;
     m.add_function(wrap_pyfunction!(writers::mds_samples_into, m)?)?;
     m.add_function(wrap_pyfunction!(writers::parquet_list_levels, m)?)?;
     Ok(())

@@ -1,11 +1,13 @@
-//! The bindings of the core's helpers for `llamatok preprocess`'s writers (`document_rows.rs`,
-//! `mds_samples.rs`, `parquet_levels.rs`): columns come in as the bytes of little-endian integer arrays,
-//! or as buffers, and malformed ones raise `ValueError`.
+//! The bindings of the core's helpers for `llamatok preprocess`'s writers (`document_rows.rs` with
+//! `gzip_members.rs`, `mds_samples.rs`, `parquet_levels.rs`): columns come in as the bytes of
+//! little-endian integer arrays, or as buffers, and malformed ones raise `ValueError`.
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+
+use crate::gzip_members::GzipMembers;
 
 /// The little-endian integers of `N` bytes each in `bytes` (a numpy array's `tobytes()`), widened to u64;
 /// `None` when `bytes` is not a whole number of them.
@@ -21,33 +23,64 @@ fn le_ints<const N: usize>(bytes: &[u8]) -> Option<Vec<u64>> {
     Some(bytes.chunks_exact(N).map(int).collect())
 }
 
-/// dolma's metadata lines `start,end,number,,` for the documents whose columns are given as the bytes of
-/// little-endian `uint64` arrays of one length (`llamatok.preprocess.writers.npy`).
-#[pyfunction]
-pub(super) fn npy_metadata_rows<'py>(
-    py: Python<'py>,
-    starts: &[u8],
-    ends: &[u8],
-    numbers: &[u8],
-) -> PyResult<Bound<'py, PyBytes>> {
-    let refused = || {
-        PyValueError::new_err(format!(
-            "npy_metadata_rows takes three uint64 columns of one length, not {}, {} and {} bytes",
-            starts.len(),
-            ends.len(),
-            numbers.len()
-        ))
-    };
-    let (Some(starts), Some(ends), Some(numbers)) = (le_ints::<8>(starts), le_ints::<8>(ends), le_ints::<8>(numbers))
-    else {
-        return Err(refused());
-    };
-    if starts.len() != ends.len() || starts.len() != numbers.len() {
-        return Err(refused());
+/// dolma's metadata file beside an `npy` token file, gzipped (`llamatok.preprocess.writers.npy`): `add`
+/// takes the documents' columns as the bytes of little-endian `uint64` arrays of one length and returns
+/// the gzip bytes that are ready (members of full blocks), `finish` the rest.
+#[pyclass(module = "llamatok._native")]
+pub(super) struct NpyMetadata {
+    // Kept between calls, so that no fresh memory is touched for every batch's lines.
+    rows: Vec<u8>,
+    gzip: GzipMembers,
+}
+
+#[pymethods]
+impl NpyMetadata {
+    #[new]
+    fn new() -> Self {
+        Self { rows: Vec::new(), gzip: GzipMembers::new() }
     }
-    let mut out = Vec::new();
-    py.detach(|| crate::document_rows::append_rows(&starts, &ends, &numbers, &mut out));
-    Ok(PyBytes::new(py, &out))
+
+    /// Adds the line `start,end,number,,` of each document.
+    fn add<'py>(
+        &mut self,
+        py: Python<'py>,
+        starts: &[u8],
+        ends: &[u8],
+        numbers: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let refused = || {
+            PyValueError::new_err(format!(
+                "NpyMetadata.add takes three uint64 columns of one length, not {}, {} and {} bytes",
+                starts.len(),
+                ends.len(),
+                numbers.len()
+            ))
+        };
+        let (Some(starts), Some(ends), Some(numbers)) =
+            (le_ints::<8>(starts), le_ints::<8>(ends), le_ints::<8>(numbers))
+        else {
+            return Err(refused());
+        };
+        if starts.len() != ends.len() || starts.len() != numbers.len() {
+            return Err(refused());
+        }
+        let Self { rows, gzip } = self;
+        let out = py.detach(|| {
+            rows.clear();
+            crate::document_rows::append_rows(&starts, &ends, &numbers, rows);
+            let mut out = Vec::new();
+            gzip.write(rows, &mut out);
+            out
+        });
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// The gzip bytes of the lines not yet returned; the file is complete after them.
+    fn finish<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let mut out = Vec::new();
+        self.gzip.finish(&mut out);
+        PyBytes::new(py, &out)
+    }
 }
 
 /// MosaicML Streaming's samples: each document's byte size (the bytes of little-endian `uint32` `sizes`)

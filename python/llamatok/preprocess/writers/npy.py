@@ -14,12 +14,11 @@
 
 from __future__ import annotations
 
-import gzip
 from typing import Any
 
 import numpy as np
 
-from llamatok._native import npy_metadata_rows
+from llamatok._native import NpyMetadata
 from llamatok.preprocess import storage
 from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, loss_mask
 
@@ -32,11 +31,11 @@ class NpyWriter(FormatWriter):
         super().__init__(base, spec, tmp, **options)
         self._ids = self._ids_file(base + ".npy")
         self._meta_sink = self._file(base + ".csv.gz")
-        # mtime 0 and no file name in the gzip header: the same documents give the same bytes. Level 1:
-        # at gzip's default (9) this file cost far more than the encoding on corpora of short documents,
-        # for a file only slightly smaller (benches/results/notes.md, session 19).
-        self._meta = gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(self._meta_sink), mtime=0,
-                                   compresslevel=1)
+        # Lines formatted and gzipped by the core, with libdeflate's fastest level: Python's formatting and
+        # gzip (even at zlib's fastest level) cost more than the encoding on corpora of short documents
+        # (benches/results/notes.md, sessions 19 and 20). The file is a series of gzip members cut at
+        # fixed offsets of its text, so the same documents give the same bytes.
+        self._meta = NpyMetadata()
         self._mask = self._file(base + ".label_mask.npy") if spec.middle_id is not None else None
 
     @classmethod
@@ -51,14 +50,12 @@ class NpyWriter(FormatWriter):
         starts = np.concatenate([[self.tokens], ends[:-1]]) if len(ends) else ends
         numbers = np.arange(self.documents, self.documents + len(ends))
         keep = ends > starts  # OLMo-core refuses a document that starts at the end of the array
-        # Formatted by the core: after gzip's level, Python's formatting of three numbers per document was
-        # this writer's largest cost on short documents.
-        self._meta.write(npy_metadata_rows(*(_column(c[keep]) for c in (starts, ends, numbers))))
+        self._meta_sink.write(self._meta.add(*(_column(c[keep]) for c in (starts, ends, numbers))))
         self.documents += len(ends)
         self.tokens += int(len(ids))
 
     def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
-        self._meta.close()
+        self._meta_sink.write(self._meta.finish())
         self._ids.commit()
         self._meta_sink.commit()
         done = [(self._ids, "npy"), (self._meta_sink, "npy-metadata")]
@@ -69,18 +66,6 @@ class NpyWriter(FormatWriter):
 
 
 def _column(values: np.ndarray) -> bytes:
-    """A column of non-negative integers as the bytes ``npy_metadata_rows`` takes."""
+    """A column of non-negative integers as the bytes ``NpyMetadata.add`` takes."""
     return np.ascontiguousarray(values, dtype="<u8").tobytes()
 
-
-class _Sink:
-    """A write-only file object over an AtomicWriter (gzip closes its file object when done)."""
-
-    def __init__(self, out: storage.AtomicWriter) -> None:
-        self._out = out
-
-    def write(self, data: bytes) -> int:
-        return self._out.write(data)
-
-    def flush(self) -> None:
-        pass

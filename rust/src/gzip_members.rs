@@ -1,0 +1,126 @@
+//! A gzip file written as a series of members, each the compression of a fixed-size block of the text
+//! (`llamatok preprocess --format npy`'s `.csv.gz` of document boundaries). A gzip file may hold any
+//! number of members, and every gzip reader joins them (RFC 1952, section 2.2); libdeflate compresses
+//! whole buffers only, and faster than zlib at its fastest level, so the text is compressed a block at a
+//! time. The blocks are cut at fixed offsets of the text, whatever the pieces it came in: the same text
+//! gives the same bytes in any batching.
+
+use libdeflater::{CompressionLvl, Compressor};
+
+/// The text of one member.
+pub const BLOCK: usize = 1 << 20;
+
+/// Collects text and hands back the gzip members of its full blocks.
+pub struct GzipMembers {
+    compressor: Compressor,
+    pending: Vec<u8>,
+    members: u64,
+}
+
+impl Default for GzipMembers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GzipMembers {
+    pub fn new() -> Self {
+        Self { compressor: Compressor::new(CompressionLvl::fastest()), pending: Vec::new(), members: 0 }
+    }
+
+    /// Appends `text`; appends to `out` the members of the blocks that are now full.
+    pub fn write(&mut self, mut text: &[u8], out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            let take = (BLOCK - self.pending.len()).min(text.len());
+            self.pending.extend_from_slice(&text[..take]);
+            text = &text[take..];
+            if self.pending.len() < BLOCK {
+                return;
+            }
+            let block = std::mem::take(&mut self.pending);
+            self.member(&block, out);
+            self.pending = block;
+            self.pending.clear();
+        }
+        let mut blocks = text.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            self.member(block, out);
+        }
+        self.pending.extend_from_slice(blocks.remainder());
+    }
+
+    /// Appends to `out` the member of the text left, or an empty member if the file has none yet (an
+    /// empty file is not gzip), and starts over.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() || self.members == 0 {
+            let rest = std::mem::take(&mut self.pending);
+            self.member(&rest, out);
+        }
+        self.members = 0;
+    }
+
+    fn member(&mut self, block: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + self.compressor.gzip_compress_bound(block.len()), 0);
+        let written = self
+            .compressor
+            .gzip_compress(block, &mut out[start..])
+            .expect("the buffer holds libdeflate's bound for this block");
+        out.truncate(start + written);
+        self.members += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libdeflater::Decompressor;
+
+    /// The file of `blocks`, each compressed alone, and each member checked to give its block back.
+    fn members_of(blocks: &[&[u8]]) -> Vec<u8> {
+        let mut file = Vec::new();
+        for block in blocks {
+            let mut member = vec![0; Compressor::new(CompressionLvl::fastest()).gzip_compress_bound(block.len())];
+            let n = Compressor::new(CompressionLvl::fastest()).gzip_compress(block, &mut member).unwrap();
+            let mut back = vec![0; block.len()];
+            assert_eq!(Decompressor::new().gzip_decompress(&member[..n], &mut back).unwrap(), block.len());
+            assert_eq!(&back, block);
+            file.extend_from_slice(&member[..n]);
+        }
+        file
+    }
+
+    fn text(len: usize) -> Vec<u8> {
+        (0..len).map(|i| b"0123456789,\n"[(i * 7 + i / 13) % 12]).collect()
+    }
+
+    #[test]
+    fn blocks_are_cut_at_fixed_offsets_whatever_the_pieces() {
+        let text = text(2 * BLOCK + 12_345);
+        let expected = members_of(&[&text[..BLOCK], &text[BLOCK..2 * BLOCK], &text[2 * BLOCK..]]);
+        let mut whole = Vec::new();
+        let mut gz = GzipMembers::new();
+        gz.write(&text, &mut whole);
+        gz.finish(&mut whole);
+        assert_eq!(whole, expected);
+        let mut pieces = Vec::new();
+        for piece in text.chunks(BLOCK / 3 + 7) {
+            gz.write(piece, &mut pieces);
+        }
+        gz.finish(&mut pieces);
+        assert_eq!(pieces, expected);
+    }
+
+    #[test]
+    fn an_exact_number_of_blocks_has_no_empty_member_and_no_text_one_empty_member() {
+        let text = text(BLOCK);
+        let mut file = Vec::new();
+        let mut gz = GzipMembers::new();
+        gz.write(&text, &mut file);
+        gz.finish(&mut file);
+        assert_eq!(file, members_of(&[&text]));
+        let mut empty = Vec::new();
+        gz.finish(&mut empty);
+        assert_eq!(empty, members_of(&[b""]));
+    }
+}
