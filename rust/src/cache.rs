@@ -4,8 +4,8 @@
 //!
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
 //! capped (3.3 MiB), nothing is allocated per chunk, and random text that never repeats costs no
-//! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work,
-//! keeping what it learned (see [`START_SHRINK_BITS`]). Three tables, at full size:
+//! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work
+//! that the small tables could not serve, keeping what it learned (see [`START_SHRINK_BITS`]). Three tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
 //! - `long` (`cache/long.rs`): 4-way set-associative, 32k slots of one cache line each (2 MiB) behind
@@ -30,12 +30,18 @@ const HOT_BITS: u32 = 14;
 const SHORT_SETS_BITS: u32 = 14;
 const LONG_SETS_BITS: u32 = 13;
 /// A new cache starts this many bits smaller in every table (1/16 of the size, 208 KiB), and grows
-/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups. Clearing the full
-/// tables costs more than encoding a small text: a short-lived or lightly used thread should not
-/// pay for it, and a busy one pays once, after enough work to make it negligible.
+/// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups with more than
+/// [`GROW_MISSES`] misses each. Clearing the full tables costs more than encoding a small text, and
+/// their fresh pages are faulted in one by one as they are first touched: a short-lived or lightly
+/// used thread, or one whose chunks the small tables hold (minified code of a few repeated
+/// fragments), should not pay for them, and a busy one pays once, after enough work to make it
+/// negligible.
 const START_SHRINK_BITS: u32 = 4;
 /// 16 windows of [`PROBE_WINDOW`] lookups: about 32k chunks.
 const GROW_AFTER_WINDOWS: u32 = 16;
+/// A window counts towards growing when it missed more than this (1/32 of its lookups): the small
+/// tables already serve a window that misses less, and growing would save at most those merges.
+const GROW_MISSES: u32 = PROBE_WINDOW / 32;
 const WAYS: usize = 4;
 /// Chunks longer than this are not remembered (rare, and they seldom repeat).
 pub const MAX_KEY_BYTES: usize = 32;
@@ -148,7 +154,7 @@ impl ChunkCache {
     /// After enough use, trades the small tables for full-size ones and moves what they hold over,
     /// so that the chunks learned in the first windows are not merged again.
     fn grow_when_due(&mut self) {
-        if self.hot.len() < 1 << HOT_BITS {
+        if self.hot.len() < 1 << HOT_BITS && self.probes - self.hits > GROW_MISSES {
             self.windows += 1;
             if self.windows >= GROW_AFTER_WINDOWS {
                 let full = ChunkCache { bypass_left: self.bypass_left, ..ChunkCache::with_shrink(0) };
@@ -192,9 +198,9 @@ impl ChunkCache {
             if self.hits < PROBE_WINDOW / 4 {
                 self.bypass_left = BYPASS_CHUNKS;
             }
+            self.grow_when_due();
             self.probes = 0;
             self.hits = 0;
-            self.grow_when_due();
         }
     }
 
@@ -418,15 +424,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_whose_small_tables_serve_it_stays_small() {
+        let mut cache = ChunkCache::default();
+        let mut out = Vec::new();
+        for i in 0..4 * u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS) {
+            let key = 1 + i % 64;
+            out.clear();
+            if !cache.get_short(key, &mut out) {
+                cache.insert_short(key, &[key as u32]);
+            }
+        }
+        assert_eq!(cache.bytes(), FULL_BYTES >> START_SHRINK_BITS);
+    }
+
+    #[test]
     fn a_cache_starts_small_and_grows_once_to_its_cap() {
         let mut cache = ChunkCache::default();
         assert_eq!(cache.bytes(), FULL_BYTES >> START_SHRINK_BITS);
         let mut out = Vec::new();
         cache.insert_long(b"abcdefghij", &[4, 5, 6]);
-        // Keys seen again and again: hits, so the memo stays on while it grows.
+        // Keys seen again and again (hits, so the memo stays on while it grows), and one lookup in 16 a
+        // key never stored (misses, so the small tables do not serve the work; nothing is evicted).
         let lookups = u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS);
         for i in 0..lookups {
-            let key = 1 + i % 64;
+            if i % 16 == 15 {
+                assert!(!cache.get_long(format!("never stored {i}").as_bytes(), &mut out));
+                continue;
+            }
+            let key = 1 + (i - i / 16) % 64;
             out.clear();
             if !cache.get_short(key, &mut out) {
                 cache.insert_short(key, &[key as u32]);
