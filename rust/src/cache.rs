@@ -31,7 +31,8 @@ const SHORT_SETS_BITS: u32 = 14;
 const LONG_SETS_BITS: u32 = 13;
 /// A new cache starts this many bits smaller in every table (1/16 of the size, 208 KiB), and grows
 /// to full size once it has served [`GROW_AFTER_WINDOWS`] windows of lookups with more than
-/// [`GROW_MISSES`] misses each. Clearing the full tables costs more than encoding a small text, and
+/// [`GROW_MISSES`] misses each, and hits enough not to be skipped (text that never repeats would not
+/// hit in bigger tables either). Clearing the full tables costs more than encoding a small text, and
 /// their fresh pages are faulted in one by one as they are first touched: a short-lived or lightly
 /// used thread, or one whose chunks the small tables hold (minified code of a few repeated
 /// fragments), should not pay for them, and a busy one pays once, after enough work to make it
@@ -197,8 +198,9 @@ impl ChunkCache {
         if self.probes == PROBE_WINDOW {
             if self.hits < PROBE_WINDOW / 4 {
                 self.bypass_left = BYPASS_CHUNKS;
+            } else {
+                self.grow_when_due();
             }
-            self.grow_when_due();
             self.probes = 0;
             self.hits = 0;
         }
@@ -424,10 +426,11 @@ mod tests {
     }
 
     #[test]
-    fn a_cache_whose_small_tables_serve_it_stays_small() {
+    fn a_cache_whose_small_tables_serve_it_or_that_never_hits_stays_small() {
+        let lookups = 4 * u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS);
         let mut cache = ChunkCache::default();
         let mut out = Vec::new();
-        for i in 0..4 * u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS) {
+        for i in 0..lookups {
             let key = 1 + i % 64;
             out.clear();
             if !cache.get_short(key, &mut out) {
@@ -435,6 +438,17 @@ mod tests {
             }
         }
         assert_eq!(cache.bytes(), FULL_BYTES >> START_SHRINK_BITS);
+        let mut never_hits = ChunkCache::default();
+        let mut looked_up = 0;
+        for i in 1..=lookups * 16 {
+            if never_hits.in_use() {
+                looked_up += 1;
+                assert!(!never_hits.get_short(i, &mut out));
+                never_hits.insert_short(i, &[1]);
+            }
+        }
+        assert!(looked_up > u64::from(PROBE_WINDOW) * u64::from(GROW_AFTER_WINDOWS));
+        assert_eq!(never_hits.bytes(), FULL_BYTES >> START_SHRINK_BITS);
     }
 
     #[test]
