@@ -19,7 +19,9 @@ Ratios: preprocess processing vs core (the issue asks >= 0.8), Megatron wall vs 
 the same JSONL (asks >= 10), and whether both wrote identical bytes. ``--writers`` adds (and
 ``--writers-only`` runs alone) what each ``--format`` writer costs next to the core's batch encode of
 the same corpus (writer_costs.py; the issue asks < 10% per format); ``--writers-only`` also measures them
-on a corpus of short documents (compare.py's 200,000 lines of code, each a document).
+on a corpus of short documents (compare.py's 200,000 lines of code, each a document). The same short documents
+as JSONL give the last rows: the core on them, and ``llamatok preprocess`` on the JSONL, where the pipeline's
+work per document weighs most.
 """
 
 from __future__ import annotations
@@ -166,21 +168,31 @@ def main() -> int:
                                "text_bytes": text_bytes, "cores": cores, "tokenizer": args.tokenizer}
     if args.writers:
         results["writers"] = writers
+    from workloads import lines
+
+    short = lines()
+    short_bytes = sum(len(t.encode("utf-8")) for t in short)
     with tempfile.TemporaryDirectory() as tmp:
-        jsonl = os.path.join(tmp, "stdlib.jsonl")
-        with open(jsonl, "w", encoding="utf-8") as f:
-            for t in texts:
-                f.write(json.dumps({"text": t}) + "\n")
+        jsonl, short_jsonl = os.path.join(tmp, "stdlib.jsonl"), os.path.join(tmp, "short.jsonl")
+        for path, docs in ((jsonl, texts), (short_jsonl, short)):
+            with open(path, "w", encoding="utf-8") as f:
+                for t in docs:
+                    f.write(json.dumps({"text": t}) + "\n")
         # Interleaved, so that the machine's other load falls on every measurement alike.
-        core_runs, dir_runs, jsonl_runs = [], [], []
+        core_runs, dir_runs, jsonl_runs, short_core_runs, short_jsonl_runs = [], [], [], [], []
         for _ in range(args.repeat):
             core_runs.append(core_encode(args.tokenizer, texts))
             dir_runs.append(preprocess(stdlib_root(), os.path.join(tmp, "dir"), args.tokenizer, include=["*.py"],
                                        exclude=["site-packages"]))
             jsonl_runs.append(preprocess(jsonl, os.path.join(tmp, "jsonl"), args.tokenizer))
+            short_core_runs.append(core_encode(args.tokenizer, short))
+            short_jsonl_runs.append(preprocess(short_jsonl, os.path.join(tmp, "short"), args.tokenizer))
         results["core_seconds"] = min(core_runs)
         results["preprocess_dir"] = min(dir_runs, key=lambda r: r["processing_seconds"])
         results["preprocess_jsonl"] = min(jsonl_runs, key=lambda r: r["wall_seconds"])
+        results["short_documents"] = {"documents": len(short), "text_bytes": short_bytes,
+                                      "core_seconds": min(short_core_runs),
+                                      "preprocess_jsonl": min(short_jsonl_runs, key=lambda r: r["processing_seconds"])}
         if not args.skip_megatron:
             results["megatron_approach"] = megatron_approach(jsonl, args.tokenizer, os.path.join(tmp, "megatron"),
                                                              cores)
@@ -190,16 +202,22 @@ def main() -> int:
     core = results["core_seconds"]
     d, j = results["preprocess_dir"], results["preprocess_jsonl"]
     mb = text_bytes / 1e6
-    rows = [("core encode_batch_flat (texts in memory)", core, None),
-            ("preprocess, source tree: processing", d["processing_seconds"], core / d["processing_seconds"]),
-            ("preprocess, source tree: wall incl. tokenizer load", d["wall_seconds"], core / d["wall_seconds"]),
-            ("preprocess, JSONL: processing", j["processing_seconds"], core / j["processing_seconds"]),
-            ("preprocess, JSONL: wall incl. tokenizer load", j["wall_seconds"], core / j["wall_seconds"])]
+    sd = results["short_documents"]
+    short_mb, short_core, sj = sd["text_bytes"] / 1e6, sd["core_seconds"], sd["preprocess_jsonl"]
+    rows = [("core encode_batch_flat (texts in memory)", core, None, mb),
+            ("preprocess, source tree: processing", d["processing_seconds"], core / d["processing_seconds"], mb),
+            ("preprocess, source tree: wall incl. tokenizer load", d["wall_seconds"], core / d["wall_seconds"], mb),
+            ("preprocess, JSONL: processing", j["processing_seconds"], core / j["processing_seconds"], mb),
+            ("preprocess, JSONL: wall incl. tokenizer load", j["wall_seconds"], core / j["wall_seconds"], mb),
+            (f"short documents ({sd['documents']:,}): core", short_core, None, short_mb),
+            ("short documents, JSONL: processing", sj["processing_seconds"], short_core / sj["processing_seconds"],
+             short_mb)]
     results["ratio_preprocess_vs_core"] = core / d["processing_seconds"]
+    sd["ratio_preprocess_jsonl_vs_core"] = short_core / sj["processing_seconds"]
     print(f"{len(texts)} files, {mb:.1f} MB of text, {cores} cores, tokenizer {args.tokenizer}")
     print(f"{'measurement':<52}{'seconds':>9}{'MB/s':>9}{'vs core':>9}")
-    for name, sec, ratio in rows:
-        print(f"{name:<52}{sec:>9.3f}{mb / sec:>9.1f}{'' if ratio is None else f'{ratio:>9.2f}'}")
+    for name, sec, ratio, size in rows:
+        print(f"{name:<52}{sec:>9.3f}{size / sec:>9.1f}{'' if ratio is None else f'{ratio:>9.2f}'}")
     if "megatron_approach" in results:
         m = results["megatron_approach"]["wall_seconds"]
         results["ratio_megatron_wall_vs_preprocess_wall"] = m / j["wall_seconds"]
