@@ -5,7 +5,8 @@
 //! Tables have a fixed size and entries are overwritten, never freed: the memory of a cache is
 //! capped (3.3 MiB), nothing is allocated per chunk, and random text that never repeats costs no
 //! rehashing. A new cache starts at 1/16 of that size and grows once, after a first stretch of work
-//! that the small tables could not serve, keeping what it learned (see [`START_SHRINK_BITS`]). Three tables, at full size:
+//! that the small tables could not serve, keeping what it learned (see [`START_SHRINK_BITS`]). Three
+//! tables, at full size:
 //! - `hot`: direct-mapped, 16k slots (256 KiB, fits a core's L2), for chunks of up to 8 bytes;
 //! - `short`: 4-way set-associative, 64k slots (1 MiB), behind `hot`, same keys;
 //! - `long` (`cache/long.rs`): 4-way set-associative, 32k slots of one cache line each (2 MiB) behind
@@ -152,8 +153,9 @@ impl ChunkCache {
         std::mem::size_of_val(&*self.hot) + std::mem::size_of_val(&*self.short) + self.long.bytes()
     }
 
-    /// After enough use, trades the small tables for full-size ones and moves what they hold over,
-    /// so that the chunks learned in the first windows are not merged again.
+    /// At the end of a window in which the memo stays on: counts the window if it missed more than
+    /// [`GROW_MISSES`], and after [`GROW_AFTER_WINDOWS`] of them trades the small tables for full-size
+    /// ones and moves what they hold over, so that the chunks learned first are not merged again.
     fn grow_when_due(&mut self) {
         if self.hot.len() < 1 << HOT_BITS && self.probes - self.hits > GROW_MISSES {
             self.windows += 1;

@@ -10,11 +10,11 @@ use libdeflater::{CompressionLvl, Compressor};
 /// The text of one member.
 pub const BLOCK: usize = 1 << 20;
 
-/// Collects text and hands back the gzip members of its full blocks.
+/// Text not yet compressed, and the compressor that turns each full block of it into a member.
 pub struct GzipMembers {
     compressor: Compressor,
-    pending: Vec<u8>,
-    members: u64,
+    text: Vec<u8>,
+    wrote_a_member: bool,
 }
 
 impl Default for GzipMembers {
@@ -25,50 +25,44 @@ impl Default for GzipMembers {
 
 impl GzipMembers {
     pub fn new() -> Self {
-        Self { compressor: Compressor::new(CompressionLvl::fastest()), pending: Vec::new(), members: 0 }
+        Self { compressor: Compressor::new(CompressionLvl::fastest()), text: Vec::new(), wrote_a_member: false }
     }
 
-    /// Appends `text`; appends to `out` the members of the blocks that are now full.
-    pub fn write(&mut self, mut text: &[u8], out: &mut Vec<u8>) {
-        if !self.pending.is_empty() {
-            let take = (BLOCK - self.pending.len()).min(text.len());
-            self.pending.extend_from_slice(&text[..take]);
-            text = &text[take..];
-            if self.pending.len() < BLOCK {
-                return;
-            }
-            let block = std::mem::take(&mut self.pending);
-            self.member(&block, out);
-            self.pending = block;
-            self.pending.clear();
-        }
-        let mut blocks = text.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            self.member(block, out);
-        }
-        self.pending.extend_from_slice(blocks.remainder());
+    /// The text not yet compressed, to append to (kept between calls, so that its memory is touched
+    /// once); [`Self::take_full_blocks`] then compresses what fills whole blocks.
+    pub fn text_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.text
     }
 
-    /// Appends to `out` the member of the text left, or an empty member if the file has none yet (an
+    /// Appends to `out` the members of the full blocks of the text, which keeps what is left.
+    pub fn take_full_blocks(&mut self, out: &mut Vec<u8>) {
+        let full = self.text.len() / BLOCK * BLOCK;
+        for block in self.text[..full].chunks_exact(BLOCK) {
+            member(&mut self.compressor, block, out);
+            self.wrote_a_member = true;
+        }
+        self.text.drain(..full);
+    }
+
+    /// Appends to `out` the members of the text left, and one empty member if the file has none yet (an
     /// empty file is not gzip), and starts over.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.pending.is_empty() || self.members == 0 {
-            let rest = std::mem::take(&mut self.pending);
-            self.member(&rest, out);
+        self.take_full_blocks(out);
+        if !self.text.is_empty() || !self.wrote_a_member {
+            member(&mut self.compressor, &self.text, out);
         }
-        self.members = 0;
+        self.text.clear();
+        self.wrote_a_member = false;
     }
+}
 
-    fn member(&mut self, block: &[u8], out: &mut Vec<u8>) {
-        let start = out.len();
-        out.resize(start + self.compressor.gzip_compress_bound(block.len()), 0);
-        let written = self
-            .compressor
-            .gzip_compress(block, &mut out[start..])
-            .expect("the buffer holds libdeflate's bound for this block");
-        out.truncate(start + written);
-        self.members += 1;
-    }
+/// Appends to `out` the gzip member of `block`.
+fn member(compressor: &mut Compressor, block: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + compressor.gzip_compress_bound(block.len()), 0);
+    let written =
+        compressor.gzip_compress(block, &mut out[start..]).expect("the buffer holds libdeflate's bound for this block");
+    out.truncate(start + written);
 }
 
 #[cfg(test)]
@@ -100,12 +94,13 @@ mod tests {
         let expected = members_of(&[&text[..BLOCK], &text[BLOCK..2 * BLOCK], &text[2 * BLOCK..]]);
         let mut whole = Vec::new();
         let mut gz = GzipMembers::new();
-        gz.write(&text, &mut whole);
+        gz.text_mut().extend_from_slice(&text);
         gz.finish(&mut whole);
         assert_eq!(whole, expected);
         let mut pieces = Vec::new();
         for piece in text.chunks(BLOCK / 3 + 7) {
-            gz.write(piece, &mut pieces);
+            gz.text_mut().extend_from_slice(piece);
+            gz.take_full_blocks(&mut pieces);
         }
         gz.finish(&mut pieces);
         assert_eq!(pieces, expected);
@@ -116,9 +111,11 @@ mod tests {
         let text = text(BLOCK);
         let mut file = Vec::new();
         let mut gz = GzipMembers::new();
-        gz.write(&text, &mut file);
+        gz.text_mut().extend_from_slice(&text);
+        gz.take_full_blocks(&mut file);
+        assert_eq!(file, members_of(&[&text]), "a full block is compressed at once");
         gz.finish(&mut file);
-        assert_eq!(file, members_of(&[&text]));
+        assert_eq!(file, members_of(&[&text]), "and nothing is added at the end");
         let mut empty = Vec::new();
         gz.finish(&mut empty);
         assert_eq!(empty, members_of(&[b""]));

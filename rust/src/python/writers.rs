@@ -7,6 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::document_rows::RowsOverflow;
 use crate::gzip_members::GzipMembers;
 
 /// The little-endian integers of `N` bytes each in `bytes` (a numpy array's `tobytes()`), widened to u64;
@@ -24,12 +25,10 @@ fn le_ints<const N: usize>(bytes: &[u8]) -> Option<Vec<u64>> {
 }
 
 /// dolma's metadata file beside an `npy` token file, gzipped (`llamatok.preprocess.writers.npy`): `add`
-/// takes the documents' columns as the bytes of little-endian `uint64` arrays of one length and returns
-/// the gzip bytes that are ready (members of full blocks), `finish` the rest.
+/// takes a batch's document lengths (the bytes of a little-endian `uint64` array) and returns the gzip
+/// bytes that are ready (members of full blocks), `finish` the rest.
 #[pyclass(module = "llamatok._native")]
 pub(super) struct NpyMetadata {
-    // Kept between calls, so that no fresh memory is touched for every batch's lines.
-    rows: Vec<u8>,
     gzip: GzipMembers,
 }
 
@@ -37,41 +36,37 @@ pub(super) struct NpyMetadata {
 impl NpyMetadata {
     #[new]
     fn new() -> Self {
-        Self { rows: Vec::new(), gzip: GzipMembers::new() }
+        Self { gzip: GzipMembers::new() }
     }
 
-    /// Adds the line `start,end,number,,` of each document.
+    /// Adds the line `start,end,number,,` of each document of `lengths` ids that has any; the batch's ids
+    /// start at `first_token` of the `npy` file and its documents are numbered from `first_number`.
     fn add<'py>(
         &mut self,
         py: Python<'py>,
-        starts: &[u8],
-        ends: &[u8],
-        numbers: &[u8],
+        lengths: &[u8],
+        first_token: u64,
+        first_number: u64,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let refused = || {
-            PyValueError::new_err(format!(
-                "NpyMetadata.add takes three uint64 columns of one length, not {}, {} and {} bytes",
-                starts.len(),
-                ends.len(),
-                numbers.len()
-            ))
+        let Some(lengths) = le_ints::<8>(lengths) else {
+            return Err(PyValueError::new_err(format!(
+                "NpyMetadata.add takes the lengths as uint64s, not {} bytes",
+                lengths.len()
+            )));
         };
-        let (Some(starts), Some(ends), Some(numbers)) =
-            (le_ints::<8>(starts), le_ints::<8>(ends), le_ints::<8>(numbers))
-        else {
-            return Err(refused());
-        };
-        if starts.len() != ends.len() || starts.len() != numbers.len() {
-            return Err(refused());
-        }
-        let Self { rows, gzip } = self;
+        let gzip = &mut self.gzip;
         let out = py.detach(|| {
-            rows.clear();
-            crate::document_rows::append_rows(&starts, &ends, &numbers, rows);
+            crate::document_rows::append_rows(&lengths, first_token, first_number, gzip.text_mut())?;
             let mut out = Vec::new();
-            gzip.write(rows, &mut out);
-            out
+            gzip.take_full_blocks(&mut out);
+            Ok(out)
         });
+        let out = out.map_err(|RowsOverflow| {
+            PyValueError::new_err(format!(
+                "NpyMetadata.add: the token offsets from {first_token} or the document numbers from {first_number} \
+                 pass 2**64 - 1"
+            ))
+        })?;
         Ok(PyBytes::new(py, &out))
     }
 

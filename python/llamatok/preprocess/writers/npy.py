@@ -46,12 +46,10 @@ class NpyWriter(FormatWriter):
         self._write_ids(self._ids, ids, self.tokens)
         if self._mask is not None and self.spec.middle_id is not None:
             self._mask.write(loss_mask(ids, lengths, self.spec.middle_id))
-        ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens
-        starts = np.concatenate([[self.tokens], ends[:-1]]) if len(ends) else ends
-        numbers = np.arange(self.documents, self.documents + len(ends))
-        keep = ends > starts  # OLMo-core refuses a document that starts at the end of the array
-        self._meta_sink.write(self._meta.add(*(_column(c[keep]) for c in (starts, ends, numbers))))
-        self.documents += len(ends)
+        # The core numbers the documents and finds their offsets from the lengths.
+        self._meta_sink.write(self._meta.add(np.ascontiguousarray(lengths, dtype="<u8").tobytes(), self.tokens,
+                                             self.documents))
+        self.documents += len(lengths)
         self.tokens += int(len(ids))
 
     def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
@@ -63,9 +61,4 @@ class NpyWriter(FormatWriter):
             self._mask.commit()
             done.append((self._mask, "npy-label-mask"))
         return done
-
-
-def _column(values: np.ndarray) -> bytes:
-    """A column of non-negative integers as the bytes ``NpyMetadata.add`` takes."""
-    return np.ascontiguousarray(values, dtype="<u8").tobytes()
 
