@@ -139,8 +139,20 @@ def test_bad_batch_arguments_are_clear_errors(tok):
         tok.encode_batch(["x", 3])
 
 
+def _a_batch_that_takes(tok, texts, seconds):
+    """Distinct copies of the texts (no cache serves them), doubled until one batch takes `seconds`."""
+    copies = 4
+    while True:
+        big = [f"# copy {i}\n{text}" for i in range(copies) for text in texts]
+        start = time.perf_counter()
+        tok.encode_batch(big, num_threads=1)
+        if time.perf_counter() - start >= seconds or copies >= 1024:
+            return big
+        copies *= 2
+
+
 def test_the_gil_is_released_while_a_batch_runs(tok, texts):
-    big = texts * 6
+    big = _a_batch_that_takes(tok, texts, 0.2)
     done = threading.Event()
     ticks = 0
 
