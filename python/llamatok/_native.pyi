@@ -112,7 +112,7 @@ class Tokenizer:
     ) -> tuple[IdBuffer, IdBuffer]: ...
     def encode_jsonl_flat(
         self,
-        lines: Sequence[bytes],
+        blocks: Sequence[bytes],
         keys: Sequence[str],
         mode: _Mode = "legacy",
         dummy_prefix: bool = True,
@@ -121,7 +121,7 @@ class Tokenizer:
         *,
         bos_id: int | None = None,
         eos_id: int | None = None,
-    ) -> list[tuple[IdBuffer, IdBuffer]] | None: ...
+    ) -> tuple[list[tuple[IdBuffer, IdBuffer]], IdBuffer, int] | None: ...
     def decode(self, ids: _Ids, style: _Style = "transformers", skip_special_tokens: bool = False) -> str: ...
     def decode_batch(
         self,

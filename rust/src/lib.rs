@@ -39,6 +39,7 @@ pub(crate) mod hf_json;
 pub mod id_bytes;
 pub mod interrupt;
 pub mod jsonl;
+pub mod jsonl_lines;
 pub mod mds_samples;
 pub(crate) mod merges;
 pub(crate) mod model_proto;

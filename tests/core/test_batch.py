@@ -63,7 +63,8 @@ def test_a_batch_of_millions_of_ids_is_copied_into_place_by_every_thread(tok, te
     assert bounds.tolist() == np.cumsum([0, *map(len, want)]).tolist()
     assert flat.tolist() == [i for ids in want for i in ids]
     lines = [json.dumps({"a": t, "b": t[:100]}).encode() for t in batch]
-    got = tok.encode_jsonl_flat(lines, ["a", "b"], num_threads=threads, dtype=dtype)
+    got, starts, blank = tok.encode_jsonl_flat(lines, ["a", "b"], num_threads=threads, dtype=dtype)
+    assert blank == 0 and memoryview(starts).tolist() == np.cumsum([0, *map(len, lines)])[:-1].tolist()
     assert bytes(got[0][0]) == bytes(ids) and bytes(got[0][1]) == bytes(offsets)
     short, bounds = tok.encode_batch_flat([t[:100] for t in batch], num_threads=1, dtype=dtype)
     assert bytes(got[1][0]) == bytes(short) and bytes(got[1][1]) == bytes(bounds)

@@ -42,7 +42,7 @@ def from_cpythons_utf8(tok, texts, mode="legacy", dummy_prefix=True):
     lines = [json_line(t) for t in texts]
     got = tok.encode_jsonl_flat(lines, ["t"], mode, dummy_prefix, num_threads=1)
     assert got is not None, "every line is a plain JSON object"
-    ids, offsets = (np.frombuffer(b, dtype=d) for b, d in zip(got[0], ("uint32", "uint64")))
+    ids, offsets = (np.frombuffer(b, dtype=d) for b, d in zip(got[0][0], ("uint32", "uint64")))
     return [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 
 

@@ -27,14 +27,21 @@ def one(data: bytes) -> None:
     if not data:
         return
     keys = ("text",) if data[0] % 2 == 0 else ("text", "code")
-    line = data[1:]
+    line = data[1:].split(b"\n", 1)[0]  # the reader's lines end at the first newline
+    if not line:
+        return
     native = CORE.encode_jsonl_flat([line], list(keys), "literal", True, 1, "uint32")
     if native is None:
+        return
+    per_key, _, blank = native
+    if blank != line.isspace() or len(per_key[0][1]) != 2 - blank:
+        raise AssertionError(f"a blank line taken for a document, or the reverse: {line!r}")
+    if blank:
         return
     texts, rejected = readers.parse_line(line, "fuzz.jsonl", keys, 1)
     if rejected is not None or texts is None:
         raise AssertionError(f"the core took a line Python rejects: {line!r} ({rejected})")
-    for (ids, _), text in zip(native, texts):
+    for (ids, _), text in zip(per_key, texts):
         if memoryview(ids).tolist() != CORE.encode(text, "literal", True):
             raise AssertionError(f"other ids than Python's text gives: {line!r} {text!r}")
 

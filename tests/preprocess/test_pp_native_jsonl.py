@@ -5,9 +5,11 @@ files, rejects and summary either way."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,16 +71,22 @@ def core():
     return llamatok.Tokenizer.from_file(str(Path(DEMO) / "tokenizer.json"))
 
 
-def agree(core, line: bytes, keys: tuple[str, ...]) -> bool:
-    """Checks one line; True when the core took it."""
-    native = core.encode_jsonl_flat([line], list(keys), "literal", True, 1, "uint32")
-    texts, rejected = readers.parse_line(line, "in.jsonl", keys, 1)
+def agree(core, block: bytes, keys: tuple[str, ...]) -> bool:
+    """Checks a block of lines (most hold one) as the reader hands it over; True when the core took it."""
+    native = core.encode_jsonl_flat([block], list(keys), "literal", True, 1, "uint32")
     if native is None:
         return False
-    assert rejected is None, (line, rejected)
-    for (ids, offsets), text in zip(native, texts):
-        assert memoryview(ids).tolist() == core.encode(text, "literal", True), line
-        assert memoryview(offsets).tolist() == [0, len(core.encode(text, "literal", True))]
+    per_key, starts, blank = native
+    lines = list(io.BytesIO(block))
+    at = np.cumsum([0, *map(len, lines)])[:-1]
+    documents = [i for i, line in enumerate(lines) if not line.isspace()]
+    assert memoryview(starts).tolist() == at[documents].tolist() and blank == len(lines) - len(documents)
+    parsed = [readers.parse_line(lines[i], "in.jsonl", keys, i + 1) for i in documents]
+    assert all(rejected is None for _, rejected in parsed), (block, parsed)
+    for k, (ids, offsets) in enumerate(per_key):
+        want = [core.encode(texts[k], "literal", True) for texts, _ in parsed]
+        assert memoryview(ids).tolist() == [i for one in want for i in one], block
+        assert memoryview(offsets).tolist() == np.cumsum([0, *map(len, want)]).tolist()
     return True
 
 
@@ -110,7 +118,7 @@ def test_many_lines_on_many_threads(core, threads):
     lines = [json.dumps(o).encode() + b"\n" for o in objs]
     assert sum(map(len, lines)) > 4 * 64 * 1024
     got = core.encode_jsonl_flat(lines, ["text", "code"], "literal", True, threads, "uint16", bos_id=1, eos_id=2)
-    for (ids, offsets), key in zip(got, ("text", "code")):
+    for (ids, offsets), key in zip(got[0], ("text", "code")):
         want_ids, want_offsets = core.encode_batch_flat([o[key] for o in objs], "literal", True, 1, "uint16",
                                                         bos_id=1, eos_id=2)
         assert bytes(ids) == bytes(want_ids) and bytes(offsets) == bytes(want_offsets)

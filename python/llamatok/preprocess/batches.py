@@ -7,6 +7,7 @@ position (a sharded task's range: the records of source ``s`` that start before 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llamatok.preprocess.encode import EncodeSpec, encode_batch, encode_jsonl
-from llamatok.preprocess.readers import RawLine, parse_line
+from llamatok.preprocess.jsonl_blocks import RawBlock, documents_at, split_block
+from llamatok.preprocess.readers import parse_line
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -36,7 +38,10 @@ class Batch:
     cursor: Cursor = (0, 0, 0)
     done_bytes: int = 0  # progress: bytes of the inputs on disk consumed up to the cursor
     lines: dict[int, int] = field(default_factory=dict)  # per source read: lines read in it so far
-    raw: bool = False  # the documents are JSONL lines not parsed yet (readers.RawLine), in texts[0]
+    # JSONL lines not parsed yet, and each block's source: the documents, blank lines and rejects they
+    # hold are counted when the batch is tokenized.
+    blocks: list[RawBlock] = field(default_factory=list)
+    block_sources: list[int] = field(default_factory=list)
 
     @property
     def docs(self) -> int:
@@ -80,12 +85,23 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         for record_texts, rejected, nbytes, at, next_pos, next_line in reader.read(pos, line):
             if stop is not None and at >= stop:
                 break
-            if type(record_texts) is RawLine:
-                texts[0].append(record_texts)  # type: ignore[arg-type]
-                batch.raw = True
-                batch.sources.append(s)
-                batch.positions.append(at)
-            elif record_texts is not None:
+            if type(record_texts) is RawBlock:
+                rest: RawBlock | None = record_texts
+                while rest is not None:
+                    head, rest = split_block(rest, batch_bytes - batch.input_bytes, stop)
+                    batch.blocks.append(head)
+                    batch.block_sources.append(s)
+                    batch.input_bytes += len(head.data)
+                    batch.cursor = (s, head.end, head.end_line)
+                    if batch.input_bytes >= batch_bytes:
+                        batch.done_bytes = before + reader.done_bytes
+                        batch.lines[s] = head.end_line
+                        yield batch
+                        batch = empty()
+                        texts = batch.texts
+                        batch.cursor = (s, head.end, head.end_line)
+                continue
+            if record_texts is not None:
                 for k in range(num_keys):
                     texts[k].append(record_texts[k])  # type: ignore[arg-type]
                 batch.sources.append(s)
@@ -106,27 +122,33 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
                 batch.cursor = (s, next_pos, next_line)
         batch.lines[s] = batch.cursor[2]
         batch.done_bytes = before + max(sizes[s], 0)
-    if batch.docs or batch.rejects or batch.blank_lines:
+    if batch.docs or batch.rejects or batch.blank_lines or batch.blocks:
         yield batch
 
 
-def _parse_raw(batch: Batch) -> Batch:
-    """The batch with its JSONL lines parsed by Python (what the reader does when not raw): texts,
-    or rejects in line order (a raw batch has no other rejects)."""
-    lines: list[RawLine] = batch.texts[0]  # type: ignore[assignment]
-    texts: list[list[str]] = [[] for _ in lines[0].keys]
+def _parse_blocks(batch: Batch) -> Batch:
+    """The batch with its JSONL blocks read by Python (what the reader does when not raw): texts, or
+    rejects in line order (a raw batch has no other rejects), blank lines counted."""
+    keys = batch.blocks[0].keys
+    texts: list[list[str]] = [[] for _ in keys]
     sources, positions = [], []
-    for raw, s, pos in zip(lines, batch.sources, batch.positions):
-        got, rejected = parse_line(raw.data, raw.name, raw.keys, raw.line)
-        if got is None:
-            batch.rejects.append(rejected)  # type: ignore[arg-type]
-            batch.reject_sources.append(s)
-            continue
-        for k, t in enumerate(got):
-            texts[k].append(t)
-        sources.append(s)
-        positions.append(pos)
-    batch.texts, batch.sources, batch.positions, batch.raw = texts, sources, positions, False
+    for block, s in zip(batch.blocks, batch.block_sources):
+        pos, line = block.pos, block.line
+        for raw in io.BytesIO(block.data):
+            at, pos, line = pos, pos + len(raw), line + 1
+            if raw.isspace():
+                batch.blank_lines += 1
+                continue
+            got, rejected = parse_line(raw, block.name, keys, line)
+            if got is None:
+                batch.rejects.append(rejected)  # type: ignore[arg-type]
+                batch.reject_sources.append(s)
+                continue
+            for k, t in enumerate(got):
+                texts[k].append(t)
+            sources.append(s)
+            positions.append(at)
+    batch.texts, batch.sources, batch.positions, batch.blocks = texts, sources, positions, []
     return batch
 
 
@@ -134,16 +156,19 @@ def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
     """Encodes every json key's texts of ``batch`` (a raw batch's lines parsed first: by the core on its
     threads when every line is a plain object, else by Python)."""
     native = None
-    if batch.raw:
-        lines: list[RawLine] = batch.texts[0]  # type: ignore[assignment]
-        native = encode_jsonl(core, [line.data for line in lines], lines[0].keys, spec)
-        if native is None:
-            batch = _parse_raw(batch)
-    sources = np.asarray(batch.sources, dtype=np.uint64)
-    positions = np.asarray(batch.positions, dtype=np.uint64)
+    if batch.blocks:
+        got = encode_jsonl(core, [block.data for block in batch.blocks], batch.blocks[0].keys, spec)
+        if got is None:
+            batch = _parse_blocks(batch)
+        else:
+            native, starts, blank = got
+            sources, positions = documents_at(batch.blocks, batch.block_sources, starts)
+            batch.blank_lines += blank
     if native is None:
+        sources = np.asarray(batch.sources, dtype=np.uint64)
+        positions = np.asarray(batch.positions, dtype=np.uint64)
         native = [encode_batch(core, texts, spec, k, sources, positions) for k, texts in enumerate(batch.texts)]
     ids = [k_ids for k_ids, _ in native]
     lengths = [k_lengths.astype(np.int32) for _, k_lengths in native]
-    return BatchResult(ids, lengths, batch.rejects, batch.docs, batch.input_bytes, batch.blank_lines, batch.cursor,
-                       batch.done_bytes, sources, positions, batch.reject_sources, batch.lines)
+    return BatchResult(ids, lengths, batch.rejects, len(positions), batch.input_bytes, batch.blank_lines,
+                       batch.cursor, batch.done_bytes, sources, positions, batch.reject_sources, batch.lines)

@@ -76,22 +76,24 @@ def _arrays(ids_buf: Any, off_buf: Any, core_dtype: str) -> tuple[np.ndarray, np
     return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
-def encode_jsonl(core: Tokenizer, lines: Sequence[bytes], keys: Sequence[str],
-                 spec: EncodeSpec) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """Per key, what :func:`encode_plain` gives for that field of every JSONL line, parsed by the core on
-    its threads; None when some line is not a JSON object whose fields are all strings."""
-    if not lines:
-        return None
+def encode_jsonl(core: Tokenizer, blocks: Sequence[bytes], keys: Sequence[str],
+                 spec: EncodeSpec) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, int] | None:
+    """The documents of blocks of whole JSONL lines, split and parsed by the core on its threads: per key,
+    what :func:`encode_plain` gives for that field of every line that is not blank; each such line's
+    start in the blocks taken one after another; the number of blank lines. None when some line is not
+    a JSON object whose fields are all strings."""
     core_dtype = _core_dtype(spec)
-    got = core.encode_jsonl_flat(list(lines), list(keys), spec.mode, True, spec.num_threads, core_dtype,
+    got = core.encode_jsonl_flat(list(blocks), list(keys), spec.mode, True, spec.num_threads, core_dtype,
                                  bos_id=spec.bos_id, eos_id=spec.eos_id)
     if got is None:
         return None
+    per_key, starts, blank = got
     out = []
-    for ids_buf, off_buf in got:
+    for ids_buf, off_buf in per_key:
         ids, offsets = _arrays(ids_buf, off_buf, core_dtype)
         out.append((ids, np.diff(offsets).astype(np.int64)))
-    return out
+    starts_buf: Any = starts  # an IdBuffer: numpy's stubs take no other buffer type (see _arrays)
+    return out, np.frombuffer(starts_buf, dtype=np.uint64), blank
 
 
 def encode_plain(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec) -> tuple[np.ndarray, np.ndarray]:

@@ -16,31 +16,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, Optional, Protocol, Union, cast
+from typing import Any, Optional, Protocol, Union, cast
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.compressed import corrupt, decompression_errors, open_decompressed
 from llamatok.preprocess.errors import CorruptInputError
+from llamatok.preprocess.jsonl_blocks import RawBlock, read_blocks
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
-
-class RawLine(NamedTuple):
-    """A JSONL line read but not parsed: the encoding stage parses it, on the core's threads
-    (``Tokenizer.encode_jsonl_flat``), or with :func:`parse_line` when the core leaves it to Python."""
-
-    data: bytes
-    name: str  # the source's path, for a reject
-    line: int
-    keys: tuple[str, ...]
-
-
 #: Whether JSONL lines are parsed by the core where they are encoded (on every core, without the GIL)
 #: when nothing needs their texts in Python first (no FIM, no --dedup): the same documents and rejects
-#: as Python's ``json`` gives (a line the core does not take is read by Python), only faster.
+#: as Python's ``json`` gives (a line the core does not take is read by Python), only faster. The
+#: reader then yields blocks of whole lines (:class:`~llamatok.preprocess.jsonl_blocks.RawBlock`).
 PARSE_JSONL_NATIVELY = True
 
-Record = tuple[Optional[Union[tuple[str, ...], RawLine]], Optional[dict[str, Any]], int, int, int, int]
+Record = tuple[Optional[Union[tuple[str, ...], RawBlock]], Optional[dict[str, Any]], int, int, int, int]
 
 
 class Reader(Protocol):
@@ -130,7 +121,7 @@ def parse_line(raw: bytes, name: str, keys: Sequence[str], line: int) -> tuple[t
 
 class JsonlReader:
     """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys. With
-    ``raw``, each line that is not blank comes as a :class:`RawLine`, parsed later."""
+    ``raw``, the lines come in blocks (:class:`RawBlock`), parsed later, blank ones too."""
 
     def __init__(self, source: Source, keys: Sequence[str], raw: bool = False) -> None:
         self.source = source
@@ -178,6 +169,11 @@ class JsonlReader:
                     if not chunk:
                         raise OSError(f"{name} is shorter than when the interrupted run read it")
                     left -= len(chunk)
+        if self.raw:
+            for block in read_blocks(stream, pos, line, name, keys):
+                self._line = block.end_line
+                yield block, None, len(block.data), block.pos, block.end, block.end_line
+            return
         for raw in stream:
             line += 1
             self._line = line  # complete lines so far, for the error if the stream then fails
@@ -185,8 +181,6 @@ class JsonlReader:
             pos += len(raw)
             if raw.isspace() or not raw:
                 yield None, None, len(raw), start, pos, line
-            elif self.raw:
-                yield RawLine(raw, name, line, keys), None, len(raw), start, pos, line
             else:
                 texts, rejected = parse_line(raw, name, keys, line)
                 yield texts, rejected, len(raw), start, pos, line
@@ -431,7 +425,7 @@ READERS: dict[str, Callable[[Source, Sequence[str]], Reader]] = {
 
 def reader_for(source: Source, keys: Sequence[str], raw_jsonl: bool = False) -> Reader:
     """The reader of ``source``; checks what can be checked before reading (Parquet columns).
-    ``raw_jsonl``: JSONL lines come unparsed (:class:`RawLine`; see :func:`raw_jsonl_wanted`)."""
+    ``raw_jsonl``: JSONL lines come unparsed (:class:`RawBlock`; see :func:`raw_jsonl_wanted`)."""
     if source.kind == "dir" and len(keys) != 1:
         raise OptionsError(f"{source.name} is a directory (one file = one document): it has no fields for "
                            f"--json-keys {' '.join(keys)}")

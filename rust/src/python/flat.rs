@@ -12,6 +12,7 @@ use super::text::{batch_error, storages};
 use super::to_py_err;
 use super::tokenizer::Tokenizer;
 use crate::batch::{self, FlatParts, Frame, JsonlParts};
+use crate::jsonl_lines::split_blocks;
 use crate::tokenizer::EncodeOptions;
 
 impl Tokenizer {
@@ -73,19 +74,21 @@ impl Tokenizer {
         Ok(flat.map_err(|e| batch_error(texts, e))?.expect("a batch stops only when a signal handler raised"))
     }
 
-    /// Per key, the flat ids and offsets of that field of every JSONL line, parsed and encoded on
-    /// `threads` threads without the GIL; None when some line is not a plain JSON object.
+    /// The documents of whole-line JSONL `blocks`, split, parsed and encoded on `threads` threads without
+    /// the GIL: per key, the flat ids and offsets of that field of every line that is not blank, then
+    /// each such line's start (an offset in the blocks taken one after another) and the number of blank
+    /// lines. None when some line is not a plain JSON object.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn flat_jsonl(
         &self,
         py: Python<'_>,
-        lines: &[&[u8]],
+        blocks: &[&[u8]],
         keys: &[&str],
         opts: EncodeOptions,
         frame: Frame,
         threads: usize,
         narrow: bool,
-    ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
+    ) -> PyResult<Option<JsonlBatch>> {
         type PerKey = Option<Vec<(IdBuffer, IdBuffer)>>;
         fn per_key<T: Copy + Send>(
             got: JsonlParts<T>,
@@ -102,7 +105,9 @@ impl Tokenizer {
         let signals = Signals::default();
         let got = py.detach(|| -> crate::Result<_> {
             let stop = &mut || signals.raised();
-            Ok(if narrow {
+            let split = split_blocks(blocks);
+            let lines = &split.lines;
+            let encoded = if narrow {
                 // The vocabulary was checked to fit 16 bits (`narrow`).
                 batch::encode_jsonl_parts(&self.inner, lines, keys, opts, frame, threads, stop, |id| id as u16)?
                     .map(|got| per_key(got, IdBuffer::u16, threads))
@@ -111,12 +116,17 @@ impl Tokenizer {
                 batch::encode_jsonl_parts(&self.inner, lines, keys, opts, frame, threads, stop, |id| id)?
                     .map(|got| per_key(got, IdBuffer::u32, threads))
                     .transpose()?
-            })
+            };
+            Ok(encoded.map(|per_key| per_key.map(|keys| (keys, IdBuffer::u64(split.starts), split.blank))))
         });
         signals.result()?;
         Ok(got.map_err(to_py_err)?.expect("a batch stops only when a signal handler raised"))
     }
 }
+
+/// What `encode_jsonl_flat` gives for blocks of plain lines: per key `(ids, offsets)`, the lines'
+/// starts, the blank lines.
+pub(super) type JsonlBatch = (Vec<(IdBuffer, IdBuffer)>, IdBuffer, usize);
 
 /// A batch's runs as one ids buffer and its offsets buffer.
 fn buffers<T: Copy + Send>(

@@ -10,6 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::args::{options, style, threads};
 use super::buffer::IdBuffer;
+use super::flat::JsonlBatch;
 use super::ids::{extract_ids, id_from};
 use super::lists;
 use super::scratch::{with_scratch, Scratch};
@@ -323,16 +324,18 @@ impl Tokenizer {
         self.flat(py, &texts, opts, frame, threads, narrow)
     }
 
-    /// JSONL lines to ids, parsed and encoded on all cores (for `llamatok preprocess`): per key, what
-    /// `encode_batch_flat` gives for that field of every line. None when some line is not a JSON object
-    /// whose fields `keys` are all strings (the caller then reads the lines with Python's `json`).
-    #[pyo3(signature = (lines, keys, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32",
+    /// Blocks of whole JSONL lines to ids, split, parsed and encoded on all cores (for `llamatok
+    /// preprocess`): per key, what `encode_batch_flat` gives for that field of every line that is not
+    /// blank; then each such line's start in the blocks taken one after another, and the number of blank
+    /// lines. None when some line is not a JSON object whose fields `keys` are all strings (the caller
+    /// then reads the lines with Python's `json`).
+    #[pyo3(signature = (blocks, keys, mode = "legacy", dummy_prefix = true, num_threads = None, dtype = "uint32",
                         *, bos_id = None, eos_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn encode_jsonl_flat(
         &self,
         py: Python<'_>,
-        lines: Vec<PyBackedBytes>,
+        blocks: Vec<PyBackedBytes>,
         keys: Vec<String>,
         mode: &str,
         dummy_prefix: bool,
@@ -340,14 +343,14 @@ impl Tokenizer {
         dtype: &str,
         bos_id: Option<i64>,
         eos_id: Option<i64>,
-    ) -> PyResult<Option<Vec<(IdBuffer, IdBuffer)>>> {
+    ) -> PyResult<Option<JsonlBatch>> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
         let narrow = self.narrow(dtype)?;
         let frame = self.frame(bos_id, eos_id)?;
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let lines: Vec<&[u8]> = lines.iter().map(|l| &**l).collect();
-        self.flat_jsonl(py, &lines, &keys, opts, frame, threads, narrow)
+        let blocks: Vec<&[u8]> = blocks.iter().map(|b| &**b).collect();
+        self.flat_jsonl(py, &blocks, &keys, opts, frame, threads, narrow)
     }
 
     #[pyo3(signature = (ids, style = "transformers", skip_special_tokens = false))]
