@@ -13,7 +13,7 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves);
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
 cjk-emoji, letters, uncut); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's
-short-line workload, the results kept, cold).
+short-line workload, the results kept, cold); ``jsonl-lines`` (``jsonl`` on those lines, each a document).
 Prints MB/s of UTF-8 text per run, the medians' ratio and the median of the ratios of neighbouring runs.
 """
 
@@ -37,7 +37,7 @@ import workloads, llamatok
 task = {task!r}
 if task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
     texts = [workloads.stress(task[len("stress-"):], 10_000, seed) for seed in range(300)]
-elif task == "lines":
+elif task in ("lines", "jsonl-lines"):
     texts = workloads.lines(200_000)
 else:
     texts = workloads.corpus()
@@ -53,7 +53,7 @@ for t in texts:
         size = 0
     slices[-1].append(t)
     size += len(t.encode())
-if task == "jsonl":
+if task.startswith("jsonl"):
     import json, os, tempfile
     import llamatok.preprocess as pp
     tmp = tempfile.mkdtemp()
@@ -61,7 +61,7 @@ if task == "jsonl":
     with open(jsonl, "w", encoding="utf-8") as f:
         f.writelines(json.dumps({{"text": t}}) + "\n" for t in texts)
 for _ in range({passes}):
-    if task == "jsonl":
+    if task.startswith("jsonl"):
         summary = pp.run(jsonl, os.path.join(tmp, "out"), tokenizer=path, quiet=True, append_eod=True)
         best = max(best, mb / summary["seconds"])
         continue
@@ -89,7 +89,7 @@ def main() -> int:
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
     stress = [f"stress-{kind}" for kind in workloads.STRESS]
-    tasks = ["decode", "encode", "warm", "batch", "batches", "jsonl", "lines", *stress]
+    tasks = ["decode", "encode", "warm", "batch", "batches", "jsonl", "jsonl-lines", "lines", *stress]
     ap.add_argument("--task", choices=tasks, default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")

@@ -8,15 +8,15 @@ position (a sharded task's range: the records of source ``s`` that start before 
 from __future__ import annotations
 
 import io
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
 import numpy as np
 
 from llamatok.preprocess.encode import EncodeSpec, encode_batch, encode_jsonl
-from llamatok.preprocess.jsonl_blocks import RawBlock, documents_at, split_block
-from llamatok.preprocess.readers import parse_line
+from llamatok.preprocess.jsonl_blocks import RawBlock, documents_at
+from llamatok.preprocess.readers import JsonlReader, parse_line
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 Cursor = tuple[int, int, int]  # (source index, position in the source, lines read before it)
 End = tuple[int, int]  # (source index, position): reading stops at the first record at or after it
+# A reader's record (readers.Record), or a block of a raw JSONL reader in the texts' place.
+Item = tuple[Union[tuple[str, ...], RawBlock, None], Optional[dict[str, Any]], int, int, int, int]
 
 
 @dataclass
@@ -82,26 +84,19 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         reader = readers[s]
         before = sum(max(x, 0) for x in sizes[:s])
         batch.cursor = (s, pos, line)
-        for record_texts, rejected, nbytes, at, next_pos, next_line in reader.read(pos, line):
+        if isinstance(reader, JsonlReader) and reader.raw:
+            # The batch is looked up when each block is read: the one being filled then.
+            records: Iterator[Item] = _block_records(
+                reader, pos, line, stop, lambda: batch_bytes - batch.input_bytes)  # noqa: B023
+        else:
+            records = reader.read(pos, line)
+        for record_texts, rejected, nbytes, at, next_pos, next_line in records:
             if stop is not None and at >= stop:
                 break
             if type(record_texts) is RawBlock:
-                rest: RawBlock | None = record_texts
-                while rest is not None:
-                    head, rest = split_block(rest, batch_bytes - batch.input_bytes, stop)
-                    batch.blocks.append(head)
-                    batch.block_sources.append(s)
-                    batch.input_bytes += len(head.data)
-                    batch.cursor = (s, head.end, head.end_line)
-                    if batch.input_bytes >= batch_bytes:
-                        batch.done_bytes = before + reader.done_bytes
-                        batch.lines[s] = head.end_line
-                        yield batch
-                        batch = empty()
-                        texts = batch.texts
-                        batch.cursor = (s, head.end, head.end_line)
-                continue
-            if record_texts is not None:
+                batch.blocks.append(record_texts)
+                batch.block_sources.append(s)
+            elif record_texts is not None:
                 for k in range(num_keys):
                     texts[k].append(record_texts[k])  # type: ignore[arg-type]
                 batch.sources.append(s)
@@ -124,6 +119,25 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         batch.done_bytes = before + max(sizes[s], 0)
     if batch.docs or batch.rejects or batch.blank_lines or batch.blocks:
         yield batch
+
+
+def _block_records(reader: JsonlReader, pos: int, line: int, stop: int | None,
+                   wanted: Callable[[], int]) -> Iterator[Item]:
+    """A raw JSONL reader's blocks as records, each of the bytes the batch still ``wanted()`` (or the range,
+    before ``stop``) on to the end of a line: where the reader of single lines ends a batch or a range."""
+    blocks = reader.blocks(pos, line)
+    next(blocks)
+    try:
+        while stop is None or pos < stop:
+            size = wanted() if stop is None else min(wanted(), stop - pos)
+            try:
+                block = cast(RawBlock, blocks.send(size))
+            except StopIteration:
+                return
+            pos = block.end
+            yield block, None, len(block.data), block.pos, block.end, block.end_line
+    finally:
+        blocks.close()
 
 
 def _parse_blocks(batch: Batch) -> Batch:

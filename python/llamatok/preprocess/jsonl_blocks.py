@@ -3,19 +3,27 @@
 
 A line ends after each ``\\n``, as iterating a Python binary file cuts it; the input's last line may lack
 one. A batch still ends after the line that brings it to ``batch_bytes``, and a sharded task's range
-still takes the lines that start before its end: :func:`split_block` cuts a block where the reader of
-single lines would have stopped, so the batches, cursors and outputs are the same.
+still takes the lines that start before its end: the batcher asks for the bytes that the batch or the range
+still wants, and the block goes on to the end of the line they stop in, which is where the reader of single
+lines would have stopped. The batches, cursors and outputs are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, NamedTuple
 
 import numpy as np
 
-#: Bytes read at a time (then up to the end of the line they stop in).
+#: The most bytes read at a time (then on to the end of the line they stop in).
 BLOCK_BYTES = 1 << 20
+
+
+def line_count(data: bytes) -> int:
+    """The lines ``data`` holds: one per ``\n``, and the last even without one."""
+    # numpy compares a block's bytes several times faster than bytes.count looks for one.
+    newlines = int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
+    return newlines + (1 if data and not data.endswith(b"\n") else 0)
 
 
 class RawBlock(NamedTuple):
@@ -24,6 +32,7 @@ class RawBlock(NamedTuple):
     data: bytes
     pos: int  # its first byte's position in the source (decompressed)
     line: int  # the lines of the source before it
+    lines: int  # the lines it holds (counted once: a block is read several times over)
     name: str  # the source's path, for a reject
     keys: tuple[str, ...]
 
@@ -35,42 +44,24 @@ class RawBlock(NamedTuple):
     @property
     def end_line(self) -> int:
         """The lines of the source up to its end."""
-        data = self.data
-        return self.line + data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        return self.line + self.lines
 
 
-def read_blocks(stream: Any, pos: int, line: int, name: str, keys: tuple[str, ...]) -> Iterator[RawBlock]:
-    """The blocks of ``stream`` (a binary file at position ``pos``, after ``line`` lines)."""
+def blocks_of(stream: Any, pos: int, line: int, name: str,
+              keys: tuple[str, ...]) -> Generator[RawBlock | None, int, None]:
+    """The lines of ``stream`` (a binary file at position ``pos``, after ``line`` lines) in blocks, each
+    of the bytes asked for (at most :data:`BLOCK_BYTES`) and on to the end of the line they stop in.
+    Prime it with ``next()`` (which gives None), then send it each size wanted; it ends with the input."""
+    size = yield None
     while True:
-        data = stream.read(BLOCK_BYTES)
+        data = stream.read(min(size, BLOCK_BYTES))
         if not data:
             return
         if not data.endswith(b"\n"):
             data += stream.readline()
-        block = RawBlock(data, pos, line, name, keys)
-        yield block
+        block = RawBlock(data, pos, line, line_count(data), name, keys)
         pos, line = block.end, block.end_line
-
-
-def _line_end(data: bytes, at: int) -> int:
-    """The index after the line that holds byte ``at``."""
-    newline = data.find(b"\n", at)
-    return len(data) if newline < 0 else newline + 1
-
-
-def split_block(block: RawBlock, need: int, stop: int | None) -> tuple[RawBlock, RawBlock | None]:
-    """``block`` cut after the line that holds its byte ``need - 1`` (the batch is full there): ``(head,
-    rest)``, ``rest`` None when nothing is left. The lines that start at position ``stop`` or after are
-    left out of both (the next block starts there, which ends the range). The block starts before
-    ``stop`` and ``need`` is at least 1, so the head holds a line at least."""
-    data = block.data
-    limit = len(data)
-    if stop is not None and block.end > stop:
-        limit = _line_end(data, stop - block.pos - 1)
-    end = limit if need >= limit else _line_end(data, need - 1)
-    head = block if end == len(data) else block._replace(data=data[:end])
-    rest = RawBlock(data[end:limit], head.end, head.end_line, block.name, block.keys) if end < limit else None
-    return head, rest
+        size = yield block
 
 
 def documents_at(blocks: list[RawBlock], block_sources: list[int],

@@ -15,13 +15,13 @@ are the cursor after the record: reading again from there continues exactly wher
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Optional, Protocol, Union, cast
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from typing import Any, Optional, Protocol, cast
 
 from llamatok.preprocess import storage
 from llamatok.preprocess.compressed import corrupt, decompression_errors, open_decompressed
 from llamatok.preprocess.errors import CorruptInputError
-from llamatok.preprocess.jsonl_blocks import RawBlock, read_blocks
+from llamatok.preprocess.jsonl_blocks import RawBlock, blocks_of
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
@@ -31,7 +31,7 @@ from llamatok.preprocess.sources import Source
 #: reader then yields blocks of whole lines (:class:`~llamatok.preprocess.jsonl_blocks.RawBlock`).
 PARSE_JSONL_NATIVELY = True
 
-Record = tuple[Optional[Union[tuple[str, ...], RawBlock]], Optional[dict[str, Any]], int, int, int, int]
+Record = tuple[Optional[tuple[str, ...]], Optional[dict[str, Any]], int, int, int, int]
 
 
 class Reader(Protocol):
@@ -121,7 +121,7 @@ def parse_line(raw: bytes, name: str, keys: Sequence[str], line: int) -> tuple[t
 
 class JsonlReader:
     """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys. With
-    ``raw``, the lines come in blocks (:class:`RawBlock`), parsed later, blank ones too."""
+    ``raw``, :meth:`blocks` gives them in blocks (:class:`RawBlock`), parsed later, blank ones too."""
 
     def __init__(self, source: Source, keys: Sequence[str], raw: bool = False) -> None:
         self.source = source
@@ -143,9 +143,21 @@ class JsonlReader:
         return open_decompressed(self._raw, self.source.compression, self.source.path or "")
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
+        return self._reading(self._records, pos, line)
+
+    def blocks(self, pos: int = 0, line: int = 0) -> Generator[RawBlock | None, int, None]:
+        """The lines from ``pos`` on in blocks (the reader must be ``raw``), as
+        :func:`~llamatok.preprocess.jsonl_blocks.blocks_of` gives them: send the bytes wanted."""
+        return self._reading(self._blocks, pos, line)
+
+    def _reading(self, what: Callable[[Any, int, int], Generator[Any, Any, None]], pos: int,
+                 line: int) -> Generator[Any, Any, None]:
+        """``what`` of the opened input from ``pos`` on: a failing .gz/.zst is a :class:`CorruptInputError`."""
         stream = self._open()
         try:
-            yield from self._records(stream, pos, line)
+            self._line = line
+            self._seek(stream, pos)
+            yield from what(stream, pos, line)
         except decompression_errors() as e:
             # A cut or damaged .gz/.zst: the lines before were yielded, but the run must not end as if
             # the file had ended there.
@@ -155,25 +167,33 @@ class JsonlReader:
             if self._raw is not None:
                 self._raw.close()
 
-    def _records(self, stream: Any, pos: int, line: int) -> Iterator[Record]:
-        # A JSONL source always has a path (sources.discover gives it one).
-        name, keys = cast(str, self.source.path), self.keys
-        self._line = line
-        if pos:
-            if self.source.compression is None:
-                stream.seek(pos)
-            else:  # no index into a compressed stream: decompress and drop
-                left = pos
-                while left:
-                    chunk = stream.read(min(left, 1 << 22))
-                    if not chunk:
-                        raise OSError(f"{name} is shorter than when the interrupted run read it")
-                    left -= len(chunk)
-        if self.raw:
-            for block in read_blocks(stream, pos, line, name, keys):
-                self._line = block.end_line
-                yield block, None, len(block.data), block.pos, block.end, block.end_line
+    def _seek(self, stream: Any, pos: int) -> None:
+        if not pos:
             return
+        if self.source.compression is None:
+            stream.seek(pos)
+            return
+        left = pos  # no index into a compressed stream: decompress and drop
+        while left:
+            chunk = stream.read(min(left, 1 << 22))
+            if not chunk:
+                raise OSError(f"{self.source.path} is shorter than when the interrupted run read it")
+            left -= len(chunk)
+
+    def _blocks(self, stream: Any, pos: int, line: int) -> Generator[RawBlock | None, int, None]:
+        # A JSONL source always has a path (sources.discover gives it one).
+        blocks = blocks_of(stream, pos, line, cast(str, self.source.path), self.keys)
+        size = yield next(blocks)
+        while True:
+            try:
+                block = cast(RawBlock, blocks.send(size))
+            except StopIteration:
+                return
+            self._line = block.end_line  # complete lines so far, for the error if the stream then fails
+            size = yield block
+
+    def _records(self, stream: Any, pos: int, line: int) -> Generator[Record, None, None]:
+        name, keys = cast(str, self.source.path), self.keys
         for raw in stream:
             line += 1
             self._line = line  # complete lines so far, for the error if the stream then fails
