@@ -10,7 +10,7 @@ from typing import final
 from typing_extensions import Buffer, TypeAlias
 
 __all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "NpyMetadata", "TokenIdError", "Tokenizer", "__version__",
-           "default_threads", "mds_samples_into", "parquet_list_levels"]
+           "default_threads", "jsonl_texts", "mds_samples_into", "parquet_list_levels"]
 
 __version__: str
 
@@ -36,6 +36,9 @@ class TokenIdError(IndexError):
 MAX_THREADS: int
 
 def default_threads() -> int: ...
+def jsonl_texts(
+    blocks: Sequence[bytes], keys: Sequence[str]
+) -> tuple[list[list[str]], IdBuffer, int] | None: ...
 def mds_samples_into(data: Buffer, sizes: bytes, out: Buffer) -> int: ...
 def parquet_list_levels(lengths: bytes) -> tuple[bytes, bytes]: ...
 @final

@@ -17,6 +17,7 @@ from pp_helpers import DEMO, output_bytes, sample_texts
 
 import llamatok
 import llamatok.preprocess as pp
+from llamatok._native import jsonl_texts
 from llamatok.preprocess import batches, readers
 
 #: Lines the two parsers could read differently; each goes through both.
@@ -74,7 +75,9 @@ def core():
 def agree(core, block: bytes, keys: tuple[str, ...]) -> bool:
     """Checks a block of lines (most hold one) as the reader hands it over; True when the core took it."""
     native = core.encode_jsonl_flat([block], list(keys), "literal", True, 1, "uint32")
+    as_texts = jsonl_texts([block], list(keys))  # what the stages that need texts in Python get
     if native is None:
+        assert as_texts is None, block
         return False
     per_key, starts, blank = native
     lines = list(io.BytesIO(block))
@@ -83,6 +86,8 @@ def agree(core, block: bytes, keys: tuple[str, ...]) -> bool:
     assert memoryview(starts).tolist() == at[documents].tolist() and blank == len(lines) - len(documents)
     parsed = [readers.parse_line(lines[i], "in.jsonl", keys, i + 1) for i in documents]
     assert all(rejected is None for _, rejected in parsed), (block, parsed)
+    assert as_texts is not None and as_texts[2] == blank and bytes(as_texts[1]) == bytes(starts)
+    assert as_texts[0] == [[texts[k] for texts, _ in parsed] for k in range(len(keys))], block
     for k, (ids, offsets) in enumerate(per_key):
         want = [core.encode(texts[k], "literal", True) for texts, _ in parsed]
         assert memoryview(ids).tolist() == [i for one in want for i in one], block
@@ -128,27 +133,32 @@ def test_many_lines_on_many_threads(core, threads):
         assert core.encode_jsonl_flat(bad, ["text"], "literal", True, threads, "uint16") is None
 
 
-def test_runs_are_the_same_either_way(tmp_path, monkeypatch):
+@pytest.mark.parametrize("options", [{}, {"fim_rate": 0.5, "fim_spm_rate": 0.5}, {"dedup": "exact"}],
+                         ids=["plain", "fim", "dedup"])
+def test_runs_are_the_same_either_way(tmp_path, monkeypatch, options):
     texts = sample_texts(200)
     lines = [json.dumps({"text": t, "id": i}).encode() + b"\n" for i, t in enumerate(texts)]
     lines[150:150] = AWKWARD  # one batch (of the small ones below) mixes them in; the others are clean
+    lines[20:20] = lines[5:8]  # duplicates, for --dedup
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(lines) + b"\n  \n")
     used: list[bool] = []
-    real = batches.encode_jsonl
+    # The core reads the lines into ids, or into texts when FIM or --dedup needs them in Python.
+    native_reader = "encode_jsonl" if not options else "jsonl_texts"
+    real = getattr(batches, native_reader)
 
     def counting(*args, **kwargs):
         got = real(*args, **kwargs)
         used.append(got is not None)
         return got
 
-    monkeypatch.setattr(batches, "encode_jsonl", counting)
+    monkeypatch.setattr(batches, native_reader, counting)
     outputs = {}
     for native in (True, False):
         monkeypatch.setattr(readers, "PARSE_JSONL_NATIVELY", native)
         prefix = str(tmp_path / f"out-{native}")
         summary = pp.run([str(src)], prefix, tokenizer=DEMO, append_eod=True, batch_bytes=4096, quiet=True,
-                         formats="megatron,parquet")
+                         formats="megatron,parquet", **options)
         outputs[native] = (output_bytes(prefix, (".bin", ".idx", ".parquet", ".rejects.jsonl")),
                            {k: summary[k] for k in ("documents", "tokens", "rejected_by_reason", "blank_lines")})
     assert outputs[True] == outputs[False]

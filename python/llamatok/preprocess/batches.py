@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
 import numpy as np
 
+from llamatok._native import jsonl_texts
 from llamatok.preprocess.encode import EncodeSpec, encode_batch, encode_jsonl
 from llamatok.preprocess.jsonl_blocks import RawBlock, documents_at
 from llamatok.preprocess.readers import JsonlReader, parse_line
@@ -166,10 +167,29 @@ def _parse_blocks(batch: Batch) -> Batch:
     return batch
 
 
+def with_texts(batch: Batch) -> Batch:
+    """The batch with its JSONL blocks read into texts, for the stages that need them in Python (FIM,
+    ``--dedup``): parsed by the core when every line is a plain object, else by Python."""
+    if not batch.blocks:
+        return batch
+    got = jsonl_texts([block.data for block in batch.blocks], list(batch.blocks[0].keys))
+    if got is None:
+        return _parse_blocks(batch)
+    texts, starts_buf, blank = got
+    starts: Any = starts_buf  # an IdBuffer: numpy's stubs take no other buffer type (see encode._arrays)
+    sources, positions = documents_at(batch.blocks, batch.block_sources, np.frombuffer(starts, np.uint64))
+    batch.texts, batch.sources, batch.positions = texts, sources.tolist(), positions.tolist()
+    batch.blank_lines += blank
+    batch.blocks = []
+    return batch
+
+
 def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
     """Encodes every json key's texts of ``batch`` (a raw batch's lines parsed first: by the core on its
     threads when every line is a plain object, else by Python)."""
     native = None
+    if batch.blocks and spec.fim is not None and spec.fim.rate > 0:
+        batch = with_texts(batch)
     if batch.blocks:
         got = encode_jsonl(core, [block.data for block in batch.blocks], batch.blocks[0].keys, spec)
         if got is None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from llamatok.constants import EOT_TOKEN, MIDDLE_TOKEN, PREFIX_TOKEN, SUFFIX_TOKEN
 from llamatok.preprocess import storage
-from llamatok.preprocess.batches import Cursor, make_batches, tokenize
+from llamatok.preprocess.batches import Cursor, make_batches, tokenize, with_texts
 from llamatok.preprocess.checkpoint import WorkDir
 from llamatok.preprocess.committer import Committer, new_state
 from llamatok.preprocess.dedup import DEDUP_METHOD, Deduper
@@ -213,8 +213,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
     if options.engine == "ray" and any(s.kind in ("iterable", "dataset") for s in sources):
         raise OptionsError("--engine ray reads files where its tasks run: pass paths or URIs "
                            "(s3://, hf://datasets/...), not Python objects")
-    texts_needed = options.dedup is not None or (spec.fim is not None and spec.fim.rate > 0)
-    raw = raw_jsonl_wanted(sources, texts_needed)
+    raw = raw_jsonl_wanted(sources)
     readers = [reader_for(s, options.json_keys, raw) for s in sources]
     if options.sharded and options.shard_tokens is None:
         options.shard_tokens = DEFAULT_SHARD_BYTES // spec.numpy_dtype.itemsize
@@ -271,7 +270,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
             def encode(b: Any) -> Any:
                 if deduper is None:
                     return tokenize(tok.core, b, spec)
-                b, new = deduper.filter(b)
+                b, new = deduper.filter(with_texts(b))
                 return Deduper.wrap(tokenize(tok.core, b, spec), new)
 
             run_pipeline(batches, encode, checked_commit)

@@ -25,10 +25,11 @@ from llamatok.preprocess.jsonl_blocks import RawBlock, blocks_of
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
-#: Whether JSONL lines are parsed by the core where they are encoded (on every core, without the GIL)
-#: when nothing needs their texts in Python first (no FIM, no --dedup): the same documents and rejects
-#: as Python's ``json`` gives (a line the core does not take is read by Python), only faster. The
-#: reader then yields blocks of whole lines (:class:`~llamatok.preprocess.jsonl_blocks.RawBlock`).
+#: Whether JSONL lines are parsed by the core: where they are encoded (on every core, without the GIL)
+#: when nothing needs their texts in Python first, else into Python strings for the stages that do (FIM,
+#: --dedup). The same documents and rejects as Python's ``json`` gives (a line the core does not take
+#: is read by Python), only faster. The reader then yields blocks of whole lines
+#: (:class:`~llamatok.preprocess.jsonl_blocks.RawBlock`).
 PARSE_JSONL_NATIVELY = True
 
 Record = tuple[Optional[tuple[str, ...]], Optional[dict[str, Any]], int, int, int, int]
@@ -456,7 +457,7 @@ def reader_for(source: Source, keys: Sequence[str], raw_jsonl: bool = False) -> 
     return READERS[source.kind](source, keys)
 
 
-def raw_jsonl_wanted(sources: Iterable[Source], texts_needed: bool) -> bool:
-    """Whether JSONL lines are left for the core to parse: only when every input is JSONL (so a batch
-    never mixes parsed and unparsed records) and no stage needs the texts in Python (FIM, --dedup)."""
-    return PARSE_JSONL_NATIVELY and not texts_needed and all(s.kind == "jsonl" for s in sources)
+def raw_jsonl_wanted(sources: Iterable[Source]) -> bool:
+    """Whether JSONL lines are read in blocks for the core to split and parse: only when every input is
+    JSONL, so that a batch never mixes parsed and unparsed records."""
+    return PARSE_JSONL_NATIVELY and all(s.kind == "jsonl" for s in sources)

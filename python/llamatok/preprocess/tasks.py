@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.batches import Batch, BatchResult, make_batches, tokenize
+from llamatok.preprocess.batches import Batch, BatchResult, make_batches, tokenize, with_texts
 from llamatok.preprocess.checkpoint import crash_point
 from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.pipeline import run_pipeline
@@ -99,8 +99,7 @@ def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, S
     storage.write_atomic(storage.join(lay.attempts(task.index), f"{where}-{uuid.uuid4().hex[:12]}"), b"")
     attempt = len(storage.list_names(lay.attempts(task.index)))
     keys = lay.keys
-    fim = ctx.spec.fim is not None and ctx.spec.fim.rate > 0
-    batches = task_batches(ctx, task, sources, raw_jsonl_wanted(sources.values(), fim or duplicates is not None))
+    batches = task_batches(ctx, task, sources, raw_jsonl_wanted(sources.values()))
     shards = ShardWriter(lay, task.index)
     rejects = storage.AtomicWriter(lay.task_rejects(task.index), lay.tmp(f"{task.index:05d}.rejects.jsonl"))
     counts: dict[str, Any] = {"documents": 0, "tokens": [0] * len(keys), "input_bytes": 0, "blank_lines": 0,
@@ -127,7 +126,7 @@ def run_task(core: Tokenizer, ctx: TaskContext, task: Task, sources: dict[int, S
             from llamatok.preprocess.dedup_pass import TaskDuplicates
 
             skip = TaskDuplicates(duplicates, {s: src.name for s, src in sources.items()})
-            run_pipeline(batches, lambda b: tokenize(core, skip.filter(b), ctx.spec), write)
+            run_pipeline(batches, lambda b: tokenize(core, skip.filter(with_texts(b)), ctx.spec), write)
         else:
             run_pipeline(batches, lambda b: tokenize(core, b, ctx.spec), write)
         entries = shards.close()

@@ -14,6 +14,7 @@ mod buffer;
 mod flat;
 mod ids;
 mod int_buffer;
+mod jsonl_texts;
 mod lists;
 mod scratch;
 mod signals;
@@ -56,6 +57,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_THREADS", crate::batch::MAX_THREADS)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonl_texts::jsonl_texts, m)?)?;
     m.add_class::<writers::NpyMetadata>()?;
     m.add_function(wrap_pyfunction!(writers::mds_samples_into, m)?)?;
     m.add_function(wrap_pyfunction!(writers::parquet_list_levels, m)?)?;
