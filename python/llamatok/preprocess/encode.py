@@ -24,7 +24,6 @@ from llamatok.infill import (
     SUF,
     SUFFIX,
     codestral_layout,
-    codestral_part,
     layout,
     part_text,
 )
@@ -101,79 +100,74 @@ def encode_plain(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec) -> tup
     return ids, np.diff(offsets).astype(np.int64)
 
 
+def _fim_items(f: fim_mod.FimSpec, suffix_first: bool) -> tuple[str, ...]:
+    """A FIM document's parts and special tokens in order: the inference prompt, then the middle and EOT."""
+    return (*(codestral_layout() if f.layout == CODESTRAL else layout(suffix_first)), MIDDLE, EOT)
+
+
 def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray,
                positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Documents, each plain or FIM-formatted per :func:`fim.plan`."""
+    """Documents, each plain or FIM-formatted per :func:`fim.plan`. Each document is a row of segments
+    (BOS, its parts and special tokens in layout order, EOS), each a run of a pool of ids; the rows are
+    filled with numpy per kind of document, and the runs gathered in row order."""
     f = spec.fim
     if f is None:
         raise ValueError("encode_fim needs spec.fim")
     kind, lo, hi = fim_mod.plan(f, key_index, sources, positions, [len(t) for t in texts])
-    specials = {PRE: f.prefix_id, SUF: f.suffix_id, MID: f.middle_id, EOT: f.eot_id}
-    # Texts encoded with the dummy prefix (A: plain documents) and without (B: the parts of FIM
-    # documents, each as the inference prompt encodes it).
-    a_texts: list[str] = []
-    b_texts: list[str] = []
-    # Per document, its segments: (pool, index) for text parts, or ("s", a special id).
-    plans: list[list[tuple[str, int]]] = []
-    for text, k, low, high in zip(texts, kind.tolist(), lo.tolist(), hi.tolist()):
-        if k == fim_mod.PLAIN:
-            plans.append([("a", len(a_texts))])
-            a_texts.append(text)
-            continue
-        prefix, middle, suffix = fim_mod.split(text, low, high)
-        parts = {PREFIX: prefix, SUFFIX: suffix, MIDDLE: middle}
-        segs: list[tuple[str, int]] = []
-        items = codestral_layout() if f.layout == CODESTRAL else layout(k == fim_mod.SPM)
-        for item in (*items, MIDDLE, EOT):
-            if item in specials:
-                segs.append(("s", specials[item]))
-            elif f.layout == CODESTRAL and codestral_part(item, parts[item])[1]:
-                # Codestral's prefix is encoded as sentencepiece encodes a text, dummy prefix and all.
-                segs.append(("a", len(a_texts)))
-                a_texts.append(parts[item])
-            else:
-                segs.append(("b", len(b_texts)))
-                b_texts.append(part_text(item, parts[item]))
-        plans.append(segs)
+    plain = np.flatnonzero(kind == fim_mod.PLAIN)
+    fim = np.flatnonzero(kind != fim_mod.PLAIN)
+    cuts = [(texts[i], low, high) for i, low, high in zip(fim.tolist(), lo[fim].tolist(), hi[fim].tolist())]
+    parts = {PREFIX: [t[:low] for t, low, _ in cuts], MIDDLE: [t[low:high] for t, low, high in cuts],
+             SUFFIX: [t[high:] for t, _, high in cuts]}
+    # Pool A: texts encoded with the dummy prefix (plain documents; Codestral's prefix, encoded as
+    # sentencepiece encodes a text). Pool B: the other parts, each as the inference prompt encodes it.
+    codestral = f.layout == CODESTRAL
+    a_texts = [texts[i] for i in plain.tolist()] + (parts[PREFIX] if codestral else [])
+    b_parts = [SUFFIX, MIDDLE] if codestral else [PREFIX, SUFFIX, MIDDLE]
+    b_texts = [part_text(p, text) for p in b_parts for text in parts[p]]
     a_ids, a_off = _flat(core, a_texts, spec, True)
     b_ids, b_off = _flat(core, b_texts, spec, False)
     # Codestral's layout has no middle token (middle_id -1) and ends with </s> (eot_id is the EOS id).
     special_ids = sorted({x for x in (spec.bos_id, spec.eos_id, f.prefix_id, f.suffix_id, f.middle_id, f.eot_id)
                           if x is not None and x >= 0})
-    special_at = {tok: len(a_ids) + len(b_ids) + i for i, tok in enumerate(special_ids)}
     pool = np.concatenate([a_ids, b_ids, np.array(special_ids, dtype=a_ids.dtype)])
+    special_at = {tok: len(a_ids) + len(b_ids) + i for i, tok in enumerate(special_ids)}
+    specials = {PRE: f.prefix_id, SUF: f.suffix_id, MID: f.middle_id, EOT: f.eot_id}
     a_off = a_off.astype(np.int64)
     b_off = b_off.astype(np.int64) + len(a_ids)
-    seg_start: list[int] = []
-    seg_len: list[int] = []
-    lengths = np.empty(len(texts), np.int64)
-    for d, segs in enumerate(plans):
-        # A Codestral document already ends with its </s> (the end of the middle): --append-eod adds no second.
-        ends_with_eos = segs[-1] == ("s", spec.eos_id)
-        total = 0
-        if spec.bos_id is not None:
-            seg_start.append(special_at[spec.bos_id])
-            seg_len.append(1)
-            total += 1
-        for pool_name, x in segs:
-            if pool_name == "s":
-                seg_start.append(special_at[x])
-                seg_len.append(1)
-                total += 1
+
+    def runs(off: np.ndarray, first: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        return off[first:first + count], np.diff(off[first:first + count + 1])
+
+    # Per document: BOS, then up to 7 segments (a FIM document's parts and tokens), then EOS; empty
+    # segments are runs of length 0, which the gather skips.
+    width = 9
+    seg_start = np.zeros((len(texts), width), np.int64)
+    seg_len = np.zeros((len(texts), width), np.int64)
+    seg_start[plain, 1], seg_len[plain, 1] = runs(a_off, 0, len(plain))
+    part_runs = {p: runs(b_off, k * len(fim), len(fim)) for k, p in enumerate(b_parts)}
+    if codestral:
+        part_runs[PREFIX] = runs(a_off, len(plain), len(fim))
+    for suffix_first in (False, True):
+        chosen = (kind[fim] == fim_mod.SPM) == suffix_first
+        rows = fim[chosen]
+        for col, item in enumerate(_fim_items(f, suffix_first), start=1):
+            if item in specials:
+                seg_start[rows, col], seg_len[rows, col] = special_at[specials[item]], 1
             else:
-                off = a_off if pool_name == "a" else b_off
-                s, e = int(off[x]), int(off[x + 1])
-                if e > s:
-                    seg_start.append(s)
-                    seg_len.append(e - s)
-                    total += e - s
-        if spec.eos_id is not None and total > 0 and not ends_with_eos:
-            seg_start.append(special_at[spec.eos_id])
-            seg_len.append(1)
-            total += 1
-        lengths[d] = total
-    starts = np.asarray(seg_start, np.int64)
-    lens = np.asarray(seg_len, np.int64)
+                seg_start[rows, col], seg_len[rows, col] = (run[chosen] for run in part_runs[item])
+    if spec.bos_id is not None:
+        seg_start[:, 0], seg_len[:, 0] = special_at[spec.bos_id], 1
+    if spec.eos_id is not None:
+        # --append-eod: EOS after every document with an id, unless it already ends with one (a Codestral
+        # document ends with its </s>, the end of the middle).
+        ends_with_eos = np.zeros(len(texts), bool)
+        ends_with_eos[fim] = f.eot_id == spec.eos_id
+        eos = (seg_len.sum(axis=1) > 0) & ~ends_with_eos
+        seg_start[eos, width - 1], seg_len[eos, width - 1] = special_at[spec.eos_id], 1
+    lengths = seg_len.sum(axis=1)
+    kept = seg_len.ravel() > 0
+    starts, lens = seg_start.ravel()[kept], seg_len.ravel()[kept]
     out_starts = np.zeros(len(lens), np.int64)
     np.cumsum(lens[:-1], out=out_starts[1:])
     index = np.repeat(starts - out_starts, lens) + np.arange(int(lens.sum()), dtype=np.int64)
