@@ -13,7 +13,8 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves);
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
 cjk-emoji, letters, uncut); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's
-short-line workload, the results kept, cold); ``jsonl-lines`` (``jsonl`` on those lines, each a document).
+short-line workload, the results kept, cold); ``jsonl-lines`` (``jsonl`` on those lines, each a document);
+either JSONL task with ``-fim`` (``--fim-rate 0.5``) or ``-dedup`` (``--dedup exact``).
 Prints MB/s of UTF-8 text per run, the medians' ratio and the median of the ratios of neighbouring runs.
 """
 
@@ -37,7 +38,7 @@ import workloads, llamatok
 task = {task!r}
 if task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
     texts = [workloads.stress(task[len("stress-"):], 10_000, seed) for seed in range(300)]
-elif task in ("lines", "jsonl-lines"):
+elif task == "lines" or task.startswith("jsonl-lines"):
     texts = workloads.lines(200_000)
 else:
     texts = workloads.corpus()
@@ -62,7 +63,8 @@ if task.startswith("jsonl"):
         f.writelines(json.dumps({{"text": t}}) + "\n" for t in texts)
 for _ in range({passes}):
     if task.startswith("jsonl"):
-        summary = pp.run(jsonl, os.path.join(tmp, "out"), tokenizer=path, quiet=True, append_eod=True)
+        extra = {{"-fim": {{"fim_rate": 0.5}}, "-dedup": {{"dedup": "exact"}}}}.get(task[task.rfind("-"):], {{}})
+        summary = pp.run(jsonl, os.path.join(tmp, "out"), tokenizer=path, quiet=True, append_eod=True, **extra)
         best = max(best, mb / summary["seconds"])
         continue
     if task != "decode":
@@ -89,7 +91,8 @@ def main() -> int:
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
     stress = [f"stress-{kind}" for kind in workloads.STRESS]
-    tasks = ["decode", "encode", "warm", "batch", "batches", "jsonl", "jsonl-lines", "lines", *stress]
+    jsonl = [f"{name}{option}" for name in ("jsonl", "jsonl-lines") for option in ("", "-fim", "-dedup")]
+    tasks = ["decode", "encode", "warm", "batch", "batches", *jsonl, "lines", *stress]
     ap.add_argument("--task", choices=tasks, default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
