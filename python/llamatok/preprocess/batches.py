@@ -8,16 +8,16 @@ position (a sharded task's range: the records of source ``s`` that start before 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
 from llamatok._native import jsonl_texts
 from llamatok.preprocess.encode import EncodeSpec, encode_batch, encode_jsonl
 from llamatok.preprocess.jsonl_blocks import RawBlock, documents_at
-from llamatok.preprocess.readers import JsonlReader, parse_line
+from llamatok.preprocess.readers import JsonlReader, jsonl_records
 
 if TYPE_CHECKING:
     from llamatok._native import Tokenizer
@@ -87,8 +87,8 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         batch.cursor = (s, pos, line)
         if isinstance(reader, JsonlReader) and reader.raw:
             # The batch is looked up when each block is read: the one being filled then.
-            records: Iterator[Item] = _block_records(
-                reader, pos, line, stop, lambda: batch_bytes - batch.input_bytes)  # noqa: B023
+            blocks = reader.blocks(pos, line, lambda: batch_bytes - batch.input_bytes, stop)  # noqa: B023
+            records: Iterator[Item] = ((b, None, len(b.data), b.pos, b.end, b.end_line) for b in blocks)
         else:
             records = reader.read(pos, line)
         for record_texts, rejected, nbytes, at, next_pos, next_line in records:
@@ -122,25 +122,6 @@ def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int]
         yield batch
 
 
-def _block_records(reader: JsonlReader, pos: int, line: int, stop: int | None,
-                   wanted: Callable[[], int]) -> Iterator[Item]:
-    """A raw JSONL reader's blocks as records, each of the bytes the batch still ``wanted()`` (or the range,
-    before ``stop``) on to the end of a line: where the reader of single lines ends a batch or a range."""
-    blocks = reader.blocks(pos, line)
-    next(blocks)
-    try:
-        while stop is None or pos < stop:
-            size = wanted() if stop is None else min(wanted(), stop - pos)
-            try:
-                block = cast(RawBlock, blocks.send(size))
-            except StopIteration:
-                return
-            pos = block.end
-            yield block, None, len(block.data), block.pos, block.end, block.end_line
-    finally:
-        blocks.close()
-
-
 def _parse_blocks(batch: Batch) -> Batch:
     """The batch with its JSONL blocks read by Python (what the reader does when not raw): texts, or
     rejects in line order (a raw batch has no other rejects), blank lines counted."""
@@ -148,23 +129,29 @@ def _parse_blocks(batch: Batch) -> Batch:
     texts: list[list[str]] = [[] for _ in keys]
     sources, positions = [], []
     for block, s in zip(batch.blocks, batch.block_sources):
-        pos, line = block.pos, block.line
-        for raw in io.BytesIO(block.data):
-            at, pos, line = pos, pos + len(raw), line + 1
-            if raw.isspace():
-                batch.blank_lines += 1
-                continue
-            got, rejected = parse_line(raw, block.name, keys, line)
-            if got is None:
-                batch.rejects.append(rejected)  # type: ignore[arg-type]
+        for got, rejected, _, at, _, _ in jsonl_records(io.BytesIO(block.data), block.name, keys, block.pos,
+                                                        block.line):
+            if got is not None:
+                for k, t in enumerate(got):
+                    texts[k].append(t)
+                sources.append(s)
+                positions.append(at)
+            elif rejected is not None:
+                batch.rejects.append(rejected)
                 batch.reject_sources.append(s)
-                continue
-            for k, t in enumerate(got):
-                texts[k].append(t)
-            sources.append(s)
-            positions.append(at)
+            else:
+                batch.blank_lines += 1
     batch.texts, batch.sources, batch.positions, batch.blocks = texts, sources, positions, []
     return batch
+
+
+def _read_by_core(batch: Batch, starts: np.ndarray, blank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's source and position, from where the core found its line in the batch's blocks
+    (which are then done with); the blank lines it skipped are counted."""
+    found = documents_at(batch.blocks, batch.block_sources, starts)
+    batch.blank_lines += blank
+    batch.blocks = []
+    return found
 
 
 def with_texts(batch: Batch) -> Batch:
@@ -177,10 +164,8 @@ def with_texts(batch: Batch) -> Batch:
         return _parse_blocks(batch)
     texts, starts_buf, blank = got
     starts: Any = starts_buf  # an IdBuffer: numpy's stubs take no other buffer type (see encode._arrays)
-    sources, positions = documents_at(batch.blocks, batch.block_sources, np.frombuffer(starts, np.uint64))
+    sources, positions = _read_by_core(batch, np.frombuffer(starts, np.uint64), blank)
     batch.texts, batch.sources, batch.positions = texts, sources.tolist(), positions.tolist()
-    batch.blank_lines += blank
-    batch.blocks = []
     return batch
 
 
@@ -196,8 +181,7 @@ def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
             batch = _parse_blocks(batch)
         else:
             native, starts, blank = got
-            sources, positions = documents_at(batch.blocks, batch.block_sources, starts)
-            batch.blank_lines += blank
+            sources, positions = _read_by_core(batch, starts, blank)
     if native is None:
         sources = np.asarray(batch.sources, dtype=np.uint64)
         positions = np.asarray(batch.positions, dtype=np.uint64)

@@ -3,15 +3,14 @@
 
 A line ends after each ``\\n``, as iterating a Python binary file cuts it; the input's last line may lack
 one. A batch still ends after the line that brings it to ``batch_bytes``, and a sharded task's range
-still takes the lines that start before its end: the batcher asks for the bytes that the batch or the range
-still wants, and the block goes on to the end of the line they stop in, which is where the reader of single
-lines would have stopped. The batches, cursors and outputs are the same.
+still takes the lines that start before its end: the batcher asks the reader (``JsonlReader.blocks``) for the
+bytes that the batch or the range still wants, and the block goes on to the end of the line they stop in,
+which is where the reader of single lines would have stopped. The batches, cursors and outputs are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,23 +44,6 @@ class RawBlock(NamedTuple):
     def end_line(self) -> int:
         """The lines of the source up to its end."""
         return self.line + self.lines
-
-
-def blocks_of(stream: Any, pos: int, line: int, name: str,
-              keys: tuple[str, ...]) -> Generator[RawBlock | None, int, None]:
-    """The lines of ``stream`` (a binary file at position ``pos``, after ``line`` lines) in blocks, each
-    of the bytes asked for (at most :data:`BLOCK_BYTES`) and on to the end of the line they stop in.
-    Prime it with ``next()`` (which gives None), then send it each size wanted; it ends with the input."""
-    size = yield None
-    while True:
-        data = stream.read(min(size, BLOCK_BYTES))
-        if not data:
-            return
-        if not data.endswith(b"\n"):
-            data += stream.readline()
-        block = RawBlock(data, pos, line, line_count(data), name, keys)
-        pos, line = block.end, block.end_line
-        size = yield block
 
 
 def documents_at(blocks: list[RawBlock], block_sources: list[int],

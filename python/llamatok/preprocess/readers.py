@@ -15,13 +15,13 @@ are the cursor after the record: reading again from there continues exactly wher
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Optional, Protocol, cast
 
-from llamatok.preprocess import storage
+from llamatok.preprocess import jsonl_blocks, storage
 from llamatok.preprocess.compressed import corrupt, decompression_errors, open_decompressed
 from llamatok.preprocess.errors import CorruptInputError
-from llamatok.preprocess.jsonl_blocks import RawBlock, blocks_of
+from llamatok.preprocess.jsonl_blocks import RawBlock, line_count
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
@@ -121,8 +121,9 @@ def parse_line(raw: bytes, name: str, keys: Sequence[str], line: int) -> tuple[t
 
 
 class JsonlReader:
-    """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys. With
-    ``raw``, :meth:`blocks` gives them in blocks (:class:`RawBlock`), parsed later, blank ones too."""
+    """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys. A ``raw``
+    reader is read with :meth:`blocks` instead, which gives them in blocks (:class:`RawBlock`), parsed
+    later, blank ones too."""
 
     def __init__(self, source: Source, keys: Sequence[str], raw: bool = False) -> None:
         self.source = source
@@ -144,21 +145,21 @@ class JsonlReader:
         return open_decompressed(self._raw, self.source.compression, self.source.path or "")
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
-        return self._reading(self._records, pos, line)
+        return self._reading(pos, line, lambda stream: self._records(stream, pos, line))
 
-    def blocks(self, pos: int = 0, line: int = 0) -> Generator[RawBlock | None, int, None]:
-        """The lines from ``pos`` on in blocks (the reader must be ``raw``), as
-        :func:`~llamatok.preprocess.jsonl_blocks.blocks_of` gives them: send the bytes wanted."""
-        return self._reading(self._blocks, pos, line)
+    def blocks(self, pos: int, line: int, wanted: Callable[[], int], stop: int | None = None) -> Iterator[RawBlock]:
+        """The lines from ``pos`` on in blocks (the reader must be ``raw``): each of the bytes ``wanted()``
+        says when it is read (at most :data:`~llamatok.preprocess.jsonl_blocks.BLOCK_BYTES`, none at or
+        after ``stop``), on to the end of the line they stop in."""
+        return self._reading(pos, line, lambda stream: self._blocks(stream, pos, line, wanted, stop))
 
-    def _reading(self, what: Callable[[Any, int, int], Generator[Any, Any, None]], pos: int,
-                 line: int) -> Generator[Any, Any, None]:
+    def _reading(self, pos: int, line: int, what: Callable[[Any], Iterator[Any]]) -> Iterator[Any]:
         """``what`` of the opened input from ``pos`` on: a failing .gz/.zst is a :class:`CorruptInputError`."""
         stream = self._open()
         try:
             self._line = line
             self._seek(stream, pos)
-            yield from what(stream, pos, line)
+            yield from what(stream)
         except decompression_errors() as e:
             # A cut or damaged .gz/.zst: the lines before were yielded, but the run must not end as if
             # the file had ended there.
@@ -181,30 +182,40 @@ class JsonlReader:
                 raise OSError(f"{self.source.path} is shorter than when the interrupted run read it")
             left -= len(chunk)
 
-    def _blocks(self, stream: Any, pos: int, line: int) -> Generator[RawBlock | None, int, None]:
+    def _blocks(self, stream: Any, pos: int, line: int, wanted: Callable[[], int],
+                stop: int | None) -> Iterator[RawBlock]:
         # A JSONL source always has a path (sources.discover gives it one).
-        blocks = blocks_of(stream, pos, line, cast(str, self.source.path), self.keys)
-        size = yield next(blocks)
-        while True:
-            try:
-                block = cast(RawBlock, blocks.send(size))
-            except StopIteration:
+        name = cast(str, self.source.path)
+        while stop is None or pos < stop:
+            size = wanted() if stop is None else min(wanted(), stop - pos)
+            data = stream.read(min(size, jsonl_blocks.BLOCK_BYTES))
+            if not data:
                 return
-            self._line = block.end_line  # complete lines so far, for the error if the stream then fails
-            size = yield block
-
-    def _records(self, stream: Any, pos: int, line: int) -> Generator[Record, None, None]:
-        name, keys = cast(str, self.source.path), self.keys
-        for raw in stream:
-            line += 1
+            if not data.endswith(b"\n"):
+                data += stream.readline()
+            block = RawBlock(data, pos, line, line_count(data), name, self.keys)
+            pos, line = block.end, block.end_line
             self._line = line  # complete lines so far, for the error if the stream then fails
-            start = pos
-            pos += len(raw)
-            if raw.isspace() or not raw:
-                yield None, None, len(raw), start, pos, line
-            else:
-                texts, rejected = parse_line(raw, name, keys, line)
-                yield texts, rejected, len(raw), start, pos, line
+            yield block
+
+    def _records(self, stream: Any, pos: int, line: int) -> Iterator[Record]:
+        for record in jsonl_records(stream, cast(str, self.source.path), self.keys, pos, line):
+            self._line = record[5]  # complete lines so far, for the error if the stream then fails
+            yield record
+
+
+def jsonl_records(lines: Iterable[bytes], name: str, keys: Sequence[str], pos: int, line: int) -> Iterator[Record]:
+    """The records of JSONL ``lines`` (a binary file, or a block of lines in a ``BytesIO``) that start at
+    position ``pos`` after ``line`` lines: a blank line gives neither texts nor a reject."""
+    for raw in lines:
+        line += 1
+        start = pos
+        pos += len(raw)
+        if raw.isspace() or not raw:
+            yield None, None, len(raw), start, pos, line
+        else:
+            texts, rejected = parse_line(raw, name, keys, line)
+            yield texts, rejected, len(raw), start, pos, line
 
 
 # -- directories of files ------------------------------------------------------------------------
