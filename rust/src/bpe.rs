@@ -75,6 +75,10 @@ pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
     merge_by_scan_logged(table, symbols, &mut ());
 }
 
+/// Above this many symbols, [`merge_chars`] runs the scan with 16-bit ranks where it is usable: it finds
+/// the lowest of 8 ranks at once, which pays once a chunk has a few groups of 8 pairs.
+const NARROW_FROM: usize = 16;
+
 /// The merge loop on the symbols of the single characters of `text`, as `Encoder::merge_plain` builds them
 /// (the heap loop's buffers in `heap`, kept by the caller).
 /// The same merges: only the first ranks of pairs of two ASCII characters are read from the table's
@@ -84,20 +88,39 @@ pub(crate) fn merge_chars(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &
     if len > SCAN_LIMIT {
         return merge_by_heap_logged(table, symbols, heap, &mut ());
     }
+    #[cfg(target_arch = "x86_64")]
+    if len > NARROW_FROM && crate::scan_narrow::usable(table) {
+        // SAFETY: `usable` checked that this CPU has SSE4.1.
+        unsafe { crate::scan_narrow::merge_chars(table, symbols, text, &mut ()) };
+        return;
+    }
+    merge_chars_scalar(table, symbols, text);
+}
+
+/// [`merge_chars`] for chunks of at most [`SCAN_LIMIT`] symbols, by the plain scan whatever the CPU.
+pub(crate) fn merge_chars_scalar(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &[u8]) {
+    let len = symbols.len();
     if len < 2 {
         return;
     }
+    debug_assert!(len <= SCAN_LIMIT);
     let mut pairs = [(NO_RANK, 0u32); SCAN_LIMIT];
     for i in 0..len - 1 {
-        let (a, b) = (&symbols[i], &symbols[i + 1]);
-        // A character of one byte is ASCII.
-        pairs[i] = if a.end - a.start == 1 && b.end - b.start == 1 {
-            table.ascii_rank(text[a.start as usize], text[b.start as usize])
-        } else {
-            rank_between(table, a, b)
-        };
+        pairs[i] = first_rank(table, text, &symbols[i], &symbols[i + 1]);
     }
     scan_from(table, symbols, &mut pairs, &mut ());
+}
+
+/// The `(rank, merged)` of two symbols of single characters of `text`, before any merge: from the
+/// table's ASCII ranks when both are ASCII (one load from a small table, where the pair table is large).
+#[inline(always)]
+pub(crate) fn first_rank(table: &MergeTable, text: &[u8], a: &Symbol, b: &Symbol) -> (u32, u32) {
+    // A character of one byte is ASCII.
+    if a.end - a.start == 1 && b.end - b.start == 1 {
+        table.ascii_rank(text[a.start as usize], text[b.start as usize])
+    } else {
+        rank_between(table, a, b)
+    }
 }
 
 /// [`merge_by_scan`], reporting each merge to `log`.

@@ -10,7 +10,7 @@ use std::arch::x86_64::{
     _mm_setr_epi16, _mm_storeu_si128,
 };
 
-use crate::bpe::{edge, rank_between, Step, StepLog, Symbol, SCAN_LIMIT};
+use crate::bpe::{edge, first_rank, rank_between, Step, StepLog, Symbol, SCAN_LIMIT};
 use crate::merges::MergeTable;
 
 /// No pair: above every rank used here.
@@ -65,9 +65,30 @@ fn set_rank(ranks: &mut [u16; SCAN_LIMIT], i: usize, rank: u16) {
 /// `bpe::merge_by_scan_logged` with 16-bit ranks searched 8 at a time. Only for tables that
 /// [`usable`] accepts, on a CPU with SSE4.1. Nothing is shifted: a symbol merged into its left
 /// neighbour leaves its slot (its pair's rank `NONE`), the live ones are linked, and the symbols are
-/// compacted once at the end.
+/// compacted once at the end. (The encoder runs it through [`merge_chars`]; this is the form the tests
+/// hold to the plain scan on any symbols.)
+#[cfg(test)]
 #[target_feature(enable = "sse4.1")]
 pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>, log: &mut impl StepLog) {
+    merge_from(table, symbols, log, |l, r| rank_between(table, l, r));
+}
+
+/// [`merge_by_scan_logged`] on the symbols of the single characters of `text`, as `bpe::merge_chars`
+/// takes them (the first ranks of pairs of ASCII characters from the table's ASCII ranks).
+#[target_feature(enable = "sse4.1")]
+pub(crate) fn merge_chars(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &[u8], log: &mut impl StepLog) {
+    merge_from(table, symbols, log, |a, b| first_rank(table, text, a, b));
+}
+
+/// The loop of [`merge_by_scan_logged`], `initial` giving the `(rank, merged)` of the pairs before any merge.
+#[inline]
+#[target_feature(enable = "sse4.1")]
+fn merge_from(
+    table: &MergeTable,
+    symbols: &mut Vec<Symbol>,
+    log: &mut impl StepLog,
+    initial: impl Fn(&Symbol, &Symbol) -> (u32, u32),
+) {
     let len = symbols.len();
     if len < 2 {
         return;
@@ -81,12 +102,10 @@ pub(crate) fn merge_by_scan_logged(table: &MergeTable, symbols: &mut Vec<Symbol>
     let mut next = [0u8; SCAN_LIMIT];
     let mut prev = [0u8; SCAN_LIMIT];
     // Every rank fits below NONE (`usable`); NO_RANK, no pair, becomes NONE.
-    let pair = |l: &Symbol, r: &Symbol| {
-        let (rank, piece) = rank_between(table, l, r);
-        (u16::try_from(rank).unwrap_or(NONE), piece)
-    };
+    let narrow = |(rank, piece): (u32, u32)| (u16::try_from(rank).unwrap_or(NONE), piece);
+    let pair = |l: &Symbol, r: &Symbol| narrow(rank_between(table, l, r));
     for i in 0..len - 1 {
-        (ranks[i], merged[i]) = pair(&symbols[i], &symbols[i + 1]);
+        (ranks[i], merged[i]) = narrow(initial(&symbols[i], &symbols[i + 1]));
     }
     for i in 0..len {
         next[i] = (i + 1) as u8;

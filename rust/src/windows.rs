@@ -88,11 +88,11 @@ fn narrow_scan(table: &MergeTable) -> bool {
 
 /// The scan merge of one window: with 16-bit ranks when `narrow` ([`narrow_scan`]).
 #[inline]
-fn scan(table: &MergeTable, symbols: &mut Vec<Symbol>, log: &mut Vec<Step>, narrow: bool) {
+fn scan(table: &MergeTable, chunk: &str, symbols: &mut Vec<Symbol>, log: &mut Vec<Step>, narrow: bool) {
     #[cfg(target_arch = "x86_64")]
     if narrow {
         // SAFETY: `narrow` comes from `scan_narrow::usable`, which checked that this CPU has SSE4.1.
-        unsafe { scan_narrow::merge_by_scan_logged(table, symbols, log) };
+        unsafe { scan_narrow::merge_chars(table, symbols, chunk.as_bytes(), log) };
         return;
     }
     let _ = narrow;
@@ -120,7 +120,7 @@ fn run_window(
     run.last = run.symbols[run.symbols.len() - 1].id;
     // Windows are merged as chunks of their length would be: by the scan up to its limit.
     if run.symbols.len() <= SCAN_LIMIT {
-        scan(table, &mut run.symbols, &mut run.log, narrow);
+        scan(table, chunk, &mut run.symbols, &mut run.log, narrow);
     } else {
         merge_by_heap_logged(table, &mut run.symbols, heap, &mut run.log);
     }

@@ -1,14 +1,14 @@
 //! The two merge loops of bpe.rs, the scan (chunks of up to 48 symbols) and the heap (longer ones), give
 //! the same symbols on any input either can get, and so does the scan started from the table's ASCII
-//! ranks on single characters (`merge_chars`); the windows' scan with 16-bit ranks (scan_narrow.rs, where
-//! the vocabulary and the CPU allow it) gives the scan's symbols and the same merges in the same order.
+//! ranks on single characters (`merge_chars`, with either scan); the scan with 16-bit ranks (scan_narrow.rs,
+//! where the vocabulary and the CPU allow it) gives the scan's symbols and the same merges in the same order.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 
 use super::texts::{bits, render};
 use super::vocabs;
-use crate::bpe::{merge_by_heap, merge_by_scan, merge_chars, Symbol, NO_RANK, SCAN_LIMIT};
+use crate::bpe::{merge_by_heap, merge_by_scan, merge_chars, merge_chars_scalar, Symbol, NO_RANK, SCAN_LIMIT};
 #[cfg(target_arch = "x86_64")]
 use crate::bpe::{merge_by_scan_logged, Step};
 use crate::merges::MergeTable;
@@ -32,6 +32,31 @@ fn check(table: &MergeTable, symbols: Vec<Symbol>) -> Result<(), TestCaseError> 
     Ok(())
 }
 
+/// Runs the loops that start from the ASCII ranks on `symbols` (of single characters of `text`) and
+/// checks they agree with the scan: `merge_chars` (which picks a scan by length), the plain scan, and
+/// the 16-bit one with the same log of merges (where usable).
+fn check_chars(table: &MergeTable, text: &str, symbols: &[Symbol]) -> Result<(), TestCaseError> {
+    let mut scan = symbols.to_vec();
+    merge_by_scan(table, &mut scan);
+    let mut chars = symbols.to_vec();
+    merge_chars(table, &mut chars, text.as_bytes(), &mut Default::default());
+    prop_assert_eq!(&chars, &scan);
+    let mut scalar = symbols.to_vec();
+    merge_chars_scalar(table, &mut scalar, text.as_bytes());
+    prop_assert_eq!(&scalar, &scan);
+    #[cfg(target_arch = "x86_64")]
+    if crate::scan_narrow::usable(table) {
+        let (mut logged, mut log) = (symbols.to_vec(), Vec::<Step>::new());
+        merge_by_scan_logged(table, &mut logged, &mut log);
+        let (mut narrow, mut narrow_log) = (symbols.to_vec(), Vec::<Step>::new());
+        // SAFETY: `usable` checked that this CPU has SSE4.1.
+        unsafe { crate::scan_narrow::merge_chars(table, &mut narrow, text.as_bytes(), &mut narrow_log) };
+        prop_assert_eq!(&narrow, &scan);
+        prop_assert_eq!(narrow_log, log);
+    }
+    Ok(())
+}
+
 proptest! {
     /// Windows of a text's characters, as the chunker would hand them over if it never cut.
     #[test]
@@ -45,10 +70,11 @@ proptest! {
                 .collect();
             for window in symbols.chunks(SCAN_LIMIT) {
                 check(table, window.to_vec())?;
-                let (mut scan, mut chars) = (window.to_vec(), window.to_vec());
-                merge_by_scan(table, &mut scan);
-                merge_chars(table, &mut chars, text.as_bytes(), &mut Default::default());
-                prop_assert_eq!(chars, scan);
+                check_chars(table, &text, window)?;
+                // Every length from 2, so that both sides of `merge_chars`' choice of scan are run.
+                for end in 2..window.len() {
+                    check_chars(table, &text, &window[..end])?;
+                }
             }
         }
     }
