@@ -64,6 +64,33 @@ def test_direct_transcoding_equals_cpythons_utf8(tok, widest, body):
     assert tok.encode(text, "literal", False) == from_cpythons_utf8(tok, [text], "literal", False)[0]
 
 
+# Runs of ASCII of every length between other characters: the transcoder copies whole blocks of ASCII
+# units at once, so every place a block can start, end or be broken must be reached.
+ascii_runs = st.lists(st.tuples(st.text(st.characters(max_codepoint=0x7F), max_size=80),
+                                st.sampled_from(EDGES) | scalar), max_size=10)
+
+
+@pytest.mark.parametrize("widest", WIDEST)
+@given(parts=ascii_runs, at=st.integers(0, 10))
+def test_ascii_runs_in_every_storage_width(tok, widest, parts, at):
+    pieces = [run + other for run, other in parts]
+    pieces.insert(min(at, len(pieces)), widest)
+    text = "".join(pieces)
+    expected = from_cpythons_utf8(tok, [text])[0]
+    assert tok.encode(text) == expected
+    assert tok.encode_batch([text], num_threads=1)[0] == expected
+
+
+@pytest.mark.parametrize("widest", WIDEST)
+def test_a_lone_surrogate_after_a_run_of_ascii_of_any_length(tok, widest):
+    for before in range(0, 70):
+        for after in (0, 1, 40):
+            text = widest + "x" * before + "\ud800" + "y" * after
+            with pytest.raises(UnicodeEncodeError) as err:
+                tok.encode(text)
+            assert err.value.start == 1 + before
+
+
 @given(texts=st.lists(st.tuples(st.text(st.sampled_from(EDGES) | scalar, max_size=300), st.sampled_from(WIDEST)),
                       max_size=40),
        threads=st.sampled_from([1, 2, 3]))

@@ -30,6 +30,32 @@ fn utf8_word(c: u32) -> (u32, usize) {
     (words[len - 1], len)
 }
 
+/// Code units [`transcode`] checks for ASCII at a time.
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+const ASCII_BLOCK: usize = 32;
+
+/// Writes the UTF-8 of `units` from `buf[n]` on, each character as a whole word (4 bytes, of which the
+/// next character overwrites what it did not use), and returns where it ended; sets `surrogates` at one.
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+#[inline(always)]
+fn write_each<T: Copy + Into<u32>>(
+    units: &[T],
+    buf: &mut [std::mem::MaybeUninit<u8>],
+    mut n: usize,
+    surrogates: &mut bool,
+) -> usize {
+    for &unit in units {
+        let c: u32 = unit.into();
+        *surrogates |= c & !0x7FF == 0xD800;
+        let (word, len) = utf8_word(c);
+        for (slot, byte) in buf[n..n + 4].iter_mut().zip(word.to_le_bytes()) {
+            slot.write(byte);
+        }
+        n += len;
+    }
+    n
+}
+
 /// Writes the UTF-8 of fixed-width code units into `out` (replacing its contents) and returns it;
 /// None at a surrogate (which UTF-8 cannot hold). `max_len` is the longest encoding of one unit.
 #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
@@ -41,19 +67,27 @@ fn transcode<'a, T: Copy + Into<u32>>(units: &[T], max_len: usize, out: &'a mut 
     let buf = &mut out.spare_capacity_mut()[..capacity];
     let mut n = 0;
     let mut surrogates = false;
-    for &unit in units {
-        let c: u32 = unit.into();
-        surrogates |= c & !0x7FF == 0xD800;
-        let (word, len) = utf8_word(c);
-        for (slot, byte) in buf[n..n + 4].iter_mut().zip(word.to_le_bytes()) {
-            slot.write(byte);
+    // Non-ASCII text is mostly ASCII (code with a name or a symbol in it): a block of ASCII units is
+    // copied as bytes, a loop the compiler turns into vector instructions.
+    let mut blocks = units.chunks_exact(ASCII_BLOCK);
+    for block in &mut blocks {
+        // The first unit alone first: text that is mostly not ASCII (CJK) skips the block's check.
+        let first: u32 = block[0].into();
+        if first < 0x80 && block.iter().fold(0u32, |acc, &unit| acc | unit.into()) < 0x80 {
+            for (slot, &unit) in buf[n..n + ASCII_BLOCK].iter_mut().zip(block) {
+                let c: u32 = unit.into();
+                slot.write(c as u8);
+            }
+            n += ASCII_BLOCK;
+        } else {
+            n = write_each(block, buf, n, &mut surrogates);
         }
-        n += len;
     }
+    n = write_each(blocks.remainder(), buf, n, &mut surrogates);
     if surrogates {
         return None;
     }
-    // SAFETY: the loop wrote bytes 0..n, and they are the UTF-8 encoding of code points that are
+    // SAFETY: the loops wrote bytes 0..n, and they are the UTF-8 encoding of code points that are
     // not surrogates (CPython stores none above U+10FFFF), so valid UTF-8.
     unsafe {
         out.set_len(n);
