@@ -12,9 +12,12 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 (``llamatok.preprocess.run`` on the corpus as one JSONL file, ``--append-eod``: MB/s of its processing), ``warm``
 (one call per file, the second pass of a fresh tokenizer: what the document cache serves);
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
-cjk-emoji, letters, uncut); ``lines`` (one call per short line of code, 200,000 distinct lines of compare.py's
-short-line workload, the results kept, cold); ``jsonl-lines`` (``jsonl`` on those lines, each a document);
-either JSONL task with ``-fim`` (``--fim-rate 0.5``) or ``-dedup`` (``--dedup exact``).
+cjk-emoji, letters, uncut), ``stress-mixed`` (60 strings of each kind, the kinds taken in turn: documents
+of different kinds one after another), ``stress-after-base64`` (100 strings of minified JavaScript, timed, after
+100 of base64, not timed: a switch from random text to text that repeats); ``lines`` (one call per short line
+of code, 200,000 distinct lines of compare.py's short-line workload, the results kept, cold); ``jsonl-lines``
+(``jsonl`` on those lines, each a document); either JSONL task with ``-fim`` (``--fim-rate 0.5``) or ``-dedup``
+(``--dedup exact``).
 Prints MB/s of UTF-8 text per run, the medians' ratio and the median of the ratios of neighbouring runs.
 """
 
@@ -36,7 +39,13 @@ import sys, time
 sys.path.insert(0, {benches!r})
 import workloads, llamatok
 task = {task!r}
-if task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
+untimed = []
+if task == "stress-after-base64":  # minified JavaScript right after random text (what compare.py's order does)
+    texts = [workloads.stress("minified-js", 10_000, seed) for seed in range(100)]
+    untimed = [workloads.stress("base64", 10_000, seed) for seed in range(100)]
+elif task == "stress-mixed":  # 60 strings of 10 KB of each stress kind, the kinds taken in turn
+    texts = [workloads.stress(kind, 10_000, seed) for seed in range(60) for kind in workloads.STRESS]
+elif task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
     texts = [workloads.stress(task[len("stress-"):], 10_000, seed) for seed in range(300)]
 elif task == "lines" or task.startswith("jsonl-lines"):
     texts = workloads.lines(200_000)
@@ -71,6 +80,7 @@ for _ in range({passes}):
         tok = llamatok.Tokenizer.from_file(path)  # a cold chunk cache every pass
     if task == "warm":
         [tok.encode(t) for t in texts]
+    [tok.encode(t) for t in untimed]
     start = time.perf_counter()
     if task == "decode":
         [tok.decode(i) for i in ids]
@@ -90,7 +100,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="folder holding the llamatok package to compare with")
     ap.add_argument("--after", default=str(HERE.parent / "python"), help="folder holding the new build")
-    stress = [f"stress-{kind}" for kind in workloads.STRESS]
+    stress = [f"stress-{kind}" for kind in [*workloads.STRESS, "mixed", "after-base64"]]
     jsonl = [f"{name}{option}" for name in ("jsonl", "jsonl-lines") for option in ("", "-fim", "-dedup")]
     tasks = ["decode", "encode", "warm", "batch", "batches", *jsonl, "lines", *stress]
     ap.add_argument("--task", choices=tasks, default="decode")

@@ -16,7 +16,8 @@
 //! Short values hold up to three ids, long ones six; longer results are not cached.
 //!
 //! On text that does not repeat (random base64, hashes) the memo costs more than it saves, so it
-//! watches its own hit rate: below a quarter it steps aside for a while, then tries again.
+//! watches its own hit rate: below a quarter it steps aside for a while, then tries again, or sooner
+//! when a sample of the chunks it skips shows that they repeat again.
 
 use std::cell::RefCell;
 
@@ -54,8 +55,13 @@ const ID_BITS: u32 = 20;
 const PER_THREAD: usize = 4;
 /// The hit rate is judged over this many lookups...
 const PROBE_WINDOW: u32 = 2048;
-/// ...and when under a quarter, the memo is skipped for this many chunks.
+/// ...and when under a quarter, the memo is skipped for this many chunks,
 const BYPASS_CHUNKS: u32 = 32 * 1024;
+/// ...but for one chunk in this many, whose lookups are judged by windows of [`SAMPLE_WINDOW`]: a window
+/// that hits half the time ends the bypass (more than the quarter that starts one, so that text which
+/// hits about a quarter of the time does not go in and out).
+const SAMPLE_EVERY: u32 = 32;
+const SAMPLE_WINDOW: u32 = 64;
 /// Marks an empty slot: no chunk packs to 0 (see [`key::pack`]).
 const EMPTY: u64 = 0;
 
@@ -188,7 +194,9 @@ impl ChunkCache {
     pub fn in_use(&mut self) -> bool {
         if self.bypass_left > 0 {
             self.bypass_left -= 1;
-            return false;
+            // A sample of the chunks still uses the memo, so that text which repeats again (the next
+            // document) ends the bypass early.
+            return self.bypass_left.is_multiple_of(SAMPLE_EVERY);
         }
         true
     }
@@ -197,6 +205,16 @@ impl ChunkCache {
     fn record(&mut self, hit: bool) {
         self.probes += 1;
         self.hits += u32::from(hit);
+        if self.bypass_left > 0 {
+            if self.probes == SAMPLE_WINDOW {
+                if self.hits >= SAMPLE_WINDOW / 2 {
+                    self.bypass_left = 0;
+                }
+                self.probes = 0;
+                self.hits = 0;
+            }
+            return;
+        }
         if self.probes == PROBE_WINDOW {
             if self.hits < PROBE_WINDOW / 4 {
                 self.bypass_left = BYPASS_CHUNKS;
@@ -405,11 +423,68 @@ mod tests {
             assert!(cache.in_use());
             assert!(!cache.get_short(i, &mut out));
         }
-        assert!(!cache.in_use(), "all misses: bypass");
-        for _ in 1..BYPASS_CHUNKS {
-            assert!(!cache.in_use());
+        // All misses: a bypass, in which only a sample of the chunks use the memo, and they miss too.
+        let mut key = u64::from(PROBE_WINDOW);
+        let mut sampled = 0;
+        for _ in 0..BYPASS_CHUNKS {
+            if cache.in_use() {
+                sampled += 1;
+                key += 1;
+                assert!(!cache.get_short(key, &mut out));
+            }
         }
+        assert_eq!(sampled, BYPASS_CHUNKS / SAMPLE_EVERY);
         assert!(cache.in_use(), "tries again after the bypass");
+    }
+
+    /// Chunks that repeat again during a bypass (the next document) end it once a window of the sampled
+    /// lookups hits half the time, long before the bypass would have run out.
+    #[test]
+    fn repeating_text_ends_a_bypass_early() {
+        let mut cache = ChunkCache::default();
+        let mut out = Vec::new();
+        for i in 1..=u64::from(PROBE_WINDOW) {
+            assert!(cache.in_use());
+            assert!(!cache.get_short(i, &mut out));
+        }
+        cache.insert_short(1, &[7]);
+        let mut chunks = 0;
+        loop {
+            let sampled = cache.in_use();
+            if sampled && cache.bypass_left == 0 {
+                break;
+            }
+            chunks += 1;
+            assert!(chunks < BYPASS_CHUNKS, "the bypass ran its course");
+            if sampled {
+                assert!(cache.get_short(1, &mut out));
+            }
+        }
+        // A window of sampled hits (the first was in the bypass' first window of samples, or the next).
+        assert!(chunks <= 2 * SAMPLE_EVERY * SAMPLE_WINDOW, "{chunks} chunks");
+    }
+
+    /// Text whose sampled lookups hit less than half the time stays in the bypass (hysteresis: it
+    /// began at under a quarter), so text that hits about a quarter of the time does not go in and out.
+    #[test]
+    fn a_third_of_hits_keeps_the_bypass() {
+        let mut cache = ChunkCache::default();
+        let mut out = Vec::new();
+        for i in 1..=u64::from(PROBE_WINDOW) {
+            assert!(cache.in_use());
+            assert!(!cache.get_short(i, &mut out));
+        }
+        cache.insert_short(1, &[7]);
+        let (mut sampled, mut key) = (0u64, 1_000_000u64);
+        for _ in 0..BYPASS_CHUNKS - 1 {
+            if cache.in_use() {
+                sampled += 1;
+                key += 1;
+                let hit = sampled % 3 == 0;
+                assert_eq!(cache.get_short(if hit { 1 } else { key }, &mut out), hit);
+            }
+        }
+        assert!(cache.bypass_left > 0 || !cache.in_use(), "the bypass ended on a third of hits");
     }
 
     #[test]
