@@ -41,14 +41,21 @@ fn results_too_long_for_a_short_entry_still_round_trip() {
     assert_eq!(out, vec![1, 2, 3, 4, 5]);
 }
 
-#[test]
-fn a_low_hit_rate_turns_the_memo_off_for_a_while() {
+/// A cache whose first window of lookups all missed (keys 1 to `PROBE_WINDOW`): it is now in a bypass.
+fn missed_a_window() -> ChunkCache {
     let mut cache = ChunkCache::default();
     let mut out = Vec::new();
     for i in 1..=u64::from(PROBE_WINDOW) {
         assert!(cache.in_use());
         assert!(!cache.get_short(i, &mut out));
     }
+    assert!(cache.bypass_left > 0, "a window of misses starts a bypass");
+    cache
+}
+
+#[test]
+fn a_low_hit_rate_turns_the_memo_off_for_a_while() {
+    let (mut cache, mut out) = (missed_a_window(), Vec::new());
     // All misses: a bypass, in which only a sample of the chunks use the memo, and they miss too.
     let mut key = u64::from(PROBE_WINDOW);
     let mut sampled = 0;
@@ -67,12 +74,7 @@ fn a_low_hit_rate_turns_the_memo_off_for_a_while() {
 /// lookups hits half the time, long before the bypass would have run out.
 #[test]
 fn repeating_text_ends_a_bypass_early() {
-    let mut cache = ChunkCache::default();
-    let mut out = Vec::new();
-    for i in 1..=u64::from(PROBE_WINDOW) {
-        assert!(cache.in_use());
-        assert!(!cache.get_short(i, &mut out));
-    }
+    let (mut cache, mut out) = (missed_a_window(), Vec::new());
     cache.insert_short(1, &[7]);
     let mut chunks = 0;
     loop {
@@ -94,12 +96,7 @@ fn repeating_text_ends_a_bypass_early() {
 /// began at under a quarter), so text that hits about a quarter of the time does not go in and out.
 #[test]
 fn a_third_of_hits_keeps_the_bypass() {
-    let mut cache = ChunkCache::default();
-    let mut out = Vec::new();
-    for i in 1..=u64::from(PROBE_WINDOW) {
-        assert!(cache.in_use());
-        assert!(!cache.get_short(i, &mut out));
-    }
+    let (mut cache, mut out) = (missed_a_window(), Vec::new());
     cache.insert_short(1, &[7]);
     let (mut sampled, mut key) = (0u64, 1_000_000u64);
     for _ in 0..BYPASS_CHUNKS - 1 {
