@@ -62,15 +62,25 @@ impl AsciiStops {
         // The block and the byte before it.
         let pairs = &text[i - 1..i + n];
         self.start = i;
+        // Past the text's end every byte is a stop.
+        let past_end = if n < BLOCK { !0u64 << n } else { 0 };
         #[cfg(target_arch = "x86_64")]
-        if self.avx2 && n == BLOCK {
-            let pairs: &[u8; BLOCK + 1] = pairs.try_into().expect("a whole block and the byte before it");
+        if self.avx2 {
+            // A text's last block (all of a short text) is copied into a whole one first: most texts
+            // of a batch of short lines are a single partial block.
+            let mut padded = [0u8; BLOCK + 1];
+            let whole: &[u8; BLOCK + 1] = match pairs.try_into() {
+                Ok(whole) => whole,
+                Err(_) => {
+                    padded[..pairs.len()].copy_from_slice(pairs);
+                    &padded
+                }
+            };
             // SAFETY: `avx2` is set only when this CPU has AVX2 (`Default`).
-            self.bits = unsafe { block_avx2(table.joins_ascii_words(), pairs) };
+            self.bits = unsafe { block_avx2(table.joins_ascii_words(), whole) } | past_end;
             return;
         }
-        // Past the text's end every byte is a stop.
-        let mut bits = if n < BLOCK { !0u64 << n } else { 0 };
+        let mut bits = past_end;
         for (k, pair) in pairs.windows(2).enumerate() {
             bits |= u64::from(is_stop(table, pair[0], pair[1])) << k;
         }
@@ -163,6 +173,23 @@ mod tests {
             return vec![scalar, AsciiStops { avx2: true, ..AsciiStops::default() }];
         }
         vec![scalar]
+    }
+
+    /// Texts shorter than a block, and the last partial block of longer ones, from every start.
+    #[test]
+    fn stops_are_found_in_partial_blocks() {
+        let line = "    def f(x): return x + 1  # é ok\tdone\n".repeat(4);
+        for named in vocabs::all() {
+            let table = &named.encoder.table;
+            for len in 2..=line.len() {
+                let text = &line.as_bytes()[..len];
+                for mut stops in both_ways() {
+                    for i in (1..len).filter(|&i| text[i - 1] < 0x80) {
+                        assert_eq!(stops.next(table, text, i), plain_next(table, text, i), "{len} bytes, from {i}");
+                    }
+                }
+            }
+        }
     }
 
     fn stops_match_their_definition(table: &MergeTable) {
