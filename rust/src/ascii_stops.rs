@@ -63,24 +63,20 @@ impl AsciiStops {
         let pairs = &text[i - 1..i + n];
         self.start = i;
         // Past the text's end every byte is a stop.
-        let past_end = if n < BLOCK { !0u64 << n } else { 0 };
+        let past_end = || if n < BLOCK { !0u64 << n } else { 0 };
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            // A text's last block (all of a short text) is copied into a whole one first: most texts
-            // of a batch of short lines are a single partial block.
-            let mut padded = [0u8; BLOCK + 1];
-            let whole: &[u8; BLOCK + 1] = match pairs.try_into() {
-                Ok(whole) => whole,
-                Err(_) => {
-                    padded[..pairs.len()].copy_from_slice(pairs);
-                    &padded
-                }
-            };
-            // SAFETY: `avx2` is set only when this CPU has AVX2 (`Default`).
-            self.bits = unsafe { block_avx2(table.joins_ascii_words(), whole) } | past_end;
+            if n == BLOCK {
+                let pairs: &[u8; BLOCK + 1] = pairs.try_into().expect("a whole block and the byte before it");
+                // SAFETY: `avx2` is set only when this CPU has AVX2 (`Default`).
+                self.bits = unsafe { block_avx2(table.joins_ascii_words(), pairs) };
+            } else {
+                // SAFETY: as above.
+                self.bits = unsafe { partial_block_avx2(table.joins_ascii_words(), pairs) } | past_end();
+            }
             return;
         }
-        let mut bits = past_end;
+        let mut bits = past_end();
         for (k, pair) in pairs.windows(2).enumerate() {
             bits |= u64::from(is_stop(table, pair[0], pair[1])) << k;
         }
@@ -142,6 +138,21 @@ unsafe fn block_avx2(words: &[u64; 256], pairs: &[u8; BLOCK + 1]) -> u64 {
         joined |= stops << (8 * g);
     }
     joined | not_ascii
+}
+
+/// [`block_avx2`] on a text's last block, shorter than a whole one (all of a short text: most texts of a
+/// batch of short lines), copied into a whole one first; the bits past `pairs` are left to the caller.
+/// Apart from `fill`, whose whole blocks then need no stack frame for the copy.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+unsafe fn partial_block_avx2(words: &[u64; 256], pairs: &[u8]) -> u64 {
+    let mut padded = [0u8; BLOCK + 1];
+    padded[..pairs.len()].copy_from_slice(pairs);
+    // SAFETY: the caller's CPU has AVX2.
+    unsafe { block_avx2(words, &padded) }
 }
 
 #[cfg(test)]

@@ -122,7 +122,9 @@ pub struct ChunkCache {
     long: LongTable,
     /// Round-robin victim within a set, so a new key does not always evict the same way.
     victim: usize,
-    probes: u32,
+    /// Lookups left in the window being judged: of [`PROBE_WINDOW`], or of [`SAMPLE_WINDOW`] during a
+    /// bypass. Counted down, so that a lookup costs a decrement and a test (it is on every chunk's path).
+    probes_left: u32,
     hits: u32,
     /// Chunks left to encode without the memo (after a window with a low hit rate).
     bypass_left: u32,
@@ -147,7 +149,7 @@ impl ChunkCache {
             short: empty_table(WAYS << short_sets_bits),
             long: LongTable::new(long_sets_bits),
             victim: 0,
-            probes: 0,
+            probes_left: PROBE_WINDOW,
             hits: 0,
             bypass_left: 0,
         }
@@ -163,7 +165,7 @@ impl ChunkCache {
     /// [`GROW_MISSES`], and after [`GROW_AFTER_WINDOWS`] of them trades the small tables for full-size
     /// ones and moves what they hold over, so that the chunks learned first are not merged again.
     fn grow_when_due(&mut self) {
-        if self.hot.len() < 1 << HOT_BITS && self.probes - self.hits > GROW_MISSES {
+        if self.hot.len() < 1 << HOT_BITS && PROBE_WINDOW - self.hits > GROW_MISSES {
             self.windows += 1;
             if self.windows >= GROW_AFTER_WINDOWS {
                 let full = ChunkCache { bypass_left: self.bypass_left, ..ChunkCache::with_shrink(0) };
@@ -194,6 +196,10 @@ impl ChunkCache {
     pub fn in_use(&mut self) -> bool {
         if self.bypass_left > 0 {
             self.bypass_left -= 1;
+            if self.bypass_left == 0 {
+                // The bypass ran out: the window of samples in progress goes on as a whole window.
+                self.probes_left += PROBE_WINDOW - SAMPLE_WINDOW;
+            }
             // A sample of the chunks still uses the memo, so that text which repeats again (the next
             // document) ends the bypass early.
             return self.bypass_left.is_multiple_of(SAMPLE_EVERY);
@@ -201,29 +207,31 @@ impl ChunkCache {
         true
     }
 
-    #[inline]
+    /// Counts a lookup, and judges the window when it is the window's last.
+    #[inline(always)]
     fn record(&mut self, hit: bool) {
-        self.probes += 1;
         self.hits += u32::from(hit);
+        self.probes_left -= 1;
+        if self.probes_left == 0 {
+            self.end_window();
+        }
+    }
+
+    /// A window of samples that hits half the time ends a bypass; outside one, a window that hits under
+    /// a quarter of the time starts one, and any other may grow the tables.
+    #[inline(never)]
+    fn end_window(&mut self) {
         if self.bypass_left > 0 {
-            if self.probes == SAMPLE_WINDOW {
-                if self.hits >= SAMPLE_WINDOW / 2 {
-                    self.bypass_left = 0;
-                }
-                self.probes = 0;
-                self.hits = 0;
+            if self.hits >= SAMPLE_WINDOW / 2 {
+                self.bypass_left = 0;
             }
-            return;
+        } else if self.hits < PROBE_WINDOW / 4 {
+            self.bypass_left = BYPASS_CHUNKS;
+        } else {
+            self.grow_when_due();
         }
-        if self.probes == PROBE_WINDOW {
-            if self.hits < PROBE_WINDOW / 4 {
-                self.bypass_left = BYPASS_CHUNKS;
-            } else {
-                self.grow_when_due();
-            }
-            self.probes = 0;
-            self.hits = 0;
-        }
+        self.hits = 0;
+        self.probes_left = if self.bypass_left > 0 { SAMPLE_WINDOW } else { PROBE_WINDOW };
     }
 
     #[inline]

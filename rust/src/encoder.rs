@@ -1,7 +1,7 @@
 //! Encoding plain text (no special tokens): normalize, cut into chunks, merge each chunk, and
 //! fall back to bytes for characters that are not pieces. See docs/encoding.md.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bpe::{self, HeapScratch, Symbol};
@@ -62,7 +62,7 @@ impl Scratch {
 }
 
 thread_local! {
-    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// The memo's common case, inline in the chunk loop: a chunk of at most 8 bytes that packs as it is
@@ -79,14 +79,18 @@ fn memo_hot(text: &[u8], chunk: Chunk, cache: &mut ChunkCache, out: &mut Vec<u32
     }
 }
 
-/// Runs `f` with this thread's scratch buffers, moved out for the call and back after it (a nested
-/// call, were there one, would find empty buffers and allocate its own: there is no borrow to fail).
+/// Runs `f` with this thread's scratch buffers, borrowed in place (moving them out and back copied the
+/// whole struct several times a call, a cost short texts felt). A nested call, were there one, would
+/// find them borrowed and work in buffers of its own.
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut scratch = SCRATCH.with(|cell| cell.take());
-    let result = f(&mut scratch);
-    scratch.release_large();
-    SCRATCH.with(|cell| cell.replace(scratch));
-    result
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let result = f(&mut scratch);
+            scratch.release_large();
+            result
+        }
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 impl Encoder {
@@ -467,10 +471,11 @@ mod tests {
                 assert_eq!(&tok.encode(text, opts), ids, "{text:?}, round {round}");
             }
             assert!(!tok.encode(&long, opts).is_empty());
-            let scratch = SCRATCH.with(|cell| cell.take());
-            assert!(scratch.key.capacity() <= KEEP_ELEMENTS, "{}", scratch.key.capacity());
-            assert!(scratch.symbols.capacity() <= KEEP_ELEMENTS && scratch.ids.capacity() <= KEEP_ELEMENTS);
-            SCRATCH.with(|cell| cell.set(scratch));
+            SCRATCH.with(|cell| {
+                let scratch = cell.borrow();
+                assert!(scratch.key.capacity() <= KEEP_ELEMENTS, "{}", scratch.key.capacity());
+                assert!(scratch.symbols.capacity() <= KEEP_ELEMENTS && scratch.ids.capacity() <= KEEP_ELEMENTS);
+            });
         }
     }
 

@@ -193,3 +193,80 @@ fn a_cache_starts_small_and_grows_once_to_its_cap() {
     }
     assert_eq!(cache.bytes(), FULL_BYTES, "grows only once");
 }
+
+/// The windows' rule as first written, counting lookups up: whether a bypass is on after each lookup,
+/// and whether the tables grew. [`ChunkCache`] counts down instead; the two must agree step by step.
+struct CountingUp {
+    probes: u32,
+    hits: u32,
+    bypass_left: u32,
+    grow_windows: u32,
+    grown: bool,
+}
+
+impl CountingUp {
+    fn in_use(&mut self) -> bool {
+        if self.bypass_left > 0 {
+            self.bypass_left -= 1;
+            return self.bypass_left.is_multiple_of(SAMPLE_EVERY);
+        }
+        true
+    }
+
+    fn record(&mut self, hit: bool) {
+        self.probes += 1;
+        self.hits += u32::from(hit);
+        let window = if self.bypass_left > 0 { SAMPLE_WINDOW } else { PROBE_WINDOW };
+        if self.probes < window {
+            return;
+        }
+        if self.bypass_left > 0 {
+            if self.hits >= SAMPLE_WINDOW / 2 {
+                self.bypass_left = 0;
+            }
+        } else if self.hits < PROBE_WINDOW / 4 {
+            self.bypass_left = BYPASS_CHUNKS;
+        } else if !self.grown && self.probes - self.hits > GROW_MISSES {
+            self.grow_windows += 1;
+            self.grown = self.grow_windows >= GROW_AFTER_WINDOWS;
+        }
+        (self.probes, self.hits) = (0, 0);
+    }
+}
+
+#[test]
+fn the_windows_count_as_the_rule_says() {
+    // Runs of chunks that hit at one rate, then another: in and out of bypasses, and growing.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut cache, mut rule) =
+        (ChunkCache::default(), CountingUp { probes: 0, hits: 0, bypass_left: 0, grow_windows: 0, grown: false });
+    let (mut out, mut fresh) = (Vec::new(), 1u64 << 40);
+    let seen = 1u64;
+    cache.insert_short(seen, &[1]);
+    for step in 0..400_000 {
+        let percent = [0, 10, 30, 50, 90, 100][(step / 20_000) % 6];
+        let used = cache.in_use();
+        assert_eq!(used, rule.in_use(), "step {step}");
+        if used {
+            let hit = random() % 100 < percent;
+            fresh += 1;
+            let key = if hit { seen } else { fresh };
+            assert_eq!(cache.get_short(key, &mut out), hit, "step {step}");
+            rule.record(hit);
+            if !hit {
+                cache.insert_short(fresh, &[2]);
+                cache.insert_short(seen, &[1]);
+            }
+        }
+        assert_eq!(cache.bypass_left, rule.bypass_left, "step {step}");
+        assert_eq!(cache.hot.len() == 1 << HOT_BITS, rule.grown, "step {step}");
+        out.clear();
+    }
+    assert!(rule.grown, "the run grew the tables (the test covers growing)");
+}
