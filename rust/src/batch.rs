@@ -429,16 +429,17 @@ pub fn encode_jsonl_parts<T: Send>(
         over_runs(lines.iter().map(|l| l.len()), threads, |a, b| {
             checked(cancel, || {
                 let mut runs: Vec<RunIds<T>> = keys.iter().map(|_| RunIds::with_texts(b - a)).collect();
+                let mut fields = Vec::with_capacity(keys.len());
                 for line in &lines[a..b] {
                     // Another run found a line that is not plain: the whole batch goes back to the caller.
                     if not_plain.load(Ordering::Relaxed) {
                         return None;
                     }
-                    let Some(fields) = jsonl::text_fields(line, keys) else {
+                    if !jsonl::text_fields_into(line, keys, &mut fields) {
                         not_plain.store(true, Ordering::Relaxed);
                         return None;
-                    };
-                    for (run, text) in runs.iter_mut().zip(&fields) {
+                    }
+                    for (run, text) in runs.iter_mut().zip(fields.iter().flatten()) {
                         run.push(tok, text, opts, frame, &convert);
                     }
                 }

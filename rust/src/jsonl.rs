@@ -14,16 +14,30 @@ use serde::Deserialize;
 /// The texts of `keys` in `line` (a JSON object), in the keys' order; `None` unless every key holds a
 /// string. A key given twice counts as its last value, as in Python's `json`.
 pub fn text_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>>> {
-    // Python decodes the whole line before parsing it, and serde_json does not check the UTF-8 of the
-    // strings it skips.
-    let line = std::str::from_utf8(line).ok()?;
-    if has_long_digit_run(line.as_bytes()) {
+    let mut found = Vec::new();
+    if !text_fields_into(line, keys, &mut found) {
         return None;
     }
-    let mut de = serde_json::Deserializer::from_str(line);
-    let found = Fields { keys }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
     found.into_iter().collect()
+}
+
+/// [`text_fields`] into `found` (cleared first, then one entry per key, each `Some` when this returns
+/// true): the caller keeps `found` from line to line, so that a line whose texts need no unescaping
+/// allocates nothing.
+pub fn text_fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Option<Cow<'a, str>>>) -> bool {
+    found.clear();
+    found.resize(keys.len(), None);
+    // Python decodes the whole line before parsing it, and serde_json does not check the UTF-8 of the
+    // strings it skips.
+    let Ok(line) = std::str::from_utf8(line) else { return false };
+    if has_long_digit_run(line.as_bytes()) {
+        return false;
+    }
+    let mut de = serde_json::Deserializer::from_str(line);
+    if (Fields { keys, found: &mut *found }).deserialize(&mut de).is_err() || de.end().is_err() {
+        return false;
+    }
+    found.iter().all(Option::is_some)
 }
 
 /// Python refuses to read an integer of more digits than `sys.get_int_max_str_digits()` (4300 unless
@@ -53,40 +67,39 @@ fn has_long_digit_run(line: &[u8]) -> bool {
     false
 }
 
-struct Fields<'k> {
+struct Fields<'k, 'f, 'de> {
     keys: &'k [&'k str],
+    found: &'f mut Vec<Option<Cow<'de, str>>>,
 }
 
-impl<'de> DeserializeSeed<'de> for Fields<'_> {
-    type Value = Vec<Option<Cow<'de, str>>>;
+impl<'de> DeserializeSeed<'de> for Fields<'_, '_, 'de> {
+    type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Fields<'_> {
-    type Value = Vec<Option<Cow<'de, str>>>;
+impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = vec![None; self.keys.len()];
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match self.keys.iter().position(|k| *k == key) {
-                Some(i) => found[i] = map.next_value::<MaybeText<'de>>()?.0,
+                Some(i) => self.found[i] = map.next_value::<MaybeText<'de>>()?.0,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(found)
+        Ok(())
     }
 }
 
-/// A JSON value: its text when it is a string, else `None` (the value is read and dropped).
 struct MaybeText<'de>(Option<Cow<'de, str>>);
 
 impl<'de> Deserialize<'de> for MaybeText<'de> {
