@@ -11,6 +11,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+mod simple;
+
 /// The texts of `keys` in `line` (a JSON object), in the keys' order; `None` unless every key holds a
 /// string. A key given twice counts as its last value, as in Python's `json`.
 pub fn text_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>>> {
@@ -33,11 +35,33 @@ pub fn text_fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Optio
     if has_long_digit_run(line.as_bytes()) {
         return false;
     }
-    let mut de = serde_json::Deserializer::from_str(line);
-    if (Fields { keys, found: &mut *found }).deserialize(&mut de).is_err() || de.end().is_err() {
-        return false;
+    if simple::string_fields(line, keys, found).is_none() {
+        found.fill(None);
+        if !serde_fields_into(line, keys, found) {
+            return false;
+        }
     }
     found.iter().all(Option::is_some)
+}
+
+/// The fields of `line` as serde_json reads them (see [`text_fields_into`]); false when it refuses the line.
+fn serde_fields_into<'a>(line: &'a str, keys: &[&str], found: &mut [Option<Cow<'a, str>>]) -> bool {
+    let mut de = serde_json::Deserializer::from_str(line);
+    (Fields { keys, found }).deserialize(&mut de).is_ok() && de.end().is_ok()
+}
+
+/// [`text_fields`] by serde_json alone, which the simple path is held to.
+#[cfg(test)]
+fn serde_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>>> {
+    let line = std::str::from_utf8(line).ok()?;
+    if has_long_digit_run(line.as_bytes()) {
+        return None;
+    }
+    let mut found = vec![None; keys.len()];
+    if !serde_fields_into(line, keys, &mut found) {
+        return None;
+    }
+    found.into_iter().collect()
 }
 
 /// Python refuses to read an integer of more digits than `sys.get_int_max_str_digits()` (4300 unless
@@ -69,7 +93,7 @@ fn has_long_digit_run(line: &[u8]) -> bool {
 
 struct Fields<'k, 'f, 'de> {
     keys: &'k [&'k str],
-    found: &'f mut Vec<Option<Cow<'de, str>>>,
+    found: &'f mut [Option<Cow<'de, str>>],
 }
 
 impl<'de> DeserializeSeed<'de> for Fields<'_, '_, 'de> {
