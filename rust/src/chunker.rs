@@ -70,7 +70,7 @@ impl Iterator for Chunks<'_> {
             // Only the dummy prefix of an empty text could remain; empty text gives no ids.
             return None;
         }
-        let prefixed = std::mem::take(&mut self.prefix_pending);
+        let prefixed = self.prefix_pending;
         if !prefixed && text[start] < 0x80 {
             // The common case (code is nearly all ASCII): an ASCII character starts the chunk, and the
             // chunk ends at the next stop unless that is a character that is not ASCII (the loop below).
@@ -80,6 +80,8 @@ impl Iterator for Chunks<'_> {
                 return Some(Chunk { start, end, prefixed: false, last: text[end - 1] as char });
             }
         }
+        // Only the first chunk takes the dummy prefix (cleared here, off the common path above).
+        self.prefix_pending = false;
         let (mut prev, mut i) = if prefixed {
             ('\u{2581}', start)
         } else {
