@@ -1,7 +1,7 @@
 """Two builds of llamatok compared by the instructions their encoding executes (valgrind's callgrind),
-a count that this VM's noise does not move, where wall-clock A/Bs (ab_builds.py) here vary by 5-10%
-between runs and the machine's speed by 1.5x between hours. It says nothing of cache misses or stalls,
-so a change is judged by both.
+a count that this VM's noise does not move, where wall-clock A/Bs (ab_builds.py) move from run to run
+(figures in benches/results/notes.md, session 23). It says nothing of cache misses or stalls, so a
+change is judged by both.
 
     python benches/instructions.py --before /tmp/before [--after python] [--task corpus]
 

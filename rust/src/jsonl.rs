@@ -27,6 +27,11 @@ pub fn text_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>
 /// true): the caller keeps `found` from line to line, so that a line whose texts need no unescaping
 /// allocates nothing.
 pub fn text_fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Option<Cow<'a, str>>>) -> bool {
+    fields_into(line, keys, found, true)
+}
+
+/// [`text_fields_into`], with the simple path tried first or (`simple` false: the tests' reference) not.
+fn fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Option<Cow<'a, str>>>, simple: bool) -> bool {
     found.clear();
     found.resize(keys.len(), None);
     // Python decodes the whole line before parsing it, and serde_json does not check the UTF-8 of the
@@ -35,33 +40,21 @@ pub fn text_fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Optio
     if has_long_digit_run(line.as_bytes()) {
         return false;
     }
-    if simple::string_fields(line, keys, found).is_none() {
+    if !simple || simple::string_fields(line, keys, found).is_none() {
         found.fill(None);
-        if !serde_fields_into(line, keys, found) {
+        let mut de = serde_json::Deserializer::from_str(line);
+        if (Fields { keys, found: &mut found[..] }).deserialize(&mut de).is_err() || de.end().is_err() {
             return false;
         }
     }
     found.iter().all(Option::is_some)
 }
 
-/// The fields of `line` as serde_json reads them (see [`text_fields_into`]); false when it refuses the line.
-fn serde_fields_into<'a>(line: &'a str, keys: &[&str], found: &mut [Option<Cow<'a, str>>]) -> bool {
-    let mut de = serde_json::Deserializer::from_str(line);
-    (Fields { keys, found }).deserialize(&mut de).is_ok() && de.end().is_ok()
-}
-
 /// [`text_fields`] by serde_json alone, which the simple path is held to.
 #[cfg(test)]
 fn serde_fields<'a>(line: &'a [u8], keys: &[&str]) -> Option<Vec<Cow<'a, str>>> {
-    let line = std::str::from_utf8(line).ok()?;
-    if has_long_digit_run(line.as_bytes()) {
-        return None;
-    }
-    let mut found = vec![None; keys.len()];
-    if !serde_fields_into(line, keys, &mut found) {
-        return None;
-    }
-    found.into_iter().collect()
+    let mut found = Vec::new();
+    fields_into(line, keys, &mut found, false).then(|| found.into_iter().flatten().collect())
 }
 
 /// Python refuses to read an integer of more digits than `sys.get_int_max_str_digits()` (4300 unless
@@ -124,6 +117,7 @@ impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
     }
 }
 
+/// A JSON value: its text when it is a string, else `None` (the value is read and dropped).
 struct MaybeText<'de>(Option<Cow<'de, str>>);
 
 impl<'de> Deserialize<'de> for MaybeText<'de> {

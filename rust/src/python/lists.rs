@@ -20,7 +20,7 @@ pub(super) fn id_list<'py>(py: Python<'py>, ints: &[Py<PyInt>], ids: &[u32]) -> 
 }
 
 /// The list, its slots written directly: a list of ids is most of what a call on a short text returns,
-/// and pyo3's general constructor spends about twice the instructions per item.
+/// and pyo3's general constructor spends more per item (`benches/results/notes.md`, session 23).
 #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
 fn filled<'py>(py: Python<'py>, ints: &[Py<PyInt>], ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
     use pyo3::ffi;
