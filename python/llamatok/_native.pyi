@@ -5,12 +5,13 @@ Checked against the built extension by ``python -m mypy.stubtest llamatok._nativ
 
 from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
-from typing import final
+from typing import Any, final
 
 from typing_extensions import Buffer, TypeAlias
 
-__all__ = ["MAX_THREADS", "IdBuffer", "ModelFileError", "NpyMetadata", "TokenIdError", "Tokenizer", "__version__",
-           "default_threads", "jsonl_texts", "mds_samples_into", "parquet_list_levels"]
+__all__ = ["MAX_THREADS", "IdBuffer", "JsonlBlock", "ModelFileError", "NpyMetadata", "TokenIdError", "Tokenizer",
+           "__version__", "default_threads", "jsonl_texts", "mds_samples_into", "parquet_list_levels",
+           "read_jsonl_block"]
 
 __version__: str
 
@@ -37,8 +38,11 @@ MAX_THREADS: int
 
 def default_threads() -> int: ...
 def jsonl_texts(
-    blocks: Sequence[bytes], keys: Sequence[str]
+    blocks: Sequence[bytes | JsonlBlock], keys: Sequence[str]
 ) -> tuple[list[list[str]], IdBuffer, int] | None: ...
+def read_jsonl_block(stream: Any, size: int) -> JsonlBlock | None:
+    """Up to ``size`` bytes of a binary stream (``readinto``, ``readline``), then on to the end of their
+    last line; None at the end of the stream."""
 def mds_samples_into(data: Buffer, sizes: bytes, out: Buffer) -> int: ...
 def parquet_list_levels(lengths: bytes) -> tuple[bytes, bytes]: ...
 @final
@@ -61,6 +65,17 @@ class IdBuffer:
         """The address of the first item: the memory every buffer view of this object reads."""
     def __len__(self) -> int: ...
     # The buffer protocol (PEP 688): a C slot, seen from Python as these methods from 3.12 on.
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
+
+@final
+class JsonlBlock:
+    """Whole JSONL lines read by :func:`read_jsonl_block`, owned by Rust; read-only bytes through the
+    buffer protocol."""
+
+    @property
+    def lines(self) -> int: ...
+    def __len__(self) -> int: ...
     def __buffer__(self, flags: int, /) -> memoryview: ...
     def __release_buffer__(self, buffer: memoryview, /) -> None: ...
 
@@ -115,7 +130,7 @@ class Tokenizer:
     ) -> tuple[IdBuffer, IdBuffer]: ...
     def encode_jsonl_flat(
         self,
-        blocks: Sequence[bytes],
+        blocks: Sequence[bytes | JsonlBlock],
         keys: Sequence[str],
         mode: _Mode = "legacy",
         dummy_prefix: bool = True,

@@ -18,6 +18,12 @@ fn is_blank(line: &[u8]) -> bool {
     line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
 }
 
+/// The lines `block` holds: one per `\n`, and the last one even without it.
+pub fn line_count(block: &[u8]) -> usize {
+    let newlines = memchr::memchr_iter(b'\n', block).count();
+    newlines + usize::from(block.last().is_some_and(|&b| b != b'\n'))
+}
+
 /// The lines of `blocks`, in order, blank ones counted and left out.
 pub fn split_blocks<'a>(blocks: &[&'a [u8]]) -> JsonlLines<'a> {
     let mut out = JsonlLines::default();
@@ -43,6 +49,14 @@ pub fn split_blocks<'a>(blocks: &[&'a [u8]]) -> JsonlLines<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_as_split_blocks_cuts_them() {
+        for block in [b"" as &[u8], b"\n", b"x", b"x\n", b"\n\n", b"a\nb", b"a\nb\n", b" \n\t\r\n{}"] {
+            let split = split_blocks(&[block]);
+            assert_eq!(line_count(block), split.lines.len() + split.blank, "{block:?}");
+        }
+    }
 
     #[test]
     fn lines_end_after_each_newline_and_blank_ones_are_counted() {

@@ -26,6 +26,7 @@ pub(crate) mod added;
 pub(crate) mod ascii_stops;
 #[cfg(feature = "python")]
 pub(crate) mod batch;
+pub mod block_pool;
 pub(crate) mod bpe;
 pub(crate) mod cache;
 pub(crate) mod chunker;

@@ -30,7 +30,7 @@ from llamatok.infill import (
 from llamatok.preprocess import fim as fim_mod
 
 if TYPE_CHECKING:
-    from llamatok._native import Tokenizer
+    from llamatok._native import JsonlBlock, Tokenizer
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _arrays(ids_buf: Any, off_buf: Any, core_dtype: str) -> tuple[np.ndarray, np
     return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
-def encode_jsonl(core: Tokenizer, blocks: Sequence[bytes], keys: Sequence[str],
+def encode_jsonl(core: Tokenizer, blocks: Sequence[bytes | JsonlBlock], keys: Sequence[str],
                  spec: EncodeSpec) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, int] | None:
     """The documents of blocks of whole JSONL lines, split and parsed by the core on its threads: per key,
     what :func:`encode_plain` gives for that field of every line that is not blank; each such line's

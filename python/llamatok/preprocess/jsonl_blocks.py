@@ -14,21 +14,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from llamatok._native import JsonlBlock
+
 #: The most bytes read at a time (then on to the end of the line they stop in).
 BLOCK_BYTES = 1 << 20
-
-
-def line_count(data: bytes) -> int:
-    """The lines ``data`` holds: one per ``\n``, and the last even without one."""
-    # numpy compares a block's bytes several times faster than bytes.count looks for one.
-    newlines = int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
-    return newlines + (1 if data and not data.endswith(b"\n") else 0)
 
 
 class RawBlock(NamedTuple):
     """Whole JSONL lines of one source, read but not parsed."""
 
-    data: bytes
+    data: JsonlBlock  # its bytes, read into a buffer the core reuses once the block is dropped
     pos: int  # its first byte's position in the source (decompressed)
     line: int  # the lines of the source before it
     lines: int  # the lines it holds (counted once: a block is read several times over)

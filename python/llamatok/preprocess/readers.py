@@ -18,10 +18,11 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Optional, Protocol, cast
 
+from llamatok._native import read_jsonl_block
 from llamatok.preprocess import jsonl_blocks, storage
 from llamatok.preprocess.compressed import corrupt, decompression_errors, open_decompressed
 from llamatok.preprocess.errors import CorruptInputError
-from llamatok.preprocess.jsonl_blocks import RawBlock, line_count
+from llamatok.preprocess.jsonl_blocks import RawBlock
 from llamatok.preprocess.options import OptionsError
 from llamatok.preprocess.sources import Source
 
@@ -188,12 +189,10 @@ class JsonlReader:
         name = cast(str, self.source.path)
         while stop is None or pos < stop:
             size = wanted() if stop is None else min(wanted(), stop - pos)
-            data = stream.read(min(size, jsonl_blocks.BLOCK_BYTES))
-            if not data:
+            data = read_jsonl_block(stream, min(size, jsonl_blocks.BLOCK_BYTES))
+            if data is None:
                 return
-            if not data.endswith(b"\n"):
-                data += stream.readline()
-            block = RawBlock(data, pos, line, line_count(data), name, self.keys)
+            block = RawBlock(data, pos, line, data.lines, name, self.keys)
             pos, line = block.end, block.end_line
             self._line = line  # complete lines so far, for the error if the stream then fails
             yield block

@@ -72,44 +72,65 @@ impl IdBuffer {
     // SAFETY (for callers): pyo3 declares the buffer slots `unsafe`; the interpreter calls this with
     // a `Py_buffer` it owns and that is valid for writing. The body checks it is not null.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
-        if view.is_null() {
-            return Err(PyBufferError::new_err("a null Py_buffer was passed"));
-        }
         if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
             return Err(PyBufferError::new_err("llamatok id buffers are read-only"));
         }
         let this = slf.get();
         let (ptr, itemsize, format) = this.raw();
-        // SAFETY: `view` is a valid Py_buffer from the interpreter; every pointer stored in it
-        // (data, shape, format) lives as long as `slf`, which the view keeps alive through `obj`.
-        unsafe {
-            (*view).obj = slf.clone().into_any().into_ptr();
-            (*view).buf = ptr as *mut c_void;
-            (*view).len = this.shape[0] * itemsize as ffi::Py_ssize_t;
-            (*view).readonly = 1;
-            (*view).itemsize = itemsize as ffi::Py_ssize_t;
-            (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT {
-                format.as_ptr() as *mut _
-            } else {
-                std::ptr::null_mut()
-            };
-            (*view).ndim = 1;
-            (*view).shape = if flags & ffi::PyBUF_ND == ffi::PyBUF_ND {
-                this.shape.as_ptr() as *mut _
-            } else {
-                std::ptr::null_mut()
-            };
-            (*view).strides = if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES {
-                &mut (*view).itemsize
-            } else {
-                std::ptr::null_mut()
-            };
-            (*view).suboffsets = std::ptr::null_mut();
-            (*view).internal = std::ptr::null_mut();
-        }
-        Ok(())
+        let layout = Layout { buf: ptr as *mut c_void, itemsize, format, shape: &this.shape, readonly: true };
+        // SAFETY: the vector and `shape` live as long as `slf`, and the vector never changes (frozen).
+        unsafe { fill_view(view, flags, slf.clone().into_any(), layout) }
     }
 
     // SAFETY (for callers): nothing to release; the view's owner reference is dropped by Python.
     unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
+}
+
+/// Where a one-dimensional buffer's items are and what they are, for [`fill_view`].
+pub(super) struct Layout<'a> {
+    pub buf: *mut c_void,
+    pub itemsize: usize,
+    pub format: &'static CStr,
+    /// The number of items; the protocol needs it to live as long as the owner.
+    pub shape: &'a [ffi::Py_ssize_t; 1],
+    pub readonly: bool,
+}
+
+/// Fills `view` (from a `__getbuffer__` call with `flags`) for `layout`'s items, owned by `owner`,
+/// which the view keeps alive.
+///
+/// # Safety
+/// `view` is null or a `Py_buffer` valid for writing, and `layout.buf` (its `shape[0] * itemsize`
+/// bytes) and `layout.shape` stay valid as long as `owner` lives.
+pub(super) unsafe fn fill_view(
+    view: *mut ffi::Py_buffer,
+    flags: c_int,
+    owner: Bound<'_, PyAny>,
+    layout: Layout<'_>,
+) -> PyResult<()> {
+    if view.is_null() {
+        return Err(PyBufferError::new_err("a null Py_buffer was passed"));
+    }
+    // SAFETY: `view` is a valid Py_buffer (the caller's promise, and not null); every pointer stored in
+    // it lives as long as `owner` (the caller's promise), which the view holds a reference to in `obj`.
+    unsafe {
+        (*view).obj = owner.into_ptr();
+        (*view).buf = layout.buf;
+        (*view).len = layout.shape[0] * layout.itemsize as ffi::Py_ssize_t;
+        (*view).readonly = c_int::from(layout.readonly);
+        (*view).itemsize = layout.itemsize as ffi::Py_ssize_t;
+        (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT {
+            layout.format.as_ptr() as *mut _
+        } else {
+            std::ptr::null_mut()
+        };
+        (*view).ndim = 1;
+        (*view).shape =
+            if flags & ffi::PyBUF_ND == ffi::PyBUF_ND { layout.shape.as_ptr() as *mut _ } else { std::ptr::null_mut() };
+        (*view).strides =
+            if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES { &mut (*view).itemsize } else { std::ptr::null_mut() };
+        (*view).suboffsets = std::ptr::null_mut();
+        (*view).internal = std::ptr::null_mut();
+    }
+    Ok(())
 }

@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyString;
 
 use super::buffer::IdBuffer;
+use super::jsonl_block::BlockBytes;
 use crate::jsonl::text_fields;
 use crate::jsonl_lines::split_blocks;
 
@@ -22,10 +22,10 @@ type JsonlTexts<'py> = (Vec<Vec<Bound<'py, PyString>>>, IdBuffer, usize);
 #[pyfunction]
 pub fn jsonl_texts<'py>(
     py: Python<'py>,
-    blocks: Vec<PyBackedBytes>,
+    blocks: Vec<BlockBytes>,
     keys: Vec<String>,
 ) -> PyResult<Option<JsonlTexts<'py>>> {
-    let blocks: Vec<&[u8]> = blocks.iter().map(|b| &**b).collect();
+    let blocks: Vec<&[u8]> = blocks.iter().map(BlockBytes::as_slice).collect();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let parsed = py.detach(|| {
         let split = split_blocks(&blocks);

@@ -5,13 +5,13 @@ use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::args::{options, style, threads};
 use super::buffer::IdBuffer;
 use super::flat::JsonlBatch;
 use super::ids::{extract_ids, id_from};
+use super::jsonl_block::BlockBytes;
 use super::lists;
 use super::scratch::{with_scratch, Scratch};
 use super::signals::Signals;
@@ -335,7 +335,7 @@ impl Tokenizer {
     fn encode_jsonl_flat(
         &self,
         py: Python<'_>,
-        blocks: Vec<PyBackedBytes>,
+        blocks: Vec<BlockBytes>,
         keys: Vec<String>,
         mode: &str,
         dummy_prefix: bool,
@@ -349,7 +349,7 @@ impl Tokenizer {
         let narrow = self.narrow(dtype)?;
         let frame = self.frame(bos_id, eos_id)?;
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let blocks: Vec<&[u8]> = blocks.iter().map(|b| &**b).collect();
+        let blocks: Vec<&[u8]> = blocks.iter().map(BlockBytes::as_slice).collect();
         self.flat_jsonl(py, &blocks, &keys, opts, frame, threads, narrow)
     }
 
