@@ -34,18 +34,21 @@ pub fn text_fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Optio
 fn fields_into<'a>(line: &'a [u8], keys: &[&str], found: &mut Vec<Option<Cow<'a, str>>>, simple: bool) -> bool {
     found.clear();
     found.resize(keys.len(), None);
+    // The simple path checks the line's UTF-8 itself (an ASCII line needs no check), and its lines hold
+    // no number, so the digit runs below do not concern it.
+    if simple && simple::string_fields(line, keys, found).is_some() {
+        return found.iter().all(Option::is_some);
+    }
+    found.fill(None);
     // Python decodes the whole line before parsing it, and serde_json does not check the UTF-8 of the
     // strings it skips.
     let Ok(line) = std::str::from_utf8(line) else { return false };
     if has_long_digit_run(line.as_bytes()) {
         return false;
     }
-    if !simple || simple::string_fields(line, keys, found).is_none() {
-        found.fill(None);
-        let mut de = serde_json::Deserializer::from_str(line);
-        if (Fields { keys, found: &mut found[..] }).deserialize(&mut de).is_err() || de.end().is_err() {
-            return false;
-        }
+    let mut de = serde_json::Deserializer::from_str(line);
+    if (Fields { keys, found: &mut found[..] }).deserialize(&mut de).is_err() || de.end().is_err() {
+        return false;
     }
     found.iter().all(Option::is_some)
 }

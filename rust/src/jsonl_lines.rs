@@ -30,8 +30,10 @@ pub fn split_blocks<'a>(blocks: &[&'a [u8]]) -> JsonlLines<'a> {
     let mut base = 0u64;
     for block in blocks {
         let mut at = 0;
-        while at < block.len() {
-            let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i + 1);
+        // One searcher for the block: a `memchr` call per line costs more to set up than a short line takes.
+        let ends = memchr::memchr_iter(b'\n', block).map(|i| i + 1);
+        let unended = block.last().is_some_and(|&b| b != b'\n').then_some(block.len());
+        for end in ends.chain(unended) {
             let line = &block[at..end];
             if is_blank(line) {
                 out.blank += 1;

@@ -10,11 +10,14 @@ use std::ops::Range;
 /// Reads `line` as `{"key": "value", ...}` (JSON whitespace allowed between the tokens), storing the
 /// value of each of `keys` into `found` (a key given twice: its last value). `None` when the line is
 /// anything else; what was stored then must be dropped.
-pub(super) fn string_fields<'a>(line: &'a str, keys: &[&str], found: &mut [Option<Cow<'a, str>>]) -> Option<()> {
-    let bytes = line.as_bytes();
-    if !plain(bytes) {
-        return None;
-    }
+pub(super) fn string_fields<'a>(bytes: &'a [u8], keys: &[&str], found: &mut [Option<Cow<'a, str>>]) -> Option<()> {
+    let line = match scan(bytes) {
+        Scan::Escapes => return None,
+        // SAFETY: every byte is ASCII, so the bytes are UTF-8.
+        Scan::Ascii => unsafe { std::str::from_utf8_unchecked(bytes) },
+        // Python decodes the whole line before parsing it: any byte that is not UTF-8 rejects it.
+        Scan::NotAscii => std::str::from_utf8(bytes).ok()?,
+    };
     let mut at = skip_space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
@@ -48,18 +51,35 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// Whether `line` has no backslash and no control character but its ending (`\n` or `\r\n`): then
-/// no string in it has an escape or a character JSON refuses unescaped. One pass without an early
-/// exit, which the compiler turns into a vector loop. (A tab between tokens, which JSON allows, sends
-/// the line to serde_json.)
-fn plain(line: &[u8]) -> bool {
+/// What one pass over a line finds ([`scan`]).
+#[derive(Debug, PartialEq, Eq)]
+enum Scan {
+    /// A backslash, or a control character but the line's ending (`\n` or `\r\n`): a string may hold an
+    /// escape or a character JSON refuses unescaped, so serde_json reads the line. (A tab between
+    /// tokens, which JSON allows, sends the line there too.)
+    Escapes,
+    /// Neither, and every byte is ASCII.
+    Ascii,
+    /// Neither, and some byte is not ASCII.
+    NotAscii,
+}
+
+/// One pass over `line` without an early exit, which the compiler turns into a vector loop.
+fn scan(line: &[u8]) -> Scan {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    !line.iter().fold(false, |odd, &b| odd | (b == b'\\') | (b < 0x20))
+    let (escapes, high) = line
+        .iter()
+        .fold((false, false), |(escapes, high), &b| (escapes | (b == b'\\') | (b < 0x20), high | (b >= 0x80)));
+    match (escapes, high) {
+        (true, _) => Scan::Escapes,
+        (false, false) => Scan::Ascii,
+        (false, true) => Scan::NotAscii,
+    }
 }
 
 /// The string opening at `at`: its contents and the position after its closing quote. `None` when no
-/// string opens there. In a [`plain`] line, the next quote closes it.
+/// string opens there. In a line without [`Scan::Escapes`], the next quote closes it.
 fn string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
     if bytes.get(at) != Some(&b'"') {
         return None;
@@ -113,7 +133,11 @@ mod tests {
 
         /// Every line, simple or not, gives what serde_json alone gives.
         #[test]
-        fn lines_read_as_serde_json_reads_them(parts in prop::collection::vec(token(), 0..14), shape in 0..3usize) {
+        fn lines_read_as_serde_json_reads_them(
+            parts in prop::collection::vec(token(), 0..14),
+            shape in 0..3usize,
+            not_utf8 in prop::option::of((0..3usize, any::<prop::sample::Index>())),
+        ) {
             let body: String = parts.concat();
             // Most random lines are not objects of strings; the shapes below make many of them.
             let line = match shape {
@@ -121,8 +145,15 @@ mod tests {
                 1 => format!("{{\"text\": {body}}}"),
                 _ => format!("{{\"id\": \"1\", \"text\": \"{}\"{body}}}\n", body.replace(['"', '\\'], "")),
             };
+            let mut line = line.into_bytes();
+            // Bytes that are not UTF-8 somewhere (a line Python refuses to decode).
+            if let Some((kind, at)) = not_utf8 {
+                let bad: &[u8] = [&b"\xff"[..], b"\xe4\xb8", b"\xc0\xaf"][kind];
+                let at = at.index(line.len() + 1);
+                line.splice(at..at, bad.iter().copied());
+            }
             for keys in [&["text"][..], &["text", "id"][..], &["id", "text"][..]] {
-                prop_assert_eq!(text_fields(line.as_bytes(), keys), serde_fields(line.as_bytes(), keys), "{:?}", line);
+                prop_assert_eq!(text_fields(&line, keys), serde_fields(&line, keys), "{:?}", String::from_utf8_lossy(&line));
             }
         }
     }
@@ -131,7 +162,7 @@ mod tests {
     fn the_simple_path_takes_plain_lines() {
         let mut found = vec![None; 2];
         let line = " {\"id\" : \"7\",\"text\":\"def f(): pass é\" ,\"text\": \"last\"}\r\n";
-        assert_eq!(super::string_fields(line, &["text", "id"], &mut found), Some(()));
+        assert_eq!(super::string_fields(line.as_bytes(), &["text", "id"], &mut found), Some(()));
         assert_eq!(found, vec![Some("last".into()), Some("7".into())]);
         // A raw tab in a string is a control character, which JSON refuses unescaped; between tokens JSON
         // allows it, and serde_json reads that line.
@@ -144,7 +175,7 @@ mod tests {
             "{\"text\": \"x\",}",
             "{\"text\": \"x\"} y",
         ] {
-            assert_eq!(super::string_fields(other, &["text"], &mut found), None, "{other:?}");
+            assert_eq!(super::string_fields(other.as_bytes(), &["text"], &mut found), None, "{other:?}");
         }
     }
 }
