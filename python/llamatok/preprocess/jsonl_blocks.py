@@ -26,7 +26,6 @@ class RawBlock(NamedTuple):
     data: JsonlBlock  # its bytes, read into a buffer the core reuses once the block is dropped
     pos: int  # its first byte's position in the source (decompressed)
     line: int  # the lines of the source before it
-    lines: int  # the lines it holds (counted once: a block is read several times over)
     name: str  # the source's path, for a reject
     keys: tuple[str, ...]
 
@@ -37,8 +36,8 @@ class RawBlock(NamedTuple):
 
     @property
     def end_line(self) -> int:
-        """The lines of the source up to its end."""
-        return self.line + self.lines
+        """The lines of the source up to its end (the block's lines were counted when it was read)."""
+        return self.line + self.data.lines
 
 
 def documents_at(blocks: list[RawBlock], block_sources: list[int],

@@ -192,7 +192,7 @@ class JsonlReader:
             data = read_jsonl_block(stream, min(size, jsonl_blocks.BLOCK_BYTES))
             if data is None:
                 return
-            block = RawBlock(data, pos, line, data.lines, name, self.keys)
+            block = RawBlock(data, pos, line, name, self.keys)
             pos, line = block.end, block.end_line
             self._line = line  # complete lines so far, for the error if the stream then fails
             yield block
