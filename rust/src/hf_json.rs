@@ -7,9 +7,11 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::vocab::{parse_byte_piece, MergeOrder, Piece, PieceKind, Vocab};
+use merges::{read_merges, MergeEntry};
 
 mod added_tokens;
 mod decoder_section;
+mod merges;
 mod normalization;
 mod post_processor;
 
@@ -30,34 +32,10 @@ fn opt_bool(obj: &Value, key: &str, what: &str) -> Res<bool> {
     }
 }
 
-fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>) -> Res<Vec<(u32, u32)>> {
-    let mut out = Vec::with_capacity(list.len());
-    let mut joined = String::new();
-    for (rank, m) in list.iter().enumerate() {
-        let (left, right) = match m {
-            MergeEntry::Joined(s) => {
-                s.split_once(' ').ok_or_else(|| format!("merge {rank} {s:?} is not \"left right\""))?
-            }
-            MergeEntry::Pair(l, r) => (l.as_str(), r.as_str()),
-        };
-        let lookup = |t: &str| {
-            ids(t)
-                .ok_or_else(|| format!("merge {rank} ({left:?} {right:?}) names {t:?}, which is not in the vocabulary"))
-        };
-        let (l, r) = (lookup(left)?, lookup(right)?);
-        joined.clear();
-        joined.push_str(left);
-        joined.push_str(right);
-        lookup(&joined)?;
-        out.push((l, r));
-    }
-    Ok(out)
-}
-
 /// The `model` section, read straight into Rust types (a generic JSON tree of 32k vocabulary
 /// entries and 61k merges would cost most of the load time).
 #[derive(Deserialize)]
-struct ModelSection {
+struct ModelSection<'a> {
     #[serde(rename = "type")]
     kind: Option<String>,
     dropout: Option<f64>,
@@ -68,15 +46,8 @@ struct ModelSection {
     fuse_unk: Option<bool>,
     unk_token: Option<String>,
     vocab: Option<VocabEntries>,
-    merges: Option<Vec<MergeEntry>>,
-}
-
-/// A merge written as `"left right"` or as `["left", "right"]`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MergeEntry {
-    Joined(String),
-    Pair(String, String),
+    #[serde(borrow)]
+    merges: Option<Vec<MergeEntry<'a>>>,
 }
 
 /// The vocabulary object as a list of (text, id), in file order.
@@ -167,7 +138,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     let index: rustc_hash::FxHashMap<&str, u32> =
         texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let ids = |t: &str| index.get(t).copied();
-    let merges = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
+    let (merges, merged) = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
     let template = post_processor::read(&root, texts.len() + extra_ids)?;
     decoder_section::check(&root)?;
     let unk_id = match unk_token {
@@ -176,12 +147,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     };
     let special_ids: rustc_hash::FxHashSet<u32> = added.iter().filter(|a| a.special).map(|a| a.id).collect();
     let mut rank_of = vec![f32::NEG_INFINITY; texts.len()];
-    let mut joined = String::new();
-    for (rank, &(l, r)) in merges.iter().enumerate() {
-        joined.clear();
-        joined.push_str(&texts[l as usize]);
-        joined.push_str(&texts[r as usize]);
-        let merged = ids(&joined).expect("checked by read_merges");
+    for (rank, &merged) in merged.iter().enumerate() {
         if rank_of[merged as usize] == f32::NEG_INFINITY {
             rank_of[merged as usize] = -(rank as f32);
         }
