@@ -138,7 +138,8 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     let index: rustc_hash::FxHashMap<&str, u32> =
         texts.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let ids = |t: &str| index.get(t).copied();
-    let (merges, merged) = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
+    let read = read_merges(model.merges.as_deref().ok_or("model.merges is missing")?, &ids)?;
+    let merges = read.pairs;
     let template = post_processor::read(&root, texts.len() + extra_ids)?;
     decoder_section::check(&root)?;
     let unk_id = match unk_token {
@@ -147,7 +148,7 @@ pub fn parse(text: &[u8]) -> Res<Vocab> {
     };
     let special_ids: rustc_hash::FxHashSet<u32> = added.iter().filter(|a| a.special).map(|a| a.id).collect();
     let mut rank_of = vec![f32::NEG_INFINITY; texts.len()];
-    for (rank, &merged) in merged.iter().enumerate() {
+    for (rank, &merged) in read.made.iter().enumerate() {
         if rank_of[merged as usize] == f32::NEG_INFINITY {
             rank_of[merged as usize] = -(rank as f32);
         }

@@ -57,16 +57,17 @@ impl<'de: 'a, 'a> Visitor<'de> for EntryVisitor<'a> {
         f.write_str("a merge: \"left right\" or [\"left\", \"right\"]")
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(MergeEntry::Joined(Cow::Borrowed(v)))
+    // A string is read as `Text` reads it.
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        TextVisitor(PhantomData).visit_borrowed_str(v).map(|t| MergeEntry::Joined(t.0))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(MergeEntry::Joined(Cow::Owned(v.to_owned())))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        TextVisitor(PhantomData).visit_str(v).map(|t| MergeEntry::Joined(t.0))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(MergeEntry::Joined(Cow::Owned(v)))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        TextVisitor(PhantomData).visit_string(v).map(|t| MergeEntry::Joined(t.0))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -85,10 +86,19 @@ impl<'de: 'a, 'a> Deserialize<'de> for MergeEntry<'a> {
     }
 }
 
-/// The merges as pairs of ids in rank order, and the id each one makes; each of its two sides and their
-/// concatenation must be in the vocabulary (`ids`).
-pub(super) fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>) -> Res<(Vec<(u32, u32)>, Vec<u32>)> {
-    let mut out = Vec::with_capacity(list.len());
+/// The merges in rank order, as ids.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Merges {
+    /// Each merge's left and right.
+    pub pairs: Vec<(u32, u32)>,
+    /// The id each merge makes.
+    pub made: Vec<u32>,
+}
+
+/// The merges of `list`; each of a merge's two sides and their concatenation must be in the vocabulary
+/// (`ids`).
+pub(super) fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>) -> Res<Merges> {
+    let mut pairs = Vec::with_capacity(list.len());
     let mut made = Vec::with_capacity(list.len());
     let mut joined = String::new();
     for (rank, m) in list.iter().enumerate() {
@@ -109,9 +119,9 @@ pub(super) fn read_merges(list: &[MergeEntry], ids: &dyn Fn(&str) -> Option<u32>
         joined.push_str(left);
         joined.push_str(right);
         made.push(lookup(&joined)?);
-        out.push((l, r));
+        pairs.push((l, r));
     }
-    Ok((out, made))
+    Ok(Merges { pairs, made })
 }
 
 #[cfg(test)]
@@ -152,7 +162,7 @@ mod tests {
         let vocab = ["a", "b", "ab", "é", "éb"];
         let ids = |t: &str| vocab.iter().position(|v| *v == t).map(|i| i as u32);
         let list = entries(r#"["a b", ["é", "b"]]"#).unwrap();
-        assert_eq!(read_merges(&list, &ids).unwrap(), (vec![(0, 1), (3, 1)], vec![2, 4]));
+        assert_eq!(read_merges(&list, &ids).unwrap(), Merges { pairs: vec![(0, 1), (3, 1)], made: vec![2, 4] });
         for (bad, message) in [
             (r#"["ab"]"#, "merge 0 \"ab\" is not \"left right\""),
             (r#"["a x"]"#, "names \"x\", which is not in the vocabulary"),
