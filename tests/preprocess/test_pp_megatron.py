@@ -13,6 +13,7 @@ from pp_helpers import DEMO, cli, documents, read_megatron, sample_texts, summar
 
 import llamatok
 import llamatok.preprocess as pp
+from llamatok.preprocess import megatron
 from llamatok.preprocess.megatron import write_index
 
 
@@ -121,3 +122,22 @@ def test_codellama_on_corpus_sources(tmp_path, codellama_dir, code_corpus):
     assert documents(str(tmp_path / "cl")) == [tok.encode(t) for t in texts]
     assert json.loads((tmp_path / "cl.summary.json").read_text())["tokens"] == summary["tokens"]
     assert not os.path.exists(str(tmp_path / "cl.partial"))
+
+
+def test_index_written_in_chunks_is_the_index(tmp_path, monkeypatch):
+    """Documents of every length, empty ones included, the index streamed in chunks of a few documents
+    (a corpus larger than memory): each section holds every document in order, offsets running on across chunks."""
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 5, 200).astype(np.int32)
+    lengths[:3] = 0
+    docs = [list(range(n)) for n in lengths]
+    (tmp_path / "x.bin").write_bytes(np.array(sum(docs, []), np.uint16).tobytes())
+    (tmp_path / "lengths.i32").write_bytes(lengths.tobytes())
+    for chunk in (1, 7, 64, 1 << 22):
+        monkeypatch.setattr(megatron, "CHUNK", chunk)
+        with open(tmp_path / "x.idx", "wb") as f:
+            assert write_index(f, str(tmp_path / "lengths.i32"), np.dtype(np.uint16)) == int(np.count_nonzero(lengths))
+        code, seqs, bounds = read_megatron(str(tmp_path / "x"))
+        assert code == 8 and seqs == [d for d in docs if d], chunk
+        assert bounds == [0, *np.cumsum(lengths > 0).tolist()], chunk
+        assert megatron.document_lengths((tmp_path / "x.idx").read_bytes())[1].tolist() == lengths.tolist()

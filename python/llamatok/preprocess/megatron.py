@@ -48,7 +48,7 @@ def lengths_file(path: str) -> np.ndarray:
 
 def _chunks(lengths: np.ndarray) -> Iterator[np.ndarray]:
     for start in range(0, len(lengths), CHUNK):
-        yield np.asarray(lengths[start:start + CHUNK], dtype=np.int64)
+        yield np.asarray(lengths[start:start + CHUNK])
 
 
 def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
@@ -58,31 +58,31 @@ def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
         lengths = lengths_file(os.fspath(lengths))
     dtype = np.dtype(dtype)
     num_docs = len(lengths)
-    num_seqs = int(sum(int(np.count_nonzero(c)) for c in _chunks(lengths)))
-    out.write(MAGIC)
-    out.write(struct.pack("<Q", VERSION))
-    out.write(struct.pack("<B", DTYPE_CODES[dtype]))
-    out.write(struct.pack("<Q", num_seqs))
-    out.write(struct.pack("<Q", num_docs + 1))
+    num_seqs = sum(int(np.count_nonzero(c)) for c in _chunks(lengths))
+    out.write(MAGIC + struct.pack("<QBQQ", VERSION, DTYPE_CODES[dtype], num_seqs, num_docs + 1))
+    # Each section is written from the chunks in turn; arrays go to the file through the buffer
+    # protocol, without a copy into bytes.
     for c in _chunks(lengths):
-        out.write(c[c > 0].astype("<i4").tobytes())
+        out.write(c[c > 0].astype("<i4", copy=False))
     offset = 0
     for c in _chunks(lengths):
         seq = c[c > 0]
-        pointers = np.empty(len(seq), np.int64)
+        pointers = np.empty(len(seq), "<i8")
         if len(seq):
-            pointers[0] = 0
-            np.cumsum(seq[:-1] * dtype.itemsize, out=pointers[1:])
-            pointers += offset
-            offset = int(pointers[-1] + seq[-1] * dtype.itemsize)
-        out.write(pointers.astype("<i8").tobytes())
+            pointers[0] = offset
+            np.cumsum(seq[:-1], dtype=np.int64, out=pointers[1:])
+            pointers[1:] *= dtype.itemsize
+            pointers[1:] += offset
+            offset += int(seq.sum(dtype=np.int64)) * dtype.itemsize
+        out.write(pointers)
     out.write(struct.pack("<q", 0))
     seen = 0
     for c in _chunks(lengths):
-        bounds = np.cumsum(c > 0, dtype=np.int64) + seen
+        bounds = np.cumsum(c > 0, dtype="<i8")
+        bounds += seen
         if len(bounds):
             seen = int(bounds[-1])
-        out.write(bounds.astype("<i8").tobytes())
+        out.write(bounds)
     return num_seqs
 
 
