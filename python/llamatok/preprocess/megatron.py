@@ -60,10 +60,10 @@ def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
     num_docs = len(lengths)
     num_seqs = sum(int(np.count_nonzero(c)) for c in _chunks(lengths))
     out.write(MAGIC + struct.pack("<QBQQ", VERSION, DTYPE_CODES[dtype], num_seqs, num_docs + 1))
-    # Each section is written from the chunks in turn; arrays go to the file as memoryviews, without a
-    # copy into bytes.
+    # Each section is written from the chunks in turn; arrays go to the file as views of their memory
+    # (``.data``), without a copy into bytes.
     for c in _chunks(lengths):
-        out.write(memoryview(c[c > 0].astype("<i4", copy=False)))
+        out.write(c[c > 0].astype("<i4", copy=False).data)
     offset = 0
     for c in _chunks(lengths):
         seq = c[c > 0]
@@ -74,7 +74,7 @@ def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
             pointers[1:] *= dtype.itemsize
             pointers[1:] += offset
             offset += int(seq.sum(dtype=np.int64)) * dtype.itemsize
-        out.write(memoryview(pointers))
+        out.write(pointers.data)
     out.write(struct.pack("<q", 0))
     seen = 0
     for c in _chunks(lengths):
@@ -82,7 +82,7 @@ def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
         bounds += seen
         if len(bounds):
             seen = int(bounds[-1])
-        out.write(memoryview(bounds))
+        out.write(bounds.data)
     return num_seqs
 
 
