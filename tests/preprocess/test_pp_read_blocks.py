@@ -178,7 +178,23 @@ def test_streams_that_misbehave_get_errors():
         read_jsonl_block(object(), 1)
 
 
+class Raises(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        memoryview(b)[:1] = b"x"
+        raise ValueError("the stream's own error")
+
+
 def test_the_errors_of_the_stream_come_through():
+    # Its traceback holds the frame that holds the buffer: still the stream's error, not "kept hold".
+    with pytest.raises(ValueError, match="the stream's own error"):
+        read_jsonl_block(Raises(), 10)
+    with pytest.raises(ValueError, match="read at most 1073741824 at a time"):
+        read_jsonl_block(io.BytesIO(b"x"), (1 << 30) + 1)
+    with pytest.raises(OverflowError):
+        read_jsonl_block(io.BytesIO(b"x"), -1)
     broken = gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(b"a\n" * 1000)[:-12]), mode="rb")
     with pytest.raises(EOFError):
         while read_jsonl_block(broken, 100) is not None:

@@ -8,7 +8,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use pyo3::exceptions::{PyBufferError, PyOSError};
+use pyo3::exceptions::{PyBufferError, PyOSError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -102,9 +102,12 @@ fn read_into(stream: &Bound<'_, PyAny>, buf: &mut [u8]) -> Result<usize, ReadFai
         let target = Bound::new(py, unsafe { ReadTarget::new(rest) })?;
         let got = stream.call_method1("readinto", (&target,));
         if ReadTarget::held(&target) {
-            return Err(ReadFailed::Kept(PyBufferError::new_err(
-                "the input stream kept hold of the buffer it read into; read this input through a plain binary file",
-            )));
+            // The stream's own error comes first (a traceback that holds the buffer keeps it too).
+            return Err(ReadFailed::Kept(got.err().unwrap_or_else(|| {
+                PyBufferError::new_err(
+                    "the input stream kept hold of the buffer it read into; read this input through a plain binary file",
+                )
+            })));
         }
         let n = got?;
         if n.is_none() {
@@ -127,11 +130,19 @@ fn read_into(stream: &Bound<'_, PyAny>, buf: &mut [u8]) -> Result<usize, ReadFai
     Ok(filled)
 }
 
+/// The most bytes a block is read in one go (its last line may take it past that): the buffer is
+/// allocated before the read, and the reader asks for a MiB.
+const MAX_BLOCK_BYTES: usize = 1 << 30;
+
 /// Reads up to `size` bytes of `stream` (a binary file object with `readinto` and `readline`), then on
 /// to the end of the line they stop in: what `data = stream.read(size)`, then `data += stream.readline()`
 /// unless it ends with `\n`, gives, and None where that is empty (the end of the stream, or `size` 0).
 #[pyfunction]
 pub fn read_jsonl_block(stream: &Bound<'_, PyAny>, size: usize) -> PyResult<Option<JsonlBlock>> {
+    if size > MAX_BLOCK_BYTES {
+        let message = format!("a block of {size} bytes was asked for: read at most {MAX_BLOCK_BYTES} at a time");
+        return Err(PyValueError::new_err(message));
+    }
     let mut buf = JSONL_BLOCKS.take(size);
     let len = match read_into(stream, &mut buf[..size]) {
         Ok(len) => len,
