@@ -18,10 +18,17 @@ fn is_blank(line: &[u8]) -> bool {
     line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
 }
 
-/// The lines `block` holds: one per `\n`, and the last one even without it.
+/// Where each line of `block` ends (the position after it): after each `\n`, and at the block's end for
+/// a last line without one. One `memchr` searcher for the block: a call per line costs more to set up
+/// than a short line takes.
+fn line_ends(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let unended = block.last().is_some_and(|&b| b != b'\n').then_some(block.len());
+    memchr::memchr_iter(b'\n', block).map(|i| i + 1).chain(unended)
+}
+
+/// The lines `block` holds, as [`split_blocks`] cuts them (blank ones included).
 pub fn line_count(block: &[u8]) -> usize {
-    let newlines = memchr::memchr_iter(b'\n', block).count();
-    newlines + usize::from(block.last().is_some_and(|&b| b != b'\n'))
+    line_ends(block).count()
 }
 
 /// The lines of `blocks`, in order, blank ones counted and left out.
@@ -30,10 +37,7 @@ pub fn split_blocks<'a>(blocks: &[&'a [u8]]) -> JsonlLines<'a> {
     let mut base = 0u64;
     for block in blocks {
         let mut at = 0;
-        // One searcher for the block: a `memchr` call per line costs more to set up than a short line takes.
-        let ends = memchr::memchr_iter(b'\n', block).map(|i| i + 1);
-        let unended = block.last().is_some_and(|&b| b != b'\n').then_some(block.len());
-        for end in ends.chain(unended) {
+        for end in line_ends(block) {
             let line = &block[at..end];
             if is_blank(line) {
                 out.blank += 1;

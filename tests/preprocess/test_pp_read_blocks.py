@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import gzip
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -77,31 +78,28 @@ def test_blocks_are_what_read_and_readline_give(lines, final_newline, sizes, ste
 
 
 def test_a_kept_block_keeps_its_bytes_while_the_buffers_are_reused():
-    """Blocks dropped hand their buffers back; the next reads take them. A block still held is never one of them."""
+    """Blocks dropped hand their buffers back and the next reads take them (the pool's own reuse is held by
+    rust/src/block_pool/tests.rs); a block still held is never one of them, so its bytes never change."""
     rng = np.random.default_rng(5)
     lines = [bytes(rng.integers(97, 123, int(rng.integers(0, 3000))).astype(np.uint8)) + b"\n" for _ in range(3000)]
     data = b"".join(lines)
     stream = io.BytesIO(data)
     kept: list[tuple[JsonlBlock, bytes]] = []
     position = 0
-    addresses = set()
-    while True:
+    for i in itertools.count():
         block = read_jsonl_block(stream, 1 << 16)
         if block is None:
             break
         copy = bytes(block)
         assert copy == data[position:position + len(copy)]
         position += len(copy)
-        addresses.add(np.frombuffer(block, np.uint8).ctypes.data)
-        if len(kept) % 3 == 0:
+        if i % 3 == 0:
             kept.append((block, copy))  # every third block stays alive
         del block
         gc.collect()
-    assert position == len(data)
+    assert position == len(data) and len(kept) > 20
     for block, copy in kept:
         assert bytes(block) == copy
-    # Fewer distinct buffers than blocks: the dropped ones were reused.
-    assert len(addresses) < position // (1 << 16)
 
 
 def test_a_block_is_read_only():

@@ -69,11 +69,11 @@ def write_index(out: BinaryIO, lengths: Any, dtype: Any) -> int:
         seq = c[c > 0]
         pointers = np.empty(len(seq), "<i8")
         if len(seq):
-            pointers[0] = offset
+            pointers[0] = 0
             np.cumsum(seq[:-1], dtype=np.int64, out=pointers[1:])
-            pointers[1:] *= dtype.itemsize
-            pointers[1:] += offset
-            offset += int(seq.sum(dtype=np.int64)) * dtype.itemsize
+            pointers *= dtype.itemsize
+            pointers += offset
+            offset = int(pointers[-1]) + int(seq[-1]) * dtype.itemsize
         out.write(pointers.data)
     out.write(struct.pack("<q", 0))
     seen = 0

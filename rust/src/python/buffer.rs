@@ -70,7 +70,7 @@ impl IdBuffer {
     }
 
     // SAFETY (for callers): pyo3 declares the buffer slots `unsafe`; the interpreter calls this with
-    // a `Py_buffer` it owns and that is valid for writing. The body checks it is not null.
+    // a `Py_buffer` it owns and that is valid for writing. `fill_view` checks it is not null.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
         if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
             return Err(PyBufferError::new_err("llamatok id buffers are read-only"));

@@ -56,7 +56,7 @@ impl JsonlBlock {
     }
 
     // SAFETY (for callers): pyo3 declares the buffer slots `unsafe`; the interpreter calls this with
-    // a `Py_buffer` it owns and that is valid for writing. The body checks it is not null.
+    // a `Py_buffer` it owns and that is valid for writing. `fill_view` checks it is not null.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
         if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
             return Err(PyBufferError::new_err("a JSONL block is read-only"));
@@ -144,7 +144,7 @@ pub fn read_jsonl_block(stream: &Bound<'_, PyAny>, size: usize) -> PyResult<Opti
         return Err(PyValueError::new_err(message));
     }
     let mut buf = JSONL_BLOCKS.take(size);
-    let len = match read_into(stream, &mut buf[..size]) {
+    let mut len = match read_into(stream, &mut buf[..size]) {
         Ok(len) => len,
         Err(ReadFailed::Error(err)) => {
             JSONL_BLOCKS.give_back(buf);
@@ -159,7 +159,6 @@ pub fn read_jsonl_block(stream: &Bound<'_, PyAny>, size: usize) -> PyResult<Opti
         JSONL_BLOCKS.give_back(buf);
         return Ok(None);
     }
-    let mut len = len;
     if buf[len - 1] != b'\n' {
         let rest = match stream.call_method0("readline").and_then(|r| r.cast_into::<PyBytes>().map_err(PyErr::from)) {
             Ok(rest) => rest,
