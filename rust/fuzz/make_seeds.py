@@ -94,7 +94,8 @@ def main() -> None:
         seeds[target] = {f"bytes-{i}": bytes(rng.randrange(256) for _ in range(n)) for i, n in enumerate(lengths)}
     # The first byte picks one key or two (fuzz_targets/jsonl_line.rs).
     lines = [b'{"text": "def f(x):\\n    return x"}\n', b'{"id": 1, "text": "a\\u00e9\\ud83d\\ude00", "code": "x"}',
-             b'{"text": 3}', b'[1, 2]', b'{"text": "\\ud800"}', b' {"code": "", "text": "", "meta": {"a": [null]}} ']
+             b'{"text": 3}', b'[1, 2]', b'{"text": "\\ud800"}', b' {"code": "", "text": "", "meta": {"a": [null]}} ',
+             b'{"t\\u0065xt": "\\"q\\" \\\\ \\/ \\b\\f\\r\\t", "code": "\\ud83d\\ude00 \\u00E9", "n": "\\u0000"}']
     seeds["jsonl_line"] = {f"line-{i}-{f}": bytes([f]) + line for i, line in enumerate(lines) for f in (0, 1)}
     for target, files in seeds.items():
         folder = corpus / target

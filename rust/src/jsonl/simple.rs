@@ -1,8 +1,10 @@
-//! The commonest JSONL line read without serde_json: an object whose values are all strings, with no
-//! backslash anywhere in the line (so no escape to undo: every text is its bytes as written). A
-//! line of short code then costs a few scans instead of serde_json's visit of every token (measured:
-//! `benches/results/notes.md`, session 23). Anything else is left to serde_json (`None`), so the
-//! texts given here are the ones serde_json, and so Python's `json`, would give.
+//! The commonest JSONL line read without serde_json: an object whose values are all strings. The
+//! strings' escapes are undone here (a text with none is borrowed from the line as written), so a
+//! line of short code costs a few scans instead of serde_json's visit of every token, and a long
+//! document one copy instead of serde_json's two (measured: `benches/results/notes.md`, sessions 23
+//! and 25). Anything else, and any line this path is not sure of (a control character, an escape
+//! that is not JSON's, a lone surrogate), is left to serde_json (`None`), so the texts given here
+//! are the ones serde_json, and so Python's `json`, would give.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -12,7 +14,7 @@ use std::ops::Range;
 /// anything else; what was stored then must be dropped.
 pub(super) fn string_fields<'a>(bytes: &'a [u8], keys: &[&str], found: &mut [Option<Cow<'a, str>>]) -> Option<()> {
     let line = match scan(bytes) {
-        Scan::Escapes => return None,
+        Scan::Control => return None,
         // SAFETY: every byte is ASCII, so the bytes are UTF-8.
         Scan::Ascii => unsafe { std::str::from_utf8_unchecked(bytes) },
         // Python decodes the whole line before parsing it: any byte that is not UTF-8 rejects it.
@@ -24,15 +26,15 @@ pub(super) fn string_fields<'a>(bytes: &'a [u8], keys: &[&str], found: &mut [Opt
     }
     at = skip_space(bytes, at + 1);
     loop {
-        let (key, next) = string(bytes, at)?;
+        let (key, next) = string(line, at, true)?;
         at = skip_space(bytes, next);
         if bytes.get(at) != Some(&b':') {
             return None;
         }
-        let (value, next) = string(bytes, skip_space(bytes, at + 1))?;
-        if let Some(i) = keys.iter().position(|k| k.as_bytes() == &bytes[key.clone()]) {
-            // The quotes around it are ASCII: the range starts and ends on character boundaries.
-            found[i] = Some(Cow::Borrowed(&line[value]));
+        let wanted = keys.iter().position(|k| *k == key.as_str(line));
+        let (value, next) = string(line, skip_space(bytes, at + 1), wanted.is_some())?;
+        if let Some(i) = wanted {
+            found[i] = Some(value.into_cow(line));
         }
         at = skip_space(bytes, next);
         match bytes.get(at) {
@@ -54,13 +56,13 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
 /// What one pass over a line finds ([`scan`]).
 #[derive(Debug, PartialEq, Eq)]
 enum Scan {
-    /// A backslash, or a control character but the line's ending (`\n` or `\r\n`): a string may hold an
-    /// escape or a character JSON refuses unescaped, so serde_json reads the line. (A tab between
-    /// tokens, which JSON allows, sends the line there too.)
-    Escapes,
-    /// Neither, and every byte is ASCII.
+    /// A control character but the line's ending (`\n` or `\r\n`): a string may hold a character JSON
+    /// refuses unescaped, so serde_json reads the line. (A tab between tokens, which JSON allows, sends
+    /// the line there too.)
+    Control,
+    /// None, and every byte is ASCII.
     Ascii,
-    /// Neither, and some byte is not ASCII.
+    /// None, and some byte is not ASCII.
     NotAscii,
 }
 
@@ -68,29 +70,116 @@ enum Scan {
 fn scan(line: &[u8]) -> Scan {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let (escapes, high) = line
-        .iter()
-        .fold((false, false), |(escapes, high), &b| (escapes | (b == b'\\') | (b < 0x20), high | (b >= 0x80)));
-    match (escapes, high) {
-        (true, _) => Scan::Escapes,
+    let (control, high) =
+        line.iter().fold((false, false), |(control, high), &b| (control | (b < 0x20), high | (b >= 0x80)));
+    match (control, high) {
+        (true, _) => Scan::Control,
         (false, false) => Scan::Ascii,
         (false, true) => Scan::NotAscii,
     }
 }
 
-/// The string opening at `at`: its contents and the position after its closing quote. `None` when no
-/// string opens there. In a line without [`Scan::Escapes`], the next quote closes it.
-fn string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
+/// A string of the line: its contents as written when they hold no escape, else its text.
+enum Text {
+    Written(Range<usize>),
+    Unescaped(String),
+}
+
+impl Text {
+    fn as_str<'a>(&'a self, line: &'a str) -> &'a str {
+        match self {
+            // The quotes around it are ASCII: the range starts and ends on character boundaries.
+            Text::Written(range) => &line[range.clone()],
+            Text::Unescaped(text) => text,
+        }
+    }
+
+    fn into_cow(self, line: &str) -> Cow<'_, str> {
+        match self {
+            Text::Written(range) => Cow::Borrowed(&line[range]),
+            Text::Unescaped(text) => Cow::Owned(text),
+        }
+    }
+}
+
+/// The string opening at `at` and the position after its closing quote; `None` when no string opens
+/// there or an escape in it is one this path leaves to serde_json. `keep` false checks the escapes
+/// without keeping the text (a value no key asks for).
+fn string(line: &str, at: usize, keep: bool) -> Option<(Text, usize)> {
+    let bytes = line.as_bytes();
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
     let start = at + 1;
-    let end = start + memchr::memchr(b'"', &bytes[start..])?;
-    Some((start..end, end + 1))
+    let mut stop = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
+    if bytes[stop] == b'"' {
+        return Some((Text::Written(start..stop), stop + 1));
+    }
+    let mut text = String::new();
+    if keep {
+        // Every escape is longer than what it stands for, so the rest of the line bounds the text.
+        text.reserve(bytes.len() - start);
+        text.push_str(&line[start..stop]);
+    }
+    loop {
+        // `stop` is a backslash.
+        let (c, len) = escape(bytes, stop)?;
+        if keep {
+            text.push(c);
+        }
+        let from = stop + len;
+        stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+        if keep {
+            text.push_str(&line[from..stop]);
+        }
+        if bytes[stop] == b'"' {
+            return Some((Text::Unescaped(text), stop + 1));
+        }
+    }
+}
+
+/// The character of the escape at `at` (a backslash) and its length in bytes. `None` for anything JSON
+/// does not allow and for a surrogate not in a pair (serde_json refuses it; Python keeps it in a `str`,
+/// which the caller's fallback then judges).
+fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let c = match *bytes.get(at + 1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let high = hex4(bytes, at + 2)?;
+            if !(0xD800..0xDC00).contains(&high) {
+                // A trailing surrogate alone is refused by `from_u32`.
+                return Some((char::from_u32(high)?, 6));
+            }
+            if bytes.get(at + 6..at + 8) != Some(b"\\u") {
+                return None;
+            }
+            let low = hex4(bytes, at + 8)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return None;
+            }
+            return Some((char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?, 12));
+        }
+        _ => return None,
+    };
+    Some((c, 2))
+}
+
+/// The four hexadecimal digits at `at`, as a number.
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes.get(at..at + 4)?.iter().try_fold(0, |n, &b| Some(n << 4 | char::from(b).to_digit(16)?))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::super::{serde_fields, text_fields};
     use proptest::prelude::*;
 
@@ -115,6 +204,23 @@ mod tests {
             "\"é中😀\"",
             "\"x\\\"y\"",
             "\"\\n\"",
+            "\\",
+            "\\\\",
+            "\\/\\b\\f\\r\\t",
+            "\\q",
+            "\\u00e9",
+            "\\u00E9",
+            "\\ud83d\\ude00",
+            "\\udbff\\udfff",
+            "\\ud800\\udc00",
+            "\\ud83d\\ue000",
+            "\\ud83d\\udbff",
+            "a run of text longer than the scans' vectors, 64 bytes and more.",
+            "\\ud83d",
+            "\\ude00",
+            "\\u0000",
+            "\\u12g4",
+            "\\u",
             "\"\u{1}\"",
             "\"\u{7f}\"",
             "1",
@@ -135,7 +241,7 @@ mod tests {
         #[test]
         fn lines_read_as_serde_json_reads_them(
             parts in prop::collection::vec(token(), 0..14),
-            shape in 0..3usize,
+            shape in 0..5usize,
             not_utf8 in prop::option::of((0..3usize, any::<prop::sample::Index>())),
         ) {
             let body: String = parts.concat();
@@ -143,7 +249,10 @@ mod tests {
             let line = match shape {
                 0 => body,
                 1 => format!("{{\"text\": {body}}}"),
-                _ => format!("{{\"id\": \"1\", \"text\": \"{}\"{body}}}\n", body.replace(['"', '\\'], "")),
+                2 => format!("{{\"id\": \"1\", \"text\": \"{}\"{body}}}\n", body.replace(['"', '\\'], "")),
+                // Strings of escapes, valid or not, in the values and in a key.
+                3 => format!("{{\"text\": \"{0}\", \"id\": \"{0}\"}}\n", body.replace('"', "")),
+                _ => format!("{{\"te\\u0078t\": \"{}\"}}", body.replace('"', "")),
             };
             let mut line = line.into_bytes();
             // Bytes that are not UTF-8 somewhere (a line Python refuses to decode).
@@ -164,12 +273,22 @@ mod tests {
         let line = " {\"id\" : \"7\",\"text\":\"def f(): pass é\" ,\"text\": \"last\"}\r\n";
         assert_eq!(super::string_fields(line.as_bytes(), &["text", "id"], &mut found), Some(()));
         assert_eq!(found, vec![Some("last".into()), Some("7".into())]);
+        // Escapes are undone, the keys' too; a text with none is borrowed from the line.
+        let line = r#"{"t\u0065xt": "a\nb\"c\\d\/\t\u00e9\ud83d\ude00\u0000", "id": "plain"}"#;
+        assert_eq!(super::string_fields(line.as_bytes(), &["text", "id"], &mut found), Some(()));
+        assert_eq!(found, vec![Some("a\nb\"c\\d/\t\u{e9}\u{1F600}\0".into()), Some("plain".into())]);
+        assert!(matches!(found[1], Some(Cow::Borrowed(_))), "{found:?}");
         // A raw tab in a string is a control character, which JSON refuses unescaped; between tokens JSON
         // allows it, and serde_json reads that line.
         for other in [
             "{\"text\": \"a\tb\"}",
             "{\"text\":\t\"ab\"}",
-            "{\"text\": \"a\\nb\"}",
+            "{\"text\": \"a\\qb\"}",
+            "{\"text\": \"\\ud800\"}",
+            "{\"text\": \"\\udc00\"}",
+            "{\"text\": \"\\ud800\\u0041\"}",
+            "{\"text\": \"\\u12\"}",
+            "{\"text\": \"x\", \"other\": \"\\x\"}",
             "{\"text\": 1}",
             "{}",
             "{\"text\": \"x\",}",
