@@ -183,7 +183,8 @@ mod tests {
     use super::super::{serde_fields, text_fields};
     use proptest::prelude::*;
 
-    /// Pieces of JSONL lines: the plain case and everything near it that must go to serde_json.
+    /// Pieces of JSONL lines: the plain case, escapes valid and not, and everything near them that must go
+    /// to serde_json.
     fn token() -> impl Strategy<Value = &'static str> {
         prop::sample::select(vec![
             "{",
