@@ -115,26 +115,23 @@ fn string(line: &str, at: usize, keep: bool) -> Option<(Text, usize)> {
     if bytes[stop] == b'"' {
         return Some((Text::Written(start..stop), stop + 1));
     }
-    let mut text = String::new();
-    if keep {
-        // Every escape is longer than what it stands for, so the rest of the line bounds the text.
-        text.reserve(bytes.len() - start);
-        text.push_str(&line[start..stop]);
-    }
+    // Every escape is longer than what it stands for, so the rest of the line bounds the text.
+    let mut text = String::with_capacity(if keep { bytes.len() - start } else { 0 });
+    let mut from = start;
     loop {
-        // `stop` is a backslash.
-        let (c, len) = escape(bytes, stop)?;
-        if keep {
-            text.push(c);
-        }
-        let from = stop + len;
-        stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+        // `line[from..stop]` holds no escape; `stop` is a quote or a backslash.
         if keep {
             text.push_str(&line[from..stop]);
         }
         if bytes[stop] == b'"' {
             return Some((Text::Unescaped(text), stop + 1));
         }
+        let (c, len) = escape(bytes, stop)?;
+        if keep {
+            text.push(c);
+        }
+        from = stop + len;
+        stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
     }
 }
 
