@@ -10,6 +10,14 @@ use libdeflater::{CompressionLvl, Compressor};
 /// The text of one member.
 pub const BLOCK: usize = 1 << 20;
 
+/// libdeflate's level 1, its fastest that compresses: `CompressionLvl::fastest()` is level 0, which
+/// only stores the text in gzip's framing.
+const LEVEL: i32 = 1;
+
+fn compressor() -> Compressor {
+    Compressor::new(CompressionLvl::new(LEVEL).expect("libdeflate has levels 0 to 12"))
+}
+
 /// Text not yet compressed, and the compressor that turns each full block of it into a member.
 pub struct GzipMembers {
     compressor: Compressor,
@@ -25,7 +33,7 @@ impl Default for GzipMembers {
 
 impl GzipMembers {
     pub fn new() -> Self {
-        Self { compressor: Compressor::new(CompressionLvl::fastest()), text: Vec::new(), wrote_a_member: false }
+        Self { compressor: compressor(), text: Vec::new(), wrote_a_member: false }
     }
 
     /// The text not yet compressed, to append to (kept between calls, so that its memory is touched
@@ -74,8 +82,8 @@ mod tests {
     fn members_of(blocks: &[&[u8]]) -> Vec<u8> {
         let mut file = Vec::new();
         for block in blocks {
-            let mut member = vec![0; Compressor::new(CompressionLvl::fastest()).gzip_compress_bound(block.len())];
-            let n = Compressor::new(CompressionLvl::fastest()).gzip_compress(block, &mut member).unwrap();
+            let mut member = vec![0; compressor().gzip_compress_bound(block.len())];
+            let n = compressor().gzip_compress(block, &mut member).unwrap();
             let mut back = vec![0; block.len()];
             assert_eq!(Decompressor::new().gzip_decompress(&member[..n], &mut back).unwrap(), block.len());
             assert_eq!(&back, block);
@@ -119,5 +127,22 @@ mod tests {
         let mut empty = Vec::new();
         gz.finish(&mut empty);
         assert_eq!(empty, members_of(&[b""]));
+    }
+
+    #[test]
+    fn the_lines_are_compressed_not_only_framed() {
+        // Lines as the npy metadata has them: a document of 5 to 20 ids each.
+        let mut text = Vec::new();
+        let (mut start, mut n) = (0u64, 0u64);
+        while text.len() < BLOCK + 1000 {
+            let end = start + 5 + n * 7 % 16;
+            text.extend_from_slice(format!("{start},{end},{n},,\n").as_bytes());
+            (start, n) = (end, n + 1);
+        }
+        let mut file = Vec::new();
+        let mut gz = GzipMembers::new();
+        gz.text_mut().extend_from_slice(&text);
+        gz.finish(&mut file);
+        assert!(file.len() * 2 < text.len(), "{} bytes of gzip for {} of text", file.len(), text.len());
     }
 }

@@ -64,6 +64,17 @@ def litdata_documents(folder: str) -> list[list[int]]:
     return docs
 
 
+def test_npy_metadata_is_compressed_not_only_framed_as_gzip(tmp_path):
+    texts = [f"x = {i}" for i in range(20_000)]
+    prefix = str(tmp_path / "d")
+    pp.run(texts=texts, output_prefix=prefix, formats="npy", quiet=True)
+    with gzip.open(prefix + ".csv.gz", "rb") as f:
+        lines = f.read()
+    assert lines.count(b"\n") == len(texts)
+    gz = os.path.getsize(prefix + ".csv.gz")
+    assert gz * 2 < len(lines), f"{gz} bytes of gzip for {len(lines)} bytes of lines"
+
+
 def test_single_file_formats_hold_the_megatron_documents(tmp_path):
     texts = ["", *sample_texts(150), "", "x", ""]
     prefix = str(tmp_path / "d")

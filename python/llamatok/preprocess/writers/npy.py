@@ -31,7 +31,7 @@ class NpyWriter(FormatWriter):
         super().__init__(base, spec, tmp, **options)
         self._ids = self._ids_file(base + ".npy")
         self._meta_sink = self._file(base + ".csv.gz")
-        # Lines formatted and gzipped by the core, with libdeflate's fastest level: Python's formatting and
+        # Lines formatted and gzipped by the core, with libdeflate's level 1: Python's formatting and
         # gzip (even at zlib's fastest level) cost more than the encoding on corpora of short documents
         # (benches/results/notes.md, sessions 19 and 20). The file is a series of gzip members cut at
         # fixed offsets of its text, so the same documents give the same bytes.
