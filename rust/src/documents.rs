@@ -10,6 +10,10 @@
 //! `with_added_tokens`) gets a cache of its own. Batches do not use it: dataset jobs rarely repeat a
 //! document and would only pay the copies.
 //!
+//! No copy of a text whose owner keeps it alive and unchanged: the bindings hand over a Python `str`
+//! (immutable) as a [`HeldText`], which the cache holds instead of copying it (a first pass then only
+//! copies the ids). Any other text is copied.
+//!
 //! Bounded: at most its capacity of texts and ids (ids stored as `u16` when the vocabulary allows);
 //! when an entry would not fit, every entry is dropped and filling starts again. Only texts of
 //! [`MIN_BYTES`] to a sixteenth of the capacity are kept: below, the bookkeeping is a visible share of
@@ -19,7 +23,9 @@
 //! encodes as if it had missed, so threads do not queue behind each other, and a child forked while
 //! another thread held the lock is not stuck on it.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, TryLockError};
 
 use foldhash::fast::RandomState;
@@ -64,9 +70,51 @@ impl StoredIds {
     }
 }
 
+/// A text its owner keeps alive and unchanged for as long as this handle lives, so that the cache can
+/// hold the handle instead of a copy.
+pub trait HeldText: Send + Sync {
+    fn text(&self) -> &str;
+}
+
+/// A kept document's text: the cache's copy, or a handle on its owner's. Hashed and compared as the
+/// text, so that a lookup by `&str` finds it.
+enum Key {
+    Copied(Box<str>),
+    Held(Box<dyn HeldText>),
+}
+
+impl Key {
+    fn text(&self) -> &str {
+        match self {
+            Key::Copied(text) => text,
+            Key::Held(held) => held.text(),
+        }
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.text()
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text().hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Key {}
+
 #[derive(Default)]
 struct Table {
-    by_options: [HashMap<Box<str>, StoredIds, RandomState>; OPTION_KINDS],
+    by_options: [HashMap<Key, StoredIds, RandomState>; OPTION_KINDS],
     bytes: usize,
 }
 
@@ -123,8 +171,30 @@ impl DocumentCache {
     }
 
     /// Keeps `ids` as the whole encoding of `text` with `opts` (the caller's promise: they are what
-    /// `encode` gave, complete, for this tokenizer).
+    /// `encode` gave, complete, for this tokenizer), and a copy of `text`.
     pub fn remember(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
+        self.remember_as(text, opts, ids, || Key::Copied(text.into()));
+    }
+
+    /// As [`Self::remember`], holding the handle `held` gives (asked only if the text is kept) instead of
+    /// a copy of `text`, which must be the handle's text; a copy when it gives none.
+    pub fn remember_held(
+        &self,
+        text: &str,
+        opts: EncodeOptions,
+        ids: &[u32],
+        held: impl FnOnce() -> Option<Box<dyn HeldText>>,
+    ) {
+        self.remember_as(text, opts, ids, || match held() {
+            Some(held) => {
+                debug_assert_eq!(held.text(), text, "a held text is the text encoded");
+                Key::Held(held)
+            }
+            None => Key::Copied(text.into()),
+        });
+    }
+
+    fn remember_as(&self, text: &str, opts: EncodeOptions, ids: &[u32], key: impl FnOnce() -> Key) {
         if !self.keeps(text) {
             return;
         }
@@ -135,7 +205,7 @@ impl DocumentCache {
         if table.bytes + cost > self.capacity {
             *table = Table::default();
         }
-        if table.by_options[kind(opts)].insert(text.into(), stored).is_none() {
+        if table.by_options[kind(opts)].insert(key(), stored).is_none() {
             table.bytes += cost;
         }
     }
@@ -248,5 +318,46 @@ mod tests {
         drop(held);
         assert!(cache.recall(&text, LEGACY, &mut out));
         assert_eq!(cache.documents(), 1, "an insert made while the table was busy went in");
+    }
+
+    /// A text shared with the test, so that the test sees whether the cache holds it.
+    struct Shared(std::sync::Arc<str>);
+
+    impl HeldText for Shared {
+        fn text(&self) -> &str {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn a_held_text_is_held_not_copied_found_by_its_bytes_and_let_go_when_dropped() {
+        let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
+        let text: std::sync::Arc<str> = doc(6, 3000).into();
+        let held = || Some(Box::new(Shared(text.clone())) as Box<dyn HeldText>);
+        cache.remember_held(&text, LEGACY, &[5, 6], held);
+        assert_eq!(std::sync::Arc::strong_count(&text), 2, "the cache holds the text");
+        let mut out = Vec::new();
+        assert!(cache.recall(&doc(6, 3000), LEGACY, &mut out), "another string of the same bytes finds it");
+        assert_eq!(out, [5, 6]);
+        cache.remember_held(&text, LEGACY, &[5, 6], held);
+        assert_eq!(std::sync::Arc::strong_count(&text), 2, "a second insert of the same text holds it once");
+        cache.remember_held(&text[..100], LEGACY, &[1], || panic!("a text the cache does not keep asked for a handle"));
+        let filler = vec![7u32; MAX_BYTES / 4];
+        for seed in 0..40 {
+            cache.remember(&doc(100 + seed, MAX_BYTES), LEGACY, &filler);
+        }
+        assert!(!cache.recall(&text, LEGACY, &mut out), "the cache was emptied when it filled");
+        assert_eq!(std::sync::Arc::strong_count(&text), 1, "and let the held text go");
+    }
+
+    #[test]
+    fn a_text_without_a_handle_is_copied() {
+        let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
+        let text = doc(7, 2000);
+        cache.remember_held(&text, LEGACY, &[3], || None);
+        drop(text);
+        let mut out = Vec::new();
+        assert!(cache.recall(&doc(7, 2000), LEGACY, &mut out));
+        assert_eq!(out, [3]);
     }
 }

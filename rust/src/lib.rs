@@ -63,6 +63,7 @@ pub mod windows_check;
 
 pub use added::NewToken;
 pub use decoder::DecodeStyle;
+pub use documents::HeldText;
 pub use error::{Error, Result};
 pub use special::SpecialMode;
 pub use tokenizer::{Aligned, EncodeOptions, Origin, Tokenizer};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::added::{normalize_segment, AddedVocab, NewToken};
 use crate::decoder::{DecodeStyle, Decoder};
-use crate::documents::DocumentCache;
+use crate::documents::{DocumentCache, HeldText};
 use crate::encoder::Encoder;
 use crate::error::{read_file, Error, Result};
 use crate::special::{NonLegacyText, Segment, SpecialMode, SpecialTokens};
@@ -395,6 +395,20 @@ impl Tokenizer {
     pub fn remember_document(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
         if let Some(documents) = self.documents_in_use() {
             documents.remember(text, opts, ids);
+        }
+    }
+
+    /// As [`Self::remember_document`], the cache holding the handle `held` gives (asked only if it keeps
+    /// the text) instead of a copy of `text`, which must be the handle's text; a copy when it gives none.
+    pub fn remember_document_held(
+        &self,
+        text: &str,
+        opts: EncodeOptions,
+        ids: &[u32],
+        held: impl FnOnce() -> Option<Box<dyn HeldText>>,
+    ) {
+        if let Some(documents) = self.documents_in_use() {
+            documents.remember_held(text, opts, ids, held);
         }
     }
 

@@ -12,7 +12,7 @@ pieces are compared, on text with no ``<`` outside the special tokens.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import llamatok
@@ -90,10 +90,22 @@ def test_core_equals_slow_llama_tokenizer(core, slow_llama, slow_llama_no_prefix
 
 @given(text=texts)
 def test_class_equals_slow_llama_tokenizer(fast_llama, slow_llama, text):
+    # The class splits a text at its fill token, as CodeLlamaTokenizerFast does; LlamaTokenizer has none
+    # (Hypothesis draws the literal from the package's source). That case is the test below.
+    assume(fast_llama.fill_token not in text)
     assert fast_llama.mode == "non_legacy"
     assert fast_llama.encode(text) == slow_llama.encode(text)
     assert fast_llama.encode(text, add_special_tokens=False) == slow_llama.encode(text, add_special_tokens=False)
     assert fast_llama(text)["input_ids"] == slow_llama(text)["input_ids"]
+
+
+def test_the_fill_token_without_infill_tokens_is_what_code_llama_fast_does(fast_llama, slow_llama):
+    # transformers' CodeLlamaTokenizerFast: an empty suffix encodes the prefix alone; any other raises,
+    # as Llama 2's vocabulary has no prefix, middle and suffix tokens.
+    assert fast_llama.encode("x = 1<FILL_ME>") == slow_llama.encode("x = 1")
+    assert fast_llama.encode("<FILL_ME>") == slow_llama.encode("")
+    with pytest.raises(ValueError, match="needs prefix_token, middle_token and suffix_token"):
+        fast_llama.encode("<FILL_ME>0")
 
 
 @given(start=st.sampled_from(["", *INFILL_TEXT, *SPECIAL_TEXT]), rest=plain_texts)

@@ -12,6 +12,7 @@ use crate::error::Error;
 mod args;
 mod buffer;
 mod flat;
+mod held_text;
 mod ids;
 mod int_buffer;
 mod jsonl_block;

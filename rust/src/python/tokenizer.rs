@@ -10,6 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use super::args::{options, style, threads};
 use super::buffer::IdBuffer;
 use super::flat::JsonlBatch;
+use super::held_text;
 use super::ids::{extract_ids, id_from};
 use super::jsonl_block::BlockBytes;
 use super::lists;
@@ -97,11 +98,11 @@ impl Tokenizer {
     fn encode_text(
         &self,
         py: Python<'_>,
-        text: &Bound<'_, PyString>,
+        string: &Bound<'_, PyString>,
         opts: EncodeOptions,
         scratch: &mut Scratch,
     ) -> PyResult<()> {
-        let text = utf8(text, &mut scratch.text)?;
+        let text = utf8(string, &mut scratch.text)?;
         let ids = &mut scratch.ids;
         debug_assert!(ids.is_empty(), "the scratch ids start empty");
         if self.inner.recall_document(text, opts, ids) {
@@ -119,7 +120,7 @@ impl Tokenizer {
             })?;
         }
         // Only now: an interrupted call returned above, its ids incomplete.
-        self.inner.remember_document(text, opts, ids);
+        self.inner.remember_document_held(text, opts, ids, || held_text::held(string));
         Ok(())
     }
 
