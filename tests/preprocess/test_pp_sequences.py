@@ -161,6 +161,15 @@ def test_dedup_skips_and_lists_duplicates(tmp_path):
     assert [r["excerpt"] for r in rejects] == ["a = 1", "b = 2", ""]
 
 
+def test_dedup_tells_the_fields_apart(tmp_path):
+    # The same characters split differently between the two fields: different documents.
+    rows = [{"a": "x\u0000", "b": "y"}, {"a": "x", "b": "\u0000y"}, {"a": "x", "b": "\u0000y"}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = pp.run(str(src), str(tmp_path / "d"), json_keys=["a", "b"], dedup="exact", quiet=True)
+    assert summary["dedup"]["duplicates"] == 1 and summary["documents"] == 2
+
+
 @pytest.mark.parametrize("options,message", [
     ({"pack": 1}, "--pack must be a sequence length of at least 2"),
     ({"pack": 64, "pack_strategy": "first-fit"}, "--pack-strategy must be concat or bfd"),

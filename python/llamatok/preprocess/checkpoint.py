@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from llamatok.preprocess.storage import fsync_dir
 
 STATE = "checkpoint.json"
-VERSION = 1
+VERSION = 2  # 2: --dedup's hashes put each text's length before it
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -1,8 +1,8 @@
 """``--dedup exact``: a document whose text was already seen in the run is skipped before it is
 encoded, counted, and listed in the rejects file (reason ``duplicate``) with where it is.
 
-The key is a 128-bit BLAKE2b hash of the document's text (of every json key's text, joined by
-NUL). Duplicates are found in input order in the encoding stage (one thread, batches in order);
+The key is a 128-bit BLAKE2b hash of the document's text (of every json key's text, each after its
+length in UTF-8 bytes, so that no two different lists of texts hash the same bytes). Duplicates are found in input order in the encoding stage (one thread, batches in order);
 the hashes of the documents kept are appended to ``hashes.b128`` in the work folder by the writing
 stage before each checkpoint, so ``--resume`` reloads exactly the hashes of the documents the
 checkpoint counts (the file is cut back to that many) and skips the same documents again.
@@ -30,10 +30,10 @@ class DedupedResult(BatchResult):
 
 def text_hash(texts: Sequence[str]) -> bytes:
     h = hashlib.blake2b(digest_size=HASH_BYTES)
-    for i, t in enumerate(texts):
-        if i:
-            h.update(b"\x00")
-        h.update(t.encode("utf-8", "surrogatepass"))
+    for t in texts:
+        data = t.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
     return h.digest()
 
 
