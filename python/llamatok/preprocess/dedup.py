@@ -3,9 +3,10 @@ encoded, counted, and listed in the rejects file (reason ``duplicate``) with whe
 
 The key is a 128-bit BLAKE2b hash of the document's text (of every json key's text, each after its
 length in UTF-8 bytes, so that no two different lists of texts hash the same bytes). Duplicates are
-found in input order in the encoding stage (one thread, batches in order); the hashes of the documents kept are appended to ``hashes.b128`` in the work folder by the writing
-stage before each checkpoint, so ``--resume`` reloads exactly the hashes of the documents the
-checkpoint counts (the file is cut back to that many) and skips the same documents again.
+found in input order in the encoding stage (one thread, batches in order); the hashes of the
+documents kept are appended to ``hashes.b128`` in the work folder by the writing stage before each
+checkpoint, so ``--resume`` reloads exactly the hashes of the documents the checkpoint counts (the
+file is cut back to that many) and skips the same documents again.
 """
 
 from __future__ import annotations
