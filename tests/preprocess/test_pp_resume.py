@@ -146,3 +146,14 @@ def test_resume_refuses_other_options_and_finished_runs_are_kept(tmp_path, corpu
     fresh = cli(*args(corpus, prefix)[:-1])
     assert fresh.returncode == 0 and "discarding the partial run" in fresh.stderr
     same_as_reference(prefix, reference)
+
+
+def test_a_checkpoint_of_another_version_starts_over(tmp_path, corpus, reference):
+    prefix = tmp_path / "o"
+    assert cli(*args(corpus, prefix), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:5"}).returncode == 86
+    state = Path(str(prefix) + ".partial", "checkpoint.json")
+    old = dict(json.loads(state.read_text()), version=1)
+    state.write_text(json.dumps(old))
+    resumed = cli(*args(corpus, prefix)[:-1], "--resume")
+    assert resumed.returncode == 0 and "another llamatok version's: starting from the beginning" in resumed.stderr
+    same_as_reference(prefix, reference)

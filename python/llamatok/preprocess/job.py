@@ -162,7 +162,9 @@ def _start(options: Options, work: WorkDir, fp: str) -> dict[str, Any] | None:
         if os.path.isdir(work.path):
             state = work.load_state()
             if state is None:
-                _notice(options, f"{work.path} has no checkpoint yet: starting from the beginning")
+                why = ("its checkpoint is another llamatok version's" if os.path.exists(work.state_path)
+                       else "it has no checkpoint yet")
+                _notice(options, f"{work.path}: {why}: starting from the beginning")
                 work.create()
                 return new_state(fp, num_keys)
             if state["fingerprint"] != fp:
