@@ -171,30 +171,15 @@ impl DocumentCache {
     }
 
     /// Keeps `ids` as the whole encoding of `text` with `opts` (the caller's promise: they are what
-    /// `encode` gave, complete, for this tokenizer), and a copy of `text`.
-    pub fn remember(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
-        self.remember_as(text, opts, ids, || Key::Copied(text.into()));
-    }
-
-    /// As [`Self::remember`], holding the handle `held` gives (asked only if the text is kept) instead of
-    /// a copy of `text`, which must be the handle's text; a copy when it gives none.
-    pub fn remember_held(
+    /// `encode` gave, complete, for this tokenizer). The text is held by the handle `held` gives (asked
+    /// only if the text is kept; it must hold `text`), or copied when it gives none.
+    pub fn remember(
         &self,
         text: &str,
         opts: EncodeOptions,
         ids: &[u32],
         held: impl FnOnce() -> Option<Box<dyn HeldText>>,
     ) {
-        self.remember_as(text, opts, ids, || match held() {
-            Some(held) => {
-                debug_assert_eq!(held.text(), text, "a held text is the text encoded");
-                Key::Held(held)
-            }
-            None => Key::Copied(text.into()),
-        });
-    }
-
-    fn remember_as(&self, text: &str, opts: EncodeOptions, ids: &[u32], key: impl FnOnce() -> Key) {
         if !self.keeps(text) {
             return;
         }
@@ -205,7 +190,14 @@ impl DocumentCache {
         if table.bytes + cost > self.capacity {
             *table = Table::default();
         }
-        if table.by_options[kind(opts)].insert(key(), stored).is_none() {
+        let key = match held() {
+            Some(held) => {
+                debug_assert_eq!(held.text(), text, "a held text is the text encoded");
+                Key::Held(held)
+            }
+            None => Key::Copied(text.into()),
+        };
+        if table.by_options[kind(opts)].insert(key, stored).is_none() {
             table.bytes += cost;
         }
     }
@@ -246,7 +238,7 @@ mod tests {
         let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let text = doc(1, 2000);
         let ids: Vec<u32> = (0..700).map(|i| i * 45 % 32_016).collect();
-        cache.remember(&text, LEGACY, &ids);
+        cache.remember(&text, LEGACY, &ids, || None);
         let mut out = vec![9];
         assert!(cache.recall(&text, LEGACY, &mut out));
         assert_eq!(out[1..], ids[..]);
@@ -270,7 +262,7 @@ mod tests {
         let cache = DocumentCache::new(200_000, CAPACITY_BYTES);
         let text = doc(2, 1500);
         let ids = vec![0, 65_535, 65_536, 199_999];
-        cache.remember(&text, LEGACY, &ids);
+        cache.remember(&text, LEGACY, &ids, || None);
         let mut out = Vec::new();
         assert!(cache.recall(&text, LEGACY, &mut out));
         assert_eq!(out, ids);
@@ -280,11 +272,11 @@ mod tests {
     fn keeps_only_texts_of_the_sizes_it_serves() {
         let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         for len in [0, MIN_BYTES - 1, MAX_BYTES + 1] {
-            cache.remember(&doc(3, len), LEGACY, &[1]);
+            cache.remember(&doc(3, len), LEGACY, &[1], || None);
         }
         assert_eq!(cache.documents(), 0);
-        cache.remember(&doc(3, MIN_BYTES), LEGACY, &[1]);
-        cache.remember(&doc(3, MAX_BYTES), LEGACY, &[1]);
+        cache.remember(&doc(3, MIN_BYTES), LEGACY, &[1], || None);
+        cache.remember(&doc(3, MAX_BYTES), LEGACY, &[1], || None);
         assert_eq!(cache.documents(), 2);
     }
 
@@ -295,7 +287,7 @@ mod tests {
         let ids = vec![7u32; len];
         let mut most = 0;
         for seed in 0..2 * CAPACITY_BYTES / len {
-            cache.remember(&doc(seed, len), LEGACY, &ids);
+            cache.remember(&doc(seed, len), LEGACY, &ids, || None);
             most = most.max(cache.held_bytes());
             assert!(cache.held_bytes() <= CAPACITY_BYTES);
         }
@@ -310,11 +302,11 @@ mod tests {
     fn a_busy_table_is_a_miss_not_a_wait() {
         let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let text = doc(4, 4096);
-        cache.remember(&text, LEGACY, &[1, 2, 3]);
+        cache.remember(&text, LEGACY, &[1, 2, 3], || None);
         let held = cache.table.lock().unwrap();
         let mut out = Vec::new();
         assert!(!cache.recall(&text, LEGACY, &mut out));
-        cache.remember(&doc(5, 4096), LEGACY, &[4]);
+        cache.remember(&doc(5, 4096), LEGACY, &[4], || None);
         drop(held);
         assert!(cache.recall(&text, LEGACY, &mut out));
         assert_eq!(cache.documents(), 1, "an insert made while the table was busy went in");
@@ -334,17 +326,17 @@ mod tests {
         let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let text: std::sync::Arc<str> = doc(6, 3000).into();
         let held = || Some(Box::new(Shared(text.clone())) as Box<dyn HeldText>);
-        cache.remember_held(&text, LEGACY, &[5, 6], held);
+        cache.remember(&text, LEGACY, &[5, 6], held);
         assert_eq!(std::sync::Arc::strong_count(&text), 2, "the cache holds the text");
         let mut out = Vec::new();
         assert!(cache.recall(&doc(6, 3000), LEGACY, &mut out), "another string of the same bytes finds it");
         assert_eq!(out, [5, 6]);
-        cache.remember_held(&text, LEGACY, &[5, 6], held);
+        cache.remember(&text, LEGACY, &[5, 6], held);
         assert_eq!(std::sync::Arc::strong_count(&text), 2, "a second insert of the same text holds it once");
-        cache.remember_held(&text[..100], LEGACY, &[1], || panic!("a text the cache does not keep asked for a handle"));
+        cache.remember(&text[..100], LEGACY, &[1], || panic!("a text the cache does not keep asked for a handle"));
         let filler = vec![7u32; MAX_BYTES / 4];
         for seed in 0..40 {
-            cache.remember(&doc(100 + seed, MAX_BYTES), LEGACY, &filler);
+            cache.remember(&doc(100 + seed, MAX_BYTES), LEGACY, &filler, || None);
         }
         assert!(!cache.recall(&text, LEGACY, &mut out), "the cache was emptied when it filled");
         assert_eq!(std::sync::Arc::strong_count(&text), 1, "and let the held text go");
@@ -354,7 +346,7 @@ mod tests {
     fn a_text_without_a_handle_is_copied() {
         let cache = DocumentCache::new(32_016, CAPACITY_BYTES);
         let text = doc(7, 2000);
-        cache.remember_held(&text, LEGACY, &[3], || None);
+        cache.remember(&text, LEGACY, &[3], || None);
         drop(text);
         let mut out = Vec::new();
         assert!(cache.recall(&doc(7, 2000), LEGACY, &mut out));

@@ -391,16 +391,10 @@ impl Tokenizer {
         self.documents_in_use().is_some_and(|documents| documents.recall(text, opts, out))
     }
 
-    /// Gives the document cache `ids`, which must be the complete result of `encode(text, opts)`.
-    pub fn remember_document(&self, text: &str, opts: EncodeOptions, ids: &[u32]) {
-        if let Some(documents) = self.documents_in_use() {
-            documents.remember(text, opts, ids);
-        }
-    }
-
-    /// As [`Self::remember_document`], the cache holding the handle `held` gives (asked only if it keeps
-    /// the text) instead of a copy of `text`, which must be the handle's text; a copy when it gives none.
-    pub fn remember_document_held(
+    /// Gives the document cache `ids`, which must be the complete result of `encode(text, opts)`. The
+    /// cache holds the handle `held` gives (asked only if it keeps the text; it must hold `text`), or a
+    /// copy of `text` when it gives none.
+    pub fn remember_document(
         &self,
         text: &str,
         opts: EncodeOptions,
@@ -408,7 +402,7 @@ impl Tokenizer {
         held: impl FnOnce() -> Option<Box<dyn HeldText>>,
     ) {
         if let Some(documents) = self.documents_in_use() {
-            documents.remember_held(text, opts, ids, held);
+            documents.remember(text, opts, ids, held);
         }
     }
 

@@ -174,15 +174,14 @@ def test_an_ascii_document_is_held_not_copied_and_let_go_with_the_tokenizer(code
     before = sys.getrefcount(doc)
     ids = tok.encode(doc)
     assert sys.getrefcount(doc) == before + 1, "the cache holds the string itself"
-    other = fresh(doc)
-    assert other is not doc and tok.encode(other) == ids, "an equal string finds the entry"
-    assert sys.getrefcount(other) == before, "and is not held again"
+    assert tok.encode(fresh(doc)) == ids == codellama.with_cache(False).encode(doc)
     del tok
     assert sys.getrefcount(doc) == before, "a dropped tokenizer lets the string go"
 
 
 class Text(str):
-    pass
+    """CPython stores a subclass's instances apart from their header, so the cache copies them (and never
+    holds an object whose release could run Python code)."""
 
 
 @pytest.mark.parametrize("make", [lambda t: fresh(t + "é"), lambda t: Text(t)], ids=["not-ascii", "str-subclass"])
@@ -193,22 +192,3 @@ def test_other_strings_are_copied(codellama, make):
     ids = tok.encode(doc)
     assert sys.getrefcount(doc) == before
     assert tok.encode(fresh(doc)) == ids == codellama.with_cache(False).encode(doc)
-
-
-def test_a_held_string_is_not_grown_in_place(codellama):
-    """CPython appends to a string in place when nothing else refers to it; the cache's reference must
-    stop that, or the entry's text would change under it."""
-    tok = codellama.with_document_cache()
-    uncached = codellama.with_cache(False)
-    body = "print('abc')\n" * 100
-
-    def grow() -> str:
-        s = fresh(body)
-        tok.encode(s)
-        for _ in range(50):
-            s += "y = 2\n"
-        return s
-
-    grown = grow()
-    assert tok.encode(fresh(body)) == uncached.encode(body)
-    assert tok.encode(grown) == uncached.encode(grown)

@@ -4,9 +4,15 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
+use super::text::{storage, StrStorage};
 use crate::HeldText;
 
 /// A reference to an exact, compact ASCII `str`, and its bytes.
+#[cfg_attr(
+    any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API),
+    allow(dead_code, reason = "made where the storage is readable only")
+)]
 pub struct HeldStr {
     /// Keeps the string alive; and while the cache holds this reference the count is above one, which
     /// CPython requires before it changes a string in place (`s += t` on a sole reference).
@@ -28,22 +34,19 @@ impl HeldText for HeldStr {
     }
 }
 
-/// A handle on `s` if its UTF-8 is its own storage (an exact `str`, compact ASCII, on a CPython whose
-/// string layout is readable); None otherwise (the cache then copies the text).
+/// A handle on `s` if `text::storage` borrows its UTF-8 as it is (compact ASCII); None otherwise, and the
+/// cache copies the text. CPython never stores an instance of a `str` subclass compactly, so only exact
+/// `str`s are held, and letting one go runs no Python code (a subclass could have a `__del__`).
+#[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
 pub fn held(s: &Bound<'_, PyString>) -> Option<Box<dyn HeldText>> {
-    #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
-    {
-        use pyo3::ffi;
-        use pyo3::types::PyStringMethods;
-        let ptr = s.as_ptr();
-        // SAFETY: `s` is a live `str` (we hold the GIL and a reference); these read its type and its
-        // header, which `storage` made ready before the text was encoded.
-        let ascii = unsafe { ffi::PyUnicode_CheckExact(ptr) != 0 && ffi::PyUnicode_IS_COMPACT_ASCII(ptr) != 0 };
-        if ascii {
-            let text: *const str = s.to_str().ok()?;
-            return Some(Box::new(HeldStr { _string: s.clone().unbind(), text }));
-        }
+    match storage(s).ok()? {
+        StrStorage::Utf8(text) => Some(Box::new(HeldStr { _string: s.clone().unbind(), text })),
+        _ => None,
     }
-    let _ = s;
+}
+
+/// None: where CPython's string storage is not readable, the cache copies every text.
+#[cfg(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API))]
+pub fn held(_s: &Bound<'_, PyString>) -> Option<Box<dyn HeldText>> {
     None
 }

@@ -120,7 +120,7 @@ impl Tokenizer {
             })?;
         }
         // Only now: an interrupted call returned above, its ids incomplete.
-        self.inner.remember_document_held(text, opts, ids, || held_text::held(string));
+        self.inner.remember_document(text, opts, ids, || held_text::held(string));
         Ok(())
     }
 
