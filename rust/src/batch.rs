@@ -303,6 +303,7 @@ impl<T: Copy + Send> FlatParts<T> {
             offsets.push(end);
         }
         let mut ids: Vec<T> = Vec::with_capacity(total);
+        crate::huge_pages::advise(ids.as_ptr().cast(), total * std::mem::size_of::<T>());
         // Each run's place in the result: the spare capacity cut into consecutive slices.
         let mut rest = &mut ids.spare_capacity_mut()[..total];
         let mut copies = Vec::with_capacity(self.parts.len());

@@ -37,6 +37,8 @@ pub(crate) mod encoder;
 pub(crate) mod error;
 pub mod gzip_members;
 pub(crate) mod hf_json;
+#[cfg(any(feature = "python", test))]
+pub(crate) mod huge_pages;
 pub mod id_bytes;
 pub mod interrupt;
 pub mod jsonl;
