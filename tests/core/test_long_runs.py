@@ -88,11 +88,19 @@ def test_every_length_past_the_window_threshold_equals_tokenizers(codellama, uni
     assert [fast.with_cache(False).encode(text) for text in texts] == expected
 
 
+def _random_cjk(n: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(n))
+
+
 @pytest.mark.parametrize(
     "text",
     ["a" * 1_000_003, "é" * 300_001, "\u2581" * 200_000, " " * 300_000, "ab" * 400_000,
-     "".join(random.Random(7).choice(string.ascii_lowercase) for _ in range(600_000))],
-    ids=["a", "e-acute", "lower-one-eighth-block", "spaces", "ab", "random-letters"],
+     "".join(random.Random(7).choice(string.ascii_lowercase) for _ in range(600_000)),
+     # About a million ids (byte fallback for most): lists and buffers of several MiB, which ask for huge
+     # pages before they are written (rust/src/huge_pages.rs).
+     _random_cjk(400_000, seed=8)],
+    ids=["a", "e-acute", "lower-one-eighth-block", "spaces", "ab", "random-letters", "cjk"],
 )
 def test_megabyte_runs_equal_tokenizers_and_batches(codellama, text):
     fast, oracle = codellama
