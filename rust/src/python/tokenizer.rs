@@ -111,10 +111,9 @@ impl Tokenizer {
         if text.len() < DETACH_BYTES {
             self.inner.encode_into(text, opts, ids);
         } else {
-            // A text has at most an id per byte, besides a few around it (BOS, EOS, the dummy prefix):
-            // room for them now, so that the ids go into one buffer that asked for huge pages
-            // (huge_pages.rs). Address space only: pages are touched as ids are written. Without the
-            // room (or past it), the buffer grows as usual.
+            // At most an id per byte, besides BOS, EOS and the dummy prefix: room for them now (address
+            // space; pages are touched as ids are written), in one buffer that asked for huge pages
+            // (huge_pages.rs). Without the room, or past it, the buffer grows as usual.
             let _ = ids.try_reserve(text.len() + 2);
             crate::huge_pages::advise(ids.as_ptr().cast(), ids.capacity() * std::mem::size_of::<u32>());
             // Without the GIL, and stopping when a signal handler raises (Ctrl-C): the core asks once per MiB.
