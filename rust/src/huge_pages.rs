@@ -3,8 +3,8 @@
 //! than filling its 4 KiB (`benches/results/notes.md`, session 27). With transparent huge pages in
 //! `madvise` mode (a common default), the kernel only backs ranges that ask with huge pages.
 
-/// The size of the pages asked for.
-const HUGE_PAGE: usize = 2 << 20;
+/// The size of the pages asked for: a buffer smaller than this has no whole one inside.
+pub const HUGE_PAGE: usize = 2 << 20;
 
 /// The whole huge pages inside `bytes` bytes from address `start`, as `(first, end)` addresses.
 fn inner_huge_pages(start: usize, bytes: usize) -> Option<(usize, usize)> {

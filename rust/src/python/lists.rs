@@ -29,10 +29,14 @@ fn filled<'py>(py: Python<'py>, ints: &[Py<PyInt>], ids: &[u32]) -> PyResult<Bou
     // SAFETY: the GIL is held (`py`); `PyList_New` returns a new reference or null with an exception
     // set, which `from_owned_ptr_or_err` turns into the error, and the object it returns is a list.
     let list = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))?.cast_into_unchecked::<PyList>() };
-    // SAFETY: `list` is a list (above); reading its item pointer reads no item.
-    let slots = unsafe { (*list.as_ptr().cast::<ffi::PyListObject>()).ob_item };
-    // A long list's slots are fresh memory that the loop below touches first (huge_pages.rs).
-    crate::huge_pages::advise(slots.cast(), ids.len() * std::mem::size_of::<*mut ffi::PyObject>());
+    // A long list's slots are fresh memory that the loop below touches first (huge_pages.rs); a short
+    // list's call (most of them) skips this.
+    let slot_bytes = ids.len() * std::mem::size_of::<*mut ffi::PyObject>();
+    if slot_bytes >= crate::huge_pages::HUGE_PAGE {
+        // SAFETY: `list` is a list (above); reading its item pointer reads no item.
+        let slots = unsafe { (*list.as_ptr().cast::<ffi::PyListObject>()).ob_item };
+        crate::huge_pages::advise(slots.cast(), slot_bytes);
+    }
     for (i, &id) in ids.iter().enumerate() {
         let int = ints[id as usize].clone_ref(py).into_ptr();
         // SAFETY: `list` is the new list of `len` empty slots made above, seen by no one else yet; slot

@@ -114,7 +114,7 @@ impl Tokenizer {
             // At most an id per byte, besides BOS, EOS and the dummy prefix: room for them now (address
             // space; pages are touched as ids are written), in one buffer that asked for huge pages
             // (huge_pages.rs). Without the room, or past it, the buffer grows as usual.
-            let _ = ids.try_reserve(text.len() + 2);
+            let _ = ids.try_reserve(text.len() + 3);
             crate::huge_pages::advise(ids.as_ptr().cast(), ids.capacity() * std::mem::size_of::<u32>());
             // Without the GIL, and stopping when a signal handler raises (Ctrl-C): the core asks once per MiB.
             py.detach(|| {
