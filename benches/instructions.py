@@ -13,6 +13,8 @@ calls and once without; the difference is the encoding's count. Tasks (each inpu
 - ``lines-batch``: the same lines by ``encode_batch_flat`` on one thread, twice;
 - ``jsonl-lines``: the same lines as JSONL (``json.dumps`` of ``{"text": line}``), by ``encode_jsonl_flat``
   on one thread, twice;
+- ``jsonl-corpus``: the files of ``corpus`` as JSONL lines, by ``encode_jsonl_flat`` on one thread, cold (code
+  as ``json.dumps`` writes it: an escape on every line of a file);
 - ``minified-js``: 300 minified-JavaScript strings of 10 KB, one ``encode`` call each.
 
 Needs valgrind (``apt install valgrind``); each task takes a minute or two per build.
@@ -37,25 +39,25 @@ sys.path.insert(0, {benches!r})
 import workloads, llamatok
 task, run = {task!r}, sys.argv[1] == "run"
 tok = llamatok.Tokenizer.from_file({tokenizer!r})
-if task == "corpus":
+if task in ("corpus", "jsonl-corpus"):
     texts = workloads.corpus()[:400]
 elif task == "minified-js":
     texts = [workloads.stress("minified-js", 10_000, seed) for seed in range(300)]
 else:
     texts = workloads.lines(50_000)
-if task == "jsonl-lines":
+if task in ("jsonl-lines", "jsonl-corpus"):
     blocks = ["".join(json.dumps({{"text": t}}) + "\n" for t in texts).encode()]
 if run:
-    for _ in range(1 if task in ("corpus", "minified-js") else 2):
+    for _ in range(1 if task in ("corpus", "jsonl-corpus", "minified-js") else 2):
         if task == "lines-batch":
             tok.encode_batch_flat(texts, dtype="uint16", num_threads=1)
-        elif task == "jsonl-lines":
+        elif task in ("jsonl-lines", "jsonl-corpus"):
             tok.encode_jsonl_flat(blocks, ["text"], "literal", True, 1, "uint16")
         else:
             kept = [tok.encode(t) for t in texts]
 """
 
-TASKS = ["corpus", "lines-calls", "lines-batch", "jsonl-lines", "minified-js"]
+TASKS = ["corpus", "lines-calls", "lines-batch", "jsonl-lines", "jsonl-corpus", "minified-js"]
 
 
 def instructions(folder: str, code: str, mode: str) -> int:

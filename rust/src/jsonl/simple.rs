@@ -115,24 +115,86 @@ fn string(line: &str, at: usize, keep: bool) -> Option<(Text, usize)> {
     if bytes[stop] == b'"' {
         return Some((Text::Written(start..stop), stop + 1));
     }
-    // Every escape is longer than what it stands for, so the rest of the line bounds the text.
-    let mut text = String::with_capacity(if keep { bytes.len() - start } else { 0 });
-    let mut from = start;
+    if keep {
+        return unescaped(line, start, stop).map(|(text, end)| (Text::Unescaped(text), end));
+    }
     loop {
-        // `line[from..stop]` holds no escape; `stop` is a quote or a backslash.
-        if keep {
-            text.push_str(&line[from..stop]);
-        }
+        // `stop` is a quote or a backslash.
         if bytes[stop] == b'"' {
-            return Some((Text::Unescaped(text), stop + 1));
+            return Some((Text::Unescaped(String::new()), stop + 1));
         }
-        let (c, len) = escape(bytes, stop)?;
-        if keep {
-            text.push(c);
-        }
-        from = stop + len;
+        let (_, len) = escape(bytes, stop)?;
+        let from = stop + len;
         stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
     }
+}
+
+/// The text of the string from `start` whose first escape is at `stop`, and the position after its
+/// closing quote. Code as `json.dumps` writes it has an escape on every line: the text between two
+/// escapes is copied while it is searched ([`copy_to_quote_or_backslash`]), not searched and then
+/// copied, a call each.
+fn unescaped(line: &str, start: usize, mut stop: usize) -> Option<(String, usize)> {
+    let bytes = line.as_bytes();
+    // Every escape is longer than what it stands for, so the rest of the line bounds the text.
+    let mut text: Vec<u8> = Vec::with_capacity(bytes.len() - start);
+    text.extend_from_slice(&bytes[start..stop]);
+    loop {
+        // `stop` is a quote or a backslash, and `text` holds the string's text before it.
+        if bytes[stop] == b'"' {
+            // SAFETY: `text` is pieces of `line` cut at ASCII quotes and backslashes, so at character
+            // boundaries, and the UTF-8 of whole characters: it is UTF-8.
+            return Some((unsafe { String::from_utf8_unchecked(text) }, stop + 1));
+        }
+        let (c, len) = escape(bytes, stop)?;
+        if c.is_ascii() {
+            text.push(c as u8);
+        } else {
+            text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+        stop = copy_to_quote_or_backslash(bytes, stop + len, &mut text)?;
+    }
+}
+
+/// Appends `bytes[from..]` to `text` up to the first quote or backslash, whose position it returns;
+/// `None` when there is none (what was appended then is not to be used). `text` must have room for `bytes.len() - from` more bytes.
+#[cfg(target_arch = "x86_64")]
+fn copy_to_quote_or_backslash(bytes: &[u8], mut from: usize, text: &mut Vec<u8>) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
+    };
+    assert!(text.capacity() - text.len() >= bytes.len() - from, "room for the rest of the string");
+    while from + 16 <= bytes.len() {
+        // SAFETY: SSE2 is part of x86-64, so its intrinsics run on every CPU this code is built for;
+        // `from + 16 <= bytes.len()`, so the 16 bytes loaded are in `bytes`; `text` had room for the rest
+        // of `bytes` (asserted above) and grows by what `from` passes, so 16 bytes are free at its end;
+        // the `kept` bytes that `set_len` counts are `bytes[from..from + kept]`, just written.
+        let hits = unsafe {
+            let v = _mm_loadu_si128(bytes.as_ptr().add(from).cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let hits = _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32;
+            // All 16 bytes are written, and only those before a quote or backslash kept.
+            let kept = if hits == 0 { 16 } else { hits.trailing_zeros() as usize };
+            _mm_storeu_si128(text.as_mut_ptr().add(text.len()).cast::<__m128i>(), v);
+            text.set_len(text.len() + kept);
+            from += kept;
+            hits
+        };
+        if hits != 0 {
+            return Some(from);
+        }
+    }
+    let stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+    text.extend_from_slice(&bytes[from..stop]);
+    Some(stop)
+}
+
+/// As the x86-64 version: a search, then a copy.
+#[cfg(not(target_arch = "x86_64"))]
+fn copy_to_quote_or_backslash(bytes: &[u8], from: usize, text: &mut Vec<u8>) -> Option<usize> {
+    let stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+    text.extend_from_slice(&bytes[from..stop]);
+    Some(stop)
 }
 
 /// The character of the escape at `at` (a backslash) and its length in bytes. `None` for anything JSON
@@ -261,6 +323,31 @@ mod tests {
             }
             for keys in [&["text"][..], &["text", "id"][..], &["id", "text"][..]] {
                 prop_assert_eq!(text_fields(&line, keys), serde_fields(&line, keys), "{:?}", String::from_utf8_lossy(&line));
+            }
+        }
+    }
+
+    /// The copy stops at the first quote or backslash wherever it falls in a vector of 16 bytes, next to
+    /// bytes that are not ASCII.
+    #[test]
+    fn the_copy_stops_at_the_first_quote_or_backslash() {
+        for len in 0..50 {
+            let base: Vec<u8> = (0..len).map(|i| [b'a', 0xe4, 0x80, b'"' | 0x80, b']', 0][i % 6]).collect();
+            for at in 0..=len {
+                for stop_byte in [b'"', b'\\'] {
+                    let mut bytes = base.clone();
+                    if at < len {
+                        bytes[at] = stop_byte;
+                    }
+                    for from in 0..=at {
+                        let mut text = Vec::with_capacity(len - from);
+                        let got = super::copy_to_quote_or_backslash(&bytes, from, &mut text);
+                        assert_eq!(got, (at < len).then_some(at), "{bytes:?} from {from}");
+                        if got.is_some() {
+                            assert_eq!(text, &bytes[from..at]);
+                        }
+                    }
+                }
             }
         }
     }
