@@ -99,3 +99,29 @@ def test_outputs_inside_the_input_tree_are_not_read(tmp_path):
     first = pp.run(str(tree), str(tree / "out"), quiet=True)
     second = pp.run(str(tree), str(tree / "out"), quiet=True)
     assert first["documents"] == second["documents"] == 5 and second["rejected"] == 0
+
+
+def test_a_tree_with_links_and_special_files(tmp_path):
+    """What a folder's walk reads: a symbolic link to a file (as that file), never a link to a folder (which
+    could loop), nor a dangling link or a named pipe; the paths given are under the folder as named."""
+    import os
+
+    from llamatok.preprocess.sources import walk
+
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "target.py").write_text("x = 1\n")
+    (outside / "deep" / "hidden.py").write_text("y = 2\n")
+    tree = tmp_path / "tree"
+    (tree / "a").mkdir(parents=True)
+    (tree / "a" / "real.py").write_text("z = 3\n")
+    (tree / "a" / "link.py").symlink_to(outside / "target.py")
+    (tree / "folder_link").symlink_to(outside / "deep", target_is_directory=True)
+    (tree / "dangling.py").symlink_to(tmp_path / "missing.py")
+    os.mkfifo(tree / "pipe.py")
+    rel = os.path.relpath(tree)
+    files, sizes, _ = walk(rel + "/", ["*.py"], [], str(tree / "out"))
+    assert files == [os.path.join(rel + "/", "a", "link.py"), os.path.join(rel + "/", "a", "real.py")]
+    assert sizes == [6, 6]
+    summary = pp.run(str(tree), str(tmp_path / "o"), quiet=True, include=["*.py"])
+    assert summary["documents"] == 2 and summary["rejected"] == 0

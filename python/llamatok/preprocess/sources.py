@@ -17,6 +17,7 @@ import fnmatch
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -90,6 +91,11 @@ def own_output(location: str, prefix: str | None) -> bool:
         return False
     if storage.is_local(location):
         location, prefix = os.path.abspath(location), os.path.abspath(storage.local_path(prefix))
+    return _under_prefix(location, prefix)
+
+
+def _under_prefix(location: str, prefix: str) -> bool:
+    """:func:`own_output` of locations already in the same form as ``prefix`` (absolute, or URIs)."""
     if not location.startswith(prefix):
         return False
     rest = location[len(prefix):]
@@ -102,36 +108,40 @@ _OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(bin|idx|parquet)")
 def walk(root: str, include: Sequence[str], exclude: Sequence[str],
          skip_prefix: str | None = None) -> tuple[list[str], list[int], list[int]]:
     """The files under ``root`` that the globs accept, sorted by relative path, with their sizes
-    and modification times. The job's own outputs (:func:`own_output`) are never read."""
+    and modification times. The job's own outputs (:func:`own_output`) are never read. A symbolic
+    link to a file is read; one to a folder is not followed (as ``os.walk`` does)."""
     if not storage.is_local(root):
         return _walk_remote(root, include, exclude, skip_prefix)
     root = storage.local_path(root)
+    # Each entry's absolute path is its folder's and its name, made once per folder (os.path.abspath per
+    # entry cost more than the rest of the walk on a tree of many small files).
+    prefix = os.path.abspath(storage.local_path(skip_prefix)) if skip_prefix else None
     found: list[tuple[tuple[str, ...], str, int, int]] = []
-
-    def on_error(err: OSError) -> None:
-        raise err
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = [d for d in dirnames if not _matches(exclude, d, rel_dir + d + "/")
-                       and not own_output(os.path.join(dirpath, d), skip_prefix)]
-        for name in filenames:
-            rel = rel_dir + name
-            if own_output(os.path.join(dirpath, name), skip_prefix):
-                continue
-            if include and not _matches(include, name, rel):
-                continue
-            if _matches(exclude, name, rel):
-                continue
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:  # a dangling symbolic link
-                continue
-            if not os.path.isfile(path):
-                continue
-            found.append((tuple(rel.split("/")), path, st.st_size, st.st_mtime_ns))
+    folders = [(root, os.path.abspath(root), "")]
+    while folders:
+        path, absolute, rel_dir = folders.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                name = entry.name
+                own = prefix is not None and _under_prefix(os.path.join(absolute, name), prefix)
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    rel = rel_dir + name + "/"
+                    if not own and not _matches(exclude, name, rel) and not entry.is_symlink():
+                        folders.append((entry.path, os.path.join(absolute, name), rel))
+                    continue
+                rel = rel_dir + name
+                if own or (include and not _matches(include, name, rel)) or _matches(exclude, name, rel):
+                    continue
+                try:
+                    st = entry.stat()  # through a symbolic link
+                except FileNotFoundError:  # a dangling symbolic link
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    found.append((tuple(rel.split("/")), entry.path, st.st_size, st.st_mtime_ns))
     # Sorted by relative path, component by component: the same on every machine and file system.
     found.sort()
     return [f[1] for f in found], [f[2] for f in found], [f[3] for f in found]
