@@ -156,7 +156,8 @@ fn unescaped(line: &str, start: usize, mut stop: usize) -> Option<(String, usize
 }
 
 /// Appends `bytes[from..]` to `text` up to the first quote or backslash, whose position it returns;
-/// `None` when there is none (what was appended then is not to be used). `text` must have room for `bytes.len() - from` more bytes.
+/// `None` when there is none (what was appended then is not to be used). `text` must have room for
+/// `bytes.len() - from` more bytes.
 #[cfg(target_arch = "x86_64")]
 fn copy_to_quote_or_backslash(bytes: &[u8], mut from: usize, text: &mut Vec<u8>) -> Option<usize> {
     use std::arch::x86_64::{
