@@ -86,7 +86,7 @@ def test_resuming_with_another_codec_is_refused(tmp_path, texts):
     # The codec is part of what a run is: an interrupted run resumes only with the codec it started with.
     write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts * 20])
     base = [str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "r"), "--format", "parquet", "--batch-size", "16KB",
-            "-q", "--parquet-compression", "snappy"]
+            "--checkpoint-seconds", "0", "-q", "--parquet-compression", "snappy"]
     assert cli(*base, env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:2"}).returncode == 86
     other = cli(*base[:-1], "none", "--resume")
     assert other.returncode == 2 and "other inputs or options" in other.stderr

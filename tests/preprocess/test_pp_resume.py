@@ -34,8 +34,9 @@ def corpus(tmp_path_factory):
 
 
 def args(corpus, prefix, seed=9):
+    # A checkpoint after every batch, so that the crash points below fall between batches of the input.
     return [*corpus, "-o", str(prefix), "--format", "megatron,parquet", "--fim-rate", "0.5", "--seed", str(seed),
-            "--append-eod", "--batch-size", "16KB", "-q"]
+            "--append-eod", "--batch-size", "16KB", "--checkpoint-seconds", "0", "-q"]
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +158,28 @@ def test_a_checkpoint_of_another_version_starts_over(tmp_path, corpus, reference
     resumed = cli(*args(corpus, prefix)[:-1], "--resume")
     assert resumed.returncode == 0 and "another llamatok version's: starting from the beginning" in resumed.stderr
     same_as_reference(prefix, reference)
+
+
+def test_checkpoints_are_taken_once_the_interval_has_passed(tmp_path, corpus, reference):
+    """--checkpoint-seconds: with 0 a checkpoint follows every batch; with an interval longer than the run the
+    input's only checkpoint comes after its last batch, and a run killed before it redoes the whole input."""
+    def checkpointed_batches(prefix):
+        return json.loads(Path(str(prefix) + ".partial", "checkpoint.json").read_text())["batches"]
+
+    every = tmp_path / "every"
+    assert cli(*args(corpus, every), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:1"}).returncode == 86
+    assert checkpointed_batches(every) == 1
+    long = tmp_path / "long"
+    interval = ["--checkpoint-seconds", "3600"]  # the last of a repeated option counts
+    assert cli(*args(corpus, long), *interval, env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:1"}).returncode == 86
+    assert checkpointed_batches(long) > 20, "one checkpoint for all the batches of the input"
+    for prefix in (every, long):
+        assert cli(*args(corpus, prefix), *interval, "--resume").returncode == 0
+        same_as_reference(prefix, reference)
+    killed = tmp_path / "killed"
+    crashed = cli(*args(corpus, killed), *interval, env={"LLAMATOK_PREPROCESS_CRASH_AT": "data-written:1"})
+    assert crashed.returncode == 86
+    assert not Path(str(killed) + ".partial", "checkpoint.json").exists()
+    resumed = cli(*args(corpus, killed), *interval, "--resume")
+    assert resumed.returncode == 0 and json.loads(resumed.stdout)["runs"] == 1, "no checkpoint: a new run"
+    same_as_reference(killed, reference)

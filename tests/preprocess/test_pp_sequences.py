@@ -142,7 +142,8 @@ def test_same_bytes_for_any_workers_batches_and_resume(tmp_path):
     assert cli(*_args(src, other, "--workers", "2", "--batch-size", "3KB")).returncode == 0
     assert _outputs(other) == reference
     killed = str(tmp_path / "killed")
-    crashed = cli(*_args(src, killed, "--batch-size", "2KB"), env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:4"})
+    crashed = cli(*_args(src, killed, "--batch-size", "2KB", "--checkpoint-seconds", "0"),
+                  env={"LLAMATOK_PREPROCESS_CRASH_AT": "committed:4"})
     assert crashed.returncode == 86
     resumed = cli(*_args(src, killed, "--batch-size", "2KB", "--resume"))
     assert resumed.returncode == 0, resumed.stderr

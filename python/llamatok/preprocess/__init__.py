@@ -62,8 +62,8 @@ def run(inputs: str | os.PathLike[str] | Sequence[Any] | None = None, output_pre
     Keyword options are the fields of :class:`Options` (``tokenizer``, ``formats``, ``json_keys``,
     ``bos``, ``append_eod``, ``mode``, ``fim_rate``, ``fim_spm_rate``, ``fim_layout``, ``seed``, ``max_rejects``,
     ``resume``, ``shard_tokens``, ``engine``, ``ray_address``, ``workers``, ``batch_bytes``,
-    ``quiet``, ``progress``, ``include``, ``exclude``, ``pack``, ``pack_strategy``, ``shuffle_seed``,
-    ``dedup``, ``parquet_compression``). Bad options raise :class:`OptionsError`;
+    ``checkpoint_seconds``, ``quiet``, ``progress``, ``include``, ``exclude``, ``pack``, ``pack_strategy``,
+    ``shuffle_seed``, ``dedup``, ``parquet_compression``). Bad options raise :class:`OptionsError`;
     more rejects than ``max_rejects`` raise :class:`RejectLimitError`; a truncated or corrupt input
     file (a cut ``.gz``/``.zst``, a damaged Parquet file) raises :class:`CorruptInputError`; a prefix
     another live run is writing raises :class:`PrefixBusyError`."""

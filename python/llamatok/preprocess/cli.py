@@ -115,7 +115,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="threads (local) or Ray tasks in flight (default: all cores; on Ray twice the cluster's CPUs)")
     p.add_argument("--batch-size", dest="batch_bytes", type=_size, default="4MB", metavar="BYTES",
-                   help="input bytes per batch and checkpoint (default 4MB)")
+                   help="input bytes per batch (default 4MB)")
+    p.add_argument("--checkpoint-seconds", type=float, default=1.0, metavar="S",
+                   help="make the work durable for --resume at most every S seconds (default 1; 0: after every "
+                        "batch; a killed run redoes at most S seconds of work)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notices")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_preprocess, on_interrupt="what was written is kept: run the same command with --resume "
@@ -134,6 +137,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
         fim_layout=args.fim_layout,
         seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
+        checkpoint_seconds=args.checkpoint_seconds,
         resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
         quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,
         pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,

@@ -1,10 +1,18 @@
-"""Writes batch results, in input order, to the work folder and checkpoints after each one; keeps
-the counters of the summary and enforces ``--max-rejects``. Both engines use it."""
+"""Writes batch results, in input order, to the work folder and checkpoints them; keeps the counters
+of the summary and enforces ``--max-rejects``, for the single-file layout (``job.py``; shards have their own
+records, ``tasks.py``).
+
+A checkpoint (``WorkDir.commit``: the data fsynced, then ``checkpoint.json`` replaced) is taken once
+``checkpoint_seconds`` have passed since the last one, not after every batch: five fsyncs a batch would
+bound the run's speed by the file system's (a network file system takes milliseconds for each, and many
+cores encode a batch in less), and a killed run redoes at most that much work. A run that hits
+``--max-rejects``, and the end of the input (:meth:`Committer.checkpoint`), are always checkpointed."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from llamatok.preprocess.batches import BatchResult
@@ -35,7 +43,9 @@ def rejected_total(state: dict[str, Any]) -> int:
 
 class Committer:
     def __init__(self, work: WorkDir, state: dict[str, Any], progress: Progress, max_rejects: int | None,
-                 rejects_path: str) -> None:
+                 rejects_path: str, checkpoint_seconds: float = 0.0,
+                 before_checkpoint: Callable[[], None] | None = None) -> None:
+        """``before_checkpoint``: makes durable what else a checkpoint vouches for (``--dedup``'s hashes)."""
         self.work = work
         self.state = state
         self.progress = progress
@@ -44,6 +54,10 @@ class Committer:
         self.started = time.monotonic()
         self.seconds_before = float(state["seconds"])
         self.done_bytes = 0
+        self.checkpoint_seconds = checkpoint_seconds
+        self.before_checkpoint = before_checkpoint
+        self._last_checkpoint = time.monotonic()
+        self._uncheckpointed = False
 
     def elapsed(self) -> float:
         return self.seconds_before + time.monotonic() - self.started
@@ -63,13 +77,26 @@ class Committer:
         st["blank_lines"] += result.blank_lines
         st["cursor"] = list(result.cursor)
         st["batches"] += 1
-        st["seconds"] = self.elapsed()
-        self.work.commit(st)
+        self._uncheckpointed = True
+        total = rejected_total(st)
+        too_many = self.max_rejects is not None and total > self.max_rejects
+        if too_many or time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            self.checkpoint()
         self.done_bytes = max(self.done_bytes, result.done_bytes)
         self.progress.update(st["documents"], st["input_bytes"], sum(st["tokens"]), self.done_bytes)
-        total = rejected_total(st)
-        if self.max_rejects is not None and total > self.max_rejects:
+        if too_many:
             raise RejectLimitError(
                 f"{total} records rejected, more than --max-rejects {self.max_rejects}; they are listed in "
                 f"{self.rejects_path} (raise the limit and add --resume to go on from here)"
             )
+
+    def checkpoint(self) -> None:
+        """Makes every batch committed so far durable, and the point ``--resume`` goes on from."""
+        if not self._uncheckpointed:
+            return
+        if self.before_checkpoint is not None:
+            self.before_checkpoint()
+        self.state["seconds"] = self.elapsed()
+        self.work.commit(self.state)
+        self._last_checkpoint = time.monotonic()
+        self._uncheckpointed = False

@@ -91,12 +91,14 @@ class Deduper:
         return DedupedResult(**{f.name: getattr(result, f.name) for f in fields(result)}, new_hashes=new)
 
     def record(self, result: BatchResult) -> None:
-        """Appends (and syncs) the kept documents' hashes: called before the batch's checkpoint."""
+        """Appends the kept documents' hashes (made durable by :meth:`sync`, before a checkpoint)."""
         new = result.new_hashes if isinstance(result, DedupedResult) else b""
         if new:
             self._file.write(new)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+
+    def sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
 
     def close(self) -> None:
         self._file.close()

@@ -239,7 +239,8 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
     sizes = [s.size for s in sources]
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
     progress = Progress(sum(x for x in sizes if x > 0) or None, bool(enabled))
-    committer = Committer(work, state, progress, options.max_rejects, options.rejects_path)
+    committer = Committer(work, state, progress, options.max_rejects, options.rejects_path,
+                          options.checkpoint_seconds)
     dtype = spec.numpy_dtype
     seconds_before = float(state["seconds"])
     started = time.monotonic()
@@ -260,6 +261,8 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         work.open()
         deduper = (Deduper(os.path.join(work.path, "hashes.b128"), int(state["documents"]), [s.name for s in sources])
                    if options.dedup else None)
+        if deduper is not None:
+            committer.before_checkpoint = deduper.sync
         try:
             batches = make_batches(readers, sizes, cursor, len(options.json_keys), options.batch_bytes)
 
@@ -276,6 +279,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
                 return Deduper.wrap(tokenize(tok.core, b, spec), new)
 
             run_pipeline(batches, encode, checked_commit)
+            committer.checkpoint()
         except RejectLimitError:
             work.close()
             with open(work.rejects, "rb") as f:

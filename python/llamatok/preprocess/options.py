@@ -69,6 +69,7 @@ class Options:
     seed: int = 0
     workers: int | None = None
     batch_bytes: int = 4 << 20
+    checkpoint_seconds: float = 1.0
     max_rejects: int | None = None
     resume: bool = False
     shard_tokens: int | None = None
@@ -145,6 +146,9 @@ class Options:
             raise OptionsError(f"--json-keys names a field twice: {' '.join(self.json_keys)}")
         if not isinstance(self.batch_bytes, int) or self.batch_bytes < 1:
             raise OptionsError(f"--batch-size must be a positive number of bytes, not {self.batch_bytes!r}")
+        if (isinstance(self.checkpoint_seconds, bool) or not isinstance(self.checkpoint_seconds, (int, float))
+                or not 0 <= self.checkpoint_seconds < float("inf")):
+            raise OptionsError(f"--checkpoint-seconds must be 0 or more seconds, not {self.checkpoint_seconds!r}")
         if self.max_rejects is not None and (not isinstance(self.max_rejects, int) or self.max_rejects < 0):
             raise OptionsError(f"--max-rejects must be 0 or more, not {self.max_rejects!r}")
         if self.shard_tokens is not None and (isinstance(self.shard_tokens, bool)
