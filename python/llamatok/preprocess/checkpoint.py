@@ -2,9 +2,9 @@
 
 ``PREFIX.partial/`` holds, per json key, ``tokens-K.bin`` (the ids, exactly the future ``.bin``)
 and ``lengths-K.i32`` (one int32 per document), plus ``rejects.jsonl`` and ``checkpoint.json``.
-A batch is committed by appending its data, fsyncing those files, then atomically replacing
-``checkpoint.json`` (written to a temporary file, fsynced, renamed, folder fsynced) with the input
-cursor after the batch, the counters and the size of every file.
+Batches are appended; a checkpoint (:meth:`WorkDir.commit`, taken when ``committer.py`` says) fsyncs
+those files, then atomically replaces ``checkpoint.json`` (written to a temporary file, fsynced, renamed,
+folder fsynced) with the input cursor after the last batch appended, the counters and the size of every file.
 
 A run killed at any moment leaves a checkpoint that describes a prefix of the work exactly; bytes
 appended after it are garbage. ``--resume`` truncates every file to the checkpoint's sizes and reads
