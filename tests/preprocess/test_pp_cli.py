@@ -32,6 +32,7 @@ def jsonl(tmp_path):
     (["--checkpoint-seconds", "-1"], "--checkpoint-seconds must be 0 or more seconds"),
     (["--checkpoint-seconds", "inf"], "--checkpoint-seconds must be 0 or more seconds"),
     (["--checkpoint-seconds", "nan"], "--checkpoint-seconds must be 0 or more seconds"),
+    (["--checkpoint-seconds", "0", "--shard-tokens", "1000"], "applies to the single-file output only"),
     (["--json-keys", "a", "a"], "names a field twice"),
     (["--workers", "0"], "--workers must be at least 1"),
     (["--mode", "weird"], "invalid choice"),

@@ -116,9 +116,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="threads (local) or Ray tasks in flight (default: all cores; on Ray twice the cluster's CPUs)")
     p.add_argument("--batch-size", dest="batch_bytes", type=_size, default="4MB", metavar="BYTES",
                    help="input bytes per batch (default 4MB)")
-    p.add_argument("--checkpoint-seconds", type=float, default=1.0, metavar="S",
-                   help="make the work durable for --resume at most every S seconds (default 1; 0: after every "
-                        "batch; a killed run redoes at most S seconds of work)")
+    p.add_argument("--checkpoint-seconds", type=float, default=None, metavar="S",
+                   help="make the single-file output's work durable for --resume at most every S seconds (default 1; "
+                        "0: after every batch; a killed run redoes at most S seconds of work)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notices")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_preprocess, on_interrupt="what was written is kept: run the same command with --resume "

@@ -240,7 +240,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)
     progress = Progress(sum(x for x in sizes if x > 0) or None, bool(enabled))
     committer = Committer(work, state, progress, options.max_rejects, options.rejects_path,
-                          options.checkpoint_seconds)
+                          options.checkpoint_interval)
     dtype = spec.numpy_dtype
     seconds_before = float(state["seconds"])
     started = time.monotonic()

@@ -69,7 +69,7 @@ class Options:
     seed: int = 0
     workers: int | None = None
     batch_bytes: int = 4 << 20
-    checkpoint_seconds: float = 1.0
+    checkpoint_seconds: float | None = None  # None: 1 second (the single-file output only)
     max_rejects: int | None = None
     resume: bool = False
     shard_tokens: int | None = None
@@ -146,9 +146,13 @@ class Options:
             raise OptionsError(f"--json-keys names a field twice: {' '.join(self.json_keys)}")
         if not isinstance(self.batch_bytes, int) or self.batch_bytes < 1:
             raise OptionsError(f"--batch-size must be a positive number of bytes, not {self.batch_bytes!r}")
-        if (isinstance(self.checkpoint_seconds, bool) or not isinstance(self.checkpoint_seconds, (int, float))
-                or not 0 <= self.checkpoint_seconds < float("inf")):
-            raise OptionsError(f"--checkpoint-seconds must be 0 or more seconds, not {self.checkpoint_seconds!r}")
+        if self.checkpoint_seconds is not None:
+            if (isinstance(self.checkpoint_seconds, bool) or not isinstance(self.checkpoint_seconds, (int, float))
+                    or not 0 <= self.checkpoint_seconds < float("inf")):
+                raise OptionsError(f"--checkpoint-seconds must be 0 or more seconds, not {self.checkpoint_seconds!r}")
+            if self.sharded:
+                raise OptionsError("--checkpoint-seconds applies to the single-file output only (shards are made "
+                                   "durable one by one as each is finished): leave it out")
         if self.max_rejects is not None and (not isinstance(self.max_rejects, int) or self.max_rejects < 0):
             raise OptionsError(f"--max-rejects must be 0 or more, not {self.max_rejects!r}")
         if self.shard_tokens is not None and (isinstance(self.shard_tokens, bool)
@@ -195,6 +199,11 @@ class Options:
     def megatron_prefix(self, key: str) -> str:
         """``PREFIX`` for one text field, ``PREFIX_KEY`` for each of several (as Megatron names them)."""
         return self.output_prefix if len(self.json_keys) == 1 else f"{self.output_prefix}_{key}"
+
+    @property
+    def checkpoint_interval(self) -> float:
+        """Seconds between the single-file output's checkpoints (``--checkpoint-seconds``, 1 when not given)."""
+        return 1.0 if self.checkpoint_seconds is None else float(self.checkpoint_seconds)
 
     @property
     def parquet_codec(self) -> str:
