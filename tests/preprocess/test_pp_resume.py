@@ -183,3 +183,32 @@ def test_checkpoints_are_taken_once_the_interval_has_passed(tmp_path, corpus, re
     resumed = cli(*args(corpus, killed), *interval, "--resume")
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["runs"] == 1, "no checkpoint: a new run"
     same_as_reference(killed, reference)
+
+
+def test_writeback_between_checkpoints_asks_for_each_appended_range_once(tmp_path, monkeypatch):
+    """Between checkpoints the work folder's files are handed to the kernel to write (no fsync): each
+    appended byte range once, in order, and the files hold what was appended."""
+    import os
+
+    import numpy as np
+
+    from llamatok.preprocess.checkpoint import WorkDir
+
+    asked = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: asked.append((fd, offset, length)),
+                        raising=False)
+    work = WorkDir(str(tmp_path / "w.partial"), 1)
+    work.create()
+    work.open()
+    ids = np.arange(1000, dtype=np.uint16)
+    work.append(0, ids, np.array([600, 400], np.int32))
+    work.start_writeback()
+    work.start_writeback()  # nothing new: nothing asked
+    work.append(0, ids[:10], np.array([10], np.int32))
+    work.start_writeback()
+    work.close()
+    by_file: dict[int, list[tuple[int, int]]] = {}
+    for fd, offset, length in asked:
+        by_file.setdefault(fd, []).append((offset, length))
+    assert sorted(by_file.values()) == sorted([[(0, 2000), (2000, 20)], [(0, 8), (8, 4)]])
+    assert np.fromfile(work.tokens[0], np.uint16).tolist() == ids.tolist() + ids[:10].tolist()

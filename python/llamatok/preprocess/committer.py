@@ -82,6 +82,8 @@ class Committer:
         too_many = self.max_rejects is not None and total > self.max_rejects
         if too_many or time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
             self.checkpoint()
+        else:
+            self.work.start_writeback()
         self.done_bytes = max(self.done_bytes, result.done_bytes)
         self.progress.update(st["documents"], st["input_bytes"], sum(st["tokens"]), self.done_bytes)
         if too_many:
