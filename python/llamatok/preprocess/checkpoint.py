@@ -21,7 +21,7 @@ import shutil
 import sys
 from typing import Any, BinaryIO
 
-from llamatok.preprocess.storage import fsync_dir
+from llamatok.preprocess.storage import fsync_dir, start_writeback
 
 STATE = "checkpoint.json"
 VERSION = 2  # 2: --dedup's hashes put each text's length before it
@@ -122,19 +122,10 @@ class WorkDir:
         self._files[-1].write(data)
 
     def start_writeback(self) -> None:
-        """Has the kernel start writing what was appended since the last call, without waiting for it
-        (Linux starts it for ``POSIX_FADV_DONTNEED``), so that the next checkpoint's fsyncs find little left
-        to write: between checkpoints the disk works while the batches are encoded, as it did when every
-        batch was fsynced."""
-        if not hasattr(os, "posix_fadvise"):
-            return
-        for i, f in enumerate(self._files):
-            f.flush()
-            end = f.tell()
-            if end > self._written_back[i]:
-                os.posix_fadvise(f.fileno(), self._written_back[i], end - self._written_back[i],
-                                 os.POSIX_FADV_DONTNEED)
-                self._written_back[i] = end
+        """:func:`storage.start_writeback` of what was appended since the last call, so that the next
+        checkpoint's fsyncs find little left to write: between checkpoints the disk works while the batches
+        are encoded, as it did when every batch was fsynced."""
+        self._written_back = [start_writeback(f, since) for f, since in zip(self._files, self._written_back)]
 
     def sizes(self) -> dict[str, int]:
         return {os.path.basename(p): f.tell() for p, f in zip(self.data_files, self._files)}

@@ -43,7 +43,7 @@ def rejected_total(state: dict[str, Any]) -> int:
 
 class Committer:
     def __init__(self, work: WorkDir, state: dict[str, Any], progress: Progress, max_rejects: int | None,
-                 rejects_path: str, checkpoint_seconds: float = 0.0,
+                 rejects_path: str, checkpoint_seconds: float,
                  before_checkpoint: Callable[[], None] | None = None) -> None:
         """``before_checkpoint``: makes durable what else a checkpoint vouches for (``--dedup``'s hashes)."""
         self.work = work

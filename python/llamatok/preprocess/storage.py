@@ -285,6 +285,15 @@ def make_dirs(location: str) -> None:
     # Object stores have no folders: a key's parent exists as soon as the key does.
 
 
+def start_writeback(file: Any, since: int) -> int:
+    """Has the kernel start writing a local file's bytes from ``since`` to its end (returned), without waiting
+    (Linux does for ``POSIX_FADV_DONTNEED``; where there is no such call, a later fsync writes it all)."""
+    file.flush()
+    if (end := file.tell()) > since and hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(file.fileno(), since, end - since, os.POSIX_FADV_DONTNEED)
+    return int(end)
+
+
 def fsync_dir(path: str) -> None:
     """Makes a local folder's entries (a rename, a new file) durable; quietly nothing where the file
     system cannot."""
@@ -345,16 +354,9 @@ class AtomicWriter:
         return len(view)
 
     def _start_writeback(self) -> None:
-        """Has the kernel start writing what this file has gained since the last call (once it is
-        ``WRITEBACK_BYTES``), without waiting for it, so that :meth:`commit`'s fsync finds little
-        left to write. Linux starts it for ``POSIX_FADV_DONTNEED``; where there is no such call,
-        the fsync writes it all."""
-        if not self._local or self.size - self._written_back < WRITEBACK_BYTES or not hasattr(os, "posix_fadvise"):
-            return
-        self._file.flush()
-        os.posix_fadvise(self._file.fileno(), self._written_back, self.size - self._written_back,
-                         os.POSIX_FADV_DONTNEED)
-        self._written_back = self.size
+        """:func:`start_writeback` each ``WRITEBACK_BYTES``: :meth:`commit`'s fsync then finds little to write."""
+        if self._local and self.size - self._written_back >= WRITEBACK_BYTES:
+            self._written_back = start_writeback(self._file, self._written_back)
 
     def copy_from(self, src: str, offset: int, count: int) -> None:
         """Appends ``count`` bytes of the local file ``src`` from ``offset``: in the kernel when

@@ -185,18 +185,19 @@ fn copy_to_quote_or_backslash(bytes: &[u8], mut from: usize, text: &mut Vec<u8>)
             return Some(from);
         }
     }
+    search_then_copy(bytes, from, text)
+}
+
+/// [`copy_to_quote_or_backslash`] as a search, then a copy: the last bytes of a string on x86-64, all of
+/// it elsewhere.
+fn search_then_copy(bytes: &[u8], from: usize, text: &mut Vec<u8>) -> Option<usize> {
     let stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
     text.extend_from_slice(&bytes[from..stop]);
     Some(stop)
 }
 
-/// As the x86-64 version: a search, then a copy.
 #[cfg(not(target_arch = "x86_64"))]
-fn copy_to_quote_or_backslash(bytes: &[u8], from: usize, text: &mut Vec<u8>) -> Option<usize> {
-    let stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
-    text.extend_from_slice(&bytes[from..stop]);
-    Some(stop)
-}
+use search_then_copy as copy_to_quote_or_backslash;
 
 /// The character of the escape at `at` (a backslash) and its length in bytes. `None` for anything JSON
 /// does not allow and for a surrogate not in a pair (serde_json refuses it; Python keeps it in a `str`,
