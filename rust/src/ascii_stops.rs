@@ -55,6 +55,17 @@ impl AsciiStops {
         }
     }
 
+    /// How many stops follow each other from byte `i` on, inside the block last computed (0 outside it):
+    /// when the bytes before them are ASCII, each of those bytes is a chunk of its own.
+    #[inline(always)]
+    pub fn run_from(&self, i: usize) -> usize {
+        let offset = i.wrapping_sub(self.start);
+        if offset >= BLOCK {
+            return 0;
+        }
+        (!(self.bits >> offset)).trailing_zeros() as usize
+    }
+
     /// Computes the stops of the block starting at byte `i` (`0 < i < text.len()`).
     #[inline(never)]
     fn fill(&mut self, table: &MergeTable, text: &[u8], i: usize) {

@@ -59,6 +59,39 @@ impl<'a> Chunks<'a> {
     }
 }
 
+impl Chunks<'_> {
+    /// Whether the next two chunks are likely of one byte each (a stop after each of the next two bytes),
+    /// which makes [`Chunks::take_single_bytes`] worth its call.
+    #[inline(always)]
+    pub fn single_byte_next(&self) -> bool {
+        self.stops.run_from(self.pos + 1) >= 2
+    }
+
+    /// Takes the chunks of one ASCII byte each that come next (digits, punctuation, line ends: a third
+    /// of the chunks of code), passing each byte to `take` until it returns false.
+    #[inline(always)]
+    pub fn take_single_bytes(&mut self, mut take: impl FnMut(u8) -> bool) {
+        let text = self.text;
+        let start = self.pos;
+        if self.prefix_pending || start >= text.len() {
+            return;
+        }
+        // Byte `start + k` is a chunk of its own when it and the byte after it are ASCII and a stop
+        // follows it; the stop bits of the block hold for bytes after an ASCII byte.
+        let run = self.stops.run_from(start + 1).min(text.len() - start);
+        let mut i = start;
+        while i < start + run {
+            let b = text[i];
+            let next_ascii = i + 1 == text.len() || text[i + 1] < 0x80;
+            if b >= 0x80 || !next_ascii || !take(b) {
+                break;
+            }
+            i += 1;
+        }
+        self.pos = i;
+    }
+}
+
 impl Iterator for Chunks<'_> {
     type Item = Chunk;
 

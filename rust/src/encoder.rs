@@ -158,7 +158,8 @@ impl Encoder {
     fn walk(&self, text: &str, dummy_prefix: bool, out: &mut Vec<u32>, mut each: impl FnMut(Chunk, &mut Vec<u32>)) {
         // Poll once a chunk ends past this byte of `text` (never, when no check is installed).
         let mut due = interrupt::budget();
-        for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+        let mut chunks = Chunks::new(&self.table, text, dummy_prefix);
+        while let Some(chunk) = chunks.next() {
             if chunk.end > due {
                 if interrupt::poll() {
                     return;
@@ -168,11 +169,36 @@ impl Encoder {
             if !self.encode_tiny(text.as_bytes(), chunk, out) {
                 each(chunk, out);
             }
+            if chunks.single_byte_next() {
+                self.single_bytes(&mut chunks, out);
+            }
         }
         if due != usize::MAX {
             // What is left of the budget carries over to the next text (a batch of small texts).
             interrupt::set_budget(interrupt::budget().min(due.saturating_sub(text.len())));
         }
+    }
+
+    /// The chunks of one ASCII byte each that come next, from the table.
+    #[inline(never)]
+    fn single_bytes(&self, chunks: &mut Chunks, out: &mut Vec<u32>) {
+        chunks.take_single_bytes(|b| self.single_byte(b, out));
+    }
+
+    /// A chunk of one byte, which is one ASCII character: its piece, or (line ends and tabs in Llama's
+    /// vocabularies) its byte fallback. False for a space that is not a piece, whose fallback is `▁`'s.
+    #[inline(always)]
+    fn single_byte(&self, b: u8, out: &mut Vec<u32>) -> bool {
+        let symbol = self.table.ascii_symbol(b);
+        if self.table.is_piece(symbol) {
+            out.push(symbol);
+            return true;
+        }
+        if b == b' ' {
+            return false;
+        }
+        self.push_byte_fallback(&[b], out);
+        true
     }
 
     /// Chunks of one character, or of two ASCII characters (most chunks of code and of CJK text),
@@ -181,15 +207,7 @@ impl Encoder {
     fn encode_tiny(&self, text: &[u8], chunk: Chunk, out: &mut Vec<u32>) -> bool {
         let len = chunk.end - chunk.start;
         let (a, b) = match (chunk.prefixed, len) {
-            (false, 1) => {
-                // One byte is one ASCII character.
-                let symbol = self.table.ascii_symbol(text[chunk.start]);
-                if self.table.is_piece(symbol) {
-                    out.push(symbol);
-                    return true;
-                }
-                return false;
-            }
+            (false, 1) => return self.single_byte(text[chunk.start], out),
             // Two bytes starting with an ASCII one are two ASCII characters.
             (false, 2) if text[chunk.start].is_ascii() => (text[chunk.start], text[chunk.start + 1]),
             // The dummy prefix (a space here) and one byte, which is an ASCII character.
