@@ -54,6 +54,7 @@ pub(crate) mod python;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod scan_narrow;
 pub(crate) mod special;
+pub(crate) mod tiny_chunks;
 pub(crate) mod tokenizer;
 pub(crate) mod unused;
 pub(crate) mod user_defined;

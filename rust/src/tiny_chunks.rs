@@ -1,0 +1,69 @@
+//! Chunks answered from the merge table's ASCII and character tables alone, without the merge loop or
+//! the memo: one character, two ASCII characters, and runs of one-byte chunks (digits, punctuation, line
+//! ends), which are most chunks of code and of CJK text (docs/encoding.md, "Chunking").
+
+use crate::chunker::{Chunk, Chunks};
+use crate::encoder::Encoder;
+use crate::merges::{PAIR_STAYS, PAIR_UNKNOWN};
+
+impl Encoder {
+    /// The chunks of one ASCII byte each that come next, from the table.
+    #[inline(never)]
+    pub(crate) fn single_bytes(&self, chunks: &mut Chunks, out: &mut Vec<u32>) {
+        chunks.take_single_bytes(|b| self.single_byte(b, out));
+    }
+
+    /// A chunk of one byte, which is one ASCII character: its piece, or (line ends and tabs in Llama's
+    /// vocabularies) its byte fallback. False for a space that is not a piece, whose fallback is `▁`'s.
+    #[inline(always)]
+    fn single_byte(&self, b: u8, out: &mut Vec<u32>) -> bool {
+        let symbol = self.table.ascii_symbol(b);
+        if self.table.is_piece(symbol) {
+            out.push(symbol);
+            return true;
+        }
+        if b == b' ' {
+            return false;
+        }
+        self.push_byte_fallback(&[b], out);
+        true
+    }
+
+    /// Chunks of one character, or of two ASCII characters (most chunks of code and of CJK text),
+    /// answered from tables without the merge loop or the memo. False when the chunk is anything else.
+    #[inline(always)]
+    pub(crate) fn encode_tiny(&self, text: &[u8], chunk: Chunk, out: &mut Vec<u32>) -> bool {
+        let len = chunk.end - chunk.start;
+        let (a, b) = match (chunk.prefixed, len) {
+            (false, 1) => return self.single_byte(text[chunk.start], out),
+            // Two bytes starting with an ASCII one are two ASCII characters.
+            (false, 2) if text[chunk.start].is_ascii() => (text[chunk.start], text[chunk.start + 1]),
+            // The dummy prefix (a space here) and one byte, which is an ASCII character.
+            (true, 1) => (b' ', text[chunk.start]),
+            // One character: nothing to merge, nothing to remember.
+            (false, _) if !chunk.last.is_ascii() && len == chunk.last.len_utf8() => {
+                let symbol = self.table.symbol(chunk.last);
+                if self.table.is_piece(symbol) {
+                    out.push(symbol);
+                } else {
+                    // Not ASCII, so not a space: the chunk's own bytes are the character's UTF-8.
+                    self.push_byte_fallback(&text[chunk.start..chunk.end], out);
+                }
+                return true;
+            }
+            _ => return false,
+        };
+        match self.table.ascii_pair(a, b) {
+            PAIR_UNKNOWN => false,
+            PAIR_STAYS => {
+                out.push(self.table.ascii_symbol(a));
+                out.push(self.table.ascii_symbol(b));
+                true
+            }
+            merged => {
+                out.push(merged);
+                true
+            }
+        }
+    }
+}
