@@ -78,14 +78,16 @@ impl Chunks<'_> {
         }
         // Byte `start + k` is a chunk of its own when it and the byte after it are ASCII and a stop
         // follows it; the stop bits of the block hold for bytes after an ASCII byte.
-        let run = self.stops.run_from(start + 1).min(text.len() - start);
+        let end = start + self.stops.run_from(start + 1).min(text.len() - start);
         let mut i = start;
-        while i < start + run {
-            let b = text[i];
-            let next_ascii = i + 1 == text.len() || text[i + 1] < 0x80;
-            if b >= 0x80 || !next_ascii || !take(b) {
+        let mut b = text[start];
+        while i < end {
+            // The byte after it, or 0 (ASCII) at the text's end.
+            let next = if i + 1 < text.len() { text[i + 1] } else { 0 };
+            if (b | next) >= 0x80 || !take(b) {
                 break;
             }
+            b = next;
             i += 1;
         }
         self.pos = i;

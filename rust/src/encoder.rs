@@ -9,6 +9,7 @@ use crate::cache::{memo_key, pack_plain, with_cache, ChunkCache};
 use crate::chunker::{Chunk, Chunks};
 use crate::interrupt;
 use crate::merges::MergeTable;
+use crate::tiny_chunks::single_byte_ids;
 use crate::unused;
 use crate::user_defined::{Part, UserDefined};
 use crate::vocab::{MergeOrder, PieceKind, Vocab};
@@ -24,6 +25,8 @@ pub struct Encoder {
     pub(crate) user_defined: Option<UserDefined>,
     /// A SentencePiece model with unused pieces: encoded whole (`unused.rs`), without chunks or memo.
     has_unused: bool,
+    /// Each ASCII byte's id as a chunk of its own (tiny_chunks.rs).
+    pub(crate) single_ids: [u32; 128],
     /// Identifies this encoder's per-thread caches.
     uid: u64,
 }
@@ -99,7 +102,8 @@ impl Encoder {
         let user_defined = UserDefined::new(&vocab);
         let has_unused = matches!(vocab.merge_order, MergeOrder::PieceScore)
             && vocab.pieces().iter().any(|p| p.kind == PieceKind::Unused);
-        Encoder { vocab, table, user_defined, has_unused, uid: NEXT_UID.fetch_add(1, Ordering::Relaxed) }
+        let single_ids = single_byte_ids(&table, &vocab);
+        Encoder { vocab, table, user_defined, has_unused, single_ids, uid: NEXT_UID.fetch_add(1, Ordering::Relaxed) }
     }
 
     /// Appends the ids of `text` to `out`. `dummy_prefix` prepends `▁` (when the model asks for it).

@@ -4,7 +4,32 @@
 
 use crate::chunker::{Chunk, Chunks};
 use crate::encoder::Encoder;
-use crate::merges::{PAIR_STAYS, PAIR_UNKNOWN};
+use crate::merges::{MergeTable, PAIR_STAYS, PAIR_UNKNOWN};
+use crate::vocab::Vocab;
+
+/// In [`single_byte_ids`]: this byte alone is left to the memo and the merge loop.
+const NOT_SINGLE: u32 = u32::MAX;
+
+/// The id of each ASCII byte as a chunk of its own: its piece, or (line ends and tabs in Llama's
+/// vocabularies) its byte fallback, or `<unk>` without one (runs of which are fused later, as the
+/// merge loop's are). A space that is not a piece (its fallback is `▁`'s bytes) and a byte with neither
+/// fallback nor `<unk>` are [`NOT_SINGLE`].
+pub(crate) fn single_byte_ids(table: &MergeTable, vocab: &Vocab) -> [u32; 128] {
+    std::array::from_fn(|b| {
+        let b = b as u8;
+        let symbol = table.ascii_symbol(b);
+        if table.is_piece(symbol) {
+            symbol
+        } else if b == b' ' {
+            NOT_SINGLE
+        } else {
+            match vocab.byte_table() {
+                Some(bytes) => bytes[usize::from(b)],
+                None => vocab.unk_id.unwrap_or(NOT_SINGLE),
+            }
+        }
+    })
+}
 
 impl Encoder {
     /// The chunks of one ASCII byte each that come next, from the table.
@@ -13,19 +38,15 @@ impl Encoder {
         chunks.take_single_bytes(|b| self.single_byte(b, out));
     }
 
-    /// A chunk of one byte, which is one ASCII character: its piece, or (line ends and tabs in Llama's
-    /// vocabularies) its byte fallback. False for a space that is not a piece, whose fallback is `▁`'s.
+    /// A chunk of one byte, which is one ASCII character: its id from [`single_byte_ids`]. False when
+    /// that table leaves it to the memo and the merge loop.
     #[inline(always)]
     fn single_byte(&self, b: u8, out: &mut Vec<u32>) -> bool {
-        let symbol = self.table.ascii_symbol(b);
-        if self.table.is_piece(symbol) {
-            out.push(symbol);
-            return true;
-        }
-        if b == b' ' {
+        let id = self.single_ids[usize::from(b & 0x7F)];
+        if id == NOT_SINGLE {
             return false;
         }
-        self.push_byte_fallback(&[b], out);
+        out.push(id);
         true
     }
 
