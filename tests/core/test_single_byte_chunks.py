@@ -1,6 +1,6 @@
 """Chunks of one ASCII byte (digits, punctuation, line ends: a third of the chunks of code, two thirds of
-minified JavaScript's) are answered from the merge table's ASCII symbols, and a run of them is taken a block
-at a time (rust/src/encoder.rs, `single_bytes`). A byte that is not a piece (a line end, a tab, a control
+minified JavaScript's) are answered from a table of each ASCII byte's id built at load, and a run of them is
+taken in one loop (rust/src/tiny_chunks.rs). A byte that is not a piece (a line end, a tab, a control
 character in Llama's vocabularies) is its byte fallback there, or `<unk>` without one, fused or not. Held
 to `tokenizers` on Code Llama's vocabulary and on copies of it without byte fallback, memo on and off."""
 
