@@ -67,6 +67,40 @@ impl Chunks<'_> {
         self.stops.run_from(self.pos + 1) >= 2
     }
 
+    /// Whether the next chunk starts with a character that is not ASCII (then
+    /// [`Chunks::take_single_chars`] is worth its call).
+    #[inline(always)]
+    pub fn non_ascii_next(&self) -> bool {
+        self.text.get(self.pos).is_some_and(|&b| b >= 0x80)
+    }
+
+    /// Takes the chunks of one character each that come next while those characters are not ASCII (CJK
+    /// text, emoji: most such characters join nothing), passing each character and its UTF-8 to `take`
+    /// until it returns false. A character is a chunk of its own when it does not join the next one.
+    #[inline(always)]
+    pub fn take_single_chars(&mut self, mut take: impl FnMut(char, &[u8]) -> bool) {
+        let text = self.text;
+        let mut i = self.pos;
+        if self.prefix_pending || i >= text.len() || text[i] < 0x80 {
+            return;
+        }
+        let (mut c, mut len) = char_at(text, i);
+        loop {
+            let end = i + len;
+            let next = if end < text.len() { Some(char_at(text, end)) } else { None };
+            if next.is_some_and(|(d, _)| self.table.joins(c, d)) || !take(c, &text[i..end]) {
+                break;
+            }
+            i = end;
+            match next {
+                Some((d, d_len)) if d_len > 1 => (c, len) = (d, d_len),
+                // An ASCII character next goes by the ASCII path of `next`; or the text ended.
+                _ => break,
+            }
+        }
+        self.pos = i;
+    }
+
     /// Takes the chunks of one ASCII byte each that come next (digits, punctuation, line ends: a third
     /// of the chunks of code), passing each byte to `take` until it returns false.
     #[inline(always)]

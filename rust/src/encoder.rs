@@ -175,6 +175,8 @@ impl Encoder {
             }
             if chunks.single_byte_next() {
                 self.single_bytes(&mut chunks, out);
+            } else if !chunk.last.is_ascii() && chunks.non_ascii_next() {
+                self.single_chars(&mut chunks, out);
             }
         }
         if due != usize::MAX {

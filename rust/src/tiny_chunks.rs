@@ -38,6 +38,20 @@ impl Encoder {
         chunks.take_single_bytes(|b| self.single_byte(b, out));
     }
 
+    /// The chunks of one character each, not ASCII, that come next: as [`Encoder::encode_tiny`] answers one.
+    #[inline(never)]
+    pub(crate) fn single_chars(&self, chunks: &mut Chunks, out: &mut Vec<u32>) {
+        chunks.take_single_chars(|c, utf8| {
+            let symbol = self.table.symbol(c);
+            if self.table.is_piece(symbol) {
+                out.push(symbol);
+            } else {
+                self.push_byte_fallback(utf8, out);
+            }
+            true
+        });
+    }
+
     /// A chunk of one byte, which is one ASCII character: its id from [`single_byte_ids`]. False when
     /// that table leaves it to the memo and the merge loop.
     #[inline(always)]
