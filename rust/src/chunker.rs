@@ -20,6 +20,9 @@ pub struct Chunk {
     pub last: char,
 }
 
+/// Bytes taken by one call of [`Chunks::take_single_chars`] at most.
+const RUN_LIMIT: usize = 4096;
+
 pub struct Chunks<'a> {
     table: &'a MergeTable,
     text: &'a [u8],
@@ -84,8 +87,10 @@ impl Chunks<'_> {
         if self.prefix_pending || i >= text.len() || text[i] < 0x80 {
             return;
         }
+        // Back to the chunk loop now and then, which polls the caller's interrupt check.
+        let limit = i.saturating_add(RUN_LIMIT);
         let (mut c, mut len) = char_at(text, i);
-        loop {
+        while i < limit {
             let end = i + len;
             let next = if end < text.len() { Some(char_at(text, end)) } else { None };
             if next.is_some_and(|(d, _)| self.table.joins(c, d)) || !take(c, &text[i..end]) {
@@ -181,5 +186,26 @@ impl Iterator for Chunks<'_> {
         }
         self.pos = i;
         Some(Chunk { start, end: i, prefixed, last: prev })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Chunks, RUN_LIMIT};
+    use crate::proptests::vocabs;
+
+    /// A run of characters that join nothing is taken at most `RUN_LIMIT` bytes at a time, so that the
+    /// chunk loop between two runs polls the caller's interrupt check (a long CJK text stays interruptible).
+    #[test]
+    fn a_run_of_single_characters_is_taken_a_bounded_stretch_at_a_time() {
+        let text = "\u{1F600}".repeat(16 * 1024);
+        for named in vocabs::all() {
+            let mut chunks = Chunks::new(&named.encoder.table, &text, false);
+            let first = chunks.next().expect("a chunk");
+            assert_eq!(first.end, 4, "{}: an emoji joins nothing", named.name);
+            chunks.take_single_chars(|_, _| true);
+            let pos = chunks.pos;
+            assert!(pos > first.end && pos < text.len() && pos - first.end <= RUN_LIMIT, "{}: {pos}", named.name);
+        }
     }
 }

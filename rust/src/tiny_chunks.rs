@@ -1,6 +1,7 @@
-//! Chunks answered from the merge table's ASCII and character tables alone, without the merge loop or
-//! the memo: one character, two ASCII characters, and runs of one-byte chunks (digits, punctuation, line
-//! ends), which are most chunks of code and of CJK text (docs/encoding.md, "Chunking").
+//! Chunks answered from tables alone, without the merge loop or the memo: one character, two ASCII
+//! characters, and runs of chunks of one byte (digits, punctuation, line ends) or of one character that is
+//! not ASCII (CJK text, emoji), taken in one loop; most chunks of code and of CJK text are these
+//! (docs/encoding.md, "Chunking").
 
 use crate::chunker::{Chunk, Chunks};
 use crate::encoder::Encoder;
@@ -42,14 +43,21 @@ impl Encoder {
     #[inline(never)]
     pub(crate) fn single_chars(&self, chunks: &mut Chunks, out: &mut Vec<u32>) {
         chunks.take_single_chars(|c, utf8| {
-            let symbol = self.table.symbol(c);
-            if self.table.is_piece(symbol) {
-                out.push(symbol);
-            } else {
-                self.push_byte_fallback(utf8, out);
-            }
+            self.single_char(c, utf8, out);
             true
         });
+    }
+
+    /// A chunk of one character that is not ASCII (so not a space), given with its UTF-8: its piece,
+    /// else its bytes.
+    #[inline(always)]
+    fn single_char(&self, c: char, utf8: &[u8], out: &mut Vec<u32>) {
+        let symbol = self.table.symbol(c);
+        if self.table.is_piece(symbol) {
+            out.push(symbol);
+        } else {
+            self.push_byte_fallback(utf8, out);
+        }
     }
 
     /// A chunk of one byte, which is one ASCII character: its id from [`single_byte_ids`]. False when
@@ -77,13 +85,7 @@ impl Encoder {
             (true, 1) => (b' ', text[chunk.start]),
             // One character: nothing to merge, nothing to remember.
             (false, _) if !chunk.last.is_ascii() && len == chunk.last.len_utf8() => {
-                let symbol = self.table.symbol(chunk.last);
-                if self.table.is_piece(symbol) {
-                    out.push(symbol);
-                } else {
-                    // Not ASCII, so not a space: the chunk's own bytes are the character's UTF-8.
-                    self.push_byte_fallback(&text[chunk.start..chunk.end], out);
-                }
+                self.single_char(chunk.last, &text[chunk.start..chunk.end], out);
                 return true;
             }
             _ => return false,
