@@ -16,7 +16,9 @@ calls and once without; the difference is the encoding's count. Tasks (each inpu
 - ``jsonl-corpus``: the files of ``corpus`` as JSONL lines, by ``encode_jsonl_flat`` on one thread, cold (code
   as ``json.dumps`` writes it: an escape on every line of a file);
 - ``minified-js``: 300 minified-JavaScript strings of 10 KB, one ``encode`` call each;
-- ``cjk-emoji``: 300 strings of 10 KB of CJK characters and emoji, one ``encode`` call each.
+- ``cjk-emoji``: 300 strings of 10 KB of CJK characters and emoji, one ``encode`` call each;
+- ``uncut``: 100 strings of 10 KB of letters without a cut point (long chunks, merged in windows), one
+  ``encode`` call each.
 
 Needs valgrind (``apt install valgrind``); each task takes a minute or two per build.
 """
@@ -44,12 +46,14 @@ if task in ("corpus", "jsonl-corpus"):
     texts = workloads.corpus()[:400]
 elif task in ("minified-js", "cjk-emoji"):
     texts = [workloads.stress(task, 10_000, seed) for seed in range(300)]
+elif task == "uncut":
+    texts = [workloads.stress(task, 10_000, seed) for seed in range(100)]
 else:
     texts = workloads.lines(50_000)
 if task in ("jsonl-lines", "jsonl-corpus"):
     blocks = ["".join(json.dumps({{"text": t}}) + "\n" for t in texts).encode()]
 if run:
-    for _ in range(1 if task in ("corpus", "jsonl-corpus", "minified-js", "cjk-emoji") else 2):
+    for _ in range(1 if task in ("corpus", "jsonl-corpus", "minified-js", "cjk-emoji", "uncut") else 2):
         if task == "lines-batch":
             tok.encode_batch_flat(texts, dtype="uint16", num_threads=1)
         elif task in ("jsonl-lines", "jsonl-corpus"):
@@ -58,7 +62,7 @@ if run:
             kept = [tok.encode(t) for t in texts]
 """
 
-TASKS = ["corpus", "lines-calls", "lines-batch", "jsonl-lines", "jsonl-corpus", "minified-js", "cjk-emoji"]
+TASKS = ["corpus", "lines-calls", "lines-batch", "jsonl-lines", "jsonl-corpus", "minified-js", "cjk-emoji", "uncut"]
 
 
 def instructions(folder: str, code: str, mode: str) -> int:

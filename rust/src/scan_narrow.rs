@@ -80,6 +80,14 @@ pub(crate) fn merge_chars(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &
     merge_from(table, symbols, log, |a, b| first_rank(table, text, a, b));
 }
 
+/// [`merge_chars`] where every symbol is one ASCII character of `text`: the first ranks straight from
+/// the table's ASCII ranks, without telling one-byte characters from others.
+#[target_feature(enable = "sse4.1")]
+pub(crate) fn merge_ascii(table: &MergeTable, symbols: &mut Vec<Symbol>, text: &[u8], log: &mut impl StepLog) {
+    debug_assert!(symbols.iter().all(|s| s.end == s.start + 1 && text[s.start as usize].is_ascii()));
+    merge_from(table, symbols, log, |a, b| table.ascii_rank(text[a.start as usize], text[b.start as usize]));
+}
+
 /// The loop of [`merge_by_scan_logged`], `initial` giving the `(rank, merged)` of the pairs before any merge.
 #[inline]
 #[target_feature(enable = "sse4.1")]

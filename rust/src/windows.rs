@@ -86,16 +86,23 @@ fn narrow_scan(table: &MergeTable) -> bool {
     }
 }
 
-/// The scan merge of one window: with 16-bit ranks when `narrow` ([`narrow_scan`]).
+/// The scan merge of one window: with 16-bit ranks when `narrow` ([`narrow_scan`]); `ascii` when every
+/// symbol is one ASCII character.
 #[inline]
-fn scan(table: &MergeTable, chunk: &str, symbols: &mut Vec<Symbol>, log: &mut Vec<Step>, narrow: bool) {
+fn scan(table: &MergeTable, chunk: &str, symbols: &mut Vec<Symbol>, log: &mut Vec<Step>, narrow: bool, ascii: bool) {
     #[cfg(target_arch = "x86_64")]
     if narrow {
         // SAFETY: `narrow` comes from `scan_narrow::usable`, which checked that this CPU has SSE4.1.
-        unsafe { scan_narrow::merge_chars(table, symbols, chunk.as_bytes(), log) };
+        unsafe {
+            if ascii {
+                scan_narrow::merge_ascii(table, symbols, chunk.as_bytes(), log);
+            } else {
+                scan_narrow::merge_chars(table, symbols, chunk.as_bytes(), log);
+            }
+        }
         return;
     }
-    let _ = narrow;
+    let _ = (narrow, ascii);
     merge_by_scan_logged(table, symbols, log);
 }
 
@@ -112,15 +119,26 @@ fn run_window(
     (run.start, run.end) = (start, end);
     run.symbols.clear();
     run.log.clear();
-    for (i, c) in chunk[start..end].char_indices() {
-        let at = (start + i) as u32;
-        run.symbols.push(Symbol { id: table.symbol(c), start: at, end: at + c.len_utf8() as u32 });
+    let text = &chunk[start..end];
+    let ascii = text.is_ascii();
+    if ascii {
+        // Letters without spaces, base64, runs of one character: a table load per byte.
+        run.symbols.extend(text.bytes().zip(start as u32..).map(|(b, at)| Symbol {
+            id: table.ascii_symbol(b),
+            start: at,
+            end: at + 1,
+        }));
+    } else {
+        for (i, c) in text.char_indices() {
+            let at = (start + i) as u32;
+            run.symbols.push(Symbol { id: table.symbol(c), start: at, end: at + c.len_utf8() as u32 });
+        }
     }
     run.first = run.symbols[0].id;
     run.last = run.symbols[run.symbols.len() - 1].id;
     // Windows are merged as chunks of their length would be: by the scan up to its limit.
     if run.symbols.len() <= SCAN_LIMIT {
-        scan(table, chunk, &mut run.symbols, &mut run.log, narrow);
+        scan(table, chunk, &mut run.symbols, &mut run.log, narrow, ascii);
     } else {
         merge_by_heap_logged(table, &mut run.symbols, heap, &mut run.log);
     }
@@ -149,7 +167,14 @@ fn cut_holds(table: &MergeTable, left: &Run, right: &Run) -> bool {
     let (mut i, mut j) = (0, 0);
     let rank_across = |last, first| table.get(last, first).map_or(NO_RANK, |m| m.rank);
     let mut across = rank_across(last, first);
+    // Past the last step that changes a side of the cut, the pair across is settled: if it merges, the
+    // loop picks it once the steps of lower rank are done.
+    let left_changes = left.log.iter().rposition(|s| s.edge & LAST != 0).map_or(0, |k| k + 1);
+    let right_changes = right.log.iter().rposition(|s| s.edge & FIRST != 0).map_or(0, |k| k + 1);
     loop {
+        if i >= left_changes && j >= right_changes {
+            return across == NO_RANK;
+        }
         let l = left.log.get(i).map_or(NO_RANK, |s| s.rank);
         let r = right.log.get(j).map_or(NO_RANK, |s| s.rank);
         // On equal ranks the leftmost pair goes first: the left window's, then the one across, then the right's.
