@@ -20,37 +20,92 @@ pub fn append_rows(
     if let Some(last) = lengths.len().checked_sub(1) {
         first_number.checked_add(last as u64).ok_or(RowsOverflow)?;
     }
-    // At most 20 digits each, the commas and the newline.
-    out.reserve(lengths.len() * (3 * 20 + 5));
+    // Rows are made in a small buffer and appended a few KiB at a time: each number is copied in as a
+    // fixed 20 bytes (then the position moves by its length), where appending slices of a few bytes
+    // called `memcpy` for each.
+    let mut buf = [0u8; 4096];
+    let mut at = 0;
+    // A row's start is the previous row's end, already in decimal; the document number counts up in
+    // decimal too.
     let mut start = first_token;
+    let mut start_digits = Decimal::of(start);
+    let mut number = Decimal::of(first_number);
     for (i, &n) in lengths.iter().enumerate() {
-        if n > 0 {
-            push_decimal(start, out);
-            out.push(b',');
-            push_decimal(start + n, out);
-            out.push(b',');
-            push_decimal(first_number + i as u64, out);
-            out.extend_from_slice(b",,\n");
+        if i > 0 {
+            number.increment();
+        }
+        if n == 0 {
+            continue;
+        }
+        if at + ROW_MAX > buf.len() {
+            out.extend_from_slice(&buf[..at]);
+            at = 0;
         }
         start += n;
+        let end = Decimal::of(start);
+        at = start_digits.write(&mut buf, at);
+        buf[at] = b',';
+        at = end.write(&mut buf, at + 1);
+        buf[at] = b',';
+        at = number.write(&mut buf, at + 1);
+        buf[at..at + 3].copy_from_slice(b",,\n");
+        at += 3;
+        start_digits = end;
     }
+    out.extend_from_slice(&buf[..at]);
     Ok(())
 }
 
-/// `n` in decimal, without leading zeros.
-#[inline]
-fn push_decimal(mut n: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// Room a row needs: three numbers of 20 digits, the commas and the newline (the copy of a number may
+/// write past its digits, never past this).
+const ROW_MAX: usize = 3 * DIGITS + 5;
+
+/// Digits of a `u64`, at most.
+const DIGITS: usize = 20;
+
+/// A number in decimal: its digits are `digits[first..DIGITS]`; the 20 bytes after them are padding,
+/// so that a copy of 20 bytes from `first` never leaves the array.
+#[derive(Clone, Copy)]
+struct Decimal {
+    digits: [u8; 2 * DIGITS],
+    first: usize,
+}
+
+impl Decimal {
+    fn of(mut n: u64) -> Decimal {
+        let mut d = Decimal { digits: [b'0'; 2 * DIGITS], first: DIGITS };
+        loop {
+            d.first -= 1;
+            d.digits[d.first] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                return d;
+            }
         }
     }
-    out.extend_from_slice(&digits[at..]);
+
+    /// Adds one (the caller checked that the number stays below 2^64, so below 10^20).
+    fn increment(&mut self) {
+        let mut i = DIGITS;
+        loop {
+            i -= 1;
+            if self.digits[i] != b'9' {
+                self.digits[i] += 1;
+                break;
+            }
+            self.digits[i] = b'0';
+        }
+        self.first = self.first.min(i);
+    }
+
+    /// Writes the digits at `buf[at..]`, which has room for 20 bytes; the position after them.
+    #[inline(always)]
+    fn write(&self, buf: &mut [u8], at: usize) -> usize {
+        // 20 bytes, the digits first: a copy of fixed size (no call to `memcpy`); what follows the digits
+        // is overwritten by the rest of the row.
+        buf[at..at + DIGITS].copy_from_slice(&self.digits[self.first..self.first + DIGITS]);
+        at + DIGITS - self.first
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +127,37 @@ mod tests {
         assert_eq!(append_rows(&[1], u64::MAX, 0, &mut empty), Err(RowsOverflow));
         assert_eq!(append_rows(&[1, 1], 0, u64::MAX, &mut empty), Err(RowsOverflow));
         assert!(empty.is_empty(), "nothing written on an overflow");
+    }
+
+    /// The rows are those `format!` makes, across carries of the document number (9 → 10, 99 → 100...),
+    /// documents without ids, and more rows than one append of the rows' buffer holds.
+    #[test]
+    fn rows_match_format_across_carries_and_buffer_refills() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let lengths: Vec<u64> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x.is_multiple_of(5) {
+                    0
+                } else {
+                    x % 3000
+                }
+            })
+            .collect();
+        for (first_token, first_number) in [(0, 0), (7, 9), (99_999_999_990, 999_999_999_999_999_990)] {
+            let mut out = Vec::new();
+            append_rows(&lengths, first_token, first_number, &mut out).unwrap();
+            let mut expected = String::new();
+            let mut start = first_token;
+            for (i, &n) in lengths.iter().enumerate() {
+                if n > 0 {
+                    expected.push_str(&format!("{start},{},{},,\n", start + n, first_number + i as u64));
+                }
+                start += n;
+            }
+            assert!(String::from_utf8(out).unwrap() == expected, "rows from {first_token}, {first_number}");
+        }
     }
 }

@@ -1,26 +1,17 @@
 //! A gzip file written as a series of members, each the compression of a fixed-size block of the text
 //! (`llamatok preprocess --format npy`'s `.csv.gz` of document boundaries). A gzip file may hold any
-//! number of members, and every gzip reader joins them (RFC 1952, section 2.2); libdeflate compresses
-//! whole buffers only, and faster than zlib at its fastest level, so the text is compressed a block at a
-//! time. The blocks are cut at fixed offsets of the text, whatever the pieces it came in: the same text
-//! gives the same bytes in any batching.
+//! number of members, and every gzip reader joins them (RFC 1952, section 2.2). Each block is coded by
+//! `huffman_only.rs` (its bytes as literals with a code built for the block), whole; the blocks are cut at
+//! fixed offsets of the text, whatever the pieces it came in: the same text gives the same bytes in any
+//! batching.
 
-use libdeflater::{CompressionLvl, Compressor};
+use crate::huffman_only::gzip_member;
 
 /// The text of one member.
 pub const BLOCK: usize = 1 << 20;
 
-/// libdeflate's level 1, its fastest that compresses: `CompressionLvl::fastest()` is level 0, which
-/// only stores the text in gzip's framing.
-const LEVEL: i32 = 1;
-
-fn compressor() -> Compressor {
-    Compressor::new(CompressionLvl::new(LEVEL).expect("libdeflate has levels 0 to 12"))
-}
-
-/// Text not yet compressed, and the compressor that turns each full block of it into a member.
+/// Text not yet compressed; each full block of it becomes a member.
 pub struct GzipMembers {
-    compressor: Compressor,
     text: Vec<u8>,
     wrote_a_member: bool,
 }
@@ -33,7 +24,7 @@ impl Default for GzipMembers {
 
 impl GzipMembers {
     pub fn new() -> Self {
-        Self { compressor: compressor(), text: Vec::new(), wrote_a_member: false }
+        Self { text: Vec::new(), wrote_a_member: false }
     }
 
     /// The text not yet compressed, to append to (kept between calls, so that its memory is touched
@@ -46,7 +37,7 @@ impl GzipMembers {
     pub fn take_full_blocks(&mut self, out: &mut Vec<u8>) {
         let full = self.text.len() / BLOCK * BLOCK;
         for block in self.text[..full].chunks_exact(BLOCK) {
-            member(&mut self.compressor, block, out);
+            gzip_member(block, out);
             self.wrote_a_member = true;
         }
         self.text.drain(..full);
@@ -57,20 +48,11 @@ impl GzipMembers {
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         self.take_full_blocks(out);
         if !self.text.is_empty() || !self.wrote_a_member {
-            member(&mut self.compressor, &self.text, out);
+            gzip_member(&self.text, out);
         }
         self.text.clear();
         self.wrote_a_member = false;
     }
-}
-
-/// Appends to `out` the gzip member of `block`.
-fn member(compressor: &mut Compressor, block: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(start + compressor.gzip_compress_bound(block.len()), 0);
-    let written =
-        compressor.gzip_compress(block, &mut out[start..]).expect("the buffer holds libdeflate's bound for this block");
-    out.truncate(start + written);
 }
 
 #[cfg(test)]
@@ -82,12 +64,12 @@ mod tests {
     fn members_of(blocks: &[&[u8]]) -> Vec<u8> {
         let mut file = Vec::new();
         for block in blocks {
-            let mut member = vec![0; compressor().gzip_compress_bound(block.len())];
-            let n = compressor().gzip_compress(block, &mut member).unwrap();
+            let mut member = Vec::new();
+            gzip_member(block, &mut member);
             let mut back = vec![0; block.len()];
-            assert_eq!(Decompressor::new().gzip_decompress(&member[..n], &mut back).unwrap(), block.len());
+            assert_eq!(Decompressor::new().gzip_decompress(&member, &mut back).unwrap(), block.len());
             assert_eq!(&back, block);
-            file.extend_from_slice(&member[..n]);
+            file.extend_from_slice(&member);
         }
         file
     }

@@ -37,6 +37,7 @@ pub(crate) mod encoder;
 pub(crate) mod error;
 pub mod gzip_members;
 pub(crate) mod hf_json;
+pub(crate) mod huffman_only;
 #[cfg(any(feature = "python", test))]
 pub(crate) mod huge_pages;
 pub mod id_bytes;

@@ -31,10 +31,11 @@ class NpyWriter(FormatWriter):
         super().__init__(base, spec, tmp, **options)
         self._ids = self._ids_file(base + ".npy")
         self._meta_sink = self._file(base + ".csv.gz")
-        # Lines formatted and gzipped by the core, with libdeflate's level 1: Python's formatting and
-        # gzip (even at zlib's fastest level) cost more than the encoding on corpora of short documents
-        # (benches/results/notes.md, sessions 19 and 20). The file is a series of gzip members cut at
-        # fixed offsets of its text, so the same documents give the same bytes.
+        # Lines formatted and gzipped by the core, each byte Huffman-coded without looking for repeats:
+        # Python's formatting and gzip, and even libdeflate's fastest level, cost a large part of the
+        # encoding's CPU on corpora of short documents (benches/results/notes.md, sessions 19, 20 and 30).
+        # The file is a series of gzip members cut at fixed offsets of its text, so the same documents
+        # give the same bytes.
         self._meta = NpyMetadata()
         self._mask = self._file(base + ".label_mask.npy") if spec.middle_id is not None else None
 
