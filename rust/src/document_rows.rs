@@ -25,10 +25,9 @@ pub fn append_rows(
     // called `memcpy` for each.
     let mut buf = [0u8; 4096];
     let mut at = 0;
-    // A row's start is the previous row's end, already in decimal; the document number counts up in
-    // decimal too.
-    let mut start = first_token;
-    let mut start_digits = Decimal::of(start);
+    // The offset in decimal, counted up by each document's length (a few digits' additions where
+    // writing it anew divided by ten for each of its digits); a row's start is the previous row's end.
+    let mut offset = Decimal::of(first_token);
     let mut number = Decimal::of(first_number);
     for (i, &n) in lengths.iter().enumerate() {
         if i > 0 {
@@ -41,16 +40,14 @@ pub fn append_rows(
             out.extend_from_slice(&buf[..at]);
             at = 0;
         }
-        start += n;
-        let end = Decimal::of(start);
-        at = start_digits.write(&mut buf, at);
+        at = offset.write(&mut buf, at);
         buf[at] = b',';
-        at = end.write(&mut buf, at + 1);
+        offset.add(n);
+        at = offset.write(&mut buf, at + 1);
         buf[at] = b',';
         at = number.write(&mut buf, at + 1);
         buf[at..at + 3].copy_from_slice(b",,\n");
         at += 3;
-        start_digits = end;
     }
     out.extend_from_slice(&buf[..at]);
     Ok(())
@@ -82,6 +79,20 @@ impl Decimal {
                 return d;
             }
         }
+    }
+
+    /// Adds `n` digit by digit from the last (the caller checked that the sum stays below 2^64, so below
+    /// 10^20: the digits before `first` are zeros to carry into).
+    fn add(&mut self, mut n: u64) {
+        let (mut i, mut carry) = (DIGITS, 0);
+        while n > 0 || carry > 0 {
+            i -= 1;
+            let d = self.digits[i] - b'0' + (n % 10) as u8 + carry;
+            carry = u8::from(d >= 10);
+            self.digits[i] = b'0' + d - 10 * carry;
+            n /= 10;
+        }
+        self.first = self.first.min(i);
     }
 
     /// Adds one (the caller checked that the number stays below 2^64, so below 10^20).

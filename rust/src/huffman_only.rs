@@ -41,6 +41,33 @@ impl Bits<'_> {
         }
     }
 
+    /// Writes the low `len` bits of `value` (`len` at most 56) when fewer than 8 bits are pending, and
+    /// leaves fewer than 8 pending: all 8 bytes of the word are stored, and the position moves past the
+    /// whole ones.
+    #[inline(always)]
+    fn put_long(&mut self, value: u64, len: u32) {
+        debug_assert!(self.count < 8 && len <= 56);
+        self.word |= value << self.count;
+        self.count += len;
+        self.buf[self.at..self.at + 8].copy_from_slice(&self.word.to_le_bytes());
+        let whole = self.count / 8;
+        self.at += whole as usize;
+        // At most 7 whole bytes (63 bits), so the shift stays below 64.
+        self.word >>= 8 * whole;
+        self.count -= 8 * whole;
+    }
+
+    /// Stores the whole bytes pending, leaving fewer than 8 bits (what [`Bits::put_long`] needs).
+    #[inline(always)]
+    fn settle(&mut self) {
+        while self.count >= 8 {
+            self.buf[self.at] = self.word as u8;
+            self.at += 1;
+            self.word >>= 8;
+            self.count -= 8;
+        }
+    }
+
     /// Writes what is left, the last byte padded with zero bits; the bytes written in all.
     fn flush(self) -> usize {
         let bytes = self.count.div_ceil(8) as usize;
@@ -232,10 +259,73 @@ fn deflate_block(text: &[u8], out: &mut Vec<u8>) {
         bits.put(run_codes[s], u32::from(run_lengths_bits[s]));
         bits.put(extra, extra_bits(symbol));
     }
-    // Each byte's code and length side by side: one load per byte. Four bytes are put at once when their
-    // codes take 32 bits at most (always, for digits and commas), which quarters the chain of shifts that
-    // each put waits on; else two and two (30 bits at most each).
     let table: [(u32, u32); 256] = std::array::from_fn(|b| (codes[b], u32::from(lengths[b])));
+    let longest = (0..256).filter(|&b| freqs[b] > 0).map(|b| lengths[b]).max().unwrap_or(0);
+    let rest = if longest <= PAIR_MAX_BITS {
+        PAIR_CODES.with_borrow_mut(|pairs| put_by_pairs(text, &table, &freqs, pairs, &mut bits))
+    } else {
+        text
+    };
+    put_by_quads(rest, &table, &mut bits);
+    bits.put(codes[END], u32::from(lengths[END]));
+    let written = bits.flush();
+    out.truncate(start + written);
+}
+
+/// The longest code of a byte for [`put_by_pairs`]: eight bytes, four pairs, fill at most 56 bits.
+const PAIR_MAX_BITS: u8 = 7;
+/// In a [`PAIR_CODES`] entry: the bits of the code below this shift, its length above.
+const PAIR_LEN_SHIFT: u32 = 26;
+
+thread_local! {
+    /// The codes of two bytes one after the other, at `first | second << 8` (the pair as a little-endian
+    /// `u16` of the text), as `code | length << PAIR_LEN_SHIFT`. Kept per thread and filled for each block
+    /// only at the pairs of bytes the block holds, so that a block pays for a few hundred entries, not
+    /// for the table; entries of earlier blocks are never read.
+    static PAIR_CODES: std::cell::RefCell<Option<Box<PairCodes>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// One entry per `u16`: indexed by one, it needs no bounds check.
+type PairCodes = [u32; 1 << 16];
+
+/// Puts the codes of `text`'s bytes eight at a time, two from each load of [`PAIR_CODES`]: where the
+/// digits' codes are short, a byte costs half the loads and shifts of [`put_by_quads`]. Every byte of
+/// `text` has a code of at most [`PAIR_MAX_BITS`]; returns the bytes left over (fewer than eight).
+fn put_by_pairs<'t>(
+    text: &'t [u8],
+    table: &[(u32, u32); 256],
+    freqs: &[u64],
+    pairs: &mut Option<Box<PairCodes>>,
+    bits: &mut Bits<'_>,
+) -> &'t [u8] {
+    // Made on the heap (a 256 KiB array would be built on the stack first).
+    let pairs = pairs.get_or_insert_with(|| vec![0; 1 << 16].into_boxed_slice().try_into().expect("1 << 16 entries"));
+    let present: Vec<usize> = (0..256).filter(|&b| freqs[b] > 0).collect();
+    for &a in &present {
+        for &b in &present {
+            let ((ca, la), (cb, lb)) = (table[a], table[b]);
+            pairs[a | b << 8] = (ca | cb << la) | (la + lb) << PAIR_LEN_SHIFT;
+        }
+    }
+    bits.settle();
+    let mut octets = text.chunks_exact(8);
+    for octet in &mut octets {
+        let word = u64::from_le_bytes(octet.try_into().expect("chunks of 8"));
+        let (mut value, mut len) = (0u64, 0u32);
+        for shift in [0, 16, 32, 48] {
+            let entry = pairs[usize::from((word >> shift) as u16)];
+            value |= u64::from(entry & ((1 << PAIR_LEN_SHIFT) - 1)) << len;
+            len += entry >> PAIR_LEN_SHIFT;
+        }
+        bits.put_long(value, len);
+    }
+    octets.remainder()
+}
+
+/// Puts the codes of `text`'s bytes, each byte's code and length side by side in `table` (one load per
+/// byte). Four bytes are put at once when their codes take 32 bits at most, which quarters the chain of
+/// shifts that each put waits on; else two and two (30 bits at most each).
+fn put_by_quads(text: &[u8], table: &[(u32, u32); 256], bits: &mut Bits<'_>) {
     let mut quads = text.chunks_exact(4);
     for quad in &mut quads {
         let [(c0, l0), (c1, l1), (c2, l2), (c3, l3)] = [0, 1, 2, 3].map(|i| table[usize::from(quad[i])]);
@@ -252,9 +342,6 @@ fn deflate_block(text: &[u8], out: &mut Vec<u8>) {
         let (code, len) = table[usize::from(b)];
         bits.put(code, len);
     }
-    bits.put(codes[END], u32::from(lengths[END]));
-    let written = bits.flush();
-    out.truncate(start + written);
 }
 
 #[cfg(test)]
@@ -312,7 +399,46 @@ mod tests {
         round_trip(&text);
     }
 
+    /// The bits `put_by_pairs` then `put_by_quads` write for `text`, and those `put_by_quads` alone
+    /// writes, under the code built for `text` (after `lead` bits, so that the pairs start mid-byte).
+    fn both_loops(text: &[u8], lead: u32) -> (Vec<u8>, Vec<u8>) {
+        let mut freqs = [0u64; LITERALS];
+        for &b in text {
+            freqs[usize::from(b)] += 1;
+        }
+        freqs[END] = 1;
+        let lengths = code_lengths(&freqs, MAX_LITERAL_BITS);
+        let codes = canonical_codes(&lengths);
+        let table: [(u32, u32); 256] = std::array::from_fn(|b| (codes[b], u32::from(lengths[b])));
+        assert!(text.iter().all(|&b| lengths[usize::from(b)] <= PAIR_MAX_BITS), "codes too long for pairs");
+        let write = |pairs: bool| {
+            let mut buf = vec![0u8; text.len() * 2 + 32];
+            let mut bits = Bits { buf: &mut buf, at: 0, word: 0, count: 0 };
+            bits.put((1 << lead) - 1, lead);
+            let rest = if pairs {
+                PAIR_CODES.with_borrow_mut(|p| put_by_pairs(text, &table, &freqs, p, &mut bits))
+            } else {
+                text
+            };
+            put_by_quads(rest, &table, &mut bits);
+            let n = bits.flush();
+            buf.truncate(n);
+            buf
+        };
+        (write(true), write(false))
+    }
+
     proptest! {
+        /// Where codes are short enough for pairs, both loops write the same bits.
+        #[test]
+        fn pairs_write_what_quads_write(
+            text in proptest::collection::vec(prop_oneof![4 => 0x30u8..0x3a, 1 => Just(b','), 1 => Just(b'\n')], 0..2000),
+            lead in 0u32..20,
+        ) {
+            let (pairs, quads) = both_loops(&text, lead);
+            prop_assert_eq!(pairs, quads);
+        }
+
         #[test]
         fn any_bytes_round_trip(text in proptest::collection::vec(any::<u8>(), 0..3000)) {
             round_trip(&text);
