@@ -433,7 +433,7 @@ mod tests {
         #[test]
         fn pairs_write_what_quads_write(
             text in proptest::collection::vec(prop_oneof![4 => 0x30u8..0x3a, 1 => Just(b','), 1 => Just(b'\n')], 0..2000),
-            lead in 0u32..20,
+            lead in 0u32..32,
         ) {
             let (pairs, quads) = both_loops(&text, lead);
             prop_assert_eq!(pairs, quads);
