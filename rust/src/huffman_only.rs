@@ -260,9 +260,9 @@ fn deflate_block(text: &[u8], out: &mut Vec<u8>) {
         bits.put(extra, extra_bits(symbol));
     }
     let table: [(u32, u32); 256] = std::array::from_fn(|b| (codes[b], u32::from(lengths[b])));
-    let longest = (0..256).filter(|&b| freqs[b] > 0).map(|b| lengths[b]).max().unwrap_or(0);
-    let rest = if longest <= PAIR_MAX_BITS {
-        PAIR_CODES.with_borrow_mut(|pairs| put_by_pairs(text, &table, &freqs, pairs, &mut bits))
+    let present: Vec<usize> = (0..256).filter(|&b| freqs[b] > 0).collect();
+    let rest = if present.iter().all(|&b| lengths[b] <= PAIR_MAX_BITS) {
+        PAIR_CODES.with_borrow_mut(|pairs| put_by_pairs(text, &table, &present, pairs, &mut bits))
     } else {
         text
     };
@@ -281,7 +281,8 @@ thread_local! {
     /// The codes of two bytes one after the other, at `first | second << 8` (the pair as a little-endian
     /// `u16` of the text), as `code | length << PAIR_LEN_SHIFT`. Kept per thread and filled for each block
     /// only at the pairs of bytes the block holds, so that a block pays for a few hundred entries, not
-    /// for the table; entries of earlier blocks are never read.
+    /// for the table; entries of earlier blocks are never read. 256 KiB, made on a thread's first block
+    /// (in `llamatok preprocess`, the npy writer's thread).
     static PAIR_CODES: std::cell::RefCell<Option<Box<PairCodes>>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -289,20 +290,20 @@ thread_local! {
 type PairCodes = [u32; 1 << 16];
 
 /// Puts the codes of `text`'s bytes eight at a time, two from each load of [`PAIR_CODES`]: where the
-/// digits' codes are short, a byte costs half the loads and shifts of [`put_by_quads`]. Every byte of
-/// `text` has a code of at most [`PAIR_MAX_BITS`]; returns the bytes left over (fewer than eight).
+/// digits' codes are short, a byte costs half the loads and shifts of [`put_by_quads`]. `present` holds
+/// every byte of `text`, each with a code of at most [`PAIR_MAX_BITS`]; returns the bytes left over
+/// (fewer than eight).
 fn put_by_pairs<'t>(
     text: &'t [u8],
     table: &[(u32, u32); 256],
-    freqs: &[u64],
+    present: &[usize],
     pairs: &mut Option<Box<PairCodes>>,
     bits: &mut Bits<'_>,
 ) -> &'t [u8] {
     // Made on the heap (a 256 KiB array would be built on the stack first).
     let pairs = pairs.get_or_insert_with(|| vec![0; 1 << 16].into_boxed_slice().try_into().expect("1 << 16 entries"));
-    let present: Vec<usize> = (0..256).filter(|&b| freqs[b] > 0).collect();
-    for &a in &present {
-        for &b in &present {
+    for &a in present {
+        for &b in present {
             let ((ca, la), (cb, lb)) = (table[a], table[b]);
             pairs[a | b << 8] = (ca | cb << la) | (la + lb) << PAIR_LEN_SHIFT;
         }
@@ -414,12 +415,13 @@ mod tests {
         if text.iter().any(|&b| lengths[usize::from(b)] > PAIR_MAX_BITS) {
             return None;
         }
+        let present: Vec<usize> = (0..256).filter(|&b| freqs[b] > 0).collect();
         let write = |pairs: bool| {
             let mut buf = vec![0u8; text.len() * 2 + 32];
             let mut bits = Bits { buf: &mut buf, at: 0, word: 0, count: 0 };
             bits.put((1 << lead) - 1, lead);
             let rest = if pairs {
-                PAIR_CODES.with_borrow_mut(|p| put_by_pairs(text, &table, &freqs, p, &mut bits))
+                PAIR_CODES.with_borrow_mut(|p| put_by_pairs(text, &table, &present, p, &mut bits))
             } else {
                 text
             };
@@ -429,6 +431,22 @@ mod tests {
             buf
         };
         Some((write(true), write(false)))
+    }
+
+    /// The pairs start with the most bits pending that the block's header can leave (31), and the first
+    /// eight bytes take 7-bit codes: more than the 64-bit word holds unless the whole bytes pending are
+    /// stored first.
+    #[test]
+    fn pairs_after_a_full_word_of_pending_bits() {
+        // Counts halving from byte to byte give codes of 1 to 7 bits (the end of block takes a 7-bit code
+        // too); the rarest bytes, of 6 and 7 bits, come first.
+        let counts = [(b'a', 512), (b'b', 256), (b'c', 128), (b'd', 64), (b'e', 32), (b'f', 16), (b'g', 16)];
+        let mut text = b"fgfgfgfg".to_vec();
+        for &(byte, n) in &counts {
+            text.extend(std::iter::repeat_n(byte, n - usize::from(byte >= b'f') * 4));
+        }
+        let (pairs, quads) = both_loops(&text, 31).expect("codes of 7 bits at most");
+        assert_eq!(pairs, quads);
     }
 
     proptest! {
