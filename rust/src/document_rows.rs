@@ -95,9 +95,9 @@ impl Decimal {
         self.first = self.first.min(i);
     }
 
-    /// Adds one (the caller checked that the number stays below 2^64, so below 10^20): `add(1)` for the
-    /// document number, which `add`'s general loop made several times dearer (benches/results/notes.md,
-    /// session 31).
+    /// Adds one (the caller checked that the number stays below 2^64, so below 10^20): the document number's
+    /// step, kept beside [`Decimal::add`] because `add(1)` there made the rows' formatting markedly dearer
+    /// (benches/results/notes.md, session 31).
     fn increment(&mut self) {
         let mut i = DIGITS;
         loop {
