@@ -31,7 +31,7 @@ pub(super) fn string_fields<'a>(bytes: &'a [u8], keys: &[&str], found: &mut [Opt
         if bytes.get(at) != Some(&b':') {
             return None;
         }
-        let wanted = keys.iter().position(|k| *k == key.as_str(line));
+        let wanted = keys.iter().position(|k| k.as_bytes() == key.as_bytes(bytes));
         let (value, next) = string(line, skip_space(bytes, at + 1), wanted.is_some())?;
         if let Some(i) = wanted {
             found[i] = Some(value.into_cow(line));
@@ -66,17 +66,55 @@ enum Scan {
     NotAscii,
 }
 
-/// One pass over `line` without an early exit, which the compiler turns into a vector loop.
+/// One pass over `line` (its ending aside).
 fn scan(line: &[u8]) -> Scan {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let (control, high) =
-        line.iter().fold((false, false), |(control, high), &b| (control | (b < 0x20), high | (b >= 0x80)));
-    match (control, high) {
+    match control_and_high(line) {
         (true, _) => Scan::Control,
         (false, false) => Scan::Ascii,
         (false, true) => Scan::NotAscii,
     }
+}
+
+/// Whether `bytes` holds a control character, and whether it holds a byte that is not ASCII: 16 bytes
+/// at a time, the last 16 read again where the length is not a multiple of 16 (a short line's bytes
+/// would otherwise mostly go one by one through the compiler's vector loop's tail).
+#[cfg(target_arch = "x86_64")]
+fn control_and_high(bytes: &[u8]) -> (bool, bool) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_setzero_si128,
+    };
+    let Some(last) = bytes.len().checked_sub(16) else { return control_and_high_bytes(bytes) };
+    // SAFETY: SSE2 is part of x86-64, so its intrinsics run on every CPU this code is built for; each
+    // load is of the 16 bytes at `at <= last = bytes.len() - 16`, within `bytes`.
+    unsafe {
+        let below_space = _mm_set1_epi8(0x1f);
+        let (mut control, mut any) = (_mm_setzero_si128(), _mm_setzero_si128());
+        let mut block = |at: usize| {
+            let v = _mm_loadu_si128(bytes.as_ptr().add(at).cast::<__m128i>());
+            // A byte is a control character when the unsigned minimum of it and 0x1f is itself.
+            control = _mm_or_si128(control, _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v));
+            any = _mm_or_si128(any, v);
+        };
+        let mut at = 0;
+        while at < last {
+            block(at);
+            at += 16;
+        }
+        block(last);
+        // The top bit of a byte is set when it is not ASCII.
+        (_mm_movemask_epi8(control) != 0, _mm_movemask_epi8(any) != 0)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use control_and_high_bytes as control_and_high;
+
+/// [`control_and_high`] a byte at a time.
+fn control_and_high_bytes(bytes: &[u8]) -> (bool, bool) {
+    bytes.iter().fold((false, false), |(control, high), &b| (control | (b < 0x20), high | (b >= 0x80)))
 }
 
 /// A string of the line: its contents as written when they hold no escape, else its text.
@@ -86,16 +124,17 @@ enum Text {
 }
 
 impl Text {
-    fn as_str<'a>(&'a self, line: &'a str) -> &'a str {
+    /// Its UTF-8 (compared as bytes: a `str` slice would check its ends are character boundaries).
+    fn as_bytes<'a>(&'a self, line: &'a [u8]) -> &'a [u8] {
         match self {
-            // The quotes around it are ASCII: the range starts and ends on character boundaries.
             Text::Written(range) => &line[range.clone()],
-            Text::Unescaped(text) => text,
+            Text::Unescaped(text) => text.as_bytes(),
         }
     }
 
     fn into_cow(self, line: &str) -> Cow<'_, str> {
         match self {
+            // The quotes around it are ASCII: the range starts and ends on character boundaries.
             Text::Written(range) => Cow::Borrowed(&line[range]),
             Text::Unescaped(text) => Cow::Owned(text),
         }
@@ -111,7 +150,7 @@ fn string(line: &str, at: usize, keep: bool) -> Option<(Text, usize)> {
         return None;
     }
     let start = at + 1;
-    let mut stop = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
+    let mut stop = quote_or_backslash(bytes, start)?;
     if bytes[stop] == b'"' {
         return Some((Text::Written(start..stop), stop + 1));
     }
@@ -124,8 +163,7 @@ fn string(line: &str, at: usize, keep: bool) -> Option<(Text, usize)> {
             return Some((Text::Unescaped(String::new()), stop + 1));
         }
         let (_, len) = escape(bytes, stop)?;
-        let from = stop + len;
-        stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+        stop = quote_or_backslash(bytes, stop + len)?;
     }
 }
 
@@ -160,27 +198,20 @@ fn unescaped(line: &str, start: usize, mut stop: usize) -> Option<(String, usize
 /// `bytes.len() - from` more bytes.
 #[cfg(target_arch = "x86_64")]
 fn copy_to_quote_or_backslash(bytes: &[u8], mut from: usize, text: &mut Vec<u8>) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
-    };
+    use std::arch::x86_64::{__m128i, _mm_storeu_si128};
     assert!(text.capacity() - text.len() >= bytes.len() - from, "room for the rest of the string");
     while from + 16 <= bytes.len() {
-        // SAFETY: SSE2 is part of x86-64, so its intrinsics run on every CPU this code is built for;
-        // `from + 16 <= bytes.len()`, so the 16 bytes loaded are in `bytes`; `text` had room for the rest
-        // of `bytes` (asserted above) and grows by what `from` passes, so 16 bytes are free at its end;
-        // the `kept` bytes that `set_len` counts are `bytes[from..from + kept]`, just written.
-        let hits = unsafe {
-            let v = _mm_loadu_si128(bytes.as_ptr().add(from).cast::<__m128i>());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            let hits = _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32;
-            // All 16 bytes are written, and only those before a quote or backslash kept.
-            let kept = if hits == 0 { 16 } else { hits.trailing_zeros() as usize };
+        let (v, hits) = quotes_and_backslashes(bytes, from);
+        // All 16 bytes are written, and only those before a quote or backslash kept.
+        let kept = if hits == 0 { 16 } else { hits.trailing_zeros() as usize };
+        // SAFETY: `text` had room for the rest of `bytes` (asserted above) and grows by what `from`
+        // passes, so 16 bytes are free at its end; the `kept` bytes that `set_len` counts are
+        // `bytes[from..from + kept]`, just written.
+        unsafe {
             _mm_storeu_si128(text.as_mut_ptr().add(text.len()).cast::<__m128i>(), v);
             text.set_len(text.len() + kept);
-            from += kept;
-            hits
-        };
+        }
+        from += kept;
         if hits != 0 {
             return Some(from);
         }
@@ -188,10 +219,55 @@ fn copy_to_quote_or_backslash(bytes: &[u8], mut from: usize, text: &mut Vec<u8>)
     search_then_copy(bytes, from, text)
 }
 
+/// The 16 bytes of `bytes` at `at`, and a bit per byte set where it is a quote or a backslash.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn quotes_and_backslashes(bytes: &[u8], at: usize) -> (std::arch::x86_64::__m128i, u32) {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    assert!(at + 16 <= bytes.len(), "16 bytes from {at}");
+    // SAFETY: SSE2 is part of x86-64, so its intrinsics run on every CPU this code is built for; the 16
+    // bytes loaded are in `bytes` (asserted above).
+    unsafe {
+        let v = _mm_loadu_si128(bytes.as_ptr().add(at).cast::<__m128i>());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        (v, _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32)
+    }
+}
+
+/// The position of the first quote or backslash at or after `from`, 16 bytes at a time: a string of a
+/// short line ends within a few bytes, where a call to `memchr2` costs more than the search.
+#[cfg(target_arch = "x86_64")]
+fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while at + 16 <= bytes.len() {
+        let (_, hits) = quotes_and_backslashes(bytes, at);
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    if at >= bytes.len() {
+        return None;
+    }
+    if let Some(last) = bytes.len().checked_sub(16) {
+        // The last 16 bytes, without those before `at` (searched already, or before `from`).
+        let hits = quotes_and_backslashes(bytes, last).1 >> (at - last);
+        return (hits != 0).then(|| at + hits.trailing_zeros() as usize);
+    }
+    bytes[at..].iter().position(|&b| b == b'"' || b == b'\\').map(|i| at + i)
+}
+
+/// [`quote_or_backslash`] by `memchr2`, where SSE2 is not at hand.
+#[cfg(not(target_arch = "x86_64"))]
+fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|i| from + i)
+}
+
 /// [`copy_to_quote_or_backslash`] as a search, then a copy: the last bytes of a string on x86-64, all of
 /// it elsewhere.
 fn search_then_copy(bytes: &[u8], from: usize, text: &mut Vec<u8>) -> Option<usize> {
-    let stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+    let stop = quote_or_backslash(bytes, from)?;
     text.extend_from_slice(&bytes[from..stop]);
     Some(stop)
 }
@@ -348,6 +424,27 @@ mod tests {
                         if got.is_some() {
                             assert_eq!(text, &bytes[from..at]);
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The vector scans agree with a byte-by-byte look wherever the byte they look for falls, in lines
+    /// shorter and longer than their 16 bytes.
+    #[test]
+    fn the_scans_find_each_byte_wherever_it_falls() {
+        for len in 0..50 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x1f, 0x00, 0x80, 0xff, 0x20, 0x7f] {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', b' ', b'~', b'0'][i % 4]).collect();
+                    if at < len {
+                        bytes[at] = special;
+                    }
+                    assert_eq!(super::control_and_high(&bytes), super::control_and_high_bytes(&bytes), "{bytes:?}");
+                    for from in 0..=len {
+                        let naive = bytes[from..].iter().position(|&b| b == b'"' || b == b'\\').map(|i| from + i);
+                        assert_eq!(super::quote_or_backslash(&bytes, from), naive, "{bytes:?} from {from}");
                     }
                 }
             }
