@@ -77,6 +77,7 @@ pub fn merge_by_scan(table: &MergeTable, symbols: &mut Vec<Symbol>) {
 
 /// Above this many symbols, [`merge_chars`] runs the scan with 16-bit ranks where it is usable: it finds
 /// the lowest of 8 ranks at once, which pays once a chunk has a few groups of 8 pairs.
+#[cfg(target_arch = "x86_64")]
 const NARROW_FROM: usize = 16;
 
 /// The merge loop on the symbols of the single characters of `text`, as `Encoder::merge_plain` builds them

@@ -102,7 +102,7 @@ fn scan(table: &MergeTable, chunk: &str, symbols: &mut Vec<Symbol>, log: &mut Ve
         }
         return;
     }
-    let _ = (narrow, ascii);
+    let _ = (chunk, narrow, ascii); // used by the SSE4.1 scan only
     merge_by_scan_logged(table, symbols, log);
 }
 
