@@ -168,16 +168,15 @@ fn string(line: &str, at: usize, keep: bool) -> Option<(Text, usize)> {
 }
 
 /// The text of the string from `start` whose first escape is at `stop`, and the position after its
-/// closing quote. Code as `json.dumps` writes it has an escape on every line: the text between two
-/// escapes is copied while it is searched ([`copy_to_quote_or_backslash`]), not searched and then
-/// copied, a call each.
+/// closing quote.
 fn unescaped(line: &str, start: usize, mut stop: usize) -> Option<(String, usize)> {
     let bytes = line.as_bytes();
     // Every escape is longer than what it stands for, so the rest of the line bounds the text.
     let mut text: Vec<u8> = Vec::with_capacity(bytes.len() - start);
-    text.extend_from_slice(&bytes[start..stop]);
+    let mut from = start;
     loop {
-        // `stop` is a quote or a backslash, and `text` holds the string's text before it.
+        // `stop` is a quote or a backslash, and `text` holds the string's text before `from`.
+        text.extend_from_slice(&bytes[from..stop]);
         if bytes[stop] == b'"' {
             // SAFETY: `text` is pieces of `line` cut at ASCII quotes and backslashes, so at character
             // boundaries, and the UTF-8 of whole characters: it is UTF-8.
@@ -189,40 +188,15 @@ fn unescaped(line: &str, start: usize, mut stop: usize) -> Option<(String, usize
         } else {
             text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
         }
-        stop = copy_to_quote_or_backslash(bytes, stop + len, &mut text)?;
+        from = stop + len;
+        stop = quote_or_backslash(bytes, from)?;
     }
 }
 
-/// Appends `bytes[from..]` to `text` up to the first quote or backslash, whose position it returns;
-/// `None` when there is none (what was appended then is not to be used). `text` must have room for
-/// `bytes.len() - from` more bytes.
-#[cfg(target_arch = "x86_64")]
-fn copy_to_quote_or_backslash(bytes: &[u8], mut from: usize, text: &mut Vec<u8>) -> Option<usize> {
-    use std::arch::x86_64::{__m128i, _mm_storeu_si128};
-    assert!(text.capacity() - text.len() >= bytes.len() - from, "room for the rest of the string");
-    while from + 16 <= bytes.len() {
-        let (v, hits) = quotes_and_backslashes(bytes, from);
-        // All 16 bytes are written, and only those before a quote or backslash kept.
-        let kept = if hits == 0 { 16 } else { hits.trailing_zeros() as usize };
-        // SAFETY: `text` had room for the rest of `bytes` (asserted above) and grows by what `from`
-        // passes, so 16 bytes are free at its end; the `kept` bytes that `set_len` counts are
-        // `bytes[from..from + kept]`, just written.
-        unsafe {
-            _mm_storeu_si128(text.as_mut_ptr().add(text.len()).cast::<__m128i>(), v);
-            text.set_len(text.len() + kept);
-        }
-        from += kept;
-        if hits != 0 {
-            return Some(from);
-        }
-    }
-    search_then_copy(bytes, from, text)
-}
-
-/// The 16 bytes of `bytes` at `at`, and a bit per byte set where it is a quote or a backslash.
+/// A bit per byte of the 16 bytes of `bytes` at `at`, set where it is a quote or a backslash.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn quotes_and_backslashes(bytes: &[u8], at: usize) -> (std::arch::x86_64::__m128i, u32) {
+fn quotes_and_backslashes(bytes: &[u8], at: usize) -> u32 {
     use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
     assert!(at + 16 <= bytes.len(), "16 bytes from {at}");
     // SAFETY: SSE2 is part of x86-64, so its intrinsics run on every CPU this code is built for; the 16
@@ -231,7 +205,7 @@ fn quotes_and_backslashes(bytes: &[u8], at: usize) -> (std::arch::x86_64::__m128
         let v = _mm_loadu_si128(bytes.as_ptr().add(at).cast::<__m128i>());
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        (v, _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32)
+        _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32
     }
 }
 
@@ -241,7 +215,7 @@ fn quotes_and_backslashes(bytes: &[u8], at: usize) -> (std::arch::x86_64::__m128
 fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while at + 16 <= bytes.len() {
-        let (_, hits) = quotes_and_backslashes(bytes, at);
+        let hits = quotes_and_backslashes(bytes, at);
         if hits != 0 {
             return Some(at + hits.trailing_zeros() as usize);
         }
@@ -252,7 +226,7 @@ fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     }
     if let Some(last) = bytes.len().checked_sub(16) {
         // The last 16 bytes, without those before `at` (searched already, or before `from`).
-        let hits = quotes_and_backslashes(bytes, last).1 >> (at - last);
+        let hits = quotes_and_backslashes(bytes, last) >> (at - last);
         return (hits != 0).then(|| at + hits.trailing_zeros() as usize);
     }
     bytes[at..].iter().position(|&b| b == b'"' || b == b'\\').map(|i| at + i)
@@ -263,17 +237,6 @@ fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
 fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|i| from + i)
 }
-
-/// [`copy_to_quote_or_backslash`] as a search, then a copy: the last bytes of a string on x86-64, all of
-/// it elsewhere.
-fn search_then_copy(bytes: &[u8], from: usize, text: &mut Vec<u8>) -> Option<usize> {
-    let stop = quote_or_backslash(bytes, from)?;
-    text.extend_from_slice(&bytes[from..stop]);
-    Some(stop)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-use search_then_copy as copy_to_quote_or_backslash;
 
 /// The character of the escape at `at` (a backslash) and its length in bytes. `None` for anything JSON
 /// does not allow and for a surrogate not in a pair (serde_json refuses it; Python keeps it in a `str`,
@@ -405,10 +368,11 @@ mod tests {
         }
     }
 
-    /// The copy stops at the first quote or backslash wherever it falls in a vector of 16 bytes, next to
-    /// bytes that are not ASCII.
+    /// The search stops at the first quote or backslash wherever it falls in or across its blocks of 16
+    /// bytes, next to bytes that are not ASCII (`0xa2` is a quote with its top bit set), in lines shorter
+    /// and longer than 16 bytes, from every place.
     #[test]
-    fn the_copy_stops_at_the_first_quote_or_backslash() {
+    fn the_search_stops_at_the_first_quote_or_backslash() {
         for len in 0..50 {
             let base: Vec<u8> = (0..len).map(|i| [b'a', 0xe4, 0x80, b'"' | 0x80, b']', 0][i % 6]).collect();
             for at in 0..=len {
@@ -417,35 +381,27 @@ mod tests {
                     if at < len {
                         bytes[at] = stop_byte;
                     }
-                    for from in 0..=at {
-                        let mut text = Vec::with_capacity(len - from);
-                        let got = super::copy_to_quote_or_backslash(&bytes, from, &mut text);
-                        assert_eq!(got, (at < len).then_some(at), "{bytes:?} from {from}");
-                        if got.is_some() {
-                            assert_eq!(text, &bytes[from..at]);
-                        }
+                    for from in 0..=len {
+                        let want = (from <= at && at < len).then_some(at);
+                        assert_eq!(super::quote_or_backslash(&bytes, from), want, "{bytes:?} from {from}");
                     }
                 }
             }
         }
     }
 
-    /// The vector scans agree with a byte-by-byte look wherever the byte they look for falls, in lines
-    /// shorter and longer than their 16 bytes.
+    /// The scan for control characters and bytes that are not ASCII agrees with a byte-by-byte look
+    /// wherever such a byte falls, in lines shorter and longer than its 16 bytes.
     #[test]
-    fn the_scans_find_each_byte_wherever_it_falls() {
+    fn the_scan_finds_each_byte_wherever_it_falls() {
         for len in 0..50 {
             for at in 0..=len {
-                for special in [b'"', b'\\', 0x1f, 0x00, 0x80, 0xff, 0x20, 0x7f] {
+                for special in [0x1f, 0x00, 0x80, 0xff, 0x20, 0x7f] {
                     let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', b' ', b'~', b'0'][i % 4]).collect();
                     if at < len {
                         bytes[at] = special;
                     }
                     assert_eq!(super::control_and_high(&bytes), super::control_and_high_bytes(&bytes), "{bytes:?}");
-                    for from in 0..=len {
-                        let naive = bytes[from..].iter().position(|&b| b == b'"' || b == b'\\').map(|i| from + i);
-                        assert_eq!(super::quote_or_backslash(&bytes, from), naive, "{bytes:?} from {from}");
-                    }
                 }
             }
         }
