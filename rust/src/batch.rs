@@ -358,9 +358,22 @@ struct RunIds<T> {
     scratch: Vec<u32>,
 }
 
+/// Room for the ids of `bytes` of text, framed, reserved before a run encodes: about what code needs
+/// (a little over three bytes an id), so that the run's vectors are not grown, and copied, a doubling
+/// at a time. Denser text (byte fallback) grows them as before.
+fn ids_room(bytes: usize, texts: usize) -> usize {
+    bytes / 3 + 2 * texts
+}
+
 impl<T> RunIds<T> {
-    fn with_texts(texts: usize) -> Self {
-        RunIds { ids: Vec::new(), lens: Vec::with_capacity(texts), scratch: Vec::new() }
+    /// A run for texts of these sizes in bytes.
+    fn for_sizes(sizes: impl Iterator<Item = usize>) -> Self {
+        let (texts, bytes, longest) = sizes.fold((0, 0, 0), |(n, sum, max), size| (n + 1, sum + size, max.max(size)));
+        RunIds {
+            ids: Vec::with_capacity(ids_room(bytes, texts)),
+            lens: Vec::with_capacity(texts),
+            scratch: Vec::with_capacity(ids_room(longest, 1)),
+        }
     }
 
     fn push(&mut self, tok: &Tokenizer, text: &str, opts: EncodeOptions, frame: Frame, convert: &impl Fn(u32) -> T) {
@@ -392,7 +405,7 @@ pub fn encode_batch_parts<S: BatchText, T: Send>(
     let parts = run_stoppable(threads, bytes, stop, |cancel| {
         over_runs(texts.iter().map(S::size), threads, |a, b| {
             checked(cancel, || {
-                let mut run = RunIds::with_texts(b - a);
+                let mut run = RunIds::for_sizes(texts[a..b].iter().map(S::size));
                 let mut buf = Vec::new();
                 for (i, text) in texts[a..b].iter().enumerate() {
                     run.push(tok, bad.read(text, a + i, &mut buf), opts, frame, &convert);
@@ -429,7 +442,9 @@ pub fn encode_jsonl_parts<T: Send>(
     let runs = run_stoppable(threads, bytes, stop, |cancel| {
         over_runs(lines.iter().map(|l| l.len()), threads, |a, b| {
             checked(cancel, || {
-                let mut runs: Vec<RunIds<T>> = keys.iter().map(|_| RunIds::with_texts(b - a)).collect();
+                // A line's bytes stand for each key's text: room enough when one key holds most of them.
+                let mut runs: Vec<RunIds<T>> =
+                    keys.iter().map(|_| RunIds::for_sizes(lines[a..b].iter().map(|l| l.len()))).collect();
                 let mut fields = Vec::with_capacity(keys.len());
                 for line in &lines[a..b] {
                     // Another run found a line that is not plain: the whole batch goes back to the caller.
