@@ -79,3 +79,15 @@ def test_numpy_blas_threads_stay_asleep_unless_the_user_says(tmp_path):
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split()[-1] == expected
+
+
+def test_python_dash_m_llamatok_is_the_command():
+    """``python -m llamatok`` runs the ``llamatok`` command (where the scripts folder is not on PATH)."""
+    tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
+    text = "def f(x):\n    return x\n"
+    proc = subprocess.run([sys.executable, "-m", "llamatok", "encode", "-t", DEMO, "-q"], input=text.encode(),
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split() == [str(i) for i in tok.encode(text)]
+    proc = subprocess.run([sys.executable, "-m", "llamatok", "no-such-command"], capture_output=True, timeout=60)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr.decode()
