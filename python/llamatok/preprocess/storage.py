@@ -37,9 +37,7 @@ _PYARROW_SCHEMES = {"s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss"}
 _CACHED_SCHEMES = {"s3", "gs", "gcs"}
 #: Reads from a remote store are 8 MiB requests: fewer requests per byte (stores limit their rate).
 _REMOTE_READ_BUFFER = 8 << 20
-#: At most 128 KiB of buffer for a local file: with 8 KiB, a JSONL line of tens of KB took several reads and
-#: copies; and a read larger than the buffer (the JSONL reader's blocks of 1 MiB) goes straight into the
-#: caller's memory, where one no larger is read into the buffer and then copied.
+#: 128 KiB for a local file: one read for a JSONL line of tens of KB; the reader's 1 MiB blocks bypass it.
 _LOCAL_READ_BUFFER = 1 << 17
 #: A local output file has the kernel start writing it every 8 MiB (AtomicWriter._start_writeback).
 WRITEBACK_BYTES = 8 << 20
