@@ -30,6 +30,7 @@ pub mod block_pool;
 pub(crate) mod bpe;
 pub(crate) mod cache;
 pub(crate) mod chunker;
+pub(crate) mod cut_check;
 pub(crate) mod decoder;
 pub mod document_rows;
 pub(crate) mod documents;

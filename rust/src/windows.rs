@@ -26,6 +26,7 @@
 use crate::bpe::{
     merge_by_heap_logged, merge_by_scan_logged, HeapScratch, Step, Symbol, FIRST, LAST, NO_RANK, SCAN_LIMIT,
 };
+use crate::cut_check;
 use crate::interrupt;
 use crate::merges::MergeTable;
 #[cfg(target_arch = "x86_64")]
@@ -161,41 +162,11 @@ fn cut_back(table: &MergeTable, chunk: &str, run: &mut Run, at: usize) {
 }
 
 /// Whether the merge loop on `left ++ right` never merges across the cut between them (point 2 of the
-/// module's argument): replays both logs in the loop's order and watches the pair across the cut.
+/// module's argument), from the two runs' logs (cut_check.rs).
 fn cut_holds(table: &MergeTable, left: &Run, right: &Run) -> bool {
-    let (mut last, mut first) = (left.last, right.first);
-    let (mut i, mut j) = (0, 0);
-    let rank_across = |last, first| table.get(last, first).map_or(NO_RANK, |m| m.rank);
-    let mut across = rank_across(last, first);
-    // Past the last step that changes a side of the cut, the pair across is settled: if it merges, the
-    // loop picks it once the steps of lower rank are done.
-    let left_changes = left.log.iter().rposition(|s| s.edge & LAST != 0).map_or(0, |k| k + 1);
-    let right_changes = right.log.iter().rposition(|s| s.edge & FIRST != 0).map_or(0, |k| k + 1);
-    loop {
-        if i >= left_changes && j >= right_changes {
-            return across == NO_RANK;
-        }
-        let l = left.log.get(i).map_or(NO_RANK, |s| s.rank);
-        let r = right.log.get(j).map_or(NO_RANK, |s| s.rank);
-        // On equal ranks the leftmost pair goes first: the left window's, then the one across, then the right's.
-        if l != NO_RANK && l <= across && l <= r {
-            if left.log[i].edge & LAST != 0 {
-                last = left.log[i].merged;
-                across = rank_across(last, first);
-            }
-            i += 1;
-        } else if across != NO_RANK && across <= r {
-            return false;
-        } else if r != NO_RANK {
-            if right.log[j].edge & FIRST != 0 {
-                first = right.log[j].merged;
-                across = rank_across(last, first);
-            }
-            j += 1;
-        } else {
-            return true;
-        }
-    }
+    cut_check::cut_holds(&left.log, left.last, &right.log, right.first, |last, first| {
+        table.get(last, first).map_or(NO_RANK, |m| m.rank)
+    })
 }
 
 /// Where to try the cut after `cur` (= `chunk[start..end]`, merged) next: the start of its last symbol, a
