@@ -358,9 +358,9 @@ struct RunIds<T> {
     scratch: Vec<u32>,
 }
 
-/// Room for the ids of `bytes` of text, framed, reserved before a run encodes: about what code needs
-/// (a little over three bytes an id), so that the run's vectors are not grown, and copied, a doubling
-/// at a time. Denser text (byte fallback) grows them as before.
+/// Room for the ids of `bytes` of text, framed, reserved before a run encodes: about what code needs, so
+/// that the run's vectors are not grown, and copied, a doubling at a time. Denser text (byte fallback)
+/// grows them as before.
 fn ids_room(bytes: usize, texts: usize) -> usize {
     bytes / 3 + 2 * texts
 }
