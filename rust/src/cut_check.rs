@@ -11,9 +11,9 @@ use crate::bpe::{Step, FIRST, LAST, NO_RANK};
 /// `rank_across(last, first)` is the rank of the pair of those two symbols (`NO_RANK` when they do not
 /// merge); `last` and `first` are the symbols on either side of the cut before any merge.
 ///
-/// Which side steps next depends on the two ranks, so a branch on it would be mispredicted about as often
-/// as not: the side is chosen without one, and only the rarer events (a side of the cut changes, the pair
-/// across is picked) are branches.
+/// Which side steps next depends on the two ranks, so a branch on it is often mispredicted: the side is
+/// chosen without one, and only the rarer events (a side of the cut changes, the pair across is picked) are
+/// branches.
 pub(crate) fn cut_holds(
     left: &[Step],
     mut last: u32,
