@@ -14,7 +14,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use crate::error::{Error, Result};
 use crate::interrupt;
 use crate::jsonl;
-use crate::tokenizer::{EncodeOptions, Tokenizer};
+use crate::tokenizer::{ids_room, EncodeOptions, Tokenizer};
 
 struct Pool {
     pid: u32,
@@ -356,13 +356,6 @@ struct RunIds<T> {
     ids: Vec<T>,
     lens: Vec<u64>,
     scratch: Vec<u32>,
-}
-
-/// Room for the ids of `bytes` of text, framed, reserved before a run encodes: about what code needs, so
-/// that the run's vectors are not grown, and copied, a doubling at a time. Denser text (byte fallback)
-/// grows them as before.
-fn ids_room(bytes: usize, texts: usize) -> usize {
-    bytes / 3 + 2 * texts
 }
 
 impl<T> RunIds<T> {

@@ -412,7 +412,7 @@ impl Tokenizer {
     }
 
     pub fn encode(&self, text: &str, opts: EncodeOptions) -> Vec<u32> {
-        let mut out = Vec::with_capacity(text.len() / 3 + 4);
+        let mut out = Vec::with_capacity(ids_room(text.len(), 1));
         self.encode_into(text, opts, &mut out);
         out
     }
@@ -423,6 +423,13 @@ impl Tokenizer {
         let skip = skip_special.then_some(self.is_special.as_slice());
         self.decoder.decode(self.vocab(), ids, style, skip)
     }
+}
+
+/// Room for the ids of `texts` texts of `bytes` bytes in all, each with BOS and EOS, reserved before they are
+/// encoded: about what code needs, so that the vector is not grown, and copied, a doubling at a time.
+/// Denser text (byte fallback) grows it as before.
+pub(crate) fn ids_room(bytes: usize, texts: usize) -> usize {
+    bytes / 3 + 2 * texts
 }
 
 mod aligned;

@@ -250,7 +250,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 # -- reading -------------------------------------------------------------------------------------
 
 def open_input(location: str, buffer: int = _REMOTE_READ_BUFFER) -> io.BufferedReader:
-    """A buffered, seekable binary reader (``buffer``: each request to a remote store; a local file's, up to 1 MiB)."""
+    """A buffered, seekable binary reader (``buffer``: a remote store's request size, a local file's up to 128 KiB)."""
     if is_local(location):
         return io.BufferedReader(io.FileIO(local_path(location)), min(buffer, _LOCAL_READ_BUFFER))
     fs, path = _resolve(location)
