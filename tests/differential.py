@@ -10,10 +10,11 @@
   and tests/core/test_non_legacy_oracle.py).
 
 Texts mix adversarial fragments (``CLASSES``): characters only byte fallback can encode, whitespace runs, ``▁``,
-strings that look like special tokens, random unicode, code. Usage (one command, the figures it prints are in
-benches/results/fuzzing.md):
+strings that look like special tokens, random unicode, code. With ``--long``, each text is instead a run of 1 to
+12 KB that the chunker cannot cut (``LONG_KINDS``: the core merges it in windows, rust/src/windows.rs) between a
+few of those fragments. Usage (one command, the figures it prints are in benches/results/fuzzing.md):
 
-    python tests/differential.py --texts 1000000 [--seed 0] [--modes literal,legacy,non_legacy]
+    python tests/differential.py --texts 1000000 [--seed 0] [--modes literal,legacy,non_legacy] [--long]
 
 Exits 1 on any difference, printing the first few. tests/core/test_differential.py runs a small version.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import string
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -65,18 +67,54 @@ CLASSES: dict[str, Callable[[random.Random], str]] = {
 }
 
 
-def generate(n: int, seed: int) -> Iterator[tuple[str, set[str]]]:
-    """`n` texts (0 to 12 fragments each) and the classes each contains; the same for the same seed."""
-    rng = random.Random(seed)
+#: Long runs without cut points: minified JavaScript's pieces, and the units a run repeats.
+JS = ["function(a,b){return a+b}", "var x=1;", "if(x<y){", "}", "[0,1,2]", "'str'", "===", "this.value", "&&", "=>"]
+UNITS = ["a", "ab", "aa", "é", "\u4e00", "😀", "\u2581", " ", "  a", "ing", "the", "==", "0x", "__", "Zz"]
+#: The alphabets of the long runs drawn character by character.
+ALPHABETS = {
+    "letters": string.ascii_lowercase,
+    "mixed-case": string.ascii_letters,
+    "base64": string.ascii_letters + string.digits + "+/",
+    "cjk": "".join(chr(c) for c in range(0x4E00, 0x4E40)) + "ぁあぃいぅう",
+}
+LONG_KINDS = ("repeat", "js", *ALPHABETS)
+
+
+def long_run(kind: str, size: int, rng: random.Random, unit: str = "") -> str:
+    """About `size` bytes of a `LONG_KINDS` family (`repeat` repeats `unit`, one to three `UNITS` when not given)."""
+    if kind == "repeat":
+        unit = unit or "".join(rng.choice(UNITS) for _ in range(rng.randint(1, 3)))
+        return unit * (size // len(unit.encode()) + 1)
+    if kind == "js":
+        return "".join(rng.choice(JS) for _ in range(size // 8))
+    alphabet = ALPHABETS[kind]
+    return "".join(rng.choice(alphabet) for _ in range(size // len(alphabet[-1].encode())))
+
+
+def _fragments(rng: random.Random, count: int, used: set[str]) -> list[str]:
     names = list(CLASSES)
+    parts = []
+    for _ in range(count):
+        name = rng.choice(names)
+        used.add(name)
+        parts.append(CLASSES[name](rng))
+    return parts
+
+
+def generate(n: int, seed: int, long: bool = False) -> Iterator[tuple[str, set[str]]]:
+    """`n` texts and the classes each contains; the same for the same seed. A text is 0 to 12 fragments, or
+    (`long`) a long run of one of `LONG_KINDS` with 0 to 3 fragments on each side."""
+    rng = random.Random(seed)
     for _ in range(n):
-        used = set()
-        parts = []
-        for _ in range(rng.randint(0, 12)):
-            name = rng.choice(names)
-            used.add(name)
-            parts.append(CLASSES[name](rng))
-        yield "".join(parts), used
+        used: set[str] = set()
+        if not long:
+            yield "".join(_fragments(rng, rng.randint(0, 12), used)), used
+            continue
+        before = _fragments(rng, rng.randint(0, 3), used)
+        kind = rng.choice(LONG_KINDS)
+        used.add("long " + kind)
+        run = long_run(kind, rng.randint(1_000, 12_000), rng)
+        yield "".join([*before, run, *_fragments(rng, rng.randint(0, 3), used)]), used
 
 
 def comparable_in_pieces(text: str) -> bool:
@@ -139,11 +177,13 @@ class Checkers:
         return bad
 
 
-def run(n: int, seed: int, modes: tuple[str, ...] = MODES, batch: int = 5000, quiet: bool = False) -> dict:
-    """Compares `n` texts in each of `modes`; returns the figures (texts compared, differences, examples)."""
+def run(n: int, seed: int, modes: tuple[str, ...] = MODES, batch: int = 5000, quiet: bool = False,
+        long: bool = False) -> dict:
+    """Compares `n` texts (long runs with `long`) in each of `modes`; returns the figures (texts compared,
+    differences, examples)."""
     checkers = Checkers()
     differences: dict[str, list] = {m: [] for m in modes}
-    classes = dict.fromkeys(CLASSES, 0)
+    classes = dict.fromkeys([*CLASSES, *(["long " + k for k in LONG_KINDS] if long else [])], 0)
     start = time.monotonic()
     texts: list[str] = []
     done = 0
@@ -153,14 +193,14 @@ def run(n: int, seed: int, modes: tuple[str, ...] = MODES, batch: int = 5000, qu
             differences[mode] += getattr(checkers, mode)(texts)
         texts.clear()
 
-    for text, used in generate(n, seed):
+    for text, used in generate(n, seed, long):
         for name in used:
             classes[name] += 1
         texts.append(text)
         if len(texts) == batch:
             done += batch
             flush()
-            if not quiet and done % 100_000 == 0:
+            if not quiet and done % (100_000 if not long else 5_000) == 0:
                 print(f"  {done} texts, {time.monotonic() - start:.0f} s, "
                       f"{sum(map(len, differences.values()))} differences", flush=True)
     flush()
@@ -175,12 +215,14 @@ def main() -> int:
     parser.add_argument("--texts", type=int, default=1_000_000, help="texts generated, each compared in every mode")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + ", ".join(MODES))
+    parser.add_argument("--long", action="store_true", help="texts of 1 to 12 KB without cut points")
     args = parser.parse_args()
     modes = tuple(args.modes.split(","))
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes {sorted(unknown)}: choose from {', '.join(MODES)}")
-    figures = run(args.texts, args.seed, modes)
-    print(f"== differential: {figures['texts']} texts (seed {figures['seed']}) in {figures['seconds']:.0f} s")
+    figures = run(args.texts, args.seed, modes, batch=500 if args.long else 5000, long=args.long)
+    what = "long texts" if args.long else "texts"
+    print(f"== differential: {figures['texts']} {what} (seed {figures['seed']}) in {figures['seconds']:.0f} s")
     for name, count in figures["texts_with_class"].items():
         print(f"  texts with {name}: {count}")
     for what, count in figures["compared"].items():

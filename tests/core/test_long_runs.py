@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import string
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,28 +17,18 @@ from hypothesis import strategies as st
 
 import llamatok
 
-JS = ["function(a,b){return a+b}", "var x=1;", "if(x<y){", "}", "[0,1,2]", "'str'", "===", "this.value", "&&", "=>"]
-UNITS = ["a", "ab", "aa", "é", "\u4e00", "😀", "\u2581", " ", "  a", "ing", "the", "==", "0x", "__", "Zz"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from differential import LONG_KINDS, UNITS, long_run  # noqa: E402
 
 
 @st.composite
 def long_runs(draw: st.DrawFn) -> str:
     """Text of 1 to 12 KB that the chunker cannot cut (or hardly), in one of the adversarial families."""
-    kind = draw(st.sampled_from(["repeat", "letters", "mixed-case", "base64", "js", "cjk"]))
+    kind = draw(st.sampled_from(LONG_KINDS))
     size = draw(st.integers(1_000, 12_000))
     rng = random.Random(draw(st.integers(0, 2**32)))
-    if kind == "repeat":
-        unit = draw(st.lists(st.sampled_from(UNITS), min_size=1, max_size=3).map("".join))
-        return unit * (size // len(unit.encode()) + 1)
-    if kind == "js":
-        return "".join(rng.choice(JS) for _ in range(size // 8))
-    alphabet = {
-        "letters": string.ascii_lowercase,
-        "mixed-case": string.ascii_letters,
-        "base64": string.ascii_letters + string.digits + "+/",
-        "cjk": "".join(chr(c) for c in range(0x4E00, 0x4E40)) + "ぁあぃいぅう",
-    }[kind]
-    return "".join(rng.choice(alphabet) for _ in range(size // len(alphabet[-1].encode())))
+    unit = draw(st.lists(st.sampled_from(UNITS), min_size=1, max_size=3).map("".join)) if kind == "repeat" else ""
+    return long_run(kind, size, rng, unit)
 
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
