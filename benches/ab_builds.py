@@ -14,7 +14,10 @@ each), ``encode`` (one call per file, cold), ``batch`` (one ``encode_batch_flat`
 ``stress-KIND`` (one call per string, 300 strings of 10 KB of compare.py's stress kind: base64, minified-js,
 cjk-emoji, letters, uncut), ``stress-mixed`` (60 strings of each kind, the kinds taken in turn: documents
 of different kinds one after another), ``stress-after-base64`` (100 strings of minified JavaScript, timed, after
-100 of base64, not timed: a switch from random text to text that repeats); ``lines`` (one call per short line
+100 of base64, not timed: a switch from random text to text that repeats); with ``--fresh``, each stress string is
+made right before its call and only the call is timed, as compare.py does: the Python that makes it leaves the
+core's tables out of the nearer caches, as a job's own work between documents does (``benches/results/notes.md``,
+session 36); ``lines`` (one call per short line
 of code, 200,000 distinct lines of compare.py's short-line workload, the results kept, cold); ``jsonl-lines``
 (``jsonl`` on those lines, each a document); either JSONL task with ``-fim`` (``--fim-rate 0.5``) or ``-dedup``
 (``--dedup exact``).
@@ -52,6 +55,12 @@ elif task == "lines" or task.startswith("jsonl-lines"):
 else:
     texts = workloads.corpus()
 mb = sum(len(t.encode()) for t in texts) / 1e6
+def t_kind(task, seed):  # the stress kind of string number ``seed`` of ``task``
+    if task == "stress-after-base64":
+        return "minified-js"
+    if task == "stress-mixed":
+        return list(workloads.STRESS)[seed % len(workloads.STRESS)]
+    return task[len("stress-"):]
 path = {tokenizer!r}
 tok = llamatok.Tokenizer.from_file(path)
 best = 0.0
@@ -81,6 +90,16 @@ for _ in range({passes}):
     if task == "warm":
         [tok.encode(t) for t in texts]
     [tok.encode(t) for t in untimed]
+    if {fresh} and task.startswith("stress-"):  # each string made anew right before its call, the call timed
+        took, made = 0.0, 0
+        for seed in range(len(texts)):
+            t = workloads.stress(t_kind(task, seed), 10_000, seed + 1_000_000)
+            start = time.perf_counter()
+            tok.encode(t)
+            took += time.perf_counter() - start
+            made += len(t.encode())
+        best = max(best, made / 1e6 / took)
+        continue
     start = time.perf_counter()
     if task == "decode":
         [tok.decode(i) for i in ids]
@@ -106,11 +125,14 @@ def main() -> int:
     ap.add_argument("--task", choices=tasks, default="decode")
     ap.add_argument("--runs", type=int, default=5, help="processes per build")
     ap.add_argument("--passes", type=int, default=5, help="passes per process (the best is kept)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="stress tasks: each string made right before its call (compare.py's way), only the call timed")
     ap.add_argument("--tokenizer", default=os.environ.get("LLAMATOK_FIXTURES", str(HERE.parent.parent / "shared" /
                                                                                   "fixtures"))
                     + "/codellama-7b-hf/tokenizer.json")
     args = ap.parse_args()
-    code = TASK.format(benches=str(HERE), tokenizer=args.tokenizer, task=args.task, passes=args.passes)
+    code = TASK.format(benches=str(HERE), tokenizer=args.tokenizer, task=args.task, passes=args.passes,
+                       fresh=args.fresh)
     results: dict[str, list[float]] = {"before": [], "after": []}
     for _ in range(args.runs):
         for name, folder in (("before", args.before), ("after", args.after)):

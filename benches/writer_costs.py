@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import resource
+import shutil
 import time
 from typing import Any
 
@@ -47,6 +48,15 @@ def _timed(took: list[tuple[float, float, float]], call: Any, *args: Any, **kwar
         wall = time.perf_counter() - start
         cpu_after, kernel_after = _cpu()
         took.append((wall, cpu_after - cpu, kernel_after - kernel))
+
+
+def _turn(names: list[str], r: int) -> list[str]:
+    """The writers in round ``r``'s order: each round starts one further on, so no writer always runs first
+    after the encoding, or right after the same other one. (Every run's files are deleted once it is timed,
+    so each meets the page cache as the others do: in rounds that kept them, the kernel's part of every
+    writer's CPU grew round by round, whatever the format; ``benches/results/notes.md``, session 36.)"""
+    k = r % len(names)
+    return names[k:] + names[:k]
 
 
 def _best(runs: list[tuple[float, float, float]]) -> dict[str, float]:
@@ -123,10 +133,12 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
                                "documents": len(texts), "runs": repeat, "formats": {}}
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in writers}
     for r in range(repeat):  # interleaved, so that the machine's other load falls on every writer alike
-        for name, write in writers.items():
-            base = os.path.join(folder, f"{name}-{r}")
+        for name in _turn(list(writers), r):
+            out = os.path.join(folder, f"{name}-{r}")
+            os.makedirs(out)
             os.sync()  # what earlier runs left dirty is not flushed by this one's fsync
-            _timed(runs[name], write, base)
+            _timed(runs[name], writers[name], os.path.join(out, "shard"))
+            shutil.rmtree(out)
 
     def ratios(best: dict[str, float]) -> dict[str, float]:
         return {**best, "ratio_to_core": best["seconds"] / core,
@@ -161,14 +173,15 @@ def measure_finish(tokenizer: str, texts: list[str], folder: str, repeat: int = 
     runs: dict[str, list[tuple[float, float, float]]] = {f: [] for f in formats}
     job.finish = timed_finish  # type: ignore[assignment]
     try:
-        for r in range(repeat):  # interleaved, as in measure()
-            for fmt, options in formats.items():
+        for r in range(repeat):  # interleaved and turned, as in measure()
+            for fmt in _turn(list(formats), r):
                 out = os.path.join(folder, f"run-{fmt.replace(' ', '-')}-{r}")
                 os.makedirs(out)
                 os.sync()
                 pp.run(texts=texts, output_prefix=os.path.join(out, "out"), tokenizer=tokenizer,
-                       append_eod=True, quiet=True, **options)
+                       append_eod=True, quiet=True, **formats[fmt])
                 runs[fmt].append(took.pop())
+                shutil.rmtree(out)
     finally:
         job.finish = finish  # type: ignore[assignment]
     return {name: _best(times) for name, times in runs.items()}
@@ -188,7 +201,8 @@ def markdown(results: dict[str, Any], short: dict[str, Any] | None = None) -> st
             "wall-clock seconds and in CPU seconds (the process' CPU time, every thread's: what a writer takes "
             "from the encoding when every core is busy encoding), and the kernel's part of that CPU time "
             "(system time: copying into the page cache, starting writeback, fsync), which moves a lot between "
-            "runs on this VM (`benches/results/notes.md`, session 19). Best of the runs, interleaved. Raw numbers: "
+            "runs on this VM (`benches/results/notes.md`, sessions 19 and 36). Best of the runs, interleaved in an "
+            "order turned each round, each run's files deleted once it is timed. Raw numbers: "
             "`writers.json`.", "",
             "## The standard library's files (a document per file)", "", *_table(results)]
     if short is not None:
