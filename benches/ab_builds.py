@@ -131,6 +131,8 @@ def main() -> int:
                                                                                   "fixtures"))
                     + "/codellama-7b-hf/tokenizer.json")
     args = ap.parse_args()
+    if args.fresh and not args.task.startswith("stress-"):
+        ap.error(f"--fresh makes stress strings anew; task {args.task} has none")
     code = TASK.format(benches=str(HERE), tokenizer=args.tokenizer, task=args.task, passes=args.passes,
                        fresh=args.fresh)
     results: dict[str, list[float]] = {"before": [], "after": []}
