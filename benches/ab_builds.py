@@ -43,24 +43,21 @@ sys.path.insert(0, {benches!r})
 import workloads, llamatok
 task = {task!r}
 untimed = []
+specs = []  # stress tasks: (kind, seed) of each timed string of 10 KB
 if task == "stress-after-base64":  # minified JavaScript right after random text (what compare.py's order does)
-    texts = [workloads.stress("minified-js", 10_000, seed) for seed in range(100)]
+    specs = [("minified-js", seed) for seed in range(100)]
     untimed = [workloads.stress("base64", 10_000, seed) for seed in range(100)]
 elif task == "stress-mixed":  # 60 strings of 10 KB of each stress kind, the kinds taken in turn
-    texts = [workloads.stress(kind, 10_000, seed) for seed in range(60) for kind in workloads.STRESS]
+    specs = [(kind, seed) for seed in range(60) for kind in workloads.STRESS]
 elif task.startswith("stress-"):  # 300 strings of 10 KB of one stress kind, one call each
-    texts = [workloads.stress(task[len("stress-"):], 10_000, seed) for seed in range(300)]
+    specs = [(task[len("stress-"):], seed) for seed in range(300)]
+if specs:
+    texts = [workloads.stress(kind, 10_000, seed) for kind, seed in specs]
 elif task == "lines" or task.startswith("jsonl-lines"):
     texts = workloads.lines(200_000)
 else:
     texts = workloads.corpus()
 mb = sum(len(t.encode()) for t in texts) / 1e6
-def t_kind(task, seed):  # the stress kind of string number ``seed`` of ``task``
-    if task == "stress-after-base64":
-        return "minified-js"
-    if task == "stress-mixed":
-        return list(workloads.STRESS)[seed % len(workloads.STRESS)]
-    return task[len("stress-"):]
 path = {tokenizer!r}
 tok = llamatok.Tokenizer.from_file(path)
 best = 0.0
@@ -90,15 +87,14 @@ for _ in range({passes}):
     if task == "warm":
         [tok.encode(t) for t in texts]
     [tok.encode(t) for t in untimed]
-    if {fresh} and task.startswith("stress-"):  # each string made anew right before its call, the call timed
-        took, made = 0.0, 0
-        for seed in range(len(texts)):
-            t = workloads.stress(t_kind(task, seed), 10_000, seed + 1_000_000)
+    if {fresh}:  # the same strings, each made anew right before its call; only the call timed
+        took = 0.0
+        for kind, seed in specs:
+            t = workloads.stress(kind, 10_000, seed)
             start = time.perf_counter()
             tok.encode(t)
             took += time.perf_counter() - start
-            made += len(t.encode())
-        best = max(best, made / 1e6 / took)
+        best = max(best, mb / took)
         continue
     start = time.perf_counter()
     if task == "decode":

@@ -52,9 +52,7 @@ def _timed(took: list[tuple[float, float, float]], call: Any, *args: Any, **kwar
 
 def _turn(names: list[str], r: int) -> list[str]:
     """The writers in round ``r``'s order: each round starts one further on, so no writer always runs first
-    after the encoding, or right after the same other one. (Every run's files are deleted once it is timed,
-    so each meets the page cache as the others do: in rounds that kept them, the kernel's part of every
-    writer's CPU grew round by round, whatever the format; ``benches/results/notes.md``, session 36.)"""
+    after the encoding, or right after the same other one."""
     k = r % len(names)
     return names[k:] + names[:k]
 
@@ -138,6 +136,8 @@ def measure(tokenizer: str, texts: list[str], folder: str, repeat: int = 3) -> d
             os.makedirs(out)
             os.sync()  # what earlier runs left dirty is not flushed by this one's fsync
             _timed(runs[name], writers[name], os.path.join(out, "shard"))
+            # Deleted, so that each run meets the page cache as the others do: in rounds that kept their files,
+            # the kernel's part of every writer's CPU grew round by round (benches/results/notes.md, session 36).
             shutil.rmtree(out)
 
     def ratios(best: dict[str, float]) -> dict[str, float]:
