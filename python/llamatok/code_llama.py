@@ -8,15 +8,15 @@ documentation says (docs/transformers.md, "Differences").
 
 The work is done in small modules: ``settings`` (the settings and what a call reads),
 ``special_tokens`` (names, ids, templates), ``model_inputs`` (``__call__``), ``infill``, ``template``,
-``truncation``, ``padding``, ``batch_encoding``, ``streaming``, ``token_ids``, ``saving``, ``hub`` and
-``files``.
+``truncation``, ``padding``, ``batch_encoding``, ``streaming``, ``token_ids``, ``token_conversions``,
+``saving``, ``hub`` and ``files``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from llamatok.settings import Settings, mode_of, token_text
 from llamatok.special_tokens import SpecialTokensMixin
 from llamatok.streaming import StreamingDecoder, anchor_id, byte_values
 from llamatok.text_cleanup import clean_up_tokenization
+from llamatok.token_conversions import TokenConversionsMixin
 from llamatok.token_ids import ids_arg
 from llamatok.truncate_sequences import truncate_sequences
 
@@ -51,7 +52,8 @@ def check_shadowing(kwargs: dict[str, Any]) -> None:
             raise AttributeError(f"{key} conflicts with the method {key} in CodeLlamaTokenizerFast")
 
 
-class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateMixin, IdentityMixin, DocCacheMixin):
+class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, TokenConversionsMixin, ChatTemplateMixin,
+                             IdentityMixin, DocCacheMixin):
     """Code Llama's tokenizer: SentencePiece BPE with byte fallback, special tokens and infilling.
 
     Arguments mirror ``transformers.CodeLlamaTokenizerFast``; ``legacy`` and ``split_special_tokens``
@@ -267,9 +269,9 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
     ) -> BatchEncoding:
         """Pads inputs encoded earlier (an encoding, a batch, or a list of per-example dicts, as data
         collators pass them), as transformers' ``tokenizer.pad`` does."""
-        data = pad_encoded(self.call_settings(), encoded_inputs, padding, max_length, pad_to_multiple_of, padding_side,
-                           return_attention_mask)
-        return BatchEncoding(data, tensor_type=return_tensors)
+        data, tensor_type = pad_encoded(self.call_settings(), encoded_inputs, padding, max_length, pad_to_multiple_of,
+                                        padding_side, return_attention_mask, return_tensors)
+        return BatchEncoding(data, tensor_type=tensor_type)
 
     def encode_plus(self, text: str, text_pair: str | None = None, **kwargs: Any) -> BatchEncoding:
         if not isinstance(text, str) and not kwargs.get("is_split_into_words"):
@@ -346,36 +348,6 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, ChatTemplateM
                                                                               else 0):
                 pieces[first:first + len(matched)] = matched
         return pieces
-
-    def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | None | list[int | None]:
-        """Ids of pieces; a piece not in the vocabulary gives the ``<unk>`` id, as in transformers."""
-        if tokens is None:
-            return None
-        if isinstance(tokens, str):
-            token_id = self._core.piece_to_id(tokens)
-            return self.unk_token_id if token_id is None else token_id
-        return [self.convert_tokens_to_ids(t) for t in tokens]  # type: ignore[misc]
-
-    def convert_ids_to_tokens(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str | list[str]:
-        if isinstance(ids, int):
-            return self._core.id_to_piece(ids)
-        special = set(self.all_special_ids) if skip_special_tokens else set()
-        given = ids_arg(ids)
-        if isinstance(given, (str, bytes, bytearray)):
-            raise TypeError(f"token ids must be ints or a sequence of ints, not {type(given).__name__}")
-        id_list = list(given)
-        pieces = [self._core.id_to_piece(i) for i in id_list]  # checks every id, the skipped ones too
-        return [p for i, p in zip(id_list, pieces) if i not in special]
-
-    def convert_tokens_to_string(self, tokens: list[str]) -> str:
-        """The text of a list of pieces (every piece must be in the vocabulary)."""
-        ids = []
-        for t in tokens:
-            token_id = self._core.piece_to_id(t)
-            if token_id is None:
-                raise ValueError(f"{t!r} is not a piece of this vocabulary")
-            ids.append(token_id)
-        return self._core.decode(ids, "transformers", False)
 
     # -- decoding -----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from llamatok import truncation as truncation_
 from llamatok.alignment import RowAlignment, aligned, encode_each_word, encode_words, fill_dummy_spans
 from llamatok.batch_encoding import BatchEncoding, tensor_type_name
 from llamatok.infill import prefix_text, split_prompt
+from llamatok.integers import optional_int, required_int
 from llamatok.rows import Encoded, Row, build_rows
 from llamatok.settings import CallSettings
 from llamatok.template import Template, added_count
@@ -193,9 +194,8 @@ class Strategies(NamedTuple):
 
 def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: int | None,
                pad_to_multiple_of: int | None, verbose: bool) -> Strategies:
-    """transformers' ``_get_padding_truncation_strategies``, with its defaults and errors."""
-    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
-        raise ValueError(f"max_length must be a non-negative int, not {max_length!r}")
+    """transformers' ``_get_padding_truncation_strategies``, with its defaults and errors (``max_length``
+    and ``pad_to_multiple_of`` already checked ints)."""
     if max_length is not None and padding is False and truncation is None:
         if verbose:
             _warn_once("max_length is given without truncation=True: truncating ('longest_first') as transformers does")
@@ -227,8 +227,6 @@ def strategies(tok: CallSettings, padding: Any, truncation: Any, max_length: int
                 max_length = tok.model_max_length
     if pad != "do_not_pad" and tok.pad_token_id is None:
         raise ValueError(padding_.NO_PAD_TOKEN)
-    if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0):
-        raise ValueError(f"pad_to_multiple_of must be a positive int, not {pad_to_multiple_of!r}")
     if (trunc is not None and pad != "do_not_pad" and pad_to_multiple_of and max_length is not None
             and max_length % pad_to_multiple_of):
         raise ValueError(
@@ -331,9 +329,10 @@ def encode_call(
     verbose: bool,
 ) -> BatchEncoding:
     tensor_type = tensor_type_name(return_tensors)
+    max_length = optional_int(max_length, "max_length", 0)
+    pad_to_multiple_of = optional_int(pad_to_multiple_of, "pad_to_multiple_of", 1)
+    stride = required_int(stride, "stride", 0)
     strat = strategies(tok, padding, truncation, max_length, pad_to_multiple_of, verbose)
-    if not isinstance(stride, int) or stride < 0:
-        raise ValueError(f"stride must be a non-negative int, not {stride!r}")
     if strat.truncation is not None and strat.max_length is not None and any(p.suffix is None for p in prompts):
         plain_added = added_count(tok.plain_template(add_special_tokens))
         if strat.max_length < plain_added:

@@ -103,12 +103,37 @@ def _pad_one(example: dict[str, Any], main: str, target: int | None, side: str, 
     return example
 
 
+def _tensor_kind(required: Any) -> str | None:
+    """``'np'`` or ``'pt'`` when the main input holds numpy arrays or torch tensors (as rows, or as one
+    example's ids), which transformers gives back in kind; None for Python ints."""
+    first = required[0]
+    if isinstance(first, (list, tuple)):
+        first = next((row[0] for row in required if len(row)), None)
+    if first is None or isinstance(first, int):
+        return None
+    kind = {"numpy": "np", "torch": "pt"}.get(type(first).__module__.split(".")[0])
+    if kind is None:
+        raise ValueError(f"pad() takes ids as ints, numpy arrays or torch tensors, not {type(first).__name__}")
+    return kind
+
+
+def _python(value: Any) -> Any:
+    """numpy arrays, torch tensors and their scalars as Python lists and ints, also inside lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_python(v) for v in value]
+    return value
+
+
 def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length: int | None,
                 pad_to_multiple_of: int | None, padding_side: str | None,
-                return_attention_mask: bool | None) -> dict[str, Any]:
+                return_attention_mask: bool | None, return_tensors: Any) -> tuple[dict[str, Any], Any]:
     """transformers' ``tokenizer.pad``: pads the main input (the first of ``model_input_names``, usually
     ``input_ids``; and ``attention_mask``, ``token_type_ids``, ``special_tokens_mask``; other fields are
-    left as they are) of one encoding, a batch of them, or a list of per-example dicts."""
+    left as they are) of one encoding, a batch of them, or a list of per-example dicts. Returns the padded
+    fields and the tensor type to give them back as: ``return_tensors``, or when it is None, numpy or torch
+    if the ids came as such."""
     main = tok.model_input_names[0]
     if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
         encoded_inputs = {key: [example[key] for example in encoded_inputs] for key in encoded_inputs[0]}
@@ -121,7 +146,18 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
             "You should supply an encoding or a list of encodings to this method that includes "
             f"{main}, but you provided {list(encoded_inputs)}"
         )
-    encoded: dict[str, Any] = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in encoded_inputs.items()}
+    encoded: dict[str, Any] = encoded_inputs
+    required = encoded[main]
+    if required is None or not len(required):
+        # transformers gives it back as it came, with an empty mask only when one is asked for by name.
+        if return_attention_mask:
+            encoded["attention_mask"] = []
+        return encoded, None
+    kind = _tensor_kind(required)
+    if kind is not None:
+        encoded = {key: _python(value) for key, value in encoded.items()}
+        if return_tensors is None:
+            return_tensors = kind
     with_mask = "attention_mask" in tok.model_input_names if return_attention_mask is None else return_attention_mask
     side = padding_side if padding_side is not None else tok.padding_side
     if side not in SIDES:
@@ -135,10 +171,6 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
     if strategy != "do_not_pad" and tok.pad_token_id is None:
         raise ValueError(NO_PAD_TOKEN)
     required = encoded[main]
-    if not required:
-        if with_mask:
-            encoded["attention_mask"] = []
-        return encoded
     batched = isinstance(required[0], (list, tuple))
     rows = required if batched else [required]
     if strategy == "longest":
@@ -150,10 +182,10 @@ def pad_encoded(tok: CallSettings, encoded_inputs: Any, padding: Any, max_length
     if target is not None and pad_to_multiple_of and target % pad_to_multiple_of:
         target = (target // pad_to_multiple_of + 1) * pad_to_multiple_of
     if not batched:
-        return _pad_one(encoded, main, target, side, tok.pad_token_id, with_mask)
+        return _pad_one(encoded, main, target, side, tok.pad_token_id, with_mask), return_tensors
     out: dict[str, Any] = {}
     for i in range(len(required)):
         example = _pad_one({k: v[i] for k, v in encoded.items()}, main, target, side, tok.pad_token_id, with_mask)
         for key, value in example.items():
             out.setdefault(key, []).append(value)
-    return out
+    return out, return_tensors

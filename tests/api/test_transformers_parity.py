@@ -10,6 +10,7 @@ by the tests marked DIFFERENCE in test_infill_api.py and test_call_errors.py (th
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from api_fixtures import (
@@ -73,6 +74,31 @@ def test_token_id_conversions(ours, oracle):
     pieces = ["\u2581Hello", "\u2581<PRE>", "<0xE2>", "<0x82>", "<0xAC>", "x"]
     if all(p in oracle.get_vocab() for p in pieces):
         assert ours.convert_tokens_to_string(pieces) == oracle.convert_tokens_to_string(pieces)
+
+
+_TOKEN_STRINGS = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=6),
+    st.sampled_from(["\u2581", "\u2581Hello", "<s>", "</s>", "<unk>", "<0x20>", "<0xE2>", "<0x82>", "<0xAC>", "<0xe6>",
+                     "<0xFF>", "<0x+A>", "<0x+>", "<0xZZ>", "<0x4>", " ", "\u2581<ref>", "x"]),
+)
+
+
+@given(tokens=st.lists(_TOKEN_STRINGS, max_size=10))
+def test_convert_tokens_to_string_of_any_strings(ours, oracle, tokens):
+    """transformers' decoder reads token strings without looking them up, and tokenize() gives some that
+    are no piece (an added token after a space: '\u2581<ref>'), so any list of strings converts."""
+    assert ours.convert_tokens_to_string(tokens) == oracle.convert_tokens_to_string(tokens)
+
+
+def test_tokenize_then_convert_back_with_added_tokens(folder):
+    from transformers import AddedToken
+
+    ours, oracle = load_ours(folder), load_oracle(folder)
+    for tok in (ours, oracle):
+        tok.add_tokens(["<ref>", AddedToken("<xs>", lstrip=True), AddedToken("<sep>", rstrip=True)])
+    text = "see <ref> and <xs> then<sep> x 日本"
+    assert ours.tokenize(text) == oracle.tokenize(text)
+    assert ours.convert_tokens_to_string(ours.tokenize(text)) == oracle.convert_tokens_to_string(oracle.tokenize(text))
 
 
 # -- encode / tokenize -------------------------------------------------------------------------
@@ -380,6 +406,62 @@ def test_pad(padded, options):
     assert as_plain(ours.pad(dict(batch), **options)) == as_plain(oracle.pad(dict(batch), **options))
     single = {"input_ids": features[1]["input_ids"]}
     assert as_plain(ours.pad(dict(single), **options)) == as_plain(oracle.pad(dict(single), **options))
+
+
+def _kinds(value: Any) -> dict[str, tuple[str, str | None]]:
+    """Each field's type and dtype, which as_plain hides."""
+    return {k: (type(v).__name__, str(getattr(v, "dtype", None))) for k, v in value.items()}
+
+
+NUMPY_FEATURES = {
+    "examples of arrays": lambda: [
+        {"input_ids": np.array([1, 822, 285])},
+        {"input_ids": np.array([1, 822], dtype=np.int32), "attention_mask": np.ones(2, int)},
+    ],
+    "a list of arrays": lambda: {"input_ids": [np.array([1, 822, 285]), np.array([1, 822])]},
+    "an empty array first": lambda: {"input_ids": [np.array([], dtype=np.int64), np.array([1, 2])]},
+    "a 2-D array": lambda: {"input_ids": np.array([[1, 822], [1, 285]])},
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_FEATURES)
+@pytest.mark.parametrize("options", [{}, {"return_tensors": "np", "padding_side": "right"},
+                                     {"pad_to_multiple_of": np.int64(4)}], ids=lambda o: ",".join(o) or "defaults")
+def test_pad_numpy_inputs(padded, name, options):
+    """Ids given as numpy arrays (what a datasets.Dataset in numpy format hands a collator) are padded and
+    given back as numpy arrays, as transformers does."""
+    ours, oracle = padded
+    got, want = ours.pad(NUMPY_FEATURES[name](), **options), oracle.pad(NUMPY_FEATURES[name](), **options)
+    assert as_plain(got) == as_plain(want)
+    assert _kinds(got) == _kinds(want)
+
+
+def test_data_collator_with_numpy_features(padded):
+    from transformers import DataCollatorWithPadding
+
+    ours, oracle = padded
+    features = [{"input_ids": np.array(oracle.encode(t))} for t in TEXTS[:4]]
+    got = DataCollatorWithPadding(ours, return_tensors="np")(features)
+    want = DataCollatorWithPadding(oracle, return_tensors="np")(features)
+    assert as_plain(got) == as_plain(want) and _kinds(got) == _kinds(want)
+
+
+@pytest.mark.parametrize("integer", [np.int64, np.int32, np.uint16])
+def test_numpy_integers_as_lengths(padded, integer):
+    """max_length, stride and pad_to_multiple_of taken from numpy (a config or an array) work as ints."""
+    ours, oracle = padded
+    options = {"truncation": True, "max_length": integer(6), "stride": integer(2), "padding": "max_length",
+               "pad_to_multiple_of": integer(3), "return_overflowing_tokens": True}
+    assert as_plain(ours(TEXTS[:3], **options)) == as_plain(oracle(TEXTS[:3], **options))
+    assert ours.encode(TEXTS[2], max_length=integer(4), truncation=True) == oracle.encode(
+        TEXTS[2], max_length=integer(4), truncation=True)
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "3", -1, np.float64(2.0)])
+def test_lengths_that_are_not_ints(padded, bad):
+    ours, _ = padded
+    with pytest.raises(ValueError, match="max_length must be a non-negative int"):
+        ours(TEXTS[0], truncation=True, max_length=bad)
 
 
 # -- random texts ------------------------------------------------------------------------------

@@ -71,10 +71,15 @@ def decode_sentencepiece(
 
 
 def decode_transformers(pieces: list[tuple[str, float, str]], ids: list[int]) -> str:
+    return decode_transformers_tokens([pieces[i][0] for i in ids])
+
+
+def decode_transformers_tokens(tokens: list[str]) -> str:
+    """The decoder's chain on token strings, which it reads without looking them up: also what
+    transformers' ``convert_tokens_to_string`` gives for strings that are no piece."""
     out: list[str] = []
     pending_bytes = bytearray()
-    for i in ids:
-        text = pieces[i][0]
+    for text in tokens:
         byte = hf_byte_value(text)
         if byte is not None:
             pending_bytes.append(byte)

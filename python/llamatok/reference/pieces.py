@@ -46,12 +46,12 @@ def hf_byte_value(text: str) -> int | None:
     """The byte value HF's ``ByteFallback`` decoder sees in a token, else None.
 
     Its test is looser than sentencepiece's: six characters, ``<0x`` ... ``>``, and two hex digits in
-    either case. (Rust's ``u8::from_str_radix`` would also accept a leading ``+``; no vocabulary has
-    such a piece, so that corner is not reproduced.)
+    either case, or a ``+`` and one (Rust's ``u8::from_str_radix`` takes a leading ``+``: no vocabulary
+    has such a piece, but ``convert_tokens_to_string`` takes any string).
     """
     if len(text) != 6 or not text.startswith("<0x") or not text.endswith(">"):
         return None
-    digits = text[3:5]
-    if all(c in "0123456789abcdefABCDEF" for c in digits):
+    digits = text[3:5].removeprefix("+")
+    if digits and all(c in "0123456789abcdefABCDEF" for c in digits):
         return int(digits, 16)
     return None
