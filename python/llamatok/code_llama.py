@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -279,8 +279,9 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, TokenConversi
         return self(text, text_pair, **kwargs)
 
     def batch_encode_plus(self, batch_text_or_text_pairs: Sequence[Any], **kwargs: Any) -> BatchEncoding:
-        if isinstance(batch_text_or_text_pairs, str):
-            raise TypeError("batch_encode_plus takes a list of texts (or of (prefix, suffix) pairs), not a str")
+        if isinstance(batch_text_or_text_pairs, (str, Mapping)):
+            kind = type(batch_text_or_text_pairs).__name__
+            raise TypeError(f"batch_encode_plus takes a list of texts (or of (prefix, suffix) pairs), not a {kind}")
         return self(list(batch_text_or_text_pairs), **kwargs)
 
     def encode(

@@ -259,6 +259,12 @@ def test_batch_encoding_access(tok):
 
 # -- decoding, helpers, saving -----------------------------------------------------------------
 
+def test_batch_encode_plus_of_a_dict_is_refused(tok):
+    """transformers refuses it too (a TypeError); iterating it would encode its keys."""
+    with pytest.raises(TypeError, match="not a dict"):
+        tok.batch_encode_plus({"x y": 1})
+
+
 def test_decode_errors(tok):
     """DIFFERENCE: transformers silently drops out-of-range ids."""
     with pytest.raises(llamatok.TokenIdError, match="out of range"):
@@ -344,3 +350,30 @@ def test_save_errors(tok, tmp_path):
         tok.save_pretrained(target)
     with pytest.raises(ValueError, match="push_to_hub"):
         tok.save_pretrained(tmp_path / "out", push_to_hub=True)
+
+
+def test_input_errors_and_corners_that_differ_from_transformers(tok):
+    """DIFFERENCE (docs/transformers.md, "Differences"): the exception types of bad inputs, and a few
+    corners transformers resolves silently."""
+    for bad in (5, [None], b"x"):  # transformers: ValueError
+        with pytest.raises(TypeError):
+            tok(bad)
+    for bad in ([["a", "b"], ["c"]],):  # transformers: TypeError
+        with pytest.raises(ValueError):
+            tok(bad)
+    with pytest.raises(ValueError):  # transformers: TypeError
+        tok(["a", "b"], "c")
+    with pytest.raises(UnicodeEncodeError):  # transformers: TypeError
+        tok("a\ud800b")
+    with pytest.raises(ValueError, match="not both"):  # transformers: encodes text and suffix
+        tok.encode("a", "b", suffix="c")
+    with pytest.raises(TypeError):  # transformers: the pair a, b
+        tok.encode_plus(["a", "b"])
+    with pytest.raises(ValueError, match="needs text"):  # transformers: skipped
+        tok.add_tokens([""])
+    with pytest.raises(ValueError, match="max_length"):  # transformers: truncates to 1
+        tok("a b c", truncation=True, max_length=True)
+    enc = tok(["a b", "c"])
+    assert enc[0:1]["input_ids"] == enc["input_ids"][0:1]  # transformers: a list of Encodings
+    no_eos = load_ours(folder_of("demo"), eos_token=None)  # transformers: the folder's </s> comes back
+    assert no_eos.eos_token is None and no_eos.eos_token_id is None

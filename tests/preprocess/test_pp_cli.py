@@ -23,9 +23,16 @@ def jsonl(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--fim-rate", "1.5"], "--fim-rate must be a probability"),
-    (["--fim-spm-rate", "-0.1"], "--fim-spm-rate must be a probability"),
+    (["--fim-rate", "0.5", "--fim-spm-rate", "-0.1"], "--fim-spm-rate must be a probability"),
     (["--format", "csv"], "--format takes one or more of megatron, parquet, npy"),
-    (["--seed", "-1"], "--seed must be an integer"),
+    (["--fim-rate", "0.5", "--seed", "-1"], "--seed must be an integer"),
+    # Options that would do nothing are refused rather than ignored.
+    (["--seed", "3"], "--seed applies to FIM documents only: add --fim-rate"),
+    (["--fim-spm-rate", "0.2"], "--fim-spm-rate applies to FIM documents only"),
+    (["--fim-layout", "codestral"], "--fim-layout applies to FIM documents only"),
+    (["--pack-strategy", "bfd"], "--pack-strategy applies to --pack only"),
+    (["--pack", str(2**31)], "--pack must be a sequence length of 2 to 2147483647"),
+    (["--json-keys", "text", "x/y"], "cannot be part of a file name"),
     (["--ray-address", "127.0.0.1:1"], "--ray-address needs --engine ray"),
     (["--batch-size", "lots"], "not a size"),
     (["--max-rejects", "-2"], "--max-rejects must be 0 or more"),

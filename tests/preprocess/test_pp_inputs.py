@@ -101,6 +101,28 @@ def test_outputs_inside_the_input_tree_are_not_read(tmp_path):
     assert first["documents"] == second["documents"] == 5 and second["rejected"] == 0
 
 
+def test_a_glob_never_reads_the_jobs_own_files(tmp_path):
+    """A glob that matches the job's rejects (or any of its outputs) leaves them out, so a rerun reads
+    what the first run read."""
+    write_jsonl(tmp_path / "a.jsonl", [{"text": "ok"}, {"other": 1}])
+    prefix = str(tmp_path / "tok")
+    runs = [pp.run(str(tmp_path / "*.jsonl"), prefix, quiet=True, formats=("megatron", "npy")) for _ in range(2)]
+    assert [(r["documents"], r["rejected"]) for r in runs] == [(1, 1), (1, 1)]
+    assert runs[1]["inputs"] == [str(tmp_path / "a.jsonl")]
+    with pytest.raises(OptionsError, match="only this job's own files"):
+        pp.run(str(tmp_path / "tok.*"), prefix, quiet=True)
+
+
+def test_a_users_file_named_like_the_prefix_is_read(tmp_path):
+    """Only the extensions the job writes mark its own files: model.py beside the prefix model is the
+    user's."""
+    (tmp_path / "model.py").write_text("x = 1\n")
+    (tmp_path / "model.test.py").write_text("y = 2\n")
+    (tmp_path / "model_utils.py").write_text("z = 3\n")
+    assert pp.run(str(tmp_path), str(tmp_path / "model"), quiet=True)["documents"] == 3
+    assert pp.run(str(tmp_path), str(tmp_path / "model"), quiet=True, formats=("npy", "datatrove"))["documents"] == 3
+
+
 def test_a_tree_with_links_and_special_files(tmp_path):
     """What a folder's walk reads: a symbolic link to a file (as that file), never a link to a folder (which
     could loop), nor a dangling link or a named pipe; the paths given are under the folder as named."""

@@ -17,8 +17,9 @@ examples:
   llamatok preprocess part-*.parquet --json-keys content --format megatron,parquet -o out/code --fim-rate 0.9
   llamatok preprocess 's3://corpus/jsonl/*.jsonl.zst' -o s3://datasets/code --engine ray --ray-address auto
 
-Writes PREFIX.bin + PREFIX.idx (Megatron; PREFIX_KEY.* for several --json-keys) and/or
-PREFIX.parquet, PREFIX.rejects.jsonl and PREFIX.summary.json, and prints the summary.
+Writes each --format's files (megatron: PREFIX.bin + PREFIX.idx, PREFIX_KEY.* for several
+--json-keys; parquet: PREFIX.parquet; npy, datatrove, mds, litdata: docs/shards.md), then
+PREFIX.rejects.jsonl and PREFIX.summary.json, and prints the summary.
 With --shard-tokens (always with --engine ray) the output is shards PREFIX-TTTTT-PPP.* listed in
 PREFIX.manifest.json; `llamatok merge` joins them into one .bin/.idx.
 Inputs and the prefix may be local paths or URIs (s3://, gs://, hf://datasets/...).
@@ -50,7 +51,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
     p: argparse.ArgumentParser
     p = sub.add_parser("preprocess", help="corpora (JSONL, Parquet, source trees) to training shards",
-                       description="Tokenize corpora into Megatron indexed datasets or Parquet, on all cores or on "
+                       description="Tokenize corpora into the training files of Megatron, OLMo-core (npy), nanotron "
+                                   "(datatrove), llm-foundry (mds), litgpt (litdata) or Parquet, on all cores or on "
                                    "Ray.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -85,13 +87,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--fim-spm-rate", type=float, default=None,
                    help="probability that a FIM document is SPM rather than PSM (default 0.5; Code Llama's layout "
                         "only)")
-    p.add_argument("--fim-layout", choices=["codellama", "codestral"], default="codellama",
+    p.add_argument("--fim-layout", choices=["codellama", "codestral"], default=None,
                    help="codellama: ▁<PRE> ▁<SUF> ▁<MID> ▁<EOT>, PSM or SPM (default); codestral: [SUFFIX] suffix "
                         "[PREFIX] prefix middle </s>, as mistral-common's encode_fim (Mistral's v3+ models)")
-    p.add_argument("--seed", type=int, default=0, help="FIM seed: the same seed gives the same bytes (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="FIM seed: the same seed gives the same bytes (default 0)")
     p.add_argument("--pack", type=int, default=None, metavar="LENGTH",
-                   help="pack documents into sequences of exactly LENGTH tokens (single-file layout)")
-    p.add_argument("--pack-strategy", choices=["concat", "bfd"], default="concat",
+                   help="pack documents into sequences of exactly LENGTH tokens")
+    p.add_argument("--pack-strategy", choices=["concat", "bfd"], default=None,
                    help="concat: concatenate and cut (Megatron's); bfd: best-fit-decreasing, never cuts a document "
                         "shorter than LENGTH (default concat)")
     p.add_argument("--shuffle-seed", type=int, default=None, metavar="N",
@@ -131,19 +133,42 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     from llamatok.preprocess.job import run
     from llamatok.preprocess.options import Options
 
-    options = Options(
-        inputs=args.inputs, output_prefix=args.output_prefix, formats=args.formats, json_keys=tuple(args.json_keys),
-        include=tuple(args.include), exclude=tuple(args.exclude), tokenizer=args.tokenizer, bos=args.bos,
-        append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate, fim_spm_rate=args.fim_spm_rate,
-        fim_layout=args.fim_layout,
-        seed=args.seed, workers=args.workers, batch_bytes=args.batch_bytes, max_rejects=args.max_rejects,
-        checkpoint_seconds=args.checkpoint_seconds,
-        resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
-        quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,
-        pack_strategy=args.pack_strategy, shuffle_seed=args.shuffle_seed, dedup=args.dedup,
-        parquet_compression=args.parquet_compression,
-    )
-    return _report("preprocess", lambda: run(options), (RejectLimitError, CorruptInputError))
+    def options() -> Options:  # built inside _report, so that a bad option is a usage error
+        return Options(
+            inputs=args.inputs, output_prefix=args.output_prefix, formats=args.formats, json_keys=tuple(args.json_keys),
+            include=tuple(args.include), exclude=tuple(args.exclude), tokenizer=args.tokenizer, bos=args.bos,
+            append_eod=args.append_eod, mode=args.mode, fim_rate=args.fim_rate,
+            fim_spm_rate=_fim_only(args, "fim_spm_rate", None), fim_layout=_fim_only(args, "fim_layout", "codellama"),
+            seed=_fim_only(args, "seed", 0), workers=args.workers, batch_bytes=args.batch_bytes,
+            max_rejects=args.max_rejects, checkpoint_seconds=args.checkpoint_seconds,
+            resume=args.resume, shard_tokens=args.shard_tokens, engine=args.engine, ray_address=args.ray_address,
+            quiet=args.quiet, progress=False if args.no_progress else None, pack=args.pack,
+            pack_strategy=_pack_only(args), shuffle_seed=args.shuffle_seed, dedup=args.dedup,
+            parquet_compression=args.parquet_compression,
+        )
+
+    return _report("preprocess", lambda: run(options()), (RejectLimitError, CorruptInputError))
+
+
+def _fim_only(args: argparse.Namespace, name: str, default: Any) -> Any:
+    """An option that shapes FIM documents: its value, or its default when not given; given without
+    --fim-rate it would do nothing, which is a usage error rather than a silent no-op."""
+    from llamatok.preprocess.options import OptionsError
+
+    value = getattr(args, name)
+    if value is None:
+        return default
+    if not args.fim_rate:
+        raise OptionsError(f"--{name.replace('_', '-')} applies to FIM documents only: add --fim-rate or leave it out")
+    return value
+
+
+def _pack_only(args: argparse.Namespace) -> str:
+    from llamatok.preprocess.options import OptionsError
+
+    if args.pack_strategy is not None and args.pack is None:
+        raise OptionsError("--pack-strategy applies to --pack only: add --pack LENGTH or leave it out")
+    return str(args.pack_strategy or "concat")
 
 
 def _report(command: str, call: Callable[[], dict[str, Any] | str], failures: tuple[type[Exception], ...]) -> int:

@@ -20,6 +20,8 @@ __all__ = ["Options", "OptionsError", "RejectLimitError", "parse_count", "parse_
 
 #: The outputs ``--format`` may name, any combination (docs/shards.md, "Formats for every trainer").
 FORMATS = ("megatron", "parquet", "npy", "datatrove", "mds", "litdata")
+#: The longest --pack: a sequence's length is an int32 in Megatron's index.
+MAX_PACK = 2**31 - 1
 MODES = ("literal", "legacy", "non_legacy")
 ENGINES = ("local", "ray")
 #: ``--parquet-compression``: pyarrow's codecs; zstd (the default) makes the smallest files, none the
@@ -144,6 +146,11 @@ class Options:
             raise OptionsError("--json-keys needs one or more non-empty field names")
         if len(set(self.json_keys)) != len(self.json_keys):
             raise OptionsError(f"--json-keys names a field twice: {' '.join(self.json_keys)}")
+        unnamable = [k for k in self.json_keys if "/" in k or "\\" in k or "\0" in k or k in (".", "..")]
+        if len(self.json_keys) > 1 and unnamable:
+            # Each key of several names its own files (PREFIX_KEY.bin).
+            raise OptionsError(f"--json-keys {unnamable[0]!r} cannot be part of a file name (PREFIX_KEY.bin): "
+                               "tokenize that field in a run of its own")
         if not isinstance(self.batch_bytes, int) or self.batch_bytes < 1:
             raise OptionsError(f"--batch-size must be a positive number of bytes, not {self.batch_bytes!r}")
         if self.checkpoint_seconds is not None:
@@ -177,8 +184,10 @@ class Options:
 
     def _validate_sequences(self) -> None:
         """--pack, --pack-strategy, --shuffle-seed, --dedup (docs/preprocess.md, "Sequences for training")."""
-        if self.pack is not None and (isinstance(self.pack, bool) or not isinstance(self.pack, int) or self.pack < 2):
-            raise OptionsError(f"--pack must be a sequence length of at least 2 tokens, not {self.pack!r}")
+        if self.pack is not None and (isinstance(self.pack, bool) or not isinstance(self.pack, int)
+                                      or not 2 <= self.pack <= MAX_PACK):
+            raise OptionsError(f"--pack must be a sequence length of 2 to {MAX_PACK} tokens (what Megatron's index "
+                               f"holds), not {self.pack!r}")
         if self.pack_strategy not in ("concat", "bfd"):
             raise OptionsError(f"--pack-strategy must be concat or bfd, not {self.pack_strategy!r}")
         seed = self.shuffle_seed

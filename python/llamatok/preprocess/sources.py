@@ -85,8 +85,9 @@ def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
 
 
 def own_output(location: str, prefix: str | None) -> bool:
-    """Whether ``location`` is one of the job's own files: ``PREFIX.*`` (outputs, work folder,
-    lock, manifest), ``PREFIX_KEY.bin``/``.idx`` and the shards ``PREFIX[_KEY]-TTTTT-PPP.*``."""
+    """Whether ``location`` is one of the job's own files: ``PREFIX`` with an extension the job writes
+    (its outputs, rejects, summary, manifest, lock and work folder ``PREFIX.partial/``), also as
+    ``PREFIX_KEY.*`` and as the shards ``PREFIX[_KEY]-TTTTT-PPP.*``; a user's ``PREFIX.py`` is not."""
     if not prefix:
         return False
     if storage.is_local(location):
@@ -98,11 +99,14 @@ def _under_prefix(location: str, prefix: str) -> bool:
     """:func:`own_output` of locations already in the same form as ``prefix`` (absolute, or URIs)."""
     if not location.startswith(prefix):
         return False
-    rest = location[len(prefix):]
-    return rest.startswith(".") or bool(_OWN_SUFFIX.fullmatch(rest))
+    return bool(_OWN_SUFFIX.fullmatch(location[len(prefix):]))
 
 
-_OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(bin|idx|parquet)")
+#: What the job writes after its prefix (docs/shards.md), and inside its folders.
+_OWN_EXTENSIONS = ("bin", "idx", "parquet", "npy", "csv.gz", "label_mask.npy", "ds", "ds.index", "ds.metadata",
+                   "ds.loss", "mds", "litdata", "rejects.jsonl", "summary.json", "manifest.json", "lock", "partial")
+_OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(" + "|".join(map(re.escape, _OWN_EXTENSIONS))
+                         + r")(\.tmp)?(/.*)?")
 
 
 def walk(root: str, include: Sequence[str], exclude: Sequence[str],
@@ -216,11 +220,17 @@ def _expand(location: str) -> list[tuple[str, storage.Info]]:
 
 def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[str],
              skip_prefix: str | None = None) -> list[Source]:
-    """The sources named by ``inputs``, in order; a missing path is an :class:`OptionsError`."""
+    """The sources named by ``inputs``, in order; a missing path is an :class:`OptionsError`. A glob
+    or a folder never gives the job's own files (:func:`own_output`)."""
     sources: list[Source] = []
     for item in inputs:
         if isinstance(item, (str, os.PathLike)):
-            for path, found in _expand(os.fspath(item)):
+            named = _expand(os.fspath(item))
+            if len(named) > 1 or named[0][0] != os.fspath(item):
+                named = [(path, found) for path, found in named if not own_output(path, skip_prefix)]
+                if not named:
+                    raise OptionsError(f"{os.fspath(item)} matches only this job's own files")
+            for path, found in named:
                 if found.kind == "dir":
                     try:
                         files, sizes, mtimes = walk(path, include, exclude, skip_prefix)

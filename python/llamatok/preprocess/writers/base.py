@@ -200,9 +200,10 @@ def as_unsigned(ids: np.ndarray, spec: WriterSpec) -> np.ndarray:
 
 def loss_mask(ids: np.ndarray, lengths: np.ndarray, middle_id: int) -> np.ndarray:
     """One bool per id: whether a model should learn to produce it. In a FIM document (one that
-    holds ``▁<MID>``, which in the literal mode only FIM formatting puts there) the ids up to and
-    including its first ``▁<MID>`` are the prompt (False) and the middle after it, ``▁<EOT>`` and
-    any EOS are learned (True); every id of a plain document is learned."""
+    holds ``▁<MID>``) the ids up to and including its first ``▁<MID>`` are the prompt (False) and the
+    ids after it are learned (True); every id of a plain document is learned. A document whose own
+    text encodes to ``▁<MID>`` is taken for a FIM one, or cut there: a known bug (docs/shards.md,
+    "Loss masks for FIM documents")."""
     lengths = np.asarray(lengths, dtype=np.int64)
     starts = np.zeros(len(lengths), np.int64)
     if len(lengths) > 1:
