@@ -255,12 +255,15 @@ def test_olmo_core_reads_the_fim_label_mask(tmp_path, codellama_dir):
 
     ds_m = IndexedDataset(prefix)
     docs = [ds_m[i].tolist() for i in range(len(ds_m))]
-    middle = 32009  # ▁<MID> in Code Llama's vocabulary
-    expected = []
+    # What llamatok wrote (test_pp_fim_assembly.py holds it to masks built by hand): per document, the
+    # prompt (none in a plain one), then the ids learned.
+    expected = np.fromfile(prefix + ".label_mask.npy", np.bool_).tolist()
+    at = 0
     for doc in docs:
-        cut = doc.index(middle) + 1 if middle in doc else 0
-        expected += [False] * cut + [True] * (len(doc) - cut)
-    assert not all(expected) and any(expected)
+        mask, at = expected[at:at + len(doc)], at + len(doc)
+        first = mask.index(True)
+        assert all(mask[first:]) and not any(mask[:first])
+    assert at == len(expected) and not all(expected) and any(expected)
     total = len(expected)
     ds = NumpyFSLDataset(prefix + ".npy", sequence_length=total, pad_token_id=0, eos_token_id=2, vocab_size=32016,
                          dtype=np.uint16, label_mask_paths=[prefix + ".label_mask.npy"])

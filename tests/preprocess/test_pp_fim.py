@@ -236,6 +236,24 @@ def test_codestral_layout_needs_its_pieces(tmp_path):
         pp.run(texts=["x"], output_prefix=str(tmp_path / "d"), fim_rate=0.5, fim_layout="spm", quiet=True)
 
 
+def test_plain_documents_holding_mid_text_are_learned_whole(tmp_path):
+    """A plain document whose text encodes to ▁<MID> (Code Llama's vocabulary, literal mode) is learned
+    whole, in every format that carries a mask."""
+    from conftest import CODELLAMA_DIR, require
+
+    texts = ["if x <MID> y: pass", "<MID> at the start", "no marker here"]
+    prefix = str(tmp_path / "m")
+    pp.run(texts=texts, output_prefix=prefix, tokenizer=str(require(CODELLAMA_DIR)), fim_rate=1e-12,
+           formats="npy,datatrove,parquet", quiet=True)
+    ids = np.fromfile(prefix + ".npy", np.uint16)
+    assert (ids == 32009).sum() == 2, "the texts' own ▁<MID>"
+    assert np.fromfile(prefix + ".label_mask.npy", np.bool_).all()
+    assert np.fromfile(prefix + ".ds.loss", np.bool_).all()
+    import pyarrow.parquet as pq
+
+    assert all(all(m) for m in pq.read_table(prefix + ".parquet").column("loss_mask").to_pylist())
+
+
 def test_codestral_documents_have_no_loss_mask(tmp_path):
     # Codestral's layout has no token between the prefix and the middle, so no mask can be drawn from the ids;
     # the mask outputs are left out rather than written all ones (the prompt would be learned).

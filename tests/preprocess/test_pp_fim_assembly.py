@@ -1,6 +1,7 @@
 """``encode.encode_fim`` fills rows of segments with numpy, per kind of document; here every document is built
-one at a time instead, from the layout (``llamatok.infill``) and the core's ``encode``: the same ids and lengths
-for every combination of BOS, EOS, layout and kind, with empty prefixes, middles, suffixes and documents."""
+one at a time instead, from the layout (``llamatok.infill``) and the core's ``encode``: the same ids, lengths and
+loss masks for every combination of BOS, EOS, layout and kind, with empty prefixes, middles, suffixes and
+documents."""
 
 from __future__ import annotations
 
@@ -22,12 +23,17 @@ CORE = llamatok.Tokenizer.from_file(str(Path(DEMO) / "tokenizer.json"))
 PRE_ID, SUF_ID, MID_ID, EOT_ID, BOS_ID, EOS_ID = 3, 4, 5, 6, 1, 2
 
 
-def one_by_one(spec: EncodeSpec, text: str, kind: int, lo: int, hi: int) -> list[int]:
+def one_by_one(spec: EncodeSpec, text: str, kind: int, lo: int, hi: int,
+               core: llamatok.Tokenizer = CORE) -> tuple[list[int], list[bool]]:
+    """A document's ids, and whether a model learns each: all of a plain document; of a FIM one, the
+    middle, EOT and EOS (not the prompt, whatever ids the prompt's text holds)."""
     f = spec.fim
     assert f is not None
     ids = [] if spec.bos_id is None else [spec.bos_id]
+    learned = [kind == fim.PLAIN] * len(ids)
     if kind == fim.PLAIN:
-        ids += CORE.encode(text, spec.mode, True)
+        ids += core.encode(text, spec.mode, True)
+        learned += [True] * (len(ids) - len(learned))
     else:
         parts = {PREFIX: text[:lo], MIDDLE: text[lo:hi], SUFFIX: text[hi:]}
         specials = {PRE: f.prefix_id, SUF: f.suffix_id, MID: f.middle_id, EOT: f.eot_id}
@@ -36,13 +42,15 @@ def one_by_one(spec: EncodeSpec, text: str, kind: int, lo: int, hi: int) -> list
             if item in specials:
                 ids.append(specials[item])
             elif f.layout == CODESTRAL and item == PREFIX:
-                ids += CORE.encode(parts[item], spec.mode, True)
+                ids += core.encode(parts[item], spec.mode, True)
             else:
-                ids += CORE.encode(part_text(item, parts[item]), spec.mode, False)
+                ids += core.encode(part_text(item, parts[item]), spec.mode, False)
+            learned += [item in (MIDDLE, EOT)] * (len(ids) - len(learned))
     ends_with_eos = kind != fim.PLAIN and f.eot_id == spec.eos_id
     if spec.eos_id is not None and ids and not ends_with_eos:
         ids.append(spec.eos_id)
-    return ids
+        learned.append(True)
+    return ids, learned
 
 
 SPECS = [
@@ -64,8 +72,34 @@ def test_rows_of_segments_are_the_documents_one_by_one(layout_name, rate, bos, e
     spec = EncodeSpec("literal", bos, eos, "int32", fim=f)
     sources = np.zeros(len(texts), np.uint64)
     positions = np.arange(len(texts), dtype=np.uint64) * 3
-    ids, lengths = encode_fim(CORE, texts, spec, 0, sources, positions)
+    ids, lengths, learned = encode_fim(CORE, texts, spec, 0, sources, positions)
     kinds, lo, hi = fim.plan(f, 0, sources, positions, [len(t) for t in texts])
     want = [one_by_one(spec, t, int(k), int(a), int(b)) for t, k, a, b in zip(texts, kinds, lo, hi)]
-    assert lengths.tolist() == [len(w) for w in want]
-    assert ids.tolist() == [i for w in want for i in w]
+    assert lengths.tolist() == [len(w) for w, _ in want]
+    assert ids.tolist() == [i for w, _ in want for i in w]
+    if codestral:
+        assert learned is None, "Codestral's layout carries no loss mask"
+    else:
+        assert learned is not None and learned.tolist() == [b for _, m in want for b in m]
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(["x", " ", "<MID>", " <MID>", " <PRE>", " <EOT>", "\n", "é"]),
+                               max_size=12).map("".join), min_size=1, max_size=20),
+       seed=st.integers(0, 1000))
+def test_text_that_encodes_to_infill_tokens_keeps_its_loss_mask(texts, seed):
+    """Code Llama's vocabulary encodes " <MID>" written in a text to the very id FIM puts before the
+    middle: the mask is made from where FIM placed its tokens, not from finding that id."""
+    from conftest import CODELLAMA_JSON, INFILL_TOKENS, require
+
+    core = llamatok.Tokenizer.from_file(str(require(CODELLAMA_JSON)))
+    assert core.encode(" <MID>", "literal", False) == [INFILL_TOKENS["\u2581<MID>"]]
+    pre, suf, mid, eot = (INFILL_TOKENS[f"\u2581<{t}>"] for t in ("PRE", "SUF", "MID", "EOT"))
+    f = fim.FimSpec(rate=0.5, spm_rate=0.5, seed=seed, prefix_id=pre, suffix_id=suf, middle_id=mid, eot_id=eot)
+    spec = EncodeSpec("literal", 1, 2, "uint16", fim=f)
+    sources, positions = np.zeros(len(texts), np.uint64), np.arange(len(texts), dtype=np.uint64)
+    ids, lengths, learned = encode_fim(core, texts, spec, 0, sources, positions)
+    kinds, lo, hi = fim.plan(f, 0, sources, positions, [len(t) for t in texts])
+    want = [one_by_one(spec, t, int(k), int(a), int(b), core) for t, k, a, b in zip(texts, kinds, lo, hi)]
+    assert ids.tolist() == [i for w, _ in want for i in w]
+    assert learned is not None and learned.tolist() == [b for _, m in want for b in m]

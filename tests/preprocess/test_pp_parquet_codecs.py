@@ -21,7 +21,6 @@ import llamatok.preprocess as pp
 from llamatok.preprocess import parquet_format, parquet_out
 from llamatok.preprocess.options import PARQUET_COMPRESSIONS
 from llamatok.preprocess.parquet_out import ParquetDocuments
-from llamatok.preprocess.writers.base import loss_mask
 
 # Parquet's own names for the codecs, as pyarrow reports them.
 PARQUET_NAMES = {"zstd": "ZSTD", "snappy": "SNAPPY", "lz4": "LZ4", "gzip": "GZIP", "none": "UNCOMPRESSED"}
@@ -132,17 +131,19 @@ def check_against_pyarrow(lengths: list[int], cuts: list[int], codec: str, maske
     ids = np.random.default_rng(seed).integers(0, top, int(lens.sum())).astype(np.uint16 if top <= 65536 else
                                                                                  np.uint32)
     out = io.BytesIO()
-    writer = ParquetDocuments(out, ["text"], 7 if masked else None, codec)
+    writer = ParquetDocuments(out, ["text"], masked, codec)
+    learned = ids % 3 == 0  # any bools, one per id
     bounds = [0, *sorted(min(c, len(lens)) for c in cuts), len(lens)]
     for a, b in zip(bounds, bounds[1:]):  # documents [a, b) in one run
-        writer.add([ids[int(lens[:a].sum()):int(lens[:b].sum())]], [lens[a:b]])
+        run = slice(int(lens[:a].sum()), int(lens[:b].sum()))
+        writer.add([ids[run]], [lens[a:b]], [learned[run]] if masked else None)
     writer.close()
     got = pq.read_table(io.BytesIO(out.getvalue()))
     offsets = np.zeros(len(lens) + 1, np.int32)
     np.cumsum(lens, out=offsets[1:])
     columns = {"input_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(ids.astype(np.int32)))}
     if masked:
-        columns["loss_mask"] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(loss_mask(ids, lens, 7)))
+        columns["loss_mask"] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(learned))
     theirs = io.BytesIO()
     pq.write_table(pa.table(columns), theirs, compression=codec)
     assert got.equals(pq.read_table(io.BytesIO(theirs.getvalue())), check_metadata=False)

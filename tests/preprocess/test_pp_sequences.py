@@ -172,7 +172,7 @@ def test_dedup_tells_the_fields_apart(tmp_path):
 
 
 @pytest.mark.parametrize("options,message", [
-    ({"pack": 1}, "--pack must be a sequence length of at least 2"),
+    ({"pack": 1}, "--pack must be a sequence length of 2 to"),
     ({"pack": 64, "pack_strategy": "first-fit"}, "--pack-strategy must be concat or bfd"),
     ({"shuffle_seed": -1}, "--shuffle-seed must be an integer"),
     ({"dedup": "fuzzy"}, "--dedup takes exact"),
@@ -183,41 +183,76 @@ def test_bad_sequence_options(tmp_path, options, message):
         pp.run(texts=["x"], output_prefix=str(tmp_path / "o"), quiet=True, **options)
 
 
+def _mask_per_document(mask: list[bool], docs: list[list[int]]) -> list[list[bool]]:
+    out, at = [], 0
+    for doc in docs:
+        out.append(mask[at:at + len(doc)])
+        at += len(doc)
+    assert at == len(mask), "one bool per id"
+    return out
+
+
 def test_fim_loss_mask_sidecars(tmp_path):
+    """Every format that carries a loss mask carries the same one, single-file or sharded, shuffled or not;
+    a plain document is learned whole, a FIM one from its middle on, which ends with EOT and EOS
+    (test_pp_fim_assembly.py holds each document's mask to one built by hand)."""
     texts = varied_texts(60)
     prefix = str(tmp_path / "f")
-    pp.run(texts=texts, output_prefix=prefix, fim_rate=0.7, append_eod=True,
-           formats="megatron,npy,datatrove,parquet", quiet=True)
+    summary = pp.run(texts=texts, output_prefix=prefix, fim_rate=0.7, append_eod=True,
+                     formats="megatron,npy,datatrove,parquet", quiet=True)
+    assert summary["outputs"]["npy"][0]["label_mask"] == prefix + ".label_mask.npy"
+    assert summary["outputs"]["datatrove"][0]["loss"] == prefix + ".ds.loss"
     tok = llamatok.CodeLlamaTokenizerFast.from_pretrained(DEMO)
-    expected: list[bool] = []
+    docs = documents(prefix)
+    expected = np.fromfile(prefix + ".label_mask.npy", np.bool_).tolist()
     fim_docs = 0
-    for doc in documents(prefix):
-        if tok.middle_id in doc:  # the prompt up to ▁<MID> is not learned, the middle and what follows is
-            cut = doc.index(tok.middle_id) + 1
-            expected += [False] * cut + [True] * (len(doc) - cut)
-            fim_docs += 1
-        else:
-            expected += [True] * len(doc)
+    for doc, mask in zip(docs, _mask_per_document(expected, docs)):
+        if tok.prefix_id not in doc:
+            assert all(mask), "a plain document is learned whole"
+            continue
+        fim_docs += 1
+        first = mask.index(True)
+        assert all(mask[first:]) and not any(mask[:first]), "the prompt, then what is learned"
+        assert doc[-2:] == [tok.eot_id, tok.eos_token_id] and tok.middle_id in doc[:first]
     assert 20 < fim_docs < 60
-    assert np.fromfile(prefix + ".label_mask.npy", np.bool_).tolist() == expected
     assert np.fromfile(prefix + ".ds.loss", np.bool_).tolist() == expected
     import pyarrow.parquet as pq
 
     table = pq.read_table(prefix + ".parquet")
     assert sum(table.column("loss_mask").to_pylist(), []) == expected
-    assert table.column("input_ids").to_pylist() == documents(prefix)
+    assert table.column("input_ids").to_pylist() == docs
     sharded = str(tmp_path / "sh")
     pp.run(texts=texts, output_prefix=sharded, fim_rate=0.7, append_eod=True, formats="parquet,npy",
            shard_tokens=500, quiet=True)
+    assert _sharded_masks(tmp_path, sharded) == (expected, expected)
+    # Shuffled, in one file and in shards (whose work shards keep the masks for the reorder): the same
+    # documents with the same masks, in the shuffled order.
+    by_document = {tuple(d): m for d, m in zip(docs, _mask_per_document(expected, docs))}
+    shuffled = str(tmp_path / "s")
+    pp.run(texts=texts, output_prefix=shuffled, fim_rate=0.7, append_eod=True, formats="megatron,npy",
+           shuffle_seed=5, quiet=True)
+    order = documents(shuffled)
+    assert order != docs
+    want = sum((by_document[tuple(d)] for d in order), [])
+    assert np.fromfile(shuffled + ".label_mask.npy", np.bool_).tolist() == want
+    pp.run(texts=texts, output_prefix=str(tmp_path / "ss"), fim_rate=0.7, append_eod=True, formats="parquet,npy",
+           shuffle_seed=5, shard_tokens=500, quiet=True)
+    assert _sharded_masks(tmp_path, str(tmp_path / "ss")) == (want, want)
+    pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
+    assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"
+
+
+def _sharded_masks(tmp_path: Path, sharded: str) -> tuple[list[bool], list[bool]]:
+    """The npy and Parquet masks of a sharded run, shard after shard."""
+    import pyarrow.parquet as pq
+
     manifest = json.loads(Path(sharded + ".manifest.json").read_text())
     masks, parquet_masks = [], []
     for shard in manifest["shards"]:
         base = str(tmp_path / shard["datasets"]["text"])
         parquet_masks += sum(pq.read_table(base + ".parquet").column("loss_mask").to_pylist(), [])
         masks += np.fromfile(base + ".label_mask.npy", np.bool_).tolist()
-    assert masks == expected and parquet_masks == expected
-    pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
-    assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"
+    return masks, parquet_masks
 
 
 SHARDED_FORMATS = "megatron,npy,datatrove,parquet"

@@ -65,6 +65,7 @@ class BatchResult:
     positions: np.ndarray | None = None  # per document: its position in the source
     reject_sources: list[int] = field(default_factory=list)
     lines: dict[int, int] = field(default_factory=dict)
+    learned: list[np.ndarray] | None = None  # per json key, with FIM loss masks: one bool per id (encode.py)
 
 
 def make_batches(readers: list[Reader] | dict[int, Reader], sizes: Sequence[int], start: Cursor, num_keys: int,
@@ -186,7 +187,9 @@ def tokenize(core: Tokenizer, batch: Batch, spec: EncodeSpec) -> BatchResult:
         sources = np.asarray(batch.sources, dtype=np.uint64)
         positions = np.asarray(batch.positions, dtype=np.uint64)
         native = [encode_batch(core, texts, spec, k, sources, positions) for k, texts in enumerate(batch.texts)]
-    ids = [k_ids for k_ids, _ in native]
-    lengths = [k_lengths.astype(np.int32) for _, k_lengths in native]
+    ids = [k_ids for k_ids, _, _ in native]
+    lengths = [k_lengths.astype(np.int32) for _, k_lengths, _ in native]
+    learned = [k_learned for _, _, k_learned in native if k_learned is not None]
     return BatchResult(ids, lengths, batch.rejects, len(positions), batch.input_bytes, batch.blank_lines,
-                       batch.cursor, batch.done_bytes, sources, positions, batch.reject_sources, batch.lines)
+                       batch.cursor, batch.done_bytes, sources, positions, batch.reject_sources, batch.lines,
+                       learned if len(learned) == len(ids) else None)

@@ -21,10 +21,12 @@ import shutil
 import sys
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from llamatok.preprocess.storage import fsync_dir, start_writeback
 
 STATE = "checkpoint.json"
-VERSION = 2  # 2: --dedup's hashes put each text's length before it
+VERSION = 3  # 2: --dedup's hashes put each text's length before it; 3: FIM loss masks kept per id
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -60,10 +62,12 @@ def crash_point(name: str) -> None:
 class WorkDir:
     """The partial outputs of one job and its checkpoint."""
 
-    def __init__(self, path: str, num_keys: int) -> None:
+    def __init__(self, path: str, num_keys: int, learned: bool = False) -> None:
         self.path = path
         self.tokens = [os.path.join(path, f"tokens-{k}.bin") for k in range(num_keys)]
         self.lengths = [os.path.join(path, f"lengths-{k}.i32") for k in range(num_keys)]
+        # With FIM loss masks: one bool per id, whether a model learns it (encode.py).
+        self.learned = [os.path.join(path, f"learned-{k}.bool") for k in range(num_keys)] if learned else []
         self.rejects = os.path.join(path, "rejects.jsonl")
         self.state_path = os.path.join(path, STATE)
         self._files: list[BinaryIO] = []
@@ -71,7 +75,7 @@ class WorkDir:
 
     @property
     def data_files(self) -> list[str]:
-        return [*self.tokens, *self.lengths, self.rejects]
+        return [*self.tokens, *self.lengths, *self.learned, self.rejects]
 
     def load_state(self) -> dict[str, Any] | None:
         try:
@@ -113,10 +117,14 @@ class WorkDir:
         self._files = [open(p, "ab") for p in self.data_files]  # noqa: SIM115 (closed by close)
         self._written_back = [f.tell() for f in self._files]
 
-    def append(self, key_index: int, ids: Any, lengths: Any) -> None:
+    def append(self, key_index: int, ids: Any, lengths: Any, learned: Any = None) -> None:
         n = len(self.tokens)
         self._files[key_index].write(memoryview(ids).cast("B"))
         self._files[n + key_index].write(memoryview(lengths).cast("B"))
+        if self.learned:
+            if learned is None or len(learned) != len(ids):
+                raise ValueError("this work folder keeps the FIM loss masks: every batch needs one per id")
+            self._files[2 * n + key_index].write(np.ascontiguousarray(learned, bool).tobytes())
 
     def append_rejects(self, data: bytes) -> None:
         self._files[-1].write(data)

@@ -65,7 +65,7 @@ class Committer:
     def commit(self, result: BatchResult) -> None:
         st = self.state
         for k, (ids, lengths) in enumerate(zip(result.ids, result.lengths)):
-            self.work.append(k, ids, lengths)
+            self.work.append(k, ids, lengths, result.learned[k] if result.learned is not None else None)
             st["tokens"][k] += int(len(ids))
         if result.rejects:
             lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.rejects)

@@ -46,8 +46,10 @@ def drop_duplicates(batch: Batch, drop: Sequence[int], names: Mapping[int, str])
     for i in drop:
         s, pos = batch.sources[i], batch.positions[i]
         batch.rejects.append(reject(names[s], "duplicate",
-                                    f"same text as an earlier document (position {pos} in its source; "
-                                    "128-bit BLAKE2b of the text)", batch.texts[0][i][:200].encode("utf-8", "replace")))
+                                    f"same text (128-bit BLAKE2b) as an earlier document; this one is at position "
+                                    f"{pos} of its source (a JSONL file's byte offset, a Parquet row, a folder's "
+                                    "file number in its sorted listing)",
+                                    batch.texts[0][i][:200].encode("utf-8", "replace")))
         batch.reject_sources.append(s)
     dropped = set(drop)
     keep = [i for i in range(batch.docs) if i not in dropped]

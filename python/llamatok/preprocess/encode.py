@@ -1,9 +1,12 @@
 """One batch of documents to token ids: the core's flat batch encode (which puts BOS/EOS around each
 document's ids itself), FIM documents assembled with numpy, so no Python list is ever built per token.
 
-The result of a batch is ``(ids, lengths)``: every document's ids concatenated in the output dtype,
-and each document's length. Megatron's ``preprocess_data.py`` rule is kept: ``--append-eod``
-adds the EOS id to every document that has at least one id.
+The result of a batch is ``(ids, lengths, learned)``: every document's ids concatenated in the output
+dtype, each document's length, and with FIM in Code Llama's layout one bool per id, whether a model
+learns to produce it (the FIM loss mask: the middle, ``▁<EOT>`` and EOS of a FIM document, every id of a
+plain one), made where the segments are laid out, so that text which itself encodes to ``▁<MID>``
+cannot move it; ``learned`` is None otherwise. Megatron's ``preprocess_data.py`` rule is kept:
+``--append-eod`` adds the EOS id to every document that has at least one id.
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ class EncodeSpec:
     def numpy_dtype(self) -> np.dtype:
         return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
 
+    def loss_masks(self, packed: bool) -> bool:
+        """Whether the outputs that can carry one get a FIM loss mask: FIM in Code Llama's layout, and not
+        packed (a piece cut from a FIM document is not a prompt and its answer)."""
+        return self.fim is not None and self.fim.loss_masks and not packed
+
 
 def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool,
           framed: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -75,10 +83,14 @@ def _arrays(ids_buf: Any, off_buf: Any, core_dtype: str) -> tuple[np.ndarray, np
     return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
+#: A batch's ids, lengths and (FIM in Code Llama's layout only) learned ids (the module's docstring).
+Encoded = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
 def encode_jsonl(core: Tokenizer, blocks: Sequence[bytes | JsonlBlock], keys: Sequence[str],
-                 spec: EncodeSpec) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, int] | None:
-    """The documents of blocks of whole JSONL lines, split and parsed by the core on its threads: per key,
-    what :func:`encode_plain` gives for that field of every line that is not blank; each such line's
+                 spec: EncodeSpec) -> tuple[list[Encoded], np.ndarray, int] | None:
+    """The documents of blocks of whole JSONL lines, split and parsed by the core on its threads (never
+    with FIM): per key, what :func:`encode_plain` gives for that field of every line that is not blank; each such line's
     start in the blocks taken one after another; the number of blank lines. None when some line is not
     a JSON object whose fields are all strings."""
     core_dtype = _core_dtype(spec)
@@ -87,10 +99,10 @@ def encode_jsonl(core: Tokenizer, blocks: Sequence[bytes | JsonlBlock], keys: Se
     if got is None:
         return None
     per_key, starts, blank = got
-    out = []
+    out: list[Encoded] = []
     for ids_buf, off_buf in per_key:
         ids, offsets = _arrays(ids_buf, off_buf, core_dtype)
-        out.append((ids, np.diff(offsets).astype(np.int64)))
+        out.append((ids, np.diff(offsets).astype(np.int64), None))
     starts_buf: Any = starts  # an IdBuffer: numpy's stubs take no other buffer type (see _arrays)
     return out, np.frombuffer(starts_buf, dtype=np.uint64), blank
 
@@ -106,7 +118,7 @@ def _fim_items(f: fim_mod.FimSpec, suffix_first: bool) -> tuple[str, ...]:
 
 
 def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int, sources: np.ndarray,
-               positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               positions: np.ndarray) -> Encoded:
     """Documents, each plain or FIM-formatted per :func:`fim.plan`. Each document is a row of segments
     (BOS, its parts and special tokens in layout order, EOS), each a run of a pool of ids; the rows are
     filled with numpy per kind of document, and the runs gathered in row order."""
@@ -144,6 +156,10 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
     width = 9
     seg_start = np.zeros((len(texts), width), np.int64)
     seg_len = np.zeros((len(texts), width), np.int64)
+    # Which segments a model learns to produce: all of a plain document, a FIM one's middle, EOT and EOS.
+    seg_learned = np.zeros((len(texts), width), bool)
+    seg_learned[plain, :] = True
+    seg_learned[fim, width - 1] = True
     seg_start[plain, 1], seg_len[plain, 1] = runs(a_off, 0, len(plain))
     part_runs = {p: runs(b_off, k * len(fim), len(fim)) for k, p in enumerate(b_parts)}
     if codestral:
@@ -152,6 +168,7 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
         chosen = (kind[fim] == fim_mod.SPM) == suffix_first
         rows = fim[chosen]
         for col, item in enumerate(_fim_items(f, suffix_first), start=1):
+            seg_learned[rows, col] = item in (MIDDLE, EOT)
             if item in specials:
                 seg_start[rows, col], seg_len[rows, col] = special_at[specials[item]], 1
             else:
@@ -171,16 +188,16 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
     out_starts = np.zeros(len(lens), np.int64)
     np.cumsum(lens[:-1], out=out_starts[1:])
     index = np.repeat(starts - out_starts, lens) + np.arange(int(lens.sum()), dtype=np.int64)
-    return pool[index], lengths
+    learned = np.repeat(seg_learned.ravel()[kept], lens) if f.loss_masks else None
+    return pool[index], lengths, learned
 
 
 def encode_batch(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0,
-                 sources: np.ndarray | None = None,
-                 positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(ids, lengths)`` of a batch of documents; ``sources``/``positions`` (where each document
-    is in the input) are needed for FIM only."""
+                 sources: np.ndarray | None = None, positions: np.ndarray | None = None) -> Encoded:
+    """``(ids, lengths, learned)`` of a batch of documents; ``sources``/``positions`` (where each
+    document is in the input) are needed for FIM only."""
     if spec.fim is None or spec.fim.rate == 0.0:
-        return encode_plain(core, texts, spec)
+        return (*encode_plain(core, texts, spec), None)
     if sources is None or positions is None:
         raise ValueError("FIM needs the sources and positions of the documents")
     return encode_fim(core, texts, spec, key_index, sources, positions)

@@ -67,10 +67,9 @@ class FimSpec:
     layout: str = "codellama"  # infill.CODELLAMA or infill.CODESTRAL
 
     @property
-    def mask_marker(self) -> int | None:
-        """The id after which a FIM document's ids are the ones to learn (its loss mask); none for
-        Codestral's layout, which has no token between the prefix and the middle."""
-        return self.middle_id if self.layout != "codestral" else None
+    def loss_masks(self) -> bool:
+        """Whether documents carry loss masks (encode.py): in Code Llama's layout, not in Codestral's."""
+        return self.layout != "codestral"
 
 
 PLAIN, PSM, SPM = 0, 1, 2

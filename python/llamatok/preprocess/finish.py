@@ -35,19 +35,21 @@ def reordered(options: Options) -> bool:
     return options.pack is not None or options.shuffle_seed is not None
 
 
-def document_files(options: Options, work: WorkDir) -> tuple[list[str], list[str]]:
-    """Per key, the ids and lengths the outputs are written from: the run's, or their training order."""
+def document_files(options: Options, work: WorkDir) -> tuple[list[str], list[str], list[str]]:
+    """Per key, the ids, lengths and (with FIM loss masks) learned ids the outputs are written from: the
+    run's, or their training order."""
     if not reordered(options):
-        return work.tokens, work.lengths
+        return work.tokens, work.lengths, work.learned
     n = len(options.json_keys)
     return ([os.path.join(work.path, f"seq-tokens-{k}.bin") for k in range(n)],
-            [os.path.join(work.path, f"seq-lengths-{k}.i32") for k in range(n)])
+            [os.path.join(work.path, f"seq-lengths-{k}.i32") for k in range(n)],
+            [os.path.join(work.path, f"seq-learned-{k}.bool") for k in range(len(work.learned))])
 
 
 def renames(options: Options, work: WorkDir) -> list[tuple[str, str]]:
     """(work-folder file, final name) pairs, in the order they are moved; the summary is last."""
     moves: list[tuple[str, str]] = []
-    tokens, _ = document_files(options, work)
+    tokens, _, _ = document_files(options, work)
     if "megatron" in options.formats:
         for k, key in enumerate(options.json_keys):
             prefix = options.megatron_prefix(key)
@@ -60,7 +62,8 @@ def renames(options: Options, work: WorkDir) -> list[tuple[str, str]]:
     return moves
 
 
-def outputs(options: Options) -> dict[str, Any]:
+def outputs(options: Options, loss_masks: bool = False) -> dict[str, Any]:
+    """The summary's ``outputs``: every file the run writes (with ``loss_masks``, the FIM masks' too)."""
     out: dict[str, Any] = {}
     if "megatron" in options.formats:
         out["megatron"] = [{"key": key, "bin": options.megatron_prefix(key) + ".bin",
@@ -69,7 +72,8 @@ def outputs(options: Options) -> dict[str, Any]:
     if "parquet" in options.formats:
         out["parquet"] = options.parquet_path
     for fmt in trainer_formats(options.formats):
-        out[fmt] = [{"key": key, **WRITERS[fmt].outputs(options.megatron_prefix(key))} for key in options.json_keys]
+        out[fmt] = [{"key": key, **WRITERS[fmt].outputs(options.megatron_prefix(key), loss_masks)}
+                    for key in options.json_keys]
     out["rejects"] = options.rejects_path
     out["summary"] = options.summary_path
     return out
@@ -84,11 +88,12 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
         work.save_state(state)
         crash_point("finalizing")
     if state["phase"] == "finalizing":
-        tokens, lengths = document_files(options, work)
+        tokens, lengths, learned = document_files(options, work)
         if reordered(options):
             seq = sequences or SequenceSpec(options.shuffle_seed, options.pack, options.pack_strategy, 0)
             for k in range(len(options.json_keys)):
-                state["sequences"] = rewrite(work.tokens[k], work.lengths[k], tokens[k], lengths[k], dtype, seq)
+                state["sequences"] = rewrite(work.tokens[k], work.lengths[k], tokens[k], lengths[k], dtype, seq,
+                                             *((work.learned[k], learned[k]) if learned else ()))
         if "megatron" in options.formats:
             for k in range(len(options.json_keys)):
                 path = os.path.join(work.path, f"final-{k}.idx")
@@ -100,10 +105,10 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
                 crash_point("index-written")
         if "parquet" in options.formats:
             path = os.path.join(work.path, "final.parquet")
-            write_parquet(path, options.json_keys, tokens, lengths, dtype, spec.middle_id if spec else None,
-                          options.parquet_codec)
+            write_parquet(path, options.json_keys, tokens, lengths, dtype, learned, options.parquet_codec)
             _fsync_file(path)
-        _write_trainer_formats(options, work, spec or WriterSpec(str(np.dtype(dtype)), None), tokens, lengths)
+        _write_trainer_formats(options, work, spec or WriterSpec(str(np.dtype(dtype)), None), tokens, lengths,
+                               learned)
         summary = make_summary(state)
         if "sequences" in state:
             summary["sequences"] = state["sequences"]
@@ -126,7 +131,7 @@ def finish(options: Options, work: WorkDir, state: dict[str, Any], dtype: np.dty
 
 
 def _write_trainer_formats(options: Options, work: WorkDir, spec: WriterSpec, tokens: list[str],
-                           lengths: list[str]) -> None:
+                           lengths: list[str], learned: list[str]) -> None:
     """The trainers' formats (writers/), committed straight to their final names: each file
     appears whole, and a resumed finish writes the same bytes again."""
     local = storage.is_local(options.output_prefix)
@@ -142,7 +147,8 @@ def _write_trainer_formats(options: Options, work: WorkDir, spec: WriterSpec, to
         linker = None
     for fmt in trainer_formats(options.formats):
         for k, key in enumerate(options.json_keys):
-            write_from_files(fmt, options.megatron_prefix(key), spec, tmp, tokens[k], lengths[k], link=fmt == linker)
+            write_from_files(fmt, options.megatron_prefix(key), spec, tmp, tokens[k], lengths[k],
+                             learned[k] if learned else None, link=fmt == linker)
 
 
 def _move_out(src: str, dst: str) -> None:

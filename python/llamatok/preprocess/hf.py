@@ -48,6 +48,7 @@ class MapTokenizer:
         if self.spec.fim is not None and indices is None:
             raise OptionsError("FIM needs the row indices: call dataset.map(..., with_indices=True)")
         positions = np.asarray(indices if indices is not None else range(len(texts)), dtype=np.uint64)
-        ids, lengths = encode_batch(self.core, list(texts), self.spec, 0, np.zeros(len(texts), np.uint64), positions)
+        ids, lengths, _ = encode_batch(self.core, list(texts), self.spec, 0, np.zeros(len(texts), np.uint64),
+                                       positions)
         ends = np.cumsum(lengths)
         return {self.output: [a.tolist() for a in np.split(ids.astype(np.int64), ends[:-1])] if len(texts) else []}

@@ -229,7 +229,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 
         return run_sharded(options, tok.core, spec, sources, fp, lock, tokenizer=tokenizer,
                            described=_described(options, spec), startup=time.monotonic() - t0, sequences=sequences)
-    work = WorkDir(options.work_dir, len(options.json_keys))
+    work = WorkDir(options.work_dir, len(options.json_keys), spec.loss_masks(options.pack is not None))
     state = _start(options, work, fp)
     if state is None:
         _notice(options, f"already complete: {options.summary_path}")
@@ -248,7 +248,8 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 
     def make_summary(st: dict[str, Any]) -> dict[str, Any]:
         st["seconds"] = seconds_before + time.monotonic() - started
-        built = build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
+        written = outputs(options, spec.loss_masks(options.pack is not None))
+        built = build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=written,
                       tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
                       startup_seconds=startup)
         if options.dedup:
@@ -290,18 +291,12 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
             progress.close()
             if deduper is not None:
                 deduper.close()
-    summary = finish(options, work, state, dtype, make_summary, WriterSpec(spec.dtype, spec.eos_id, tok.name,
-                                                                       _mask_marker(options, spec)),
+    summary = finish(options, work, state, dtype, make_summary,
+                     WriterSpec(spec.dtype, spec.eos_id, tok.name, spec.loss_masks(options.pack is not None)),
                      sequences)
     if summary["rejected"]:
         _notice(options, f"{summary['rejected']} records rejected ({_reasons(summary)}): see {options.rejects_path}")
     return summary
-
-
-def _mask_marker(options: Options, spec: EncodeSpec) -> int | None:
-    """The ▁<MID> id that FIM loss masks are drawn from; none when packing (a piece cut from a FIM
-    document may not hold its ▁<MID>, so its mask could not be told from the piece)."""
-    return spec.fim.mask_marker if spec.fim is not None and options.pack is None else None
 
 
 def _reasons(summary: dict[str, Any]) -> str:

@@ -43,7 +43,12 @@ def dtype_for_vocab(vocab_size: int) -> str:
 
 def lengths_file(path: str) -> np.ndarray:
     """The int32 document lengths in ``path``, memory-mapped."""
-    return np.memmap(path, dtype=np.int32, mode="r") if os.path.getsize(path) else np.zeros(0, np.int32)
+    return memmap_or_empty(path, np.dtype(np.int32))
+
+
+def memmap_or_empty(path: str, dtype: np.dtype) -> np.ndarray:
+    """A work file's values, memory-mapped (numpy cannot map an empty file)."""
+    return np.memmap(path, dtype=dtype, mode="r") if os.path.getsize(path) else np.zeros(0, dtype)
 
 
 def _chunks(lengths: np.ndarray) -> Iterator[np.ndarray]:

@@ -1,7 +1,7 @@
 """Parquet output: one row per document, an ``input_ids`` column (list<int32>) for Arrow-based
 users (``datasets.load_dataset("parquet", ...)``, pandas, polars). With several json keys the
 columns are ``KEY_input_ids``. With FIM, a ``loss_mask`` column (``KEY_loss_mask``; list<bool>,
-``writers.base.loss_mask``) says which ids a model learns.
+one bool per id from encode.py) says which ids a model learns.
 
 Row groups are cut by token count only (a group ends before the first key's tokens pass
 ``ROW_GROUP_TOKENS``, or at ``ROW_GROUP_ROWS`` rows), so the bytes do not depend on how documents
@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from llamatok.preprocess.megatron import lengths_file
+from llamatok.preprocess.megatron import lengths_file, memmap_or_empty
 from llamatok.preprocess.parquet_format import BOOLEAN, CODECS, INT32, MAGIC, ColumnChunk, footer
-from llamatok.preprocess.writers.base import loss_mask
 
 ROW_GROUP_TOKENS = 1 << 23
 ROW_GROUP_ROWS = 1 << 16
@@ -35,15 +34,14 @@ def column_names(keys: Sequence[str], suffix: str = "input_ids") -> list[str]:
 class ParquetDocuments:
     """Writes documents to ``where`` (a path or a binary file-like object) in row groups."""
 
-    def __init__(self, where: Any, keys: Sequence[str], middle_id: int | None = None,
-                 compression: str = "zstd") -> None:
+    def __init__(self, where: Any, keys: Sequence[str], loss_masks: bool = False, compression: str = "zstd") -> None:
         if compression not in CODECS:
             raise ValueError(f"compression must be one of {', '.join(CODECS)}, not {compression!r}")
-        self.middle_id = middle_id
+        self.loss_masks = loss_masks
         self.compression = compression
         self.names = column_names(keys)
         self.types = [INT32] * len(self.names)
-        if middle_id is not None:
+        if loss_masks:
             self.names += column_names(keys, "loss_mask")
             self.types += [BOOLEAN] * len(keys)
         self._own = isinstance(where, (str, os.PathLike))
@@ -58,14 +56,21 @@ class ParquetDocuments:
         self.rows = 0
         self._ids: list[list[np.ndarray]] = [[] for _ in keys]
         self._lengths: list[list[np.ndarray]] = [[] for _ in keys]
+        self._learned: list[list[np.ndarray]] = [[] for _ in keys]
         self._pending_rows = 0
         self._pending_tokens = 0  # of the first key
 
-    def add(self, ids: Sequence[np.ndarray], lengths: Sequence[np.ndarray]) -> None:
-        """A run of documents: per key, their ids concatenated and each one's length."""
+    def add(self, ids: Sequence[np.ndarray], lengths: Sequence[np.ndarray],
+            learned: Sequence[np.ndarray] | None = None) -> None:
+        """A run of documents: per key, their ids concatenated, each one's length and, with loss masks,
+        one bool per id (encode.py)."""
+        if self.loss_masks and (learned is None or any(len(m) != len(i) for m, i in zip(learned, ids))):
+            raise ValueError("this Parquet output keeps FIM loss masks: give one bool per id")
         for k, (i, n) in enumerate(zip(ids, lengths)):
             self._ids[k].append(np.asarray(i))
             self._lengths[k].append(np.asarray(n, dtype=np.int64))
+            if self.loss_masks and learned is not None:
+                self._learned[k].append(np.asarray(learned[k], dtype=bool))
         self._pending_rows += len(lengths[0])
         self._pending_tokens += int(np.sum(lengths[0], dtype=np.int64))
         while self._pending_rows >= ROW_GROUP_ROWS or self._pending_tokens > ROW_GROUP_TOKENS:
@@ -83,8 +88,9 @@ class ParquetDocuments:
             group_lengths = lengths[k][:stop]
             group_ids, self._ids[k] = _split(self._ids[k], int(group_lengths.sum()))
             columns.append((group_ids, group_lengths))
-            if self.middle_id is not None:
-                masks.append(([loss_mask(_joined(group_ids), group_lengths, self.middle_id)], group_lengths))
+            if self.loss_masks:
+                group_learned, self._learned[k] = _split(self._learned[k], int(group_lengths.sum()))
+                masks.append((group_learned, group_lengths))
             self._lengths[k] = [lengths[k][stop:]]
         chunks, group_bytes = [], 0
         for (values, lens), name, ptype in zip(columns + masks, self.names, self.types):
@@ -127,21 +133,25 @@ def _split(pieces: list[np.ndarray], n: int) -> tuple[list[np.ndarray], list[np.
 
 
 def write_parquet(path: str, keys: Sequence[str], token_paths: Sequence[str], length_paths: Sequence[str],
-                  dtype: np.dtype, middle_id: int | None = None, compression: str = "zstd") -> None:
-    """The single-file Parquet output, from the work folder's token and length files."""
-    tokens = [np.memmap(p, dtype=np.dtype(dtype), mode="r") if os.path.getsize(p) else np.zeros(0, dtype)
-              for p in token_paths]
+                  dtype: np.dtype, learned_paths: Sequence[str] = (), compression: str = "zstd") -> None:
+    """The single-file Parquet output, from the work folder's token and length files (and with FIM loss
+    masks, its files of one bool per id)."""
+    tokens = [memmap_or_empty(p, np.dtype(dtype)) for p in token_paths]
+    learned = [memmap_or_empty(p, np.dtype(bool)) for p in learned_paths]
     lengths = [lengths_file(p) for p in length_paths]
-    out = ParquetDocuments(path, keys, middle_id, compression)
+    out = ParquetDocuments(path, keys, bool(learned), compression)
     done = [0] * len(keys)
     for row in range(0, len(lengths[0]), FEED_DOCS):
-        ids, lens = [], []
+        ids, lens, masks = [], [], []
         for k in range(len(keys)):
             n = np.asarray(lengths[k][row:row + FEED_DOCS], dtype=np.int64)
             total = int(n.sum())
             ids.append(tokens[k][done[k]:done[k] + total])
+            if learned:
+                masks.append(learned[k][done[k]:done[k] + total])
             lens.append(n)
             done[k] += total
-        out.add(ids, lens)
+        out.add(ids, lens, masks or None)
     out.close()
-    del tokens, lengths
+    del tokens, lengths, learned
+

@@ -40,7 +40,7 @@ def work_layout(layout: ShardLayout) -> ShardLayout:
     """Where the tasks of a reordered run write their documents: Megatron shards (and the tasks'
     records) under ``PREFIX.partial/docs/``, removed with the work folder."""
     prefix = storage.join(layout.work, "docs/" + storage.basename(layout.prefix))
-    return replace(layout, prefix=prefix, formats=("megatron",), middle_id=None)
+    return replace(layout, prefix=prefix, formats=("megatron",), loss_masks=False, learned_files=layout.loss_masks)
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Source:
     """The work shards of one key, in input order: their ``.bin`` files and first document."""
 
     bins: tuple[str, ...]
+    learned: tuple[str, ...]  # beside each, with FIM loss masks: one bool per id (else empty)
     first_doc: np.ndarray  # int64, one more entry than bins: the documents before each shard
     doc_start: np.ndarray  # int64, per document and one more: its first token in the key's documents
 
@@ -73,6 +74,7 @@ def sources_of(work: ShardLayout, records: Sequence[dict[str, Any]]) -> tuple[li
     sources, all_lengths = [], []
     for key in work.keys:
         bins: list[str] = []
+        learned: list[str] = []
         lengths: list[np.ndarray] = []
         for record in records:
             for entry in record["shards"]:
@@ -80,12 +82,14 @@ def sources_of(work: ShardLayout, records: Sequence[dict[str, Any]]) -> tuple[li
                 index = storage.read_bytes(shard_file(work, files["idx"]["path"]))
                 lengths.append(document_lengths(index, files["idx"]["path"])[1].astype(np.int64))
                 bins.append(shard_file(work, files["bin"]["path"]))
+                if work.learned_files:
+                    learned.append(shard_file(work, files["learned"]["path"]))
         first_doc = np.zeros(len(bins) + 1, np.int64)
         np.cumsum([len(n) for n in lengths], out=first_doc[1:])
         joined = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
         doc_start = np.zeros(len(joined) + 1, np.int64)
         np.cumsum(joined, out=doc_start[1:])
-        sources.append(Source(tuple(bins), first_doc, doc_start))
+        sources.append(Source(tuple(bins), tuple(learned), first_doc, doc_start))
         all_lengths.append(joined)
     return sources, all_lengths
 
@@ -130,9 +134,10 @@ def _greedy_cuts(lengths: np.ndarray, limit: int) -> list[int]:
     return cuts
 
 
-def _gather(src: Source, shard: np.ndarray, offset: np.ndarray, length: np.ndarray, dtype: np.dtype,
+def _gather(files: Sequence[str], shard: np.ndarray, offset: np.ndarray, length: np.ndarray, dtype: np.dtype,
             pad_id: int) -> np.ndarray:
-    """The pieces' ids, read from the work shards (padding pieces: ``pad_id``)."""
+    """The pieces' values (ids, or learned bools), read from the work shards' ``files`` (padding
+    pieces: ``pad_id``)."""
     out = np.full(int(length.sum()), pad_id, dtype)
     out_start = np.zeros(len(length) + 1, np.int64)
     np.cumsum(length, out=out_start[1:])
@@ -140,7 +145,7 @@ def _gather(src: Source, shard: np.ndarray, offset: np.ndarray, length: np.ndarr
     for s in np.unique(shard[shard >= 0]).tolist():
         picked = np.flatnonzero(shard == s)
         picked = picked[np.argsort(offset[picked], kind="stable")]
-        with storage.open_input(src.bins[s], READ_BUFFER) as f:
+        with storage.open_input(files[s], READ_BUFFER) as f:
             for i in picked.tolist():
                 f.seek(int(offset[i]) * size)
                 data = f.read(int(length[i]) * size)
@@ -157,14 +162,16 @@ def run_reorder_task(layout: ShardLayout, sources: Sequence[Source], task: Reord
             return kept
     started = time.monotonic()
     dtype = np.dtype(layout.dtype)
-    ids = [_gather(src, s, o, n, dtype, pad_id) for src, s, o, n in zip(sources, task.shard, task.offset,
-                                                                         task.length)]
+    ids = [_gather(src.bins, s, o, n, dtype, pad_id) for src, s, o, n in zip(sources, task.shard, task.offset,
+                                                                              task.length)]
+    learned = [_gather(src.learned, s, o, n, np.dtype(bool), 0)
+               for src, s, o, n in zip(sources, task.shard, task.offset, task.length)] if layout.loss_masks else None
     lengths = [n.astype(np.int32) for n in task.length]
     # Never cut inside the task: it was planned to fit (a piece longer than the shard size alone).
     writer = ShardWriter(replace(layout, shard_tokens=max(layout.shard_tokens, task.tokens)), task.index)
     try:
         writer.add(BatchResult(ids=ids, lengths=lengths, rejects=[], docs=len(lengths[0]), input_bytes=0,
-                               blank_lines=0, cursor=(0, 0, 0)))
+                               blank_lines=0, cursor=(0, 0, 0), learned=learned))
         entries = writer.close()
     except BaseException:
         writer.abort()

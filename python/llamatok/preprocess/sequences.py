@@ -16,12 +16,13 @@ threads or where a run was resumed, so the outputs are the same bytes however th
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from llamatok.preprocess.megatron import lengths_file
+from llamatok.preprocess.megatron import lengths_file, memmap_or_empty
 from llamatok.preprocess.packing import PackPlan, plan
 
 #: Pieces gathered at a time.
@@ -69,15 +70,19 @@ def _shuffle_sequences(packed: PackPlan, seq_len: int, perm: np.ndarray) -> Pack
 
 
 def rewrite(tokens_path: str, lengths_path: str, out_tokens: str, out_lengths: str, dtype: np.dtype,
-            spec: SequenceSpec) -> dict[str, Any]:
-    """Writes the pieces' ids and lengths; returns the summary's ``sequences`` section."""
+            spec: SequenceSpec, learned_path: str | None = None, out_learned: str | None = None) -> dict[str, Any]:
+    """Writes the pieces' ids and lengths (and with FIM loss masks, their bools per id: padding is not
+    learned); returns the summary's ``sequences`` section."""
     dtype = np.dtype(dtype)
-    tokens = np.memmap(tokens_path, dtype=dtype, mode="r") if os.path.getsize(tokens_path) else np.zeros(0, dtype)
+    tokens = memmap_or_empty(tokens_path, dtype)
+    learned = memmap_or_empty(learned_path, np.dtype(bool)) if learned_path is not None else None
     lengths = np.asarray(lengths_file(lengths_path), dtype=np.int64)
     doc_start = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=doc_start[1:])
     pieces = training_order(lengths, spec)
-    with open(out_tokens, "wb") as ids_out, open(out_lengths, "wb") as lengths_out:
+    outs = [out_tokens, out_lengths, *([out_learned] if learned is not None and out_learned else [])]
+    with ExitStack() as stack:
+        ids_out, lengths_out, *learned_out = [stack.enter_context(open(p, "wb")) for p in outs]
         for at in range(0, len(pieces.doc), GATHER_PIECES):
             doc = pieces.doc[at:at + GATHER_PIECES]
             lens = pieces.length[at:at + GATHER_PIECES]
@@ -90,11 +95,16 @@ def rewrite(tokens_path: str, lengths_path: str, out_tokens: str, out_lengths: s
             block = np.full(total, spec.pad_id, dtype)
             block[~is_pad] = tokens[index[~is_pad]]
             ids_out.write(block.tobytes())
+            if learned is not None and learned_out:
+                learned_block = np.zeros(total, bool)
+                learned_block[~is_pad] = learned[index[~is_pad]]
+                learned_out[0].write(learned_block.tobytes())
             lengths_out.write(lens.astype("<i4").tobytes())
             ids_out.flush()
-        os.fsync(ids_out.fileno())
-        os.fsync(lengths_out.fileno())
-    del tokens
+        for f in (ids_out, lengths_out, *learned_out):
+            f.flush()
+            os.fsync(f.fileno())
+    del tokens, learned
     return summary_section(spec, pieces, int(lengths.sum()))
 
 

@@ -195,7 +195,7 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
                 sequences: SequenceSpec | None = None) -> dict[str, Any]:
     layout = ShardLayout(options.output_prefix, tuple(options.json_keys), tuple(options.formats), spec.dtype,
                          int(options.shard_tokens or 0), spec.eos_id, str(tokenizer.get("name", "")),
-                         spec.fim.mask_marker if spec.fim is not None and options.pack is None else None,
+                         spec.loss_masks(options.pack is not None),
                          options.parquet_codec)
     saved = _prepare(options, layout, core, spec, sources, fp)
     if saved is None:

@@ -40,12 +40,15 @@ class ShardLayout:
     shard_tokens: int
     eos_id: int | None = None
     tokenizer_name: str = ""
-    middle_id: int | None = None  # with FIM: the loss masks' marker (writers/base.py)
+    loss_masks: bool = False  # with FIM: the formats that can carry one write a loss mask (encode.py)
     parquet_codec: str = "zstd"
+    #: Beside each Megatron shard, its FIM loss mask as one bool per id (``.learned``): the work shards of
+    #: a reordered run, whose masks the output shards are gathered from (reorder.py).
+    learned_files: bool = False
 
     @property
     def writer_spec(self) -> WriterSpec:
-        return WriterSpec(self.dtype, self.eos_id, self.tokenizer_name, self.middle_id)
+        return WriterSpec(self.dtype, self.eos_id, self.tokenizer_name, self.loss_masks)
 
     @property
     def work(self) -> str:
@@ -91,6 +94,7 @@ class _Part:
     name: str
     part: int
     bins: list[storage.AtomicWriter]
+    learned: list[storage.AtomicWriter]  # per key, with ``learned_files``
     parquet: tuple[storage.AtomicWriter, ParquetDocuments] | None
     lengths: list[list[np.ndarray]]
     tokens: list[int]
@@ -116,13 +120,16 @@ class ShardWriter:
         lay, t, p = self.layout, self.task, self._next
         self._next += 1
         name = lay.shard_name(t, p)
-        bins = []
+        bins, learned = [], []
         extras: list[list[FormatWriter]] = [[] for _ in lay.keys]
         try:
             for k, key in enumerate(lay.keys):
                 base = lay.dataset_prefix(key, t, p)
                 if "megatron" in lay.formats:
                     bins.append(storage.AtomicWriter(base + ".bin", lay.tmp(storage.basename(base) + ".bin")))
+                if lay.learned_files:
+                    learned.append(storage.AtomicWriter(base + ".learned",
+                                                        lay.tmp(storage.basename(base) + ".learned")))
                 for fmt in trainer_formats(lay.formats):
                     extras[k].append(make_writer(fmt, base, lay.writer_spec, lay.tmp))
             parquet = None
@@ -130,18 +137,18 @@ class ShardWriter:
                 target = lay.parquet(t, p)
                 sink = storage.AtomicWriter(target, lay.tmp(storage.basename(target)))
                 try:
-                    parquet = (sink, ParquetDocuments(sink, lay.keys, lay.middle_id, lay.parquet_codec))
+                    parquet = (sink, ParquetDocuments(sink, lay.keys, lay.loss_masks, lay.parquet_codec))
                 except BaseException:
                     sink.abort()
                     raise
         except BaseException:
-            for b in bins:
+            for b in bins + learned:
                 b.abort()
             for writers in extras:
                 for w in writers:
                     w.abort()
             raise
-        return _Part(name, p, bins, parquet, [[] for _ in lay.keys], [0] * len(lay.keys), extras)
+        return _Part(name, p, bins, learned, parquet, [[] for _ in lay.keys], [0] * len(lay.keys), extras)
 
     def add(self, result: BatchResult) -> None:
         """The documents of one batch, cut into shards by the first key's token count."""
@@ -165,17 +172,24 @@ class ShardWriter:
                 self._close_part()
                 continue
             j = i + take
+            learned: list[np.ndarray | None] = [None] * len(lengths) if result.learned is None else [
+                m[starts[k][i]:starts[k][j]] for k, m in enumerate(result.learned)]
             for k, key_lengths in enumerate(lengths):
                 ids = result.ids[k][starts[k][i]:starts[k][j]]
                 if part.bins:
                     part.bins[k].write(np.ascontiguousarray(ids))
+                if part.learned:
+                    mask = learned[k]
+                    if mask is None:
+                        raise ValueError("these shards keep FIM loss masks: every batch needs one per id")
+                    part.learned[k].write(np.ascontiguousarray(mask, bool).tobytes())
                 for w in part.extras[k]:
-                    w.add(ids, key_lengths[i:j])
+                    w.add(ids, key_lengths[i:j], learned[k])
                 part.lengths[k].append(key_lengths[i:j].astype(np.int32))
                 part.tokens[k] += int(starts[k][j] - starts[k][i])
             if part.parquet is not None:
                 part.parquet[1].add([result.ids[k][starts[k][i]:starts[k][j]] for k in range(len(lengths))],
-                                    [n[i:j] for n in lengths])
+                                    [n[i:j] for n in lengths], [m for m in learned if m is not None] or None)
             if part.first is None:
                 part.first = (int(sources[i]), int(positions[i]))
             part.last = (int(sources[j - 1]), int(positions[j - 1]))
@@ -204,6 +218,9 @@ class ShardWriter:
             with idx:
                 idx.write(buf.getbuffer())
             part.files.append(_file_entry(prefix + ".idx", "idx", key, idx))
+            if part.learned:
+                part.learned[k].commit()
+                part.files.append(_file_entry(prefix + ".learned", "learned", key, part.learned[k]))
         if part.parquet is not None:
             sink, writer = part.parquet
             writer.close()
@@ -229,7 +246,7 @@ class ShardWriter:
         part, self._part = self._part, None
         if part is None:
             return
-        for b in part.bins:
+        for b in part.bins + part.learned:
             b.abort()
         for writers in part.extras:
             for w in writers:

@@ -7,13 +7,12 @@ documents. docs/shards.md describes every file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from llamatok.preprocess.megatron import lengths_file
+from llamatok.preprocess.megatron import lengths_file, memmap_or_empty
 from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec
 from llamatok.preprocess.writers.datatrove_out import DatatroveWriter
 from llamatok.preprocess.writers.litdata_out import LitdataWriter
@@ -38,13 +37,15 @@ def make_writer(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, **options:
 
 
 def write_from_files(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, tokens_path: str,
-                     lengths_path: str, link: bool = False) -> list[dict[str, Any]]:
+                     lengths_path: str, learned_path: str | None = None, link: bool = False) -> list[dict[str, Any]]:
     """The single-file output of one key in one format, from the work folder's ids and lengths: the
     ids a format stores flat are copied from the ids file (the same bytes in the unsigned dtype of
     the same width), or with ``link`` a format whose ids file is only the ids takes a hard link of
-    it; no checksums are kept (no manifest lists these files)."""
+    it; ``learned_path``: with FIM loss masks, the file of one bool per id. No checksums are kept (no
+    manifest lists these files)."""
     dtype = np.dtype(np.uint16 if spec.dtype == "uint16" else np.int32)
-    tokens = np.memmap(tokens_path, dtype=dtype, mode="r") if os.path.getsize(tokens_path) else np.zeros(0, dtype)
+    tokens = memmap_or_empty(tokens_path, dtype)
+    learned = memmap_or_empty(learned_path, np.dtype(bool)) if learned_path is not None else None
     lengths = lengths_file(lengths_path)
     writer = make_writer(fmt, base, spec, tmp, source=tokens_path, checksum=False, link_source=link)
     try:
@@ -52,11 +53,11 @@ def write_from_files(fmt: str, base: str, spec: WriterSpec, tmp: TmpNamer, token
         for row in range(0, len(lengths), FEED_DOCS):
             n = np.asarray(lengths[row:row + FEED_DOCS], dtype=np.int64)
             total = int(n.sum())
-            writer.add(tokens[done:done + total], n)
+            writer.add(tokens[done:done + total], n, learned[done:done + total] if learned is not None else None)
             done += total
         return writer.close()
     except BaseException:
         writer.abort()
         raise
     finally:
-        del tokens, lengths
+        del tokens, lengths, learned

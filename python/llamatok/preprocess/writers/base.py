@@ -29,9 +29,9 @@ class WriterSpec:
     dtype: str  # "uint16" or "int32": the run's id dtype (Megatron's rule for the vocabulary size)
     eos_id: int | None
     tokenizer_name: str = ""
-    #: With FIM (``--fim-rate``): the ``▁<MID>`` id, and the formats that can carry one write a loss
-    #: mask beside the ids (:func:`loss_mask`).
-    middle_id: int | None = None
+    #: With FIM (``--fim-rate``) in Code Llama's layout: the formats that can carry one write a loss mask
+    #: beside the ids, one bool per id that ``add`` is given (encode.py makes it).
+    loss_masks: bool = False
 
     @property
     def unsigned(self) -> np.dtype:
@@ -68,7 +68,7 @@ class FormatWriter:
         self.tokens = 0
 
     @classmethod
-    def outputs(cls, base: str) -> dict[str, str]:
+    def outputs(cls, base: str, loss_masks: bool = False) -> dict[str, str]:
         """The main files (or folder) this format writes under ``base``, for the summary."""
         raise NotImplementedError
 
@@ -95,8 +95,15 @@ class FormatWriter:
             size = self.spec.unsigned.itemsize
             out.copy_from(self.source, first * size, len(ids) * size)
 
-    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, lengths: np.ndarray, learned: np.ndarray | None = None) -> None:
+        """Writes documents: their ids, lengths and, with ``spec.loss_masks``, one bool per id."""
         raise NotImplementedError
+
+    def _learned(self, ids: np.ndarray, learned: np.ndarray | None) -> np.ndarray:
+        """The loss mask given with ``ids``, checked."""
+        if learned is None or len(learned) != len(ids):
+            raise ValueError(f"the {self.name} writer keeps FIM loss masks: give one bool per id")
+        return np.ascontiguousarray(learned, bool)
 
     def _finish(self) -> list[tuple[storage.AtomicWriter, str]]:
         """Writes what is left, commits every file; returns (file, kind) in commit order."""
@@ -196,24 +203,3 @@ def as_unsigned(ids: np.ndarray, spec: WriterSpec) -> np.ndarray:
     """The ids in the unsigned dtype of their width (the same bytes: ids are below 2**31)."""
     ids = np.ascontiguousarray(ids)
     return ids.view(spec.unsigned) if ids.dtype.itemsize == spec.unsigned.itemsize else ids.astype(spec.unsigned)
-
-
-def loss_mask(ids: np.ndarray, lengths: np.ndarray, middle_id: int) -> np.ndarray:
-    """One bool per id: whether a model should learn to produce it. In a FIM document (one that
-    holds ``▁<MID>``) the ids up to and including its first ``▁<MID>`` are the prompt (False) and the
-    ids after it are learned (True); every id of a plain document is learned. A document whose own
-    text encodes to ``▁<MID>`` is taken for a FIM one, or cut there: a known bug (docs/shards.md,
-    "Loss masks for FIM documents")."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    starts = np.zeros(len(lengths), np.int64)
-    if len(lengths) > 1:
-        np.cumsum(lengths[:-1], out=starts[1:])
-    mids = np.flatnonzero(np.asarray(ids) == middle_id)
-    delta = np.zeros(len(ids) + 1, np.int64)
-    if len(mids):
-        doc = np.searchsorted(starts, mids, side="right") - 1
-        first = np.unique(doc, return_index=True)[1]  # the first ▁<MID> of each FIM document
-        np.add.at(delta, starts[doc[first]], 1)
-        np.add.at(delta, mids[first] + 1, -1)
-    mask: np.ndarray = np.cumsum(delta[:-1]) == 0
-    return mask

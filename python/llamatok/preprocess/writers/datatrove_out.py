@@ -6,7 +6,7 @@ on through datatrove's ``DatatroveFolderDataset`` (docs/shards.md, "datatrove").
 - ``BASE.ds.index``: one little-endian ``uint64`` per document, the token position where it ends
   (exclusive), which the dataset reads to give position ids that restart at every document;
 - ``BASE.ds.loss`` with FIM: one byte (bool) per id, 1 where the model learns the id
-  (``base.loss_mask``), as datatrove's ``save_loss_metadata`` writes it;
+  (encode.py), as datatrove's ``save_loss_metadata`` writes it;
 - ``BASE.ds.metadata``: the tokenizer's name, the token count and the count written for people
   (``1.2MT``), one per line.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, loss_mask
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec
 
 
 def _metric(count: int) -> str:
@@ -39,16 +39,17 @@ class DatatroveWriter(FormatWriter):
         super().__init__(base, spec, tmp, **options)
         self._ids = self._ids_file(base + ".ds")
         self._index = self._file(base + ".ds.index")
-        self._loss = self._file(base + ".ds.loss") if spec.middle_id is not None else None
+        self._loss = self._file(base + ".ds.loss") if spec.loss_masks else None
 
     @classmethod
-    def outputs(cls, base: str) -> dict[str, str]:
-        return {"ds": base + ".ds", "index": base + ".ds.index", "metadata": base + ".ds.metadata"}
+    def outputs(cls, base: str, loss_masks: bool = False) -> dict[str, str]:
+        masks = {"loss": base + ".ds.loss"} if loss_masks else {}
+        return {"ds": base + ".ds", "index": base + ".ds.index", "metadata": base + ".ds.metadata", **masks}
 
-    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, lengths: np.ndarray, learned: np.ndarray | None = None) -> None:
         self._write_ids(self._ids, ids, self.tokens)
-        if self._loss is not None and self.spec.middle_id is not None:
-            self._loss.write(loss_mask(ids, lengths, self.spec.middle_id))
+        if self._loss is not None:
+            self._loss.write(self._learned(ids, learned))
         ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) + self.tokens
         self._index.write(ends.astype("<u8"))
         self.documents += len(ends)

@@ -42,7 +42,7 @@ class LitdataWriter(ChunkedWriter):
         self._bytes = 4 + 4
 
     @classmethod
-    def outputs(cls, base: str) -> dict[str, str]:
+    def outputs(cls, base: str, loss_masks: bool = False) -> dict[str, str]:
         return {"folder": base + ".litdata", "index": base + ".litdata/index.json"}
 
     def config(self) -> dict[str, Any]:
@@ -50,7 +50,7 @@ class LitdataWriter(ChunkedWriter):
                 "data_format": [f"no_header_numpy:{NUMPY_DTYPE_CODES[self.spec.unsigned.name]}"],
                 "data_spec": LEAF_SPEC, "encryption": None, "item_loader": "TokensLoader"}
 
-    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, lengths: np.ndarray, learned: np.ndarray | None = None) -> None:
         ids = as_unsigned(ids, self.spec)
         lengths = np.asarray(lengths, dtype=np.int64)
         nbytes = lengths[lengths > 0] * ids.itemsize

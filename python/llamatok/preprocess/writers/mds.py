@@ -75,10 +75,10 @@ class MdsWriter(ChunkedWriter):
         self._frames: np.ndarray | None = None  # the buffer samples are framed in (FRAME_PIECE_BYTES)
 
     @classmethod
-    def outputs(cls, base: str) -> dict[str, str]:
+    def outputs(cls, base: str, loss_masks: bool = False) -> dict[str, str]:
         return {"folder": base + ".mds", "index": base + ".mds/index.json"}
 
-    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, lengths: np.ndarray, learned: np.ndarray | None = None) -> None:
         data = as_unsigned(ids, self.spec).view(np.uint8)
         nbytes = np.asarray(lengths, dtype=np.int64) * self.spec.unsigned.itemsize
         starts = np.zeros(len(nbytes) + 1, np.int64)

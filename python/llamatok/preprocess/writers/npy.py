@@ -9,7 +9,7 @@
   from is left empty). It records the boundaries of documents without an EOS too; a document with
   no ids has no line (OLMo-core refuses one that starts at the end of the array).
 - ``BASE.label_mask.npy`` with FIM: one ``bool`` per id, True where the model learns the id
-  (``base.loss_mask``), what OLMo-core's ``label_mask_paths`` take.
+  (encode.py), what OLMo-core's ``label_mask_paths`` take.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from llamatok._native import NpyMetadata
 from llamatok.preprocess import storage
-from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec, loss_mask
+from llamatok.preprocess.writers.base import FormatWriter, TmpNamer, WriterSpec
 
 
 class NpyWriter(FormatWriter):
@@ -37,16 +37,17 @@ class NpyWriter(FormatWriter):
         # The file is a series of gzip members cut at fixed offsets of its text, so the same documents
         # give the same bytes.
         self._meta = NpyMetadata()
-        self._mask = self._file(base + ".label_mask.npy") if spec.middle_id is not None else None
+        self._mask = self._file(base + ".label_mask.npy") if spec.loss_masks else None
 
     @classmethod
-    def outputs(cls, base: str) -> dict[str, str]:
-        return {"npy": base + ".npy", "metadata": base + ".csv.gz"}
+    def outputs(cls, base: str, loss_masks: bool = False) -> dict[str, str]:
+        masks = {"label_mask": base + ".label_mask.npy"} if loss_masks else {}
+        return {"npy": base + ".npy", "metadata": base + ".csv.gz", **masks}
 
-    def add(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, lengths: np.ndarray, learned: np.ndarray | None = None) -> None:
         self._write_ids(self._ids, ids, self.tokens)
-        if self._mask is not None and self.spec.middle_id is not None:
-            self._mask.write(loss_mask(ids, lengths, self.spec.middle_id))
+        if self._mask is not None:
+            self._mask.write(self._learned(ids, learned))
         # The core numbers the documents and finds their offsets from the lengths.
         self._meta_sink.write(self._meta.add(np.ascontiguousarray(lengths, dtype="<u8").tobytes(), self.tokens,
                                              self.documents))
