@@ -247,3 +247,26 @@ def test_mds_samples_are_framed_alike_for_small_and_large_documents(mean_ids):
         with pytest.raises((ValueError, BufferError), match=message):
             mds_samples_into(*args)
     assert not out.any()
+
+
+def test_a_new_run_removes_what_the_earlier_run_on_its_prefix_wrote(tmp_path):
+    """Nothing of an earlier run stays beside a new one for a trainer to read: not another format's files
+    (a label mask of other documents), not an earlier sharded run's manifest and shards. A file the
+    earlier run did not write is never touched."""
+    texts = sample_texts(40)
+    prefix = str(tmp_path / "x")
+    user_file = tmp_path / "x.notes.txt"
+    user_file.write_text("mine")
+    pp.run(texts=texts, output_prefix=prefix, formats="npy,parquet,datatrove,mds", fim_rate=0.9, quiet=True)
+    assert Path(prefix + ".label_mask.npy").exists() and Path(prefix + ".mds").is_dir()
+    pp.run(texts=texts[:5], output_prefix=prefix, formats="npy", quiet=True)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["x.csv.gz", "x.notes.txt", "x.npy", "x.rejects.jsonl", "x.summary.json"], left
+    pp.run(texts=texts, output_prefix=prefix, formats="megatron,npy", shard_tokens=300, quiet=True)
+    assert not Path(prefix + ".npy").exists(), "the single file's outputs went with the sharded run"
+    shards = [p.name for p in tmp_path.glob("x-*")]
+    assert shards and Path(prefix + ".manifest.json").exists()
+    pp.run(texts=texts[:5], output_prefix=prefix, quiet=True)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["x.bin", "x.idx", "x.notes.txt", "x.rejects.jsonl", "x.summary.json"], left
+    assert user_file.read_text() == "mine"

@@ -23,6 +23,7 @@ from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.megatron import dtype_for_vocab
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
 from llamatok.preprocess.pipeline import run_pipeline
+from llamatok.preprocess.previous import discard_earlier, earlier_strings
 from llamatok.preprocess.progress import Progress
 from llamatok.preprocess.readers import raw_jsonl_wanted, reader_for
 from llamatok.preprocess.sequences import SequenceSpec
@@ -235,6 +236,10 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         _notice(options, f"already complete: {options.summary_path}")
         summary: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
         return summary
+    if not state.get("runs"):  # a run from the beginning: nothing of an earlier run may stay beside it
+        keep = set(earlier_strings(outputs(options, spec.loss_masks(options.pack is not None))))
+        discard_earlier(options.output_prefix, options.summary_path, options.manifest_path, keep,
+                        lambda message: _notice(options, message))
     state["runs"] = state.get("runs", 0) + 1
     sizes = [s.size for s in sources]
     enabled = options.progress if options.progress is not None else Progress.wanted(options.quiet)

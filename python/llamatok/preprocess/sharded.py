@@ -27,6 +27,7 @@ from llamatok.preprocess.encode import EncodeSpec
 from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
 from llamatok.preprocess.plan import FILL, Task, bytes_per_token, plan
+from llamatok.preprocess.previous import discard_earlier
 from llamatok.preprocess.progress import Progress
 from llamatok.preprocess.reorder import plan_tasks, run_reorder_task, sources_of, work_layout
 from llamatok.preprocess.sequences import SequenceSpec, summary_section
@@ -65,6 +66,9 @@ def _discard_previous(layout: ShardLayout, options: Options) -> None:
     """Removes what an earlier run on this prefix left: its manifest and summary (they describe
     shards about to be overwritten), every shard file they or its task records name, and its work
     folder. Files that the earlier run did not write are never touched."""
+    # An earlier single-file run's outputs (its summary names them; the shards are named below).
+    discard_earlier(options.output_prefix, options.summary_path, layout.manifest, set(),
+                    lambda message: _notice(options, message))
     names: set[str] = set()
     old = _read_json(layout.manifest)
     if old:
