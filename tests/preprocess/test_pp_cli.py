@@ -33,6 +33,7 @@ def jsonl(tmp_path):
     (["--pack-strategy", "bfd"], "--pack-strategy applies to --pack only"),
     (["--pack", str(2**31)], "--pack must be a sequence length of 2 to 2147483647"),
     (["--json-keys", "text", "x/y"], "cannot be part of a file name"),
+    (["--exclude", "deep*"], "--include and --exclude choose the files of a directory input"),
     (["--ray-address", "127.0.0.1:1"], "--ray-address needs --engine ray"),
     (["--batch-size", "lots"], "not a size"),
     (["--max-rejects", "-2"], "--max-rejects must be 0 or more"),

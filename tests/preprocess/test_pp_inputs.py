@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -121,6 +123,27 @@ def test_a_users_file_named_like_the_prefix_is_read(tmp_path):
     (tmp_path / "model_utils.py").write_text("z = 3\n")
     assert pp.run(str(tmp_path), str(tmp_path / "model"), quiet=True)["documents"] == 3
     assert pp.run(str(tmp_path), str(tmp_path / "model"), quiet=True, formats=("npy", "datatrove"))["documents"] == 3
+
+
+@pytest.mark.parametrize("option,pattern,expected", [
+    ("exclude", "tests/fixtures", ["pkg/deep/d.py", "pkg/m.py", "tests/t.py", "top.py"]),
+    ("exclude", "tests/fixtures/", ["pkg/deep/d.py", "pkg/m.py", "tests/t.py", "top.py"]),
+    ("exclude", "fixtures", ["pkg/deep/d.py", "pkg/m.py", "tests/t.py", "top.py"]),
+    ("include", "**/*.py", ["pkg/deep/d.py", "pkg/m.py", "tests/fixtures/f.py", "tests/t.py", "top.py"]),
+    ("include", "pkg/*.py", ["pkg/m.py"]),
+    ("include", "pkg/**/*.py", ["pkg/deep/d.py", "pkg/m.py"]),
+    ("exclude", "**/deep", ["pkg/m.py", "tests/fixtures/f.py", "tests/t.py", "top.py"]),
+])
+def test_include_and_exclude_read_paths_as_input_globs_do(tmp_path, option, pattern, expected):
+    from llamatok.preprocess.sources import walk
+
+    tree = tmp_path / "t"
+    for rel in ("top.py", "pkg/m.py", "pkg/deep/d.py", "tests/t.py", "tests/fixtures/f.py"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text("x = 1\n")
+    include, exclude = ([pattern], []) if option == "include" else ([], [pattern])
+    files, _, _ = walk(str(tree), include, exclude)
+    assert [os.path.relpath(f, tree).replace(os.sep, "/") for f in files] == expected
 
 
 def test_a_tree_with_links_and_special_files(tmp_path):

@@ -70,7 +70,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "each")
     p.add_argument("--include", action="append", default=[], metavar="GLOB",
                    help="directories: only files matching (repeatable; a GLOB without / matches names, with / "
-                        "relative paths)")
+                        "relative paths: * within a folder, **/ any folders or none)")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="directories: skip files and folders matching (repeatable)")
     bos = p.add_mutually_exclusive_group()

@@ -6,14 +6,16 @@ a prefix on an object store) is walked recursively (sorted, so the order is the 
 machine) and each file that the include/exclude globs accept is one document. Files are JSONL
 (``.jsonl``, ``.json``, ``.ndjson``, optionally ``.gz`` or ``.zst``) or Parquet (``.parquet``).
 
-Globs (``fnmatch``, where ``*`` also crosses ``/``): a pattern without ``/`` is matched against the
-name of each file (and, for ``--exclude``, of each folder, which prunes it); a pattern with ``/``
-is matched against the path relative to the directory given (folders get a trailing ``/``).
+Globs: a pattern without ``/`` is matched (``fnmatch``) against the name of each file (and, for
+``--exclude``, of each folder, which prunes it); a pattern with ``/`` against the path relative to
+the directory given, as input globs are read (``*`` and ``?`` within one folder, ``**/`` any folders
+or none), a folder's path with or without its final ``/`` (``--exclude tests/fixtures`` prunes it).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import os
 import re
@@ -78,10 +80,23 @@ class Texts:
 
 
 def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
+    """Whether a glob accepts an entry: one without ``/`` matches its name; one with ``/`` its path under
+    the root as input globs read (``storage.glob_regex``: ``*`` within a folder, ``**/`` any folders or
+    none), and a folder's path with or without its final ``/``, so ``tests/fixtures`` names that folder."""
     for p in patterns:
-        if fnmatch.fnmatchcase(rel if "/" in p else name, p):
+        if "/" not in p:
+            if fnmatch.fnmatchcase(name, p):
+                return True
+            continue
+        regex = _path_glob(p)
+        if regex.fullmatch(rel) or (rel.endswith("/") and regex.fullmatch(rel[:-1])):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _path_glob(pattern: str) -> re.Pattern[str]:
+    return storage.glob_regex(pattern.removeprefix("./"))
 
 
 def own_output(location: str, prefix: str | None) -> bool:
@@ -253,4 +268,7 @@ def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[st
                 f"an input must be a path, a URI or a datasets.Dataset/IterableDataset, not {type(item).__name__} "
                 "(pass an iterable of strings as texts=...)"
             )
+    if (include or exclude) and not any(s.kind == "dir" for s in sources):
+        raise OptionsError("--include and --exclude choose the files of a directory input, and no input is one: "
+                           "narrow a glob instead (e.g. 'data/**/*.jsonl'), or leave them out")
     return sources

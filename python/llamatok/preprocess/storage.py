@@ -213,11 +213,13 @@ def glob(pattern: str) -> list[str]:
             break
         fixed.append(part)
     base = f"{sch}://" + "/".join(fixed)
-    regex = _glob_regex("/".join(parts[len(fixed):]))
+    regex = glob_regex("/".join(parts[len(fixed):]))
     return sorted(join(base, rel) for rel, _, _ in list_tree(base) if regex.fullmatch(rel))
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob over relative paths as a regex: ``*`` and ``?`` within a folder, ``**/`` any folders or
+    none, ``**`` anything."""
     out = []
     i = 0
     while i < len(pattern):
