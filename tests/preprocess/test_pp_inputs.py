@@ -37,10 +37,14 @@ def test_jsonl(tmp_path, reference, compress):
     assert output_bytes(str(tmp_path / "o")) == reference
 
 
-@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("binary", [False, True, "dictionary"])
 def test_parquet(tmp_path, reference, binary):
-    values = [t.encode() for t in TEXTS] if binary else TEXTS
-    table = pa.table({"id": list(range(len(TEXTS))), "text": pa.array(values, pa.binary() if binary else pa.string())})
+    """String, binary, or dictionary-encoded strings (a pandas categorical) read alike."""
+    values = [t.encode() for t in TEXTS] if binary is True else TEXTS
+    column = pa.array(values, pa.binary() if binary is True else pa.string())
+    if binary == "dictionary":
+        column = column.dictionary_encode()
+    table = pa.table({"id": list(range(len(TEXTS))), "text": column})
     pq.write_table(table, tmp_path / "in.parquet", row_group_size=17)
     pp.run(str(tmp_path / "in.parquet"), str(tmp_path / "o"), quiet=True, batch_bytes=2048)
     assert output_bytes(str(tmp_path / "o")) == reference
@@ -115,6 +119,14 @@ def test_a_glob_never_reads_the_jobs_own_files(tmp_path):
         pp.run(str(tmp_path / "tok.*"), prefix, quiet=True)
 
 
+def test_an_input_named_like_the_jobs_own_files_is_refused(tmp_path):
+    """It would be overwritten by the outputs (or removed as an earlier run's) while it is read."""
+    src = write_jsonl(tmp_path / "o.rejects.jsonl", [{"text": "x"}])
+    with pytest.raises(OptionsError, match="named like this job's own files"):
+        pp.run(str(src), str(tmp_path / "o"), quiet=True)
+    assert src.exists()
+
+
 def test_a_users_file_named_like_the_prefix_is_read(tmp_path):
     """Only the extensions the job writes mark its own files: model.py beside the prefix model is the
     user's."""
@@ -141,6 +153,9 @@ def test_include_and_exclude_read_paths_as_input_globs_do(tmp_path, option, patt
     for rel in ("top.py", "pkg/m.py", "pkg/deep/d.py", "tests/t.py", "tests/fixtures/f.py"):
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_text("x = 1\n")
+    (tree / ".git" / "objects").mkdir(parents=True)
+    (tree / ".git" / "config").write_text("[core]\n")  # version control's folder: never a document
+    (tree / ".git" / "objects" / "ab.py").write_bytes(b"\x78\x9c")
     include, exclude = ([pattern], []) if option == "include" else ([], [pattern])
     files, _, _ = walk(str(tree), include, exclude)
     assert [os.path.relpath(f, tree).replace(os.sep, "/") for f in files] == expected

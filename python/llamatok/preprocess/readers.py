@@ -255,7 +255,8 @@ class FilesReader:
 # -- Arrow: Parquet files and datasets.Dataset ---------------------------------------------------
 
 def check_arrow_columns(schema: Any, keys: Sequence[str], name: str) -> None:
-    """Every key must be a string or binary column of ``schema`` (an ``OptionsError`` otherwise)."""
+    """Every key must be a string or binary column of ``schema``, or a dictionary of strings or binaries
+    (pandas' categoricals; an ``OptionsError`` otherwise)."""
     import pyarrow as pa
 
     for key in keys:
@@ -263,6 +264,8 @@ def check_arrow_columns(schema: Any, keys: Sequence[str], name: str) -> None:
             raise OptionsError(f"{name} has no column {key!r} (its columns: {', '.join(schema.names)}); "
                                "use --json-keys")
         kind = schema.field(key).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
                 or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
             raise OptionsError(f"{name}: column {key!r} holds {kind}, not text (string or binary)")
@@ -278,6 +281,8 @@ def _arrow_records(columns: list[Any], keys: Sequence[str], name: str, first_row
     for col in columns:
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
         n = pc.binary_length(col).fill_null(0).to_numpy(zero_copy_only=False)
         lengths = n if lengths is None else lengths + n
         values.append(col.to_pylist())

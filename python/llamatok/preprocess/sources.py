@@ -124,11 +124,16 @@ _OWN_SUFFIX = re.compile(r"(_[^/]+)?(-\d{5,}-\d{3,})?\.(" + "|".join(map(re.esca
                          + r")(\.tmp)?(/.*)?")
 
 
+#: Version control's own folders, never part of a source tree's documents (their objects are not text).
+VCS_FOLDERS = frozenset({".git", ".hg", ".svn"})
+
+
 def walk(root: str, include: Sequence[str], exclude: Sequence[str],
          skip_prefix: str | None = None) -> tuple[list[str], list[int], list[int]]:
     """The files under ``root`` that the globs accept, sorted by relative path, with their sizes
-    and modification times. The job's own outputs (:func:`own_output`) are never read. A symbolic
-    link to a file is read; one to a folder is not followed (as ``os.walk`` does)."""
+    and modification times. The job's own outputs (:func:`own_output`) and version control's folders
+    (:data:`VCS_FOLDERS`) are never read. A symbolic link to a file is read; one to a folder is not
+    followed (as ``os.walk`` does)."""
     if not storage.is_local(root):
         return _walk_remote(root, include, exclude, skip_prefix)
     root = storage.local_path(root)
@@ -149,7 +154,8 @@ def walk(root: str, include: Sequence[str], exclude: Sequence[str],
                     is_dir = False
                 if is_dir:
                     rel = rel_dir + name + "/"
-                    if not own and not _matches(exclude, name, rel) and not entry.is_symlink():
+                    if (not own and name not in VCS_FOLDERS and not _matches(exclude, name, rel)
+                            and not entry.is_symlink()):
                         folders.append((entry.path, os.path.join(absolute, name), rel))
                     continue
                 rel = rel_dir + name
@@ -175,7 +181,7 @@ def _walk_remote(root: str, include: Sequence[str], exclude: Sequence[str],
     for rel, size, mtime in storage.list_tree(root):
         parts = rel.split("/")
         location = root + "/" + rel
-        if own_output(location, skip_prefix):
+        if own_output(location, skip_prefix) or VCS_FOLDERS.intersection(parts[:-1]):
             continue
         if any(_matches(exclude, parts[i], "/".join(parts[:i + 1]) + "/") for i in range(len(parts) - 1)):
             continue
@@ -245,6 +251,9 @@ def discover(inputs: Sequence[Any], include: Sequence[str], exclude: Sequence[st
                 named = [(path, found) for path, found in named if not own_output(path, skip_prefix)]
                 if not named:
                     raise OptionsError(f"{os.fspath(item)} matches only this job's own files")
+            elif named[0][1].kind == "file" and own_output(named[0][0], skip_prefix):
+                raise OptionsError(f"the input {os.fspath(item)} is named like this job's own files, which the job "
+                                   "writes or removes: choose another --output-prefix")
             for path, found in named:
                 if found.kind == "dir":
                     try:
