@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from llamatok import _native, chat_files, hub, loggers, saving
-from llamatok.added_tokens import AddedTokensMixin, config_tokens_to_add, matched_pieces, warn_about_moved_ids
+from llamatok.added_tokens import (
+    SPECIAL_TOKENS_ATTRIBUTES,
+    AddedTokensMixin,
+    config_tokens_to_add,
+    matched_pieces,
+    warn_about_moved_ids,
+)
 from llamatok.batch_encoding import BatchEncoding
 from llamatok.chat_template import ChatTemplateMixin
 from llamatok.constants import unlimited
@@ -176,6 +182,15 @@ class CodeLlamaTokenizerFast(AddedTokensMixin, SpecialTokensMixin, TokenConversi
 
     def get_vocab(self) -> dict[str, int]:
         return self._core.get_vocab()
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        """``get_vocab()``, as transformers' fast tokenizers also name it."""
+        return self.get_vocab()
+
+    #: transformers' names of the special-token attributes, and its text clean-up (a static method there).
+    SPECIAL_TOKENS_ATTRIBUTES = list(SPECIAL_TOKENS_ATTRIBUTES)
+    clean_up_tokenization = staticmethod(clean_up_tokenization)
 
     @property
     def backend_tokenizer(self) -> _native.Tokenizer:

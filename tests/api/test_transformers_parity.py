@@ -62,6 +62,14 @@ def test_vocabulary_and_special_tokens(ours, oracle):
     assert ours.num_special_tokens_to_add(pair=True) == oracle.num_special_tokens_to_add(pair=True)
 
 
+def test_vocab_and_class_helpers(ours, oracle):
+    assert ours.vocab == oracle.vocab
+    assert ours.SPECIAL_TOKENS_ATTRIBUTES == oracle.SPECIAL_TOKENS_ATTRIBUTES
+    text = "a , b . c ? don 't"
+    assert ours.clean_up_tokenization(text) == oracle.clean_up_tokenization(text)
+    assert type(ours).clean_up_tokenization(text) == type(oracle).clean_up_tokenization(text)
+
+
 def test_token_id_conversions(ours, oracle):
     ids = list(range(0, 300)) + list(range(ours.vocab_size - 20, ours.vocab_size))
     assert ours.convert_ids_to_tokens(ids) == oracle.convert_ids_to_tokens(ids)
