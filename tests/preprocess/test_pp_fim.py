@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,18 +253,25 @@ def test_plain_documents_holding_mid_text_are_learned_whole(tmp_path):
     assert all(all(m) for m in pq.read_table(prefix + ".parquet").column("loss_mask").to_pylist())
 
 
-def test_codestral_documents_have_no_loss_mask(tmp_path):
-    # Codestral's layout has no token between the prefix and the middle, so no mask can be drawn from the ids;
-    # the mask outputs are left out rather than written all ones (the prompt would be learned).
+def test_codestral_documents_have_loss_masks(tmp_path):
+    # Codestral's layout has no token between the prefix and the middle; the mask is made where the parts
+    # are laid out (test_pp_fim_assembly.py), so its documents have one too: the middle and </s> learned.
     import pyarrow.parquet as pq
 
     prefix = str(tmp_path / "c")
     summary = pp.run(texts=texts(50), output_prefix=prefix, tokenizer=codestral_core(), fim_rate=1.0,
                      fim_layout="codestral", formats="megatron,npy,datatrove,parquet", quiet=True)
     assert summary["documents"] == 50
-    assert not Path(prefix + ".label_mask.npy").exists() and not Path(prefix + ".ds.loss").exists()
-    assert pq.read_table(prefix + ".parquet").column_names == ["input_ids"]
-    assert Path(prefix + ".npy").exists() and Path(prefix + ".ds").exists()
+    mask = np.fromfile(prefix + ".label_mask.npy", np.bool_)
+    assert np.array_equal(np.fromfile(prefix + ".ds.loss", np.bool_), mask)
+    assert sum(pq.read_table(prefix + ".parquet").column("loss_mask").to_pylist(), []) == mask.tolist()
+    at = 0
+    for doc in documents(prefix):
+        learned = mask[at:at + len(doc)].tolist()
+        at += len(doc)
+        first = learned.index(True)
+        assert first > 0 and all(learned[first:]) and not any(learned[:first]), "the prompt, then the middle"
+    assert at == len(mask)
 
 
 def test_codestral_layout_refuses_an_spm_rate(tmp_path):

@@ -77,10 +77,7 @@ def test_rows_of_segments_are_the_documents_one_by_one(layout_name, rate, bos, e
     want = [one_by_one(spec, t, int(k), int(a), int(b)) for t, k, a, b in zip(texts, kinds, lo, hi)]
     assert lengths.tolist() == [len(w) for w, _ in want]
     assert ids.tolist() == [i for w, _ in want for i in w]
-    if codestral:
-        assert learned is None, "Codestral's layout carries no loss mask"
-    else:
-        assert learned is not None and learned.tolist() == [b for _, m in want for b in m]
+    assert learned is not None and learned.tolist() == [b for _, m in want for b in m]
 
 
 @settings(max_examples=60, deadline=None)

@@ -238,8 +238,19 @@ def test_fim_loss_mask_sidecars(tmp_path):
     pp.run(texts=texts, output_prefix=str(tmp_path / "ss"), fim_rate=0.7, append_eod=True, formats="parquet,npy",
            shuffle_seed=5, shard_tokens=500, quiet=True)
     assert _sharded_masks(tmp_path, str(tmp_path / "ss")) == (want, want)
-    pp.run(texts=texts, output_prefix=str(tmp_path / "g"), fim_rate=0.7, formats="npy", pack=64, quiet=True)
-    assert not Path(str(tmp_path / "g") + ".label_mask.npy").exists(), "no mask for packed pieces"
+    # Packed (concatenated and cut, Megatron's way): each piece keeps its ids' bools and the padding that
+    # ends the last sequence is not learned; in one file and in shards alike.
+    packed = str(tmp_path / "g")
+    pp.run(texts=texts, output_prefix=packed, fim_rate=0.7, append_eod=True, formats="megatron,npy", pack=64,
+           quiet=True)
+    flat = sum(documents(packed), [])
+    got = np.fromfile(packed + ".label_mask.npy", np.bool_).tolist()
+    real = sum(map(len, docs))
+    assert len(got) == len(flat) and len(flat) % 64 == 0 and flat[:real] == sum(docs, [])
+    assert got[:real] == expected and not any(got[real:])
+    pp.run(texts=texts, output_prefix=str(tmp_path / "gs"), fim_rate=0.7, append_eod=True, formats="npy,parquet",
+           pack=64, shard_tokens=640, quiet=True)
+    assert _sharded_masks(tmp_path, str(tmp_path / "gs")) == (got, got)
 
 
 def _sharded_masks(tmp_path: Path, sharded: str) -> tuple[list[bool], list[bool]]:

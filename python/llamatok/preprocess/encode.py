@@ -2,10 +2,10 @@
 document's ids itself), FIM documents assembled with numpy, so no Python list is ever built per token.
 
 The result of a batch is ``(ids, lengths, learned)``: every document's ids concatenated in the output
-dtype, each document's length, and with FIM in Code Llama's layout one bool per id, whether a model
-learns to produce it (the FIM loss mask: the middle, ``▁<EOT>`` and EOS of a FIM document, every id of a
-plain one), made where the segments are laid out, so that text which itself encodes to ``▁<MID>``
-cannot move it; ``learned`` is None otherwise. Megatron's ``preprocess_data.py`` rule is kept:
+dtype, each document's length, and with FIM one bool per id, whether a model learns to produce it (the
+loss mask: the middle, EOT and EOS of a FIM document, every id of a plain one), made where the
+segments are laid out, so that text which itself encodes to ``▁<MID>`` cannot move it; ``learned`` is
+None without FIM. Megatron's ``preprocess_data.py`` rule is kept:
 ``--append-eod`` adds the EOS id to every document that has at least one id.
 """
 
@@ -51,10 +51,11 @@ class EncodeSpec:
     def numpy_dtype(self) -> np.dtype:
         return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
 
-    def loss_masks(self, packed: bool) -> bool:
-        """Whether the outputs that can carry one get a FIM loss mask: FIM in Code Llama's layout, and not
-        packed (a piece cut from a FIM document is not a prompt and its answer)."""
-        return self.fim is not None and self.fim.loss_masks and not packed
+    @property
+    def loss_masks(self) -> bool:
+        """Whether the outputs that can carry one get a loss mask: with FIM (packed or not: a piece keeps
+        its ids' bools, padding is not learned)."""
+        return self.fim is not None
 
 
 def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool,
@@ -83,7 +84,7 @@ def _arrays(ids_buf: Any, off_buf: Any, core_dtype: str) -> tuple[np.ndarray, np
     return ids, np.frombuffer(off_buf, dtype=np.uint64)
 
 
-#: A batch's ids, lengths and (FIM in Code Llama's layout only) learned ids (the module's docstring).
+#: A batch's ids, lengths and (with FIM only) learned ids (the module's docstring).
 Encoded = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
 
 
@@ -188,8 +189,7 @@ def encode_fim(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_inde
     out_starts = np.zeros(len(lens), np.int64)
     np.cumsum(lens[:-1], out=out_starts[1:])
     index = np.repeat(starts - out_starts, lens) + np.arange(int(lens.sum()), dtype=np.int64)
-    learned = np.repeat(seg_learned.ravel()[kept], lens) if f.loss_masks else None
-    return pool[index], lengths, learned
+    return pool[index], lengths, np.repeat(seg_learned.ravel()[kept], lens)
 
 
 def encode_batch(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, key_index: int = 0,

@@ -66,11 +66,6 @@ class FimSpec:
     eot_id: int  # Codestral: the EOS id
     layout: str = "codellama"  # infill.CODELLAMA or infill.CODESTRAL
 
-    @property
-    def loss_masks(self) -> bool:
-        """Whether documents carry loss masks (encode.py): in Code Llama's layout, not in Codestral's."""
-        return self.layout != "codestral"
-
 
 PLAIN, PSM, SPM = 0, 1, 2
 

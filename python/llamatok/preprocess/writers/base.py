@@ -29,8 +29,8 @@ class WriterSpec:
     dtype: str  # "uint16" or "int32": the run's id dtype (Megatron's rule for the vocabulary size)
     eos_id: int | None
     tokenizer_name: str = ""
-    #: With FIM (``--fim-rate``) in Code Llama's layout: the formats that can carry one write a loss mask
-    #: beside the ids, one bool per id that ``add`` is given (encode.py makes it).
+    #: With FIM (``--fim-rate``): the formats that can carry one write a loss mask beside the ids, one bool
+    #: per id that ``add`` is given (encode.py makes it).
     loss_masks: bool = False
 
     @property
