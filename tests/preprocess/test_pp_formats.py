@@ -178,6 +178,13 @@ def test_mds_and_litdata_cut_large_outputs_into_several_files(tmp_path, monkeypa
     assert len(json.loads(Path(prefix + ".litdata/index.json").read_text())["chunks"]) > 3
     assert mds_documents(prefix + ".mds") == expected
     assert litdata_documents(prefix + ".litdata") == [d for d in expected if d]
+    # A shorter run on the same prefix: its folders hold its own chunks only, none left from the first run.
+    pp.run(texts=texts[:3], output_prefix=prefix, formats="mds,litdata", quiet=True)
+    for folder in (".mds", ".litdata"):
+        index = json.loads(Path(prefix + folder + "/index.json").read_text())
+        listed = {c["raw_data"]["basename"] if "raw_data" in c else c["filename"]
+                  for c in index.get("shards", index.get("chunks", []))}
+        assert set(os.listdir(prefix + folder)) == listed | {"index.json"}, folder
 
 
 @pytest.mark.parametrize("piece", [8, 100, 5000, 1 << 22])

@@ -56,6 +56,17 @@ def earlier_strings(value: Any) -> Iterator[str]:
             yield from earlier_strings(v)
 
 
+def kept_paths(outputs: Any) -> set[str]:
+    """What of a summary's ``outputs`` a new run writes over and so keeps: every path but the folders
+    (``"folder"``: mds, litdata), which are removed first so that no chunk of the earlier run stays in
+    them unlisted."""
+    if isinstance(outputs, dict):
+        return set().union(*(kept_paths(v) for k, v in outputs.items() if k != "folder"))
+    if isinstance(outputs, list):
+        return set().union(*(kept_paths(v) for v in outputs))
+    return {outputs} if isinstance(outputs, str) else set()
+
+
 def _read_json(location: str) -> Any:
     try:
         return json.loads(storage.read_bytes(location))
