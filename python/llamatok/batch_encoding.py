@@ -4,6 +4,7 @@ conversion of its lists to numpy arrays or torch tensors (torch is optional)."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import UserDict
 from typing import Any, Callable, Union
@@ -93,6 +94,10 @@ class BatchEncoding(UserDict[str, Any], AlignmentMethods):
         alignment = self._alignment if isinstance(self._alignment, list) else None
         return {"data": self.data, "n_sequences": self._n_sequences, "alignment": alignment}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> BatchEncoding:
+        # The fields are copied; the alignment (made, or how to make it) never changes, so it is shared.
+        return BatchEncoding(copy.deepcopy(self.data, memo), n_sequences=self._n_sequences, alignment=self._alignment)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.data = state["data"]
         self._n_sequences = state["n_sequences"]
@@ -127,12 +132,13 @@ class BatchEncoding(UserDict[str, Any], AlignmentMethods):
         """Always None: llamatok does not build `tokenizers` Encoding objects."""
         return None
 
-    def convert_to_tensors(self, tensor_type: object = None) -> BatchEncoding:
-        """Converts every field in place to ``'np'`` arrays or ``'pt'`` tensors (int64)."""
+    def convert_to_tensors(self, tensor_type: object = None, prepend_batch_axis: bool = False) -> BatchEncoding:
+        """Converts every field in place to ``'np'`` arrays or ``'pt'`` tensors (int64); with
+        ``prepend_batch_axis``, each as a batch of one."""
         name = tensor_type_name(tensor_type)
         if name is not None:
             for key, value in self.data.items():
-                self.data[key] = to_tensor(key, value, name)
+                self.data[key] = to_tensor(key, [value] if prepend_batch_axis else value, name)
         return self
 
     def to(self, device: Any) -> BatchEncoding:

@@ -62,6 +62,19 @@ def test_vocabulary_and_special_tokens(ours, oracle):
     assert ours.num_special_tokens_to_add(pair=True) == oracle.num_special_tokens_to_add(pair=True)
 
 
+def test_batch_encoding_copies_and_batch_axis(ours, oracle):
+    import copy
+
+    enc = ours(TEXTS[:2])
+    copied = copy.deepcopy(enc)
+    assert copied.word_ids(1) == enc.word_ids(1) == oracle(TEXTS[:2]).word_ids(1)
+    copied["input_ids"][0].append(-1)
+    assert enc["input_ids"][0][-1] != -1, "the fields are copied"
+    one, theirs = ours(TEXTS[0]), oracle(TEXTS[0])
+    got, want = one.convert_to_tensors("np", prepend_batch_axis=True), theirs.convert_to_tensors("np", True)
+    assert {k: v.tolist() for k, v in got.items()} == {k: v.tolist() for k, v in want.items()}
+
+
 def test_vocab_and_class_helpers(ours, oracle):
     assert ours.vocab == oracle.vocab
     assert ours.SPECIAL_TOKENS_ATTRIBUTES == oracle.SPECIAL_TOKENS_ATTRIBUTES
