@@ -85,9 +85,9 @@ def sample_texts(n: int = 300) -> list[str]:
     return [base[i % len(base)] + (f"\n# {i}" if i % 3 else "") for i in range(n)]
 
 
-def write_jsonl(path: Path, records: Sequence[Any], compress: str | None = None) -> Path:
-    lines = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
-                    for r in records).encode("utf-8")
+def write_jsonl(path: Path, records: Sequence[Any], compress: str | None = None, bom: bool = False) -> Path:
+    lines = (b"\xef\xbb\xbf" if bom else b"") + "".join(
+        (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode("utf-8")
     if compress == "gz":
         path.write_bytes(gzip.compress(lines))
     elif compress == "zst":

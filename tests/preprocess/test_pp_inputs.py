@@ -29,12 +29,17 @@ def reference(tmp_path_factory):
     return output_bytes(str(out))
 
 
+@pytest.mark.parametrize("bom", [False, True])
 @pytest.mark.parametrize("compress", [None, "gz", "zst"])
-def test_jsonl(tmp_path, reference, compress):
+def test_jsonl(tmp_path, reference, compress, bom):
+    """Plain or compressed, with or without the UTF-8 byte order mark some editors put first."""
     name = "in.jsonl" + {None: "", "gz": ".gz", "zst": ".zst"}[compress]
-    src = write_jsonl(tmp_path / name, [{"text": t, "other": 1} for t in TEXTS], compress)
+    src = write_jsonl(tmp_path / name, [{"text": t, "other": 1} for t in TEXTS], compress, bom)
     pp.run(str(src), str(tmp_path / "o"), quiet=True, batch_bytes=4096)
     assert output_bytes(str(tmp_path / "o")) == reference
+    if bom:  # read by Python too (FIM needs the texts), and in shards from tasks that start at the mark
+        assert pp.run(str(src), str(tmp_path / "f"), quiet=True, fim_rate=0.5)["rejected"] == 0
+        assert pp.run(str(src), str(tmp_path / "s"), quiet=True, shard_tokens=500)["rejected"] == 0
 
 
 @pytest.mark.parametrize("binary", [False, True, "dictionary"])

@@ -121,6 +121,9 @@ def parse_line(raw: bytes, name: str, keys: Sequence[str], line: int) -> tuple[t
     return texts, None
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 class JsonlReader:
     """Lines of a JSONL file (plain, gzip or zstandard), each a JSON object holding the keys. A ``raw``
     reader is read with :meth:`blocks` instead, which gives them in blocks (:class:`RawBlock`), parsed
@@ -146,21 +149,24 @@ class JsonlReader:
         return open_decompressed(self._raw, self.source.compression, self.source.path or "")
 
     def read(self, pos: int = 0, line: int = 0) -> Iterator[Record]:
-        return self._reading(pos, line, lambda stream: self._records(stream, pos, line))
+        return self._reading(pos, line, lambda stream, at: self._records(stream, at, line))
 
     def blocks(self, pos: int, line: int, wanted: Callable[[], int], stop: int | None = None) -> Iterator[RawBlock]:
         """The lines from ``pos`` on in blocks (the reader must be ``raw``): each of the bytes ``wanted()``
         says when it is read (at most :data:`~llamatok.preprocess.jsonl_blocks.BLOCK_BYTES`, none at or
         after ``stop``), on to the end of the line they stop in."""
-        return self._reading(pos, line, lambda stream: self._blocks(stream, pos, line, wanted, stop))
+        return self._reading(pos, line, lambda stream, at: self._blocks(stream, at, line, wanted, stop))
 
-    def _reading(self, pos: int, line: int, what: Callable[[Any], Iterator[Any]]) -> Iterator[Any]:
-        """``what`` of the opened input from ``pos`` on: a failing .gz/.zst is a :class:`CorruptInputError`."""
+    def _reading(self, pos: int, line: int, what: Callable[[Any, int], Iterator[Any]]) -> Iterator[Any]:
+        """``what`` of the opened input from ``pos`` on (past a UTF-8 byte order mark that starts the
+        file, as editors on Windows write one): a failing .gz/.zst is a :class:`CorruptInputError`."""
         stream = self._open()
         try:
             self._line = line
             self._seek(stream, pos)
-            yield from what(stream)
+            if pos == 0 and stream.peek(len(UTF8_BOM))[:len(UTF8_BOM)] == UTF8_BOM:
+                pos = len(stream.read(len(UTF8_BOM)))
+            yield from what(stream, pos)
         except decompression_errors() as e:
             # A cut or damaged .gz/.zst: the lines before were yielded, but the run must not end as if
             # the file had ended there.
