@@ -218,8 +218,7 @@ def glob(pattern: str) -> list[str]:
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob over relative paths as a regex: ``*`` and ``?`` within a folder, ``**/`` any folders or
-    none, ``**`` anything."""
+    """A relative path's glob: ``*``, ``?`` within a folder, ``**/`` any folders or none."""
     out = []
     i = 0
     while i < len(pattern):
