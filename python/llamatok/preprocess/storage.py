@@ -7,8 +7,7 @@ and each process resolves it where it runs:
 - ``s3://`` (also S3-compatible stores: ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
   ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``), ``gs://``/``gcs://``, ``hdfs://``,
   ``abfs://``: pyarrow's own file systems;
-- any other scheme (``hf://datasets/...``, ``memory://``, ...): fsspec, seen through pyarrow's
-  ``FSSpecHandler`` so that the rest of the code has one interface.
+- any other scheme (``hf://datasets/...``, ``memory://``, ...): fsspec, seen through pyarrow's ``FSSpecHandler``.
 
 Object stores have no rename and no append. A file that must appear whole is written under a
 temporary name and then moved into place (:class:`AtomicWriter`): a local rename, or a server-side
