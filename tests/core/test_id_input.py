@@ -140,3 +140,27 @@ def test_every_id_of_both_vocabularies_reads_the_same_from_a_list():
     for tok in _both_vocabularies():
         for i in range(len(tok)):
             assert tok.decode([i]) == tok.decode((i,)), i
+
+
+class _Shrinking:
+    """An id whose ``__index__`` empties or shortens the list it is read from."""
+
+    def __init__(self, ids: list, keep: int) -> None:
+        self.ids, self.keep = ids, keep
+
+    def __index__(self) -> int:
+        del self.ids[self.keep:]
+        return 5
+
+
+@pytest.mark.parametrize("keep", [0, 1, 2])
+def test_a_list_changed_while_its_ids_are_read_is_an_error_not_a_crash(tok, keep):
+    """The items after one whose __index__ runs Python code are read from the list as it is then: a list
+    that changed size is a RuntimeError (it was read past its end before, and crashed)."""
+    for call in (tok.decode, lambda ids: tok.decode_batch([ids])):
+        ids: list = [1, 2, 3]
+        ids.insert(1, _Shrinking(ids, keep))
+        with pytest.raises(RuntimeError, match="changed size while it was read"):
+            call(ids)
+    ids = [1, _Shrinking([], 0), 2]  # an __index__ that changes another list
+    assert tok.decode(ids) == tok.decode([1, 5, 2])

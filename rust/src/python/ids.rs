@@ -3,7 +3,7 @@
 //! iterable of ints. Every id is checked against the vocabulary here: an id out of range, whatever
 //! its sign or size, is `Error::TokenId`; an item that is not an integer is a `TypeError`.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt, PyList, PyString, PyTuple};
 
@@ -43,15 +43,17 @@ pub fn id_from(item: &Bound<'_, PyAny>, position: Option<usize>, vocab_size: usi
 /// (that reference count traffic cost as much as decoding itself); anything else takes the
 /// general path, which converts int subclasses and explains bad items.
 fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u32>> {
-    let mut ids = Vec::with_capacity(list.len());
+    let len = list.len();
+    let mut ids = Vec::with_capacity(len);
     #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
     let small_ints = small_int::layout_known();
-    for i in 0..list.len() {
+    for i in 0..len {
         #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy)))]
         {
-            // SAFETY: `i` is below the length of a list we hold, and nothing in this loop runs
-            // Python code that could change the list (reading an exact int does not); with the GIL
-            // held no other thread can. The item is only read while the list owns it.
+            // SAFETY: the list still has `len` items: only the general path below runs Python code (an
+            // int subclass's or an object's `__index__`, during which other threads may run too), and
+            // the length is checked again after it. Reading an exact int runs none, and the item is
+            // only read while the list owns it.
             let value: i64 = unsafe {
                 let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
                 if pyo3::ffi::PyLong_CheckExact(item) == 0 {
@@ -72,6 +74,12 @@ fn ids_from_list(list: &Bound<'_, PyList>, vocab_size: usize) -> PyResult<Vec<u3
             drop(PyErr::take(list.py()));
         }
         ids.push(id_from(&list.get_item(i)?, Some(i), vocab_size)?);
+        if list.len() != len {
+            return Err(PyRuntimeError::new_err(
+                "the list of token ids changed size while it was read (an item's __index__, or another \
+                 thread, changed it): pass a list that nothing changes during the call",
+            ));
+        }
     }
     Ok(ids)
 }
