@@ -10,7 +10,9 @@
 Bad options exit with status 2 and a message, and so does a command given no input at all (no text, no
 --file, and standard input closed); input that cannot be used (a file or standard input that is not UTF-8
 text, ids outside the vocabulary) exits with status 1 and a message naming it. Ctrl-C exits with status 130
-and one line (``llamatok preprocess`` adds how to go on with ``--resume``).
+and one line (``llamatok preprocess`` adds how to go on with ``--resume``); output whose reader went away
+(``| head``) ends quietly with status 141, as after SIGPIPE. ``encode`` encodes what it reads as it is:
+``<FILL_ME>`` there is text, not an infill prompt.
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
 def cmd_encode(args: argparse.Namespace) -> int:
     split = args.mode == "literal"
     legacy = False if args.mode == "non_legacy" else None
+    # No fill token: a file that holds "<FILL_ME>" is text to encode, not an infill prompt to build.
     tok = load_tokenizer(args.tokenizer, args.quiet, split_special_tokens=split, legacy=legacy,
-                         add_bos_token=not args.no_bos, add_eos_token=args.eos)
+                         add_bos_token=not args.no_bos, add_eos_token=args.eos, fill_token=None)
     total = 0
     for name, text in _inputs(args):
         ids = tok.encode(text)
@@ -129,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The exit status after Ctrl-C, as a shell reports a process SIGINT ended (128 + 2).
 INTERRUPTED = 130
+#: The exit status when the reader of the output went away (``| head``), as for a process SIGPIPE ended.
+BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except UsageError as e:
         parser.error(str(e))  # exits with status 2
+    except BrokenPipeError:
+        # Quietly, as other command-line tools stop; what is still buffered goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except (OSError, ValueError, TypeError, IndexError) as e:
         print(f"llamatok: error: {e}", file=sys.stderr)
         return 1

@@ -91,3 +91,28 @@ def test_python_dash_m_llamatok_is_the_command():
     assert proc.stdout.decode().split() == [str(i) for i in tok.encode(text)]
     proc = subprocess.run([sys.executable, "-m", "llamatok", "no-such-command"], capture_output=True, timeout=60)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr.decode()
+
+
+@pytest.mark.parametrize("mode", ["legacy", "literal"])
+def test_fill_me_in_a_file_is_text(tmp_path, mode):
+    """The command line encodes what it reads: "<FILL_ME>" is text there, not an infill prompt (a file
+    holding it three times is counted, not refused)."""
+    src = tmp_path / "doc.md"
+    src.write_text('x = "<FILL_ME>"\n' * 3, encoding="utf-8")
+    proc = run("encode", "--mode", mode, "-f", str(src))
+    assert proc.returncode == 0, proc.stderr
+    core = llamatok.Tokenizer.from_file(os.path.join(DEMO, "tokenizer.json"))
+    want = [1, *core.encode(src.read_text(encoding="utf-8"), "literal" if mode == "literal" else "legacy")]
+    assert [int(x) for x in proc.stdout.split()] == want
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path):
+    src = tmp_path / "long.txt"
+    src.write_text("word " * 200_000, encoding="utf-8")
+    command = [sys.executable, "-m", "llamatok.cli", "encode", "-t", DEMO, "-q", "--tokens", "-f", str(src), "-f",
+               str(src)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.read(10)
+    proc.stdout.close()  # as `| head -c 10` does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and err == b""
