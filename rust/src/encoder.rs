@@ -239,8 +239,10 @@ impl Encoder {
     /// (windows.rs), the others (and long ones whose windows could not be placed) by the plain loop.
     fn merge_symbols(&self, chunk: &str, symbols: &mut Vec<Symbol>, windows: &mut WindowScratch) {
         symbols.clear();
+        // An interrupted call's symbols are partial, and the caller discards them (not the plain loop's).
         if chunk.len() > LONG_CHUNK
-            && merge_windows(&self.table, chunk, windows, &mut |part| symbols.extend_from_slice(part))
+            && (merge_windows(&self.table, chunk, windows, &mut |part| symbols.extend_from_slice(part))
+                || interrupt::stopped())
         {
             return;
         }
@@ -360,7 +362,15 @@ impl Encoder {
         let mut key = String::new();
         let mut symbols = Vec::new();
         let mut windows = WindowScratch::default();
+        // The caller's interrupt check, as in `walk`: an interrupted call's ids are partial and discarded.
+        let mut due = interrupt::budget();
         for chunk in Chunks::new(&self.table, text, dummy_prefix) {
+            if chunk.end > due {
+                if interrupt::poll() {
+                    break;
+                }
+                due = chunk.end.saturating_add(interrupt::EVERY);
+            }
             key.clear();
             if chunk.prefixed {
                 key.push(' ');

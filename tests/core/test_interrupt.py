@@ -1,5 +1,6 @@
-"""Ctrl-C stops a long call: a subprocess encoding a long text (one call, `count`, a batch on two threads)
-gets SIGINT and ends promptly with KeyboardInterrupt, well before the call could have finished."""
+"""Ctrl-C stops a long call: a subprocess encoding a long text (one call, `count`, a batch on two threads,
+the alignment calls) or decoding a long batch gets SIGINT and ends promptly with KeyboardInterrupt, well
+before the call could have finished."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ CALLS = {
     "count": "tok.count(text)",
     "encode_batch_flat": "tok.encode_batch_flat([text[:n // 4]] * 4, num_threads=2)",
     "encode_batch": "tok.encode_batch([text[:n // 4]] * 4, num_threads=2)",
+    # The alignment calls return a Python tuple per id, which no check interrupts: a text of few ids.
+    "encode_with_offsets": "tok.encode_with_offsets('a' * (n // 6))",
+    "encode_tokens": "tok.encode_tokens('a' * (n // 6))",
+    "encode_aligned": "tok.encode_aligned('a' * (n // 6))",
+    "decode_batch": "tok.decode_batch([list(range(300, 8000)) * 1000] * 100, num_threads=2)",
 }
 
 # The child restores Python's Ctrl-C handler: a test run started in the background by a shell inherits

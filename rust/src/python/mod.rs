@@ -9,8 +9,10 @@ use pyo3::prelude::*;
 
 use crate::error::Error;
 
+mod aligned;
 mod args;
 mod buffer;
+mod decoding;
 mod flat;
 mod held_text;
 mod ids;

@@ -30,3 +30,17 @@ impl Signals {
         self.raised.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take().map_or(Ok(()), Err)
     }
 }
+
+/// `f` run without the GIL and stopped early when a signal handler raises (Ctrl-C): its exception is
+/// the call's result. For short work (`long` false) neither is worth its cost, and `f` just runs.
+pub fn stoppable<R: Send>(py: Python<'_>, long: bool, f: impl FnOnce() -> R + Send) -> PyResult<R> {
+    if !long {
+        return Ok(f());
+    }
+    py.detach(|| {
+        let signals = Signals::default();
+        let asker = signals.clone();
+        let (result, _) = crate::interrupt::with_check(move || asker.raised(), f);
+        signals.result().map(|()| result)
+    })
+}

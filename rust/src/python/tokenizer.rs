@@ -7,15 +7,17 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
+use super::aligned::{self, Aligned, Tokens, WithOffsets};
 use super::args::{options, style, threads};
 use super::buffer::IdBuffer;
+use super::decoding::decode_groups;
 use super::flat::JsonlBatch;
 use super::held_text;
 use super::ids::{extract_ids, id_from};
 use super::jsonl_block::BlockBytes;
 use super::lists;
 use super::scratch::{with_scratch, Scratch};
-use super::signals::Signals;
+use super::signals::{stoppable, Signals};
 use super::text::{batch_error, storages, utf8};
 use super::to_py_err;
 use crate::batch;
@@ -42,22 +44,6 @@ fn new_token((content, special, normalized, lstrip, rstrip, single_word): TokenT
 
 fn token_tuple(t: &NewToken) -> TokenTuple {
     (t.content.clone(), t.special, t.normalized, t.lstrip, t.rstrip, t.single_word)
-}
-
-/// Ids and, for each, its `(start, end)` character offsets.
-type IdsWithOffsets = (Vec<u32>, Vec<(usize, usize)>);
-type AlignedTuple = (Vec<u32>, Vec<(usize, usize)>, Vec<u32>, Vec<(usize, String)>);
-
-/// Byte spans of `text` as character offsets: Python indexes str by code point.
-fn char_offsets(text: &str, spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
-    let mut char_at_byte = vec![0usize; text.len() + 1];
-    let mut chars = 0;
-    for (i, c) in text.char_indices() {
-        char_at_byte[i..i + c.len_utf8()].fill(chars);
-        chars += 1;
-    }
-    char_at_byte[text.len()] = chars;
-    spans.into_iter().map(|(a, b)| (char_at_byte[a], char_at_byte[b])).collect()
 }
 
 /// An immutable tokenizer; safe to share between threads.
@@ -257,24 +243,25 @@ impl Tokenizer {
 
     /// Ids plus, for each, its `(start, end)` character offsets in `text` (see the README).
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode_with_offsets(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<IdsWithOffsets> {
-        let (ids, spans) = self.inner.encode_with_spans(text, options(mode, dummy_prefix)?);
-        Ok((ids, char_offsets(text, spans)))
+    fn encode_with_offsets(&self, py: Python<'_>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<WithOffsets> {
+        let opts = options(mode, dummy_prefix)?;
+        stoppable(py, text.len() >= DETACH_BYTES, || aligned::with_offsets(&self.inner, text, opts))
     }
 
     /// Ids with their character offsets, words and matched token texts, as `tokenizers`' `Encoding`
     /// holds them (what the transformers-style class's alignment methods read).
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode_aligned(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<AlignedTuple> {
-        let aligned = self.inner.encode_aligned(text, options(mode, dummy_prefix)?);
-        Ok((aligned.ids, char_offsets(text, aligned.spans), aligned.words, aligned.matched))
+    fn encode_aligned(&self, py: Python<'_>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Aligned> {
+        let opts = options(mode, dummy_prefix)?;
+        stoppable(py, text.len() >= DETACH_BYTES, || aligned::aligned(&self.inner, text, opts))
     }
 
     /// The ids of `text` with their tokens as `tokenizers` gives them (an added token: the text it
     /// matched, whitespace it took in included).
     #[pyo3(signature = (text, mode = "legacy", dummy_prefix = true))]
-    fn encode_tokens(&self, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Vec<(u32, String)>> {
-        Ok(self.inner.encode_tokens(text, options(mode, dummy_prefix)?))
+    fn encode_tokens(&self, py: Python<'_>, text: &str, mode: &str, dummy_prefix: bool) -> PyResult<Tokens> {
+        let opts = options(mode, dummy_prefix)?;
+        stoppable(py, text.len() >= DETACH_BYTES, || self.inner.encode_tokens(text, opts))
     }
 
     /// The number of ids `encode` would return, without building them in Python.
@@ -388,10 +375,7 @@ impl Tokenizer {
         let batch: Vec<Vec<u32>> =
             batch.try_iter()?.map(|seq| extract_ids(&seq?, vocab_size)).collect::<PyResult<_>>()?;
         let threads = threads(num_threads)?;
-        let results = py
-            .detach(|| batch::map_ordered(&batch, threads, |ids| self.inner.decode(ids, style, skip_special_tokens)))
-            .map_err(to_py_err)?;
-        results.into_iter().collect::<Result<_, _>>().map_err(to_py_err)
+        py.detach(|| decode_groups(&self.inner, &batch, style, skip_special_tokens, threads))
     }
 
     /// The number of ids of the model's vocabulary (without the added ids after it).
