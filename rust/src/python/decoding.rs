@@ -26,7 +26,8 @@ pub fn decode_groups(
     while start < batch.len() {
         let mut end = start;
         let mut ids = 0;
-        while end < batch.len() && (end == start || ids < GROUP_IDS) {
+        // At least a sequence per thread, so that a few long sequences still decode side by side.
+        while end < batch.len() && (end - start < threads.max(1) || ids < GROUP_IDS) {
             ids += batch[end].len();
             end += 1;
         }
