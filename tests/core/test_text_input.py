@@ -190,3 +190,16 @@ def test_encode_called_again_from_a_finalizer_mid_call(tok):
     inner_expected = tok.encode("日本語 inner \U0001f600")
     assert inner and all(ids == inner_expected for _, ids in inner)
     assert any(line == call_line for line, _ in inner), "no finalizer ran inside encode: the test lost its point"
+
+
+@pytest.mark.parametrize("call", ["encode_batch", "encode_batch_flat"])
+def test_a_batch_that_is_not_a_list_of_str_says_what_is_wrong(call):
+    tok = llamatok.Tokenizer.from_file(str(llamatok.demo_path() / "tokenizer.json"))
+    batch = getattr(tok, call)
+    with pytest.raises(TypeError, match="not a str \\(encode takes one text\\)"):
+        batch("a str is one text")
+    with pytest.raises(TypeError, match=r"texts\[1\] is int, not str"):
+        batch(["a", 5])
+    with pytest.raises(TypeError, match="not int"):
+        batch(5)
+    assert tok.encode_batch(iter(["a b", "c"])) == tok.encode_batch(["a b", "c"])  # any iterable of str

@@ -4,7 +4,7 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBool;
+use pyo3::types::{PyBool, PyString};
 
 use crate::batch;
 use crate::decoder::DecodeStyle;
@@ -50,4 +50,23 @@ pub(super) fn threads(num_threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize>
         )));
     }
     given.extract()
+}
+
+/// A batch's texts: a list (or any iterable) of `str`. A `str` itself, or an item that is not one, is a
+/// `TypeError` saying which.
+pub(super) fn texts<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyString>>> {
+    let kind = |o: &Bound<'_, PyAny>| o.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("texts must be a list of str, not a str (encode takes one text)"));
+    }
+    let items =
+        obj.try_iter().map_err(|_| PyTypeError::new_err(format!("texts must be a list of str, not {}", kind(obj))))?;
+    items
+        .enumerate()
+        .map(|(i, item)| {
+            let item = item?;
+            let not_str = PyTypeError::new_err(format!("texts[{i}] is {}, not str", kind(&item)));
+            item.cast_into::<PyString>().map_err(|_| not_str)
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 
 use super::aligned::{self, Aligned, Tokens, WithOffsets};
-use super::args::{options, style, threads};
+use super::args::{self, options, style, threads};
 use super::buffer::IdBuffer;
 use super::decoding::decode_groups;
 use super::flat::JsonlBatch;
@@ -278,13 +278,14 @@ impl Tokenizer {
     fn encode_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<Bound<'py, PyString>>,
+        texts: &Bound<'py, PyAny>,
         mode: &str,
         dummy_prefix: bool,
         num_threads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let opts = options(mode, dummy_prefix)?;
         let threads = threads(num_threads)?;
+        let texts = args::texts(texts)?;
         let strs = storages(&texts)?;
         let signals = Signals::default();
         let all = py.detach(|| batch::encode_batch(&self.inner, &strs, opts, threads, &mut || signals.raised()));
@@ -302,7 +303,7 @@ impl Tokenizer {
     fn encode_batch_flat<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<Bound<'py, PyString>>,
+        texts: &Bound<'py, PyAny>,
         mode: &str,
         dummy_prefix: bool,
         num_threads: Option<&Bound<'_, PyAny>>,
@@ -314,7 +315,7 @@ impl Tokenizer {
         let threads = threads(num_threads)?;
         let narrow = self.narrow(dtype)?;
         let frame = self.frame(bos_id, eos_id)?;
-        self.flat(py, &texts, opts, frame, threads, narrow)
+        self.flat(py, &args::texts(texts)?, opts, frame, threads, narrow)
     }
 
     /// Blocks of whole JSONL lines to ids, split, parsed and encoded on all cores (for `llamatok
