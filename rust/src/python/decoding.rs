@@ -44,3 +44,9 @@ pub fn decode_groups(
     }
     signals.result().map(|()| texts)
 }
+
+/// `err`, about one sequence of a batch, with that sequence's index before its message.
+pub fn in_sequence(py: Python<'_>, err: PyErr, index: usize) -> PyErr {
+    let message = format!("sequence {index}: {}", err.value(py));
+    PyErr::from_type(err.get_type(py), message)
+}

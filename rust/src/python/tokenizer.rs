@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use super::aligned::{self, Aligned, Tokens, WithOffsets};
 use super::args::{self, options, style, threads};
 use super::buffer::IdBuffer;
-use super::decoding::decode_groups;
+use super::decoding::{decode_groups, in_sequence};
 use super::flat::JsonlBatch;
 use super::held_text;
 use super::ids::{extract_ids, id_from};
@@ -373,8 +373,11 @@ impl Tokenizer {
     ) -> PyResult<Vec<String>> {
         let style = self::style(style)?;
         let vocab_size = self.inner.len();
-        let batch: Vec<Vec<u32>> =
-            batch.try_iter()?.map(|seq| extract_ids(&seq?, vocab_size)).collect::<PyResult<_>>()?;
+        let batch: Vec<Vec<u32>> = batch
+            .try_iter()?
+            .enumerate()
+            .map(|(i, seq)| extract_ids(&seq?, vocab_size).map_err(|e| in_sequence(py, e, i)))
+            .collect::<PyResult<_>>()?;
         let threads = threads(num_threads)?;
         py.detach(|| decode_groups(&self.inner, &batch, style, skip_special_tokens, threads))
     }
