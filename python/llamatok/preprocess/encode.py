@@ -51,12 +51,6 @@ class EncodeSpec:
     def numpy_dtype(self) -> np.dtype:
         return np.dtype(np.uint16 if self.dtype == "uint16" else np.int32)
 
-    @property
-    def loss_masks(self) -> bool:
-        """Whether the outputs that can carry one get a loss mask: with FIM (packed or not: a piece keeps
-        its ids' bools, padding is not learned)."""
-        return self.fim is not None
-
 
 def _flat(core: Tokenizer, texts: Sequence[str], spec: EncodeSpec, dummy_prefix: bool,
           framed: bool = False) -> tuple[np.ndarray, np.ndarray]:

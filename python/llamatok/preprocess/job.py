@@ -230,14 +230,14 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 
         return run_sharded(options, tok.core, spec, sources, fp, lock, tokenizer=tokenizer,
                            described=_described(options, spec), startup=time.monotonic() - t0, sequences=sequences)
-    work = WorkDir(options.work_dir, len(options.json_keys), spec.loss_masks)
+    work = WorkDir(options.work_dir, len(options.json_keys), options.loss_masks)
     state = _start(options, work, fp)
     if state is None:
         _notice(options, f"already complete: {options.summary_path}")
         summary: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
         return summary
     if not state.get("runs"):  # a run from the beginning: nothing of an earlier run may stay beside it
-        keep = kept_paths(outputs(options, spec.loss_masks))
+        keep = kept_paths(outputs(options, options.loss_masks))
         discard_earlier(options.output_prefix, options.summary_path, options.manifest_path, keep,
                         lambda message: _notice(options, message))
     state["runs"] = state.get("runs", 0) + 1
@@ -253,7 +253,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 
     def make_summary(st: dict[str, Any]) -> dict[str, Any]:
         st["seconds"] = seconds_before + time.monotonic() - started
-        written = outputs(options, spec.loss_masks)
+        written = outputs(options, options.loss_masks)
         built = build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=written,
                       tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
                       startup_seconds=startup)
@@ -297,7 +297,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
             if deduper is not None:
                 deduper.close()
     summary = finish(options, work, state, dtype, make_summary,
-                     WriterSpec(spec.dtype, spec.eos_id, tok.name, spec.loss_masks),
+                     WriterSpec(spec.dtype, spec.eos_id, tok.name, options.loss_masks),
                      sequences)
     if summary["rejected"]:
         _notice(options, f"{summary['rejected']} records rejected ({_reasons(summary)}): see {options.rejects_path}")

@@ -20,6 +20,8 @@ __all__ = ["Options", "OptionsError", "RejectLimitError", "parse_count", "parse_
 
 #: The outputs ``--format`` may name, any combination (docs/shards.md, "Formats for every trainer").
 FORMATS = ("megatron", "parquet", "npy", "datatrove", "mds", "litdata")
+#: The formats that carry a FIM loss mask beside the ids (docs/shards.md, "Loss masks for FIM documents").
+LOSS_MASK_FORMATS = ("npy", "datatrove", "parquet")
 #: The longest --pack: a sequence's length is an int32 in Megatron's index.
 MAX_PACK = 2**31 - 1
 MODES = ("literal", "legacy", "non_legacy")
@@ -197,6 +199,11 @@ class Options:
             raise OptionsError(f"--dedup takes exact (a 128-bit hash of each document's text), not {self.dedup!r}")
         if self.pack is not None and len(self.json_keys) > 1:
             raise OptionsError("--pack packs one text field: give one --json-keys (run once per key)")
+
+    @property
+    def loss_masks(self) -> bool:
+        """Whether the run keeps FIM loss masks: FIM on, and a format that carries them asked for."""
+        return self.fim_rate > 0 and any(f in LOSS_MASK_FORMATS for f in self.formats)
 
     @property
     def sharded(self) -> bool:

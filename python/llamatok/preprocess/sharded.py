@@ -199,7 +199,7 @@ def run_sharded(options: Options, core: Tokenizer, spec: EncodeSpec, sources: Se
                 sequences: SequenceSpec | None = None) -> dict[str, Any]:
     layout = ShardLayout(options.output_prefix, tuple(options.json_keys), tuple(options.formats), spec.dtype,
                          int(options.shard_tokens or 0), spec.eos_id, str(tokenizer.get("name", "")),
-                         spec.loss_masks,
+                         options.loss_masks,
                          options.parquet_codec)
     saved = _prepare(options, layout, core, spec, sources, fp)
     if saved is None:
