@@ -5,8 +5,8 @@ The result of a batch is ``(ids, lengths, learned)``: every document's ids conca
 dtype, each document's length, and with FIM one bool per id, whether a model learns to produce it (the
 loss mask: the middle, EOT and EOS of a FIM document, every id of a plain one), made where the
 segments are laid out, so that text which itself encodes to ``▁<MID>`` cannot move it; ``learned`` is
-None without FIM. Megatron's ``preprocess_data.py`` rule is kept:
-``--append-eod`` adds the EOS id to every document that has at least one id.
+None without FIM. Megatron's ``preprocess_data.py`` rule is kept: ``--append-eod`` adds the EOS id to
+every document that has at least one id.
 """
 
 from __future__ import annotations
@@ -85,9 +85,9 @@ Encoded = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
 def encode_jsonl(core: Tokenizer, blocks: Sequence[bytes | JsonlBlock], keys: Sequence[str],
                  spec: EncodeSpec) -> tuple[list[Encoded], np.ndarray, int] | None:
     """The documents of blocks of whole JSONL lines, split and parsed by the core on its threads (never
-    with FIM): per key, what :func:`encode_plain` gives for that field of every line that is not blank; each such line's
-    start in the blocks taken one after another; the number of blank lines. None when some line is not
-    a JSON object whose fields are all strings."""
+    with FIM): per key, what :func:`encode_plain` gives for that field of every line that is not blank;
+    each such line's start in the blocks taken one after another; the number of blank lines. None when
+    some line is not a JSON object whose fields are all strings."""
     core_dtype = _core_dtype(spec)
     got = core.encode_jsonl_flat(list(blocks), list(keys), spec.mode, True, spec.num_threads, core_dtype,
                                  bos_id=spec.bos_id, eos_id=spec.eos_id)
