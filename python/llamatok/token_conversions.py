@@ -47,8 +47,4 @@ class TokenConversionsMixin:
         ``tokenize`` gives some that are not pieces (an added token matched after a space)."""
         if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
             raise TypeError("convert_tokens_to_string takes a list of str")
-        found = [self._core.piece_to_id(t) for t in tokens]
-        ids = [i for i in found if i is not None]
-        if len(ids) < len(found):
-            return decode_transformers_tokens(list(tokens))
-        return self._core.decode(ids, "transformers", False)
+        return decode_transformers_tokens(list(tokens))

@@ -62,8 +62,8 @@ def renames(options: Options, work: WorkDir) -> list[tuple[str, str]]:
     return moves
 
 
-def outputs(options: Options, loss_masks: bool = False) -> dict[str, Any]:
-    """The summary's ``outputs``: every file the run writes (with ``loss_masks``, the FIM masks' too)."""
+def outputs(options: Options) -> dict[str, Any]:
+    """The summary's ``outputs``: every file the run writes (the FIM masks' too, ``options.loss_masks``)."""
     out: dict[str, Any] = {}
     if "megatron" in options.formats:
         out["megatron"] = [{"key": key, "bin": options.megatron_prefix(key) + ".bin",
@@ -72,7 +72,7 @@ def outputs(options: Options, loss_masks: bool = False) -> dict[str, Any]:
     if "parquet" in options.formats:
         out["parquet"] = options.parquet_path
     for fmt in trainer_formats(options.formats):
-        out[fmt] = [{"key": key, **WRITERS[fmt].outputs(options.megatron_prefix(key), loss_masks)}
+        out[fmt] = [{"key": key, **WRITERS[fmt].outputs(options.megatron_prefix(key), options.loss_masks)}
                     for key in options.json_keys]
     out["rejects"] = options.rejects_path
     out["summary"] = options.summary_path

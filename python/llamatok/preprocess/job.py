@@ -23,7 +23,7 @@ from llamatok.preprocess.lock import JobLock
 from llamatok.preprocess.megatron import dtype_for_vocab
 from llamatok.preprocess.options import Options, OptionsError, RejectLimitError
 from llamatok.preprocess.pipeline import run_pipeline
-from llamatok.preprocess.previous import discard_earlier, kept_paths
+from llamatok.preprocess.previous import discard_earlier, output_paths
 from llamatok.preprocess.progress import Progress
 from llamatok.preprocess.readers import raw_jsonl_wanted, reader_for
 from llamatok.preprocess.sequences import SequenceSpec
@@ -237,7 +237,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
         summary: dict[str, Any] = json.loads(storage.read_bytes(options.summary_path))
         return summary
     if not state.get("runs"):  # a run from the beginning: nothing of an earlier run may stay beside it
-        keep = kept_paths(outputs(options, options.loss_masks))
+        keep = output_paths(outputs(options), folders=False)
         discard_earlier(options.output_prefix, options.summary_path, options.manifest_path, keep,
                         lambda message: _notice(options, message))
     state["runs"] = state.get("runs", 0) + 1
@@ -253,8 +253,7 @@ def _run(options: Options, lock: JobLock, t0: float) -> dict[str, Any]:
 
     def make_summary(st: dict[str, Any]) -> dict[str, Any]:
         st["seconds"] = seconds_before + time.monotonic() - started
-        written = outputs(options, options.loss_masks)
-        built = build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=written,
+        built = build(st, keys=options.json_keys, inputs=[s.name for s in sources], outputs=outputs(options),
                       tokenizer=tokenizer, options=_described(options, spec), engine=options.engine,
                       startup_seconds=startup)
         if options.dedup:

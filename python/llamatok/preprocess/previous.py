@@ -7,7 +7,7 @@ ever removed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from llamatok.preprocess import storage
@@ -19,7 +19,7 @@ def earlier_outputs(prefix: str, summary_path: str, manifest_path: str) -> set[s
     found: set[str] = set()
     summary = _read_json(summary_path)
     if summary is not None:
-        found.update(earlier_strings(summary.get("outputs", {})))
+        found.update(output_paths(summary.get("outputs", {})))
     manifest = _read_json(manifest_path)
     if manifest is not None:
         folder = storage.parent(manifest_path)
@@ -44,26 +44,14 @@ def discard_earlier(prefix: str, summary_path: str, manifest_path: str, keep: se
     return stale
 
 
-def earlier_strings(value: Any) -> Iterator[str]:
-    """Every string inside a summary's ``outputs`` (the paths, and the keys, which are no file)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from earlier_strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from earlier_strings(v)
-
-
-def kept_paths(outputs: Any) -> set[str]:
-    """What of a summary's ``outputs`` a new run writes over and so keeps: every path but the folders
-    (``"folder"``: mds, litdata), which are removed first so that no chunk of the earlier run stays in
-    them unlisted."""
+def output_paths(outputs: Any, folders: bool = True) -> set[str]:
+    """Every string in a summary's ``outputs`` (its paths; its keys, which own_output leaves out). Without
+    ``folders``, not the folders (``"folder"``: mds, litdata): a new run removes an earlier one's first, so
+    that no chunk of it stays there unlisted, rather than writing over it."""
     if isinstance(outputs, dict):
-        return set().union(*(kept_paths(v) for k, v in outputs.items() if k != "folder"))
+        return set().union(*(output_paths(v, folders) for k, v in outputs.items() if folders or k != "folder"))
     if isinstance(outputs, list):
-        return set().union(*(kept_paths(v) for v in outputs))
+        return set().union(*(output_paths(v, folders) for v in outputs))
     return {outputs} if isinstance(outputs, str) else set()
 
 

@@ -26,8 +26,7 @@ pub fn decode_groups(
     while start < batch.len() {
         let mut end = start;
         let mut ids = 0;
-        // At least a sequence per thread, so that a few long sequences still decode side by side.
-        while end < batch.len() && (end - start < threads.max(1) || ids < GROUP_IDS) {
+        while end < batch.len() && (end == start || ids < GROUP_IDS) {
             ids += batch[end].len();
             end += 1;
         }
