@@ -65,8 +65,11 @@ pub(super) fn texts<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyS
         .enumerate()
         .map(|(i, item)| {
             let item = item?;
-            let not_str = PyTypeError::new_err(format!("texts[{i}] is {}, not str", kind(&item)));
-            item.cast_into::<PyString>().map_err(|_| not_str)
+            if !item.is_instance_of::<PyString>() {
+                // Only now: the message runs Python code (`__name__`, `str`), which must not run per text.
+                return Err(PyTypeError::new_err(format!("texts[{i}] is {}, not str", kind(&item))));
+            }
+            item.cast_into::<PyString>().map_err(PyErr::from)
         })
         .collect()
 }
